@@ -1,0 +1,59 @@
+"""The error tree. Retry meaning lives in the type: TransientError may be retried,
+PermanentError never. Every message is safe to print: no secret, token or signature."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ReconcilerError(Exception):
+    """Base of every error the tool reports to the user (exit code 1, no traceback)."""
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One problem in a spec file, at the line and column of the offending node."""
+
+    file: str
+    line: int
+    col: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+
+
+class SpecError(ReconcilerError):
+    """The spec files are invalid. Carries every problem found, sorted, not just the first."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = sorted(set(diagnostics))
+        super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+class ObserveError(ReconcilerError):
+    """Reading the cloud failed (after retries), so no plan can be trusted."""
+
+
+class ApplyError(ReconcilerError):
+    """A write failed or was refused during apply."""
+
+
+class CloudCallError(ReconcilerError):
+    """An API call answered with an error. `code` is the cloud's error code."""
+
+    def __init__(self, action: str, code: str, message: str, status: int | None = None,
+                 request_id: str | None = None) -> None:
+        self.action = action
+        self.code = code
+        self.status = status
+        self.request_id = request_id
+        super().__init__(f"{action}: {code}: {message}")
+
+
+class TransientError(CloudCallError):
+    """Throttling, busy instance, 5xx, timeouts: worth retrying with backoff."""
+
+
+class PermanentError(CloudCallError):
+    """Not found, not authorised, invalid: retrying cannot help."""

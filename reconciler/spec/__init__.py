@@ -1,0 +1,1 @@
+"""YAML -> line-mapped nodes -> pydantic models -> Spec."""

@@ -1,0 +1,174 @@
+"""The spec language, version 1 (DESIGN section 3), as frozen pydantic models.
+
+Field descriptions feed the JSON Schema (`reconciler schema`) and editor completion.
+Cross-field rules that need the whole document (dangling key references, one resource in two
+files) live in the loader, which knows where every node came from.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+SERVICE_KEY = "service"
+"""The key reference that means the RDS-managed service key `alias/acs/rds`."""
+
+SERVICE_KEY_ALIAS = "alias/acs/rds"
+RDS_ENCRYPTION_TAG = ("acs:rds:instance-encryption", "true")
+"""Every CMK used by RDS must carry this tag: the fixed RAM policy only allows tagged keys."""
+
+DEFAULT_ROLE = "AliyunRDSInstanceEncryptionDefaultRole"
+DEFAULT_POLICY = "AliyunRDSInstanceEncryptionRolePolicy"
+
+REGION_PATTERN = r"^[a-z]{2,3}(-[a-z0-9]+){1,3}$"
+INSTANCE_ID_PATTERN = r"^pgm-[a-z0-9]{4,40}$"
+ALIAS_PATTERN = r"^alias/[A-Za-z0-9_/-]{1,255}$"
+KEY_ID_PATTERN = r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|key-[a-z0-9]{8,})$"
+ACCOUNT_PATTERN = r"^[0-9]{16}$"
+
+RegionId = Annotated[str, StringConstraints(pattern=REGION_PATTERN)]
+InstanceId = Annotated[str, StringConstraints(pattern=INSTANCE_ID_PATTERN)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+class RestartPolicy(StrEnum):
+    """How a change that restarts an instance is applied."""
+
+    IMMEDIATE = "immediate"
+    MAINTENANCE_WINDOW = "maintenance-window"
+
+
+class KeyState(StrEnum):
+    """The desired lifecycle state of a KMS key."""
+
+    ENABLED = "enabled"
+    DISABLED = "disabled"
+    PENDING_DELETION = "pending-deletion"
+
+
+class Defaults(_Model):
+    region: RegionId = "cn-hangzhou"
+    """Region of every key and instance that does not name its own, e.g. cn-hangzhou."""
+    account: Annotated[str, StringConstraints(pattern=ACCOUNT_PATTERN)] | None = None
+    """Optional guard: the 16-digit Alibaba Cloud account id the credentials must belong to."""
+    restart: RestartPolicy = RestartPolicy.MAINTENANCE_WINDOW
+    """How a restarting change is applied: immediate, or in the instance's maintenance window."""
+
+
+class RamSpec(_Model):
+    manage: bool = True
+    """true: create and repair the role, policy and attachment. false: only verify them."""
+    role: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.-]{1,64}$")] = DEFAULT_ROLE
+    """The RAM role RDS assumes to use KMS. Alibaba Cloud fixes this name."""
+    policy: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,128}$")] = DEFAULT_POLICY
+    """The custom RAM policy attached to the role. Alibaba Cloud fixes this name."""
+
+
+class Rotation(_Model):
+    enabled: bool = True
+    """Whether KMS rotates the key material automatically."""
+    interval_days: Annotated[int, Field(ge=7, le=730)] = 365
+    """Days between automatic rotations; KMS accepts 7 to 730."""
+
+
+class KmsKeySpec(_Model):
+    alias: Annotated[str, StringConstraints(pattern=ALIAS_PATTERN)]
+    """How the key is found, e.g. alias/rds-prod. Created with CreateAlias; alias/acs/ is reserved."""
+    region: RegionId | None = None
+    """Region of the key (KMS keys are regional). Defaults to defaults.region."""
+    description: Annotated[str, StringConstraints(max_length=8192)] = ""
+    """The key's description in KMS."""
+    rotation: Rotation | None = None
+    """Automatic rotation. Omitted: rotation is left as it is."""
+    deletion_protection: bool = False
+    """Refuse ScheduleKeyDeletion while on."""
+    state: KeyState = KeyState.ENABLED
+    """enabled, disabled or pending-deletion. Disabling or deleting a key in use is refused."""
+    tags: dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=128)],
+        Annotated[str, StringConstraints(max_length=256)],
+    ] = Field(default_factory=dict)
+    """Tags on the key. acs:rds:instance-encryption=true is always added."""
+
+    @field_validator("alias")
+    @classmethod
+    def _alias_not_reserved(cls, alias: str) -> str:
+        if alias.lower().startswith("alias/acs/"):
+            raise ValueError("aliases under alias/acs/ are reserved for Alibaba Cloud services")
+        return alias
+
+    def desired_tags(self) -> dict[str, str]:
+        """The tags the key must carry: the user's plus the one RDS needs."""
+        key, value = RDS_ENCRYPTION_TAG
+        return {**self.tags, key: value}
+
+
+class KeyRef(_Model):
+    key: Annotated[str, StringConstraints(min_length=1)]
+    """`service` (the RDS service key), a name under kms_keys, or a literal KMS key id."""
+
+
+class InstanceSpec(_Model):
+    region: RegionId | None = None
+    """Region of the instance. Defaults to defaults.region."""
+    encryption: KeyRef | Literal["disabled"]
+    """{key: service | <kms_keys name> | <KMS key id>}, or `disabled` to turn encryption off."""
+    restart: RestartPolicy | None = None
+    """Override of defaults.restart for this instance."""
+
+
+class Spec(_Model):
+    version: Literal[1] = 1
+    """Version of the spec language. Only 1 exists."""
+    defaults: Defaults = Field(default_factory=Defaults)
+    """Values used where a key or instance does not set its own."""
+    ram: RamSpec | None = None
+    """The RAM role and policy RDS needs for a CMK. Omitted: managed with the defaults when any
+    CMK is used, untouched otherwise."""
+    kms_keys: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")],
+                   KmsKeySpec] = Field(default_factory=dict)
+    """Customer master keys, by logical name."""
+    instances: dict[InstanceId, InstanceSpec] = Field(default_factory=dict)
+    """Managed instances, by DBInstanceId. Instances not named here are never changed."""
+
+    # --- derived views; pure helpers the planner and observer share -----------------------
+
+    def key_region(self, name: str) -> str:
+        return self.kms_keys[name].region or self.defaults.region
+
+    def instance_region(self, instance_id: str) -> str:
+        return self.instances[instance_id].region or self.defaults.region
+
+    def restart_policy(self, instance_id: str) -> RestartPolicy:
+        return self.instances[instance_id].restart or self.defaults.restart
+
+    def uses_cmk(self) -> bool:
+        """True when any instance names a key other than the service key."""
+        return any(
+            isinstance(i.encryption, KeyRef) and i.encryption.key != SERVICE_KEY
+            for i in self.instances.values()
+        )
+
+    def effective_ram(self) -> RamSpec | None:
+        """The RAM block in force: as written, or the managed defaults when a CMK is used."""
+        if self.ram is not None:
+            return self.ram
+        return RamSpec() if self.uses_cmk() else None
+
+    def regions(self) -> list[str]:
+        """Every region the spec touches, sorted."""
+        found = {self.defaults.region}
+        found.update(self.key_region(n) for n in self.kms_keys)
+        found.update(self.instance_region(i) for i in self.instances)
+        return sorted(found)
+
+
+def is_key_id(ref: str) -> bool:
+    """True when a key reference is a literal KMS key id rather than a logical name."""
+    return re.match(KEY_ID_PATTERN, ref) is not None

@@ -1,0 +1,1 @@
+"""Observed* models and observe(spec) -> ObservedState: the only I/O before planning."""

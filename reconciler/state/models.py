@@ -1,0 +1,109 @@
+"""What the cloud looked like when we read it. Produced by `state.observe`, consumed by the
+pure planner. Only facts live here, in our own vocabulary, never SDK objects; every model is
+frozen and JSON-serialisable so the fingerprint of a plan is a hash of this document."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Fact(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ObservedRole(_Fact):
+    name: str
+    arn: str
+    trust_document: dict
+    """AssumeRolePolicyDocument, parsed."""
+
+
+class ObservedPolicy(_Fact):
+    name: str
+    default_version: str
+    document: dict
+    """The default version's PolicyDocument, parsed."""
+    version_count: int = 1
+
+
+class ObservedRam(_Fact):
+    role: ObservedRole | None = None
+    policy: ObservedPolicy | None = None
+    attached_policies: list[str] = Field(default_factory=list)
+    """Names of Custom policies attached to the role (ListPoliciesForRole), sorted."""
+
+
+KeyStateName = Literal["Enabled", "Disabled", "PendingDeletion", "PendingImport"]
+
+
+class ObservedKey(_Fact):
+    key_id: str
+    arn: str
+    region: str
+    state: KeyStateName
+    description: str = ""
+    deletion_protection: bool = False
+    rotation_enabled: bool = False
+    rotation_interval_days: int | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    aliases: list[str] = Field(default_factory=list)
+    delete_date: str | None = None
+    creator: str | None = None
+
+    @property
+    def account_id(self) -> str:
+        """The owning account, read from the ARN `acs:kms:<region>:<account>:key/<id>`."""
+        return self.arn.split(":")[3]
+
+
+class ObservedEncryption(_Fact):
+    enabled: bool
+    key_id: str | None = None
+    """The KMS key id in use; for the service key, the id of alias/acs/rds."""
+    key_type: Literal["ServiceKey", "CMK"] | None = None
+
+
+class ObservedInstance(_Fact):
+    instance_id: str
+    region: str
+    engine: str
+    engine_version: str = ""
+    category: str
+    class_code: str
+    class_type: str | None = None
+    """DBInstanceClassType (x general-purpose, d dedicated); None when not read."""
+    storage_type: str
+    status: str
+    lock_mode: str = "Unlock"
+    maintain_time: str | None = None
+    managed: bool
+    """True when the spec names this instance."""
+    encryption: ObservedEncryption | None = None
+    """None when not read (unmanaged instances whose key use did not matter)."""
+
+
+class ObservedState(_Fact):
+    account_id: str | None = None
+    """Account of the credentials, from the service key's ARN; None when unknown."""
+    kms_activated: bool = True
+    ram: ObservedRam | None = None
+    """None when the spec leaves RAM alone, so it was not read."""
+    keys: dict[str, ObservedKey | None] = Field(default_factory=dict)
+    """Spec keys by logical name; None when the alias does not exist."""
+    keys_by_id: dict[str, ObservedKey | None] = Field(default_factory=dict)
+    """Keys the spec names by literal key id, and keys instances use; None when not found."""
+    service_keys: dict[str, str] = Field(default_factory=dict)
+    """Region -> key id of alias/acs/rds, so an instance on it is recognised."""
+    instances: dict[str, ObservedInstance] = Field(default_factory=dict)
+    """Every instance read, managed or not, by id. A declared one missing here does not exist."""
+    regions_listed: list[str] = Field(default_factory=list)
+    """Regions whose instance list was read in full (so absence there means not found)."""
+
+    def fingerprint(self) -> str:
+        """sha256 of the canonical JSON of every fact the plan read."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
