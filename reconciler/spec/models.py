@@ -9,9 +9,19 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    Tag,
+    field_validator,
+)
 
 SERVICE_KEY = "service"
 """The key reference that means the RDS-managed service key `alias/acs/rds`."""
@@ -26,11 +36,19 @@ DEFAULT_POLICY = "AliyunRDSInstanceEncryptionRolePolicy"
 REGION_PATTERN = r"^[a-z]{2,3}(-[a-z0-9]+){1,3}$"
 INSTANCE_ID_PATTERN = r"^pgm-[a-z0-9]{4,40}$"
 ALIAS_PATTERN = r"^alias/[A-Za-z0-9_/-]{1,255}$"
-KEY_ID_PATTERN = r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|key-[a-z0-9]{8,})$"
+KEY_ID_PATTERN = (
+    r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|key-[a-z0-9]{8,})$"
+)
 ACCOUNT_PATTERN = r"^[0-9]{16}$"
+
+KEY_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 
 RegionId = Annotated[str, StringConstraints(pattern=REGION_PATTERN)]
 InstanceId = Annotated[str, StringConstraints(pattern=INSTANCE_ID_PATTERN)]
+KeyName = Annotated[str, StringConstraints(pattern=KEY_NAME_PATTERN)]
+
+# Booleans and integers are strict so that pydantic accepts exactly what the JSON Schema accepts
+# (lax mode would take "yes" or "365" as strings, which the schema, and editors, reject).
 
 
 class _Model(BaseModel):
@@ -62,7 +80,7 @@ class Defaults(_Model):
 
 
 class RamSpec(_Model):
-    manage: bool = True
+    manage: StrictBool = True
     """true: create and repair the role, policy and attachment. false: only verify them."""
     role: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.-]{1,64}$")] = DEFAULT_ROLE
     """The RAM role RDS assumes to use KMS. Alibaba Cloud fixes this name."""
@@ -71,22 +89,23 @@ class RamSpec(_Model):
 
 
 class Rotation(_Model):
-    enabled: bool = True
+    enabled: StrictBool = True
     """Whether KMS rotates the key material automatically."""
-    interval_days: Annotated[int, Field(ge=7, le=730)] = 365
+    interval_days: Annotated[StrictInt, Field(ge=7, le=730)] = 365
     """Days between automatic rotations; KMS accepts 7 to 730."""
 
 
 class KmsKeySpec(_Model):
     alias: Annotated[str, StringConstraints(pattern=ALIAS_PATTERN)]
-    """How the key is found, e.g. alias/rds-prod. Created with CreateAlias; alias/acs/ is reserved."""
+    """How the key is found, e.g. alias/rds-prod. Created with CreateAlias. alias/acs/ is
+    reserved for Alibaba Cloud services."""
     region: RegionId | None = None
     """Region of the key (KMS keys are regional). Defaults to defaults.region."""
     description: Annotated[str, StringConstraints(max_length=8192)] = ""
     """The key's description in KMS."""
     rotation: Rotation | None = None
     """Automatic rotation. Omitted: rotation is left as it is."""
-    deletion_protection: bool = False
+    deletion_protection: StrictBool = False
     """Refuse ScheduleKeyDeletion while on."""
     state: KeyState = KeyState.ENABLED
     """enabled, disabled or pending-deletion. Disabling or deleting a key in use is refused."""
@@ -114,10 +133,22 @@ class KeyRef(_Model):
     """`service` (the RDS service key), a name under kms_keys, or a literal KMS key id."""
 
 
+def _encryption_kind(value: Any) -> str:
+    """Route a mapping to KeyRef and anything else to the `disabled` literal, so an error names
+    one alternative instead of both."""
+    return "reference" if isinstance(value, dict | KeyRef) else "disabled"
+
+
+Encryption = Annotated[
+    Annotated[KeyRef, Tag("reference")] | Annotated[Literal["disabled"], Tag("disabled")],
+    Discriminator(_encryption_kind),
+]
+
+
 class InstanceSpec(_Model):
     region: RegionId | None = None
     """Region of the instance. Defaults to defaults.region."""
-    encryption: KeyRef | Literal["disabled"]
+    encryption: Encryption
     """{key: service | <kms_keys name> | <KMS key id>}, or `disabled` to turn encryption off."""
     restart: RestartPolicy | None = None
     """Override of defaults.restart for this instance."""
@@ -131,11 +162,17 @@ class Spec(_Model):
     ram: RamSpec | None = None
     """The RAM role and policy RDS needs for a CMK. Omitted: managed with the defaults when any
     CMK is used, untouched otherwise."""
-    kms_keys: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")],
-                   KmsKeySpec] = Field(default_factory=dict)
+    kms_keys: dict[KeyName, KmsKeySpec] = Field(default_factory=dict)
     """Customer master keys, by logical name."""
     instances: dict[InstanceId, InstanceSpec] = Field(default_factory=dict)
     """Managed instances, by DBInstanceId. Instances not named here are never changed."""
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_not_bool(cls, version: Any) -> Any:
+        if isinstance(version, bool):  # True == 1 in Python; `version: yes` is not version 1
+            raise ValueError("version must be the number 1")
+        return version
 
     # --- derived views; pure helpers the planner and observer share -----------------------
 

@@ -1,0 +1,313 @@
+"""One YAML file -> plain Python data plus the file:line:col of every node.
+
+PyYAML's node API (compose) keeps the marks that the constructor throws away, so the loader can
+point every problem at its line. The file is read defensively: a size cap, strict UTF-8, no
+aliases (so no alias bombs), a nesting cap, one document. Duplicate keys, which PyYAML silently
+resolves to the last one, are reported. Nothing here raises for bad input: problems come back as
+Diagnostics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.events import AliasEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
+
+from reconciler.errors import Diagnostic
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+"""Files above this are refused before reading (a 5,000-instance spec is about 0.5 MB)."""
+MAX_DEPTH = 32
+"""Deepest nesting accepted; the language needs 5 levels."""
+
+Path_ = tuple[Any, ...]
+"""A node's path from the document root: mapping keys and sequence indexes."""
+
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
+_SCALAR_TAGS |= {f"{_TAG}merge", f"{_TAG}value"}
+_CONSTRUCTOR = SafeConstructor()
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """Where a node starts: 1-based line and column."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass
+class ParsedFile:
+    """A file's document as plain data, with the location of every key and value by path.
+
+    `plain_scalars` holds the source text of every unquoted scalar that YAML 1.1 read as
+    something other than a string (a bool, a number, null): the loader uses it to explain
+    `no` read as false, or `0777` read as 511, where a string was meant.
+    """
+
+    name: str
+    data: Any = None
+    keys: dict[Path_, Location] = field(default_factory=dict)
+    values: dict[Path_, Location] = field(default_factory=dict)
+    plain_scalars: dict[Path_, str] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    readable: bool = True
+    """False when the file could not be parsed at all (syntax, encoding, size)."""
+
+    def at(self, path: Path_, *, key: bool = False) -> Location:
+        """The location of the node at `path` (its key when `key`), else the nearest parent's."""
+        table = self.keys if key else self.values
+        while path:
+            found = table.get(path) or self.values.get(path)
+            if found is not None:
+                return found
+            path = path[:-1]
+        return self.values.get((), Location(self.name, 1, 1))
+
+    def error(self, location: Location, message: str) -> None:
+        self.diagnostics.append(Diagnostic(location.file, location.line, location.col, message))
+
+
+class _Refused(yaml.YAMLError):
+    """Input the loader will not compose (an alias, too deep), with the offending mark."""
+
+    def __init__(self, mark: yaml.Mark, message: str) -> None:
+        super().__init__(message)
+        self.mark = mark
+        self.message = message
+
+
+class _GuardedComposer(Composer):
+    """PyYAML's composer, refusing aliases and nesting deeper than MAX_DEPTH.
+
+    Refusing aliases outright (rather than capping their expansion) is the simplest complete
+    defence against alias bombs, and the spec language has `defaults` for shared values.
+    """
+
+    _depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
+        if self.check_event(AliasEvent):
+            event = self.get_event()
+            raise _Refused(
+                event.start_mark,
+                f"YAML aliases (*{event.anchor}) are not supported: write the value out "
+                "(shared settings belong in `defaults`)",
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Refused(
+                    self.peek_event().start_mark,
+                    f"nesting deeper than {MAX_DEPTH} levels is refused",
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+try:  # libyaml's C parser produces the events (with marks) several times faster
+    from yaml._yaml import CParser as _Parser
+except ImportError:  # pragma: no cover - pure-Python PyYAML
+    from yaml.parser import Parser as _Parser  # type: ignore[assignment]
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    class _PyParser(Reader, Scanner, _Parser):  # type: ignore[misc,valid-type]
+        def __init__(self, stream: str) -> None:
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            _Parser.__init__(self)
+
+    _Parser = _PyParser  # type: ignore[misc,assignment]
+
+
+class _SpecLoader(_GuardedComposer, _Parser, Resolver):  # type: ignore[misc,valid-type]
+    def __init__(self, stream: str) -> None:
+        _Parser.__init__(self, stream)
+        Composer.__init__(self)
+        Resolver.__init__(self)
+
+
+def read_file(path: Path, name: str) -> ParsedFile:
+    """Read, decode and compose one file; never raises for bad content."""
+    parsed = ParsedFile(name)
+    start = Location(name, 1, 1)
+    text = _read_text(path, parsed, start)
+    if text is None:
+        parsed.readable = False
+        return parsed
+    try:
+        loader = _SpecLoader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except _Refused as refused:
+        parsed.readable = False
+        parsed.error(_mark_location(name, refused.mark), refused.message)
+        return parsed
+    except yaml.MarkedYAMLError as error:
+        parsed.readable = False
+        parsed.error(_mark_location(name, error.problem_mark), _syntax_message(error))
+        return parsed
+    except yaml.YAMLError as error:  # e.g. a reader error on a control character
+        parsed.readable = False
+        parsed.error(start, f"YAML error: {error}")
+        return parsed
+    if node is None:
+        parsed.readable = False
+        parsed.error(start, "the file is empty: it needs a mapping with `version: 1`")
+        return parsed
+    if not isinstance(node, MappingNode):
+        parsed.readable = False
+        parsed.error(
+            _node_location(name, node),
+            f"the document must be a mapping (version, defaults, ram, kms_keys, instances), "
+            f"not {_kind(node)}",
+        )
+        return parsed
+    parsed.data = _Walker(parsed).value(node, ())
+    return parsed
+
+
+def _read_text(path: Path, parsed: ParsedFile, start: Location) -> str | None:
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            parsed.error(start, f"file is {size} bytes; files above {MAX_FILE_BYTES} are refused")
+            return None
+        raw = path.read_bytes()
+    except OSError as error:
+        parsed.error(start, f"cannot read the file: {error.strerror or error}")
+        return None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        before = raw[: error.start]
+        line = before.count(b"\n") + 1
+        col = error.start - (before.rfind(b"\n") + 1) + 1
+        parsed.error(
+            Location(parsed.name, line, col),
+            f"the file is not UTF-8 (byte 0x{raw[error.start]:02x}): save it as UTF-8",
+        )
+        return None
+
+
+class _Walker:
+    """Turns a node tree into dicts, lists and scalars, recording locations on the way."""
+
+    def __init__(self, parsed: ParsedFile) -> None:
+        self.parsed = parsed
+        self.name = parsed.name
+
+    def value(self, node: Node, path: Path_) -> Any:
+        self.parsed.values[path] = _node_location(self.name, node)
+        if isinstance(node, MappingNode):
+            return self.mapping(node, path)
+        if isinstance(node, SequenceNode):
+            return [self.value(item, (*path, i)) for i, item in enumerate(node.value)]
+        return self.scalar(node, path)
+
+    def mapping(self, node: MappingNode, path: Path_) -> dict[Any, Any]:
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            where = _node_location(self.name, key_node)
+            if not isinstance(key_node, ScalarNode):
+                self.parsed.error(
+                    where, f"a mapping key must be a plain name, not {_kind(key_node)}"
+                )
+                continue
+            key = self.scalar(key_node, None)
+            if not isinstance(key, str):
+                self.parsed.error(
+                    where,
+                    f"key `{key_node.value}` is read by YAML 1.1 as {_describe(key)}: "
+                    f'quote it ("{key_node.value}")',
+                )
+                key = key_node.value
+            child = (*path, key)
+            if key in result:
+                first = self.parsed.keys[child]
+                self.parsed.error(
+                    where, f"duplicate key `{key}` (first set at line {first.line}); keep one"
+                )
+            self.parsed.keys[child] = where
+            result[key] = self.value(value_node, child)
+        return result
+
+    def scalar(self, node: ScalarNode, path: Path_ | None) -> Any:
+        tag = node.tag
+        if tag not in _SCALAR_TAGS:
+            if path is not None:
+                self.parsed.error(
+                    _node_location(self.name, node),
+                    f"YAML tag `{tag}` is not supported: write a plain value",
+                )
+            return node.value
+        if tag.endswith(("str", "timestamp", "merge", "value")):
+            return node.value  # a date is text here: YAML 1.2 has no timestamp type
+        if tag.endswith("null"):
+            value = None
+        elif tag.endswith("bool"):
+            value = _CONSTRUCTOR.construct_yaml_bool(node)
+        elif tag.endswith("int"):
+            value = _CONSTRUCTOR.construct_yaml_int(node)
+        else:
+            value = _CONSTRUCTOR.construct_yaml_float(node)
+        if path is not None and not node.style:
+            self.parsed.plain_scalars[path] = node.value
+        return value
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null (no value)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    return f"the number {value}"
+
+
+def describe_plain_scalar(text: str, value: Any) -> str:
+    """How YAML read an unquoted scalar, for messages: "`no` is read by YAML 1.1 as false"."""
+    if text in ("", "~"):
+        return "the value is empty"
+    return f"`{text}` is read by YAML 1.1 as {_describe(value)}"
+
+
+def _kind(node: Node) -> str:
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    if isinstance(node, SequenceNode):
+        return "a list"
+    return f"the scalar `{node.value}`" if node.value else "an empty value"
+
+
+def _node_location(name: str, node: Node) -> Location:
+    return _mark_location(name, node.start_mark)
+
+
+def _mark_location(name: str, mark: yaml.Mark | None) -> Location:
+    if mark is None:
+        return Location(name, 1, 1)
+    return Location(name, mark.line + 1, mark.column + 1)
+
+
+def _syntax_message(error: yaml.MarkedYAMLError) -> str:
+    problem = error.problem or "invalid YAML"
+    if "expected a single document" in (error.context or ""):
+        return "only one YAML document per file: split the documents into separate files"
+    context = f" {error.context}" if error.context else ""
+    return f"YAML syntax error: {problem}{context}"

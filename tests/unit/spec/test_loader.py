@@ -1,0 +1,137 @@
+"""The loader: files and folders, merging, source map, and problems reported together."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reconciler.spec.models import KeyRef, RestartPolicy
+from tests.unit.spec.conftest import WriteFile, errors_of, load
+
+GOOD = """\
+version: 1
+defaults:
+  region: cn-hangzhou
+  account: "1234567890123456"
+kms_keys:
+  rds-prod:
+    alias: alias/rds-prod
+    rotation: {enabled: true, interval_days: 365}
+instances:
+  pgm-bp1aaaa0000001:
+    encryption: {key: rds-prod}
+  pgm-bp1aaaa0000002:
+    encryption: disabled
+    restart: immediate
+"""
+
+
+def test_loads_a_valid_file_with_defaults_applied(write: WriteFile) -> None:
+    loaded = load(write("a.yaml", GOOD))
+    spec = loaded.spec
+    assert spec.defaults.account == "1234567890123456"
+    assert spec.instances["pgm-bp1aaaa0000001"].encryption == KeyRef(key="rds-prod")
+    assert spec.instances["pgm-bp1aaaa0000002"].encryption == "disabled"
+    assert spec.restart_policy("pgm-bp1aaaa0000001") is RestartPolicy.MAINTENANCE_WINDOW
+    assert spec.restart_policy("pgm-bp1aaaa0000002") is RestartPolicy.IMMEDIATE
+    assert loaded.files == [str(write("a.yaml", GOOD))]
+
+
+def test_source_map_points_at_resources_and_fields(write: WriteFile) -> None:
+    loaded = load(write("a.yaml", GOOD))
+    assert (loaded.where("kms_key.rds-prod").line, loaded.where("kms_key.rds-prod").col) == (6, 3)
+    assert loaded.where("rds_encryption.pgm-bp1aaaa0000002").line == 12
+    assert loaded.where("instances.pgm-bp1aaaa0000001.encryption.key").line == 11
+    assert loaded.where("kms_keys.rds-prod.rotation.interval_days").line == 8
+    assert loaded.where("rds_encryption.pgm-nothere") is None
+
+
+def test_folder_merges_files_in_sorted_order_but_not_subfolders(
+    write: WriteFile, tmp_path: Path
+) -> None:
+    write("b-instances.yaml", "instances:\n  pgm-bp1aaaa0000001:\n    encryption: {key: k}\n")
+    write("a-keys.yml", "kms_keys:\n  k: {alias: alias/k}\n")
+    write("notes.txt", "not yaml at all: [")
+    write("examples/other.yaml", "this: is not loaded")
+    loaded = load(tmp_path)
+    assert [Path(f).name for f in loaded.files] == ["a-keys.yml", "b-instances.yaml"]
+    assert set(loaded.spec.kms_keys) == {"k"}
+    assert loaded.where("rds_encryption.pgm-bp1aaaa0000001").file.endswith("b-instances.yaml")
+
+
+def test_same_file_twice_is_read_once(write: WriteFile, tmp_path: Path) -> None:
+    path = write("a.yaml", GOOD)
+    assert load(path, tmp_path).files == [str(path)]
+
+
+def test_missing_path_and_empty_folder_are_errors(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    assert errors_of(tmp_path / "nope.yaml", tmp_path / "empty") == [
+        "empty:0:0: no *.yaml or *.yml files in folder",
+        "nope.yaml:0:0: no such file or folder",
+    ]
+
+
+def test_all_problems_of_all_files_in_one_pass(write: WriteFile) -> None:
+    a = write("a.yaml", "instances:\n  pgm-bp1aaaa0000001:\n    encryption: {key: nokey}\n")
+    b = write("b.yaml", "defaults:\n  regoin: cn-hangzhou\n")
+    found = errors_of(a, b)
+    assert len(found) == 2
+    assert found[0].startswith("a.yaml:3:23: key `nokey` is not defined")
+    assert found[1] == "b.yaml:2:3: unknown field `regoin` in `defaults`: did you mean `region`?"
+
+
+def test_same_instance_in_two_files_is_reported_at_both(write: WriteFile) -> None:
+    body = "instances:\n  pgm-bp1aaaa0000001:\n    encryption: {key: service}\n"
+    a, b = write("a.yaml", body), write("b.yaml", "\n" + body)
+    found = errors_of(a, b)
+    assert found == [
+        f"a.yaml:2:3: instance `pgm-bp1aaaa0000001` is also declared in {b}:3:3: declare it once",
+        f"b.yaml:3:3: instance `pgm-bp1aaaa0000001` is also declared in {a}:2:3: declare it once",
+    ]
+
+
+def test_same_key_in_two_files_is_reported(write: WriteFile) -> None:
+    a = write("a.yaml", "kms_keys:\n  k: {alias: alias/k}\n")
+    b = write("b.yaml", "kms_keys:\n  k: {alias: alias/k}\n")
+    assert len([e for e in errors_of(a, b) if "key `k` is also declared" in e]) == 2
+
+
+def test_defaults_in_two_files_must_agree(write: WriteFile) -> None:
+    a = write("a.yaml", "defaults: {region: cn-hangzhou}\nversion: 1\n")
+    b = write("b.yaml", "defaults: {region: cn-hangzhou}\nversion: 1\n")
+    assert load(a, b).spec.defaults.region == "cn-hangzhou"
+    c = write("c.yaml", "defaults: {region: cn-shanghai}\n")
+    found = errors_of(a, c)
+    assert len(found) == 2 and all(
+        "`defaults` is also set with different values" in e for e in found
+    )
+
+
+def test_merged_defaults_apply_to_instances_of_other_files(write: WriteFile) -> None:
+    a = write("a.yaml", "defaults: {region: cn-shanghai, restart: immediate}\n")
+    b = write("b.yaml", "instances:\n  pgm-uf6aaaa0000001: {encryption: {key: service}}\n")
+    spec = load(a, b).spec
+    assert spec.instance_region("pgm-uf6aaaa0000001") == "cn-shanghai"
+    assert spec.restart_policy("pgm-uf6aaaa0000001") is RestartPolicy.IMMEDIATE
+
+
+def test_literal_key_ids_and_service_are_valid_references(write: WriteFile) -> None:
+    text = """\
+    instances:
+      pgm-bp1aaaa0000001: {encryption: {key: service}}
+      pgm-bp1aaaa0000002: {encryption: {key: 0b9a7c5e-1d2f-4a3b-8c9d-0e1f2a3b4c5d}}
+      pgm-bp1aaaa0000003: {encryption: {key: key-hzz65f0d4b1c2d3e4f5a6}}
+    """
+    assert len(load(write("a.yaml", text)).spec.instances) == 3
+
+
+def test_two_keys_with_one_alias_in_one_region_are_refused(write: WriteFile) -> None:
+    text = """\
+    kms_keys:
+      a: {alias: alias/x}
+      b: {alias: alias/x}
+      c: {alias: alias/x, region: cn-shanghai}
+    """
+    assert errors_of(write("a.yaml", text)) == [
+        "a.yaml:3:7: alias `alias/x` is also used by key `a` in cn-hangzhou"
+    ]
