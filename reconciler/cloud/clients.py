@@ -1,0 +1,266 @@
+"""The SDK client factory: credentials, endpoints, and the one road every call takes
+(rate limit -> count -> SDK -> retry/classify).
+
+The SDKs are imported lazily, here and in kms.py/ram.py/rds.py only, so `reconciler --help`
+stays fast and nothing else in the code depends on them.
+
+Tea clients are safe to share between threads: a call builds its own request objects and the
+HTTP session (darabonba's per-host `requests.Session`, a thread-safe urllib3 pool) is global.
+So we keep ONE client per service and region and call it from every worker thread.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from reconciler.cloud.counter import CallCounter
+from reconciler.cloud.ratelimit import RateLimiter
+from reconciler.cloud.retry import RetryPolicy
+from reconciler.errors import ReconcilerError
+
+T = TypeVar("T")
+Service = Literal["rds", "kms", "ram"]
+
+EMULATOR_ACCESS_KEY_ID = "emulator"
+EMULATOR_ACCESS_KEY_SECRET = "emulator-secret"  # a public test value, not a secret
+
+OIDC_ENV = (
+    "ALIBABA_CLOUD_ROLE_ARN",
+    "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+    "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
+)
+RAM_ENDPOINT = "ram.aliyuncs.com"  # RAM is global; the SDK's map lacks some regions
+_ENDPOINT_PATTERN = re.compile(r"^[A-Za-z0-9.\-]+:[0-9]{1,5}$|^\[[0-9A-Fa-f:]+\]:[0-9]{1,5}$")
+
+
+class CredentialsError(ReconcilerError):
+    """No usable credentials, or a half-configured credentials source."""
+
+
+@dataclass(frozen=True)
+class StaticCredentials:
+    """An access key pair given directly (the emulator's, or a test's). repr hides the secret."""
+
+    access_key_id: str
+    access_key_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class CloudSettings:
+    """Where and as whom to call. `endpoint` (HOST:PORT) sends all services there over http."""
+
+    endpoint: str | None = None
+    profile: str | None = None
+    credentials: StaticCredentials | None = None
+    parallelism: int = 16
+    read_timeout_ms: int = 10_000
+    connect_timeout_ms: int = 5_000
+
+
+def check_endpoint(endpoint: str) -> str:
+    """Validate `HOST:PORT` (an http:// prefix is tolerated and dropped)."""
+    value = endpoint.strip().removeprefix("http://").rstrip("/")
+    if not _ENDPOINT_PATTERN.match(value):
+        raise ReconcilerError(
+            f"bad endpoint {endpoint!r}: write HOST:PORT, e.g. --endpoint 127.0.0.1:8080"
+        )
+    return value
+
+
+def check_oidc_environment(environ: dict[str, str] | os._Environ[str] = os.environ) -> bool:
+    """True when OIDC is fully configured, False when not at all; a partial setup is an error
+    (the credentials chain would otherwise skip OIDC silently and pick something else)."""
+    present = [name for name in OIDC_ENV if environ.get(name)]
+    if present and len(present) < len(OIDC_ENV):
+        missing = [name for name in OIDC_ENV if name not in present]
+        raise CredentialsError(
+            f"OIDC credentials are partly configured: {', '.join(present)} set but "
+            f"{', '.join(missing)} missing. Set all of {', '.join(OIDC_ENV)}, or unset them."
+        )
+    return bool(present)
+
+
+NO_CREDENTIALS_HELP = (
+    "no Alibaba Cloud credentials found. Set ALIBABA_CLOUD_ACCESS_KEY_ID and "
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET, or pass --profile NAME (~/.aliyun/config.json or "
+    "~/.alibabacloud/credentials.ini), or run on ECS with a RAM role, or set "
+    + ", ".join(OIDC_ENV)
+    + " for OIDC; use --emulator to try the tool locally"
+)
+
+
+def resolve_credentials(settings: CloudSettings) -> Any:
+    """An alibabacloud-credentials provider, checked to yield credentials now.
+
+    The order is the library's default chain (environment, OIDC, CLI profile, profile file,
+    ECS RAM role, credentials URI). We build the chain from `os.environ` at call time because
+    the library reads its environment once, when first imported."""
+    from alibabacloud_credentials import provider as p
+
+    if settings.credentials is not None:
+        return p.StaticAKCredentialsProvider(
+            access_key_id=settings.credentials.access_key_id,
+            access_key_secret=settings.credentials.access_key_secret,
+        )
+    env = os.environ
+    chain: list[Any] = []
+    oidc = check_oidc_environment(env)
+    if settings.profile:
+        chain += [
+            p.CLIProfileCredentialsProvider(profile_name=settings.profile),
+            p.ProfileCredentialsProvider(
+                profile_name=settings.profile,
+                profile_file=env.get("ALIBABA_CLOUD_CREDENTIALS_FILE"),
+            ),
+        ]
+    elif env.get("ALIBABA_CLOUD_ACCESS_KEY_ID") and env.get("ALIBABA_CLOUD_ACCESS_KEY_SECRET"):
+        if env.get("ALIBABA_CLOUD_SECURITY_TOKEN"):
+            chain.append(
+                p.StaticSTSCredentialsProvider(
+                    access_key_id=env["ALIBABA_CLOUD_ACCESS_KEY_ID"],
+                    access_key_secret=env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"],
+                    security_token=env["ALIBABA_CLOUD_SECURITY_TOKEN"],
+                )
+            )
+        else:
+            chain.append(
+                p.StaticAKCredentialsProvider(
+                    access_key_id=env["ALIBABA_CLOUD_ACCESS_KEY_ID"],
+                    access_key_secret=env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"],
+                )
+            )
+    elif oidc:
+        chain.append(
+            p.OIDCRoleArnCredentialsProvider(
+                role_arn=env["ALIBABA_CLOUD_ROLE_ARN"],
+                oidc_provider_arn=env["ALIBABA_CLOUD_OIDC_PROVIDER_ARN"],
+                oidc_token_file_path=env["ALIBABA_CLOUD_OIDC_TOKEN_FILE"],
+            )
+        )
+    else:
+        chain += _ambient_providers(env)
+    return _first_working(chain, settings.profile)
+
+
+def _ambient_providers(env: os._Environ[str]) -> list[Any]:
+    """The tail of the default chain: profiles, the ECS role, a credentials URI."""
+    from alibabacloud_credentials import provider as p
+
+    chain: list[Any] = []
+    if env.get("ALIBABA_CLOUD_CLI_PROFILE_DISABLED", "false").lower() != "true":
+        chain.append(p.CLIProfileCredentialsProvider(profile_name=env.get("ALIBABA_CLOUD_PROFILE")))
+    chain.append(
+        p.ProfileCredentialsProvider(
+            profile_name=env.get("ALIBABA_CLOUD_PROFILE", "default"),
+            profile_file=env.get("ALIBABA_CLOUD_CREDENTIALS_FILE"),
+        )
+    )
+    if env.get("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "false").lower() != "true":
+        chain.append(
+            p.EcsRamRoleCredentialsProvider(role_name=env.get("ALIBABA_CLOUD_ECS_METADATA"))
+        )
+    if env.get("ALIBABA_CLOUD_CREDENTIALS_URI"):
+        chain.append(p.URLCredentialsProvider(uri=env["ALIBABA_CLOUD_CREDENTIALS_URI"]))
+    return chain
+
+
+def _first_working(chain: list[Any], profile: str | None) -> Any:
+    for candidate in chain:
+        try:
+            if candidate.get_credentials() is not None:
+                return candidate
+        except Exception:  # the next provider may work
+            continue
+    if profile:
+        raise CredentialsError(
+            f"profile {profile!r} gave no credentials: check ~/.aliyun/config.json or "
+            "~/.alibabacloud/credentials.ini (ALIBABA_CLOUD_CREDENTIALS_FILE)"
+        )
+    raise CredentialsError(NO_CREDENTIALS_HELP)
+
+
+def _sdk_client_class(service: Service) -> Any:
+    if service == "rds":
+        from alibabacloud_rds20140815.client import Client
+    elif service == "kms":
+        from alibabacloud_kms20160120.client import Client
+    else:
+        from alibabacloud_ram20150501.client import Client
+    return Client
+
+
+class CloudClients:
+    """One SDK client per (service, region), shared by all threads, and the call road."""
+
+    def __init__(
+        self,
+        settings: CloudSettings,
+        *,
+        retry: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
+        counter: CallCounter | None = None,
+    ) -> None:
+        self.settings = settings
+        self.endpoint = check_endpoint(settings.endpoint) if settings.endpoint else None
+        self.retry = retry or RetryPolicy()
+        self.limiter = limiter or RateLimiter()
+        self.counter = counter or CallCounter()
+        self._credential_provider = resolve_credentials(settings)
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    def client(self, service: Service, region: str) -> Any:
+        key = (service, "global" if service == "ram" else region)
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = self._make_client(service, region)
+            return self._clients[key]
+
+    def _make_client(self, service: Service, region: str) -> Any:
+        from alibabacloud_credentials.client import Client as CredentialClient
+        from alibabacloud_tea_openapi.utils_models import Config
+
+        config = Config(
+            credential=CredentialClient(provider=self._credential_provider),
+            region_id=region,
+            read_timeout=self.settings.read_timeout_ms,
+            connect_timeout=self.settings.connect_timeout_ms,
+            max_idle_conns=max(40, 2 * self.settings.parallelism),
+        )
+        if self.endpoint is not None:
+            config.endpoint = self.endpoint
+            config.protocol = "http"
+        elif service == "ram":
+            config.endpoint = RAM_ENDPOINT
+        return _sdk_client_class(service)(config)
+
+    def call(
+        self,
+        service: Service,
+        region: str,
+        action: str,
+        invoke: Callable[[Any], T],
+        *,
+        write: bool = False,
+    ) -> T:
+        """Call `invoke(sdk_client)` under the rate limit, counted, with our retry policy.
+
+        Raises TransientError (retries exhausted) or PermanentError."""
+        client = self.client(service, region)
+
+        def attempt() -> T:
+            self.limiter.acquire(service, action)
+            self.counter.count(service, action)
+            return invoke(client)
+
+        return self.retry.run(
+            f"{service}:{action}",
+            attempt,
+            write=write,
+            on_retry=lambda _error: self.counter.count_retry(service, action),
+        )

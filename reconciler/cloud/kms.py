@@ -1,0 +1,136 @@
+"""KMS reads (2016-01-20, regional) -> our models. The only module that touches KMS SDK classes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.cloud.clients import CloudClients
+from reconciler.cloud.retry import Family, family_of
+from reconciler.errors import PermanentError
+from reconciler.state.models import ObservedKey
+
+SERVICE_KEY_ALIAS = "alias/acs/rds"
+
+
+def _models() -> Any:
+    from alibabacloud_kms20160120 import models
+
+    return models
+
+
+def _is(error: PermanentError, *families: Family) -> bool:
+    return family_of(error) in families
+
+
+def describe_key(clients: CloudClients, region: str, key_ref: str) -> dict[str, Any] | None:
+    """KeyMetadata (wire names) of a key id or `alias/...`; None when no such key or alias."""
+    request = _models().DescribeKeyRequest(key_id=key_ref)
+    try:
+        response = clients.call("kms", region, "DescribeKey", lambda c: c.describe_key(request))
+    except PermanentError as error:
+        if _is(error, Family.NOT_FOUND):
+            return None
+        raise
+    return (response.body.to_map() or {}).get("KeyMetadata") or None
+
+
+def list_tags(clients: CloudClients, region: str, key_id: str) -> dict[str, str]:
+    request = _models().ListResourceTagsRequest(key_id=key_id)
+    response = clients.call(
+        "kms", region, "ListResourceTags", lambda c: c.list_resource_tags(request)
+    )
+    tags = ((response.body.to_map() or {}).get("Tags") or {}).get("Tag") or []
+    return {t["TagKey"]: t.get("TagValue", "") for t in tags if t.get("TagKey")}
+
+
+def list_aliases(clients: CloudClients, region: str, key_id: str) -> list[str]:
+    request = _models().ListAliasesByKeyIdRequest(key_id=key_id, page_size=100)
+    response = clients.call(
+        "kms", region, "ListAliasesByKeyId", lambda c: c.list_aliases_by_key_id(request)
+    )
+    aliases = ((response.body.to_map() or {}).get("Aliases") or {}).get("Alias") or []
+    return sorted(a["AliasName"] for a in aliases if a.get("AliasName"))
+
+
+def observe_key(
+    clients: CloudClients, region: str, key_ref: str, *, known_alias: str | None = None
+) -> ObservedKey | None:
+    """DescribeKey + ListResourceTags (+ ListAliasesByKeyId when the key was named by id).
+
+    When found by alias, that alias is known to point at the key, so the alias list is not
+    read: the plan only needs to know that the spec's alias exists."""
+    metadata = describe_key(clients, region, key_ref)
+    if metadata is None:
+        return None
+    key_id = metadata["KeyId"]
+    tags = list_tags(clients, region, key_id)
+    aliases = [known_alias] if known_alias else list_aliases(clients, region, key_id)
+    return key_from_metadata(metadata, region, tags=tags, aliases=aliases)
+
+
+def key_from_metadata(
+    metadata: dict[str, Any], region: str, *, tags: dict[str, str], aliases: list[str]
+) -> ObservedKey:
+    return ObservedKey(
+        key_id=metadata["KeyId"],
+        arn=metadata.get("Arn", ""),
+        region=region,
+        state=metadata.get("KeyState", "Enabled"),
+        description=metadata.get("Description") or "",
+        deletion_protection=str(metadata.get("DeletionProtection", "")).lower() == "enabled",
+        rotation_enabled=str(metadata.get("AutomaticRotation", "")).lower() == "enabled",
+        rotation_interval_days=_interval_days(metadata.get("RotationInterval")),
+        tags=tags,
+        aliases=sorted(aliases),
+        delete_date=metadata.get("DeleteDate") or None,
+        creator=metadata.get("Creator") or None,
+    )
+
+
+def _interval_days(value: Any) -> int | None:
+    """RotationInterval comes as seconds with an `s` suffix, e.g. "31536000s"."""
+    if value in (None, ""):
+        return None
+    seconds = int(str(value).rstrip("s"))
+    return seconds // 86_400
+
+
+@dataclass(frozen=True)
+class ServiceKeyFacts:
+    key_id: str | None
+    account_id: str | None
+    kms_activated: bool
+
+
+def service_key(clients: CloudClients, region: str) -> ServiceKeyFacts:
+    """The id of `alias/acs/rds` in `region` and the account id from its ARN.
+
+    An answer of the not-authorised family whose code says the service is not enabled means
+    KMS is not activated (Forbidden.KmsServiceNotEnabled)."""
+    try:
+        metadata = describe_key(clients, region, SERVICE_KEY_ALIAS)
+    except PermanentError as error:
+        if _is(error, Family.NOT_AUTHORIZED) and "notenabled" in error.code.lower():
+            return ServiceKeyFacts(None, None, kms_activated=False)
+        raise
+    if metadata is None:
+        return ServiceKeyFacts(None, None, kms_activated=True)
+    arn = metadata.get("Arn", "")
+    parts = arn.split(":")
+    account = parts[3] if len(parts) > 4 and parts[3] else None
+    return ServiceKeyFacts(metadata["KeyId"], account, kms_activated=True)
+
+
+def kms_activated(clients: CloudClients, region: str) -> bool:
+    """DescribeAccountKmsStatus: only `Enabled` counts as activated."""
+    try:
+        response = clients.call(
+            "kms", region, "DescribeAccountKmsStatus", lambda c: c.describe_account_kms_status()
+        )
+    except PermanentError as error:
+        if _is(error, Family.NOT_AUTHORIZED) and "notenabled" in error.code.lower():
+            return False
+        raise
+    status = (response.body.to_map() or {}).get("AccountStatus", "Enabled")
+    return str(status).lower() == "enabled"

@@ -1,0 +1,184 @@
+"""Our own retry policy for cloud calls (the SDK retries nothing by default).
+
+Errors are classified by code FAMILY, never by one exact string: the cloud's codes are partly
+undocumented (reference/alibaba-api-details.md, "Still unknown"), so `Throttling.Api`,
+`Rejected.Throttling` and a future `Throttling.Whatever` all land in the same family.
+
+Transient: throttling, service unavailable, 5xx, connection errors and timeouts, and (for
+writes only) an instance that is busy. Everything else is permanent.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TypeVar
+
+from reconciler.errors import CloudCallError, PermanentError, TransientError
+
+T = TypeVar("T")
+
+
+class Family(StrEnum):
+    """What an error code means, independent of its exact spelling."""
+
+    THROTTLING = "throttling"
+    UNAVAILABLE = "unavailable"
+    BUSY = "busy"
+    NOT_FOUND = "not-found"
+    NOT_AUTHORIZED = "not-authorized"
+    INVALID = "invalid"
+    CONNECTION = "connection"
+
+
+def code_family(code: str | None, status: int | None) -> Family:
+    """Classify an error by its code's family, falling back to the HTTP status."""
+    text = (code or "").lower()
+    if "throttling" in text or "flowcontrol" in text or "qps" in text or status == 429:
+        return Family.THROTTLING
+    if text.startswith("serviceunavailable") or "internal" in text:
+        return Family.UNAVAILABLE
+    if "dbinstancestate" in text or "dbinstancestatus" in text or "instancestatus" in text:
+        return Family.BUSY
+    if "notfound" in text or "notexist" in text or status == 404:
+        return Family.NOT_FOUND
+    if (
+        text.startswith("forbidden")
+        or "nopermission" in text
+        or "notauthorized" in text
+        or "accessdenied" in text
+        or status == 403
+    ):
+        return Family.NOT_AUTHORIZED
+    if status is not None and status >= 500:
+        return Family.UNAVAILABLE
+    return Family.INVALID
+
+
+def is_transient(family: Family, *, write: bool) -> bool:
+    """Whether a call that failed with this family is worth retrying.
+
+    A busy instance only makes a WRITE worth retrying (the instance will be Running again);
+    a read that answers "busy" is a real answer, not a reason to wait."""
+    if family in (Family.THROTTLING, Family.UNAVAILABLE, Family.CONNECTION):
+        return True
+    return family is Family.BUSY and write
+
+
+def classify(action: str, exc: BaseException, *, write: bool = False) -> CloudCallError:
+    """Turn any exception from an SDK call into TransientError or PermanentError.
+
+    Duck-typed on the SDK's exception attributes (`code`, `status_code`, `retry_after`,
+    `inner_exception`) so this module never imports the SDK."""
+    if isinstance(exc, CloudCallError):
+        return exc
+    code = getattr(exc, "code", None)
+    status = getattr(exc, "status_code", None)
+    inner = getattr(exc, "inner_exception", None)
+    if code is None and _looks_like_connection_error(inner or exc):
+        detail = type(inner or exc).__name__
+        error = TransientError(action, "ConnectionError", f"connection failed ({detail})")
+        error.family = Family.CONNECTION  # type: ignore[attr-defined]
+        return error
+    if code is None and inner is not None:
+        # Not an answer from the cloud and not a network failure: e.g. a credentials provider
+        # that failed. Retrying cannot help.
+        return PermanentError(action, "ClientError", f"{type(inner).__name__}: {inner}")
+    family = code_family(code, status)
+    message = _safe_message(exc)
+    request_id = getattr(exc, "request_id", None)
+    cls = TransientError if is_transient(family, write=write) else PermanentError
+    error = cls(action, str(code or "Unknown"), message, status, request_id)
+    error.family = family  # type: ignore[attr-defined]
+    retry_after_ms = getattr(exc, "retry_after", None)
+    error.retry_after = (retry_after_ms / 1000.0) if retry_after_ms else None  # type: ignore[attr-defined]
+    return error
+
+
+def family_of(error: CloudCallError) -> Family:
+    """The family of an already classified error."""
+    return getattr(error, "family", None) or code_family(error.code, error.status)
+
+
+def _looks_like_connection_error(exc: BaseException) -> bool:
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    # RetryError is how darabonba wraps requests' IOError; a JSON decode error means a proxy
+    # answered with a non-JSON page (the cloud always answers JSON), which is worth a retry.
+    return bool(
+        names
+        & {
+            "ConnectionError",
+            "TimeoutError",
+            "RetryError",
+            "OSError",
+            "ConnectTimeout",
+            "ReadTimeout",
+            "JSONDecodeError",
+        }
+    )
+
+
+def _safe_message(exc: BaseException) -> str:
+    """The SDK message `code: 400, <Message> request id: <id>`, reduced to <Message>.
+
+    Error bodies never carry secrets, but we keep only the human part anyway."""
+    data = getattr(exc, "data", None)
+    if isinstance(data, dict):
+        text = data.get("Message") or data.get("message")
+        if text:
+            return str(text)
+    return str(getattr(exc, "message", None) or type(exc).__name__)
+
+
+@dataclass
+class RetryPolicy:
+    """Exponential backoff with full jitter, bounded by attempts and a deadline.
+
+    The delay before retry n (1-based) is uniform in [0, min(cap, base * 2**(n-1))], but never
+    less than the server's `x-acs-retry-after`. Clock, sleep and randomness are injectable."""
+
+    max_attempts: int = 8
+    base_delay: float = 0.1
+    max_delay: float = 5.0
+    deadline: float = 120.0
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random)
+    _rng_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def delay(self, retry_number: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before retry `retry_number` (1 for the first retry)."""
+        ceiling = min(self.max_delay, self.base_delay * (2 ** (retry_number - 1)))
+        with self._rng_lock:
+            jittered = self.rng.uniform(0.0, ceiling)
+        return max(jittered, retry_after or 0.0)
+
+    def run(
+        self,
+        action: str,
+        call: Callable[[], T],
+        *,
+        write: bool = False,
+        on_retry: Callable[[CloudCallError], None] | None = None,
+    ) -> T:
+        """Run `call`, retrying transient failures. Raises the last classified error."""
+        started = self.clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return call()
+            except Exception as exc:  # classified just below
+                error = classify(action, exc, write=write)
+            if isinstance(error, PermanentError) or attempt >= self.max_attempts:
+                raise error
+            wait = self.delay(attempt, getattr(error, "retry_after", None))
+            if self.clock() - started + wait > self.deadline:
+                raise error
+            if on_retry is not None:
+                on_retry(error)
+            self.sleep(wait)

@@ -1,0 +1,336 @@
+"""observe(spec, clients) -> ObservedState: read only what the spec needs, concurrently.
+
+Reads (DESIGN section 10 bounds them by N + ceil(N/100) + K + 10 for N instances, K keys):
+- per region: DescribeDBInstances, paged 100 at a time (pages 2.. in parallel once the total is
+  known), and DescribeKey('alias/acs/rds') for the service key id and the account id;
+- per managed instance: DescribeDBInstanceEncryptionKey; DescribeDBInstanceAttribute only where
+  the class type matters (a CMK is wanted) or, for a restarting change in the maintenance
+  window, to learn the window (the list carries neither);
+- per key: DescribeKey(alias) + ListResourceTags; keys named by id or found in use also get
+  ListAliasesByKeyId;
+- once: DescribeAccountKmsStatus; RAM (GetPolicy, GetRole, ListPoliciesForRole) when the spec
+  manages or verifies it;
+- for a key the spec disables or deletes: the encryption of every instance of its region,
+  managed or not, so KeyInUse sees them all.
+
+The work runs on a thread pool; a small event loop on the calling thread reacts to each answer
+(e.g. a listed page submits that page's instance reads at once), so no worker ever waits on
+another and the pool stays full.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.cloud import kms, ram, rds
+from reconciler.cloud.clients import CloudClients
+from reconciler.errors import CloudCallError, ObserveError
+from reconciler.spec.models import SERVICE_KEY, KeyRef, KeyState, RestartPolicy, Spec, is_key_id
+from reconciler.state.models import (
+    ObservedEncryption,
+    ObservedInstance,
+    ObservedKey,
+    ObservedRam,
+    ObservedState,
+)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class _Facts:
+    """Mutable scratch space, only touched by the event loop thread."""
+
+    items: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    attributes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    encryption: dict[str, ObservedEncryption | None] = field(default_factory=dict)
+    service_keys: dict[str, kms.ServiceKeyFacts] = field(default_factory=dict)
+    keys: dict[str, ObservedKey | None] = field(default_factory=dict)
+    keys_by_id: dict[str, ObservedKey | None] = field(default_factory=dict)
+    regions_listed: set[str] = field(default_factory=set)
+    pages_left: dict[str, int] = field(default_factory=dict)
+    kms_status: bool = True
+    ram: ObservedRam | None = None
+
+
+class _Loop:
+    """Submit tasks with a continuation; run continuations on this thread as answers arrive."""
+
+    def __init__(self, pool: ThreadPoolExecutor, progress: Progress | None) -> None:
+        self._pool = pool
+        self._pending: dict[Future[Any], Callable[[Any], None]] = {}
+        self._progress = progress
+        self.submitted = 0
+        self.finished = 0
+
+    def submit(self, then: Callable[[Any], None], fn: Callable[..., Any], *args: Any) -> None:
+        self._pending[self._pool.submit(fn, *args)] = then
+        self.submitted += 1
+
+    def run(self) -> None:
+        while self._pending:
+            done, _ = wait(self._pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                then = self._pending.pop(future)
+                self.finished += 1
+                then(future.result())
+            if self._progress is not None:
+                self._progress(self.finished, self.submitted)
+
+
+def observe(
+    spec: Spec,
+    clients: CloudClients,
+    *,
+    parallelism: int = 16,
+    progress: Progress | None = None,
+) -> ObservedState:
+    """Read the facts the plan needs. Not-found answers become None/absent, not errors."""
+    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="observe") as pool:
+        try:
+            return _Observer(spec, clients, _Loop(pool, progress)).run()
+        except CloudCallError as error:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise ObserveError(f"reading the cloud failed: {error}{_advice(error)}") from error
+
+
+def _advice(error: CloudCallError) -> str:
+    from reconciler.cloud.retry import Family, family_of
+
+    family = family_of(error)
+    if family is Family.NOT_AUTHORIZED or error.code.startswith(
+        ("InvalidAccessKeyId", "SignatureDoesNotMatch")
+    ):
+        return " (check the credentials and that they may read RDS, KMS and RAM)"
+    if family in (Family.THROTTLING, Family.UNAVAILABLE, Family.CONNECTION):
+        return " (gave up after retries; try again later or lower --parallelism)"
+    return ""
+
+
+class _Observer:
+    def __init__(self, spec: Spec, clients: CloudClients, loop: _Loop) -> None:
+        self.spec = spec
+        self.clients = clients
+        self.loop = loop
+        self.facts = _Facts()
+        self.managed = {i: spec.instance_region(i) for i in spec.instances}
+        self.cmk_wanted = {
+            i
+            for i, s in spec.instances.items()
+            if isinstance(s.encryption, KeyRef) and s.encryption.key != SERVICE_KEY
+        }
+        # Regions where a key the spec disables or deletes lives: every instance there is read.
+        self.in_use_regions = {
+            spec.key_region(name)
+            for name, key in spec.kms_keys.items()
+            if key.state is not KeyState.ENABLED
+        }
+
+    # --- phases ------------------------------------------------------------------------
+
+    def run(self) -> ObservedState:
+        self._start()
+        self.loop.run()
+        self._follow_up()
+        self.loop.run()
+        return self._state()
+
+    def _start(self) -> None:
+        spec, c, loop = self.spec, self.clients, self.loop
+        for region in spec.regions():
+            loop.submit(
+                lambda facts, r=region: self.facts.service_keys.__setitem__(r, facts),
+                kms.service_key,
+                c,
+                region,
+            )
+        for region in sorted(set(self.managed.values()) | self.in_use_regions):
+            self.facts.pages_left[region] = 1
+            loop.submit(
+                lambda page, r=region: self._on_page(r, 1, page), rds.list_instances, c, region, 1
+            )
+        for name, key in spec.kms_keys.items():
+            loop.submit(
+                lambda found, n=name: self.facts.keys.__setitem__(n, found),
+                _observe_key_by_alias,
+                c,
+                spec.key_region(name),
+                key.alias,
+            )
+        for key_id, region in sorted(self._literal_key_ids().items()):
+            loop.submit(
+                lambda found, k=key_id: self.facts.keys_by_id.__setitem__(k, found),
+                kms.observe_key,
+                c,
+                region,
+                key_id,
+            )
+        loop.submit(self._on_kms_status, kms.kms_activated, c, spec.defaults.region)
+        ram_spec = spec.effective_ram()
+        if ram_spec is not None:
+            loop.submit(
+                self._on_ram,
+                ram.observe_ram,
+                c,
+                spec.defaults.region,
+                ram_spec.role,
+                ram_spec.policy,
+            )
+
+    def _literal_key_ids(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for instance_id, s in self.spec.instances.items():
+            if isinstance(s.encryption, KeyRef) and is_key_id(s.encryption.key):
+                found.setdefault(s.encryption.key, self.spec.instance_region(instance_id))
+        return found
+
+    def _on_kms_status(self, activated: bool) -> None:
+        self.facts.kms_status = activated
+
+    def _on_ram(self, observed: ObservedRam) -> None:
+        self.facts.ram = observed
+
+    def _on_page(self, region: str, number: int, page: rds.InstancePage) -> None:
+        if number == 1:
+            pages = max(1, math.ceil(page.total / rds.PAGE_SIZE))
+            self.facts.pages_left[region] += pages - 1
+            for later in range(2, pages + 1):
+                self.loop.submit(
+                    lambda p, r=region, n=later: self._on_page(r, n, p),
+                    rds.list_instances,
+                    self.clients,
+                    region,
+                    later,
+                )
+        for item in page.items:
+            instance_id = item.get("DBInstanceId")
+            if not instance_id or instance_id in self.facts.items:
+                continue
+            self.facts.items[instance_id] = (region, item)
+            self._read_instance(region, instance_id)
+        self.facts.pages_left[region] -= 1
+        if self.facts.pages_left[region] == 0:
+            self.facts.regions_listed.add(region)
+            self._look_up_missing(region)
+
+    def _read_instance(self, region: str, instance_id: str) -> None:
+        managed = self.managed.get(instance_id) == region
+        if managed or region in self.in_use_regions:
+            self.loop.submit(
+                lambda e, i=instance_id: self.facts.encryption.__setitem__(i, e),
+                rds.encryption,
+                self.clients,
+                region,
+                instance_id,
+                None,
+            )
+        if managed and instance_id in self.cmk_wanted:
+            self._read_attribute(region, instance_id)
+
+    def _read_attribute(self, region: str, instance_id: str) -> None:
+        def keep(attributes: dict[str, Any] | None, i: str = instance_id) -> None:
+            if attributes is not None:
+                self.facts.attributes[i] = attributes
+
+        self.loop.submit(keep, rds.attribute, self.clients, region, instance_id)
+
+    def _look_up_missing(self, region: str) -> None:
+        """A declared instance absent from the PostgreSQL list may run another engine."""
+        for instance_id, r in sorted(self.managed.items()):
+            if r == region and instance_id not in self.facts.items:
+                self.loop.submit(
+                    lambda item, i=instance_id, rg=region: self._on_found(rg, i, item),
+                    rds.find_instance,
+                    self.clients,
+                    region,
+                    instance_id,
+                )
+
+    def _on_found(self, region: str, instance_id: str, item: dict[str, Any] | None) -> None:
+        if item is not None:
+            self.facts.items[instance_id] = (region, item)
+
+    def _follow_up(self) -> None:
+        """Second round, once the first answers are in: keys found in use that the spec does
+        not name, and maintenance windows of instances that will restart in one."""
+        known = {k.key_id for k in self.facts.keys.values() if k is not None}
+        known |= set(self.facts.keys_by_id)
+        for instance_id, region in sorted(self.managed.items()):
+            enc = self._encryption(instance_id)
+            in_use = enc.key_id if enc is not None and enc.key_type == "CMK" else None
+            if in_use and in_use not in known:
+                known.add(in_use)
+                self.loop.submit(
+                    lambda found, k=in_use: self.facts.keys_by_id.__setitem__(k, found),
+                    kms.observe_key,
+                    self.clients,
+                    region,
+                    in_use,
+                )
+            if self._needs_window(instance_id, enc):
+                self._read_attribute(region, instance_id)
+
+    def _needs_window(self, instance_id: str, enc: ObservedEncryption | None) -> bool:
+        if instance_id not in self.facts.items or instance_id in self.facts.attributes:
+            return False
+        if instance_id in self.cmk_wanted:
+            return False  # already read (or gone)
+        if self.spec.restart_policy(instance_id) is not RestartPolicy.MAINTENANCE_WINDOW:
+            return False
+        wanted = self.spec.instances[instance_id].encryption
+        if wanted == "disabled":
+            return enc is not None and enc.enabled
+        return enc is None or not enc.enabled or enc.key_type != "ServiceKey"
+
+    # --- assembly ------------------------------------------------------------------------
+
+    def _service_key_ids(self) -> dict[str, str]:
+        return {r: f.key_id for r, f in sorted(self.facts.service_keys.items()) if f.key_id}
+
+    def _encryption(self, instance_id: str) -> ObservedEncryption | None:
+        """The encryption read, with key_type settled against the region's service key."""
+        enc = self.facts.encryption.get(instance_id)
+        if enc is None or not enc.enabled or enc.key_type is not None:
+            return enc
+        region = self.facts.items[instance_id][0]
+        service_id = self._service_key_ids().get(region)
+        key_type = "ServiceKey" if enc.key_id == service_id else "CMK"
+        return enc.model_copy(update={"key_type": key_type})
+
+    def _state(self) -> ObservedState:
+        facts = self.facts
+        instances: dict[str, ObservedInstance] = {}
+        for instance_id, (region, item) in sorted(facts.items.items()):
+            instances[instance_id] = rds.instance_from_item(
+                item,
+                region,
+                managed=self.managed.get(instance_id) == region,
+                attributes=facts.attributes.get(instance_id),
+                encryption=self._encryption(instance_id),
+            )
+        account = self._account_id()
+        activated = facts.kms_status and all(f.kms_activated for f in facts.service_keys.values())
+        return ObservedState(
+            account_id=account,
+            kms_activated=activated,
+            ram=facts.ram,
+            keys=dict(sorted(facts.keys.items())),
+            keys_by_id=dict(sorted(facts.keys_by_id.items())),
+            service_keys=self._service_key_ids(),
+            instances=instances,
+            regions_listed=sorted(facts.regions_listed),
+        )
+
+    def _account_id(self) -> str | None:
+        preferred = self.facts.service_keys.get(self.spec.defaults.region)
+        if preferred is not None and preferred.account_id:
+            return preferred.account_id
+        return next((f.account_id for f in self.facts.service_keys.values() if f.account_id), None)
+
+
+def _observe_key_by_alias(clients: CloudClients, region: str, alias: str) -> ObservedKey | None:
+    return kms.observe_key(clients, region, alias, known_alias=alias)
