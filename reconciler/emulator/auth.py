@@ -1,0 +1,217 @@
+"""Request signatures: V3 `ACS3-HMAC-SHA256` (Authorization header) and V1 `HMAC-SHA1`
+(`Signature` parameter, in the query or a form body, GET or POST).
+
+Timestamps and nonces are checked against the REAL clock (never the emulated one): a request
+more than 15 minutes off is `IllegalTimestamp`, a nonce seen in the last 30 minutes is
+`SignatureNonceUsed`. The nonce memory is per process (a restart forgets it; requests older
+than 15 minutes are refused anyway, so only a replay across a restart within 15 min passes).
+Signatures, secrets and tokens never appear in a message.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from reconciler.emulator.errors import ApiError, missing_parameter
+
+V3_ALGORITHM = "ACS3-HMAC-SHA256"
+MAX_SKEW_SECONDS = 15 * 60
+_NONCE_TTL_SECONDS = 2 * MAX_SKEW_SECONDS
+_V1_PROTOCOL_PARAMS = frozenset({"Signature"})
+
+
+@dataclass
+class WireRequest:
+    """A parsed HTTP request: the query and the form body kept apart for signing."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    form: dict[str, str]
+    headers: dict[str, str]  # lower-case names; repeated headers joined by ","
+    body: bytes
+
+    @property
+    def params(self) -> dict[str, str]:
+        """Query and form body merged (the body wins on a clash); blank values kept."""
+        return {**self.query, **self.form}
+
+    @property
+    def is_v3(self) -> bool:
+        return "authorization" in self.headers
+
+
+def _pct(text: str) -> str:
+    return quote(text, safe="~")
+
+
+def _signature_mismatch(string_to_sign: str) -> ApiError:
+    # The message must contain a colon: the legacy Python SDK does message.split(':')[1].
+    return ApiError(
+        400,
+        "SignatureDoesNotMatch",
+        "Specified signature is not matched with our calculation. "
+        f"server string to sign is:{string_to_sign}",
+    )
+
+
+def _parse_date(text: str, name: str) -> float:
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        raise ApiError(
+            400,
+            "InvalidTimeStamp.Format",
+            f"Specified time stamp or date value is not well formatted: {name}.",
+        ) from None
+
+
+class Authenticator:
+    """Checks signatures against known access keys; remembers nonces."""
+
+    def __init__(self, credentials: dict[str, str]) -> None:
+        self._credentials = dict(credentials)
+        self._nonces: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+        self._next_prune = time.time() + 60
+
+    def verify(self, request: WireRequest) -> str:
+        """Return the access key id of a correctly signed request, else raise ApiError."""
+        if request.is_v3:
+            key_id, nonce, stamp = self._verify_v3(request)
+        elif "Signature" in request.params:
+            key_id, nonce, stamp = self._verify_v1(request)
+        else:
+            raise ApiError(
+                400,
+                "IncompleteSignature",
+                "The request signature does not conform to Aliyun standards: "
+                "no Authorization header and no Signature parameter.",
+            )
+        self._check_time(stamp)
+        self._remember_nonce(key_id, nonce)
+        return key_id
+
+    def _secret(self, key_id: str) -> str:
+        secret = self._credentials.get(key_id)
+        if secret is None:
+            raise ApiError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+        return secret
+
+    def _verify_v3(self, request: WireRequest) -> tuple[str, str, float]:
+        algorithm, _, fields_text = request.headers["authorization"].partition(" ")
+        fields = dict(part.strip().split("=", 1) for part in fields_text.split(",") if "=" in part)
+        if algorithm != V3_ALGORITHM or not {"Credential", "SignedHeaders", "Signature"} <= set(
+            fields
+        ):
+            raise ApiError(
+                400,
+                "IncompleteSignature",
+                f"The request signature does not conform to Aliyun standards: "
+                f"expected {V3_ALGORITHM} Credential=,SignedHeaders=,Signature=.",
+            )
+        secret = self._secret(fields["Credential"])
+        signed = fields["SignedHeaders"].split(";")
+        self._require_signed_headers(request, signed)
+        body_hash = hashlib.sha256(request.body).hexdigest()
+        if request.headers.get("x-acs-content-sha256") != body_hash:
+            raise ApiError(
+                400,
+                "SignatureDoesNotMatch",
+                "Specified signature is not matched with our calculation: "
+                "x-acs-content-sha256 does not match the request body.",
+            )
+        canonical_query = "&".join(f"{_pct(k)}={_pct(v)}" for k, v in sorted(request.query.items()))
+        canonical_headers = "".join(
+            f"{name}:{request.headers.get(name, '').strip()}\n" for name in signed
+        )
+        canonical = "\n".join(
+            [
+                request.method,
+                request.path or "/",
+                canonical_query,
+                canonical_headers,
+                fields["SignedHeaders"],
+                body_hash,
+            ]
+        )
+        to_sign = f"{V3_ALGORITHM}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+        expected = hmac.new(secret.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, fields["Signature"].lower()):
+            raise _signature_mismatch(to_sign.replace("\n", "\\n"))
+        stamp = _parse_date(request.headers.get("x-acs-date", ""), "x-acs-date")
+        return fields["Credential"], request.headers["x-acs-signature-nonce"], stamp
+
+    @staticmethod
+    def _require_signed_headers(request: WireRequest, signed: list[str]) -> None:
+        """host and every x-acs-* header present must be signed, so none can be altered."""
+        for name in ("x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256"):
+            if name not in request.headers:
+                raise missing_parameter(name)
+        for name in request.headers:
+            if (name == "host" or name.startswith("x-acs-")) and name not in signed:
+                raise ApiError(
+                    400,
+                    "IncompleteSignature",
+                    f"The request signature does not conform to Aliyun standards: "
+                    f"header {name} is not signed.",
+                )
+
+    def _verify_v1(self, request: WireRequest) -> tuple[str, str, float]:
+        params = request.params
+        for name in ("AccessKeyId", "SignatureNonce", "Timestamp"):
+            if not params.get(name):
+                raise missing_parameter(name)
+        if params.get("SignatureMethod", "HMAC-SHA1") != "HMAC-SHA1":
+            raise ApiError(
+                400,
+                "IncompleteSignature",
+                "The request signature does not conform to Aliyun standards: "
+                "SignatureMethod must be HMAC-SHA1.",
+            )
+        secret = self._secret(params["AccessKeyId"])
+        canonical = "&".join(
+            f"{_pct(k)}={_pct(v)}"
+            for k, v in sorted(params.items())
+            if k not in _V1_PROTOCOL_PARAMS
+        )
+        to_sign = f"{request.method}&%2F&{_pct(canonical)}"
+        digest = hmac.new(f"{secret}&".encode(), to_sign.encode(), hashlib.sha1).digest()
+        if not hmac.compare_digest(base64.b64encode(digest).decode(), params["Signature"]):
+            raise _signature_mismatch(to_sign)
+        stamp = _parse_date(params["Timestamp"], "Timestamp")
+        return params["AccessKeyId"], params["SignatureNonce"], stamp
+
+    @staticmethod
+    def _check_time(stamp: float) -> None:
+        skew = abs(time.time() - stamp)
+        if skew > MAX_SKEW_SECONDS:
+            raise ApiError(
+                400,
+                "IllegalTimestamp",
+                "The input parameter Timestamp is more than 15 minutes off the "
+                f"server time: skew {int(skew)} seconds.",
+            )
+
+    def _remember_nonce(self, key_id: str, nonce: str) -> None:
+        if not nonce:
+            raise missing_parameter("SignatureNonce")
+        now = time.time()
+        with self._lock:
+            if now > self._next_prune:
+                self._nonces = {k: t for k, t in self._nonces.items() if t > now}
+                self._next_prune = now + 60
+            if self._nonces.get((key_id, nonce), 0) > now:
+                raise ApiError(
+                    400,
+                    "SignatureNonceUsed",
+                    "Specified signature nonce was used already: use a new nonce.",
+                )
+            self._nonces[(key_id, nonce)] = now + _NONCE_TTL_SECONDS

@@ -1,0 +1,256 @@
+"""The shared dispatcher: one registry of services and actions, one place that formats answers.
+
+How a service plugs in (moto style: `models.py` holds state and rules, `responses.py` the wire):
+
+    # reconciler/emulator/rds/responses.py
+    from reconciler.emulator.dispatch import RequestContext, register_service
+
+    def describe_regions(ctx: RequestContext) -> dict:
+        return {"Regions": {"RDSRegion": [...]}}
+
+    register_service("rds", "2014-08-15", {"DescribeRegions": describe_regions, ...})
+
+and its module name is listed in `reconciler.emulator.services.SERVICES` (already done for
+`reconciler.emulator.rds.responses`; an absent module is skipped). Routing is by version
+(`x-acs-version` header or `Version` parameter) and action (`x-acs-action` or `Action`).
+
+A handler receives a `RequestContext` and returns a JSON-able dict (`RequestId` is added).
+`ctx.params` holds query and form body merged (blank values kept); read them with
+`ctx.required(name)`, `ctx.str_param`, `ctx.int_param`, `ctx.bool_param` (True/true/false...),
+`ctx.json_param` (JSON-string parameters such as Tags), `ctx.flat_list(prefix)` (`Tag.1.Key`).
+`ctx.region` is `RegionId` or the emulator's default region, `ctx.account_id` the account,
+`ctx.now()` the EMULATED clock, `ctx.tx` the request's store transaction (committed when the
+handler returns, rolled back when it raises), `ctx.state` the EmulatorState (settings such as
+`restart_seconds`, `extensions` for a service's runtime state). Errors: raise
+`reconciler.emulator.errors.ApiError(status, code, message)`; this module formats it.
+
+Reading another service's state: call the plain functions of its models module with the same
+ctx, inside the same transaction, e.g. `kms.models.find_key(ctx, "alias/acs/rds")` or
+`ram.models.attached_policy_documents(ctx, role_name)` (see those modules' docstrings).
+
+Hooks: `register_pre_dispatch(hook)` runs `hook(state, service, action, params)` before every
+action (after auth, latency and faults) and may raise ApiError (quotas);
+`admin.register_admin_route` adds an endpoint under /_emulator/.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from reconciler.emulator.auth import WireRequest
+from reconciler.emulator.errors import ApiError, invalid_parameter, missing_parameter
+from reconciler.emulator.runtime import EmulatorState
+from reconciler.emulator.store import Transaction
+
+Handler = Callable[["RequestContext"], dict[str, Any]]
+PreDispatchHook = Callable[[EmulatorState, str, str, dict[str, str]], None]
+Answer = tuple[int, dict[str, str], bytes]
+_LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str  # "kms", "ram", "rds": the prefix in call counts ("kms:CreateKey")
+    version: str
+    actions: Mapping[str, Handler]
+    regional: bool
+    http_status_in_errors: bool  # KMS error bodies carry "HttpStatus"
+
+
+_SERVICES_BY_VERSION: dict[str, Service] = {}
+_PRE_DISPATCH_HOOKS: list[PreDispatchHook] = []
+
+
+def register_service(
+    name: str,
+    version: str,
+    actions: Mapping[str, Handler],
+    *,
+    regional: bool = True,
+    http_status_in_errors: bool = False,
+) -> None:
+    """Register (or replace) a service's action table; called at import of its responses.py."""
+    _SERVICES_BY_VERSION[version] = Service(
+        name, version, dict(actions), regional, http_status_in_errors
+    )
+
+
+def register_pre_dispatch(hook: PreDispatchHook) -> None:
+    if hook not in _PRE_DISPATCH_HOOKS:
+        _PRE_DISPATCH_HOOKS.append(hook)
+
+
+def registered_services() -> dict[str, Service]:
+    return dict(_SERVICES_BY_VERSION)
+
+
+@dataclass
+class RequestContext:
+    service: str
+    action: str
+    params: dict[str, str]
+    tx: Transaction
+    state: EmulatorState
+    request_id: str
+
+    @property
+    def account_id(self) -> str:
+        return self.state.settings.account_id
+
+    @property
+    def default_region(self) -> str:
+        return self.state.settings.default_region
+
+    @property
+    def region(self) -> str:
+        return self.params.get("RegionId") or self.default_region
+
+    def now(self) -> datetime:
+        return self.state.clock.now()
+
+    def required(self, name: str) -> str:
+        value = self.params.get(name, "")
+        if value == "":
+            raise missing_parameter(name)
+        return value
+
+    def str_param(self, name: str, default: str | None = None) -> str | None:
+        value = self.params.get(name)
+        return default if value is None or value == "" else value
+
+    def int_param(
+        self, name: str, default: int | None = None, lo: int | None = None, hi: int | None = None
+    ) -> int | None:
+        text = self.str_param(name)
+        if text is None:
+            return default
+        try:
+            value = int(text)
+        except ValueError:
+            raise invalid_parameter(name, f"{text!r} is not an integer") from None
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise invalid_parameter(name, f"{value} is outside {lo}..{hi}")
+        return value
+
+    def bool_param(self, name: str, default: bool | None = None) -> bool | None:
+        """Python SDKs send True/False, others true/false: compare case-insensitively."""
+        text = self.str_param(name)
+        if text is None:
+            return default
+        if text.lower() in ("true", "false"):
+            return text.lower() == "true"
+        raise invalid_parameter(name, f"{text!r} is not a boolean")
+
+    def json_param(self, name: str, default: Any = None) -> Any:
+        text = self.str_param(name)
+        if text is None:
+            return default
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise invalid_parameter(name, "not valid JSON") from None
+
+    def flat_list(self, prefix: str) -> list[dict[str, str]]:
+        """`Tag.1.Key=a&Tag.1.Value=b&Tag.2.Key=c` -> [{"Key": "a", "Value": "b"}, {"Key": "c"}];
+        `ResourceId.1=x` -> [{"": "x"}]. Ordered by index."""
+        items: dict[int, dict[str, str]] = {}
+        for key, value in self.params.items():
+            head, _, rest = key.partition(".")
+            if head != prefix or not rest:
+                continue
+            index, _, field_name = rest.partition(".")
+            if index.isdigit():
+                items.setdefault(int(index), {})[field_name] = value
+        return [items[i] for i in sorted(items)]
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4()).upper()
+
+
+def json_answer(
+    status: int, doc: Mapping[str, Any], headers: dict[str, str] | None = None
+) -> Answer:
+    body = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+    return status, {"Content-Type": "application/json;charset=utf-8", **(headers or {})}, body
+
+
+def error_answer(error: ApiError, request_id: str, service: Service | None, region: str) -> Answer:
+    """THE place errors are formatted: {RequestId, HostId, Code, Message, Recommend}."""
+    name = service.name if service else "api"
+    host = (
+        f"{name}.{region}.aliyuncs.com" if service and service.regional else f"{name}.aliyuncs.com"
+    )
+    doc: dict[str, Any] = {
+        "RequestId": request_id,
+        "HostId": host,
+        "Code": error.code,
+        "Message": error.message,
+        "Recommend": f"https://api.aliyun.com/troubleshoot?q={error.code}&product={name.upper()}"
+        f"&requestId={request_id}",
+    }
+    if service and service.http_status_in_errors:
+        doc["HttpStatus"] = error.status
+    return json_answer(error.status, doc, {"x-acs-request-id": request_id, **error.headers})
+
+
+def _route(request: WireRequest) -> tuple[Service, str]:
+    params = request.params
+    version = request.headers.get("x-acs-version") or params.get("Version", "")
+    action = request.headers.get("x-acs-action") or params.get("Action", "")
+    if not version:
+        raise missing_parameter("Version")
+    if not action:
+        raise missing_parameter("Action")
+    service = _SERVICES_BY_VERSION.get(version)
+    if service is None:
+        raise ApiError(
+            400, "InvalidVersion", f"Specified parameter Version is not valid: {version}."
+        )
+    if action not in service.actions:
+        raise ApiError(
+            404,
+            "InvalidAction.NotFound",
+            f"Specified api is not found, please check your url and method: {action}.",
+        )
+    return service, action
+
+
+def dispatch(state: EmulatorState, request: WireRequest) -> Answer:
+    """Authenticate, route, count, delay, inject faults, run the handler in one transaction."""
+    request_id = new_request_id()
+    params = request.params
+    region = params.get("RegionId") or state.settings.default_region
+    service: Service | None = _SERVICES_BY_VERSION.get(
+        request.headers.get("x-acs-version") or params.get("Version", "")
+    )
+    try:
+        state.auth.verify(request)
+        service, action = _route(request)
+        state.calls.add(service.name, action)
+        if state.latency_ms > 0:
+            time.sleep(state.latency_ms / 1000.0)
+        state.faults.check(service.name, action)
+        for hook in _PRE_DISPATCH_HOOKS:
+            hook(state, service.name, action, params)
+        with state.store.transaction() as tx:
+            ctx = RequestContext(service.name, action, params, tx, state, request_id)
+            result = service.actions[action](ctx)
+        return json_answer(
+            200, {**result, "RequestId": request_id}, {"x-acs-request-id": request_id}
+        )
+    except ApiError as error:
+        return error_answer(error, request_id, service, region)
+    except Exception:  # a bug in a handler must still answer JSON, never drop the connection
+        _LOG.exception("internal error in %s", request.headers.get("x-acs-action", "?"))
+        internal = ApiError(
+            500, "InternalError", "The request processing has failed due to some unknown error."
+        )
+        return error_answer(internal, request_id, service, region)

@@ -1,0 +1,349 @@
+"""KMS state and rules (no HTTP). Keys and aliases are regional documents in the store.
+
+Functions other services call (all take the RequestContext of the current request, so they
+read inside its transaction and see the emulated clock):
+
+    find_key(ctx, key_id_or_alias_or_arn, region=None) -> KeyRecord | None
+        A key by id, `alias/...` or ARN; None if absent. A PendingDeletion key whose delete
+        date has passed on the emulated clock is gone (purged here, aliases too).
+        KeyRecord.state is Enabled | Disabled | PendingDeletion | PendingImport, .tags a dict.
+    key_tags(ctx, key_id, region=None) -> dict[str, str]   ({} for an unknown key)
+    service_key_id(ctx, region=None) -> str                the key id behind alias/acs/rds
+    aliases_of(ctx, key_id, region=None) -> list[str]
+
+Deviations and guesses (the docs are silent): the service key `alias/acs/rds` is created
+lazily the first time a region is touched, with a stable UUID-shaped id per (account, region),
+Creator "Rds", CreatorType "Service"; every write on it is 403 `Forbidden.NoPermission`.
+ScheduleKeyDeletion under deletion protection is 403 `Forbidden.NoPermission`. A new alias
+under `alias/acs/` is 400 `Unsupported.Alias`. CancelKeyDeletion leaves the key Enabled. User
+key ids have the KMS 3.0 shape `key-` + 24 lower-case letters and digits.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from reconciler.emulator.clock import iso, parse_iso
+from reconciler.emulator.dispatch import RequestContext
+from reconciler.emulator.errors import ApiError
+
+KEY_KIND, ALIAS_KIND = "kms_key", "kms_alias"
+SERVICE_ALIAS = "alias/acs/rds"
+RESERVED_ALIAS_PREFIX = "alias/acs/"
+ENABLED, DISABLED, PENDING_DELETION, PENDING_IMPORT = (
+    "Enabled",
+    "Disabled",
+    "PendingDeletion",
+    "PendingImport",
+)
+MAX_USER_KEYS_PER_REGION, MAX_ALIASES_PER_REGION = 200, 300
+ALIAS_PATTERN = re.compile(r"^alias/[A-Za-z0-9_/-]{1,255}$")
+KEY_SPECS = (
+    "Aliyun_AES_256",
+    "Aliyun_AES_128",
+    "Aliyun_AES_192",
+    "Aliyun_SM4",
+    "RSA_2048",
+    "RSA_3072",
+    "EC_P256",
+    "EC_P256K",
+    "EC_SM2",
+)
+_SERVICE_KEY_NAMESPACE = uuid.UUID("6f1c2b1e-5d2a-4c55-9f0e-2b8c7a0e4d11")
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+@dataclass
+class KeyRecord:
+    key_id: str
+    region: str
+    arn: str
+    state: str
+    key_spec: str = "Aliyun_AES_256"
+    key_usage: str = "ENCRYPT/DECRYPT"
+    origin: str = "Aliyun_KMS"
+    protection_level: str = "SOFTWARE"
+    creator: str = ""
+    creator_type: str = "User"
+    creation_date: str = ""
+    description: str = ""
+    delete_date: str = ""
+    deletion_protection: bool = False
+    deletion_protection_description: str = ""
+    rotation_enabled: bool = False
+    rotation_interval_seconds: int = 0
+    rotation_start: str = ""
+    material_expire_time: str = ""
+    primary_key_version: str = ""
+    dkms_instance_id: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_service_key(self) -> bool:
+        return self.creator_type == "Service"
+
+    def to_doc(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> KeyRecord:
+        return cls(**doc)
+
+
+def state_error(code: str) -> ApiError:
+    messages = {
+        "Rejected.StateModifiedFailed": "Keystate modified failed.",
+        "Rejected.Disabled": "The key is disabled.",
+        "Rejected.PendingDeletion": "The key is pending deletion.",
+        "Rejected.PendingImport": "The key is pending import of key material.",
+    }
+    return ApiError(409, code, messages[code])
+
+
+def no_permission(detail: str) -> ApiError:
+    return ApiError(
+        403, "Forbidden.NoPermission", f"This operation is forbidden by permission system: {detail}"
+    )
+
+
+def key_not_found() -> ApiError:
+    return ApiError(404, "Forbidden.KeyNotFound", "The specified Key is not found.")
+
+
+def alias_not_found() -> ApiError:
+    return ApiError(404, "Forbidden.AliasNotFound", "The specified Alias is not found.")
+
+
+def _key_arn(region: str, account: str, key_id: str) -> str:
+    return f"acs:kms:{region}:{account}:key/{key_id}"
+
+
+def alias_arn(region: str, account: str, alias: str) -> str:
+    return f"acs:kms:{region}:{account}:{alias}"
+
+
+def service_key_id(ctx: RequestContext, region: str | None = None) -> str:
+    return ensure_service_key(ctx, region or ctx.region).key_id
+
+
+def ensure_service_key(ctx: RequestContext, region: str) -> KeyRecord:
+    """The RDS service key of a region, created on first touch (stable id per region)."""
+    key_id = str(uuid.uuid5(_SERVICE_KEY_NAMESPACE, f"{ctx.account_id}:{region}"))
+    doc = ctx.tx.get(KEY_KIND, region, key_id)
+    if doc is not None:
+        return KeyRecord.from_doc(doc)
+    record = KeyRecord(
+        key_id=key_id,
+        region=region,
+        arn=_key_arn(region, ctx.account_id, key_id),
+        state=ENABLED,
+        creator="Rds",
+        creator_type="Service",
+        creation_date=iso(ctx.now()),
+        primary_key_version=str(uuid.uuid4()),
+        description="Default master key that protects my RDS data when no other key is defined",
+    )
+    ctx.tx.put(KEY_KIND, region, key_id, record.to_doc())
+    ctx.tx.put(ALIAS_KIND, region, SERVICE_ALIAS, {"AliasName": SERVICE_ALIAS, "KeyId": key_id})
+    return record
+
+
+def _expired(record: KeyRecord, now: datetime) -> bool:
+    return record.state == PENDING_DELETION and parse_iso(record.delete_date) <= now
+
+
+def _purge(ctx: RequestContext, record: KeyRecord) -> None:
+    ctx.tx.delete(KEY_KIND, record.region, record.key_id)
+    for alias in aliases_of(ctx, record.key_id, record.region):
+        ctx.tx.delete(ALIAS_KIND, record.region, alias)
+
+
+def _load(ctx: RequestContext, region: str, key_id: str) -> KeyRecord | None:
+    doc = ctx.tx.get(KEY_KIND, region, key_id)
+    if doc is None:
+        return None
+    record = KeyRecord.from_doc(doc)
+    if _expired(record, ctx.now()):
+        _purge(ctx, record)
+        return None
+    return record
+
+
+def find_key(
+    ctx: RequestContext, key_id_or_alias: str, region: str | None = None
+) -> KeyRecord | None:
+    region = region or ctx.region
+    ensure_service_key(ctx, region)
+    ref = key_id_or_alias
+    if ref.startswith("acs:kms:"):  # an ARN: acs:kms:<region>:<uid>:key/<id> or :alias/<name>
+        parts = ref.split(":", 4)
+        if len(parts) != 5:
+            return None
+        region, ref = parts[2], parts[4]
+        ref = ref[len("key/") :] if ref.startswith("key/") else ref
+    if ref.startswith("alias/"):
+        alias = ctx.tx.get(ALIAS_KIND, region, ref)
+        return None if alias is None else _load(ctx, region, alias["KeyId"])
+    return _load(ctx, region, ref)
+
+
+def require_key(ctx: RequestContext, key_ref: str) -> KeyRecord:
+    record = find_key(ctx, key_ref)
+    if record is None:
+        raise alias_not_found() if key_ref.startswith("alias/") else key_not_found()
+    return record
+
+
+def require_user_key(ctx: RequestContext, key_ref: str, operation: str) -> KeyRecord:
+    """A key the user may change: the service key is read-only."""
+    record = require_key(ctx, key_ref)
+    if record.is_service_key:
+        raise no_permission(f"{operation} is not allowed on a service key.")
+    return record
+
+
+def save(ctx: RequestContext, record: KeyRecord) -> None:
+    ctx.tx.put(KEY_KIND, record.region, record.key_id, record.to_doc())
+
+
+def key_tags(ctx: RequestContext, key_id: str, region: str | None = None) -> dict[str, str]:
+    record = find_key(ctx, key_id, region)
+    return {} if record is None else dict(record.tags)
+
+
+def aliases_of(ctx: RequestContext, key_id: str, region: str | None = None) -> list[str]:
+    return [
+        doc["AliasName"]
+        for doc in ctx.tx.list(ALIAS_KIND, region or ctx.region)
+        if doc["KeyId"] == key_id
+    ]
+
+
+def live_keys(ctx: RequestContext, region: str) -> list[KeyRecord]:
+    ensure_service_key(ctx, region)
+    now, alive = ctx.now(), []
+    for doc in ctx.tx.list(KEY_KIND, region):
+        record = KeyRecord.from_doc(doc)
+        if _expired(record, now):
+            _purge(ctx, record)
+        else:
+            alive.append(record)
+    return alive
+
+
+def new_key_id() -> str:
+    return "key-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(24))
+
+
+def create_key(ctx: RequestContext, record: KeyRecord) -> KeyRecord:
+    users = [k for k in live_keys(ctx, record.region) if not k.is_service_key]
+    if len(users) >= MAX_USER_KEYS_PER_REGION:
+        raise ApiError(
+            400,
+            "Rejected.LimitExceeded",
+            f"The number of keys exceeds the limit of {MAX_USER_KEYS_PER_REGION}.",
+        )
+    save(ctx, record)
+    return record
+
+
+def rotation_view(record: KeyRecord, now: datetime) -> dict[str, str]:
+    """AutomaticRotation / LastRotationDate / NextRotationDate as DescribeKey shows them.
+    Rotations happen lazily: the dates are derived from the emulated clock."""
+    if not record.rotation_enabled:
+        return {"AutomaticRotation": "Disabled"}
+    interval = timedelta(seconds=record.rotation_interval_seconds)
+    start = parse_iso(record.rotation_start)
+    done = max(0, int((now - start) / interval))
+    view = {
+        "AutomaticRotation": "Enabled" if record.state == ENABLED else "Suspended",
+        "RotationInterval": f"{record.rotation_interval_seconds}s",
+        "NextRotationDate": iso(start + (done + 1) * interval),
+    }
+    if done:
+        view["LastRotationDate"] = iso(start + done * interval)
+    return view
+
+
+def parse_rotation_interval(text: str) -> int:
+    """`604800s` or `7d`; 7 to 730 days."""
+    match = re.fullmatch(r"(\d+)([sd])", text.strip())
+    if not match:
+        raise ApiError(
+            400,
+            "InvalidParameter",
+            f"The specified parameter RotationInterval is not valid: {text!r}.",
+        )
+    seconds = int(match[1]) * (86400 if match[2] == "d" else 1)
+    if not 7 * 86400 <= seconds <= 730 * 86400:
+        raise ApiError(
+            400,
+            "InvalidParameter",
+            "The specified parameter RotationInterval is not valid: 7 to 730 days.",
+        )
+    return seconds
+
+
+def key_metadata(record: KeyRecord, now: datetime) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "KeyId": record.key_id,
+        "Arn": record.arn,
+        "KeyState": record.state,
+        "KeySpec": record.key_spec,
+        "KeyUsage": record.key_usage,
+        "Origin": record.origin,
+        "ProtectionLevel": record.protection_level,
+        "Creator": record.creator,
+        "CreationDate": record.creation_date,
+        "Description": record.description,
+        "DeletionProtection": "Enabled" if record.deletion_protection else "Disabled",
+        "PrimaryKeyVersion": record.primary_key_version,
+        "DKMSInstanceId": record.dkms_instance_id,
+        "MaterialExpireTime": record.material_expire_time,
+    }
+    if record.deletion_protection:
+        meta["DeletionProtectionDescription"] = record.deletion_protection_description
+    if record.state == PENDING_DELETION:
+        meta["DeleteDate"] = record.delete_date
+    meta.update(rotation_view(record, now))
+    return meta
+
+
+def parse_tags(value: Any) -> dict[str, str]:
+    """KMS `Tags`: a JSON array of {"TagKey", "TagValue"}."""
+    if not isinstance(value, list) or not value:
+        raise ApiError(400, "InvalidParameter", "The specified parameter Tags is not valid.")
+    tags: dict[str, str] = {}
+    for item in value:
+        if not isinstance(item, dict) or not str(item.get("TagKey", "")).strip():
+            raise ApiError(
+                400,
+                "InvalidParameter",
+                "The specified parameter Tags is not valid: each tag needs a TagKey.",
+            )
+        tags[str(item["TagKey"])] = str(item.get("TagValue", ""))
+    return tags
+
+
+def parse_tag_keys(text: str) -> list[str]:
+    """KMS `TagKeys`: a JSON array or a comma-separated list."""
+    stripped = text.strip()
+    if stripped.startswith("["):
+        import json
+
+        try:
+            keys = json.loads(stripped)
+        except ValueError:
+            raise ApiError(
+                400, "InvalidParameter", "The specified parameter TagKeys is not valid."
+            ) from None
+        if not isinstance(keys, list):
+            raise ApiError(400, "InvalidParameter", "The specified parameter TagKeys is not valid.")
+        return [str(k) for k in keys]
+    return [k.strip() for k in stripped.split(",") if k.strip()]

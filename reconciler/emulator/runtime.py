@@ -1,0 +1,121 @@
+"""Per-emulator runtime state that is not in the store: call counts, faults, latency and
+extensions that plug-in services keep (for example RDS's quotas under `extensions["rds"]`)."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.emulator.auth import Authenticator
+from reconciler.emulator.clock import EmulatedClock
+from reconciler.emulator.errors import ApiError
+from reconciler.emulator.store import Store
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What `reconciler emulator serve` is started with."""
+
+    access_key_id: str = "emulator"
+    access_key_secret: str = "emulator-secret"
+    account_id: str = "1234567890123456"
+    default_region: str = "cn-hangzhou"
+    restart_seconds: float = 2.0
+
+
+@dataclass
+class Fault:
+    """An injected error answer: for `times` matching calls, or for a seeded `rate` of them."""
+
+    action: str  # "ModifyDBInstanceConfig", "rds:ModifyDBInstanceConfig" or "*"
+    code: str
+    status: int
+    message: str
+    times: int | None = None
+    rate: float | None = None
+    retry_after_ms: int | None = None
+    rng: random.Random = field(default_factory=random.Random)
+
+    def matches(self, service: str, action: str) -> bool:
+        return self.action in ("*", action, f"{service}:{action}")
+
+
+class FaultTable:
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def add(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def describe(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [
+                {
+                    "action": f.action,
+                    "code": f.code,
+                    "status": f.status,
+                    "times": f.times,
+                    "rate": f.rate,
+                }
+                for f in self._faults
+            ]
+
+    def check(self, service: str, action: str) -> None:
+        """Raise the first matching fault's error; a count-based fault is used up by it."""
+        with self._lock:
+            for fault in self._faults:
+                if not fault.matches(service, action):
+                    continue
+                if fault.times is not None:
+                    if fault.times <= 0:
+                        continue
+                    fault.times -= 1
+                elif fault.rate is None or fault.rng.random() >= fault.rate:
+                    continue
+                headers = {}
+                if fault.retry_after_ms:
+                    headers["x-acs-retry-after"] = str(fault.retry_after_ms)
+                raise ApiError(fault.status, fault.code, fault.message, headers)
+
+
+class CallCounter:
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, service: str, action: str) -> None:
+        with self._lock:
+            self._counts[f"{service}:{action}"] += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {"total": sum(self._counts.values()), "by_action": dict(self._counts)}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+class EmulatorState:
+    """Everything one running emulator shares between its request threads."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = EmulatedClock(store)
+        self.auth = Authenticator({settings.access_key_id: settings.access_key_secret})
+        self.calls = CallCounter()
+        self.faults = FaultTable()
+        self.latency_ms = 0.0
+        # Plug-in services keep their own runtime state here, under their service name.
+        self.extensions: dict[str, Any] = {}
+        self.extensions_lock = threading.Lock()
