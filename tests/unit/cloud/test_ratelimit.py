@@ -1,0 +1,99 @@
+"""Token bucket and per-action limiter, driven by an injected clock (no real waiting)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from reconciler.cloud.ratelimit import DEFAULT_LIMITS, RateLimiter, TokenBucket, parse_limits
+from reconciler.errors import ReconcilerError
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.lock = threading.Lock()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self.lock:
+            self.now += seconds
+
+
+def test_bucket_spaces_calls_at_the_rate() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(10.0, clock=clock, sleep=clock.sleep)
+    for _ in range(51):
+        bucket.acquire()
+    # 1 token at start, then one every 0.1 s: 51 calls take 5 s.
+    assert clock.now == pytest.approx(5.0)
+
+
+def test_bucket_burst_then_rate() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(2.0, burst=5, clock=clock, sleep=clock.sleep)
+    waits = [bucket.reserve() for _ in range(7)]
+    assert waits[:5] == [0.0] * 5
+    assert waits[5] == pytest.approx(0.5) and waits[6] == pytest.approx(1.0)
+
+
+def test_bucket_refills_while_idle_but_not_beyond_burst() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(1.0, burst=2, clock=clock, sleep=clock.sleep)
+    bucket.reserve(), bucket.reserve()
+    clock.now += 100.0
+    assert [bucket.reserve() for _ in range(3)] == [0.0, 0.0, pytest.approx(1.0)]
+
+
+def test_bucket_never_exceeds_rate_under_threads() -> None:
+    """Reservations made concurrently still come out spaced at 1/rate."""
+    clock = FakeClock()
+    bucket = TokenBucket(50.0, clock=clock, sleep=lambda s: None)
+    waits: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(25):
+            w = bucket.reserve()
+            with lock:
+                waits.append(w)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(waits)[-1] == pytest.approx(199 / 50.0)
+    assert len({round(w, 6) for w in waits}) == 200  # every call got its own slot
+
+
+def test_limiter_is_per_action_and_unlimited_by_default() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(
+        {"rds:DescribeDBInstanceEncryptionKey": 4.0}, clock=clock, sleep=clock.sleep
+    )
+    for _ in range(9):
+        limiter.acquire("rds", "DescribeDBInstanceEncryptionKey")
+    assert clock.now == pytest.approx(2.0)
+    for _ in range(100):
+        assert limiter.acquire("rds", "DescribeDBInstances") == 0.0
+
+
+def test_limiter_accepts_bare_action_names() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter({"DescribeKey": 1.0}, clock=clock, sleep=clock.sleep)
+    limiter.acquire("kms", "DescribeKey")
+    assert limiter.acquire("kms", "DescribeKey") == pytest.approx(1.0)
+
+
+def test_parse_limits() -> None:
+    limits = parse_limits(["DescribeDBInstanceEncryptionKey=50", "kms:DescribeKey=0"])
+    assert limits["DescribeDBInstanceEncryptionKey"] == 50.0
+    assert "kms:DescribeKey" not in limits
+    assert limits["kms:ListResourceTags"] == DEFAULT_LIMITS["kms:ListResourceTags"]
+    for bad in ("nonsense", "X=", "=3", "X=-1", "X=abc"):
+        with pytest.raises(ReconcilerError):
+            parse_limits([bad])
