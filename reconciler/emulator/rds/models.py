@@ -1,0 +1,308 @@
+"""RDS instance state and verbs (no HTTP). One JSON document per instance in the store.
+
+Statuses are derived lazily from the emulated clock, so no background thread exists:
+- ``busy`` = ``{"status": "Creating", "until": t}`` shows that status until ``t``;
+- ``pending`` = an encryption change ``{"value", "start", "end"}``: the instance is ``Running``
+  (old key) before ``start``, ``CONFIG_ENCRYPTING`` in ``[start, end)``, and from ``end`` on it
+  is ``Running`` on the new key. :func:`settle` folds a finished change into the document.
+
+Emulator choices where the cloud is undocumented:
+- The new key is reported by DescribeDBInstanceEncryptionKey only once the change has finished.
+- A new change while another waits for the maintenance window replaces it (last one wins);
+  a change while ``CONFIG_ENCRYPTING`` (or any status but Running) is IncorrectDBInstanceState.
+- A change to the value the instance already has succeeds without a status change.
+- The rules are checked when the change is requested, not again when a scheduled one starts.
+- DeleteDBInstance removes the instance at once (no ``Deleting`` phase); it works on a locked
+  instance.
+- Only a Disabled, PendingDeletion or deleted CMK locks an instance; a CMK that lost its
+  ``acs:rds:instance-encryption`` tag does not (RDS keeps its data key until the next use).
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from typing import Any
+
+from reconciler.emulator.dispatch import RequestContext
+from reconciler.emulator.errors import ApiError
+from reconciler.emulator.rds import peers, rules
+from reconciler.emulator.rds.rules import InstanceFacts
+from reconciler.emulator.store import Transaction
+
+KIND = "rds_instance"
+TOKEN_KIND = "rds_client_token"
+_REGION_ID_PREFIX = {"cn-hangzhou": "bp1", "cn-shanghai": "uf6", "cn-beijing": "2ze"}
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+class RdsWorld:
+    """What one request sees: its context (store transaction, settings) and one emulated now.
+
+    ``now`` is read once so that every status a request computes agrees with the others.
+    """
+
+    def __init__(self, ctx: RequestContext) -> None:
+        self.ctx = ctx
+        self.tx: Transaction = ctx.tx
+        self.now: float = ctx.now().timestamp()
+        self.restart_seconds: float = float(ctx.state.settings.restart_seconds)
+        self.account_id: str = ctx.account_id
+
+
+def new_instance_id(region: str) -> str:
+    """``pgm-`` + a region prefix + lowercase letters and digits, 20 characters like the cloud."""
+    prefix = _REGION_ID_PREFIX.get(region, "".join(secrets.choice(_ID_ALPHABET) for _ in "abc"))
+    return "pgm-" + prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(13))
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def settle(doc: dict[str, Any], now: float) -> dict[str, Any]:
+    """Fold finished phases into the document (a pure function of the document and time)."""
+    doc = dict(doc)
+    busy = doc.get("busy")
+    if busy and now >= busy["until"]:
+        doc["busy"] = None
+    pending = doc.get("pending")
+    if pending and now >= pending["end"]:
+        doc["encryption"] = pending["value"]
+        doc["pending"] = None
+    return doc
+
+
+def status_of(doc: dict[str, Any], now: float) -> str:
+    busy = doc.get("busy")
+    if busy and now < busy["until"]:
+        return busy["status"]
+    pending = doc.get("pending")
+    if pending and pending["start"] <= now < pending["end"]:
+        return "CONFIG_ENCRYPTING"
+    return doc["status"]
+
+
+def lock_of(world: RdsWorld, doc: dict[str, Any]) -> tuple[str, str]:
+    """(LockMode, LockReason), derived from the state of the instance's CMK right now."""
+    encryption = doc["encryption"]
+    if encryption["kind"] != "cmk":
+        return rules.UNLOCKED, ""
+    key = peers.find_key(world, doc["RegionId"], encryption["key_id"])
+    return rules.lock_for_key_state(None if key is None else key.state)
+
+
+def load(world: RdsWorld, instance_id: str) -> dict[str, Any]:
+    """The settled document of one instance (any region), or 404."""
+    for region, doc_id in world.tx.list_ids(KIND):
+        if doc_id == instance_id:
+            doc = world.tx.get(KIND, region, doc_id)
+            assert doc is not None
+            return settle(doc, world.now)
+    raise rules.not_found(instance_id)
+
+
+def list_instances(world: RdsWorld, region: str) -> list[dict[str, Any]]:
+    return [settle(doc, world.now) for doc in world.tx.list(KIND, region)]
+
+
+def save(world: RdsWorld, doc: dict[str, Any]) -> None:
+    world.tx.put(KIND, doc["RegionId"], doc["DBInstanceId"], doc)
+
+
+def facts(doc: dict[str, Any]) -> InstanceFacts:
+    return InstanceFacts(
+        engine=doc["Engine"],
+        category=doc["Category"],
+        storage_type=doc["DBInstanceStorageType"],
+        class_code=doc["DBInstanceClass"],
+    )
+
+
+# --- encryption -------------------------------------------------------------------------------
+
+
+def resolve_encryption(
+    world: RdsWorld, doc: dict[str, Any], value: str, role_arn: str | None = None
+) -> dict[str, Any]:
+    """Check a ConfigValue / EncryptionKey against every rule; return the encryption it means.
+
+    ``ServiceKey`` -> the service key; ``disabled`` -> off; anything else is a CMK id or alias
+    in the instance's region. Raises the rule's ApiError.
+    """
+    if value == rules.DISABLED_WORD:
+        if doc["Engine"] != rules.ENGINE:
+            rules.check_supports_encryption(facts(doc))
+        return {"kind": "off", "key_id": None}
+    rules.check_supports_encryption(facts(doc))
+    if value == rules.SERVICE_KEY_WORD:
+        return {"kind": "service", "key_id": peers.service_key_id(world, doc["RegionId"])}
+    rules.check_cmk_allowed_for_class(facts(doc))
+    key = peers.find_key(world, doc["RegionId"], value)
+    if key is None:
+        raise ApiError(404, "Forbidden.KeyNotFound", "The specified Key is not found.")
+    if key.is_service_key:
+        return {"kind": "service", "key_id": key.key_id}
+    rules.check_key_state(key)
+    rules.check_key_tagged(key)
+    role_name = role_name_from_arn(role_arn) if role_arn else rules.ROLE_NAME
+    peers.check_role_can_use_key(world, role_name, key)
+    return {"kind": "cmk", "key_id": key.key_id}
+
+
+def role_name_from_arn(role_arn: str) -> str:
+    """``acs:ram::<uid>:role/<name>`` -> name (role names compare case-insensitively)."""
+    _, sep, name = role_arn.rpartition(":role/")
+    if not sep or not name:
+        raise rules.invalid("The specified RoleARN is not valid.", "InvalidParameter.RoleARN")
+    return name
+
+
+def request_encryption_change(
+    world: RdsWorld, doc: dict[str, Any], value: str, switch_mode: str
+) -> dict[str, Any]:
+    """Start (Immediate) or schedule (MaintainTime) a change of the instance's encryption."""
+    rules.check_not_locked(lock_of(world, doc)[0])
+    rules.check_running(status_of(doc, world.now))
+    target = resolve_encryption(world, doc, value)
+    doc = dict(doc)
+    if target == doc["encryption"]:
+        doc["pending"] = None  # already there: nothing to do, and no scheduled change either
+        return doc
+    if switch_mode == "MaintainTime":
+        start = rules.window_start_at_or_after(world.now, doc["MaintainTime"])
+    else:
+        start = world.now
+    doc["pending"] = {"value": target, "start": start, "end": start + world.restart_seconds}
+    return doc
+
+
+# --- client tokens ----------------------------------------------------------------------------
+
+
+def replay(world: RdsWorld, action: str, token: str | None, params: dict[str, Any]) -> Any:
+    """The first answer for a ClientToken already used by ``action``, or None.
+
+    The same token with other parameters is 400 IdempotentParameterMismatch. Tokens are kept
+    for the life of the store (the cloud keeps them for a limited time; undocumented).
+    """
+    if not token:
+        return None
+    seen = world.tx.get(TOKEN_KIND, "", f"{action}:{token}")
+    if seen is None:
+        return None
+    if seen["params"] != params:
+        raise ApiError(
+            400,
+            "IdempotentParameterMismatch",
+            "The request uses the same client token as a previous, but non-identical request.",
+        )
+    return seen["response"]
+
+
+def remember(world: RdsWorld, action: str, token: str | None, params: dict, response: Any) -> None:
+    if token:
+        world.tx.put(TOKEN_KIND, "", f"{action}:{token}", {"params": params, "response": response})
+
+
+# --- lifecycle --------------------------------------------------------------------------------
+
+DEFAULT_MAINTAIN_TIME = "18:00Z-22:00Z"
+
+
+def _check_choice(name: str, value: str, allowed: frozenset[str]) -> None:
+    if value not in allowed:
+        raise rules.invalid(f"The specified {name} {value!r} is not valid.", f"Invalid{name}")
+
+
+def validate_new_instance(fields: dict[str, Any]) -> None:
+    """Shape checks of CreateDBInstance that are not encryption rules (codes chosen)."""
+    _check_choice("Engine", fields["Engine"], rules.ENGINES)
+    _check_choice("Category", fields["Category"], rules.ALL_CATEGORIES)
+    _check_choice("DBInstanceStorageType", fields["DBInstanceStorageType"], rules.ALL_STORAGE)
+    serverless_class = ".serverless." in fields["DBInstanceClass"]
+    if serverless_class != (fields["Category"] in rules.SERVERLESS_CATEGORIES):
+        raise rules.invalid(
+            "A serverless class needs a serverless Category and the other way round.",
+            "InvalidDBInstanceClass",
+        )
+    if serverless_class and fields["DBInstanceStorageType"] not in {"cloud_essd", "general_essd"}:
+        raise rules.invalid(
+            "Serverless instances use cloud_essd or general_essd storage.",
+            "InvalidDBInstanceStorageType",
+        )
+    rules.parse_window(fields["MaintainTime"])
+
+
+def create_instance(
+    world: RdsWorld,
+    fields: dict[str, Any],
+    *,
+    encryption_key: str | None = None,
+    role_arn: str | None = None,
+    status: str = "Creating",
+    check_key_access: bool = True,
+) -> dict[str, Any]:
+    """A new instance from CreateDBInstance-shaped ``fields``; ``Creating`` for restart_seconds.
+
+    Seeds pass ``status`` (the world's present) and ``check_key_access=False``: a seeded world
+    may hold a CMK the role cannot reach today (its history), but the instance-level rules
+    (engine, edition, storage, class type) still hold.
+    """
+    validate_new_instance(fields)
+    instance_id = fields.get("DBInstanceId") or new_instance_id(fields["RegionId"])
+    if world.tx.get(KIND, fields["RegionId"], instance_id) is not None:
+        raise rules.invalid(f"The instance {instance_id} already exists.", "DBInstanceIdExists")
+    doc: dict[str, Any] = {
+        **fields,
+        "DBInstanceId": instance_id,
+        "status": "Running" if status == "Creating" else status,
+        "busy": None,
+        "pending": None,
+        "encryption": {"kind": "off", "key_id": None},
+        "CreationTime": world.ctx.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "ConnectionString": f"{instance_id}.pg.rds.aliyuncs.com",
+        "Port": "5432",
+    }
+    if status == "Creating":
+        doc["busy"] = {"status": "Creating", "until": world.now + world.restart_seconds}
+    if encryption_key:
+        doc["encryption"] = (
+            resolve_encryption(world, doc, encryption_key, role_arn)
+            if check_key_access
+            else resolve_encryption_unchecked(world, doc, encryption_key)
+        )
+    save(world, doc)
+    return doc
+
+
+def resolve_encryption_unchecked(world: RdsWorld, doc: dict[str, Any], value: str) -> dict:
+    """For seeds: the instance rules hold, the key must exist, its state/tags/role may not."""
+    if value == rules.DISABLED_WORD:
+        return {"kind": "off", "key_id": None}
+    rules.check_supports_encryption(facts(doc))
+    if value == rules.SERVICE_KEY_WORD:
+        return {"kind": "service", "key_id": peers.service_key_id(world, doc["RegionId"])}
+    rules.check_cmk_allowed_for_class(facts(doc))
+    key = peers.find_key(world, doc["RegionId"], value, by_alias=True)
+    if key is None:
+        raise ApiError(404, "Forbidden.KeyNotFound", "The specified Key is not found.")
+    return {"kind": "service" if key.is_service_key else "cmk", "key_id": key.key_id}
+
+
+def delete_instance(world: RdsWorld, instance_id: str) -> None:
+    doc = load(world, instance_id)
+    world.tx.delete(KIND, doc["RegionId"], instance_id)
+
+
+def modify_maintain_time(world: RdsWorld, instance_id: str, window: str) -> dict[str, Any]:
+    """A new window applies at once; a change already scheduled keeps its computed start."""
+    doc = load(world, instance_id)
+    rules.check_not_locked(lock_of(world, doc)[0])
+    rules.parse_window(window)
+    doc["MaintainTime"] = window
+    save(world, doc)
+    return doc
+
+
+def instances_using_key(world: RdsWorld, region: str, key_id: str) -> list[dict[str, Any]]:
+    return [d for d in list_instances(world, region) if d["encryption"]["key_id"] == key_id]

@@ -1,0 +1,79 @@
+"""What RDS reads from KMS and RAM: the only module of rds/ that touches their models.
+
+All reads run in the current request's transaction and see the emulated clock.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from reconciler.emulator.clock import iso
+from reconciler.emulator.kms import models as kms
+from reconciler.emulator.policy_eval import (
+    MalformedPolicyError,
+    is_allowed,
+    kms_key_context,
+    trust_allows_service,
+)
+from reconciler.emulator.rds import rules
+
+if TYPE_CHECKING:
+    from reconciler.emulator.rds.models import RdsWorld
+
+
+def find_key(
+    world: RdsWorld, region: str, key_ref: str, *, by_alias: bool = False
+) -> kms.KeyRecord | None:
+    """A key of ``region`` by its id (RDS takes key ids; seeds may also name an alias)."""
+    if not by_alias and (key_ref.startswith("alias/") or key_ref.startswith("acs:")):
+        return None
+    return kms.find_key(world.ctx, key_ref, region)
+
+
+def service_key_id(world: RdsWorld, region: str) -> str:
+    return kms.service_key_id(world.ctx, region)
+
+
+def aliases_of(world: RdsWorld, region: str, key_id: str) -> list[str]:
+    return sorted(kms.aliases_of(world.ctx, key_id, region))
+
+
+def _role_trust_document(world: RdsWorld, role_name: str) -> str | None:
+    from reconciler.emulator.ram import models as ram
+
+    role = ram.find_role(world.ctx, role_name)
+    return None if role is None else role.trust_document
+
+
+def role_trusts_rds(world: RdsWorld, role_name: str) -> bool:
+    trust = _role_trust_document(world, role_name)
+    return trust is not None and trust_allows_service(trust, rules.RDS_SERVICE)
+
+
+def check_role_can_use_key(world: RdsWorld, role_name: str, key: rules.KeyLike) -> None:
+    """The role exists, trusts rds.aliyuncs.com, and its attached policies really allow
+    kms:Encrypt, kms:Decrypt and kms:GenerateDataKey on the key; else ByokNotAuthorizedToRds.
+
+    The request context RDS sends: ``kms:tag/<key>`` for each key tag, ``acs:CurrentTime``
+    (emulated) and ``acs:SecureTransport`` true (a service-to-service call).
+    """
+    from reconciler.emulator.ram import models as ram
+
+    trust = _role_trust_document(world, role_name)
+    if trust is None:
+        raise rules.byok_not_authorized(f"the role {role_name} does not exist")
+    if not trust_allows_service(trust, rules.RDS_SERVICE):
+        raise rules.byok_not_authorized(f"the role {role_name} does not trust {rules.RDS_SERVICE}")
+    documents = ram.attached_policy_documents(world.ctx, role_name)
+    context = kms_key_context(
+        key.tags, {"acs:CurrentTime": iso(world.ctx.now()), "acs:SecureTransport": "true"}
+    )
+    for action in rules.KMS_ACTIONS:
+        try:
+            allowed = is_allowed(documents, action, key.arn, context)
+        except MalformedPolicyError:
+            allowed = False
+        if not allowed:
+            raise rules.byok_not_authorized(
+                f"the policies of role {role_name} do not allow {action} on {key.arn}"
+            )

@@ -1,0 +1,203 @@
+"""RDS 2014-08-15 on the wire: one function per action, registered with the dispatcher.
+
+Field names and wrapping follow the installed SDK's models (alibabacloud_rds20140815):
+``Items.DBInstance[]``, ``Items.DBInstanceAttribute[]``, plain lists ``EncryptionKeyList`` and
+``AssociateDBInstances``. State and rules live in ``models``/``rules``; views in ``views``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from reconciler.emulator import quota  # noqa: F401  (registers the quota hook and admin route)
+from reconciler.emulator.dispatch import RequestContext, register_service
+from reconciler.emulator.rds import models, paging, rules, views
+from reconciler.emulator.rds.models import RdsWorld
+
+
+def _business_params(ctx: RequestContext, names: tuple[str, ...]) -> dict[str, str]:
+    """The parameters a ClientToken replay is compared on (signature and nonce excluded)."""
+    return {n: ctx.params[n] for n in names if ctx.params.get(n, "") != ""}
+
+
+_CREATE_REQUIRED = (
+    "RegionId",
+    "Engine",
+    "EngineVersion",
+    "DBInstanceClass",
+    "DBInstanceStorage",
+    "DBInstanceNetType",
+    "PayType",
+    "SecurityIPList",
+)
+_CREATE_OPTIONAL = (
+    "ZoneId",
+    "DBInstanceStorageType",
+    "Category",
+    "InstanceNetworkType",
+    "DBInstanceDescription",
+    "EncryptionKey",
+    "RoleARN",
+    "ServerlessConfig",
+    "VPCId",
+    "VSwitchId",
+)
+
+
+def create_dbinstance(ctx: RequestContext) -> dict[str, Any]:
+    """Creating for ``--restart-seconds``, then Running. Defaults (chosen): Category
+    HighAvailability, storage cloud_essd, zone ``<region>-h``, VPC, window 18:00Z-22:00Z."""
+    for name in _CREATE_REQUIRED:
+        ctx.required(name)
+    world = RdsWorld(ctx)
+    token = ctx.str_param("ClientToken")
+    params = _business_params(ctx, _CREATE_REQUIRED + _CREATE_OPTIONAL)
+    first = models.replay(world, "CreateDBInstance", token, params)
+    if first is not None:
+        return first
+    storage = ctx.int_param("DBInstanceStorage", lo=5, hi=64000)
+    fields: dict[str, Any] = {
+        "RegionId": ctx.region,
+        "ZoneId": ctx.str_param("ZoneId", f"{ctx.region}-h"),
+        "Engine": ctx.required("Engine"),
+        "EngineVersion": ctx.required("EngineVersion"),
+        "DBInstanceClass": ctx.required("DBInstanceClass"),
+        "DBInstanceStorage": storage,
+        "DBInstanceStorageType": ctx.str_param("DBInstanceStorageType", "cloud_essd"),
+        "Category": ctx.str_param("Category", "HighAvailability"),
+        "DBInstanceNetType": ctx.required("DBInstanceNetType"),
+        "InstanceNetworkType": ctx.str_param("InstanceNetworkType", "VPC"),
+        "PayType": ctx.required("PayType"),
+        "SecurityIPList": ctx.required("SecurityIPList"),
+        "DBInstanceDescription": ctx.str_param("DBInstanceDescription", ""),
+        "MaintainTime": models.DEFAULT_MAINTAIN_TIME,
+        "ServerlessConfig": ctx.json_param("ServerlessConfig"),
+    }
+    doc = models.create_instance(
+        world,
+        fields,
+        encryption_key=ctx.str_param("EncryptionKey"),
+        role_arn=ctx.str_param("RoleARN"),
+    )
+    answer = {
+        "DBInstanceId": doc["DBInstanceId"],
+        "OrderId": str(secrets.randbelow(10**15)),
+        "ConnectionString": doc["ConnectionString"],
+        "Port": doc["Port"],
+    }
+    models.remember(world, "CreateDBInstance", token, params, answer)
+    return answer
+
+
+def delete_dbinstance(ctx: RequestContext) -> dict[str, Any]:
+    models.delete_instance(RdsWorld(ctx), ctx.required("DBInstanceId"))
+    return {}
+
+
+def describe_dbinstances(ctx: RequestContext) -> dict[str, Any]:
+    ctx.required("RegionId")
+    world = RdsWorld(ctx)
+    docs = models.list_instances(world, ctx.region)
+    wanted_ids = {i.strip() for i in (ctx.str_param("DBInstanceId") or "").split(",") if i.strip()}
+    items = []
+    for doc in docs:
+        item = views.list_item(world, doc)
+        if not _matches(ctx, item, wanted_ids):
+            continue
+        items.append(item)
+    return paging.page(ctx, items, lambda chosen: {"Items": {"DBInstance": chosen}})
+
+
+def _matches(ctx: RequestContext, item: dict[str, Any], wanted_ids: set[str]) -> bool:
+    if wanted_ids and item["DBInstanceId"] not in wanted_ids:
+        return False
+    for name in ("Engine", "DBInstanceStatus", "Category", "DBInstanceClass", "ZoneId"):
+        value = ctx.str_param(name)
+        if value is not None and item.get(name) != value:
+            return False
+    return True
+
+
+def describe_dbinstance_attribute(ctx: RequestContext) -> dict[str, Any]:
+    """``DBInstanceId`` may be a comma list, like the cloud's."""
+    world = RdsWorld(ctx)
+    ids = [i.strip() for i in ctx.required("DBInstanceId").split(",") if i.strip()]
+    attributes = [views.attribute(world, models.load(world, i)) for i in ids]
+    return {"Items": {"DBInstanceAttribute": attributes}}
+
+
+def describe_dbinstance_encryption_key(ctx: RequestContext) -> dict[str, Any]:
+    world = RdsWorld(ctx)
+    doc = models.load(world, ctx.required("DBInstanceId"))
+    return views.encryption_key(world, doc, ctx.str_param("EncryptionKey"))
+
+
+_CONFIG_PARAMS = ("DBInstanceId", "ConfigName", "ConfigValue", "SwitchTimeMode", "SwitchTime")
+
+
+def modify_dbinstance_config(ctx: RequestContext) -> dict[str, Any]:
+    """Only ``ConfigName=encryptionKey`` is emulated (others: 400 InvalidParameter).
+
+    ``SwitchTime`` is accepted and ignored: ``MaintainTime`` mode waits for the instance's
+    window (whether the cloud honours SwitchTime for encryptionKey is undocumented).
+    """
+    world = RdsWorld(ctx)
+    token = ctx.str_param("ClientToken")
+    params = _business_params(ctx, _CONFIG_PARAMS)
+    first = models.replay(world, "ModifyDBInstanceConfig", token, params)
+    if first is not None:
+        return first
+    instance_id = ctx.required("DBInstanceId")
+    if ctx.required("ConfigName") != "encryptionKey":
+        raise rules.invalid("The emulator supports only ConfigName=encryptionKey.")
+    value = ctx.required("ConfigValue")
+    mode = ctx.str_param("SwitchTimeMode", "Immediate")
+    if mode not in ("Immediate", "MaintainTime"):
+        raise rules.invalid("SwitchTimeMode must be Immediate or MaintainTime.")
+    doc = models.request_encryption_change(world, models.load(world, instance_id), value, mode)
+    models.save(world, doc)
+    models.remember(world, "ModifyDBInstanceConfig", token, params, {})
+    return {}
+
+
+def modify_dbinstance_maintain_time(ctx: RequestContext) -> dict[str, Any]:
+    world = RdsWorld(ctx)
+    token = ctx.str_param("ClientToken")
+    params = _business_params(ctx, ("DBInstanceId", "MaintainTime"))
+    first = models.replay(world, "ModifyDBInstanceMaintainTime", token, params)
+    if first is not None:
+        return first
+    models.modify_maintain_time(world, ctx.required("DBInstanceId"), ctx.required("MaintainTime"))
+    models.remember(world, "ModifyDBInstanceMaintainTime", token, params, {})
+    return {}
+
+
+def check_cloud_resource_authorized(ctx: RequestContext) -> dict[str, Any]:
+    world = RdsWorld(ctx)
+    models.load(world, ctx.required("DBInstanceId"))
+    return views.authorization(world)
+
+
+def describe_kms_associate_resources(ctx: RequestContext) -> dict[str, Any]:
+    world = RdsWorld(ctx)
+    key_id = ctx.required("KmsResourceId")
+    region = ctx.str_param("KmsResourceRegionId") or ctx.region
+    return views.associations(world, region, key_id)
+
+
+register_service(
+    "rds",
+    "2014-08-15",
+    {
+        "CreateDBInstance": create_dbinstance,
+        "DeleteDBInstance": delete_dbinstance,
+        "DescribeDBInstances": describe_dbinstances,
+        "DescribeDBInstanceAttribute": describe_dbinstance_attribute,
+        "DescribeDBInstanceEncryptionKey": describe_dbinstance_encryption_key,
+        "ModifyDBInstanceConfig": modify_dbinstance_config,
+        "ModifyDBInstanceMaintainTime": modify_dbinstance_maintain_time,
+        "CheckCloudResourceAuthorized": check_cloud_resource_authorized,
+        "DescribeKmsAssociateResources": describe_kms_associate_resources,
+    },
+)

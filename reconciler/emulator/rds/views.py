@@ -1,0 +1,146 @@
+"""Wire views of RDS instances (what the Describe* actions answer), computed at read time.
+
+Emulator choices (undocumented in the cloud):
+- DescribeDBInstanceEncryptionKey with encryption off answers success with ``EncryptionKey``
+  "" and an empty ``EncryptionKeyList`` (reference-details section 1).
+- ``EncryptionKeyStatus`` stays within the documented Enabled|Disabled: a PendingDeletion or
+  deleted key shows ``Disabled`` (with ``DeleteDate`` for a pending deletion).
+- CheckCloudResourceAuthorized answers ``AuthorizationState`` 1 when the role
+  ``AliyunRDSInstanceEncryptionDefaultRole`` exists and trusts ``rds.aliyuncs.com``, 0
+  otherwise; ``RoleArn`` is always the role's ARN (lower-case name, like Terraform builds it).
+- DescribeKmsAssociateResources maps instance statuses onto its own enum: Creating ->
+  CREATING, CONFIG_ENCRYPTING -> INS_MAINTAINING, anything else -> ACTIVATION.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.emulator.errors import ApiError
+from reconciler.emulator.rds import models, peers, rules
+from reconciler.emulator.rds.models import RdsWorld
+
+_ASSOCIATE_STATUS = {"Creating": "CREATING", "CONFIG_ENCRYPTING": "INS_MAINTAINING"}
+
+
+def _common(world: RdsWorld, doc: dict[str, Any]) -> dict[str, Any]:
+    lock_mode, lock_reason = models.lock_of(world, doc)
+    return {
+        "DBInstanceId": doc["DBInstanceId"],
+        "DBInstanceDescription": doc.get("DBInstanceDescription", ""),
+        "RegionId": doc["RegionId"],
+        "ZoneId": doc["ZoneId"],
+        "Engine": doc["Engine"],
+        "EngineVersion": doc["EngineVersion"],
+        "DBInstanceClass": doc["DBInstanceClass"],
+        "DBInstanceStorageType": doc["DBInstanceStorageType"],
+        "Category": doc["Category"],
+        "DBInstanceStatus": models.status_of(doc, world.now),
+        "DBInstanceType": "Primary",
+        "DBInstanceNetType": doc["DBInstanceNetType"],
+        "InstanceNetworkType": doc["InstanceNetworkType"],
+        "PayType": doc["PayType"],
+        "LockMode": lock_mode,
+        "LockReason": lock_reason,
+        "ConnectionMode": "Standard",
+        "ConnectionString": doc["ConnectionString"],
+        "DeletionProtection": False,
+        "ExpireTime": "",
+        "ReadOnlyDBInstanceIds": {"ReadOnlyDBInstanceId": []},
+        "VpcId": doc.get("VPCId") or "",
+        "VSwitchId": doc.get("VSwitchId") or "",
+    }
+
+
+def list_item(world: RdsWorld, doc: dict[str, Any]) -> dict[str, Any]:
+    """One ``Items.DBInstance[]`` entry: no DBInstanceClassType, no ServerlessConfig (as real)."""
+    return {**_common(world, doc), "CreateTime": doc["CreationTime"], "MutriORsignle": False}
+
+
+def _serverless_config(doc: dict[str, Any]) -> dict[str, Any]:
+    given = doc.get("ServerlessConfig") or {}
+    return {
+        "ScaleMin": float(given.get("MinCapacity", 0.5)),
+        "ScaleMax": float(given.get("MaxCapacity", 8)),
+        "AutoPause": bool(given.get("AutoPause", False)),
+        "SwitchForce": bool(given.get("SwitchForce", False)),
+    }
+
+
+def attribute(world: RdsWorld, doc: dict[str, Any]) -> dict[str, Any]:
+    """One ``Items.DBInstanceAttribute[]`` entry (it has no encryption field, as real)."""
+    view = {
+        **_common(world, doc),
+        "DBInstanceClassType": rules.class_type(doc["DBInstanceClass"]),
+        "DBInstanceStorage": int(doc["DBInstanceStorage"]),
+        "MaintainTime": doc["MaintainTime"],
+        "CreationTime": doc["CreationTime"],
+        "SecurityIPList": doc["SecurityIPList"],
+        "Port": doc["Port"],
+    }
+    if rules.is_serverless(doc["Category"], doc["DBInstanceClass"]):
+        view["ServerlessConfig"] = _serverless_config(doc)
+    return view
+
+
+def _key_entry(world: RdsWorld, region: str, key_id: str) -> dict[str, Any]:
+    key = peers.find_key(world, region, key_id)
+    if key is None:  # deleted: RDS still names the key it used
+        return {
+            "EncryptionKey": key_id,
+            "EncryptionKeyStatus": "Disabled",
+            "KeyType": "CMK",
+            "UsedBy": "DiskEncryption",
+        }
+    aliases = peers.aliases_of(world, region, key.key_id)
+    return {
+        "EncryptionKey": key.key_id,
+        "EncryptionKeyStatus": "Enabled" if key.state == "Enabled" else "Disabled",
+        "KeyType": "ServiceKey" if key.is_service_key else "CMK",
+        "AliasName": aliases[0] if aliases else "",
+        "Creator": key.creator,
+        "Description": key.description,
+        "KeyUsage": key.key_usage,
+        "Origin": key.origin,
+        "DeleteDate": key.delete_date,
+        "MaterialExpireTime": key.material_expire_time,
+        "UsedBy": "DiskEncryption",
+    }
+
+
+def encryption_key(world: RdsWorld, doc: dict[str, Any], requested: str | None) -> dict[str, Any]:
+    """``EncryptionKey`` given: that key's details; else the instance's key (or empty)."""
+    region = doc["RegionId"]
+    if requested:
+        if peers.find_key(world, region, requested) is None:
+            raise ApiError(404, "Forbidden.KeyNotFound", "The specified Key is not found.")
+        key_id = requested
+    elif doc["encryption"]["kind"] == "off":
+        return {"EncryptionKey": "", "EncryptionKeyList": []}
+    else:
+        key_id = doc["encryption"]["key_id"]
+    entry = _key_entry(world, region, key_id)
+    top = {k: v for k, v in entry.items() if k not in ("KeyType", "AliasName", "UsedBy")}
+    return {**top, "EncryptionKeyList": [entry]}
+
+
+def authorization(world: RdsWorld) -> dict[str, Any]:
+    authorised = peers.role_trusts_rds(world, rules.ROLE_NAME)
+    return {
+        "AuthorizationState": 1 if authorised else 0,
+        "RoleArn": f"acs:ram::{world.account_id}:role/{rules.ROLE_NAME.lower()}",
+    }
+
+
+def associations(world: RdsWorld, region: str, key_id: str) -> dict[str, Any]:
+    using = models.instances_using_key(world, region, key_id)
+    listed = [
+        {
+            "DBInstanceName": doc["DBInstanceId"],
+            "Engine": doc["Engine"],
+            "KeyUsedBy": "DiskEncryption",
+            "Status": _ASSOCIATE_STATUS.get(models.status_of(doc, world.now), "ACTIVATION"),
+        }
+        for doc in using
+    ]
+    return {"AssociateStatus": bool(listed), "AssociateDBInstances": listed}
