@@ -41,8 +41,8 @@ def aliases_of(world: RdsWorld, region: str, key_id: str) -> list[str]:
 def _role_trust_document(world: RdsWorld, role_name: str) -> str | None:
     from reconciler.emulator.ram import models as ram
 
-    role = ram.find_role(world.ctx, role_name)
-    return None if role is None else role.trust_document
+    role = ram.get_role(world.ctx, role_name)
+    return None if role is None else role["AssumeRolePolicyDocument"]
 
 
 def role_trusts_rds(world: RdsWorld, role_name: str) -> bool:

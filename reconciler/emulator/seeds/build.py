@@ -1,0 +1,230 @@
+"""Turn a seed document into a world, through the services' own verbs (see ``seeds``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reconciler.emulator.dispatch import RequestContext, registered_services
+from reconciler.emulator.errors import ApiError
+from reconciler.emulator.runtime import EmulatorState
+from reconciler.emulator.services import load_services
+from reconciler.emulator.store import Transaction
+
+KMS_VERSION, RAM_VERSION = "2016-01-20", "2015-05-01"
+_TOP_KEYS = {"account", "regions", "kms_keys", "ram", "rds_instances", "description"}
+_KEY_KEYS = {
+    "region",
+    "aliases",
+    "description",
+    "tags",
+    "state",
+    "pending_window_days",
+    "rotation",
+    "deletion_protection",
+}
+_INSTANCE_KEYS = {
+    "id",
+    "region",
+    "zone",
+    "class",
+    "category",
+    "storage_type",
+    "storage_gb",
+    "engine",
+    "engine_version",
+    "status",
+    "maintain_time",
+    "encryption",
+    "description",
+}
+
+
+class SeedError(ValueError):
+    """A seed that cannot be built; the message says which entry and why."""
+
+
+def _check_keys(where: str, entry: Any, allowed: set[str]) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise SeedError(f"{where}: must be a mapping")
+    unknown = sorted(set(entry) - allowed)
+    if unknown:
+        raise SeedError(f"{where}: unknown field(s) {', '.join(unknown)}")
+    return entry
+
+
+class _Builder:
+    def __init__(self, state: EmulatorState, tx: Transaction) -> None:
+        self.state = state
+        self.tx = tx
+
+    def context(self, service: str, action: str, params: dict[str, str]) -> RequestContext:
+        return RequestContext(service, action, params, self.tx, self.state, "seed")
+
+    def call(self, where: str, version: str, action: str, params: dict[str, Any]) -> dict:
+        """Run a registered action handler as if the request came over the wire."""
+        service = registered_services()[version]
+        wire = {k: str(v) for k, v in params.items() if v is not None}
+        try:
+            return service.actions[action](self.context(service.name, action, wire))
+        except ApiError as error:
+            raise SeedError(f"{where}: {action} failed: {error.code}: {error.message}") from None
+
+    # --- KMS ----------------------------------------------------------------------------------
+
+    def region_service_key(self, region: str) -> None:
+        from reconciler.emulator.kms import models as kms
+
+        kms.ensure_service_key(self.context("kms", "Seed", {"RegionId": region}), region)
+
+    def kms_key(self, where: str, entry: dict[str, Any]) -> None:
+        entry = _check_keys(where, entry, _KEY_KEYS)
+        region = entry.get("region")
+        if not region:
+            raise SeedError(f"{where}: region is required")
+        rotation = entry.get("rotation") or {}
+        tags = entry.get("tags") or {}
+        params: dict[str, Any] = {"RegionId": region, "Description": entry.get("description")}
+        if tags:
+            params["Tags"] = json.dumps(
+                [{"TagKey": k, "TagValue": str(v)} for k, v in tags.items()]
+            )
+        if rotation.get("enabled"):
+            params["EnableAutomaticRotation"] = "true"
+            params["RotationInterval"] = f"{int(rotation.get('interval_days', 365))}d"
+        created = self.call(where, KMS_VERSION, "CreateKey", params)
+        key = {"RegionId": region, "KeyId": created["KeyMetadata"]["KeyId"]}
+        for alias in entry.get("aliases") or []:
+            self.call(where, KMS_VERSION, "CreateAlias", {**key, "AliasName": alias})
+        if entry.get("deletion_protection"):
+            self.call(
+                where,
+                KMS_VERSION,
+                "SetDeletionProtection",
+                {**key, "EnableDeletionProtection": True},
+            )
+        self.key_state(where, key, entry)
+
+    def key_state(self, where: str, key: dict[str, str], entry: dict[str, Any]) -> None:
+        state = entry.get("state", "Enabled")
+        if state == "Disabled":
+            self.call(where, KMS_VERSION, "DisableKey", key)
+        elif state == "PendingDeletion":
+            days = int(entry.get("pending_window_days", 7))
+            self.call(
+                where, KMS_VERSION, "ScheduleKeyDeletion", {**key, "PendingWindowInDays": days}
+            )
+        elif state != "Enabled":
+            raise SeedError(f"{where}: state must be Enabled, Disabled or PendingDeletion")
+
+    # --- RAM ----------------------------------------------------------------------------------
+
+    def ram_policy(self, where: str, entry: dict[str, Any]) -> None:
+        entry = _check_keys(where, entry, {"name", "document", "description"})
+        document = entry.get("document")
+        text = document if isinstance(document, str) else json.dumps(document)
+        params = {"PolicyName": entry.get("name"), "PolicyDocument": text}
+        self.call(
+            where, RAM_VERSION, "CreatePolicy", {**params, "Description": entry.get("description")}
+        )
+
+    def ram_role(self, where: str, entry: dict[str, Any]) -> None:
+        entry = _check_keys(where, entry, {"name", "trust", "description", "policies"})
+        trust = entry.get("trust", "rds.aliyuncs.com")
+        if isinstance(trust, str) and not trust.lstrip().startswith("{"):
+            trust = {
+                "Version": "1",
+                "Statement": [
+                    {
+                        "Action": "sts:AssumeRole",
+                        "Effect": "Allow",
+                        "Principal": {"Service": [trust]},
+                    }
+                ],
+            }
+        text = trust if isinstance(trust, str) else json.dumps(trust)
+        name = entry.get("name")
+        params = {"RoleName": name, "AssumeRolePolicyDocument": text}
+        self.call(
+            where, RAM_VERSION, "CreateRole", {**params, "Description": entry.get("description")}
+        )
+        for policy in entry.get("policies") or []:
+            ref = {"name": policy} if isinstance(policy, str) else policy
+            policy_type = ref.get("type") or (
+                "Custom" if self._is_custom(ref["name"]) else "System"
+            )
+            attach = {"PolicyType": policy_type, "PolicyName": ref["name"], "RoleName": name}
+            self.call(where, RAM_VERSION, "AttachPolicyToRole", attach)
+
+    def _is_custom(self, name: str) -> bool:
+        from reconciler.emulator.ram import models as ram
+
+        return ram.get_policy(self.context("ram", "Seed", {}), name, "Custom") is not None
+
+    # --- RDS ----------------------------------------------------------------------------------
+
+    def rds_instance(self, where: str, entry: dict[str, Any]) -> None:
+        from reconciler.emulator.rds import models as rds
+
+        entry = _check_keys(where, entry, _INSTANCE_KEYS)
+        for required in ("id", "region", "class"):
+            if not entry.get(required):
+                raise SeedError(f"{where}: {required} is required")
+        region = entry["region"]
+        category = entry.get("category", "HighAvailability")
+        fields = {
+            "DBInstanceId": entry["id"],
+            "RegionId": region,
+            "ZoneId": entry.get("zone") or f"{region}-h",
+            "Engine": entry.get("engine", "PostgreSQL"),
+            "EngineVersion": str(entry.get("engine_version", "16.0")),
+            "DBInstanceClass": entry["class"],
+            "DBInstanceStorage": int(entry.get("storage_gb", 100)),
+            "DBInstanceStorageType": entry.get("storage_type", "cloud_essd"),
+            "Category": category,
+            "DBInstanceNetType": "Intranet",
+            "InstanceNetworkType": "VPC",
+            "PayType": "Serverless" if category.startswith("serverless") else "Postpaid",
+            "SecurityIPList": "127.0.0.1",
+            "DBInstanceDescription": entry.get("description", ""),
+            "MaintainTime": entry.get("maintain_time", rds.DEFAULT_MAINTAIN_TIME),
+            "ServerlessConfig": None,
+        }
+        world = rds.RdsWorld(self.context("rds", "Seed", {"RegionId": region}))
+        try:
+            rds.create_instance(
+                world,
+                fields,
+                encryption_key=_encryption_value(entry.get("encryption")),
+                status=entry.get("status", "Running"),
+                check_key_access=False,
+            )
+        except ApiError as error:
+            raise SeedError(f"{where}: {error.code}: {error.message}") from None
+
+
+def _encryption_value(value: Any) -> str | None:
+    """YAML ``off`` is the boolean False: off, None, "off", "disabled" all mean no encryption."""
+    if value in (None, False, "off", "disabled", ""):
+        return None
+    if value in ("service", "ServiceKey", "service_key"):
+        return "ServiceKey"
+    return str(value)
+
+
+def build_world(state: EmulatorState, doc: dict[str, Any]) -> None:
+    _check_keys("seed", doc, _TOP_KEYS)
+    load_services()
+    ram = _check_keys("ram", doc.get("ram") or {}, {"roles", "policies"})
+    with state.store.transaction() as tx:
+        builder = _Builder(state, tx)
+        for region in doc.get("regions") or []:
+            builder.region_service_key(str(region))
+        for i, entry in enumerate(doc.get("kms_keys") or []):
+            builder.kms_key(f"kms_keys[{i}]", entry)
+        for i, entry in enumerate(ram.get("policies") or []):
+            builder.ram_policy(f"ram.policies[{i}]", entry)
+        for i, entry in enumerate(ram.get("roles") or []):
+            builder.ram_role(f"ram.roles[{i}]", entry)
+        for i, entry in enumerate(doc.get("rds_instances") or []):
+            builder.rds_instance(f"rds_instances[{i}]", entry)
