@@ -1,0 +1,121 @@
+"""Build small worlds in the emulator through the real SDK (tests only; the product code
+never imports the SDK outside reconciler/cloud/)."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Any
+
+ACCOUNT = "1234567890123456"
+
+
+def sdk_config(endpoint: str, region: str = "cn-hangzhou") -> Any:
+    from alibabacloud_tea_openapi.utils_models import Config
+
+    return Config(
+        access_key_id="emulator",
+        access_key_secret="emulator-secret",
+        region_id=region,
+        endpoint=endpoint,
+        protocol="http",
+    )
+
+
+def rds(endpoint: str, region: str = "cn-hangzhou") -> Any:
+    from alibabacloud_rds20140815.client import Client
+
+    return Client(sdk_config(endpoint, region))
+
+
+def kms(endpoint: str, region: str = "cn-hangzhou") -> Any:
+    from alibabacloud_kms20160120.client import Client
+
+    return Client(sdk_config(endpoint, region))
+
+
+def ram(endpoint: str) -> Any:
+    from alibabacloud_ram20150501.client import Client
+
+    return Client(sdk_config(endpoint))
+
+
+def create_instance(
+    endpoint: str,
+    *,
+    region: str = "cn-hangzhou",
+    class_code: str = "pg.x4.large.2c",
+    category: str = "HighAvailability",
+    storage_type: str = "cloud_essd",
+    engine: str = "PostgreSQL",
+    engine_version: str = "16.0",
+    encryption_key: str | None = None,
+    role_arn: str | None = None,
+) -> str:
+    from alibabacloud_rds20140815 import models
+
+    request = models.CreateDBInstanceRequest(
+        region_id=region,
+        engine=engine,
+        engine_version=engine_version,
+        dbinstance_class=class_code,
+        dbinstance_storage=100,
+        dbinstance_storage_type=storage_type,
+        category=category,
+        dbinstance_net_type="Intranet",
+        pay_type="Postpaid",
+        security_iplist="10.0.0.0/8",
+        encryption_key=encryption_key,
+        role_arn=role_arn,
+    )
+    return rds(endpoint, region).create_dbinstance(request).body.dbinstance_id
+
+
+def create_key(
+    endpoint: str,
+    *,
+    region: str = "cn-hangzhou",
+    alias: str | None = None,
+    tags: dict[str, str] | None = None,
+    description: str = "",
+) -> str:
+    from alibabacloud_kms20160120 import models
+
+    client = kms(endpoint, region)
+    tag_list = [{"TagKey": k, "TagValue": v} for k, v in (tags or {}).items()]
+    key_id = client.create_key(
+        models.CreateKeyRequest(
+            description=description,
+            tags=json.dumps(tag_list) if tag_list else None,
+        )
+    ).body.key_metadata.key_id
+    if alias:
+        client.create_alias(models.CreateAliasRequest(alias_name=alias, key_id=key_id))
+    return key_id
+
+
+def disable_key(endpoint: str, key_id: str, region: str = "cn-hangzhou") -> None:
+    from alibabacloud_kms20160120 import models
+
+    kms(endpoint, region).disable_key(models.DisableKeyRequest(key_id=key_id))
+
+
+def admin(endpoint: str, method: str, name: str, body: dict | None = None) -> dict:
+    """Call the emulator's admin API under /_emulator/."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        f"http://{endpoint}/_emulator/{name}",
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read() or b"{}")
+
+
+def calls(endpoint: str) -> dict[str, int]:
+    return admin(endpoint, "GET", "calls")["by_action"]
+
+
+def reset_calls(endpoint: str) -> None:
+    admin(endpoint, "DELETE", "calls")
