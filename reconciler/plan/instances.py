@@ -1,0 +1,321 @@
+"""rds_encryption.<instance id>: desired disk encryption vs observed, one ModifyDBInstanceConfig
+per instance that differs. Every such change restarts the instance.
+
+A refusal is raised only where a change is needed (an instance already as desired is fine even
+on unsupported storage), except InstanceNotFound and InstanceLocked, which are always reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reconciler.plan import guards
+from reconciler.plan.actions import (
+    ENCRYPTION_DISABLED,
+    KNOWN_AFTER_APPLY,
+    SERVICE_KEY_CONFIG_VALUE,
+    Action,
+    Op,
+    RefusalCode,
+    WarningCode,
+)
+from reconciler.plan.context import PlanContext
+from reconciler.plan.diff import diff
+from reconciler.plan.keys import KeyOutcome
+from reconciler.plan.model import Change
+from reconciler.spec.models import (
+    RDS_ENCRYPTION_TAG,
+    SERVICE_KEY,
+    KeyRef,
+    KeyState,
+    RestartPolicy,
+    is_key_id,
+)
+from reconciler.state.models import ObservedInstance
+
+
+@dataclass(frozen=True)
+class DesiredKey:
+    """Where the spec wants an instance's encryption."""
+
+    value: str
+    """`disabled`, `ServiceKey`, a key id, or `(known after apply)` for a key being created."""
+    key: KeyOutcome | None = None
+    """The spec key, when the reference names one."""
+    problems: tuple[guards.Finding, ...] = ()
+
+    @property
+    def is_cmk(self) -> bool:
+        return self.value not in (ENCRYPTION_DISABLED, SERVICE_KEY_CONFIG_VALUE)
+
+
+def current_value(ctx: PlanContext, instance: ObservedInstance) -> str:
+    """`disabled`, `ServiceKey` (recognised by type or by the id of alias/acs/rds) or a key id."""
+    enc = instance.encryption
+    # Observe reads encryption for every managed instance; unread is taken as off.
+    if enc is None or not enc.enabled:
+        return ENCRYPTION_DISABLED
+    service_key_id = ctx.observed.service_keys.get(instance.region)
+    if enc.key_type == "ServiceKey" or not enc.key_id or enc.key_id == service_key_id:
+        return SERVICE_KEY_CONFIG_VALUE
+    return enc.key_id
+
+
+def _spec_key(ctx: PlanContext, outcome: KeyOutcome, region: str) -> DesiredKey:
+    value = outcome.key_id or KNOWN_AFTER_APPLY
+    problems: list[guards.Finding] = []
+    if outcome.region != region:
+        problems.append(
+            (
+                RefusalCode.KEY_REGION_MISMATCH,
+                f"kms_key.{outcome.name} is in {outcome.region} but the instance is in "
+                f"{region}; KMS keys are regional. Use a key declared in {region}",
+            )
+        )
+    if outcome.desired_state is not KeyState.ENABLED:
+        problems.append(
+            (
+                RefusalCode.KEY_NOT_USABLE,
+                f"kms_key.{outcome.name} is to be {outcome.desired_state.value}, so RDS "
+                "cannot use it. Set its state: enabled, or pick another key",
+            )
+        )
+    return DesiredKey(value, outcome, tuple(problems))
+
+
+def _literal_key(ctx: PlanContext, key_id: str, region: str) -> DesiredKey:
+    key = ctx.observed.keys_by_id.get(key_id)
+    if key is None:
+        return DesiredKey(
+            key_id,
+            None,
+            (
+                (
+                    RefusalCode.KEY_NOT_USABLE,
+                    f"no KMS key {key_id} was found in {region}. Check the id, or declare "
+                    "the key under kms_keys and refer to it by name",
+                ),
+            ),
+        )
+    problems: list[guards.Finding] = []
+    if key.region != region:
+        problems.append(
+            (
+                RefusalCode.KEY_REGION_MISMATCH,
+                f"key {key_id} is in {key.region} but the instance is in {region}; KMS "
+                f"keys are regional. Use a key of {region}",
+            )
+        )
+    if key.state != "Enabled":
+        problems.append(
+            (
+                RefusalCode.KEY_NOT_USABLE,
+                f"key {key_id} is {key.state}. Enable it (or declare it under kms_keys "
+                "with state: enabled) before RDS can use it",
+            )
+        )
+    tag, tag_value = RDS_ENCRYPTION_TAG
+    if key.tags.get(tag) != tag_value:
+        problems.append(
+            (
+                RefusalCode.KEY_NOT_USABLE,
+                f"key {key_id} lacks the tag {tag}={tag_value}, without which RDS may "
+                "not use it. Tag it, or declare it under kms_keys so the plan tags it",
+            )
+        )
+    return DesiredKey(key_id, None, tuple(problems))
+
+
+def desired_value(ctx: PlanContext, instance_id: str, keys: dict[str, KeyOutcome]) -> DesiredKey:
+    encryption = ctx.spec.instances[instance_id].encryption
+    region = ctx.spec.instance_region(instance_id)
+    if not isinstance(encryption, KeyRef):
+        return DesiredKey(ENCRYPTION_DISABLED)
+    ref = encryption.key
+    if ref == SERVICE_KEY or ref == ctx.observed.service_keys.get(region):
+        return DesiredKey(SERVICE_KEY_CONFIG_VALUE)
+    if ref in keys:
+        return _spec_key(ctx, keys[ref], region)
+    by_id = next((k for k in keys.values() if k.key_id is not None and k.key_id == ref), None)
+    if by_id is not None:
+        return _spec_key(ctx, by_id, region)
+    if is_key_id(ref):
+        return _literal_key(ctx, ref, region)
+    return DesiredKey(
+        ref,
+        None,
+        (
+            (
+                RefusalCode.KEY_NOT_USABLE,
+                f"{ref!r} is neither `service`, a name under kms_keys, nor a KMS key id",
+            ),
+        ),
+    )
+
+
+def _describe(value: str, key: KeyOutcome | None) -> str:
+    if value == ENCRYPTION_DISABLED:
+        return "off"
+    if value == SERVICE_KEY_CONFIG_VALUE:
+        return "the service key alias/acs/rds"
+    if key is not None and value == KNOWN_AFTER_APPLY:
+        return f"kms_key.{key.name} (created by this plan)"
+    if key is not None:
+        return f"kms_key.{key.name} ({value})"
+    return f"key {value}"
+
+
+def _locked(
+    ctx: PlanContext, instance: ObservedInstance, current: str, keys: dict[str, KeyOutcome]
+) -> bool:
+    """Locked, and the plan does not itself re-enable the key the instance is locked on."""
+    if instance.lock_mode.lower() == "unlock":
+        return False
+    return not any(k.reenables and k.key_id == current for k in keys.values())
+
+
+def _refusals_for_change(
+    ctx: PlanContext, instance: ObservedInstance, desired: DesiredKey
+) -> list[guards.Finding]:
+    found: list[guards.Finding] = []
+    engine = guards.check_engine(instance)
+    if engine:
+        found.append(engine)
+    if desired.value != ENCRYPTION_DISABLED:
+        found.extend(guards.check_supports_encryption(instance))
+        if not ctx.observed.kms_activated:
+            found.append(
+                (
+                    RefusalCode.KMS_NOT_ACTIVATED,
+                    "KMS is not activated in this account, and disk encryption needs it. "
+                    "Activate KMS (console: Key Management Service) and plan again",
+                )
+            )
+    if desired.is_cmk:
+        cmk = guards.check_cmk_class(instance)
+        if cmk:
+            found.append(cmk)
+    found.extend(desired.problems)
+    return found
+
+
+def plan_instance(
+    ctx: PlanContext, instance_id: str, keys: dict[str, KeyOutcome], ram_tail: str | None
+) -> None:
+    address = f"rds_encryption.{instance_id}"
+    spec_path = ("instances", instance_id)
+    region = ctx.spec.instance_region(instance_id)
+    instance = ctx.observed.instances.get(instance_id)
+    if instance is None or instance.region != region:
+        where = (
+            f" It exists in {instance.region}: set region: {instance.region}"
+            if instance is not None
+            else " Check the id and the region, or remove it"
+        )
+        ctx.refuse(
+            address,
+            RefusalCode.INSTANCE_NOT_FOUND,
+            f"no instance {instance_id} in {region}.{where}",
+            spec_path,
+        )
+        return
+    current = current_value(ctx, instance)
+    if _locked(ctx, instance, current, keys):
+        ctx.refuse(
+            address,
+            RefusalCode.INSTANCE_LOCKED,
+            f"{instance_id} is locked ({instance.lock_mode}), so RDS rejects changes to "
+            f"it. If its key {current} was disabled or scheduled for deletion, enable it "
+            "(declare it under kms_keys with state: enabled) and plan again",
+            spec_path,
+        )
+        return
+    desired = desired_value(ctx, instance_id, keys)
+    if desired.value == current:
+        return
+    problems = _refusals_for_change(ctx, instance, desired)
+    for code, message in problems:
+        ctx.refuse(address, code, message, (*spec_path, "encryption"))
+    if problems:
+        return
+    _add_change(ctx, instance, current, desired, keys, ram_tail)
+
+
+def _add_change(
+    ctx: PlanContext,
+    instance: ObservedInstance,
+    current: str,
+    desired: DesiredKey,
+    keys: dict[str, KeyOutcome],
+    ram_tail: str | None,
+) -> None:
+    instance_id = instance.instance_id
+    address = f"rds_encryption.{instance_id}"
+    scheduled = ctx.spec.restart_policy(instance_id) is RestartPolicy.MAINTENANCE_WINDOW
+    window = instance.maintain_time or "(window not read)"
+    before = {"encryption": {"key": current}}
+    after_view = {"encryption": {"key": desired.value}}
+    current_key = next((k for k in keys.values() if k.key_id and k.key_id == current), None)
+    reason = (
+        f"encryption is {_describe(current, current_key)}; the spec wants "
+        f"{_describe(desired.value, desired.key)}"
+    )
+    reason += (
+        f"; submitted for the maintenance window {window}" if scheduled else "; applied immediately"
+    )
+    ctx.add(
+        Change(
+            address=address,
+            action=Action.UPDATE,
+            operations=[Op.RDS_MODIFY_DB_INSTANCE_CONFIG],
+            field_changes=diff(before, after_view),
+            restart=True,
+            scheduled=scheduled,
+            region=instance.region,
+            target_id=instance_id,
+            before=before,
+            after={
+                **after_view,
+                "config_name": "encryptionKey",
+                "config_value": desired.value,
+                "key_address": desired.key.address if desired.key else None,
+                "switch_time_mode": "MaintainTime" if scheduled else "Immediate",
+            },
+            reason=reason,
+        )
+    )
+    if desired.key is not None and desired.key.forward:
+        ctx.edge(desired.key.address, address)
+    if desired.is_cmk:
+        ctx.edge(ram_tail, address)
+    if current_key is not None and current_key.backward:
+        ctx.edge(address, current_key.address)  # move off a key before it is disabled
+    if current_key is not None and current_key.reenables:
+        ctx.edge(current_key.address, address)  # a locked instance waits for its key
+    if scheduled:
+        ctx.warn(
+            address,
+            WarningCode.RESTART_REQUIRED,
+            f"{instance_id} restarts when the change runs, in its maintenance window "
+            f"{window} (SwitchTimeMode=MaintainTime), not at apply time",
+        )
+    else:
+        ctx.warn(
+            address,
+            WarningCode.RESTART_REQUIRED,
+            f"{instance_id} restarts as soon as this is applied (a short outage); apply "
+            "needs --allow-restart, or set restart: maintenance-window",
+        )
+    if current not in (ENCRYPTION_DISABLED, SERVICE_KEY_CONFIG_VALUE):
+        ctx.warn(
+            address,
+            WarningCode.SNAPSHOTS_KEEP_OLD_KEY,
+            f"existing snapshots and backups of {instance_id} stay encrypted with "
+            f"{_describe(current, current_key)}: do not disable or delete that key while "
+            "you may restore them",
+        )
+
+
+def plan_instances(ctx: PlanContext, keys: dict[str, KeyOutcome], ram_tail: str | None) -> None:
+    for instance_id in sorted(ctx.spec.instances):
+        plan_instance(ctx, instance_id, keys, ram_tail)

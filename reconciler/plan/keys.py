@@ -1,0 +1,250 @@
+"""KMS keys the spec declares (kms_keys): create, repair drifted settings, enable, disable,
+schedule deletion.
+
+Tags are authoritative: the key ends up with exactly the spec's tags plus
+acs:rds:instance-encryption=true, so a user tag not in the spec is removed (UntagResource).
+Other `acs:` tags belong to Alibaba Cloud and are never touched. An empty description and an
+omitted rotation mean "not managed": left as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.plan.actions import DEFAULT_PENDING_WINDOW_DAYS, Action, Op, RefusalCode
+from reconciler.plan.context import PlanContext
+from reconciler.plan.diff import diff
+from reconciler.plan.model import Change
+from reconciler.spec.models import RDS_ENCRYPTION_TAG, KeyState, KmsKeySpec
+from reconciler.state.models import ObservedKey
+
+_STATE_NAMES = {
+    "Enabled": "enabled",
+    "Disabled": "disabled",
+    "PendingDeletion": "pending-deletion",
+    "PendingImport": "pending-import",
+}
+"""Observed KMS KeyState -> the spec's vocabulary."""
+
+
+@dataclass(frozen=True)
+class KeyOutcome:
+    """What the planner decided for one spec key; read when planning instances."""
+
+    name: str
+    address: str
+    region: str
+    key_id: str | None
+    """The observed key id; None when the key does not exist yet."""
+    desired_state: KeyState
+    forward: bool = False
+    """A change exists that instances using the key must wait for (create, tag, enable...)."""
+    backward: bool = False
+    """The change disables or schedules deletion: it waits for instances moving off the key."""
+    reenables: bool = False
+    """The change makes a disabled or pending-deletion key Enabled again."""
+
+
+def _managed_tags(tags: dict[str, str]) -> dict[str, str]:
+    rds_tag = RDS_ENCRYPTION_TAG[0]
+    return {k: v for k, v in tags.items() if k == rds_tag or not k.lower().startswith("acs:")}
+
+
+def desired_view(spec_key: KmsKeySpec) -> dict[str, Any]:
+    """The managed settings of a key as the spec wants them."""
+    view: dict[str, Any] = {
+        "alias": spec_key.alias,
+        "state": spec_key.state.value,
+        "deletion_protection": spec_key.deletion_protection,
+        "tags": spec_key.desired_tags(),
+    }
+    if spec_key.description:
+        view["description"] = spec_key.description
+    if spec_key.rotation is not None:
+        view["rotation"] = (
+            {"enabled": True, "interval_days": spec_key.rotation.interval_days}
+            if spec_key.rotation.enabled
+            else {"enabled": False}
+        )
+    return view
+
+
+def observed_view(key: ObservedKey, desired: dict[str, Any]) -> dict[str, Any]:
+    """The same settings as observed, limited to what `desired` manages."""
+    alias = (
+        desired["alias"] if desired["alias"] in key.aliases else (sorted(key.aliases) or [""])[0]
+    )
+    view: dict[str, Any] = {
+        "alias": alias,
+        "state": _STATE_NAMES.get(key.state, key.state),
+        "deletion_protection": key.deletion_protection,
+        "tags": _managed_tags(key.tags),
+    }
+    if "description" in desired:
+        view["description"] = key.description
+    if "rotation" in desired:
+        view["rotation"] = {"enabled": key.rotation_enabled}
+        if desired["rotation"]["enabled"]:
+            view["rotation"]["interval_days"] = key.rotation_interval_days
+    return view
+
+
+def _state_ops(observed: str, desired: str) -> tuple[list[Op], list[Op]]:
+    """(operations first in the change, operations last) that move the key's state."""
+    first: list[Op] = []
+    last: list[Op] = []
+    if observed == "pending-deletion" and desired != "pending-deletion":
+        first.append(Op.KMS_CANCEL_KEY_DELETION)  # leaves the key Disabled
+        observed = "disabled"
+    if observed == "disabled" and desired == "enabled":
+        first.append(Op.KMS_ENABLE_KEY)
+    if observed == "enabled" and desired == "disabled":
+        last.append(Op.KMS_DISABLE_KEY)
+    if observed != "pending-deletion" and desired == "pending-deletion":
+        last.append(Op.KMS_SCHEDULE_KEY_DELETION)
+    return first, last
+
+
+def _setting_ops(before: dict[str, Any], after: dict[str, Any]) -> list[Op]:
+    ops: list[Op] = []
+    if before.get("description") != after.get("description"):
+        ops.append(Op.KMS_UPDATE_KEY_DESCRIPTION)
+    if before.get("rotation") != after.get("rotation"):
+        ops.append(Op.KMS_UPDATE_ROTATION_POLICY)
+    if "tags" in after:
+        if any(before["tags"].get(k) != v for k, v in after["tags"].items()):
+            ops.append(Op.KMS_TAG_RESOURCE)
+        if set(before["tags"]) - set(after["tags"]):
+            ops.append(Op.KMS_UNTAG_RESOURCE)
+    if before["alias"] != after["alias"]:
+        ops.append(Op.KMS_CREATE_ALIAS)
+    if before["deletion_protection"] != after["deletion_protection"]:
+        ops.append(Op.KMS_SET_DELETION_PROTECTION)
+    return ops
+
+
+def _create(ctx: PlanContext, name: str, spec_key: KmsKeySpec, region: str) -> KeyOutcome:
+    address = f"kms_key.{name}"
+    outcome = KeyOutcome(name, address, region, None, spec_key.state)
+    if spec_key.state is KeyState.PENDING_DELETION:
+        return outcome  # nothing to delete: the key does not exist
+    after = desired_view(spec_key)
+    ops = [Op.KMS_CREATE_KEY, Op.KMS_TAG_RESOURCE, Op.KMS_CREATE_ALIAS]
+    if spec_key.deletion_protection:
+        ops.append(Op.KMS_SET_DELETION_PROTECTION)
+    if spec_key.state is KeyState.DISABLED:
+        ops.append(Op.KMS_DISABLE_KEY)
+    ctx.add(
+        Change(
+            address=address,
+            action=Action.CREATE,
+            operations=[str(o) for o in ops],
+            field_changes=diff(None, after),
+            region=region,
+            after=after,
+            reason=f"no key has the alias {spec_key.alias} in {region}",
+        )
+    )
+    return KeyOutcome(
+        name, address, region, None, spec_key.state, forward=spec_key.state is KeyState.ENABLED
+    )
+
+
+def _update(ctx: PlanContext, name: str, spec_key: KmsKeySpec, key: ObservedKey) -> KeyOutcome:
+    address = f"kms_key.{name}"
+    after = desired_view(spec_key)
+    before = observed_view(key, after)
+    if spec_key.state is KeyState.PENDING_DELETION:
+        # A key on its way out accepts no other change: only protection and state matter.
+        before = {k: before[k] for k in ("alias", "state", "deletion_protection")}
+        after = {
+            **before,
+            "state": after["state"],
+            "deletion_protection": after["deletion_protection"],
+        }
+    first, last = _state_ops(before["state"], after["state"])
+    ops = [*first, *_setting_ops(before, after), *last]
+    outcome = KeyOutcome(name, address, key.region, key.key_id, spec_key.state)
+    if not ops:
+        return outcome
+    backward = bool(last)
+    action = Action.DELETE if Op.KMS_SCHEDULE_KEY_DELETION in last else Action.UPDATE
+    full_after = {**after, "key_id": key.key_id}
+    if action is Action.DELETE:
+        full_after["pending_window_days"] = DEFAULT_PENDING_WINDOW_DAYS
+    ctx.add(
+        Change(
+            address=address,
+            action=action,
+            operations=[str(o) for o in ops],
+            field_changes=diff(before, after),
+            region=key.region,
+            target_id=key.key_id,
+            before={**before, "key_id": key.key_id},
+            after=full_after,
+            reason=_update_reason(spec_key, key, action),
+        )
+    )
+    return KeyOutcome(
+        name,
+        address,
+        key.region,
+        key.key_id,
+        spec_key.state,
+        forward=not backward,
+        backward=backward,
+        reenables=bool(first) and spec_key.state is KeyState.ENABLED,
+    )
+
+
+def _update_reason(spec_key: KmsKeySpec, key: ObservedKey, action: Action) -> str:
+    if action is Action.DELETE:
+        return (
+            f"the spec asks for pending-deletion; KMS deletes {key.key_id} after "
+            f"{DEFAULT_PENDING_WINDOW_DAYS} days unless CancelKeyDeletion is called"
+        )
+    return f"{spec_key.alias} ({key.key_id}) differs from the spec"
+
+
+def plan_keys(ctx: PlanContext, ram_tail: str | None) -> dict[str, KeyOutcome]:
+    """Add one change per spec key that needs one; returns every key's outcome by name."""
+    outcomes: dict[str, KeyOutcome] = {}
+    for name in sorted(ctx.spec.kms_keys):
+        spec_key = ctx.spec.kms_keys[name]
+        region = ctx.spec.key_region(name)
+        address = f"kms_key.{name}"
+        if spec_key.state is KeyState.PENDING_DELETION and spec_key.deletion_protection:
+            ctx.refuse(
+                address,
+                RefusalCode.KEY_DELETION_PROTECTED,
+                "the spec asks for state pending-deletion and deletion_protection: true; "
+                "KMS refuses to delete a protected key. Set deletion_protection: false "
+                "to delete it, or state: enabled to keep it",
+                ("kms_keys", name),
+            )
+            key = ctx.observed.keys.get(name)
+            outcomes[name] = KeyOutcome(
+                name, address, region, key.key_id if key else None, spec_key.state
+            )
+            continue
+        key = ctx.observed.keys.get(name)
+        outcome = (
+            _create(ctx, name, spec_key, region)
+            if key is None
+            else _update(ctx, name, spec_key, key)
+        )
+        if address in ctx.changes and not ctx.observed.kms_activated:
+            del ctx.changes[address]
+            ctx.refuse(
+                address,
+                RefusalCode.KMS_NOT_ACTIVATED,
+                "KMS is not activated in this account, so no key can be created or "
+                "changed. Activate KMS (console: Key Management Service) and plan again",
+                ("kms_keys", name),
+            )
+            outcome = KeyOutcome(name, address, region, outcome.key_id, spec_key.state)
+        if outcome.forward:
+            ctx.edge(ram_tail, address)
+        outcomes[name] = outcome
+    return outcomes

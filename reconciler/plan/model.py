@@ -1,0 +1,143 @@
+"""The Plan: frozen data, the only input of apply (STYLE.md, Terraform's plans.Plan).
+
+A saved plan file is `render.json.render_json(plan)`; `load_plan(text)` reads it back into an
+equal Plan. The JSON shape is DESIGN section 7 plus, per change, the fields apply needs to carry
+the change out from the plan alone (`region`, `target_id`, `before`, `after`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from reconciler.plan.actions import Action, RefusalCode, WarningCode
+
+FORMAT_VERSION = "1"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+class FieldChange(_Frozen):
+    """One leaf that differs between the observed and the desired view of a resource."""
+
+    path: str
+    """Dotted path in the resource's view, e.g. `encryption.key` or `tags.team`; a key that is
+    not a plain identifier is written `tags["acs:rds:instance-encryption"]`."""
+    before: Any = None
+    """Observed value; null when absent (e.g. the resource does not exist)."""
+    after: Any = None
+    """Desired value; null when removed. `(known after apply)` for values the cloud assigns."""
+
+
+class Change(_Frozen):
+    """One resource's change: every API write apply makes to that resource, in order."""
+
+    address: str
+    """`ram_policy.<name>`, `ram_role.<name>`, `ram_attachment.<role>/<policy>`,
+    `kms_key.<logical name>`, `rds_encryption.<instance id>` (DESIGN section 4)."""
+    action: Action
+    operations: list[str]
+    """API writes in the order apply makes them, e.g. `["kms:CreateKey", "kms:TagResource"]`.
+    Their parameters come from `after` (and, for removals such as UntagResource, `before`)."""
+    field_changes: list[FieldChange] = Field(default_factory=list)
+    """Sorted by path. Display and stale-plan checks; apply reads `after`."""
+    restart: bool = False
+    """Display mark: carrying this change out restarts a database instance."""
+    scheduled: bool = False
+    """Display mark: submitted with SwitchTimeMode=MaintainTime, runs in the maintenance window."""
+    depends_on: list[str] = Field(default_factory=list)
+    """Addresses of changes in this plan that must complete first; sorted by kind (policy,
+    role, attachment, key, instance), then address."""
+    reason: str = ""
+    """Why, for humans only. Never used for any decision during apply."""
+    region: str | None = None
+    """Region the calls go to; null for RAM (global)."""
+    target_id: str | None = None
+    """The cloud id of the resource (instance id, KMS key id, RAM role or policy name, or
+    `role/policy` for an attachment); null when it is created by this change."""
+    before: dict[str, Any] | None = None
+    """The observed view of the resource; null when it does not exist. Apply compares a fresh
+    read with it before writing (DESIGN section 8)."""
+    after: dict[str, Any] | None = None
+    """The desired view, with every parameter the operations need."""
+
+
+class Refusal(_Frozen):
+    """A change that must not be made; any refusal fails the plan (exit 1)."""
+
+    address: str
+    code: RefusalCode
+    message: str
+    """What is wrong and what to do next; cites file:line when the spec's locations are known."""
+
+
+class PlanWarning(_Frozen):
+    """Something the operator must know that does not fail the plan."""
+
+    address: str
+    code: WarningCode
+    message: str
+
+
+Warning = PlanWarning
+"""Alias with DESIGN's name."""
+
+
+class Summary(_Frozen):
+    create: int = 0
+    update: int = 0
+    delete: int = 0
+    restart: int = 0
+    """Changes that restart an instance (immediately or scheduled)."""
+    refused: int = 0
+
+
+class Plan(_Frozen):
+    format_version: Literal["1"] = FORMAT_VERSION
+    fingerprint: str
+    """sha256 of the observed facts the plan read (ObservedState.fingerprint())."""
+    created_at: str | None = None
+    """ISO 8601 UTC, set by the caller (the planner reads no clock)."""
+    summary: Summary = Field(default_factory=Summary)
+    changes: list[Change] = Field(default_factory=list)
+    """In the order apply carries them out (a topological order of depends_on)."""
+    refusals: list[Refusal] = Field(default_factory=list)
+    """Sorted by address, then code."""
+    warnings: list[PlanWarning] = Field(default_factory=list)
+    """Sorted by address, then code."""
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.refusals)
+
+    def change(self, address: str) -> Change | None:
+        """The change for an address, if the plan has one."""
+        return next((c for c in self.changes if c.address == address), None)
+
+
+def summarise(changes: list[Change], refusals: list[Refusal]) -> Summary:
+    """The counts of DESIGN section 7's `summary`."""
+    return Summary(
+        create=sum(c.action is Action.CREATE for c in changes),
+        update=sum(c.action is Action.UPDATE for c in changes),
+        delete=sum(c.action is Action.DELETE for c in changes),
+        restart=sum(c.restart for c in changes),
+        refused=len(refusals),
+    )
+
+
+def load_plan(text: str) -> Plan:
+    """A saved plan file back into a Plan. Raises pydantic.ValidationError when malformed."""
+    return Plan.model_validate_json(text)
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    """The JSON document of DESIGN section 7 as plain data, keys in a fixed order."""
+    return plan.model_dump(mode="json")

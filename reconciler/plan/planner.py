@@ -1,0 +1,118 @@
+"""build_plan(spec, observed) -> Plan: the pure heart. No SDK, no HTTP, no clock, no
+environment: the same spec and observed state always give the same plan.
+
+Steps: account guard; RAM (policy -> role -> attachment); KMS keys; instances; then the
+KeyInUse guard, which needs to know which instances move off a key; then the order.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from reconciler.plan.actions import RefusalCode
+from reconciler.plan.context import Locations, PlanContext
+from reconciler.plan.instances import plan_instances
+from reconciler.plan.keys import KeyOutcome, plan_keys
+from reconciler.plan.model import Plan, summarise
+from reconciler.plan.order import order_changes
+from reconciler.plan.ram import plan_ram
+from reconciler.spec.models import Spec
+from reconciler.state.models import ObservedState
+
+_MAX_NAMED = 10
+"""How many instances a KeyInUse message names before it says `and N more`."""
+
+
+def build_plan(
+    spec: Spec,
+    observed: ObservedState,
+    *,
+    created_at: str | datetime | None = None,
+    locations: Locations | None = None,
+) -> Plan:
+    """The ordered, guarded plan that takes `observed` to `spec`.
+
+    `created_at` is stamped as given (the caller reads the clock); `locations` maps spec paths
+    such as `("instances", "pgm-x")` to `file:line:col` so refusals can cite the spec.
+    """
+    ctx = PlanContext(spec, observed, locations)
+    _check_account(ctx)
+    ram_tail = plan_ram(ctx)
+    keys = plan_keys(ctx, ram_tail)
+    plan_instances(ctx, keys, ram_tail)
+    _check_keys_in_use(ctx, keys)
+    changes = order_changes(ctx.changes, ctx.edges)
+    refusals = sorted(ctx.refusals, key=lambda r: (r.address, r.code, r.message))
+    warnings = sorted(ctx.warnings, key=lambda w: (w.address, w.code, w.message))
+    return Plan(
+        fingerprint=observed.fingerprint(),
+        created_at=_timestamp(created_at),
+        summary=summarise(changes, refusals),
+        changes=changes,
+        refusals=refusals,
+        warnings=warnings,
+    )
+
+
+def _timestamp(created_at: str | datetime | None) -> str | None:
+    if isinstance(created_at, datetime):
+        moment = created_at.astimezone(UTC).replace(microsecond=0)
+        return moment.isoformat().replace("+00:00", "Z")
+    return created_at
+
+
+def _check_account(ctx: PlanContext) -> None:
+    wanted = ctx.spec.defaults.account
+    actual = ctx.observed.account_id
+    if wanted is None or wanted == actual:
+        return
+    found = (
+        f"the credentials belong to account {actual}"
+        if actual
+        else "the account of the credentials could not be determined"
+    )
+    ctx.refuse(
+        "account",
+        RefusalCode.ACCOUNT_MISMATCH,
+        f"defaults.account is {wanted} but {found}. Use credentials of account {wanted} "
+        "(check --profile and ALIBABA_CLOUD_* variables), or fix defaults.account",
+        ("defaults", "account"),
+    )
+
+
+def _check_keys_in_use(ctx: PlanContext, keys: dict[str, KeyOutcome]) -> None:
+    """A key change that disables or deletes a key is refused while any instance, managed or
+    not, still uses it after this plan; instances moving off it go first (edges added by the
+    instance planner)."""
+    for outcome in keys.values():
+        if not outcome.backward or outcome.address not in ctx.changes:
+            continue
+        users = sorted(
+            i.instance_id
+            for i in ctx.observed.instances.values()
+            if i.encryption is not None
+            and i.encryption.key_id == outcome.key_id
+            and not _moves_off(ctx, i.instance_id, outcome.key_id)
+        )
+        if not users:
+            continue
+        del ctx.changes[outcome.address]
+        named = ", ".join(
+            f"{u}{'' if u in ctx.spec.instances else ' (not in the spec)'}"
+            for u in users[:_MAX_NAMED]
+        )
+        more = f" and {len(users) - _MAX_NAMED} more" if len(users) > _MAX_NAMED else ""
+        verb = "disabled" if outcome.desired_state.value == "disabled" else "scheduled for deletion"
+        ctx.refuse(
+            outcome.address,
+            RefusalCode.KEY_IN_USE,
+            f"key {outcome.key_id} would be {verb} while {named}{more} use it, which "
+            "would lock them. Move every instance to another key first (in the spec, "
+            "or by hand for instances not in it), or keep state: enabled",
+            ("kms_keys", outcome.name, "state"),
+        )
+
+
+def _moves_off(ctx: PlanContext, instance_id: str, key_id: str | None) -> bool:
+    change = ctx.changes.get(f"rds_encryption.{instance_id}")
+    return change is not None and (change.after or {}).get("config_value") != key_id

@@ -1,0 +1,45 @@
+"""Display helpers every renderer shares: symbols, value formatting, the summary line."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reconciler.plan.actions import KNOWN_AFTER_APPLY, Action
+from reconciler.plan.model import Change, Plan
+
+SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}
+RESTART_SYMBOL = "-/+"
+"""Like Terraform's replace: the database goes down and comes back."""
+
+NO_CHANGES = "No changes. The cloud matches the spec."
+
+
+def symbol(change: Change) -> str:
+    return RESTART_SYMBOL if change.restart else SYMBOLS[change.action]
+
+
+def format_value(value: Any) -> str:
+    """One line: JSON for values, `(absent)` for a missing one, `(known after apply)` bare."""
+    if value is None:
+        return "(absent)"
+    if value == KNOWN_AFTER_APPLY:
+        return KNOWN_AFTER_APPLY
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def restart_note(change: Change) -> str:
+    if change.scheduled:
+        return (
+            "RESTARTS the instance in its maintenance window "
+            "(scheduled, SwitchTimeMode=MaintainTime)"
+        )
+    return "RESTARTS the instance when applied (apply needs --allow-restart)"
+
+
+def summary_line(plan: Plan) -> str:
+    s = plan.summary
+    return (
+        f"Plan: {s.create} to create, {s.update} to update, {s.delete} to delete; "
+        f"{s.restart} restart(s), {s.refused} refused"
+    )

@@ -1,0 +1,67 @@
+"""Golden plans as data (STYLE.md, pyinfra): tests/cases/<name>/ holds spec.yaml, observed.json
+(an ObservedState), and the expected plan.txt and plan.json. Each case builds the plan with a
+fixed created_at, renders it, and compares with the files.
+
+UPDATE_GOLDEN=1 rewrites plan.txt and plan.json from the current code: review the diff before
+committing it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from reconciler.plan.actions import RefusalCode, WarningCode
+from reconciler.plan.model import Plan, load_plan
+from reconciler.plan.planner import build_plan
+from reconciler.render.json import render_json
+from reconciler.render.text import render_text
+from reconciler.spec.models import Spec
+from reconciler.state.models import ObservedState
+
+CASES = Path(__file__).parent / "cases"
+CREATED_AT = "2024-01-01T00:00:00Z"
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+CASE_NAMES = sorted(p.name for p in CASES.iterdir() if (p / "spec.yaml").exists())
+
+
+def build(case: Path) -> Plan:
+    spec = Spec.model_validate(yaml.safe_load((case / "spec.yaml").read_text()))
+    observed = ObservedState.model_validate_json((case / "observed.json").read_text())
+    return build_plan(spec, observed, created_at=CREATED_AT)
+
+
+def _compare(path: Path, actual: str) -> None:
+    if UPDATE:
+        path.write_text(actual)
+        return
+    assert path.exists(), f"{path} missing: run with UPDATE_GOLDEN=1 and review it"
+    assert actual == path.read_text(), f"{path} differs (UPDATE_GOLDEN=1 rewrites it)"
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_golden_case(name: str) -> None:
+    case = CASES / name
+    plan = build(case)
+    _compare(case / "plan.txt", render_text(plan))
+    _compare(case / "plan.json", render_json(plan))
+    assert load_plan(render_json(plan)) == plan, "the saved plan must load back unchanged"
+    assert build(case) == plan, "the same inputs must give the same plan"
+
+
+def _all_plans() -> list[dict]:
+    return [json.loads((CASES / n / "plan.json").read_text()) for n in CASE_NAMES]
+
+
+def test_every_refusal_code_has_a_case() -> None:
+    seen = {r["code"] for p in _all_plans() for r in p["refusals"]}
+    assert {c.value for c in RefusalCode} - seen == set()
+
+
+def test_every_warning_code_has_a_case() -> None:
+    seen = {w["code"] for p in _all_plans() for w in p["warnings"]}
+    assert {c.value for c in WarningCode} - seen == set()
