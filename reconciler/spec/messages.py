@@ -57,7 +57,7 @@ def diagnostics_for(parsed: ParsedFile, errors: list[ErrorDetails]) -> list[Diag
     for error in errors:
         path, exact = _resolve(parsed.data, error["loc"])
         on_key = error["type"] in ("missing", "extra_forbidden") or error["loc"][-1:] == ("[key]",)
-        if error["type"] == "missing" and not exact:
+        if error.get("input", "") is None or (error["type"] == "missing" and not exact):
             on_key = True  # point at the mapping's own key, e.g. the instance id line
         where: Location = parsed.at(path, key=on_key)
         message = _message(error, path, parsed)
@@ -106,12 +106,17 @@ def _message(error: ErrorDetails, path: Path_, parsed: ParsedFile) -> str:
         return f"`{field}` must be 7 to 730 days (what KMS accepts), not {value}"
     if kind == "literal_error" and path[-1:] == ("encryption",):
         return f"`encryption` must be `disabled` or {{key: NAME}}, not {_show(value, path, parsed)}"
-    text = _FRIENDLY.get(kind) or error["msg"][0].lower() + error["msg"][1:]
+    if kind in ("enum", "literal_error"):
+        expected = str(error.get("ctx", {}).get("expected", "")).replace("'", "`")
+        text = f"must be {expected}"
+    else:
+        text = _FRIENDLY.get(kind) or error["msg"][0].lower() + error["msg"][1:]
     if kind == "value_error":
         text = text.removeprefix("value error, ")
     base = f"`{field}`: {text}" if field else text
     source = parsed.plain_scalars.get(path)
-    if source is not None and kind in _TEXT_EXPECTED:
+    expects_text = kind == "string_type" or "'" in str(error.get("ctx", {}).get("expected", ""))
+    if source is not None and kind in _TEXT_EXPECTED and expects_text:
         if value is None:
             return f"`{field}` is empty: give it a value or remove it"
         read_as = describe_plain_scalar(source, value)
@@ -145,6 +150,8 @@ def _dotted(path: Path_) -> str:
 
 
 def _show(value: Any, path: Path_, parsed: ParsedFile) -> str:
+    if value is None:
+        return "an empty value"
     if path in parsed.plain_scalars:
         return f"`{parsed.plain_scalars[path]}`"
     return f"`{value}`" if not isinstance(value, dict | list) else "a " + type(value).__name__

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
-from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
-from yaml.events import AliasEvent
+from yaml.events import (
+    AliasEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from yaml.resolver import Resolver
 
 from reconciler.errors import Diagnostic
 
@@ -33,11 +37,11 @@ Path_ = tuple[Any, ...]
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
 _SCALAR_TAGS |= {f"{_TAG}merge", f"{_TAG}value"}
+_COLLECTION_TAGS = {f"{_TAG}map", f"{_TAG}seq"}
 _CONSTRUCTOR = SafeConstructor()
 
 
-@dataclass(frozen=True, order=True)
-class Location:
+class Location(NamedTuple):
     """Where a node starts: 1-based line and column."""
 
     file: str
@@ -89,56 +93,44 @@ class _Refused(yaml.YAMLError):
         self.message = message
 
 
-class _GuardedComposer(Composer):
-    """PyYAML's composer, refusing aliases and nesting deeper than MAX_DEPTH.
+try:  # libyaml: parsing and composing in C, several times faster, with the same marks
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+_OPEN = (MappingStartEvent, SequenceStartEvent)
+_CLOSE = (MappingEndEvent, SequenceEndEvent)
+
+
+def _screen(text: str) -> None:
+    """Refuse aliases and deep nesting from the event stream, before any node is composed.
 
     Refusing aliases outright (rather than capping their expansion) is the simplest complete
-    defence against alias bombs, and the spec language has `defaults` for shared values.
+    defence against alias bombs, and the spec language has `defaults` for shared values. The
+    depth check must come first: libyaml's composer recurses in C and crashes the process on
+    input nested some ten thousand levels deep.
     """
-
-    _depth = 0
-
-    def compose_node(self, parent: Node | None, index: Any) -> Node:
-        if self.check_event(AliasEvent):
-            event = self.get_event()
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, _OPEN):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _Refused(
+                    event.start_mark, f"nesting deeper than {MAX_DEPTH} levels is refused"
+                )
+        elif isinstance(event, _CLOSE):
+            depth -= 1
+        elif isinstance(event, AliasEvent):
             raise _Refused(
                 event.start_mark,
                 f"YAML aliases (*{event.anchor}) are not supported: write the value out "
                 "(shared settings belong in `defaults`)",
             )
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                raise _Refused(
-                    self.peek_event().start_mark,
-                    f"nesting deeper than {MAX_DEPTH} levels is refused",
-                )
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
 
 
-try:  # libyaml's C parser produces the events (with marks) several times faster
-    from yaml._yaml import CParser as _Parser
-except ImportError:  # pragma: no cover - pure-Python PyYAML
-    from yaml.parser import Parser as _Parser  # type: ignore[assignment]
-    from yaml.reader import Reader
-    from yaml.scanner import Scanner
-
-    class _PyParser(Reader, Scanner, _Parser):  # type: ignore[misc,valid-type]
-        def __init__(self, stream: str) -> None:
-            Reader.__init__(self, stream)
-            Scanner.__init__(self)
-            _Parser.__init__(self)
-
-    _Parser = _PyParser  # type: ignore[misc,assignment]
-
-
-class _SpecLoader(_GuardedComposer, _Parser, Resolver):  # type: ignore[misc,valid-type]
-    def __init__(self, stream: str) -> None:
-        _Parser.__init__(self, stream)
-        Composer.__init__(self)
-        Resolver.__init__(self)
+def _compose(text: str) -> Node | None:
+    _screen(text)
+    return yaml.compose(text, Loader=_Loader)
 
 
 def read_file(path: Path, name: str) -> ParsedFile:
@@ -150,18 +142,14 @@ def read_file(path: Path, name: str) -> ParsedFile:
         parsed.readable = False
         return parsed
     try:
-        loader = _SpecLoader(text)
-        try:
-            node = loader.get_single_node()
-        finally:
-            loader.dispose()
+        node = _compose(text)
     except _Refused as refused:
         parsed.readable = False
         parsed.error(_mark_location(name, refused.mark), refused.message)
         return parsed
     except yaml.MarkedYAMLError as error:
         parsed.readable = False
-        parsed.error(_mark_location(name, error.problem_mark), _syntax_message(error))
+        parsed.error(_mark_location(name, error.problem_mark), _syntax_message(error, text))
         return parsed
     except yaml.YAMLError as error:  # e.g. a reader error on a control character
         parsed.readable = False
@@ -217,6 +205,8 @@ class _Walker:
         self.parsed.values[path] = _node_location(self.name, node)
         if isinstance(node, MappingNode):
             return self.mapping(node, path)
+        if node.tag not in _COLLECTION_TAGS and not isinstance(node, ScalarNode):
+            self.parsed.error(self.parsed.values[path], _unsupported_tag(node.tag))
         if isinstance(node, SequenceNode):
             return [self.value(item, (*path, i)) for i, item in enumerate(node.value)]
         return self.scalar(node, path)
@@ -252,10 +242,7 @@ class _Walker:
         tag = node.tag
         if tag not in _SCALAR_TAGS:
             if path is not None:
-                self.parsed.error(
-                    _node_location(self.name, node),
-                    f"YAML tag `{tag}` is not supported: write a plain value",
-                )
+                self.parsed.error(_node_location(self.name, node), _unsupported_tag(tag))
             return node.value
         if tag.endswith(("str", "timestamp", "merge", "value")):
             return node.value  # a date is text here: YAML 1.2 has no timestamp type
@@ -270,6 +257,11 @@ class _Walker:
         if path is not None and not node.style:
             self.parsed.plain_scalars[path] = node.value
         return value
+
+
+def _unsupported_tag(tag: str) -> str:
+    shown = "!!" + tag.removeprefix(_TAG) if tag.startswith(_TAG) else tag
+    return f"YAML tag `{shown}` is not supported: write a plain value"
 
 
 def _describe(value: Any) -> str:
@@ -305,9 +297,17 @@ def _mark_location(name: str, mark: yaml.Mark | None) -> Location:
     return Location(name, mark.line + 1, mark.column + 1)
 
 
-def _syntax_message(error: yaml.MarkedYAMLError) -> str:
+def _syntax_message(error: yaml.MarkedYAMLError, text: str) -> str:
     problem = error.problem or "invalid YAML"
     if "expected a single document" in (error.context or ""):
         return "only one YAML document per file: split the documents into separate files"
-    context = f" {error.context}" if error.context else ""
+    mark = error.problem_mark
+    if mark is not None and text[mark.index : mark.index + 1] == "\t":
+        return "YAML syntax error: a tab character; YAML indents with spaces only"
+    context = ""
+    if error.context:
+        context = f" ({error.context.removeprefix('while ')}"
+        if error.context_mark is not None and mark is not None:
+            context += f" that starts at line {error.context_mark.line + 1}"
+        context += ")"
     return f"YAML syntax error: {problem}{context}"
