@@ -247,14 +247,13 @@ def plan(paths: tuple[str, ...], out: str | None, fmt: str, detailed_exitcode: b
             click.echo(_format_diagnostic(diagnostic), err=True)
         fail("the spec is invalid; fix the problems above (`reconciler validate` checks only)")
     spec = _apply_region_option(loaded.spec, opts.region)
+    clients = None
     try:
         with open_cloud(_cloud_target(opts, parallelism, rate_limits)) as clients:
-            try:
-                observed = _observe_with_progress(spec, clients, parallelism)
-            finally:
-                if opts.stats:
-                    _print_stats(clients)
+            observed = _observe_with_progress(spec, clients, parallelism)
     except ReconcilerError as error:
+        if opts.stats and clients is not None:
+            _print_stats(clients)
         fail(str(error))
     except Exception as error:  # a bug, not a user error: still one line, no traceback
         fail(f"unexpected {type(error).__name__} while reading the cloud: {error}; "
@@ -270,6 +269,8 @@ def plan(paths: tuple[str, ...], out: str | None, fmt: str, detailed_exitcode: b
     if out and fmt != "json":
         click.echo(f"Plan saved to {out}; apply it with `reconciler apply --plan {out}`.",
                    err=True)
+    if opts.stats:
+        _print_stats(clients)
     if the_plan.refusals:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_CHANGES if detailed_exitcode and the_plan.changes else EXIT_OK)
