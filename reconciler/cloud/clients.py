@@ -235,6 +235,13 @@ class CloudClients:
         if self.endpoint is not None:
             config.endpoint = self.endpoint
             config.protocol = "http"
+            if service == "kms":
+                # KMS names its region only by its host (kms.<region>.aliyuncs.com) and its
+                # actions have no RegionId field; on one shared endpoint a signed RegionId
+                # query says which region a call is for.
+                from alibabacloud_tea_openapi.utils_models import GlobalParameters
+
+                config.global_parameters = GlobalParameters(queries={"RegionId": region})
         elif service == "ram":
             config.endpoint = RAM_ENDPOINT
         return _sdk_client_class(service)(config)
