@@ -13,14 +13,13 @@ import os
 from pathlib import Path
 
 import pytest
-import yaml
 
 from reconciler.plan.actions import RefusalCode, WarningCode
 from reconciler.plan.model import Plan, load_plan
 from reconciler.plan.planner import build_plan
 from reconciler.render.json import render_json
 from reconciler.render.text import render_text
-from reconciler.spec.models import Spec
+from reconciler.spec.loader import load_spec
 from reconciler.state.models import ObservedState
 
 CASES = Path(__file__).parent / "cases"
@@ -30,9 +29,15 @@ CASE_NAMES = sorted(p.name for p in CASES.iterdir() if (p / "spec.yaml").exists(
 
 
 def build(case: Path) -> Plan:
-    spec = Spec.model_validate(yaml.safe_load((case / "spec.yaml").read_text()))
+    """Load the case like `reconciler plan` does (so refusals cite spec.yaml:line:col)."""
+    previous = Path.cwd()
+    os.chdir(case)  # locations name the file as given: keep them relative and stable
+    try:
+        loaded = load_spec(["spec.yaml"])
+    finally:
+        os.chdir(previous)
     observed = ObservedState.model_validate_json((case / "observed.json").read_text())
-    return build_plan(spec, observed, created_at=CREATED_AT)
+    return build_plan(loaded.spec, observed, created_at=CREATED_AT, locations=loaded.locations)
 
 
 def _compare(path: Path, actual: str) -> None:

@@ -12,9 +12,10 @@ from reconciler.plan.model import Change, PlanWarning, Refusal
 from reconciler.spec.models import Spec
 from reconciler.state.models import ObservedState
 
-Locations = Mapping[tuple[Any, ...], Any]
-"""Spec path (e.g. `("instances", "pgm-x", "encryption")`) -> where it is written; any object
-whose str() is `file:line:col` (the loader's Location)."""
+Locations = Mapping[Any, Any]
+"""Where the spec wrote things, as the loader gives it (LoadedSpec.locations): dotted spec paths
+(`instances.pgm-x.encryption.key`, `defaults.account`) or addresses -> an object whose str() is
+`file:line:col`. Tuple keys (`("instances", "pgm-x")`) are accepted too."""
 
 
 @dataclass
@@ -34,7 +35,9 @@ class PlanContext:
         if not self.locations:
             return None
         while path:
-            found = self.locations.get(tuple(path))
+            found = self.locations.get(".".join(str(p) for p in path))
+            if found is None:
+                found = self.locations.get(tuple(path))
             if found is not None:
                 return str(found)
             path = path[:-1]

@@ -76,8 +76,8 @@ def _spec_key(ctx: PlanContext, outcome: KeyOutcome, region: str) -> DesiredKey:
         problems.append(
             (
                 RefusalCode.KEY_NOT_USABLE,
-                f"kms_key.{outcome.name} is to be {outcome.desired_state.value}, so RDS "
-                "cannot use it. Set its state: enabled, or pick another key",
+                f"the spec sets kms_key.{outcome.name} to state {outcome.desired_state.value}, "
+                "so RDS cannot use it. Set its state: enabled, or pick another key",
             )
         )
     return DesiredKey(value, outcome, tuple(problems))
@@ -235,7 +235,7 @@ def plan_instance(
         return
     problems = _refusals_for_change(ctx, instance, desired)
     for code, message in problems:
-        ctx.refuse(address, code, message, (*spec_path, "encryption"))
+        ctx.refuse(address, code, message, (*spec_path, "encryption", "key"))
     if problems:
         return
     _add_change(ctx, instance, current, desired, keys, ram_tail)
@@ -252,7 +252,7 @@ def _add_change(
     instance_id = instance.instance_id
     address = f"rds_encryption.{instance_id}"
     scheduled = ctx.spec.restart_policy(instance_id) is RestartPolicy.MAINTENANCE_WINDOW
-    window = instance.maintain_time or "(window not read)"
+    window = instance.maintain_time or "(not read)"
     before = {"encryption": {"key": current}}
     after_view = {"encryption": {"key": desired.value}}
     current_key = next((k for k in keys.values() if k.key_id and k.key_id == current), None)
@@ -280,6 +280,7 @@ def _add_change(
                 "config_value": desired.value,
                 "key_address": desired.key.address if desired.key else None,
                 "switch_time_mode": "MaintainTime" if scheduled else "Immediate",
+                "maintenance_window": instance.maintain_time if scheduled else None,
             },
             reason=reason,
         )
@@ -311,8 +312,13 @@ def _add_change(
             address,
             WarningCode.SNAPSHOTS_KEEP_OLD_KEY,
             f"existing snapshots and backups of {instance_id} stay encrypted with "
-            f"{_describe(current, current_key)}: do not disable or delete that key while "
-            "you may restore them",
+            f"{_describe(current, current_key)}: "
+            + (
+                "this plan also disables or deletes that key, after which they cannot be "
+                "restored until it is enabled again"
+                if current_key is not None and current_key.backward
+                else "do not disable or delete that key while you may restore them"
+            ),
         )
 
 

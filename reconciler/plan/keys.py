@@ -9,13 +9,14 @@ omitted rotation mean "not managed": left as they are.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from reconciler.plan.actions import DEFAULT_PENDING_WINDOW_DAYS, Action, Op, RefusalCode
 from reconciler.plan.context import PlanContext
 from reconciler.plan.diff import diff
-from reconciler.plan.model import Change
+from reconciler.plan.model import Change, FieldChange
 from reconciler.spec.models import RDS_ENCRYPTION_TAG, KeyState, KmsKeySpec
 from reconciler.state.models import ObservedKey
 
@@ -183,7 +184,7 @@ def _update(ctx: PlanContext, name: str, spec_key: KmsKeySpec, key: ObservedKey)
             target_id=key.key_id,
             before={**before, "key_id": key.key_id},
             after=full_after,
-            reason=_update_reason(spec_key, key, action),
+            reason=_update_reason(key, action, diff(before, after)),
         )
     )
     return KeyOutcome(
@@ -198,13 +199,14 @@ def _update(ctx: PlanContext, name: str, spec_key: KmsKeySpec, key: ObservedKey)
     )
 
 
-def _update_reason(spec_key: KmsKeySpec, key: ObservedKey, action: Action) -> str:
+def _update_reason(key: ObservedKey, action: Action, changes: list[FieldChange]) -> str:
     if action is Action.DELETE:
         return (
             f"the spec asks for pending-deletion; KMS deletes {key.key_id} after "
             f"{DEFAULT_PENDING_WINDOW_DAYS} days unless CancelKeyDeletion is called"
         )
-    return f"{spec_key.alias} ({key.key_id}) differs from the spec"
+    fields = sorted({re.split(r"[.\[]", c.path, maxsplit=1)[0] for c in changes})
+    return f"{key.key_id} differs from the spec in: {', '.join(fields)}"
 
 
 def plan_keys(ctx: PlanContext, ram_tail: str | None) -> dict[str, KeyOutcome]:

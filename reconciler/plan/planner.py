@@ -106,9 +106,10 @@ def _check_keys_in_use(ctx: PlanContext, keys: dict[str, KeyOutcome]) -> None:
         ctx.refuse(
             outcome.address,
             RefusalCode.KEY_IN_USE,
-            f"key {outcome.key_id} would be {verb} while {named}{more} use it, which "
-            "would lock them. Move every instance to another key first (in the spec, "
-            "or by hand for instances not in it), or keep state: enabled",
+            f"key {outcome.key_id} would be {verb} while {named}{more} "
+            f"{'uses' if len(users) == 1 else 'use'} it, which would lock "
+            f"{'it' if len(users) == 1 else 'them'}. Move every instance to another key "
+            "first (in the spec, or by hand for instances not in it), or keep state: enabled",
             ("kms_keys", outcome.name, "state"),
         )
 

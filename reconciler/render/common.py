@@ -30,8 +30,9 @@ def format_value(value: Any) -> str:
 
 def restart_note(change: Change) -> str:
     if change.scheduled:
+        window = (change.after or {}).get("maintenance_window") or "(not read)"
         return (
-            "RESTARTS the instance in its maintenance window "
+            f"RESTARTS the instance in its maintenance window {window} "
             "(scheduled, SwitchTimeMode=MaintainTime)"
         )
     return "RESTARTS the instance when applied (apply needs --allow-restart)"
