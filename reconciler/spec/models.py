@@ -154,6 +154,10 @@ class InstanceSpec(_Model):
     """Override of defaults.restart for this instance."""
 
 
+_CLOSED: dict[str, Any] = {"additionalProperties": False}
+"""For dicts with patterned keys: the schema then rejects a bad name, as pydantic does."""
+
+
 class Spec(_Model):
     version: Literal[1] = 1
     """Version of the spec language. Only 1 exists."""
@@ -162,9 +166,11 @@ class Spec(_Model):
     ram: RamSpec | None = None
     """The RAM role and policy RDS needs for a CMK. Omitted: managed with the defaults when any
     CMK is used, untouched otherwise."""
-    kms_keys: dict[KeyName, KmsKeySpec] = Field(default_factory=dict)
+    kms_keys: dict[KeyName, KmsKeySpec] = Field(default_factory=dict, json_schema_extra=_CLOSED)
     """Customer master keys, by logical name."""
-    instances: dict[InstanceId, InstanceSpec] = Field(default_factory=dict)
+    instances: dict[InstanceId, InstanceSpec] = Field(
+        default_factory=dict, json_schema_extra=_CLOSED
+    )
     """Managed instances, by DBInstanceId. Instances not named here are never changed."""
 
     @field_validator("version", mode="before")
@@ -208,4 +214,4 @@ class Spec(_Model):
 
 def is_key_id(ref: str) -> bool:
     """True when a key reference is a literal KMS key id rather than a logical name."""
-    return re.match(KEY_ID_PATTERN, ref) is not None
+    return re.fullmatch(KEY_ID_PATTERN, ref) is not None

@@ -135,3 +135,60 @@ def test_two_keys_with_one_alias_in_one_region_are_refused(write: WriteFile) -> 
     assert errors_of(write("a.yaml", text)) == [
         "a.yaml:3:7: alias `alias/x` is also used by key `a` in cn-hangzhou"
     ]
+
+
+def test_huge_file_is_refused_before_reading(tmp_path: Path) -> None:
+    import time
+
+    from reconciler.spec.source import MAX_FILE_BYTES
+
+    huge = tmp_path / "huge.yaml"
+    with huge.open("wb") as handle:
+        handle.truncate(MAX_FILE_BYTES + 1)  # sparse: costs nothing to create
+    start = time.perf_counter()
+    found = errors_of(huge)
+    assert time.perf_counter() - start < 0.5
+    assert found == [
+        f"huge.yaml:1:1: file is {MAX_FILE_BYTES + 1} bytes; files above "
+        f"{MAX_FILE_BYTES} are refused"
+    ]
+
+
+def test_alias_bomb_is_refused_quickly(write: WriteFile) -> None:
+    import time
+
+    lines = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]']
+    lines += [
+        f"{c}: &{c} [{','.join(['*' + p] * 10)}]"
+        for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+    ]
+    path = write("bomb.yaml", "\n".join(lines) + "\n")
+    start = time.perf_counter()
+    found = errors_of(path)
+    assert time.perf_counter() - start < 0.5
+    assert len(found) == 1 and "aliases (*a) are not supported" in found[0]
+
+
+def test_deep_flow_nesting_is_refused_without_crashing(write: WriteFile) -> None:
+    depth = 200_000  # libyaml's own composer would overflow the C stack here
+    path = write("deep.yaml", "a: " + "[" * depth + "]" * depth + "\n")
+    assert "nesting deeper than" in errors_of(path)[0]
+
+
+def test_utf8_bom_and_yml_suffix_are_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "a.yml"
+    path.write_bytes(b"\xef\xbb\xbfversion: 1\n")
+    assert load(path).spec.version == 1
+
+
+def test_problem_in_one_file_does_not_hide_problems_in_others(write: WriteFile) -> None:
+    a = write("a.yaml", "instances: [\n")  # syntax error: its keys are unknown
+    b = write(
+        "b.yaml",
+        "instances:\n  pgm-bp1aaaa0000001: {encryption: {key: k}}\n  x: {encryption: disabled}\n",
+    )
+    found = errors_of(a, b)
+    assert found[0].startswith("a.yaml:2:1: YAML syntax error")
+    assert found[1].startswith("b.yaml:3:3: `x` is not valid here")
+    # References are not checked while a file is unreadable: `k` may be defined there.
+    assert len(found) == 2
