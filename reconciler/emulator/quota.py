@@ -59,6 +59,8 @@ class Quota:
         if len(self.admitted) < self.per_second:
             self.admitted.append(now)
             return None
+        if not self.admitted:  # a quota of 0 admits nothing: try again in a full window
+            return WINDOW_SECONDS
         return WINDOW_SECONDS - (now - self.admitted[0])
 
 
