@@ -54,7 +54,7 @@ def test_ram_over_quota_is_throttling_user(ram: Any, admin: Any) -> None:
     assert (info.value.code, info.value.status_code) == ("Throttling.User", 400)
 
 
-def test_both_retry_headers_on_the_wire(emulator: Any, admin: Any) -> None:
+def test_both_retry_headers_on_the_wire(emulator: Any, admin: Any) -> None:  # noqa: F811
     admin.post("quota", {"action": "rds:DescribeDBInstances", "per_second": 0})
     conn = http.client.HTTPConnection(emulator.endpoint, timeout=10)
     try:
