@@ -114,6 +114,8 @@ def _message(error: ErrorDetails, path: Path_, parsed: ParsedFile) -> str:
     if kind == "value_error":
         text = text.removeprefix("value error, ")
     base = f"`{field}`: {text}" if field else text
+    if kind in ("int_type", "bool_type") and isinstance(value, str):
+        return f'{base}, not the quoted text "{value}": remove the quotes'
     source = parsed.plain_scalars.get(path)
     expects_text = kind == "string_type" or "'" in str(error.get("ctx", {}).get("expected", ""))
     if source is not None and kind in _TEXT_EXPECTED and expects_text:
