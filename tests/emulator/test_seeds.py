@@ -22,7 +22,7 @@ from reconciler.emulator.store import Store
 from tests.emulator.conftest import sdk_client
 from tests.emulator.rds_fixtures import RESTART_SECONDS, encryption_key, set_key
 
-HZ, SH, HA = "cn-hangzhou", "cn-shanghai", "HighAvailability"
+HZ, SH, HA, SLS = "cn-hangzhou", "cn-shanghai", "HighAvailability", "serverless_basic"
 # id: (region, class, class type, category, storage, encryption at start)
 DEMO_FLEET = {
     "pgm-bp1ded0000000001": (HZ, "pg.x4.large.2c", "d", HA, "cloud_essd", "off"),
@@ -31,7 +31,7 @@ DEMO_FLEET = {
     "pgm-bp1gp00000000001": (HZ, "pg.n2.2c.2m", "x", HA, "cloud_essd", "off"),
     "pgm-bp1gp00000000002": (HZ, "pg.n4.2c.2m", "x", HA, "general_essd", "service"),
     "pgm-bp1gp00000000003": (HZ, "pg.n2.2c.1m", "x", "Basic", "cloud_essd", "service"),
-    "pgm-bp1sls0000000001": (HZ, "pg.n2.serverless.1c", "x", "serverless_basic", "cloud_essd", "off"),
+    "pgm-bp1sls0000000001": (HZ, "pg.n2.serverless.1c", "x", SLS, "cloud_essd", "off"),
     "pgm-bp1ssd0000000001": (HZ, "pg.n2.2c.2m", "x", HA, "cloud_ssd", "off"),
     "pgm-uf6ded0000000001": (SH, "pg.x4.large.2c", "d", HA, "cloud_essd2", "off"),
 }  # fmt: skip
