@@ -17,12 +17,15 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.events import (
     AliasEvent,
+    DocumentStartEvent,
     MappingEndEvent,
     MappingStartEvent,
+    ScalarEvent,
     SequenceEndEvent,
     SequenceStartEvent,
 )
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
 
 from reconciler.errors import Diagnostic
 
@@ -98,39 +101,112 @@ try:  # libyaml: parsing and composing in C, several times faster, with the same
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Loader = yaml.SafeLoader
 
-_OPEN = (MappingStartEvent, SequenceStartEvent)
-_CLOSE = (MappingEndEvent, SequenceEndEvent)
+
+class _Frame:
+    """An open mapping or list while events stream in."""
+
+    __slots__ = ("container", "key", "path")
+
+    def __init__(self, container: dict[Any, Any] | list[Any], path: Path_) -> None:
+        self.container = container
+        self.path = path
+        self.key: Any = _NO_KEY
 
 
-def _screen(text: str) -> None:
-    """Refuse aliases and deep nesting from the event stream, before any node is composed.
+_NO_KEY = object()
+_SKIP = object()
 
-    Refusing aliases outright (rather than capping their expansion) is the simplest complete
-    defence against alias bombs, and the spec language has `defaults` for shared values. The
-    depth check must come first: libyaml's composer recurses in C and crashes the process on
-    input nested some ten thousand levels deep.
+
+def _build(text: str, walker: _Walker) -> Any:
+    """Build the document straight from libyaml's events: one pass, no node tree.
+
+    Refuses aliases outright (rather than capping their expansion: the simplest complete
+    defence against alias bombs; shared values belong in `defaults`) and nesting deeper than
+    MAX_DEPTH. Returns _NO_KEY for an empty stream, or the root ScalarNode/"list" marker when
+    the document is not a mapping.
     """
-    depth = 0
+    stack: list[_Frame] = []
+    root: Any = _NO_KEY
+    documents = 0
     for event in yaml.parse(text, Loader=_Loader):
-        if isinstance(event, _OPEN):
-            depth += 1
-            if depth > MAX_DEPTH:
+        kind = type(event)
+        if kind is ScalarEvent:
+            if not stack:
+                return _scalar_node(event, walker)
+            frame = stack[-1]
+            if frame.key is _NO_KEY and isinstance(frame.container, dict):
+                frame.key = walker.key(frame.container, _scalar_node(event, walker), frame.path)
+                continue
+            path = _child_path(frame)
+            walker.parsed.values[path] = _mark_location(walker.name, event.start_mark)
+            _deliver(frame, walker.scalar(_scalar_node(event, walker), path))
+        elif kind is MappingStartEvent or kind is SequenceStartEvent:
+            if len(stack) >= MAX_DEPTH:
                 raise _Refused(
                     event.start_mark, f"nesting deeper than {MAX_DEPTH} levels is refused"
                 )
-        elif isinstance(event, _CLOSE):
-            depth -= 1
-        elif isinstance(event, AliasEvent):
+            where = _mark_location(walker.name, event.start_mark)
+            if event.tag not in (None, "!", *_COLLECTION_TAGS):
+                walker.parsed.error(where, _unsupported_tag(event.tag))
+            if not stack:
+                if kind is SequenceStartEvent:
+                    return "list"
+                path: Path_ = ()
+            elif stack[-1].key is _NO_KEY and isinstance(stack[-1].container, dict):
+                walker.parsed.error(where, "a mapping key must be a plain name, not a collection")
+                stack[-1].key = _SKIP
+                path = (*stack[-1].path, "?")
+            else:
+                path = _child_path(stack[-1])
+            walker.parsed.values[path] = where
+            stack.append(_Frame({} if kind is MappingStartEvent else [], path))
+        elif kind is MappingEndEvent or kind is SequenceEndEvent:
+            done = stack.pop()
+            if not stack:
+                root = done.container
+            elif stack[-1].key is _SKIP and done.path[-1:] == ("?",):
+                pass  # a complex key: reported, dropped, its value will be dropped too
+            else:
+                _deliver(stack[-1], done.container)
+        elif kind is AliasEvent:
             raise _Refused(
                 event.start_mark,
                 f"YAML aliases (*{event.anchor}) are not supported: write the value out "
                 "(shared settings belong in `defaults`)",
             )
+        elif kind is DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                raise _Refused(
+                    event.start_mark,
+                    "only one YAML document per file: split the documents into separate files",
+                )
+    return root
 
 
-def _compose(text: str) -> Node | None:
-    _screen(text)
-    return yaml.compose(text, Loader=_Loader)
+def _child_path(frame: _Frame) -> Path_:
+    if isinstance(frame.container, list):
+        return (*frame.path, len(frame.container))
+    return (*frame.path, frame.key if frame.key is not _SKIP else "?")
+
+
+def _deliver(frame: _Frame, value: Any) -> None:
+    if isinstance(frame.container, list):
+        frame.container.append(value)
+    else:
+        if frame.key is not _SKIP:
+            frame.container[frame.key] = value
+        frame.key = _NO_KEY
+
+
+_RESOLVER = Resolver()
+
+
+def _scalar_node(event: ScalarEvent, walker: _Walker) -> ScalarNode:
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = _RESOLVER.resolve(ScalarNode, event.value, event.implicit)
+    return ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
 
 
 def read_file(path: Path, name: str) -> ParsedFile:
@@ -141,8 +217,9 @@ def read_file(path: Path, name: str) -> ParsedFile:
     if text is None:
         parsed.readable = False
         return parsed
+    walker = _Walker(parsed)
     try:
-        node = _compose(text)
+        data = _build(text, walker)
     except _Refused as refused:
         parsed.readable = False
         parsed.error(_mark_location(name, refused.mark), refused.message)
@@ -155,19 +232,22 @@ def read_file(path: Path, name: str) -> ParsedFile:
         parsed.readable = False
         parsed.error(start, f"YAML error: {error}")
         return parsed
-    if node is None:
+    if data is _NO_KEY:
         parsed.readable = False
+        parsed.diagnostics.clear()
         parsed.error(start, "the file is empty: it needs a mapping with `version: 1`")
         return parsed
-    if not isinstance(node, MappingNode):
+    if not isinstance(data, dict):
         parsed.readable = False
+        parsed.diagnostics.clear()
+        what = "a list" if data == "list" else _kind(data)
         parsed.error(
-            _node_location(name, node),
+            start if data == "list" else _node_location(name, data),
             f"the document must be a mapping (version, defaults, ram, kms_keys, instances), "
-            f"not {_kind(node)}",
+            f"not {what}",
         )
         return parsed
-    parsed.data = _Walker(parsed).value(node, ())
+    parsed.data = data
     return parsed
 
 
@@ -195,48 +275,30 @@ def _read_text(path: Path, parsed: ParsedFile, start: Location) -> str | None:
 
 
 class _Walker:
-    """Turns a node tree into dicts, lists and scalars, recording locations on the way."""
+    """Checks keys and converts scalars for the builder, recording locations on the way."""
 
     def __init__(self, parsed: ParsedFile) -> None:
         self.parsed = parsed
         self.name = parsed.name
 
-    def value(self, node: Node, path: Path_) -> Any:
-        self.parsed.values[path] = _node_location(self.name, node)
-        if isinstance(node, MappingNode):
-            return self.mapping(node, path)
-        if node.tag not in _COLLECTION_TAGS and not isinstance(node, ScalarNode):
-            self.parsed.error(self.parsed.values[path], _unsupported_tag(node.tag))
-        if isinstance(node, SequenceNode):
-            return [self.value(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self.scalar(node, path)
-
-    def mapping(self, node: MappingNode, path: Path_) -> dict[Any, Any]:
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            where = _node_location(self.name, key_node)
-            if not isinstance(key_node, ScalarNode):
-                self.parsed.error(
-                    where, f"a mapping key must be a plain name, not {_kind(key_node)}"
-                )
-                continue
-            key = self.scalar(key_node, None)
-            if not isinstance(key, str):
-                self.parsed.error(
-                    where,
-                    f"key `{key_node.value}` is read by YAML 1.1 as {_describe(key)}: "
-                    f'quote it ("{key_node.value}")',
-                )
-                key = key_node.value
-            child = (*path, key)
-            if key in result:
-                first = self.parsed.keys[child]
-                self.parsed.error(
-                    where, f"duplicate key `{key}` (first set at line {first.line}); keep one"
-                )
-            self.parsed.keys[child] = where
-            result[key] = self.value(value_node, child)
-        return result
+    def key(self, result: dict[Any, Any], key_node: ScalarNode, path: Path_) -> Any:
+        """Check one mapping key (text, not a duplicate) and record where it is."""
+        where = _node_location(self.name, key_node)
+        key = self.scalar(key_node, None)
+        if not isinstance(key, str):
+            self.parsed.error(
+                where,
+                f"key `{key_node.value}` is read by YAML 1.1 as {_describe(key)}: "
+                f'quote it ("{key_node.value}")',
+            )
+            key = key_node.value
+        if key in result:
+            first = self.parsed.keys[(*path, key)]
+            self.parsed.error(
+                where, f"duplicate key `{key}` (first set at line {first.line}); keep one"
+            )
+        self.parsed.keys[(*path, key)] = where
+        return key
 
     def scalar(self, node: ScalarNode, path: Path_ | None) -> Any:
         tag = node.tag
