@@ -92,7 +92,10 @@ def lock_of(world: RdsWorld, doc: dict[str, Any]) -> tuple[str, str]:
 
 
 def load(world: RdsWorld, instance_id: str) -> dict[str, Any]:
-    """The settled document of one instance (any region), or 404."""
+    """The settled document of one instance (any region; the request's region first), or 404."""
+    doc = world.tx.get(KIND, world.ctx.region, instance_id)
+    if doc is not None:
+        return settle(doc, world.now)
     for region, doc_id in world.tx.list_ids(KIND):
         if doc_id == instance_id:
             doc = world.tx.get(KIND, region, doc_id)
@@ -101,8 +104,16 @@ def load(world: RdsWorld, instance_id: str) -> dict[str, Any]:
     raise rules.not_found(instance_id)
 
 
-def list_instances(world: RdsWorld, region: str) -> list[dict[str, Any]]:
-    return [settle(doc, world.now) for doc in world.tx.list(KIND, region)]
+def list_instances(
+    world: RdsWorld, region: str, offset: int = 0, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Settled documents of a region in creation order (a slice when ``limit`` is given)."""
+    docs = world.tx.list(KIND, region, limit=limit, offset=offset)
+    return [settle(doc, world.now) for doc in docs]
+
+
+def count_instances(world: RdsWorld, region: str) -> int:
+    return world.tx.count(KIND, region)
 
 
 def save(world: RdsWorld, doc: dict[str, Any]) -> None:

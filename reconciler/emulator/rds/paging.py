@@ -8,7 +8,7 @@ code for a bad token is undocumented; chosen).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from reconciler.emulator.dispatch import RequestContext
@@ -30,31 +30,31 @@ def decode_token(token: str) -> int:
     return int(body, 16)
 
 
-def page(
-    ctx: RequestContext,
-    items: list[dict[str, Any]],
-    wrap: Callable[[list[dict[str, Any]]], dict[str, Any]],
-) -> dict[str, Any]:
-    """One page of ``items``; NextToken style when NextToken or MaxResults is given."""
-    total = len(items)
+@dataclass(frozen=True)
+class PageRequest:
+    offset: int
+    size: int
+    token_style: bool  # NextToken/MaxResults rather than PageNumber/PageSize
+    number: int
+
+
+def request(ctx: RequestContext) -> PageRequest:
+    """The page asked for; NextToken style when NextToken or MaxResults is given."""
     if ctx.str_param("NextToken") is not None or ctx.str_param("MaxResults") is not None:
         size = ctx.int_param("MaxResults", DEFAULT_PAGE_SIZE, lo=1, hi=MAX_PAGE_SIZE) or 1
         token = ctx.str_param("NextToken")
-        offset = decode_token(token) if token else 0
-        chosen = items[offset : offset + size]
-        following = offset + size
-        return {
-            **wrap(chosen),
-            "NextToken": encode_token(following) if following < total else "",
-            "PageRecordCount": len(chosen),
-            "TotalRecordCount": total,
-        }
+        return PageRequest(decode_token(token) if token else 0, size, True, 0)
     number = ctx.int_param("PageNumber", 1, lo=1) or 1
     size = ctx.int_param("PageSize", DEFAULT_PAGE_SIZE, lo=1, hi=MAX_PAGE_SIZE) or 1
-    chosen = items[(number - 1) * size : number * size]
-    return {
-        **wrap(chosen),
-        "PageNumber": number,
-        "PageRecordCount": len(chosen),
-        "TotalRecordCount": total,
-    }
+    return PageRequest((number - 1) * size, size, False, number)
+
+
+def answer(page: PageRequest, body: dict[str, Any], count: int, total: int) -> dict[str, Any]:
+    """``body`` (the wrapped items of the page) plus the paging fields of the style used."""
+    fields: dict[str, Any] = {"PageRecordCount": count, "TotalRecordCount": total}
+    if page.token_style:
+        following = page.offset + page.size
+        fields["NextToken"] = encode_token(following) if following < total else ""
+    else:
+        fields["PageNumber"] = page.number
+    return {**body, **fields}

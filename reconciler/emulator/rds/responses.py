@@ -96,25 +96,41 @@ def delete_dbinstance(ctx: RequestContext) -> dict[str, Any]:
 
 
 def describe_dbinstances(ctx: RequestContext) -> dict[str, Any]:
+    """Filters: Engine, DBInstanceId (comma list), DBInstanceStatus, Category, DBInstanceClass,
+    ZoneId. Views (with their lock lookups) are built for the chosen page only, and without
+    filters only the page's documents are read from the store."""
     ctx.required("RegionId")
     world = RdsWorld(ctx)
-    docs = models.list_instances(world, ctx.region)
+    page = paging.request(ctx)
     wanted_ids = {i.strip() for i in (ctx.str_param("DBInstanceId") or "").split(",") if i.strip()}
-    items = []
-    for doc in docs:
-        item = views.list_item(world, doc)
-        if not _matches(ctx, item, wanted_ids):
-            continue
-        items.append(item)
-    return paging.page(ctx, items, lambda chosen: {"Items": {"DBInstance": chosen}})
+    if wanted_ids or any(ctx.str_param(name) is not None for name in _LIST_FILTERS):
+        docs = [
+            d
+            for d in models.list_instances(world, ctx.region)
+            if _matches(ctx, world, d, wanted_ids)
+        ]
+        total, chosen = len(docs), docs[page.offset : page.offset + page.size]
+    else:
+        total = models.count_instances(world, ctx.region)
+        chosen = models.list_instances(world, ctx.region, page.offset, page.size)
+    items = [views.list_item(world, d) for d in chosen]
+    return paging.answer(page, {"Items": {"DBInstance": items}}, len(items), total)
 
 
-def _matches(ctx: RequestContext, item: dict[str, Any], wanted_ids: set[str]) -> bool:
-    if wanted_ids and item["DBInstanceId"] not in wanted_ids:
+_LIST_FILTERS = ("DBInstanceStatus", "Engine", "Category", "DBInstanceClass", "ZoneId")
+
+
+def _matches(
+    ctx: RequestContext, world: RdsWorld, doc: dict[str, Any], wanted_ids: set[str]
+) -> bool:
+    if wanted_ids and doc["DBInstanceId"] not in wanted_ids:
         return False
-    for name in ("Engine", "DBInstanceStatus", "Category", "DBInstanceClass", "ZoneId"):
+    status = ctx.str_param("DBInstanceStatus")
+    if status is not None and models.status_of(doc, world.now) != status:
+        return False
+    for name in _LIST_FILTERS[1:]:
         value = ctx.str_param(name)
-        if value is not None and item.get(name) != value:
+        if value is not None and doc.get(name) != value:
             return False
     return True
 
