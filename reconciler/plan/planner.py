@@ -91,6 +91,7 @@ def _check_keys_in_use(ctx: PlanContext, keys: dict[str, KeyOutcome]) -> None:
             i.instance_id
             for i in ctx.observed.instances.values()
             if i.encryption is not None
+            and i.encryption.enabled
             and i.encryption.key_id == outcome.key_id
             and not _moves_off(ctx, i.instance_id, outcome.key_id)
         )
