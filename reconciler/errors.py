@@ -20,6 +20,9 @@ class Diagnostic:
     message: str
 
     def __str__(self) -> str:
+        # Line 0 means "the file as a whole" (a missing path, an empty folder): no position.
+        if self.line <= 0:
+            return f"{self.file}: {self.message}"
         return f"{self.file}:{self.line}:{self.col}: {self.message}"
 
 
