@@ -219,3 +219,11 @@ def test_modify_maintain_time(rds: Any, admin: Any, api_error: Any) -> None:
         )
     )
     assert error.status_code == 400 and error.code.startswith("InvalidMaintainTime")
+
+
+def test_v1_signed_sdk_clients_work_too(emulator: Any) -> None:  # noqa: F811
+    from tests.emulator.conftest import sdk_client
+
+    v1 = sdk_client("rds", emulator.endpoint, "v1")
+    instance_id = create_instance(v1)
+    assert attribute(v1, instance_id).dbinstance_id == instance_id
