@@ -1,0 +1,118 @@
+"""Planner rules the golden cases do not show on their own."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from reconciler.plan.actions import RefusalCode
+from reconciler.plan.guards import class_type
+from reconciler.plan.planner import build_plan
+from reconciler.spec.models import Spec
+from reconciler.state.models import ObservedInstance, ObservedState
+
+ACCOUNT = "1234567890123456"
+
+
+def _instance(**over) -> ObservedInstance:
+    fields = {
+        "instance_id": "pgm-aaaa0001",
+        "region": "cn-hangzhou",
+        "engine": "PostgreSQL",
+        "category": "Basic",
+        "class_code": "pg.x4.large.2c",
+        "class_type": "d",
+        "storage_type": "cloud_essd",
+        "status": "Running",
+        "managed": True,
+        "encryption": {"enabled": False},
+    }
+    return ObservedInstance.model_validate({**fields, **over})
+
+
+def _spec(encryption: object = None, **over) -> Spec:
+    doc = {
+        "version": 1,
+        "defaults": {"region": "cn-hangzhou"},
+        "instances": {"pgm-aaaa0001": {"encryption": encryption or {"key": "service"}}},
+    }
+    return Spec.model_validate({**doc, **over})
+
+
+@pytest.mark.parametrize(
+    ("class_code", "read", "expected"),
+    [
+        ("pg.n2.2c.1m", None, "x"),
+        ("pg.n1e.2c.1m", None, "x"),
+        ("pg.x4.large.2c", None, "d"),
+        ("pg.n2.2c.1m", "d", "d"),
+        ("odd", None, None),
+    ],
+)
+def test_class_type_read_or_derived_from_the_class_code(class_code, read, expected) -> None:
+    assert class_type(_instance(class_code=class_code, class_type=read)) == expected
+
+
+def test_created_at_datetime_is_stamped_as_utc_z() -> None:
+    moment = datetime(2024, 5, 1, 14, 30, 5, 123, tzinfo=timezone(timedelta(hours=8)))
+    plan = build_plan(Spec(), ObservedState(), created_at=moment)
+    assert plan.created_at == "2024-05-01T06:30:05Z"
+    assert build_plan(Spec(), ObservedState()).created_at is None
+
+
+def test_refusals_cite_locations_given_as_dotted_paths_or_tuples() -> None:
+    observed = ObservedState(account_id=ACCOUNT)
+    for locations in (
+        {"instances.pgm-aaaa0001": "a.yaml:3:3"},
+        {("instances", "pgm-aaaa0001"): "a.yaml:3:3"},
+    ):
+        plan = build_plan(_spec(), observed, locations=locations)
+        [refusal] = plan.refusals
+        assert refusal.code is RefusalCode.INSTANCE_NOT_FOUND
+        assert refusal.message.endswith("(a.yaml:3:3)")
+
+
+def test_unread_ram_is_taken_as_missing_and_created() -> None:
+    spec = _spec(ram={"manage": True})
+    plan = build_plan(spec, ObservedState(account_id=ACCOUNT, ram=None))
+    assert [c.address.split(".")[0] for c in plan.changes] == [
+        "ram_policy",
+        "ram_role",
+        "ram_attachment",
+    ]
+
+
+def test_unread_encryption_of_a_managed_instance_is_taken_as_off() -> None:
+    observed = ObservedState(instances={"pgm-aaaa0001": _instance(encryption=None)})
+    [change] = build_plan(_spec(), observed).changes
+    assert change.field_changes[0].before == "disabled"
+
+
+def test_account_guard_refuses_when_the_account_is_unknown() -> None:
+    spec = _spec(defaults={"region": "cn-hangzhou", "account": ACCOUNT})
+    observed = ObservedState(account_id=None, instances={"pgm-aaaa0001": _instance()})
+    plan = build_plan(spec, observed)
+    assert [r.code for r in plan.refusals] == [RefusalCode.ACCOUNT_MISMATCH]
+    assert plan.has_changes, "the other changes are still listed"
+
+
+def test_ram_is_left_alone_when_no_cmk_is_used_and_ram_is_omitted() -> None:
+    observed = ObservedState(instances={"pgm-aaaa0001": _instance()})
+    plan = build_plan(_spec(), observed)
+    assert [c.address for c in plan.changes] == ["rds_encryption.pgm-aaaa0001"]
+
+
+def test_change_carries_what_apply_needs() -> None:
+    observed = ObservedState(
+        instances={"pgm-aaaa0001": _instance(maintain_time="01:00Z-02:00Z")},
+        service_keys={"cn-hangzhou": "key-svc000001"},
+    )
+    spec = _spec(defaults={"region": "cn-hangzhou", "restart": "maintenance-window"})
+    [change] = build_plan(spec, observed).changes
+    assert change.region == "cn-hangzhou" and change.target_id == "pgm-aaaa0001"
+    assert change.scheduled and change.restart
+    assert change.after["config_value"] == "ServiceKey"
+    assert change.after["switch_time_mode"] == "MaintainTime"
+    assert change.after["maintenance_window"] == "01:00Z-02:00Z"
+    assert change.before == {"encryption": {"key": "disabled"}}
