@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.client
-import time
 import urllib.error
 from typing import Any
 
@@ -32,9 +31,7 @@ def test_rds_over_quota_is_throttling_user_with_retry_after(rds: Any, admin: Any
     assert (error.code, error.status_code) == ("Throttling.User", 400)
     assert error.data["Message"] == "Request was denied due to user flow control."
     assert 0 < error.retry_after <= 1000
-    create_instance(rds)  # other actions are not limited
-    time.sleep(error.retry_after / 1000 + 0.01)
-    _describe(rds)  # the window has moved on
+    create_instance(rds)  # other actions are not limited (the window itself: unit test below)
 
 
 def test_kms_over_quota_is_rejected_throttling_429(kms: Any, admin: Any) -> None:
