@@ -402,3 +402,29 @@ def test_describe_kms_associate_resources(rds: Any, kms: Any, ram: Any, admin: A
         (a, "DiskEncryption", "ACTIVATION")
     ]
     assert b not in [i.dbinstance_name for i in body.associate_dbinstances]
+
+
+def test_switch_time_delays_an_immediate_change(rds: Any, admin: Any, api_error: Any) -> None:
+    from datetime import datetime, timedelta
+
+    instance_id = running_instance(rds, admin)
+    now = datetime.strptime(admin.get("clock")["now"], "%Y-%m-%dT%H:%M:%SZ")
+    later = (now + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    set_key(rds, instance_id, "ServiceKey", switch_time=later)
+    assert status(rds, instance_id) == "Running"
+    advance(admin, 3601)
+    assert status(rds, instance_id) == "CONFIG_ENCRYPTING"
+    error = api_error(
+        lambda: set_key(rds, running_instance(rds, admin), "ServiceKey", switch_time="tomorrow")
+    )
+    assert (error.code, error.status_code) == ("InvalidParameter", 400)
+
+
+def test_other_config_names_and_modes_are_refused(rds: Any, admin: Any, api_error: Any) -> None:
+    instance_id = running_instance(rds, admin)
+    request = m.ModifyDBInstanceConfigRequest(
+        dbinstance_id=instance_id, config_name="pgbouncer", config_value="true"
+    )
+    assert api_error(lambda: rds.modify_dbinstance_config(request)).code == "InvalidParameter"
+    error = api_error(lambda: set_key(rds, instance_id, "ServiceKey", switch_time_mode="Later"))
+    assert error.code == "InvalidParameter"

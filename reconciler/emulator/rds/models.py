@@ -169,9 +169,17 @@ def role_name_from_arn(role_arn: str) -> str:
 
 
 def request_encryption_change(
-    world: RdsWorld, doc: dict[str, Any], value: str, switch_mode: str
+    world: RdsWorld,
+    doc: dict[str, Any],
+    value: str,
+    switch_mode: str,
+    switch_time: float | None = None,
 ) -> dict[str, Any]:
-    """Start (Immediate) or schedule (MaintainTime) a change of the instance's encryption."""
+    """Start (Immediate) or schedule (MaintainTime) a change of the instance's encryption.
+
+    A ``switch_time`` in the future delays an Immediate change to that moment (emulator choice:
+    the SDK documents SwitchTime as "the time at which the modification takes effect").
+    """
     rules.check_not_locked(lock_of(world, doc)[0])
     rules.check_running(status_of(doc, world.now))
     target = resolve_encryption(world, doc, value)
@@ -182,7 +190,7 @@ def request_encryption_change(
     if switch_mode == "MaintainTime":
         start = rules.window_start_at_or_after(world.now, doc["MaintainTime"])
     else:
-        start = world.now
+        start = max(world.now, switch_time or world.now)
     doc["pending"] = {"value": target, "start": start, "end": start + world.restart_seconds}
     return doc
 

@@ -8,6 +8,7 @@ Field names and wrapping follow the installed SDK's models (alibabacloud_rds2014
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.emulator import quota  # noqa: F401  (registers the quota hook and admin route)
@@ -155,8 +156,8 @@ _CONFIG_PARAMS = ("DBInstanceId", "ConfigName", "ConfigValue", "SwitchTimeMode",
 def modify_dbinstance_config(ctx: RequestContext) -> dict[str, Any]:
     """Only ``ConfigName=encryptionKey`` is emulated (others: 400 InvalidParameter).
 
-    ``SwitchTime`` is accepted and ignored: ``MaintainTime`` mode waits for the instance's
-    window (whether the cloud honours SwitchTime for encryptionKey is undocumented).
+    ``MaintainTime`` mode waits for the instance's window; ``SwitchTime`` delays an Immediate
+    change (whether the cloud honours either for encryptionKey is undocumented).
     """
     world = RdsWorld(ctx)
     token = ctx.str_param("ClientToken")
@@ -171,10 +172,23 @@ def modify_dbinstance_config(ctx: RequestContext) -> dict[str, Any]:
     mode = ctx.str_param("SwitchTimeMode", "Immediate")
     if mode not in ("Immediate", "MaintainTime"):
         raise rules.invalid("SwitchTimeMode must be Immediate or MaintainTime.")
-    doc = models.request_encryption_change(world, models.load(world, instance_id), value, mode)
+    switch_time = _switch_time(ctx.str_param("SwitchTime"))
+    doc = models.load(world, instance_id)
+    doc = models.request_encryption_change(world, doc, value, mode, switch_time)
     models.save(world, doc)
     models.remember(world, "ModifyDBInstanceConfig", token, params, {})
     return {}
+
+
+def _switch_time(text: str | None) -> float | None:
+    """``yyyy-MM-ddTHH:mm:ssZ`` (UTC) -> epoch seconds."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise rules.invalid("SwitchTime must be yyyy-MM-ddTHH:mm:ssZ (UTC).") from None
+    return moment.timestamp()
 
 
 def modify_dbinstance_maintain_time(ctx: RequestContext) -> dict[str, Any]:
