@@ -73,9 +73,10 @@ def desired_view(spec_key: KmsKeySpec) -> dict[str, Any]:
 
 def observed_view(key: ObservedKey, desired: dict[str, Any]) -> dict[str, Any]:
     """The same settings as observed, limited to what `desired` manages."""
-    alias = (
-        desired["alias"] if desired["alias"] in key.aliases else (sorted(key.aliases) or [""])[0]
-    )
+    wanted = desired["alias"]
+    # Observe finds a spec key by its alias, so the alias exists even when it was not listed.
+    has_it = not key.aliases or wanted.lower() in (a.lower() for a in key.aliases)
+    alias = wanted if has_it else sorted(key.aliases)[0]
     view: dict[str, Any] = {
         "alias": alias,
         "state": _STATE_NAMES.get(key.state, key.state),

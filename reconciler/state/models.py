@@ -83,19 +83,26 @@ class ObservedInstance(_Fact):
     managed: bool
     """True when the spec names this instance."""
     encryption: ObservedEncryption | None = None
-    """None when not read (unmanaged instances whose key use did not matter)."""
+    """None when not read (unmanaged instances whose key use did not matter). The planner takes
+    None as encryption off for a managed instance, and as "uses no key" for KeyInUse, so observe
+    must read it for every managed instance and for every instance that may use a key the spec
+    disables or deletes."""
 
 
 class ObservedState(_Fact):
     account_id: str | None = None
     """Account of the credentials, from the service key's ARN; None when unknown."""
     kms_activated: bool = True
+    """False when KMS is not activated in the account: every KMS write and every encryption
+    change that needs a key is refused (KmsNotActivated)."""
     ram: ObservedRam | None = None
-    """None when the spec leaves RAM alone, so it was not read."""
+    """None when the spec leaves RAM alone, so it was not read. If spec.effective_ram() is set
+    and this is None, the planner takes the role, policy and attachment as missing."""
     keys: dict[str, ObservedKey | None] = Field(default_factory=dict)
     """Spec keys by logical name; None when the alias does not exist."""
     keys_by_id: dict[str, ObservedKey | None] = Field(default_factory=dict)
-    """Keys the spec names by literal key id, and keys instances use; None when not found."""
+    """Keys the spec names by literal key id, and keys instances use; None when not found. The
+    planner needs a literal key here (state, region, the RDS tag) or refuses it as KeyNotUsable."""
     service_keys: dict[str, str] = Field(default_factory=dict)
     """Region -> key id of alias/acs/rds, so an instance on it is recognised."""
     instances: dict[str, ObservedInstance] = Field(default_factory=dict)

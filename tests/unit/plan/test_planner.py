@@ -116,3 +116,17 @@ def test_change_carries_what_apply_needs() -> None:
     assert change.after["switch_time_mode"] == "MaintainTime"
     assert change.after["maintenance_window"] == "01:00Z-02:00Z"
     assert change.before == {"encryption": {"key": "disabled"}}
+
+
+def test_a_spec_key_found_by_alias_needs_no_alias_even_if_aliases_were_not_listed() -> None:
+    spec = Spec.model_validate({"kms_keys": {"k": {"alias": "alias/k"}}})
+    key = {
+        "key_id": "key-k0000001",
+        "arn": f"acs:kms:cn-hangzhou:{ACCOUNT}:key/key-k0000001",
+        "region": "cn-hangzhou",
+        "state": "Enabled",
+        "tags": {"acs:rds:instance-encryption": "true"},
+        "aliases": [],
+    }
+    observed = ObservedState.model_validate({"account_id": ACCOUNT, "keys": {"k": key}})
+    assert build_plan(spec, observed).changes == []
