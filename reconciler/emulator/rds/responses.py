@@ -75,6 +75,8 @@ def create_dbinstance(ctx: RequestContext) -> dict[str, Any]:
         "MaintainTime": models.DEFAULT_MAINTAIN_TIME,
         "ServerlessConfig": ctx.json_param("ServerlessConfig"),
     }
+    if fields["ServerlessConfig"] is not None and not isinstance(fields["ServerlessConfig"], dict):
+        raise rules.invalid("ServerlessConfig must be a JSON object.")
     doc = models.create_instance(
         world,
         fields,
