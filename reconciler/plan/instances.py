@@ -307,21 +307,33 @@ def _add_change(
             f"{instance_id} restarts as soon as this is applied (a short outage); apply "
             "needs --allow-restart, or set restart: maintenance-window",
         )
-    if current not in (ENCRYPTION_DISABLED, SERVICE_KEY_CONFIG_VALUE):
-        ctx.warn(
-            address,
-            WarningCode.SNAPSHOTS_KEEP_OLD_KEY,
-            f"existing snapshots and backups of {instance_id} stay encrypted with "
-            f"{_describe(current, current_key)}: "
-            + (
-                "this plan also disables or deletes that key, after which they cannot be "
-                "restored until it is enabled again"
-                if current_key is not None and current_key.backward
-                else "do not disable or delete that key while you may restore them"
-            ),
-        )
 
 
 def plan_instances(ctx: PlanContext, keys: dict[str, KeyOutcome], ram_tail: str | None) -> None:
     for instance_id in sorted(ctx.spec.instances):
         plan_instance(ctx, instance_id, keys, ram_tail)
+
+
+def warn_old_snapshots(ctx: PlanContext, keys: dict[str, KeyOutcome]) -> None:
+    """SnapshotsKeepOldKey for every planned move off a CMK. Run after the KeyInUse guard, so
+    it knows whether the old key's disable or deletion is still in the plan."""
+    for change in list(ctx.changes.values()):
+        if not change.address.startswith("rds_encryption.") or change.before is None:
+            continue
+        current = change.before["encryption"]["key"]
+        if current in (ENCRYPTION_DISABLED, SERVICE_KEY_CONFIG_VALUE):
+            continue
+        old_key = next((k for k in keys.values() if k.key_id and k.key_id == current), None)
+        retired = old_key is not None and old_key.backward and old_key.address in ctx.changes
+        advice = (
+            "this plan also disables or deletes that key, after which they cannot be restored "
+            "until it is enabled again"
+            if retired
+            else "do not disable or delete that key while you may restore them"
+        )
+        ctx.warn(
+            change.address,
+            WarningCode.SNAPSHOTS_KEEP_OLD_KEY,
+            f"existing snapshots and backups of {change.target_id} stay encrypted with "
+            f"{_describe(current, old_key)}: {advice}",
+        )

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from reconciler.plan.actions import RefusalCode
 from reconciler.plan.context import Locations, PlanContext
-from reconciler.plan.instances import plan_instances
+from reconciler.plan.instances import plan_instances, warn_old_snapshots
 from reconciler.plan.keys import KeyOutcome, plan_keys
 from reconciler.plan.model import Plan, summarise
 from reconciler.plan.order import order_changes
@@ -41,6 +41,7 @@ def build_plan(
     keys = plan_keys(ctx, ram_tail)
     plan_instances(ctx, keys, ram_tail)
     _check_keys_in_use(ctx, keys)
+    warn_old_snapshots(ctx, keys)
     changes = order_changes(ctx.changes, ctx.edges)
     refusals = sorted(ctx.refusals, key=lambda r: (r.address, r.code, r.message))
     warnings = sorted(ctx.warnings, key=lambda w: (w.address, w.code, w.message))
@@ -98,10 +99,7 @@ def _check_keys_in_use(ctx: PlanContext, keys: dict[str, KeyOutcome]) -> None:
         if not users:
             continue
         del ctx.changes[outcome.address]
-        named = ", ".join(
-            f"{u}{'' if u in ctx.spec.instances else ' (not in the spec)'}"
-            for u in users[:_MAX_NAMED]
-        )
+        named = ", ".join(_user_label(ctx, u) for u in users[:_MAX_NAMED])
         more = f" and {len(users) - _MAX_NAMED} more" if len(users) > _MAX_NAMED else ""
         verb = "disabled" if outcome.desired_state.value == "disabled" else "scheduled for deletion"
         ctx.refuse(
@@ -115,6 +113,24 @@ def _check_keys_in_use(ctx: PlanContext, keys: dict[str, KeyOutcome]) -> None:
         )
 
 
-def _moves_off(ctx: PlanContext, instance_id: str, key_id: str | None) -> bool:
+def _user_label(ctx: PlanContext, instance_id: str) -> str:
+    if instance_id not in ctx.spec.instances:
+        return f"{instance_id} (not in the spec)"
     change = ctx.changes.get(f"rds_encryption.{instance_id}")
-    return change is not None and (change.after or {}).get("config_value") != key_id
+    if change is not None and change.scheduled:
+        return (
+            f"{instance_id} (its move is scheduled for the maintenance window: disable the "
+            "key in a later run, after the window)"
+        )
+    return instance_id
+
+
+def _moves_off(ctx: PlanContext, instance_id: str, key_id: str | None) -> bool:
+    """True when this plan moves the instance off the key at apply time. A move scheduled for
+    the maintenance window happens later, so the key must stay enabled until then."""
+    change = ctx.changes.get(f"rds_encryption.{instance_id}")
+    return (
+        change is not None
+        and not change.scheduled
+        and (change.after or {}).get("config_value") != key_id
+    )
