@@ -1,9 +1,9 @@
-"""Golden plans as data (STYLE.md, pyinfra): tests/cases/<name>/ holds spec.yaml, observed.json
-(an ObservedState), and the expected plan.txt and plan.json. Each case builds the plan with a
-fixed created_at, renders it, and compares with the files.
+"""Golden plans as data (STYLE.md, pyinfra): tests/cases/<name>/ holds spec.yaml,
+observed.json (an ObservedState), and the expected plan.txt, plan.json and plan.md. Each case
+builds the plan with a fixed created_at, renders it, and compares with the files.
 
-UPDATE_GOLDEN=1 rewrites plan.txt and plan.json from the current code: review the diff before
-committing it.
+UPDATE_GOLDEN=1 rewrites plan.txt, plan.json and plan.md from the current code: review the diff
+before committing it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from reconciler.plan.actions import RefusalCode, WarningCode
 from reconciler.plan.model import Plan, load_plan
 from reconciler.plan.planner import build_plan
 from reconciler.render.json import render_json
+from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text
 from reconciler.spec.loader import load_spec
 from reconciler.state.models import ObservedState
@@ -54,6 +55,7 @@ def test_golden_case(name: str) -> None:
     plan = build(case)
     _compare(case / "plan.txt", render_text(plan))
     _compare(case / "plan.json", render_json(plan))
+    _compare(case / "plan.md", render_markdown(plan))
     assert load_plan(render_json(plan)) == plan, "the saved plan must load back unchanged"
     assert build(case) == plan, "the same inputs must give the same plan"
 

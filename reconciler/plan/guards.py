@@ -48,8 +48,9 @@ def check_supports_encryption(instance: ObservedInstance) -> list[Finding]:
             (
                 RefusalCode.ENCRYPTION_UNSUPPORTED_SERVERLESS,
                 f"{instance.instance_id} is serverless ({category}); RDS offers no disk "
-                "encryption for serverless instances. Set encryption: disabled, or "
-                "migrate it to a Basic or High-availability instance first",
+                "encryption for serverless instances. Remove it from the spec (or set "
+                "encryption: disabled), or migrate it to a Basic or High-availability "
+                "instance first",
             )
         )
     elif category.lower() not in SUPPORTED_CATEGORIES:
