@@ -9,14 +9,15 @@ from reconciler.plan.actions import KNOWN_AFTER_APPLY, Action
 from reconciler.plan.model import Change, Plan
 
 SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}
-RESTART_SYMBOL = "-/+"
-"""Like Terraform's replace: the database goes down and comes back."""
+RESTART_MARK = "[restart]"
+"""Appended to the header of a change that restarts the instance. Not Terraform's `-/+`: that
+means destroy-and-recreate, and nothing here is ever recreated."""
 
 NO_CHANGES = "No changes. The cloud matches the spec."
 
 
 def symbol(change: Change) -> str:
-    return RESTART_SYMBOL if change.restart else SYMBOLS[change.action]
+    return SYMBOLS[change.action]
 
 
 def format_value(value: Any) -> str:

@@ -1,6 +1,7 @@
 """Plan -> terminal text, Terraform-like. Pure: same plan, same text; no timestamps.
 
-Restarts are impossible to miss: the `-/+` symbol and a `! RESTARTS ...` line on the change.
+Restarts are impossible to miss: a `[restart]` mark in bold red on the change's header and a
+`! RESTARTS ...` line under it.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from reconciler.plan.actions import Action
 from reconciler.plan.model import Change, Plan
 from reconciler.render.common import (
     NO_CHANGES,
+    RESTART_MARK,
     format_value,
     restart_note,
     summary_line,
@@ -29,7 +31,9 @@ class _Painter:
 
 def _change_lines(change: Change, paint: _Painter) -> list[str]:
     style = "bold_red" if change.restart else _ACTION_COLOUR[change.action]
-    head = f"{symbol(change):>3} {change.action.value:<6} {change.address}"
+    head = f"  {symbol(change)} {change.action.value:<6} {change.address}"
+    if change.restart:
+        head += f"  {RESTART_MARK}"
     lines = [paint(head, style)]
     if change.restart:
         lines.append(paint(f"      ! {restart_note(change)}", "bold_red"))

@@ -64,7 +64,7 @@ def test_empty_plan_says_no_changes() -> None:
 def test_text_symbols_field_changes_and_summary() -> None:
     text = render_text(_plan([KEY, _instance_change(1), GONE], [REFUSAL]))
     assert "  + create kms_key.rds-prod" in text
-    assert "-/+ update rds_encryption.pgm-000000000001" in text
+    assert "  ~ update rds_encryption.pgm-000000000001  [restart]" in text
     assert "  - delete kms_key.old" in text
     assert '      tags: (absent) -> {"team":"dba"}' in text
     assert '      encryption.key: "disabled" -> "ServiceKey"' in text
@@ -77,7 +77,7 @@ def test_text_symbols_field_changes_and_summary() -> None:
 def test_restart_is_impossible_to_miss() -> None:
     text = render_text(_plan([_instance_change(1), _instance_change(2, scheduled=True)]))
     lines = text.splitlines()
-    head = lines.index("-/+ update rds_encryption.pgm-000000000001")
+    head = lines.index("  ~ update rds_encryption.pgm-000000000001  [restart]")
     assert lines[head + 1].strip().startswith("! RESTARTS the instance when applied")
     assert "! RESTARTS the instance in its maintenance window 18:00Z-22:00Z" in text
 
@@ -135,7 +135,7 @@ def test_markdown_stays_under_the_cap_and_says_what_it_left_out() -> None:
     assert "Plan: 0 to create, 3000 to update, 0 to delete; 3000 restart(s), 20 refused" in md
     assert "rds_encryption.pgm-r19" in md, "refusals are kept when summarising"
     assert "too long for one comment" in md
-    shown = md.count("- <code>-/+ rds_encryption.")
+    shown = md.count("- <code>~ rds_encryption.")
     assert 0 < shown < 3000
     assert f"{3000 - shown} more change(s)" in md
 
