@@ -21,8 +21,9 @@ another and the pool stays full.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,28 +59,61 @@ class _Facts:
 
 
 class _Loop:
-    """Submit tasks with a continuation; run continuations on this thread as answers arrive."""
+    """Submit tasks with a continuation; a continuation runs, under one lock, on the worker
+    that finished the task, and may submit more tasks.
+
+    Running continuations on the workers (rather than handing every answer back to the calling
+    thread) saves a thread wake-up and a GIL hand-over per call, which is most of our own cost
+    per call at a thousand instances. The continuations only record facts and submit reads."""
 
     def __init__(self, pool: ThreadPoolExecutor, progress: Progress | None) -> None:
         self._pool = pool
-        self._pending: dict[Future[Any], Callable[[Any], None]] = {}
+        self.lock = threading.Lock()
+        """Held while continuations run; hold it to submit from outside one."""
+        self._idle = threading.Condition(self.lock)
         self._progress = progress
+        self._outstanding = 0
+        self._error: BaseException | None = None
         self.submitted = 0
         self.finished = 0
 
     def submit(self, then: Callable[[Any], None], fn: Callable[..., Any], *args: Any) -> None:
-        self._pending[self._pool.submit(fn, *args)] = then
+        """Call from a continuation, or with `lock` held."""
+        self._outstanding += 1
         self.submitted += 1
+        self._pool.submit(self._task, then, fn, args)
+
+    def _task(self, then: Callable[[Any], None], fn: Callable[..., Any], args: tuple) -> None:
+        try:
+            result = fn(*args)
+        except BaseException as error:  # handed to the waiting thread, raised there
+            result, failed = None, error
+        else:
+            failed = None
+        with self._idle:
+            try:
+                if failed is None and self._error is None:
+                    then(result)
+            except BaseException as error:
+                failed = error
+            if failed is not None and self._error is None:
+                self._error = failed
+            self._outstanding -= 1
+            self.finished += 1
+            if self._outstanding == 0 or self._error is not None:
+                self._idle.notify_all()
 
     def run(self) -> None:
-        while self._pending:
-            done, _ = wait(self._pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                then = self._pending.pop(future)
-                self.finished += 1
-                then(future.result())
-            if self._progress is not None:
-                self._progress(self.finished, self.submitted)
+        """Wait until every task and continuation is done; raise the first failure."""
+        with self._idle:
+            while self._outstanding and self._error is None:
+                self._idle.wait(timeout=0.1)
+                if self._progress is not None:
+                    self._progress(self.finished, self.submitted)
+            if self._error is not None:
+                raise self._error
+        if self._progress is not None:
+            self._progress(self.finished, self.submitted)
 
 
 def observe(
@@ -133,9 +167,11 @@ class _Observer:
     # --- phases ------------------------------------------------------------------------
 
     def run(self) -> ObservedState:
-        self._start()
+        with self.loop.lock:  # workers run continuations under it: start them consistently
+            self._start()
         self.loop.run()
-        self._follow_up()
+        with self.loop.lock:
+            self._follow_up()
         self.loop.run()
         return self._state()
 
