@@ -164,3 +164,34 @@ def test_invalid_spec_fails_before_reading_the_cloud(emulator, tmp_path: Path) -
     assert run.exit_code == 1 and run.stdout == ""
     assert "spec.yaml:3" in run.stderr
     assert world.calls(emulator.endpoint) == {}
+
+
+def test_region_option_fills_the_spec_default(demo, write_spec) -> None:  # type: ignore[no-untyped-def]
+    """pgm-uf6ded0000000001 lives in cn-shanghai; a spec without defaults.region finds it only
+    with --region cn-shanghai."""
+    folder = write_spec({"instances": {"pgm-uf6ded0000000001": {"encryption": {"key": "service"}}}})
+    assert plan_json(demo.endpoint, folder).codes() == {"InstanceNotFound"}
+    run = run_cli(
+        "--endpoint", demo.endpoint, "--region", "cn-shanghai", "plan", folder, "--format", "json"
+    )
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert [c["address"] for c in run.plan["changes"]] == ["rds_encryption.pgm-uf6ded0000000001"]
+
+
+def test_region_option_does_not_override_a_written_default(demo, write_spec) -> None:  # type: ignore[no-untyped-def]
+    folder = write_spec(
+        {
+            "defaults": {"region": "cn-hangzhou"},
+            "instances": {"pgm-uf6ded0000000001": {"encryption": {"key": "service"}}},
+        }
+    )
+    run = run_cli(
+        "--endpoint", demo.endpoint, "--region", "cn-shanghai", "plan", folder, "--format", "json"
+    )
+    assert run.codes() == {"InstanceNotFound"}
+
+
+def test_bad_rate_limit_is_one_clear_line(demo) -> None:  # type: ignore[no-untyped-def]
+    run = run_cli("--endpoint", demo.endpoint, "plan", SPECS, "--rate-limit", "nonsense")
+    assert run.exit_code == 1
+    assert run.stderr.startswith("Error: bad rate limit") and "ACTION=PER_SECOND" in run.stderr
