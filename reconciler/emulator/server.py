@@ -142,7 +142,7 @@ class Emulator:
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},
+            kwargs={"poll_interval": 0.02},
             name=f"emulator-{self.port}",
             daemon=True,
         )
