@@ -18,7 +18,9 @@ A handler receives a `RequestContext` and returns a JSON-able dict (`RequestId` 
 `ctx.params` holds query and form body merged (blank values kept); read them with
 `ctx.required(name)`, `ctx.str_param`, `ctx.int_param`, `ctx.bool_param` (True/true/false...),
 `ctx.json_param` (JSON-string parameters such as Tags), `ctx.flat_list(prefix)` (`Tag.1.Key`).
-`ctx.region` is `RegionId` or the emulator's default region, `ctx.account_id` the account,
+`ctx.region` is `RegionId` or the emulator's default region (the SDK never sends
+its region_id and KMS actions have no RegionId field, so on one endpoint a client names a KMS
+region with `GlobalParameters(queries={"RegionId": region})`), `ctx.account_id` the account,
 `ctx.now()` the EMULATED clock, `ctx.tx` the request's store transaction (committed when the
 handler returns, rolled back when it raises), `ctx.state` the EmulatorState (settings such as
 `restart_seconds`, `extensions` for a service's runtime state). Errors: raise
