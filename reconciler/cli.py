@@ -36,14 +36,28 @@ class GlobalOptions:
 
 
 _GLOBAL_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
-    click.option("--endpoint", envvar="RECONCILER_ENDPOINT", default=None, metavar="HOST:PORT",
-                 help="Send every API call to this endpoint over http (env RECONCILER_ENDPOINT)."),
+    click.option(
+        "--endpoint",
+        envvar="RECONCILER_ENDPOINT",
+        default=None,
+        metavar="HOST:PORT",
+        help="Send every API call to this endpoint over http (env RECONCILER_ENDPOINT).",
+    ),
     click.option("--region", default=None, help="Region to use where the spec names none."),
     click.option("--profile", default=None, help="Credentials profile (alibabacloud-credentials)."),
-    click.option("--emulator", "use_emulator", is_flag=True, default=None,
-                 help="Start the local emulator in-process and use it (seeded 'demo' when new)."),
-    click.option("--emulator-state", default=None, metavar="FILE",
-                 help="State file of --emulator (default .reconciler/emulator.sqlite)."),
+    click.option(
+        "--emulator",
+        "use_emulator",
+        is_flag=True,
+        default=None,
+        help="Start the local emulator in-process and use it (seeded 'demo' when new).",
+    ),
+    click.option(
+        "--emulator-state",
+        default=None,
+        metavar="FILE",
+        help="State file of --emulator (default .reconciler/emulator.sqlite).",
+    ),
     click.option("--stats", is_flag=True, default=None, help="Print API call counts to stderr."),
 ]
 
@@ -158,8 +172,11 @@ def _cloud_target(opts: GlobalOptions, parallelism: int, rate_limits: tuple[str,
     from reconciler.cloud.session import Target
 
     return Target(
-        endpoint=opts.endpoint, profile=opts.profile, emulator=opts.emulator,
-        emulator_state=opts.emulator_state, parallelism=parallelism,
+        endpoint=opts.endpoint,
+        profile=opts.profile,
+        emulator=opts.emulator,
+        emulator_state=opts.emulator_state,
+        parallelism=parallelism,
         rate_limits=tuple(parse_limits(list(rate_limits)).items()),
     )
 
@@ -179,11 +196,20 @@ def _observe_with_progress(spec: Any, clients: Any, parallelism: int) -> Any:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    with Progress(TextColumn("reading the cloud"), BarColumn(), MofNCompleteColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
+    with Progress(
+        TextColumn("reading the cloud"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
         task = bar.add_task("observe", total=None)
-        return observe(spec, clients, parallelism=parallelism,
-                       progress=lambda done, total: bar.update(task, completed=done, total=total))
+        return observe(
+            spec,
+            clients,
+            parallelism=parallelism,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
 
 
 def _print_stats(clients: Any) -> None:
@@ -211,20 +237,50 @@ def _render(plan: Any, fmt: str) -> str:
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str), metavar="[PATH]...")
-@click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=str),
-              help="Save the plan (JSON) to this file, for `apply --plan`.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
-              default="text", show_default=True, help="How to print the plan on stdout.")
-@click.option("--detailed-exitcode", is_flag=True,
-              help="Exit 0 when there is nothing to change, 2 when there are changes.")
-@click.option("--parallelism", type=click.IntRange(1, 256), default=16, show_default=True,
-              help="Concurrent API calls while reading the cloud.")
-@click.option("--rate-limit", "rate_limits", multiple=True, metavar="ACTION=PER_SECOND",
-              help="Client-side limit for one API action (repeatable), e.g. "
-                   "DescribeDBInstanceEncryptionKey=50; 0 removes a default limit.")
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Save the plan (JSON) to this file, for `apply --plan`.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="How to print the plan on stdout.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there is nothing to change, 2 when there are changes.",
+)
+@click.option(
+    "--parallelism",
+    type=click.IntRange(1, 256),
+    default=16,
+    show_default=True,
+    help="Concurrent API calls while reading the cloud.",
+)
+@click.option(
+    "--rate-limit",
+    "rate_limits",
+    multiple=True,
+    metavar="ACTION=PER_SECOND",
+    help="Client-side limit for one API action (repeatable), e.g. "
+    "DescribeDBInstanceEncryptionKey=50; 0 removes a default limit.",
+)
 @global_options
-def plan(paths: tuple[str, ...], out: str | None, fmt: str, detailed_exitcode: bool,
-         parallelism: int, rate_limits: tuple[str, ...]) -> None:
+def plan(
+    paths: tuple[str, ...],
+    out: str | None,
+    fmt: str,
+    detailed_exitcode: bool,
+    parallelism: int,
+    rate_limits: tuple[str, ...],
+) -> None:
     """Read the cloud, compare it with the spec, and show the ordered plan. Writes nothing.
 
     PATH is a file or a folder (default specs/). Exit codes: 0 success; with
@@ -256,8 +312,10 @@ def plan(paths: tuple[str, ...], out: str | None, fmt: str, detailed_exitcode: b
             _print_stats(clients)
         fail(str(error))
     except Exception as error:  # a bug, not a user error: still one line, no traceback
-        fail(f"unexpected {type(error).__name__} while reading the cloud: {error}; "
-             "please report it with the command you ran")
+        fail(
+            f"unexpected {type(error).__name__} while reading the cloud: {error}; "
+            "please report it with the command you ran"
+        )
     created_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     the_plan = build_plan(spec, observed, created_at=created_at, locations=loaded.locations)
     if out:
@@ -267,8 +325,7 @@ def plan(paths: tuple[str, ...], out: str | None, fmt: str, detailed_exitcode: b
             fail(f"cannot write the plan to {out}: {error.strerror}")
     click.echo(_render(the_plan, fmt), nl=False)
     if out and fmt != "json":
-        click.echo(f"Plan saved to {out}; apply it with `reconciler apply --plan {out}`.",
-                   err=True)
+        click.echo(f"Plan saved to {out}; apply it with `reconciler apply --plan {out}`.", err=True)
     if opts.stats:
         _print_stats(clients)
     if the_plan.refusals:
@@ -283,34 +340,59 @@ def emulator() -> None:
 
 @emulator.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
-@click.option("--port", default=0, show_default=True, type=click.IntRange(0, 65535),
-              help="Port; 0 picks a free one.")
-@click.option("--state", "state_path", default=":memory:", metavar="FILE.sqlite",
-              help="SQLite state file (default: in memory, lost on exit).")
+@click.option(
+    "--port",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port; 0 picks a free one.",
+)
+@click.option(
+    "--state",
+    "state_path",
+    default=":memory:",
+    metavar="FILE.sqlite",
+    help="SQLite state file (default: in memory, lost on exit).",
+)
 @click.option("--seed", default=None, metavar="NAME|FILE", help="Build a world first (e.g. demo).")
 @click.option("--access-key-id", default="emulator", show_default=True)
 @click.option("--access-key-secret", default="emulator-secret", show_default=True)
 @click.option("--account-id", default="1234567890123456", show_default=True)
-@click.option("--restart-seconds", default=2.0, show_default=True, type=click.FloatRange(0),
-              help="How long an instance restart (CONFIG_ENCRYPTING) lasts on the emulated clock.")
+@click.option(
+    "--restart-seconds",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="How long an instance restart (CONFIG_ENCRYPTING) lasts on the emulated clock.",
+)
 def emulator_serve(
-    host: str, port: int, state_path: str, seed: str | None, access_key_id: str,
-    access_key_secret: str, account_id: str, restart_seconds: float,
+    host: str,
+    port: int,
+    state_path: str,
+    seed: str | None,
+    access_key_id: str,
+    access_key_secret: str,
+    account_id: str,
+    restart_seconds: float,
 ) -> None:
     """Serve the emulator until Ctrl-C. The first stdout line is the URL to use."""
     import signal
     import threading
 
     from reconciler.emulator.runtime import Settings
-    from reconciler.emulator.server import Emulator, SeedUnavailableError
+    from reconciler.emulator.seeds import SeedError
+    from reconciler.emulator.server import Emulator
 
-    settings = Settings(access_key_id=access_key_id, access_key_secret=access_key_secret,
-                        account_id=account_id, restart_seconds=restart_seconds)
+    settings = Settings(
+        access_key_id=access_key_id,
+        access_key_secret=access_key_secret,
+        account_id=account_id,
+        restart_seconds=restart_seconds,
+    )
     try:
-        server = Emulator(state_path=state_path, host=host, port=port, settings=settings,
-                          seed=seed)
+        server = Emulator(state_path=state_path, host=host, port=port, settings=settings, seed=seed)
         url = server.start()
-    except (SeedUnavailableError, ValueError, OSError) as error:
+    except (SeedError, ValueError, OSError) as error:
         fail(str(error))
         return
     click.echo(f"emulator listening on {url}")

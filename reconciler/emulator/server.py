@@ -25,6 +25,7 @@ from reconciler.emulator.admin import PREFIX, handle_admin
 from reconciler.emulator.auth import WireRequest
 from reconciler.emulator.dispatch import Answer, dispatch
 from reconciler.emulator.runtime import EmulatorState, Settings
+from reconciler.emulator.seeds import apply_seed
 from reconciler.emulator.services import load_services
 from reconciler.emulator.store import Store
 
@@ -124,7 +125,8 @@ class Emulator:
         self.store = Store(state_path)
         self.state = EmulatorState(self.store, settings or Settings())
         if seed is not None:
-            apply_seed(self.store, seed)
+            # The state, not only the store: seeded ARNs carry the server's --account-id.
+            apply_seed(self.state, seed)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -170,19 +172,3 @@ class Emulator:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-class SeedUnavailableError(RuntimeError):
-    pass
-
-
-def apply_seed(store: Store, name_or_path: str) -> None:
-    """Build a world with `reconciler.emulator.seeds.apply_seed(store, name_or_path)`."""
-    try:
-        from reconciler.emulator.seeds import apply_seed as seeds_apply
-    except ImportError as error:
-        raise SeedUnavailableError(
-            f"cannot seed {name_or_path!r}: reconciler.emulator.seeds.apply_seed is not "
-            f"available ({error})"
-        ) from error
-    seeds_apply(store, name_or_path)

@@ -22,7 +22,8 @@ def test_global_option_before_command() -> None:
 
 def test_global_option_after_command_wins_over_env() -> None:
     result = CliRunner().invoke(
-        cli, ["_probe", "--region", "cn-shanghai", "--emulator"],
+        cli,
+        ["_probe", "--region", "cn-shanghai", "--emulator"],
         env={"RECONCILER_ENDPOINT": "127.0.0.1:7"},
     )
     assert result.exit_code == 0, result.output
