@@ -45,8 +45,14 @@ class ApplyError(ReconcilerError):
 class CloudCallError(ReconcilerError):
     """An API call answered with an error. `code` is the cloud's error code."""
 
-    def __init__(self, action: str, code: str, message: str, status: int | None = None,
-                 request_id: str | None = None) -> None:
+    def __init__(
+        self,
+        action: str,
+        code: str,
+        message: str,
+        status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
         self.action = action
         self.code = code
         self.status = status
