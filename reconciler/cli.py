@@ -90,9 +90,15 @@ def fail(message: str) -> None:
 def cli(ctx: click.Context, **kwargs: Any) -> None:
     """Declarative reconciler for disk encryption of ApsaraDB RDS for PostgreSQL.
 
-    Desired state lives in YAML (default folder specs/). Typical use: `plan` on every pull
-    request, `apply` on merge, `drift` nightly. Exit codes: 0 success, 1 error or refusal,
-    2 changes or drift (plan --detailed-exitcode, drift).
+    \b
+    Desired state lives in YAML, by default in specs/. Typical use:
+      reconciler validate                      on every commit (no cloud access)
+      reconciler plan --detailed-exitcode      on every pull request (reads, never writes)
+      reconciler plan --format markdown        for a pull-request comment
+      reconciler --emulator plan               the same against the local emulator
+    Exit codes: 0 success, 1 error or refused change, 2 changes (plan --detailed-exitcode).
+    Credentials: ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET, --profile, ECS RAM role or OIDC.
+    Global options work before or after the command name.
     """
     opts = GlobalOptions()
     for name, value in kwargs.items():
@@ -105,7 +111,7 @@ for _option in _GLOBAL_OPTIONS:  # appended to the Group's params, so keep the o
     cli = _option(cli)
 
 
-@cli.command()
+@cli.command(short_help="Check spec files, reporting every problem with FILE:LINE:COL.")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str), metavar="[PATH]...")
 @global_options
 def validate(paths: tuple[str, ...]) -> None:
@@ -235,14 +241,14 @@ def _render(plan: Any, fmt: str) -> str:
     return render_text(plan, color=not _plain_output() and sys.stdout.isatty())
 
 
-@cli.command()
+@cli.command(short_help="Read the cloud and show the ordered, guarded plan. Writes nothing.")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str), metavar="[PATH]...")
 @click.option(
     "-o",
     "--out",
     "out",
     type=click.Path(dir_okay=False, path_type=str),
-    help="Save the plan (JSON) to this file, for `apply --plan`.",
+    help="Also save the plan as JSON (DESIGN format_version 1) to this file.",
 )
 @click.option(
     "--format",
@@ -325,7 +331,7 @@ def plan(
             fail(f"cannot write the plan to {out}: {error.strerror}")
     click.echo(_render(the_plan, fmt), nl=False)
     if out and fmt != "json":
-        click.echo(f"Plan saved to {out}; apply it with `reconciler apply --plan {out}`.", err=True)
+        click.echo(f"Plan saved to {out}.", err=True)
     if opts.stats:
         _print_stats(clients)
     if the_plan.refusals:
