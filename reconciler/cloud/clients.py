@@ -11,6 +11,7 @@ So we keep ONE client per service and region and call it from every worker threa
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -102,6 +103,9 @@ def resolve_credentials(settings: CloudSettings) -> Any:
     the library reads its environment once, when first imported."""
     from alibabacloud_credentials import provider as p
 
+    # The library logs every failed provider with a traceback, and its refresh warning prints
+    # the cached credentials object: none of that may reach a terminal or a CI log.
+    logging.getLogger("credentials").disabled = True
     if settings.credentials is not None:
         return p.StaticAKCredentialsProvider(
             access_key_id=settings.credentials.access_key_id,
