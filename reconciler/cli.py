@@ -307,7 +307,7 @@ def plan(
     except SpecError as error:
         for diagnostic in error.diagnostics:
             click.echo(_format_diagnostic(diagnostic), err=True)
-        fail("the spec is invalid; fix the problems above (`reconciler validate` checks only)")
+        fail("the spec is invalid: fix the problems above (`reconciler validate` checks offline)")
     spec = _apply_region_option(loaded.spec, opts.region)
     clients = None
     try:
