@@ -62,16 +62,23 @@ _GLOBAL_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
 ]
 
 
+_GLOBAL_NAMES = ("endpoint", "region", "profile", "use_emulator", "emulator_state", "stats")
+
+
+def _merge_global(opts: GlobalOptions, kwargs: dict[str, Any]) -> None:
+    """Move the global options out of `kwargs` into `opts`; a value given later wins."""
+    for name in _GLOBAL_NAMES:
+        value = kwargs.pop(name)
+        if value is not None:
+            setattr(opts, "emulator" if name == "use_emulator" else name, value)
+
+
 def global_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Accept the global options on a subcommand too, merged into the group's values."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        opts: GlobalOptions = click.get_current_context().find_object(GlobalOptions)
-        for name in ("endpoint", "region", "profile", "use_emulator", "emulator_state", "stats"):
-            value = kwargs.pop(name)
-            if value is not None:
-                setattr(opts, "emulator" if name == "use_emulator" else name, value)
+        _merge_global(click.get_current_context().find_object(GlobalOptions), kwargs)
         return command(*args, **kwargs)
 
     for option in reversed(_GLOBAL_OPTIONS):
@@ -100,11 +107,8 @@ def cli(ctx: click.Context, **kwargs: Any) -> None:
     Credentials: ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET, --profile, ECS RAM role or OIDC.
     Global options work before or after the command name.
     """
-    opts = GlobalOptions()
-    for name, value in kwargs.items():
-        if value is not None:
-            setattr(opts, "emulator" if name == "use_emulator" else name, value)
-    ctx.obj = opts
+    ctx.obj = GlobalOptions()
+    _merge_global(ctx.obj, kwargs)
 
 
 for _option in _GLOBAL_OPTIONS:  # appended to the Group's params, so keep the order
@@ -129,7 +133,7 @@ def validate(paths: tuple[str, ...]) -> None:
         loaded = load_spec(paths or DEFAULT_PATHS)
     except SpecError as error:
         for diagnostic in error.diagnostics:
-            click.echo(_format_diagnostic(diagnostic), err=True)
+            click.echo(str(diagnostic), err=True)
         files = len({d.file for d in error.diagnostics})
         count = len(error.diagnostics)
         click.echo(
@@ -142,13 +146,6 @@ def validate(paths: tuple[str, ...]) -> None:
         f"{len(loaded.files)} files, {len(spec.kms_keys)} keys, "
         f"{len(spec.instances)} instances: valid"
     )
-
-
-def _format_diagnostic(diagnostic: Any) -> str:
-    """FILE:LINE:COL: message; a problem with a whole path (line 0) prints as FILE: message."""
-    if diagnostic.line == 0:
-        return f"{diagnostic.file}: {diagnostic.message}"
-    return str(diagnostic)
 
 
 @cli.command()
@@ -306,7 +303,7 @@ def plan(
         loaded = load_spec(paths or DEFAULT_PATHS)
     except SpecError as error:
         for diagnostic in error.diagnostics:
-            click.echo(_format_diagnostic(diagnostic), err=True)
+            click.echo(str(diagnostic), err=True)
         fail("the spec is invalid: fix the problems above (`reconciler validate` checks offline)")
     spec = _apply_region_option(loaded.spec, opts.region)
     clients = None
