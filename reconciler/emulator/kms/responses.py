@@ -64,7 +64,10 @@ def create_key(ctx: RequestContext) -> dict[str, Any]:
     if tags is not None:
         record.tags = m.parse_tags(tags)
     m.create_key(ctx, record)
-    return {"KeyMetadata": m.key_metadata(record, now)}
+    meta = m.key_metadata(record, now)
+    # CreateKey's KeyMetadata has no DeletionProtection field (SDK CreateKeyResponseBody).
+    meta.pop("DeletionProtection", None)
+    return {"KeyMetadata": meta}
 
 
 def describe_key(ctx: RequestContext) -> dict[str, Any]:

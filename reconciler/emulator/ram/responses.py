@@ -201,12 +201,15 @@ def delete_policy(ctx: RequestContext) -> dict[str, Any]:
     return {}
 
 
-def _role_view(role: dict[str, Any], with_update: bool = True) -> dict[str, Any]:
-    view = {k: v for k, v in role.items() if k != "Attachments"}
-    if not with_update:
-        view.pop("UpdateDate", None)
-        view.pop("IsServiceLinkedRole", None)
-    return view
+# The Role fields each answer carries (SDK {Create,Update,Get}RoleResponseBody): only GetRole
+# has IsServiceLinkedRole, CreateRole has no UpdateDate.
+_CREATE_ROLE_HIDES = ("Attachments", "UpdateDate", "IsServiceLinkedRole")
+_UPDATE_ROLE_HIDES = ("Attachments", "IsServiceLinkedRole")
+_GET_ROLE_HIDES = ("Attachments",)
+
+
+def _role_view(role: dict[str, Any], hides: tuple[str, ...]) -> dict[str, Any]:
+    return {k: v for k, v in role.items() if k not in hides}
 
 
 def _max_session(ctx: RequestContext, name: str) -> int | None:
@@ -233,11 +236,11 @@ def create_role(ctx: RequestContext) -> dict[str, Any]:
         "Attachments": [],
     }
     m.save_role(ctx, role)
-    return {"Role": _role_view(role, with_update=False)}
+    return {"Role": _role_view(role, _CREATE_ROLE_HIDES)}
 
 
 def get_role(ctx: RequestContext) -> dict[str, Any]:
-    return {"Role": _role_view(m.require_role(ctx, ctx.required("RoleName")))}
+    return {"Role": _role_view(m.require_role(ctx, ctx.required("RoleName")), _GET_ROLE_HIDES)}
 
 
 def update_role(ctx: RequestContext) -> dict[str, Any]:
@@ -254,7 +257,7 @@ def update_role(ctx: RequestContext) -> dict[str, Any]:
         role["MaxSessionDuration"] = max_session
     role["UpdateDate"] = iso(ctx.now())
     m.save_role(ctx, role)
-    return {"Role": _role_view(role)}
+    return {"Role": _role_view(role, _UPDATE_ROLE_HIDES)}
 
 
 def delete_role(ctx: RequestContext) -> dict[str, Any]:
