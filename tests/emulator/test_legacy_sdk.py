@@ -36,6 +36,7 @@ rds_requests = pytest.importorskip("aliyunsdkrds.request.v20140815", reason=_REA
 from reconciler.emulator.runtime import Settings  # noqa: E402
 from reconciler.emulator.server import Emulator  # noqa: E402
 from tests.emulator import wire_client as wc  # noqa: E402
+from tests.emulator.conftest import AdminClient  # noqa: E402
 
 ServerException = core_exceptions.ServerException
 SECRET = "emulator-secret"
@@ -458,3 +459,22 @@ def test_pop_core_style_form_body_tampered(emulator: Emulator) -> None:
         conn.close()
     assert (status, answer["Code"]) == (400, "SignatureDoesNotMatch")
     assert ":" in answer["Message"]
+
+
+def test_faults_and_throttling_reach_the_legacy_sdk(emulator: Emulator) -> None:
+    """Injected 5xx and quota answers are ServerExceptions with the real status and code, and
+    `auto_retry=False` really sends one request."""
+    admin, legacy = AdminClient(emulator.base_url), Legacy(emulator.endpoint)
+    admin.post(
+        "faults", {"action": "DescribeKey", "code": "ServiceUnavailable", "status": 503, "times": 1}
+    )
+    error = legacy.error(_request(kms_requests, "DescribeKey", KeyId="alias/acs/rds"))
+    assert_server_error(error, 503, "ServiceUnavailable")
+    assert admin.get("calls")["by_action"]["kms:DescribeKey"] == 1
+    admin.post("quota", {"action": "ListPoliciesForRole", "per_second": 0})
+    error = legacy.error(_request(ram_requests, "ListPoliciesForRole", RoleName="r1"))
+    assert_server_error(error, 400, "Throttling.User")
+    admin.post("quota", {"action": "ListKeys", "per_second": 0})
+    assert_server_error(
+        legacy.error(_request(kms_requests, "ListKeys")), 429, "Rejected.Throttling"
+    )
