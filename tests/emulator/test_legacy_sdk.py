@@ -19,24 +19,20 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlencode
 
+# A declared dev dependency (pyproject.toml): imported outright, so a broken install fails the
+# suite instead of skipping it.
+import aliyunsdkcore.acs_exception.exceptions as core_exceptions
+import aliyunsdkcore.client as core_client
+import aliyunsdkcore.request as core_request
+import aliyunsdkkms.request.v20160120 as kms_requests
+import aliyunsdkram.request.v20150501 as ram_requests
+import aliyunsdkrds.request.v20140815 as rds_requests
 import pytest
 
-_REASON = (
-    "the legacy SDK is a test dependency: pip install 'aliyun-python-sdk-core>=2.16,<2.17' "
-    "'aliyun-python-sdk-kms>=2.16,<3' 'aliyun-python-sdk-ram>=3.3,<4' "
-    "'aliyun-python-sdk-rds>=2.7,<3'"
-)
-core_client = pytest.importorskip("aliyunsdkcore.client", reason=_REASON)
-core_exceptions = pytest.importorskip("aliyunsdkcore.acs_exception.exceptions", reason=_REASON)
-core_request = pytest.importorskip("aliyunsdkcore.request", reason=_REASON)
-kms_requests = pytest.importorskip("aliyunsdkkms.request.v20160120", reason=_REASON)
-ram_requests = pytest.importorskip("aliyunsdkram.request.v20150501", reason=_REASON)
-rds_requests = pytest.importorskip("aliyunsdkrds.request.v20140815", reason=_REASON)
-
-from reconciler.emulator.runtime import Settings  # noqa: E402
-from reconciler.emulator.server import Emulator  # noqa: E402
-from tests.emulator import wire_client as wc  # noqa: E402
-from tests.emulator.conftest import AdminClient  # noqa: E402
+from reconciler.emulator.runtime import Settings
+from reconciler.emulator.server import Emulator
+from tests.emulator import wire_client as wc
+from tests.emulator.conftest import AdminClient
 
 ServerException = core_exceptions.ServerException
 SECRET = "emulator-secret"
