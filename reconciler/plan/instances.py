@@ -80,6 +80,14 @@ def _spec_key(ctx: PlanContext, outcome: KeyOutcome, region: str) -> DesiredKey:
                 "so RDS cannot use it. Set its state: enabled, or pick another key",
             )
         )
+    elif outcome.refused:
+        problems.append(
+            (
+                RefusalCode.KEY_NOT_USABLE,
+                f"kms_key.{outcome.name} is refused itself (see its refusal), so RDS cannot "
+                "use it. Fix that first, or pick another key",
+            )
+        )
     return DesiredKey(value, outcome, tuple(problems))
 
 

@@ -45,6 +45,8 @@ class KeyOutcome:
     """The change disables or schedules deletion: it waits for instances moving off the key."""
     reenables: bool = False
     """The change makes a disabled or pending-deletion key Enabled again."""
+    refused: bool = False
+    """The key itself is refused (no change planned), so no instance may move to it."""
 
 
 def _managed_tags(tags: dict[str, str]) -> dict[str, str]:
@@ -214,40 +216,60 @@ def plan_keys(ctx: PlanContext, ram_tail: str | None) -> dict[str, KeyOutcome]:
     """Add one change per spec key that needs one; returns every key's outcome by name."""
     outcomes: dict[str, KeyOutcome] = {}
     for name in sorted(ctx.spec.kms_keys):
-        spec_key = ctx.spec.kms_keys[name]
-        region = ctx.spec.key_region(name)
-        address = f"kms_key.{name}"
-        if spec_key.state is KeyState.PENDING_DELETION and spec_key.deletion_protection:
-            ctx.refuse(
-                address,
-                RefusalCode.KEY_DELETION_PROTECTED,
-                "the spec asks for state pending-deletion and deletion_protection: true; "
-                "KMS refuses to delete a protected key. Set deletion_protection: false "
-                "to delete it, or state: enabled to keep it",
-                ("kms_keys", name),
-            )
-            key = ctx.observed.keys.get(name)
-            outcomes[name] = KeyOutcome(
-                name, address, region, key.key_id if key else None, spec_key.state
-            )
-            continue
-        key = ctx.observed.keys.get(name)
-        outcome = (
-            _create(ctx, name, spec_key, region)
-            if key is None
-            else _update(ctx, name, spec_key, key)
-        )
-        if address in ctx.changes and not ctx.observed.kms_activated:
-            del ctx.changes[address]
-            ctx.refuse(
-                address,
-                RefusalCode.KMS_NOT_ACTIVATED,
-                "KMS is not activated in this account, so no key can be created or "
-                "changed. Activate KMS (console: Key Management Service) and plan again",
-                ("kms_keys", name),
-            )
-            outcome = KeyOutcome(name, address, region, outcome.key_id, spec_key.state)
+        outcome = _plan_key(ctx, name)
         if outcome.forward:
-            ctx.edge(ram_tail, address)
+            ctx.edge(ram_tail, outcome.address)
         outcomes[name] = outcome
     return outcomes
+
+
+def _plan_key(ctx: PlanContext, name: str) -> KeyOutcome:
+    spec_key = ctx.spec.kms_keys[name]
+    region = ctx.spec.key_region(name)
+    address = f"kms_key.{name}"
+    key = ctx.observed.keys.get(name)
+    blocker = _blocker(name, spec_key, key)
+    if blocker is not None:
+        code, message = blocker
+        ctx.refuse(address, code, message, ("kms_keys", name))
+        key_id = key.key_id if key else None
+        return KeyOutcome(name, address, region, key_id, spec_key.state, refused=True)
+    outcome = (
+        _create(ctx, name, spec_key, region) if key is None else _update(ctx, name, spec_key, key)
+    )
+    if address in ctx.changes and not ctx.observed.kms_activated:
+        del ctx.changes[address]
+        ctx.refuse(
+            address,
+            RefusalCode.KMS_NOT_ACTIVATED,
+            "KMS is not activated in this account, so no key can be created or "
+            "changed. Activate KMS (console: Key Management Service) and plan again",
+            ("kms_keys", name),
+        )
+        outcome = KeyOutcome(name, address, region, outcome.key_id, spec_key.state)
+    return outcome
+
+
+def _blocker(
+    name: str, spec_key: KmsKeySpec, key: ObservedKey | None
+) -> tuple[RefusalCode, str] | None:
+    """Why the key must not be planned at all, as (code, what to do next); None when it can."""
+    if spec_key.state is KeyState.PENDING_DELETION and spec_key.deletion_protection:
+        return (
+            RefusalCode.KEY_DELETION_PROTECTED,
+            "the spec asks for state pending-deletion and deletion_protection: true; "
+            "KMS refuses to delete a protected key. Set deletion_protection: false "
+            "to delete it, or state: enabled to keep it",
+        )
+    if (
+        key is not None
+        and key.state == "PendingImport"
+        and spec_key.state is not (KeyState.PENDING_DELETION)
+    ):
+        return (
+            RefusalCode.KEY_NOT_USABLE,
+            f"{key.key_id} ({spec_key.alias}) is PendingImport: its key material was never "
+            f"imported, so KMS can neither enable nor disable it. Import the key material "
+            "(KMS console) and plan again, or set state: pending-deletion",
+        )
+    return None
