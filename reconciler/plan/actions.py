@@ -63,6 +63,9 @@ class RefusalCode(StrEnum):
     KEY_DELETION_PROTECTED = "KeyDeletionProtected"
     """Not in DESIGN section 5 (an addition): the spec asks for pending-deletion while also
     asking for deletion protection, which KMS would refuse at apply time."""
+    KEY_DECLARED_TWICE = "KeyDeclaredTwice"
+    """Not in DESIGN section 5 (an addition): two kms_keys entries find the same KMS key (one
+    key may carry several aliases), so the spec would ask two states or tag sets of one key."""
 
 
 class WarningCode(StrEnum):

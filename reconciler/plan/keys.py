@@ -215,20 +215,21 @@ def _update_reason(key: ObservedKey, action: Action, changes: list[FieldChange])
 def plan_keys(ctx: PlanContext, ram_tail: str | None) -> dict[str, KeyOutcome]:
     """Add one change per spec key that needs one; returns every key's outcome by name."""
     outcomes: dict[str, KeyOutcome] = {}
+    twins = _declared_twice(ctx)
     for name in sorted(ctx.spec.kms_keys):
-        outcome = _plan_key(ctx, name)
+        outcome = _plan_key(ctx, name, twins.get(name, []))
         if outcome.forward:
             ctx.edge(ram_tail, outcome.address)
         outcomes[name] = outcome
     return outcomes
 
 
-def _plan_key(ctx: PlanContext, name: str) -> KeyOutcome:
+def _plan_key(ctx: PlanContext, name: str, twins: list[str]) -> KeyOutcome:
     spec_key = ctx.spec.kms_keys[name]
     region = ctx.spec.key_region(name)
     address = f"kms_key.{name}"
     key = ctx.observed.keys.get(name)
-    blocker = _blocker(name, spec_key, key)
+    blocker = _blocker(name, spec_key, key, twins)
     if blocker is not None:
         code, message = blocker
         ctx.refuse(address, code, message, ("kms_keys", name))
@@ -250,10 +251,32 @@ def _plan_key(ctx: PlanContext, name: str) -> KeyOutcome:
     return outcome
 
 
+def _declared_twice(ctx: PlanContext) -> dict[str, list[str]]:
+    """Spec key name -> the other spec names whose alias finds the same KMS key."""
+    by_id: dict[str, list[str]] = {}
+    for name, key in sorted(ctx.observed.keys.items()):
+        if key is not None and name in ctx.spec.kms_keys:
+            by_id.setdefault(key.key_id, []).append(name)
+    return {
+        name: [other for other in names if other != name]
+        for names in by_id.values()
+        if len(names) > 1
+        for name in names
+    }
+
+
 def _blocker(
-    name: str, spec_key: KmsKeySpec, key: ObservedKey | None
+    name: str, spec_key: KmsKeySpec, key: ObservedKey | None, twins: list[str]
 ) -> tuple[RefusalCode, str] | None:
     """Why the key must not be planned at all, as (code, what to do next); None when it can."""
+    if twins:
+        others = ", ".join(f"kms_key.{t}" for t in twins)
+        return (
+            RefusalCode.KEY_DECLARED_TWICE,
+            f"kms_key.{name} ({spec_key.alias}) and {others} find the same KMS key "
+            f"{key.key_id if key else ''}, so the spec asks two things of one key. Declare it "
+            "once, under one name, and refer to that name",
+        )
     if spec_key.state is KeyState.PENDING_DELETION and spec_key.deletion_protection:
         return (
             RefusalCode.KEY_DELETION_PROTECTED,
