@@ -61,6 +61,18 @@ def current_value(ctx: PlanContext, instance: ObservedInstance) -> str:
     return enc.key_id
 
 
+def uses_key(instance: ObservedInstance, key_id: str | None) -> bool:
+    """True when the instance's disks are encrypted with this KMS key. Decided by the key id
+    alone, never by the key type label, so that KeyInUse, the move-off order and InstanceLocked
+    agree on which instances a key change touches."""
+    enc = instance.encryption
+    return key_id is not None and enc is not None and enc.enabled and enc.key_id == key_id
+
+
+def _spec_key_in_use(instance: ObservedInstance, keys: dict[str, KeyOutcome]) -> KeyOutcome | None:
+    return next((k for k in keys.values() if uses_key(instance, k.key_id)), None)
+
+
 def _spec_key(ctx: PlanContext, outcome: KeyOutcome, region: str) -> DesiredKey:
     value = outcome.key_id or KNOWN_AFTER_APPLY
     problems: list[guards.Finding] = []
@@ -173,13 +185,12 @@ def _describe(value: str, key: KeyOutcome | None) -> str:
     return f"key {value}"
 
 
-def _locked(
-    ctx: PlanContext, instance: ObservedInstance, current: str, keys: dict[str, KeyOutcome]
-) -> bool:
+def _locked(instance: ObservedInstance, keys: dict[str, KeyOutcome]) -> bool:
     """Locked, and the plan does not itself re-enable the key the instance is locked on."""
     if instance.lock_mode.lower() == "unlock":
         return False
-    return not any(k.reenables and k.key_id == current for k in keys.values())
+    in_use = _spec_key_in_use(instance, keys)
+    return in_use is None or not in_use.reenables
 
 
 def _refusals_for_change(
@@ -228,7 +239,7 @@ def plan_instance(
         )
         return
     current = current_value(ctx, instance)
-    if _locked(ctx, instance, current, keys):
+    if _locked(instance, keys):
         ctx.refuse(
             address,
             RefusalCode.INSTANCE_LOCKED,
@@ -263,7 +274,7 @@ def _add_change(
     window = instance.maintain_time or "(not read)"
     before = {"encryption": {"key": current}}
     after_view = {"encryption": {"key": desired.value}}
-    current_key = next((k for k in keys.values() if k.key_id and k.key_id == current), None)
+    current_key = _spec_key_in_use(instance, keys)
     reason = (
         f"encryption is {_describe(current, current_key)}; the spec wants "
         f"{_describe(desired.value, desired.key)}"

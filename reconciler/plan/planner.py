@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from reconciler.plan.actions import RefusalCode
 from reconciler.plan.context import Locations, PlanContext
-from reconciler.plan.instances import plan_instances, warn_old_snapshots
+from reconciler.plan.instances import plan_instances, uses_key, warn_old_snapshots
 from reconciler.plan.keys import KeyOutcome, plan_keys
 from reconciler.plan.model import Plan, summarise
 from reconciler.plan.order import order_changes
@@ -91,10 +91,7 @@ def _check_keys_in_use(ctx: PlanContext, keys: dict[str, KeyOutcome]) -> None:
         users = sorted(
             i.instance_id
             for i in ctx.observed.instances.values()
-            if i.encryption is not None
-            and i.encryption.enabled
-            and i.encryption.key_id == outcome.key_id
-            and not _moves_off(ctx, i.instance_id, outcome.key_id)
+            if uses_key(i, outcome.key_id) and not _moves_off(ctx, i.instance_id, outcome.key_id)
         )
         if not users:
             continue

@@ -130,3 +130,33 @@ def test_a_spec_key_found_by_alias_needs_no_alias_even_if_aliases_were_not_liste
     }
     observed = ObservedState.model_validate({"account_id": ACCOUNT, "keys": {"k": key}})
     assert build_plan(spec, observed).changes == []
+
+
+def test_a_key_is_disabled_only_after_an_instance_leaves_it_whatever_its_type_label() -> None:
+    # The key id is the fact; a KeyType label that disagrees must not drop the move-off edge
+    # (KeyInUse saw the instance move off the key, so the disable was allowed to run first).
+    spec = Spec.model_validate(
+        {
+            "defaults": {"restart": "immediate"},
+            "kms_keys": {"old": {"alias": "alias/old", "state": "disabled"}},
+            "instances": {"pgm-aaaa0001": {"encryption": "disabled"}},
+        }
+    )
+    key = {
+        "key_id": "key-old000001",
+        "arn": f"acs:kms:cn-hangzhou:{ACCOUNT}:key/key-old000001",
+        "region": "cn-hangzhou",
+        "state": "Enabled",
+        "tags": {"acs:rds:instance-encryption": "true"},
+    }
+    enc = {"enabled": True, "key_id": "key-old000001", "key_type": "ServiceKey"}
+    observed = ObservedState.model_validate(
+        {
+            "account_id": ACCOUNT,
+            "keys": {"old": key},
+            "instances": {"pgm-aaaa0001": _instance(encryption=enc).model_dump()},
+        }
+    )
+    plan = build_plan(spec, observed)
+    assert [c.address for c in plan.changes] == ["rds_encryption.pgm-aaaa0001", "kms_key.old"]
+    assert plan.change("kms_key.old").depends_on == ["rds_encryption.pgm-aaaa0001"]
