@@ -193,6 +193,24 @@ def _locked(instance: ObservedInstance, keys: dict[str, KeyOutcome]) -> bool:
     return in_use is None or not in_use.reenables
 
 
+def _lock_advice(ctx: PlanContext, instance: ObservedInstance) -> str:
+    """What lifts the lock: re-enabling the instance's key when that key is not Enabled; else
+    the lock has another cause (expiry, disk quota, a manual lock) that this tool cannot lift."""
+    enc = instance.encryption
+    key_id = enc.key_id if enc is not None and enc.enabled else None
+    known = [*ctx.observed.keys.values(), *ctx.observed.keys_by_id.values()]
+    key = next((k for k in known if k is not None and k.key_id == key_id), None)
+    if key is not None and key.state != "Enabled":
+        return (
+            f"Its key {key.key_id} is {key.state}: enable it (declare it under kms_keys with "
+            "state: enabled, which also cancels a scheduled deletion) and plan again"
+        )
+    return (
+        "The lock is not one this plan can lift: resolve it first (for example renew an "
+        "expired instance or free disk space), then plan again"
+    )
+
+
 def _refusals_for_change(
     ctx: PlanContext, instance: ObservedInstance, desired: DesiredKey
 ) -> list[guards.Finding]:
@@ -243,9 +261,8 @@ def plan_instance(
         ctx.refuse(
             address,
             RefusalCode.INSTANCE_LOCKED,
-            f"{instance_id} is locked ({instance.lock_mode}), so RDS rejects changes to "
-            f"it. If its key {current} was disabled or scheduled for deletion, enable it "
-            "(declare it under kms_keys with state: enabled) and plan again",
+            f"{instance_id} is locked ({instance.lock_mode}), so RDS rejects changes to it. "
+            + _lock_advice(ctx, instance),
             spec_path,
         )
         return
