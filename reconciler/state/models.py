@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -111,6 +111,24 @@ class ObservedState(_Fact):
     """Regions whose instance list was read in full (so absence there means not found)."""
 
     def fingerprint(self) -> str:
-        """sha256 of the canonical JSON of every fact the plan read."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        """sha256 of the canonical JSON of every fact the plan read.
+
+        Canonical: mapping keys sorted, and every list of strings (aliases, attached policies,
+        listed regions, a policy's Action list) sorted, because those are sets whose order
+        depends on the API or on which concurrent read finished first: the same cloud must
+        give the same fingerprint, or a saved plan would look stale for nothing."""
+        canonical = json.dumps(
+            _sorted_string_lists(self.model_dump(mode="json")),
+            sort_keys=True,
+            separators=(",", ":"),
+        )
         return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _sorted_string_lists(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted_string_lists(v) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_sorted_string_lists(v) for v in value]
+        return sorted(items) if all(isinstance(v, str) for v in items) else items
+    return value
