@@ -91,7 +91,9 @@ class Summary(_Frozen):
     update: int = 0
     delete: int = 0
     restart: int = 0
-    """Changes that restart an instance (immediately or scheduled)."""
+    """Changes that restart an instance, whether at apply time or later in its maintenance
+    window (`scheduled`): a scheduled change still restarts the instance, and a reviewer needs
+    the total. The changes' `scheduled` marks tell the two apart."""
     refused: int = 0
 
 

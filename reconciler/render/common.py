@@ -29,14 +29,21 @@ def format_value(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def restart_note(change: Change) -> str:
+def restart_when(change: Change) -> str:
+    """When a restarting change restarts its instance, e.g. `in its maintenance window W`."""
     if change.scheduled:
         window = (change.after or {}).get("maintenance_window") or "(not read)"
-        return (
-            f"RESTARTS the instance in its maintenance window {window} "
-            "(scheduled, SwitchTimeMode=MaintainTime)"
-        )
-    return "RESTARTS the instance when applied (apply needs --allow-restart)"
+        return f"in its maintenance window {window}"
+    return "when applied"
+
+
+def restart_note(change: Change) -> str:
+    how = (
+        "scheduled, SwitchTimeMode=MaintainTime"
+        if change.scheduled
+        else "apply needs --allow-restart"
+    )
+    return f"RESTARTS the instance {restart_when(change)} ({how})"
 
 
 def summary_line(plan: Plan) -> str:

@@ -8,7 +8,14 @@ keeps the counts, the refusals and as many changes as fit (one line each), and s
 from __future__ import annotations
 
 from reconciler.plan.model import Change, Plan
-from reconciler.render.common import NO_CHANGES, format_value, restart_note, summary_line, symbol
+from reconciler.render.common import (
+    NO_CHANGES,
+    format_value,
+    restart_note,
+    restart_when,
+    summary_line,
+    symbol,
+)
 
 MAX_CHARS = 65_000
 TITLE = "### Reconciler plan"
@@ -50,7 +57,7 @@ def _summary_table(plan: Plan) -> list[str]:
         ("create", s.create),
         ("update", s.update),
         ("delete", s.delete),
-        ("restart (instances)", s.restart),
+        ("restart (on apply or in the maintenance window)", s.restart),
         ("refused", s.refused),
     ]
     return ["| | count |", "|---|---:|", *(f"| {name} | {n} |" for name, n in rows)]
@@ -77,7 +84,7 @@ def _warnings(plan: Plan) -> list[str]:
 
 
 def _headline(change: Change) -> str:
-    mark = " — :warning: **restarts**" if change.restart else ""
+    mark = f" — :warning: **restarts {restart_when(change)}**" if change.restart else ""
     return f"<code>{symbol(change)} {change.address}</code> ({change.action.value}){mark}"
 
 

@@ -154,3 +154,24 @@ def test_renderers_have_no_timestamps() -> None:
     later = plan.model_copy(update={"created_at": "2030-06-01T12:00:00Z"})
     assert render_text(plan) == render_text(later)
     assert render_markdown(plan) == render_markdown(later)
+
+
+def test_markdown_headline_says_when_each_restart_happens() -> None:
+    # The headline is all a summarised (over-long) comment keeps of a change.
+    md = render_markdown(_plan([_instance_change(1), _instance_change(2, scheduled=True)]))
+    assert "pgm-000000000001</code> (update) — :warning: **restarts when applied**" in md
+    assert (
+        "pgm-000000000002</code> (update) — :warning: "
+        "**restarts in its maintenance window 18:00Z-22:00Z**"
+    ) in md
+    changes = [_instance_change(i, scheduled=True) for i in range(3)]
+    long = render_markdown(_plan(changes), max_chars=900)
+    assert "too long for one comment" in long
+    assert "restarts in its maintenance window 18:00Z-22:00Z" in long
+
+
+def test_summary_restart_counts_scheduled_changes_too() -> None:
+    # A change in the maintenance window still restarts the instance, only later.
+    plan = _plan([_instance_change(1), _instance_change(2, scheduled=True), KEY])
+    assert plan.summary.restart == 2
+    assert render_text(plan).rstrip().endswith("; 2 restart(s), 0 refused")
