@@ -2,7 +2,7 @@
 
 Refusals first, then a summary table, warnings, and one collapsible <details> per change.
 GitHub rejects comments over 65,536 characters: the output stays under MAX_CHARS, and past it
-keeps the counts, the refusals and as many changes as fit (one line each), and says so.
+keeps the counts, as many refusals and then changes (one line each) as fit, and says so.
 """
 
 from __future__ import annotations
@@ -63,14 +63,10 @@ def _summary_table(plan: Plan) -> list[str]:
     return ["| | count |", "|---|---:|", *(f"| {name} | {n} |" for name, n in rows)]
 
 
-def _refusals(plan: Plan) -> list[str]:
-    if not plan.refusals:
-        return []
-    lines = ["#### :x: Refused", "", "| address | code | what to do |", "|---|---|---|"]
-    lines += [
+def _refusal_rows(plan: Plan) -> list[str]:
+    return [
         f"| `{_cell(r.address)}` | {r.code.value} | {_cell(r.message)} |" for r in plan.refusals
     ]
-    return [*lines, ""]
 
 
 def _warnings(plan: Plan) -> list[str]:
@@ -105,6 +101,16 @@ def _change_details(change: Change) -> str:
     )
 
 
+def _head(plan: Plan, refusal_rows: list[str], *, warnings: bool) -> list[str]:
+    """Everything above the changes: status, refusals (those rows), counts, warnings."""
+    head = [TITLE, "", _status(plan), ""]
+    if refusal_rows:
+        head += ["#### :x: Refused", "", "| address | code | what to do |", "|---|---|---|"]
+        head += [*refusal_rows, ""]
+    head += [*_summary_table(plan), ""]
+    return head + (_warnings(plan) if warnings else [])
+
+
 def _assemble(head: list[str], blocks: list[str], note: str | None) -> str:
     parts = ["\n".join(head)]
     if blocks:
@@ -116,45 +122,42 @@ def _assemble(head: list[str], blocks: list[str], note: str | None) -> str:
 
 def render_markdown(plan: Plan, *, max_chars: int = MAX_CHARS) -> str:
     """The plan as a PR comment, never longer than `max_chars`."""
-    head = [
-        TITLE,
-        "",
-        _status(plan),
-        "",
-        *_refusals(plan),
-        *_summary_table(plan),
-        "",
-        *_warnings(plan),
-    ]
-    full = _assemble(head, [_change_details(c) for c in plan.changes], None)
-    if len(full) <= max_chars:
-        return full
-    # Too long: drop the warnings (each change line marks its restart) and list changes one
-    # line each, as many as fit, then say what was left out.
-    head = [TITLE, "", _status(plan), "", *_refusals(plan), *_summary_table(plan), ""]
-    if len(_assemble(head, [], "x" * 200)) > max_chars:
-        head = [
-            TITLE,
-            "",
-            _status(plan),
-            "",
-            *_summary_table(plan),
-            "",
-            f"{len(plan.refusals)} refusals: too many to show here.",
-        ]
-    shown: list[str] = []
-    for index, change in enumerate(plan.changes):
-        line = f"- {_headline(change)}"
-        note = _omitted(len(plan.changes) - index - 1, len(plan.warnings))
-        if len(_assemble(head, [*shown, line], note)) > max_chars:
+    rows = _refusal_rows(plan)
+    details = [_change_details(c) for c in plan.changes]
+    full = _assemble(_head(plan, rows, warnings=True), details, None)
+    return full if len(full) <= max_chars else _summarised(plan, rows, max_chars)
+
+
+def _summarised(plan: Plan, refusal_rows: list[str], max_chars: int) -> str:
+    """Too long for one comment: no warnings and no details; as many refusals, then as many
+    changes (one line each, restarts marked), as fit; and a note of what was left out."""
+    longest_note = _omitted(plan, len(refusal_rows), len(plan.changes))
+    # The fixed part: the head with an (empty) refusal table, the changes title, the note.
+    room = max_chars - len(_assemble(_head(plan, [""], warnings=False), [""], longest_note))
+    shown_refusals = _fit(refusal_rows, room)
+    room -= sum(len(row) + 1 for row in shown_refusals)
+    shown_changes = _fit([f"- {_headline(c)}" for c in plan.changes], room)
+    note = _omitted(
+        plan, len(refusal_rows) - len(shown_refusals), len(plan.changes) - len(shown_changes)
+    )
+    return _assemble(_head(plan, shown_refusals, warnings=False), shown_changes, note)
+
+
+def _fit(rows: list[str], room: int) -> list[str]:
+    """The leading rows that fit in `room` characters, one line each."""
+    kept: list[str] = []
+    for row in rows:
+        room -= len(row) + 1
+        if room < 0:
             break
-        shown.append(line)
-    return _assemble(head, shown, _omitted(len(plan.changes) - len(shown), len(plan.warnings)))
+        kept.append(row)
+    return kept
 
 
-def _omitted(changes: int, warnings: int) -> str:
+def _omitted(plan: Plan, refusals: int, changes: int) -> str:
+    hidden_refusals = f"{refusals} more refusal(s), " if refusals else ""
     return (
-        f"_This plan is too long for one comment: {changes} more change(s) and the "
-        f"{warnings} warning(s) and field-level details are left out. Run "
+        f"_This plan is too long for one comment: {hidden_refusals}{changes} more change(s) and "
+        f"the {len(plan.warnings)} warning(s) and field-level details are left out. Run "
         "`reconciler plan` or read the JSON plan artifact for everything._"
     )

@@ -6,8 +6,10 @@ Restarts are impossible to miss: a `[restart]` mark in bold red on the change's 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from reconciler.plan.actions import Action
-from reconciler.plan.model import Change, Plan
+from reconciler.plan.model import Change, Plan, PlanWarning, Refusal
 from reconciler.render.common import (
     NO_CHANGES,
     RESTART_MARK,
@@ -60,17 +62,29 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
     elif not plan.refusals:
         out.append(NO_CHANGES)
         out.append("")
-    if plan.refusals:
-        out.append(paint("Refused: the plan cannot be applied until these are fixed:", "bold_red"))
-        for refusal in plan.refusals:
-            out.append(paint(f"  x {refusal.address}: {refusal.code.value}", "red"))
-            out.append(f"      {refusal.message}")
-        out.append("")
-    if plan.warnings:
-        out.append(paint("Warnings:", "yellow"))
-        for warning in plan.warnings:
-            out.append(paint(f"  ! {warning.address}: {warning.code.value}", "yellow"))
-            out.append(f"      {warning.message}")
-        out.append("")
+    out += _findings(
+        "Refused: the plan cannot be applied until these are fixed:",
+        ("x", "red", "bold_red"),
+        plan.refusals,
+        paint,
+    )
+    out += _findings("Warnings:", ("!", "yellow", "yellow"), plan.warnings, paint)
     out.append(paint(summary_line(plan), "bold"))
     return "\n".join(out) + "\n"
+
+
+def _findings(
+    title: str,
+    look: tuple[str, str, str],
+    findings: Sequence[Refusal | PlanWarning],
+    paint: _Painter,
+) -> list[str]:
+    """A titled list of refusals or warnings; `look` is (mark, item style, title style)."""
+    if not findings:
+        return []
+    mark, style, title_style = look
+    lines = [paint(title, title_style)]
+    for finding in findings:
+        lines.append(paint(f"  {mark} {finding.address}: {finding.code.value}", style))
+        lines.append(f"      {finding.message}")
+    return [*lines, ""]

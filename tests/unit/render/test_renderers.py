@@ -147,6 +147,19 @@ def test_markdown_with_huge_refusal_list_still_fits() -> None:
     md = render_markdown(_plan([_instance_change(1)], refusals))
     assert len(md) <= MAX_CHARS
     assert "5000 refused" in md
+    shown = md.count("| `rds_encryption.pgm-r")
+    assert 0 < shown < 5000, "as many refusals as fit are shown, first in order"
+    assert "rds_encryption.pgm-r00000" in md
+    assert f"{5000 - shown} more refusal(s), 1 more change(s)" in md
+
+
+def test_markdown_cap_is_exact_at_any_limit() -> None:
+    changes = [_instance_change(i) for i in range(50)]
+    refusals = [REFUSAL.model_copy(update={"address": f"a{i}"}) for i in range(50)]
+    for limit in range(1500, 12_000, 37):
+        md = render_markdown(_plan(changes, refusals), max_chars=limit)
+        assert len(md) <= limit
+        assert md.count("<details>") == md.count("</details>")
 
 
 def test_renderers_have_no_timestamps() -> None:
