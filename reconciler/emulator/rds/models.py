@@ -105,15 +105,20 @@ def load(world: RdsWorld, instance_id: str) -> dict[str, Any]:
 
 
 def list_instances(
-    world: RdsWorld, region: str, offset: int = 0, limit: int | None = None
+    world: RdsWorld,
+    region: str,
+    offset: int = 0,
+    limit: int | None = None,
+    where: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Settled documents of a region in creation order (a slice when ``limit`` is given)."""
-    docs = world.tx.list(KIND, region, limit=limit, offset=offset)
+    """Settled documents of a region in creation order (a slice when ``limit`` is given),
+    only those whose stored fields equal ``where``'s values when it is given."""
+    docs = world.tx.list(KIND, region, limit=limit, offset=offset, where=where)
     return [settle(doc, world.now) for doc in docs]
 
 
-def count_instances(world: RdsWorld, region: str) -> int:
-    return world.tx.count(KIND, region)
+def count_instances(world: RdsWorld, region: str, where: dict[str, str] | None = None) -> int:
+    return world.tx.count(KIND, region, where=where)
 
 
 def save(world: RdsWorld, doc: dict[str, Any]) -> None:

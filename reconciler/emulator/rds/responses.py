@@ -15,6 +15,7 @@ from reconciler.emulator import quota  # noqa: F401  (registers the quota hook a
 from reconciler.emulator.dispatch import RequestContext, register_service
 from reconciler.emulator.rds import models, paging, rules, views
 from reconciler.emulator.rds.models import RdsWorld
+from reconciler.emulator.store import index_field
 
 
 def _business_params(ctx: RequestContext, names: tuple[str, ...]) -> dict[str, str]:
@@ -100,42 +101,40 @@ def delete_dbinstance(ctx: RequestContext) -> dict[str, Any]:
 
 def describe_dbinstances(ctx: RequestContext) -> dict[str, Any]:
     """Filters: Engine, DBInstanceId (comma list), DBInstanceStatus, Category, DBInstanceClass,
-    ZoneId. Views (with their lock lookups) are built for the chosen page only, and without
-    filters only the page's documents are read from the store."""
+    ZoneId. The filters on stored fields run in the store, so only matching documents are
+    decoded; views (with their lock lookups) are built for the chosen page only. Without an id
+    or status filter (both need each document) only the page's documents are read."""
     ctx.required("RegionId")
     world = RdsWorld(ctx)
     page = paging.request(ctx)
     wanted_ids = {i.strip() for i in (ctx.str_param("DBInstanceId") or "").split(",") if i.strip()}
-    if wanted_ids or any(ctx.str_param(name) is not None for name in _LIST_FILTERS):
+    stored = {n: v for n in _STORED_FILTERS if (v := ctx.str_param(n)) is not None}
+    status = ctx.str_param("DBInstanceStatus")
+    if wanted_ids or status is not None:
         docs = [
             d
-            for d in models.list_instances(world, ctx.region)
-            if _matches(ctx, world, d, wanted_ids)
+            for d in models.list_instances(world, ctx.region, where=stored)
+            if _matches(world, d, wanted_ids, status)
         ]
         total, chosen = len(docs), docs[page.offset : page.offset + page.size]
     else:
-        total = models.count_instances(world, ctx.region)
-        chosen = models.list_instances(world, ctx.region, page.offset, page.size)
+        total = models.count_instances(world, ctx.region, where=stored)
+        chosen = models.list_instances(world, ctx.region, page.offset, page.size, where=stored)
     items = [views.list_item(world, d) for d in chosen]
     return paging.answer(page, {"Items": {"DBInstance": items}}, len(items), total)
 
 
-_LIST_FILTERS = ("DBInstanceStatus", "Engine", "Category", "DBInstanceClass", "ZoneId")
+_STORED_FILTERS = ("Engine", "Category", "DBInstanceClass", "ZoneId")
+for _name in _STORED_FILTERS:
+    index_field(_name)
 
 
 def _matches(
-    ctx: RequestContext, world: RdsWorld, doc: dict[str, Any], wanted_ids: set[str]
+    world: RdsWorld, doc: dict[str, Any], wanted_ids: set[str], status: str | None
 ) -> bool:
     if wanted_ids and doc["DBInstanceId"] not in wanted_ids:
         return False
-    status = ctx.str_param("DBInstanceStatus")
-    if status is not None and models.status_of(doc, world.now) != status:
-        return False
-    for name in _LIST_FILTERS[1:]:
-        value = ctx.str_param(name)
-        if value is not None and doc.get(name) != value:
-            return False
-    return True
+    return status is None or models.status_of(doc, world.now) == status
 
 
 def describe_dbinstance_attribute(ctx: RequestContext) -> dict[str, Any]:
