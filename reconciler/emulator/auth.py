@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -62,8 +63,15 @@ def _signature_mismatch(string_to_sign: str) -> ApiError:
     )
 
 
+_CANONICAL_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z")
+
+
 def _parse_date(text: str, name: str) -> float:
     try:
+        canonical = _CANONICAL_DATE.fullmatch(text)
+        if canonical is not None:  # what clients send; strptime costs ~50 us a request
+            fields = (int(part) for part in canonical.groups())
+            return datetime(*fields, tzinfo=UTC).timestamp()
         return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
     except ValueError:
         raise ApiError(

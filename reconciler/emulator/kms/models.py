@@ -21,6 +21,7 @@ key ids have the KMS 3.0 shape `key-` + 24 lower-case letters and digits.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import string
@@ -132,9 +133,14 @@ def service_key_id(ctx: RequestContext, region: str | None = None) -> str:
     return ensure_service_key(ctx, region or ctx.region).key_id
 
 
+@functools.lru_cache(maxsize=256)
+def _service_key_id(account_id: str, region: str) -> str:
+    return str(uuid.uuid5(_SERVICE_KEY_NAMESPACE, f"{account_id}:{region}"))
+
+
 def ensure_service_key(ctx: RequestContext, region: str) -> KeyRecord:
     """The RDS service key of a region, created on first touch (stable id per region)."""
-    key_id = str(uuid.uuid5(_SERVICE_KEY_NAMESPACE, f"{ctx.account_id}:{region}"))
+    key_id = _service_key_id(ctx.account_id, region)
     doc = ctx.tx.get(KEY_KIND, region, key_id)
     if doc is not None:
         return KeyRecord.from_doc(doc)
