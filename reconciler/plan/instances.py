@@ -7,8 +7,6 @@ on unsupported storage), except InstanceNotFound and InstanceLocked, which are a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from reconciler.plan import guards
 from reconciler.plan.actions import (
     ENCRYPTION_DISABLED,
@@ -20,157 +18,12 @@ from reconciler.plan.actions import (
     WarningCode,
 )
 from reconciler.plan.context import PlanContext
+from reconciler.plan.desired import DesiredKey, current_value, desired_value, spec_key_in_use
 from reconciler.plan.diff import diff
 from reconciler.plan.keys import KeyOutcome
 from reconciler.plan.model import Change
-from reconciler.spec.models import (
-    RDS_ENCRYPTION_TAG,
-    SERVICE_KEY,
-    KeyRef,
-    KeyState,
-    RestartPolicy,
-    is_key_id,
-)
+from reconciler.spec.models import RestartPolicy
 from reconciler.state.models import ObservedInstance
-
-
-@dataclass(frozen=True)
-class DesiredKey:
-    """Where the spec wants an instance's encryption."""
-
-    value: str
-    """`disabled`, `ServiceKey`, a key id, or `(known after apply)` for a key being created."""
-    key: KeyOutcome | None = None
-    """The spec key, when the reference names one."""
-    problems: tuple[guards.Finding, ...] = ()
-
-    @property
-    def is_cmk(self) -> bool:
-        return self.value not in (ENCRYPTION_DISABLED, SERVICE_KEY_CONFIG_VALUE)
-
-
-def current_value(ctx: PlanContext, instance: ObservedInstance) -> str:
-    """`disabled`, `ServiceKey` (recognised by type or by the id of alias/acs/rds) or a key id."""
-    enc = instance.encryption
-    # Observe reads encryption for every managed instance; unread is taken as off.
-    if enc is None or not enc.enabled:
-        return ENCRYPTION_DISABLED
-    service_key_id = ctx.observed.service_keys.get(instance.region)
-    if enc.key_type == "ServiceKey" or not enc.key_id or enc.key_id == service_key_id:
-        return SERVICE_KEY_CONFIG_VALUE
-    return enc.key_id
-
-
-def uses_key(instance: ObservedInstance, key_id: str | None) -> bool:
-    """True when the instance's disks are encrypted with this KMS key. Decided by the key id
-    alone, never by the key type label, so that KeyInUse, the move-off order and InstanceLocked
-    agree on which instances a key change touches."""
-    enc = instance.encryption
-    return key_id is not None and enc is not None and enc.enabled and enc.key_id == key_id
-
-
-def _spec_key_in_use(instance: ObservedInstance, keys: dict[str, KeyOutcome]) -> KeyOutcome | None:
-    return next((k for k in keys.values() if uses_key(instance, k.key_id)), None)
-
-
-def _spec_key(ctx: PlanContext, outcome: KeyOutcome, region: str) -> DesiredKey:
-    value = outcome.key_id or KNOWN_AFTER_APPLY
-    problems: list[guards.Finding] = []
-    if outcome.region != region:
-        problems.append(
-            (
-                RefusalCode.KEY_REGION_MISMATCH,
-                f"kms_key.{outcome.name} is in {outcome.region} but the instance is in "
-                f"{region}; KMS keys are regional. Use a key declared in {region}",
-            )
-        )
-    if outcome.desired_state is not KeyState.ENABLED:
-        problems.append(
-            (
-                RefusalCode.KEY_NOT_USABLE,
-                f"the spec sets kms_key.{outcome.name} to state {outcome.desired_state.value}, "
-                "so RDS cannot use it. Set its state: enabled, or pick another key",
-            )
-        )
-    elif outcome.refused:
-        problems.append(
-            (
-                RefusalCode.KEY_NOT_USABLE,
-                f"kms_key.{outcome.name} is refused itself (see its refusal), so RDS cannot "
-                "use it. Fix that first, or pick another key",
-            )
-        )
-    return DesiredKey(value, outcome, tuple(problems))
-
-
-def _literal_key(ctx: PlanContext, key_id: str, region: str) -> DesiredKey:
-    key = ctx.observed.keys_by_id.get(key_id)
-    if key is None:
-        return DesiredKey(
-            key_id,
-            None,
-            (
-                (
-                    RefusalCode.KEY_NOT_USABLE,
-                    f"no KMS key {key_id} was found in {region}. Check the id, or declare "
-                    "the key under kms_keys and refer to it by name",
-                ),
-            ),
-        )
-    problems: list[guards.Finding] = []
-    if key.region != region:
-        problems.append(
-            (
-                RefusalCode.KEY_REGION_MISMATCH,
-                f"key {key_id} is in {key.region} but the instance is in {region}; KMS "
-                f"keys are regional. Use a key of {region}",
-            )
-        )
-    if key.state != "Enabled":
-        problems.append(
-            (
-                RefusalCode.KEY_NOT_USABLE,
-                f"key {key_id} is {key.state}. Enable it (or declare it under kms_keys "
-                "with state: enabled) before RDS can use it",
-            )
-        )
-    tag, tag_value = RDS_ENCRYPTION_TAG
-    if key.tags.get(tag) != tag_value:
-        problems.append(
-            (
-                RefusalCode.KEY_NOT_USABLE,
-                f"key {key_id} lacks the tag {tag}={tag_value}, without which RDS may "
-                "not use it. Tag it, or declare it under kms_keys so the plan tags it",
-            )
-        )
-    return DesiredKey(key_id, None, tuple(problems))
-
-
-def desired_value(ctx: PlanContext, instance_id: str, keys: dict[str, KeyOutcome]) -> DesiredKey:
-    encryption = ctx.spec.instances[instance_id].encryption
-    region = ctx.spec.instance_region(instance_id)
-    if not isinstance(encryption, KeyRef):
-        return DesiredKey(ENCRYPTION_DISABLED)
-    ref = encryption.key
-    if ref == SERVICE_KEY or ref == ctx.observed.service_keys.get(region):
-        return DesiredKey(SERVICE_KEY_CONFIG_VALUE)
-    if ref in keys:
-        return _spec_key(ctx, keys[ref], region)
-    by_id = next((k for k in keys.values() if k.key_id is not None and k.key_id == ref), None)
-    if by_id is not None:
-        return _spec_key(ctx, by_id, region)
-    if is_key_id(ref):
-        return _literal_key(ctx, ref, region)
-    return DesiredKey(
-        ref,
-        None,
-        (
-            (
-                RefusalCode.KEY_NOT_USABLE,
-                f"{ref!r} is neither `service`, a name under kms_keys, nor a KMS key id",
-            ),
-        ),
-    )
 
 
 def _describe(value: str, key: KeyOutcome | None) -> str:
@@ -189,7 +42,7 @@ def _locked(instance: ObservedInstance, keys: dict[str, KeyOutcome]) -> bool:
     """Locked, and the plan does not itself re-enable the key the instance is locked on."""
     if instance.lock_mode.lower() == "unlock":
         return False
-    in_use = _spec_key_in_use(instance, keys)
+    in_use = spec_key_in_use(instance, keys)
     return in_use is None or not in_use.reenables
 
 
@@ -291,7 +144,7 @@ def _add_change(
     window = instance.maintain_time or "(not read)"
     before = {"encryption": {"key": current}}
     after_view = {"encryption": {"key": desired.value}}
-    current_key = _spec_key_in_use(instance, keys)
+    current_key = spec_key_in_use(instance, keys)
     reason = (
         f"encryption is {_describe(current, current_key)}; the spec wants "
         f"{_describe(desired.value, desired.key)}"

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 
 from reconciler.plan.actions import RefusalCode
 from reconciler.plan.context import Locations, PlanContext
-from reconciler.plan.instances import plan_instances, uses_key, warn_old_snapshots
+from reconciler.plan.desired import uses_key
+from reconciler.plan.instances import plan_instances, warn_old_snapshots
 from reconciler.plan.keys import KeyOutcome, plan_keys
 from reconciler.plan.model import Plan, summarise
 from reconciler.plan.order import order_changes

@@ -8,6 +8,7 @@ checks become RamNotReady refusals when a CMK is used, and nothing is written.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from reconciler.plan.actions import Action, Op, RefusalCode, WarningCode
 from reconciler.plan.context import PlanContext
@@ -31,21 +32,31 @@ class _Finding:
     problem: str
 
 
+def _missing(address: str, op: Op, after: dict[str, Any], reason: str, problem: str) -> _Finding:
+    """A RAM resource that does not exist: one create operation makes it as `after`."""
+    change = Change(
+        address=address,
+        action=Action.CREATE,
+        operations=[op],
+        field_changes=diff(None, after),
+        after=after,
+        reason=reason,
+    )
+    return _Finding(change, problem)
+
+
 def _policy_finding(ram: RamSpec, observed: ObservedRam) -> _Finding | None:
     address = f"ram_policy.{ram.policy}"
     after = {"name": ram.policy, "document": RDS_ENCRYPTION_POLICY_DOCUMENT}
     policy = observed.policy
     if policy is None:
-        change = Change(
-            address=address,
-            action=Action.CREATE,
-            operations=[Op.RAM_CREATE_POLICY],
-            field_changes=diff(None, after),
-            target_id=None,
-            after=after,
-            reason="the custom policy RDS needs to use KMS keys does not exist",
+        return _missing(
+            address,
+            Op.RAM_CREATE_POLICY,
+            after,
+            "the custom policy RDS needs to use KMS keys does not exist",
+            f"policy {ram.policy} does not exist",
         )
-        return _Finding(change, f"policy {ram.policy} does not exist")
     if same_policy_document(policy.document, RDS_ENCRYPTION_POLICY_DOCUMENT):
         return None
     before = {
@@ -80,15 +91,13 @@ def _role_finding(ram: RamSpec, observed: ObservedRam) -> _Finding | None:
     after = {"name": ram.role, "trust_document": RDS_ENCRYPTION_TRUST_DOCUMENT}
     role = observed.role
     if role is None:
-        change = Change(
-            address=address,
-            action=Action.CREATE,
-            operations=[Op.RAM_CREATE_ROLE],
-            field_changes=diff(None, after),
-            after=after,
-            reason="the role RDS assumes to use KMS keys does not exist",
+        return _missing(
+            address,
+            Op.RAM_CREATE_ROLE,
+            after,
+            "the role RDS assumes to use KMS keys does not exist",
+            f"role {ram.role} does not exist",
         )
-        return _Finding(change, f"role {ram.role} does not exist")
     if same_policy_document(role.trust_document, RDS_ENCRYPTION_TRUST_DOCUMENT):
         return None
     change = Change(
