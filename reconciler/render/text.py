@@ -54,7 +54,11 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
     paint = _Painter(color)
     out: list[str] = []
     if plan.changes:
-        out.append("The plan makes these changes, in this order:")
+        out.append(
+            "The plan would make these changes, in this order, but it is refused (see below):"
+            if plan.refusals
+            else "The plan makes these changes, in this order:"
+        )
         out.append("")
         for change in plan.changes:
             out.extend(_change_lines(change, paint))

@@ -188,3 +188,9 @@ def test_summary_restart_counts_scheduled_changes_too() -> None:
     plan = _plan([_instance_change(1), _instance_change(2, scheduled=True), KEY])
     assert plan.summary.restart == 2
     assert render_text(plan).rstrip().endswith("; 2 restart(s), 0 refused")
+
+
+def test_text_of_a_refused_plan_does_not_claim_to_make_its_changes() -> None:
+    refused = render_text(_plan([KEY], [REFUSAL]))
+    assert refused.startswith("The plan would make these changes, in this order, but it is refused")
+    assert render_text(_plan([KEY])).startswith("The plan makes these changes, in this order:")
