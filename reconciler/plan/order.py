@@ -5,7 +5,7 @@ same order."""
 from __future__ import annotations
 
 import heapq
-from graphlib import CycleError, TopologicalSorter
+from graphlib import TopologicalSorter
 
 from reconciler.plan.model import Change
 
@@ -29,18 +29,17 @@ def order_changes(changes: dict[str, Change], edges: set[tuple[str, str]]) -> li
         if first in changes and then in changes:
             deps[then].add(first)
     sorter: TopologicalSorter[str] = TopologicalSorter(deps)
+    # No fallback for a cycle (graphlib.CycleError): the planner's edges cannot form one, and
+    # any other order could disable a key before the instances leave it.
+    sorter.prepare()
     ordered: list[str] = []
-    try:
-        sorter.prepare()
-        ready: list[tuple[tuple[int, str], str]] = []
-        while sorter.is_active():
-            for address in sorter.get_ready():
-                heapq.heappush(ready, (_rank(address), address))
-            _, address = heapq.heappop(ready)
-            ordered.append(address)
-            sorter.done(address)
-    except CycleError:  # pragma: no cover - the planner's edges cannot form a cycle
-        ordered = sorted(changes, key=_rank)
+    ready: list[tuple[tuple[int, str], str]] = []
+    while sorter.is_active():
+        for address in sorter.get_ready():
+            heapq.heappush(ready, (_rank(address), address))
+        _, address = heapq.heappop(ready)
+        ordered.append(address)
+        sorter.done(address)
     return [
         changes[a].model_copy(update={"depends_on": sorted(deps[a], key=_rank)}) for a in ordered
     ]

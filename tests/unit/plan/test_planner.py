@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from graphlib import CycleError
 
 import pytest
 
-from reconciler.plan.actions import RefusalCode
+from reconciler.plan.actions import Action, RefusalCode
 from reconciler.plan.guards import class_type
+from reconciler.plan.model import Change
+from reconciler.plan.order import order_changes
 from reconciler.plan.planner import build_plan
 from reconciler.spec.models import Spec
 from reconciler.state.models import ObservedInstance, ObservedState
@@ -160,3 +163,18 @@ def test_a_key_is_disabled_only_after_an_instance_leaves_it_whatever_its_type_la
     plan = build_plan(spec, observed)
     assert [c.address for c in plan.changes] == ["rds_encryption.pgm-aaaa0001", "kms_key.old"]
     assert plan.change("kms_key.old").depends_on == ["rds_encryption.pgm-aaaa0001"]
+
+
+def test_order_never_hides_a_dependency_cycle() -> None:
+    # A cycle is a planner bug; sorting by kind instead would run a key's disable before the
+    # instance that leaves it, so it must fail loudly.
+    changes = {
+        a: Change(address=a, action=Action.UPDATE, operations=[])
+        for a in ("kms_key.k", "rds_encryption.pgm-aaaa0001")
+    }
+    edges = {
+        ("kms_key.k", "rds_encryption.pgm-aaaa0001"),
+        ("rds_encryption.pgm-aaaa0001", "kms_key.k"),
+    }
+    with pytest.raises(CycleError):
+        order_changes(changes, edges)
