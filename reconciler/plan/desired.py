@@ -116,7 +116,8 @@ def _literal_key(ctx: PlanContext, key_id: str, region: str) -> DesiredKey:
             )
         )
     tag, tag_value = RDS_ENCRYPTION_TAG
-    if key.tags.get(tag) != tag_value:
+    # The fixed RAM policy compares the value with StringEqualsIgnoreCase: `True` works too.
+    if key.tags.get(tag, "").lower() != tag_value:
         problems.append(
             (
                 RefusalCode.KEY_NOT_USABLE,

@@ -178,3 +178,25 @@ def test_order_never_hides_a_dependency_cycle() -> None:
     }
     with pytest.raises(CycleError):
         order_changes(changes, edges)
+
+
+@pytest.mark.parametrize(("value", "usable"), [("true", True), ("True", True), ("yes", False)])
+def test_literal_key_tag_value_is_compared_like_the_ram_policy_does(value, usable) -> None:
+    # AliyunRDSInstanceEncryptionRolePolicy uses StringEqualsIgnoreCase on the tag value.
+    key = {
+        "key_id": "key-lit000001",
+        "arn": f"acs:kms:cn-hangzhou:{ACCOUNT}:key/key-lit000001",
+        "region": "cn-hangzhou",
+        "state": "Enabled",
+        "tags": {"acs:rds:instance-encryption": value},
+    }
+    observed = ObservedState.model_validate(
+        {
+            "account_id": ACCOUNT,
+            "keys_by_id": {"key-lit000001": key},
+            "instances": {"pgm-aaaa0001": _instance().model_dump()},
+        }
+    )
+    plan = build_plan(_spec({"key": "key-lit000001"}, ram={"manage": True}), observed)
+    refused = {r.code for r in plan.refusals}
+    assert (RefusalCode.KEY_NOT_USABLE not in refused) is usable

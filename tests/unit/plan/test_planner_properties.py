@@ -57,7 +57,7 @@ def some_of(names: list[str]) -> st.SearchStrategy[list[str]]:
 small_text = st.sampled_from(["", "prod", "legacy RDS key"])
 tags = st.dictionaries(
     st.sampled_from(["team", "env", "acs:rds:instance-encryption", "acs:sys:x"]),
-    st.sampled_from(["dba", "true", "x"]),
+    st.sampled_from(["dba", "true", "True", "x"]),
     max_size=3,
 )
 
@@ -346,7 +346,7 @@ def assert_switches_only_to_usable_keys(spec: Spec, plan: Plan, observed: Observ
             assert key is not None and key.region == instance.region
             state, tags = _key_after_plan(plan, observed, value)
             assert state == "Enabled", f"{change.address} moves to a {state} key"
-            assert tags.get("acs:rds:instance-encryption") == "true", "untagged key"
+            assert tags.get("acs:rds:instance-encryption", "").lower() == "true", "untagged"
             for key_change in _key_changes(plan, value):
                 assert key_change.address in ancestors[change.address]
         if not plan.refusals:  # RAM lets the role reach the key by the time the change runs
