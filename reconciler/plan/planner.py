@@ -17,7 +17,7 @@ from reconciler.plan.keys import KeyOutcome, plan_keys
 from reconciler.plan.model import Plan, summarise
 from reconciler.plan.order import order_changes
 from reconciler.plan.ram import plan_ram
-from reconciler.spec.models import Spec
+from reconciler.spec.models import KeyState, Spec
 from reconciler.state.models import ObservedState
 
 _MAX_NAMED = 10
@@ -89,26 +89,38 @@ def _check_keys_in_use(ctx: PlanContext, keys: dict[str, KeyOutcome]) -> None:
     for outcome in keys.values():
         if not outcome.backward or outcome.address not in ctx.changes:
             continue
-        users = sorted(
-            i.instance_id
-            for i in ctx.observed.instances.values()
-            if uses_key(i, outcome.key_id) and not _moves_off(ctx, i.instance_id, outcome.key_id)
-        )
-        if not users:
-            continue
-        del ctx.changes[outcome.address]
-        named = ", ".join(_user_label(ctx, u) for u in users[:_MAX_NAMED])
-        more = f" and {len(users) - _MAX_NAMED} more" if len(users) > _MAX_NAMED else ""
-        verb = "disabled" if outcome.desired_state.value == "disabled" else "scheduled for deletion"
-        ctx.refuse(
-            outcome.address,
-            RefusalCode.KEY_IN_USE,
-            f"key {outcome.key_id} would be {verb} while {named}{more} "
-            f"{'uses' if len(users) == 1 else 'use'} it, which would lock "
-            f"{'it' if len(users) == 1 else 'them'}. Move every instance to another key "
-            "first (in the spec, or by hand for instances not in it), or keep state: enabled",
-            ("kms_keys", outcome.name, "state"),
-        )
+        users = _users_after_plan(ctx, outcome.key_id)
+        if users:
+            del ctx.changes[outcome.address]
+            ctx.refuse(
+                outcome.address,
+                RefusalCode.KEY_IN_USE,
+                _key_in_use_message(ctx, outcome, users),
+                ("kms_keys", outcome.name, "state"),
+            )
+
+
+def _users_after_plan(ctx: PlanContext, key_id: str | None) -> list[str]:
+    """Instances still on the key once this plan's immediate changes are made. None moves
+    onto it: the instance planner refuses a move to a key the spec does not keep enabled."""
+    return sorted(
+        i.instance_id
+        for i in ctx.observed.instances.values()
+        if uses_key(i, key_id) and not _moves_off(ctx, i.instance_id, key_id)
+    )
+
+
+def _key_in_use_message(ctx: PlanContext, outcome: KeyOutcome, users: list[str]) -> str:
+    named = ", ".join(_user_label(ctx, u) for u in users[:_MAX_NAMED])
+    more = f" and {len(users) - _MAX_NAMED} more" if len(users) > _MAX_NAMED else ""
+    verb = "disabled" if outcome.desired_state is KeyState.DISABLED else "scheduled for deletion"
+    one = len(users) == 1
+    return (
+        f"key {outcome.key_id} would be {verb} while {named}{more} "
+        f"{'uses' if one else 'use'} it, which would lock {'it' if one else 'them'}. Move "
+        "every instance to another key first (in the spec, or by hand for instances not in "
+        "it), or keep state: enabled"
+    )
 
 
 def _user_label(ctx: PlanContext, instance_id: str) -> str:
