@@ -89,7 +89,7 @@ def _check_keys_in_use(ctx: PlanContext, keys: dict[str, KeyOutcome]) -> None:
     for outcome in keys.values():
         if not outcome.backward or outcome.address not in ctx.changes:
             continue
-        users = _users_after_plan(ctx, outcome.key_id)
+        users = _users_after_plan(ctx, outcome.key_id) + _unread_in_region(ctx, outcome.region)
         if users:
             del ctx.changes[outcome.address]
             ctx.refuse(
@@ -110,6 +110,17 @@ def _users_after_plan(ctx: PlanContext, key_id: str | None) -> list[str]:
     )
 
 
+def _unread_in_region(ctx: PlanContext, region: str) -> list[str]:
+    """Instances of the key's region whose encryption was not read: they may use the key.
+    Observe reads them all when a key is disabled or deleted; if it ever did not, refuse
+    rather than guess."""
+    return sorted(
+        i.instance_id
+        for i in ctx.observed.instances.values()
+        if i.region == region and i.encryption is None
+    )
+
+
 def _key_in_use_message(ctx: PlanContext, outcome: KeyOutcome, users: list[str]) -> str:
     named = ", ".join(_user_label(ctx, u) for u in users[:_MAX_NAMED])
     more = f" and {len(users) - _MAX_NAMED} more" if len(users) > _MAX_NAMED else ""
@@ -124,6 +135,8 @@ def _key_in_use_message(ctx: PlanContext, outcome: KeyOutcome, users: list[str])
 
 
 def _user_label(ctx: PlanContext, instance_id: str) -> str:
+    if ctx.observed.instances[instance_id].encryption is None:
+        return f"{instance_id} (its encryption was not read, so it may)"
     if instance_id not in ctx.spec.instances:
         return f"{instance_id} (not in the spec)"
     change = ctx.changes.get(f"rds_encryption.{instance_id}")

@@ -84,9 +84,10 @@ class ObservedInstance(_Fact):
     """True when the spec names this instance."""
     encryption: ObservedEncryption | None = None
     """None when not read (unmanaged instances whose key use did not matter). The planner takes
-    None as encryption off for a managed instance, and as "uses no key" for KeyInUse, so observe
-    must read it for every managed instance and for every instance that may use a key the spec
-    disables or deletes."""
+    None as encryption off for a managed instance, and, for KeyInUse, as "may use any key of its
+    region" (so a key of that region is never disabled or deleted). Observe must read it for
+    every managed instance and for every instance of a region where the spec disables or
+    deletes a key."""
 
 
 class ObservedState(_Fact):

@@ -200,3 +200,28 @@ def test_literal_key_tag_value_is_compared_like_the_ram_policy_does(value, usabl
     plan = build_plan(_spec({"key": "key-lit000001"}, ram={"manage": True}), observed)
     refused = {r.code for r in plan.refusals}
     assert (RefusalCode.KEY_NOT_USABLE not in refused) is usable
+
+
+@pytest.mark.parametrize(("region", "refused"), [("cn-hangzhou", True), ("cn-shanghai", False)])
+def test_a_key_is_not_disabled_while_an_instance_of_its_region_was_not_read(region, refused):
+    # KeyInUse must see every instance of the key's region; unread is not "unused".
+    spec = Spec.model_validate({"kms_keys": {"old": {"alias": "alias/old", "state": "disabled"}}})
+    key = {
+        "key_id": "key-old000001",
+        "arn": f"acs:kms:cn-hangzhou:{ACCOUNT}:key/key-old000001",
+        "region": "cn-hangzhou",
+        "state": "Enabled",
+        "tags": {"acs:rds:instance-encryption": "true"},
+    }
+    unread = _instance(region=region, managed=False, encryption=None).model_dump()
+    observed = ObservedState.model_validate(
+        {"account_id": ACCOUNT, "keys": {"old": key}, "instances": {"pgm-aaaa0001": unread}}
+    )
+    plan = build_plan(spec, observed)
+    if refused:
+        [refusal] = plan.refusals
+        assert refusal.code is RefusalCode.KEY_IN_USE
+        assert "pgm-aaaa0001 (its encryption was not read" in refusal.message
+        assert plan.changes == []
+    else:
+        assert plan.refusals == [] and plan.change("kms_key.old") is not None
