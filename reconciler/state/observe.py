@@ -1,8 +1,10 @@
 """observe(spec, clients) -> ObservedState: read only what the spec needs, concurrently.
 
 Reads (DESIGN section 10 bounds them by N + ceil(N/100) + K + 10 for N instances, K keys):
-- per region: DescribeDBInstances, paged 100 at a time (pages 2.. in parallel once the total is
-  known), and DescribeKey('alias/acs/rds') for the service key id and the account id;
+- per region: DescribeDBInstances, paged 100 at a time: at once as many pages as the spec
+  declares instances there (the list holds at least those), the rest in parallel once page 1
+  gives the total (a spec naming instances that do not exist may cost an empty page); and
+  DescribeKey('alias/acs/rds') for the service key id and the account id;
 - per managed instance: DescribeDBInstanceEncryptionKey; DescribeDBInstanceAttribute only where
   the class type matters (a CMK is wanted) or, for a restarting change in the maintenance
   window, to learn the window (the list carries neither);
@@ -54,6 +56,7 @@ class _Facts:
     keys_by_id: dict[str, ObservedKey | None] = field(default_factory=dict)
     regions_listed: set[str] = field(default_factory=set)
     pages_left: dict[str, int] = field(default_factory=dict)
+    pages_asked: dict[str, int] = field(default_factory=dict)
     kms_status: bool = True
     ram: ObservedRam | None = None
 
@@ -185,10 +188,19 @@ class _Observer:
                 region,
             )
         for region in sorted(set(self.managed.values()) | self.in_use_regions):
-            self.facts.pages_left[region] = 1
-            loop.submit(
-                lambda page, r=region: self._on_page(r, 1, page), rds.list_instances, c, region, 1
-            )
+            # The region lists at least the spec's instances there, so that many pages exist:
+            # ask for them all at once instead of waiting a round trip for page 1's total.
+            declared = sum(1 for r in self.managed.values() if r == region)
+            self.facts.pages_asked[region] = max(1, math.ceil(declared / rds.PAGE_SIZE))
+            self.facts.pages_left[region] = self.facts.pages_asked[region]
+            for number in range(1, self.facts.pages_asked[region] + 1):
+                loop.submit(
+                    lambda page, r=region, n=number: self._on_page(r, n, page),
+                    rds.list_instances,
+                    c,
+                    region,
+                    number,
+                )
         for name, key in spec.kms_keys.items():
             loop.submit(
                 lambda found, n=name: self.facts.keys.__setitem__(n, found),
@@ -233,8 +245,9 @@ class _Observer:
     def _on_page(self, region: str, number: int, page: rds.InstancePage) -> None:
         if number == 1:
             pages = max(1, math.ceil(page.total / rds.PAGE_SIZE))
-            self.facts.pages_left[region] += pages - 1
-            for later in range(2, pages + 1):
+            asked = self.facts.pages_asked[region]
+            self.facts.pages_left[region] += max(0, pages - asked)
+            for later in range(asked + 1, pages + 1):
                 self.loop.submit(
                     lambda p, r=region, n=later: self._on_page(r, n, p),
                     rds.list_instances,
