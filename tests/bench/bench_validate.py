@@ -8,7 +8,6 @@ Prints the figures, writes bench-results/validate.json, exits 3 when a target is
 
 from __future__ import annotations
 
-import json
 import shutil
 import statistics
 import subprocess
@@ -17,11 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.bench._support import Report
+
 INSTANCES = 5_000
 KEYS = 20
 RUNS = 5
 TARGETS = {"validate_s": 1.0, "help_s": 0.3, "validate_peak_mb": 200.0}
-RESULTS = Path("bench-results")
 
 
 def write_spec(folder: Path, instances: int = INSTANCES, keys: int = KEYS) -> None:
@@ -108,25 +108,27 @@ def main() -> int:
         "targets": TARGETS,
         "validate_output": summary.strip(),
     }
-    missed = [name for name, limit in TARGETS.items() if figures[name] > limit]
-    figures["missed"] = missed
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "validate.json").write_text(json.dumps(figures, indent=2) + "\n")
-    print(
-        f"validate {INSTANCES} instances ({size / 1e6:.2f} MB in 6 files): "
-        f"{validate_s:.3f} s median of {RUNS} (target < {TARGETS['validate_s']} s)"
+    out = Report("validate", figures)
+    out.target(
+        "validate 5,000 instances",
+        f"{validate_s:.3f} s median of {RUNS} ({size / 1e6:.2f} MB in 6 files; "
+        f"{figures['validate_output']})",
+        f"< {TARGETS['validate_s']} s",
+        validate_s < TARGETS["validate_s"],
     )
-    print(f"  -> {figures['validate_output']}")
-    print(f"validate peak memory: {peak_mb:.1f} MB (target < {TARGETS['validate_peak_mb']} MB)")
-    print(
-        f"reconciler --help: {help_s:.3f} s median (target < {TARGETS['help_s']} s; "
-        f"bare python start {python_s:.3f} s)"
+    out.target(
+        "validate peak memory",
+        f"{peak_mb:.1f} MB (ru_maxrss)",
+        f"< {TARGETS['validate_peak_mb']:.0f} MB",
+        peak_mb < TARGETS["validate_peak_mb"],
     )
-    print(f"results: {RESULTS / 'validate.json'}")
-    if missed:
-        print(f"MISSED: {', '.join(missed)}", file=sys.stderr)
-        return 3
-    return 0
+    out.target(
+        "reconciler --help",
+        f"{help_s:.3f} s median of {RUNS} (bare python start {python_s:.3f} s)",
+        f"< {TARGETS['help_s']} s",
+        help_s < TARGETS["help_s"],
+    )
+    return out.finish()
 
 
 if __name__ == "__main__":
