@@ -16,6 +16,7 @@ import hmac
 import re
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -86,9 +87,11 @@ class Authenticator:
 
     def __init__(self, credentials: dict[str, str]) -> None:
         self._credentials = dict(credentials)
+        # Nonces with their expiry, and the same in arrival order (expiries only grow), so
+        # forgetting expired ones pops from the left instead of rebuilding the whole dict.
         self._nonces: dict[tuple[str, str], float] = {}
+        self._expiries: deque[tuple[float, tuple[str, str]]] = deque()
         self._lock = threading.Lock()
-        self._next_prune = time.time() + 60
 
     def verify(self, request: WireRequest) -> str:
         """Return the access key id of a correctly signed request, else raise ApiError."""
@@ -212,14 +215,19 @@ class Authenticator:
         if not nonce:
             raise missing_parameter("SignatureNonce")
         now = time.time()
+        key = (key_id, nonce)
         with self._lock:
-            if now > self._next_prune:
-                self._nonces = {k: t for k, t in self._nonces.items() if t > now}
-                self._next_prune = now + 60
-            if self._nonces.get((key_id, nonce), 0) > now:
+            expiries = self._expiries
+            while expiries and expiries[0][0] <= now:
+                expiry, old = expiries.popleft()
+                if self._nonces.get(old) == expiry:
+                    del self._nonces[old]
+            if self._nonces.get(key, 0) > now:
                 raise ApiError(
                     400,
                     "SignatureNonceUsed",
                     "Specified signature nonce was used already: use a new nonce.",
                 )
-            self._nonces[(key_id, nonce)] = now + _NONCE_TTL_SECONDS
+            expiry = now + _NONCE_TTL_SECONDS
+            self._nonces[key] = expiry
+            expiries.append((expiry, key))
