@@ -395,6 +395,10 @@ def test_describe_kms_associate_resources(rds: Any, kms: Any, ram: Any, admin: A
     )
     assert rds.describe_kms_associate_resources(request).body.associate_status is False
     set_key(rds, a, key_id)
+    during = rds.describe_kms_associate_resources(request).body
+    assert [(i.dbinstance_name, i.status) for i in during.associate_dbinstances] == [
+        (a, "INS_MAINTAINING")
+    ], "an instance switching to the key already uses it"
     advance(admin, RESTART_SECONDS)
     body = rds.describe_kms_associate_resources(request).body
     assert body.associate_status is True

@@ -329,4 +329,14 @@ def modify_maintain_time(world: RdsWorld, instance_id: str, window: str) -> dict
 
 
 def instances_using_key(world: RdsWorld, region: str, key_id: str) -> list[dict[str, Any]]:
-    return [d for d in list_instances(world, region) if d["encryption"]["key_id"] == key_id]
+    """Instances on the key, and those already switching to it (CONFIG_ENCRYPTING): RDS holds
+    the new key from the moment the change starts, not only once it has finished."""
+    return [d for d in list_instances(world, region) if key_id in _keys_in_use(d, world.now)]
+
+
+def _keys_in_use(doc: dict[str, Any], now: float) -> set[str | None]:
+    keys = {doc["encryption"]["key_id"]}
+    pending = doc.get("pending")
+    if pending and pending["start"] <= now:
+        keys.add(pending["value"].get("key_id"))
+    return keys
