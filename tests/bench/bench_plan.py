@@ -153,6 +153,7 @@ def _plot(result: dict[str, Any], path: Path) -> None:
     bars = ax.bar(labels, values, color=colours, yerr=errors, capsize=4)
     ax.bar_label(bars, fmt="%.2f s", padding=6)
     ax.set_yscale("log")
+    ax.set_ylim(top=max(values) * 2.5)  # room for the labels under the title
     ax.set_ylabel("wall time (s, log; bars min..max)")
     ax.set_title(
         f"observe+plan of {result['instances']} instances at {result['latency_ms']} ms/call, "
