@@ -138,7 +138,12 @@ def facts(doc: dict[str, Any]) -> InstanceFacts:
 
 
 def resolve_encryption(
-    world: RdsWorld, doc: dict[str, Any], value: str, role_arn: str | None = None
+    world: RdsWorld,
+    doc: dict[str, Any],
+    value: str,
+    role_arn: str | None = None,
+    *,
+    at_creation: bool = False,
 ) -> dict[str, Any]:
     """Check a ConfigValue / EncryptionKey against every rule; return the encryption it means.
 
@@ -149,7 +154,7 @@ def resolve_encryption(
         if doc["Engine"] != rules.ENGINE:
             rules.check_supports_encryption(facts(doc))
         return {"kind": "off", "key_id": None}
-    rules.check_supports_encryption(facts(doc))
+    rules.check_supports_encryption(facts(doc), at_creation=at_creation)
     if value == rules.SERVICE_KEY_WORD:
         return {"kind": "service", "key_id": peers.service_key_id(world, doc["RegionId"])}
     rules.check_cmk_allowed_for_class(facts(doc))
@@ -291,7 +296,7 @@ def create_instance(
         doc["busy"] = {"status": "Creating", "until": world.now + world.restart_seconds}
     if encryption_key:
         doc["encryption"] = (
-            resolve_encryption(world, doc, encryption_key, role_arn)
+            resolve_encryption(world, doc, encryption_key, role_arn, at_creation=True)
             if check_key_access
             else resolve_encryption_unchecked(world, doc, encryption_key)
         )
@@ -303,7 +308,7 @@ def resolve_encryption_unchecked(world: RdsWorld, doc: dict[str, Any], value: st
     """For seeds: the instance rules hold, the key must exist, its state/tags/role may not."""
     if value == rules.DISABLED_WORD:
         return {"kind": "off", "key_id": None}
-    rules.check_supports_encryption(facts(doc))
+    rules.check_supports_encryption(facts(doc), at_creation=True)
     if value == rules.SERVICE_KEY_WORD:
         return {"kind": "service", "key_id": peers.service_key_id(world, doc["RegionId"])}
     rules.check_cmk_allowed_for_class(facts(doc))

@@ -69,7 +69,7 @@ def invalid(message: str, code: str = "InvalidParameter") -> ApiError:
 
 # --- class codes ------------------------------------------------------------------------------
 
-_CLASS_FAMILY = re.compile(r"^(?:rds\.)?pg(?:ro)?\.([a-z])", re.IGNORECASE)
+_CLASS_FAMILY = re.compile(r"^(?:rds\.)?[a-z]+\.([a-z])", re.IGNORECASE)  # pg., pgro., mysql., ...
 
 
 def class_type(class_code: str) -> str:
@@ -97,9 +97,14 @@ class InstanceFacts:
     class_code: str
 
 
-def check_supports_encryption(facts: InstanceFacts) -> None:
-    """Cloud-disk encryption: PostgreSQL, Basic/HA/cluster edition, ESSD, never serverless."""
-    if facts.engine != ENGINE:
+def check_supports_encryption(facts: InstanceFacts, *, at_creation: bool = False) -> None:
+    """Cloud-disk encryption: PostgreSQL, Basic/HA/cluster edition, ESSD, never serverless.
+
+    ``at_creation``: MySQL and SQL Server instances can also be created with an encrypted
+    disk (CreateDBInstance EncryptionKey); only switching it later through ModifyDBInstanceConfig
+    is the PostgreSQL feature this emulator models. Such instances matter to the reconciler as
+    users of a key (a disabled key locks them too)."""
+    if facts.engine != ENGINE and not at_creation:
         raise ApiError(
             400,
             "IncorrectDBInstanceEngine",
