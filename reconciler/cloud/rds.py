@@ -26,10 +26,16 @@ class InstancePage:
     total: int
 
 
-def list_instances(clients: CloudClients, region: str, page: int) -> InstancePage:
-    """One page (100 a page) of the PostgreSQL instances of a region."""
+def list_instances(
+    clients: CloudClients, region: str, page: int, *, all_engines: bool = False
+) -> InstancePage:
+    """One page (100 a page) of the PostgreSQL instances of a region, or of every engine's
+    (a MySQL or SQL Server instance may use a KMS key too, and a disabled key locks it)."""
     request = _models().DescribeDBInstancesRequest(
-        region_id=region, engine=ENGINE, page_size=PAGE_SIZE, page_number=page
+        region_id=region,
+        engine=None if all_engines else ENGINE,
+        page_size=PAGE_SIZE,
+        page_number=page,
     )
     response = clients.call(
         "rds", region, "DescribeDBInstances", lambda c: c.describe_dbinstances(request)

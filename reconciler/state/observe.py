@@ -22,6 +22,7 @@ another and the pool stays full.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Callable
@@ -194,13 +195,7 @@ class _Observer:
             self.facts.pages_asked[region] = max(1, math.ceil(declared / rds.PAGE_SIZE))
             self.facts.pages_left[region] = self.facts.pages_asked[region]
             for number in range(1, self.facts.pages_asked[region] + 1):
-                loop.submit(
-                    lambda page, r=region, n=number: self._on_page(r, n, page),
-                    rds.list_instances,
-                    c,
-                    region,
-                    number,
-                )
+                self._list_page(region, number)
         for name, key in spec.kms_keys.items():
             loop.submit(
                 lambda found, n=name: self.facts.keys.__setitem__(n, found),
@@ -242,19 +237,23 @@ class _Observer:
     def _on_ram(self, observed: ObservedRam) -> None:
         self.facts.ram = observed
 
+    def _list_page(self, region: str, number: int) -> None:
+        # Where the spec disables or deletes a key, instances of every engine may be its users.
+        self.loop.submit(
+            lambda page, r=region, n=number: self._on_page(r, n, page),
+            functools.partial(rds.list_instances, all_engines=region in self.in_use_regions),
+            self.clients,
+            region,
+            number,
+        )
+
     def _on_page(self, region: str, number: int, page: rds.InstancePage) -> None:
         if number == 1:
             pages = max(1, math.ceil(page.total / rds.PAGE_SIZE))
             asked = self.facts.pages_asked[region]
             self.facts.pages_left[region] += max(0, pages - asked)
             for later in range(asked + 1, pages + 1):
-                self.loop.submit(
-                    lambda p, r=region, n=later: self._on_page(r, n, p),
-                    rds.list_instances,
-                    self.clients,
-                    region,
-                    later,
-                )
+                self._list_page(region, later)
         for item in page.items:
             instance_id = item.get("DBInstanceId")
             if not instance_id or instance_id in self.facts.items:

@@ -94,6 +94,38 @@ def test_key_in_use_by_an_unmanaged_instance(demo, write_spec) -> None:  # type:
     assert "KeyInUse" in refused(demo.endpoint, folder)
 
 
+def test_key_in_use_by_an_instance_of_another_engine(demo, tmp_path, write_spec) -> None:  # type: ignore[no-untyped-def]
+    """A MySQL instance created on the key uses it too: disabling the key would lock it."""
+    from reconciler.emulator.seeds import apply_seed
+
+    extra = tmp_path / "mysql.yaml"
+    extra.write_text(
+        "rds_instances:\n"
+        "  - {id: rm-bp1mysql000000001, region: cn-hangzhou, engine: MySQL,\n"
+        "     engine_version: '8.0', class: mysql.x4.large.2c, category: HighAvailability,\n"
+        "     storage_type: cloud_essd, encryption: alias/rds-legacy}\n"
+    )
+    apply_seed(demo.state, str(extra))
+    folder = write_spec(
+        {
+            "kms_keys": {
+                "legacy": {
+                    "alias": "alias/rds-legacy",
+                    "description": "legacy RDS key",
+                    "tags": {"team": "dba"},
+                    "state": "disabled",
+                }
+            },
+            # the PostgreSQL user of the key moves off it, so only the MySQL one remains
+            "instances": {"pgm-bp1ded0000000003": {"encryption": {"key": "service"}}},
+        }
+    )
+    run = plan_json(demo.endpoint, folder)
+    assert run.exit_code == 1, run.stdout + run.stderr
+    in_use = [r for r in run.plan["refusals"] if r["code"] == "KeyInUse"]
+    assert len(in_use) == 1 and "rm-bp1mysql000000001" in in_use[0]["message"]
+
+
 def test_key_in_use_pending_deletion(demo, write_spec) -> None:  # type: ignore[no-untyped-def]
     folder = write_spec(
         {
