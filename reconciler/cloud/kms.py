@@ -23,6 +23,17 @@ def _is(error: PermanentError, *families: Family) -> bool:
     return family_of(error) in families
 
 
+def kms_not_enabled(error: BaseException) -> bool:
+    """Whether an error says KMS is not activated in the account: a not-authorised answer
+    whose code says the service is not enabled (the cloud's Forbidden.KmsServiceNotEnabled).
+    Classified by family and pattern, not by the exact spelling."""
+    return (
+        isinstance(error, PermanentError)
+        and _is(error, Family.NOT_AUTHORIZED)
+        and "notenabled" in error.code.lower().replace("_", "")
+    )
+
+
 def describe_key(clients: CloudClients, region: str, key_ref: str) -> dict[str, Any] | None:
     """KeyMetadata (wire names) of a key id or `alias/...`; None when no such key or alias."""
     request = _models().DescribeKeyRequest(key_id=key_ref)
@@ -69,6 +80,27 @@ def observe_key(
     return key_from_metadata(metadata, region, tags=tags, aliases=aliases)
 
 
+@dataclass(frozen=True)
+class KeyRead:
+    """A key read that tells "no such key" from "KMS is not activated" (both: no key)."""
+
+    key: ObservedKey | None
+    kms_activated: bool = True
+
+
+def read_key(
+    clients: CloudClients, region: str, key_ref: str, *, known_alias: str | None = None
+) -> KeyRead:
+    """`observe_key`, but Forbidden.KmsServiceNotEnabled on any of its reads (DescribeKey,
+    ListResourceTags, ListAliasesByKeyId) means no key and KMS not activated, not an error."""
+    try:
+        return KeyRead(observe_key(clients, region, key_ref, known_alias=known_alias))
+    except PermanentError as error:
+        if kms_not_enabled(error):
+            return KeyRead(None, kms_activated=False)
+        raise
+
+
 def key_from_metadata(
     metadata: dict[str, Any], region: str, *, tags: dict[str, str], aliases: list[str]
 ) -> ObservedKey:
@@ -111,7 +143,7 @@ def service_key(clients: CloudClients, region: str) -> ServiceKeyFacts:
     try:
         metadata = describe_key(clients, region, SERVICE_KEY_ALIAS)
     except PermanentError as error:
-        if _is(error, Family.NOT_AUTHORIZED) and "notenabled" in error.code.lower():
+        if kms_not_enabled(error):
             return ServiceKeyFacts(None, None, kms_activated=False)
         raise
     if metadata is None:
@@ -129,7 +161,7 @@ def kms_activated(clients: CloudClients, region: str) -> bool:
             "kms", region, "DescribeAccountKmsStatus", lambda c: c.describe_account_kms_status()
         )
     except PermanentError as error:
-        if _is(error, Family.NOT_AUTHORIZED) and "notenabled" in error.code.lower():
+        if kms_not_enabled(error):
             return False
         raise
     status = (response.body.to_map() or {}).get("AccountStatus", "Enabled")

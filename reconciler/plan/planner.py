@@ -68,11 +68,16 @@ def _check_account(ctx: PlanContext) -> None:
     actual = ctx.observed.account_id
     if wanted is None or wanted == actual:
         return
-    found = (
-        f"the credentials belong to account {actual}"
-        if actual
-        else "the account of the credentials could not be determined"
-    )
+    if actual:
+        found = f"the credentials belong to account {actual}"
+    elif not ctx.observed.kms_activated:
+        # The account id is read from the ARN of the RDS service key, which KMS must serve.
+        found = (
+            "the account of the credentials could not be determined, because KMS is not "
+            "activated (the account id is read from the ARN of the KMS key alias/acs/rds)"
+        )
+    else:
+        found = "the account of the credentials could not be determined"
     ctx.refuse(
         "account",
         RefusalCode.ACCOUNT_MISMATCH,

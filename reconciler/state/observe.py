@@ -15,6 +15,10 @@ Reads (DESIGN section 10 bounds them by N + ceil(N/100) + K + 10 for N instances
 - for a key the spec disables or deletes: the encryption of every instance of its region,
   managed or not, so KeyInUse sees them all.
 
+KMS not activated: a not-enabled answer (Forbidden.KmsServiceNotEnabled) on any KMS read, or a
+DescribeAccountKmsStatus other than Enabled, is a fact, not an error: no key is observed and
+`kms_activated` is False (the account id is then unknown), so the plan refuses KmsNotActivated.
+
 The work runs on a thread pool; a small event loop on the calling thread reacts to each answer
 (e.g. a listed page submits that page's instance reads at once), so no worker ever waits on
 another and the pool stays full.
@@ -197,21 +201,9 @@ class _Observer:
             for number in range(1, self.facts.pages_asked[region] + 1):
                 self._list_page(region, number)
         for name, key in spec.kms_keys.items():
-            loop.submit(
-                lambda found, n=name: self.facts.keys.__setitem__(n, found),
-                _observe_key_by_alias,
-                c,
-                spec.key_region(name),
-                key.alias,
-            )
+            self._read_key(self.facts.keys, name, spec.key_region(name), key.alias, by_alias=True)
         for key_id, region in sorted(self._literal_key_ids().items()):
-            loop.submit(
-                lambda found, k=key_id: self.facts.keys_by_id.__setitem__(k, found),
-                kms.observe_key,
-                c,
-                region,
-                key_id,
-            )
+            self._read_key(self.facts.keys_by_id, key_id, region, key_id)
         loop.submit(self._on_kms_status, kms.kms_activated, c, spec.defaults.region)
         ram_spec = spec.effective_ram()
         if ram_spec is not None:
@@ -232,7 +224,33 @@ class _Observer:
         return found
 
     def _on_kms_status(self, activated: bool) -> None:
-        self.facts.kms_status = activated
+        self.facts.kms_status = self.facts.kms_status and activated
+
+    def _read_key(
+        self,
+        into: dict[str, ObservedKey | None],
+        name: str,
+        region: str,
+        key_ref: str,
+        *,
+        by_alias: bool = False,
+    ) -> None:
+        """Read a key into `into[name]`; an answer that KMS is not activated records no key
+        and marks KMS not activated (the plan then refuses with KmsNotActivated)."""
+
+        def keep(read: kms.KeyRead) -> None:
+            into[name] = read.key
+            if not read.kms_activated:
+                self.facts.kms_status = False
+
+        known_alias = key_ref if by_alias else None
+        self.loop.submit(
+            keep,
+            functools.partial(kms.read_key, known_alias=known_alias),
+            self.clients,
+            region,
+            key_ref,
+        )
 
     def _on_ram(self, observed: ObservedRam) -> None:
         self.facts.ram = observed
@@ -312,13 +330,7 @@ class _Observer:
             in_use = enc.key_id if enc is not None and enc.key_type == "CMK" else None
             if in_use and in_use not in known:
                 known.add(in_use)
-                self.loop.submit(
-                    lambda found, k=in_use: self.facts.keys_by_id.__setitem__(k, found),
-                    kms.observe_key,
-                    self.clients,
-                    region,
-                    in_use,
-                )
+                self._read_key(self.facts.keys_by_id, in_use, region, in_use)
             if self._needs_window(instance_id, enc):
                 self._read_attribute(region, instance_id)
 
@@ -378,7 +390,3 @@ class _Observer:
         if preferred is not None and preferred.account_id:
             return preferred.account_id
         return next((f.account_id for f in self.facts.service_keys.values() if f.account_id), None)
-
-
-def _observe_key_by_alias(clients: CloudClients, region: str, alias: str) -> ObservedKey | None:
-    return kms.observe_key(clients, region, alias, known_alias=alias)

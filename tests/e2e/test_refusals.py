@@ -59,21 +59,70 @@ def test_instance_not_found(emulator, write_spec) -> None:  # type: ignore[no-un
 
 
 def test_kms_not_activated(emulator, write_spec) -> None:  # type: ignore[no-untyped-def]
-    """The cloud answers Forbidden.KmsServiceNotEnabled when KMS was never activated; the
-    emulator has no switch for that, so the answer is injected as a fault."""
+    """A world where KMS is not activated (the emulator's switch): DescribeAccountKmsStatus is
+    not Enabled and every key read answers 403 Forbidden.KmsServiceNotEnabled. The plan is
+    not an observe error: it refuses the key and every encryption, service key or CMK."""
+    on_service = world.create_instance(emulator.endpoint)
+    on_cmk = world.create_instance(emulator.endpoint)
+    world.admin(emulator.endpoint, "POST", "kms", {"activated": False})
+    folder = write_spec(
+        {
+            "kms_keys": {"prod": {"alias": "alias/rds-prod"}},
+            "instances": {
+                on_service: {"encryption": {"key": "service"}},
+                on_cmk: {"encryption": {"key": "prod"}},
+            },
+        }
+    )
+    run = plan_json(emulator.endpoint, folder, "--detailed-exitcode")
+    assert run.exit_code == 1, run.stdout + run.stderr
+    refusals = {r["address"]: r["code"] for r in run.plan["refusals"]}
+    for address in ("kms_key.prod", f"rds_encryption.{on_service}", f"rds_encryption.{on_cmk}"):
+        assert refusals.get(address) == "KmsNotActivated", refusals
+    # RAM changes may remain (RAM is not KMS); no key or encryption change does.
+    changed = [c["address"] for c in run.plan["changes"]]
+    assert not [a for a in changed if a.startswith(("kms_key.", "rds_encryption."))], changed
+
+
+def test_kms_not_activated_from_a_seed_with_account_set(emulator, tmp_path, write_spec) -> None:  # type: ignore[no-untyped-def]
+    """Seeded `kms: {activated: false}`; the account id (read from alias/acs/rds's ARN) cannot
+    be read either, so defaults.account also refuses, saying why the account is unknown."""
+    from reconciler.emulator.seeds import apply_seed
+
+    instance = world.create_instance(emulator.endpoint)
+    seed = tmp_path / "no-kms.yaml"
+    seed.write_text("kms: {activated: false}\n")
+    apply_seed(emulator.state, str(seed))
+    folder = write_spec(
+        {
+            "defaults": {"account": "1234567890123456"},
+            "instances": {instance: {"encryption": {"key": "service"}}},
+        }
+    )
+    run = plan_json(emulator.endpoint, folder, "--detailed-exitcode")
+    assert run.exit_code == 1, run.stdout + run.stderr
+    assert run.codes() == {"KmsNotActivated", "AccountMismatch"}
+    mismatch = next(r for r in run.plan["refusals"] if r["code"] == "AccountMismatch")
+    assert "KMS is not activated" in mismatch["message"]
+
+
+def test_kms_not_enabled_on_a_key_read_alone(emulator, write_spec) -> None:  # type: ignore[no-untyped-def]
+    """Fault variant, for what the switch cannot show: the status call says Enabled but the key
+    reads answer Forbidden.KmsServiceNotEnabled. That answer alone means KMS not activated."""
     instance = world.create_instance(emulator.endpoint)
     world.admin(
         emulator.endpoint,
         "POST",
         "faults",
+        {"action": "kms:DescribeKey", "code": "Forbidden.KmsServiceNotEnabled", "status": 403,
+         "rate": 1.0},
+    )  # fmt: skip
+    folder = write_spec(
         {
-            "action": "kms:DescribeAccountKmsStatus",
-            "code": "Forbidden.KmsServiceNotEnabled",
-            "status": 403,
-            "times": 1,
-        },
+            "kms_keys": {"prod": {"alias": "alias/rds-prod"}},
+            "instances": {instance: {"encryption": {"key": "service"}}},
+        }
     )
-    folder = write_spec({"instances": {instance: {"encryption": {"key": "service"}}}})
     assert "KmsNotActivated" in refused(emulator.endpoint, folder)
 
 

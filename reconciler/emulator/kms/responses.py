@@ -6,8 +6,9 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from reconciler.emulator import kms_activation
 from reconciler.emulator.clock import iso
-from reconciler.emulator.dispatch import RequestContext, register_service
+from reconciler.emulator.dispatch import Handler, RequestContext, register_service
 from reconciler.emulator.errors import ApiError, invalid_parameter
 from reconciler.emulator.kms import models as m
 from reconciler.emulator.regions import REGIONS
@@ -302,7 +303,11 @@ def update_key_description(ctx: RequestContext) -> dict[str, Any]:
 
 
 def describe_account_kms_status(ctx: RequestContext) -> dict[str, Any]:
-    return {"AccountStatus": "Enabled"}
+    """``Enabled``, or ``Disabled`` when KMS is not activated: the cloud does not document the
+    non-enabled value, so ``Disabled`` is the emulator's choice (see kms_activation)."""
+    if kms_activation.is_activated(ctx.tx):
+        return {"AccountStatus": "Enabled"}
+    return {"AccountStatus": kms_activation.NOT_ACTIVATED_STATUS}
 
 
 def describe_regions(ctx: RequestContext) -> dict[str, Any]:
@@ -332,4 +337,24 @@ ACTIONS = {
     "DescribeRegions": describe_regions,
 }
 
-register_service("kms", "2016-01-20", ACTIONS, regional=True, http_status_in_errors=True)
+
+def _when_activated(handler: Handler) -> Handler:
+    """403 Forbidden.KmsServiceNotEnabled first when KMS is not activated in the account."""
+
+    def guarded(ctx: RequestContext) -> dict[str, Any]:
+        kms_activation.require_activated(ctx.tx)
+        return handler(ctx)
+
+    return guarded
+
+
+register_service(
+    "kms",
+    "2016-01-20",
+    {
+        name: handler if name in kms_activation.ALWAYS_ANSWERED else _when_activated(handler)
+        for name, handler in ACTIONS.items()
+    },
+    regional=True,
+    http_status_in_errors=True,
+)

@@ -155,6 +155,7 @@ def resolve_encryption(
             rules.check_supports_encryption(facts(doc))
         return {"kind": "off", "key_id": None}
     rules.check_supports_encryption(facts(doc), at_creation=at_creation)
+    peers.require_kms_activated(world)
     if value == rules.SERVICE_KEY_WORD:
         return {"kind": "service", "key_id": peers.service_key_id(world, doc["RegionId"])}
     rules.check_cmk_allowed_for_class(facts(doc))

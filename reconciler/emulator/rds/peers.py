@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from reconciler.emulator import kms_activation
 from reconciler.emulator.clock import iso
 from reconciler.emulator.kms import models as kms
 from reconciler.emulator.policy_eval import (
@@ -28,6 +29,12 @@ def find_key(
     if not by_alias and (key_ref.startswith("alias/") or key_ref.startswith("acs:")):
         return None
     return kms.find_key(world.ctx, key_ref, region)
+
+
+def require_kms_activated(world: RdsWorld) -> None:
+    """Encrypting a disk needs KMS: 403 Forbidden.KmsServiceNotEnabled when the account has not
+    activated it (the RDS code is undocumented; see kms_activation for this choice)."""
+    kms_activation.require_activated(world.ctx.tx)
 
 
 def service_key_id(world: RdsWorld, region: str) -> str:

@@ -12,7 +12,7 @@ from reconciler.emulator.services import load_services
 from reconciler.emulator.store import Transaction
 
 KMS_VERSION, RAM_VERSION = "2016-01-20", "2015-05-01"
-_TOP_KEYS = {"account", "regions", "kms_keys", "ram", "rds_instances", "description"}
+_TOP_KEYS = {"account", "regions", "kms", "kms_keys", "ram", "rds_instances", "description"}
 _KEY_KEYS = {
     "region",
     "aliases",
@@ -212,10 +212,24 @@ def _encryption_value(value: Any) -> str | None:
     return str(value)
 
 
+def _kms_activated(doc: dict[str, Any]) -> bool | None:
+    """``kms: {activated: false}``: an account where KMS is not activated (None: unchanged)."""
+    kms = _check_keys("kms", doc.get("kms") or {}, {"activated"})
+    activated = kms.get("activated")
+    if activated is not None and not isinstance(activated, bool):
+        raise SeedError("kms.activated: must be true or false")
+    return activated
+
+
 def build_world(state: EmulatorState, doc: dict[str, Any]) -> None:
+    """Build the seed's world in one transaction. ``kms.activated`` is applied last, so a seed
+    may still describe a history (keys, encrypted instances) from before KMS was deactivated."""
+    from reconciler.emulator import kms_activation
+
     _check_keys("seed", doc, _TOP_KEYS)
     load_services()
     ram = _check_keys("ram", doc.get("ram") or {}, {"roles", "policies"})
+    activated = _kms_activated(doc)
     with state.store.transaction() as tx:
         builder = _Builder(state, tx)
         for region in doc.get("regions") or []:
@@ -228,3 +242,5 @@ def build_world(state: EmulatorState, doc: dict[str, Any]) -> None:
             builder.ram_role(f"ram.roles[{i}]", entry)
         for i, entry in enumerate(doc.get("rds_instances") or []):
             builder.rds_instance(f"rds_instances[{i}]", entry)
+        if activated is not None:
+            kms_activation.set_activated(tx, activated)
