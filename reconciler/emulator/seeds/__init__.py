@@ -41,9 +41,11 @@ File format (every key optional unless said)::
         maintain_time: 18:00Z-22:00Z
         encryption: off | service | <alias/... or key id>   # a CMK of the instance's region
         description: d
+    kms: {activated: false}   # KMS not activated in the account (applied last); default true
 
 A seeded instance may use a CMK its role cannot reach today (that is the world's history), but
-the instance rules (PostgreSQL, edition, ESSD, dedicated class for a CMK) still hold.
+the instance rules (edition, ESSD, dedicated class for a CMK) still hold; a MySQL or SQL Server
+instance may be seeded encrypted, as it can be created so.
 """
 
 from __future__ import annotations
