@@ -21,6 +21,16 @@ def refused(endpoint: str, folder: str) -> set[str]:
     return run.codes()
 
 
+def _legacy_key(state: str) -> dict[str, object]:
+    """The demo world's alias/rds-legacy as the spec declares it, in the given state."""
+    return {
+        "alias": "alias/rds-legacy",
+        "description": "legacy RDS key",
+        "tags": {"team": "dba"},
+        "state": state,
+    }
+
+
 def test_serverless_storage_and_general_purpose_cmk(demo, write_spec) -> None:  # type: ignore[no-untyped-def]
     folder = write_spec(
         {
@@ -128,18 +138,7 @@ def test_kms_not_enabled_on_a_key_read_alone(emulator, write_spec) -> None:  # t
 
 def test_key_in_use_by_an_unmanaged_instance(demo, write_spec) -> None:  # type: ignore[no-untyped-def]
     """pgm-bp1ded0000000003 uses alias/rds-legacy but is not in this spec: still in use."""
-    folder = write_spec(
-        {
-            "kms_keys": {
-                "legacy": {
-                    "alias": "alias/rds-legacy",
-                    "description": "legacy RDS key",
-                    "tags": {"team": "dba"},
-                    "state": "disabled",
-                }
-            }
-        }
-    )
+    folder = write_spec({"kms_keys": {"legacy": _legacy_key("disabled")}})
     assert "KeyInUse" in refused(demo.endpoint, folder)
 
 
@@ -157,14 +156,7 @@ def test_key_in_use_by_an_instance_of_another_engine(demo, tmp_path, write_spec)
     apply_seed(demo.state, str(extra))
     folder = write_spec(
         {
-            "kms_keys": {
-                "legacy": {
-                    "alias": "alias/rds-legacy",
-                    "description": "legacy RDS key",
-                    "tags": {"team": "dba"},
-                    "state": "disabled",
-                }
-            },
+            "kms_keys": {"legacy": _legacy_key("disabled")},
             # the PostgreSQL user of the key moves off it, so only the MySQL one remains
             "instances": {"pgm-bp1ded0000000003": {"encryption": {"key": "service"}}},
         }
@@ -176,18 +168,7 @@ def test_key_in_use_by_an_instance_of_another_engine(demo, tmp_path, write_spec)
 
 
 def test_key_in_use_pending_deletion(demo, write_spec) -> None:  # type: ignore[no-untyped-def]
-    folder = write_spec(
-        {
-            "kms_keys": {
-                "legacy": {
-                    "alias": "alias/rds-legacy",
-                    "description": "legacy RDS key",
-                    "tags": {"team": "dba"},
-                    "state": "pending-deletion",
-                }
-            }
-        }
-    )
+    folder = write_spec({"kms_keys": {"legacy": _legacy_key("pending-deletion")}})
     assert "KeyInUse" in refused(demo.endpoint, folder)
 
 

@@ -144,12 +144,7 @@ def test_client_rate_limit_keeps_under_a_quota(emulator, fleet) -> None:  # type
     about calls / quota."""
     n, quota = 100, 50
     folder = fleet(n)
-    world.admin(
-        emulator.endpoint,
-        "POST",
-        "quota",
-        {"action": "DescribeDBInstanceEncryptionKey", "per_second": quota},
-    )
+    world.set_quota(emulator.endpoint, "DescribeDBInstanceEncryptionKey", quota)
     world.reset_calls(emulator.endpoint)
     started = time.monotonic()
     run = plan_json(
@@ -165,12 +160,7 @@ def test_client_rate_limit_keeps_under_a_quota(emulator, fleet) -> None:  # type
 def test_quota_without_client_limit_is_absorbed_by_retries(emulator, fleet) -> None:  # type: ignore[no-untyped-def]
     n, quota = 100, 40
     folder = fleet(n)
-    world.admin(
-        emulator.endpoint,
-        "POST",
-        "quota",
-        {"action": "DescribeDBInstanceEncryptionKey", "per_second": quota},
-    )
+    world.set_quota(emulator.endpoint, "DescribeDBInstanceEncryptionKey", quota)
     world.reset_calls(emulator.endpoint)
     run = plan_json(emulator.endpoint, folder)
     assert run.exit_code == 0, run.stderr

@@ -113,6 +113,11 @@ def admin(endpoint: str, method: str, name: str, body: dict | None = None) -> di
         return json.loads(response.read() or b"{}")
 
 
+def set_quota(endpoint: str, action: str, per_second: int) -> None:
+    """Past `per_second` calls of `action`, the emulator answers the real throttling error."""
+    admin(endpoint, "POST", "quota", {"action": action, "per_second": per_second})
+
+
 def calls(endpoint: str) -> dict[str, int]:
     return admin(endpoint, "GET", "calls")["by_action"]
 
