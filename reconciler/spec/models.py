@@ -79,13 +79,25 @@ class Defaults(_Model):
     """How a restarting change is applied: immediate, or in the instance's maintenance window."""
 
 
+class PolicyType(StrEnum):
+    """Which RAM namespace the policy lives in: RAM keeps system and custom policies apart,
+    so a custom policy may share the name of Alibaba's built-in one."""
+
+    CUSTOM = "custom"
+    SYSTEM = "system"
+
+
 class RamSpec(_Model):
     manage: StrictBool = True
     """true: create and repair the role, policy and attachment. false: only verify them."""
     role: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.-]{1,64}$")] = DEFAULT_ROLE
     """The RAM role RDS assumes to use KMS. Alibaba Cloud fixes this name."""
     policy: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,128}$")] = DEFAULT_POLICY
-    """The custom RAM policy attached to the role. Alibaba Cloud fixes this name."""
+    """The RAM policy attached to the role. Alibaba Cloud fixes this name."""
+    policy_type: PolicyType = PolicyType.CUSTOM
+    """custom: the documented manual steps (the tool creates the policy and keeps its document).
+    system: attach Alibaba Cloud's built-in system policy of that name, which the tool cannot
+    change."""
 
 
 class Rotation(_Model):
