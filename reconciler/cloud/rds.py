@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.cloud.answers import absent, reading
 from reconciler.cloud.clients import CloudClients
-from reconciler.cloud.retry import Family, family_of
 from reconciler.errors import PermanentError
 from reconciler.state.models import ObservedEncryption, ObservedInstance
 
 PAGE_SIZE = 100
 ENGINE = "PostgreSQL"
+INSTANCE_ABSENT = ("InvalidDBInstanceId.NotFound",)
+"""The documented answer for an instance id that does not exist."""
 
 
 def _models() -> Any:
@@ -37,79 +39,95 @@ def list_instances(
         page_size=PAGE_SIZE,
         page_number=page,
     )
-    response = clients.call(
-        "rds", region, "DescribeDBInstances", lambda c: c.describe_dbinstances(request)
-    )
-    body = response.body.to_map() or {}
+    with reading("rds:DescribeDBInstances", f"{region} page {page}"):
+        response = clients.call(
+            "rds", region, "DescribeDBInstances", lambda c: c.describe_dbinstances(request)
+        )
+        body = response.body.to_map() or {}
+        items = _instance_items(body)
+        total = int(body["TotalRecordCount"])
+        if total < 0:
+            raise ValueError(f"TotalRecordCount {total}")
+        return InstancePage(items=items, total=total)
+
+
+def _instance_items(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The DBInstance list; every item must carry its id (an item without one cannot be
+    matched to the spec, so the page cannot be trusted)."""
     items = (body.get("Items") or {}).get("DBInstance") or []
-    return InstancePage(items=items, total=int(body.get("TotalRecordCount") or len(items)))
+    if not isinstance(items, list) or not all(
+        isinstance(i, dict) and i.get("DBInstanceId") for i in items
+    ):
+        raise ValueError("an item of the instance list has no DBInstanceId")
+    return items
 
 
 def find_instance(clients: CloudClients, region: str, instance_id: str) -> dict[str, Any] | None:
     """Look one instance up by id, any engine (a declared instance missing from the PostgreSQL
     list may exist with another engine, which is a different refusal than not found)."""
     request = _models().DescribeDBInstancesRequest(region_id=region, dbinstance_id=instance_id)
-    try:
-        response = clients.call(
-            "rds", region, "DescribeDBInstances", lambda c: c.describe_dbinstances(request)
-        )
-    except PermanentError as error:
-        if family_of(error) is Family.NOT_FOUND:
-            return None
-        raise
-    items = ((response.body.to_map() or {}).get("Items") or {}).get("DBInstance") or []
-    return next((i for i in items if i.get("DBInstanceId") == instance_id), None)
+    with reading("rds:DescribeDBInstances", instance_id):
+        try:
+            response = clients.call(
+                "rds", region, "DescribeDBInstances", lambda c: c.describe_dbinstances(request)
+            )
+        except PermanentError as error:
+            if absent(error, *INSTANCE_ABSENT):
+                return None
+            raise
+        items = _instance_items(response.body.to_map() or {})
+        return next((i for i in items if i["DBInstanceId"] == instance_id), None)
 
 
-def attribute(clients: CloudClients, region: str, instance_id: str) -> dict[str, Any] | None:
+def attribute(clients: CloudClients, region: str, instance_id: str) -> dict[str, Any]:
     """DescribeDBInstanceAttribute: carries DBInstanceClassType and MaintainTime, which the
-    list does not. None when the instance is gone."""
+    list does not. The instance was listed, so any error (not found included) stops the plan."""
     request = _models().DescribeDBInstanceAttributeRequest(dbinstance_id=instance_id)
-    try:
+    with reading("rds:DescribeDBInstanceAttribute", instance_id):
         response = clients.call(
             "rds",
             region,
             "DescribeDBInstanceAttribute",
             lambda c: c.describe_dbinstance_attribute(request),
         )
-    except PermanentError as error:
-        if family_of(error) is Family.NOT_FOUND:
-            return None
-        raise
-    items = ((response.body.to_map() or {}).get("Items") or {}).get("DBInstanceAttribute") or []
-    return items[0] if items else None
+        body = response.body.to_map() or {}
+        items = (body.get("Items") or {}).get("DBInstanceAttribute") or []
+        found = [i for i in items if isinstance(i, dict) and i.get("DBInstanceId") == instance_id]
+        if len(found) != 1:
+            raise ValueError(f"{len(found)} attribute records for the instance")
+        return found[0]
 
 
 def encryption(
     clients: CloudClients, region: str, instance_id: str, service_key_id: str | None
-) -> ObservedEncryption | None:
+) -> ObservedEncryption:
     """Disk encryption of one instance.
 
     Off answers success with an empty EncryptionKey (reference/alibaba-api-details.md section
-    1); on the service key it answers that key's id. None when the answer is an error of the
-    not-found or invalid family (e.g. an edition that has no disk encryption at all): the
-    planner then decides from the instance's category and storage."""
+    1); on the service key it answers that key's id. Every error stops the plan: a failed read
+    is never "encryption off" (an instance that cannot say is refused, not guessed)."""
     request = _models().DescribeDBInstanceEncryptionKeyRequest(
         dbinstance_id=instance_id, region_id=region
     )
-    try:
+    with reading("rds:DescribeDBInstanceEncryptionKey", instance_id):
         response = clients.call(
             "rds",
             region,
             "DescribeDBInstanceEncryptionKey",
             lambda c: c.describe_dbinstance_encryption_key(request),
         )
-    except PermanentError as error:
-        if family_of(error) in (Family.NOT_FOUND, Family.INVALID):
-            return None
-        raise
-    return encryption_from_body(response.body.to_map() or {}, service_key_id)
+        return encryption_from_body(response.body.to_map() or {}, service_key_id)
 
 
 def encryption_from_body(body: dict[str, Any], service_key_id: str | None) -> ObservedEncryption:
+    if not body.get("RequestId"):
+        raise ValueError("not an answer of the API (no RequestId)")
+    # Off is documented as an empty or absent EncryptionKey (alibaba-api-details section 1).
     key_id = body.get("EncryptionKey") or None
     if key_id is None:
         return ObservedEncryption(enabled=False)
+    if not isinstance(key_id, str):
+        raise TypeError("EncryptionKey is not a string")
     listed = [
         item
         for item in body.get("EncryptionKeyList") or []
