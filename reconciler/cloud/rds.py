@@ -296,4 +296,6 @@ def encryption_target(detail: dict[str, Any]) -> str | None:
     value = detail.get("ConfigValue")
     if not isinstance(value, str) or not value:
         raise ValueError("an encryption task without its ConfigValue")
-    return value
+    # The API takes ServiceKey (PostgreSQL) and serviceKey (SQL Server) alike.
+    spelled = {"servicekey": "ServiceKey", "disabled": "disabled"}
+    return spelled.get(value.lower(), value)
