@@ -12,7 +12,13 @@ Functions other services call (with the current request's ctx, inside its transa
 
 System policies are built in (not in the store): AliyunRDSInstanceEncryptionRolePolicy (the
 document of the reference), AliyunKMSFullAccess, AliyunKMSReadOnlyAccess, AliyunRDSFullAccess,
-AdministratorAccess. Guesses (the docs are silent): DeletePolicy while attached is 409
+AdministratorAccess. System and custom policies are separate namespaces, as in RAM: a custom
+policy may share a system policy's name (Alibaba's manual steps create a custom
+AliyunRDSInstanceEncryptionRolePolicy), every action with a PolicyType addresses one namespace,
+an attachment is keyed by (PolicyName, PolicyType), and the actions without a PolicyType address
+custom policies only (the system ones are read-only: 403 NoPermission, chosen).
+
+Guesses (the docs are silent): DeletePolicy while attached is 409
 `DeleteConflict.Role.Policy`; RoleName errors are `InvalidParameter.RoleName.InvalidChars`/
 `.Length`; role names are unique case-insensitively (the ARN lower-cases them); at most 10
 custom policies attach to one role (`LimitExceeded.Role.Policy`), 200 custom policies exist.
