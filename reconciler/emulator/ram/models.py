@@ -28,10 +28,9 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from typing import Any
 
-from reconciler.emulator.dispatch import RequestContext
+from reconciler.emulator.dispatch import RequestContext, stable_token
 from reconciler.emulator.errors import ApiError
 
 ROLE_KIND, POLICY_KIND, GLOBAL = "ram_role", "ram_policy", ""
@@ -163,8 +162,10 @@ def check_policy_name(name: str) -> None:
     check_name("PolicyName", name, r"[A-Za-z0-9\-]+", 128)
 
 
-def new_role_id() -> str:
-    return str(secrets.randbelow(9 * 10**18) + 10**18)
+def new_role_id(ctx: RequestContext) -> str:
+    """19 digits like the cloud's, from the store's role counter (stable, unique in a store)."""
+    serial = ctx.next_serial("ram_role")
+    return str(int(stable_token(serial, 18, ctx.account_id, "0123456789")) + 10**18)
 
 
 def role_arn(account_id: str, role_name: str) -> str:

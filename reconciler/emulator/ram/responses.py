@@ -239,7 +239,7 @@ def create_role(ctx: RequestContext) -> dict[str, Any]:
         raise ApiError(409, "EntityAlreadyExists.Role", "The role does already EXIST.")
     now = iso(ctx.now())
     role = {
-        "RoleId": m.new_role_id(),
+        "RoleId": m.new_role_id(ctx),
         "RoleName": name,
         "Arn": m.role_arn(ctx.account_id, name),
         "Description": _description(ctx) or "",

@@ -20,11 +20,9 @@ Emulator choices where the cloud is undocumented:
 
 from __future__ import annotations
 
-import secrets
-import string
 from typing import Any
 
-from reconciler.emulator.dispatch import RequestContext
+from reconciler.emulator.dispatch import RequestContext, stable_token
 from reconciler.emulator.errors import ApiError
 from reconciler.emulator.rds import peers, rules
 from reconciler.emulator.rds.rules import InstanceFacts
@@ -33,7 +31,6 @@ from reconciler.emulator.store import Transaction
 KIND = "rds_instance"
 TOKEN_KIND = "rds_client_token"
 _REGION_ID_PREFIX = {"cn-hangzhou": "bp1", "cn-shanghai": "uf6", "cn-beijing": "2ze"}
-_ID_ALPHABET = string.ascii_lowercase + string.digits
 
 
 class RdsWorld:
@@ -50,10 +47,15 @@ class RdsWorld:
         self.account_id: str = ctx.account_id
 
 
-def new_instance_id(region: str) -> str:
-    """``pgm-`` + a region prefix + lowercase letters and digits, 20 characters like the cloud."""
-    prefix = _REGION_ID_PREFIX.get(region, "".join(secrets.choice(_ID_ALPHABET) for _ in "abc"))
-    return "pgm-" + prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(13))
+def new_instance_id(world: RdsWorld, region: str) -> str:
+    """``pgm-`` + a region prefix + lowercase letters and digits, 20 characters like the cloud;
+    made from the store's instance counter, so the same on every fresh run (never random)."""
+    prefix = _REGION_ID_PREFIX.get(region) or stable_token(len(region), 3, region)
+    while True:
+        serial = world.ctx.next_serial("rds_instance")
+        instance_id = "pgm-" + prefix + stable_token(serial, 13, world.account_id)
+        if world.tx.get(KIND, region, instance_id) is None:  # a seeded or older id
+            return instance_id
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -279,7 +281,7 @@ def create_instance(
     (engine, edition, storage, class type) still hold.
     """
     validate_new_instance(fields)
-    instance_id = fields.get("DBInstanceId") or new_instance_id(fields["RegionId"])
+    instance_id = fields.get("DBInstanceId") or new_instance_id(world, fields["RegionId"])
     if world.tx.get(KIND, fields["RegionId"], instance_id) is not None:
         raise rules.invalid(f"The instance {instance_id} already exists.", "DBInstanceIdExists")
     doc: dict[str, Any] = {

@@ -7,7 +7,6 @@ Field names and wrapping follow the installed SDK's models (alibabacloud_rds2014
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -86,7 +85,7 @@ def create_dbinstance(ctx: RequestContext) -> dict[str, Any]:
     )
     answer = {
         "DBInstanceId": doc["DBInstanceId"],
-        "OrderId": str(secrets.randbelow(10**15)),
+        "OrderId": str(10**14 + ctx.next_serial("rds_order")),
         "ConnectionString": doc["ConnectionString"],
         "Port": doc["Port"],
     }
