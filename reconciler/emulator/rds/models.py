@@ -24,7 +24,7 @@ from typing import Any
 
 from reconciler.emulator.dispatch import RequestContext, stable_token
 from reconciler.emulator.errors import ApiError
-from reconciler.emulator.rds import peers, rules
+from reconciler.emulator.rds import peers, rules, tasks
 from reconciler.emulator.rds.rules import InstanceFacts
 from reconciler.emulator.store import Transaction
 
@@ -191,12 +191,17 @@ def request_encryption_change(
     """Start (Immediate) or schedule (MaintainTime) a change of the instance's encryption.
 
     A ``switch_time`` in the future delays an Immediate change to that moment (emulator choice:
-    the SDK documents SwitchTime as "the time at which the modification takes effect").
+    the SDK documents SwitchTime as "the time at which the modification takes effect"). The
+    change is a task of the task center (see ``tasks``); a change that has not started yet and
+    is replaced (or made needless by a change to the current value) is Canceled there.
     """
     rules.check_not_locked(lock_of(world, doc)[0])
     rules.check_running(status_of(doc, world.now))
     target = resolve_encryption(world, doc, value)
     doc = dict(doc)
+    replaced = doc.get("pending")
+    if replaced:  # not started (else the instance would not be Running): it never will
+        tasks.cancel(world.tx, doc["RegionId"], replaced.get("task_id"), world.now)
     if target == doc["encryption"]:
         doc["pending"] = None  # already there: nothing to do, and no scheduled change either
         return doc
@@ -204,7 +209,9 @@ def request_encryption_change(
         start = rules.window_start_at_or_after(world.now, doc["MaintainTime"])
     else:
         start = max(world.now, switch_time or world.now)
-    doc["pending"] = {"value": target, "start": start, "end": start + world.restart_seconds}
+    pending = {"value": target, "start": start, "end": start + world.restart_seconds}
+    pending["task_id"] = tasks.create(world.ctx, doc, pending, value, switch_mode, world.now)
+    doc["pending"] = pending
     return doc
 
 
@@ -322,7 +329,11 @@ def resolve_encryption_unchecked(world: RdsWorld, doc: dict[str, Any], value: st
 
 
 def delete_instance(world: RdsWorld, instance_id: str) -> None:
+    """Removes the instance at once; a change it still waited for is Canceled."""
     doc = load(world, instance_id)
+    pending = doc.get("pending")
+    if pending:
+        tasks.cancel(world.tx, doc["RegionId"], pending.get("task_id"), world.now)
     world.tx.delete(KIND, doc["RegionId"], instance_id)
 
 
@@ -337,14 +348,18 @@ def modify_maintain_time(world: RdsWorld, instance_id: str, window: str) -> dict
 
 
 def instances_using_key(world: RdsWorld, region: str, key_id: str) -> list[dict[str, Any]]:
-    """Instances on the key, and those already switching to it (CONFIG_ENCRYPTING): RDS holds
-    the new key from the moment the change starts, not only once it has finished."""
-    return [d for d in list_instances(world, region) if key_id in _keys_in_use(d, world.now)]
+    """Every instance of the region (any engine) that uses the key: on it, switching to it
+    (CONFIG_ENCRYPTING: RDS holds the new key from the moment the change starts), or scheduled
+    to switch to it (a MaintainTime or SwitchTime change not started yet). An instance that is
+    switching or scheduled to switch away still uses its current key until the change is done.
+    """
+    return [d for d in list_instances(world, region) if key_id in keys_in_use(d)]
 
 
-def _keys_in_use(doc: dict[str, Any], now: float) -> set[str | None]:
+def keys_in_use(doc: dict[str, Any]) -> set[str]:
+    """The key ids a settled instance document uses, holds or is scheduled to take."""
     keys = {doc["encryption"]["key_id"]}
     pending = doc.get("pending")
-    if pending and pending["start"] <= now:
+    if pending:
         keys.add(pending["value"].get("key_id"))
-    return keys
+    return {k for k in keys if k}
