@@ -193,3 +193,24 @@ def test_a_custom_deny_of_the_name_beats_the_system_allow(
     key_id, instance_id = create_key(kms), running_instance(rds, admin)
     error = api_error(lambda: set_key(rds, instance_id, key_id))
     assert error.code == "ByokNotAuthorizedToRds"
+
+
+def test_a_seed_can_hold_both_policies_of_the_name(tmp_path: Any) -> None:
+    from reconciler.emulator.server import Emulator
+    from tests.emulator.conftest import sdk_client
+
+    world = {
+        "ram": {
+            "policies": [{"name": NAME, "document": MANUAL_DOCUMENT, "description": "manual"}],
+            "roles": [{"name": ROLE, "policies": [NAME, {"name": NAME, "type": "System"}]}],
+        }
+    }
+    path = tmp_path / "world.yaml"
+    path.write_text(json.dumps(world))
+    with Emulator(seed=str(path)) as emu:
+        ram = sdk_client("ram", emu.endpoint)
+        listed = ram.list_policies_for_role(rm.ListPoliciesForRoleRequest(role_name=ROLE)).body
+        assert sorted((p.policy_type, p.description) for p in listed.policies.policy) == [
+            ("Custom", "manual"),
+            ("System", get(ram, "System").policy.description),
+        ]

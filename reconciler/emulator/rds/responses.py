@@ -234,6 +234,7 @@ def describe_history_tasks(ctx: RequestContext) -> dict[str, Any]:
     ago counts as 30 days ago. Filters as documented: Status, TaskType, InstanceId, TaskId
     (comma lists of at most 30), InstanceType (only ``Instance``), FromExecTime/ToExecTime
     (seconds the task has run; 0 = no limit). PageSize 10..100 (default 10), PageNumber >= 1.
+    ResourceGroupId is accepted and ignored (resource groups are not emulated).
     """
     world = RdsWorld(ctx)
     low = _switch_time(ctx.required("FromStartTime"), "FromStartTime") or 0.0

@@ -152,10 +152,3 @@ def listed(tx: Transaction, region: str | None, now: float) -> list[dict[str, An
     """The tasks of a region (all regions for None) kept at ``now``, newest first."""
     docs = tx.list(KIND, region)
     return [d for d in reversed(docs) if now - d["start"] <= KEPT_SECONDS]
-
-
-def find(tx: Transaction, task_id: str) -> dict[str, Any] | None:
-    for region, doc_id in tx.list_ids(KIND):
-        if doc_id == task_id:
-            return tx.get(KIND, region, doc_id)
-    return None
