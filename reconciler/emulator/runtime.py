@@ -3,6 +3,7 @@ extensions that plug-in services keep (for example RDS's quotas under `extension
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from collections import Counter
@@ -11,7 +12,7 @@ from typing import Any
 
 from reconciler.emulator.auth import Authenticator
 from reconciler.emulator.clock import EmulatedClock
-from reconciler.emulator.errors import ApiError
+from reconciler.emulator.errors import ApiError, EmulatorSetupError
 from reconciler.emulator.store import Store
 
 
@@ -24,6 +25,14 @@ class Settings:
     account_id: str = "1234567890123456"
     default_region: str = "cn-hangzhou"
     restart_seconds: float = 2.0
+
+    def __post_init__(self) -> None:
+        limit = EmulatedClock.MAX_ADVANCE_SECONDS
+        if not (math.isfinite(self.restart_seconds) and 0 <= self.restart_seconds <= limit):
+            raise EmulatorSetupError(
+                f"restart seconds must be a finite number within 0..{limit:.0f} (100 years), "
+                f"not {self.restart_seconds!r}"
+            )
 
 
 @dataclass

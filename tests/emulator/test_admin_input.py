@@ -24,7 +24,9 @@ def _admin(
     headers: list[tuple[str, str]] | None = None,
 ) -> rh.RawAnswer:
     extra = [*(headers or []), ("Content-Length", str(len(body)))]
-    data = rh.request_bytes(method, f"/_emulator/{name}", host or emulator.endpoint, extra, body)
+    data = rh.request_bytes(
+        method, f"/_emulator/{name}", emulator.endpoint if host is None else host, extra, body
+    )
     return rh.exchange(emulator.endpoint, data)
 
 
