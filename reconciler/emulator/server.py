@@ -3,9 +3,10 @@
 Every accepted socket sets TCP_NODELAY and every answer goes out in ONE write: a handler that
 writes headers and body separately stalls each keep-alive answer ~40 ms (Nagle + delayed ACK).
 
-Request headers are parsed here rather than by `http.client.parse_headers` (the email package:
-about half the emulator's CPU per answer), with the same limits (100 headers, 64 KiB a line,
-431 past them) and the same Connection/Expect handling as `BaseHTTPRequestHandler`.
+Request headers are parsed by `http_input.read_headers` rather than `http.client.parse_headers`
+(the email package: about half the emulator's CPU per answer), with the same limits (100
+headers, 64 KiB a line, 431 past them); the Connection/Expect handling is
+`BaseHTTPRequestHandler`'s.
 
 Bad input never gets a traceback, an HTML page or a dropped connection: every refusal is the
 standard JSON error `{RequestId, HostId, Code, Message, Recommend}` with a real status (the
@@ -44,7 +45,6 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -55,205 +55,28 @@ from reconciler.emulator.admin import PREFIX, admin_error, handle_admin
 from reconciler.emulator.auth import WireRequest
 from reconciler.emulator.dispatch import Answer, dispatch
 from reconciler.emulator.errors import EmulatorSetupError
+from reconciler.emulator.http_input import (
+    HeaderError,
+    Refusal,
+    body_length,
+    check_host,
+    http_version,
+    read_headers,
+)
 from reconciler.emulator.runtime import EmulatorState, Settings
 from reconciler.emulator.seeds import apply_seed
 from reconciler.emulator.services import load_services
 from reconciler.emulator.store import Store
 
-MAX_BODY_BYTES = 4 * 1024 * 1024  # API and admin bodies are a few KiB
 _FORM = "application/x-www-form-urlencoded"
 _LOG = logging.getLogger(__name__)
-_LENGTH = re.compile(r"[0-9]{1,18}")
 _DRAIN_BYTES, _DRAIN_SECONDS = 1 << 20, 1.0
 _INTERNAL_MESSAGE = "The request processing has failed due to some unknown error."
-_MAX_LINE = 65536
-_MAX_HEADERS = 100
-_END_OF_HEADERS = (b"\r\n", b"\n", b"")
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 
 def _reason(status: int) -> str:
     return _REASONS.get(status, "Error")
-
-
-class _Headers:
-    """Request headers: lower-case name -> values in arrival order (what the handler needs)."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, list[str]] = {}
-
-    def add(self, name: str, value: str) -> None:
-        self.values.setdefault(name.strip().lower(), []).append(value)
-
-    def get(self, name: str, default: str | None = None) -> str | None:
-        found = self.values.get(name.lower())
-        return found[0] if found else default
-
-    def get_all(self, name: str) -> list[str]:
-        return list(self.values.get(name.lower(), []))
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.values)
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self.values
-
-    def joined(self) -> dict[str, str]:
-        """Repeated headers joined by "," in sorted order (as the signature check expects)."""
-        return {
-            name: values[0].strip()
-            if len(values) == 1
-            else ",".join(sorted(v.strip() for v in values))
-            for name, values in self.values.items()
-        }
-
-
-def _http_version(word: str) -> tuple[int, int] | None:
-    """(major, minor) of `HTTP/x.y`, or None when malformed (the base class's rules)."""
-    if not word.startswith("HTTP/"):
-        return None
-    numbers = word.split("/", 1)[1].split(".")
-    if len(numbers) != 2 or not all(n.isdigit() and len(n) <= 10 for n in numbers):
-        return None
-    return int(numbers[0]), int(numbers[1])
-
-
-class _HeaderError(Exception):
-    def __init__(self, explain: str, detail: str) -> None:
-        super().__init__(detail)
-        self.explain = explain
-        self.detail = detail
-
-
-def _read_headers(rfile: Any) -> _Headers:
-    """The header block as http.client reads it: continuation lines fold into the previous
-    header; a line without a colon is ignored."""
-    headers, lines = _Headers(), 0
-    name: str | None = None
-    while True:
-        line = rfile.readline(_MAX_LINE + 1)
-        if len(line) > _MAX_LINE:
-            raise _HeaderError(
-                "Line too long", "got more than 65536 bytes when reading header line"
-            )
-        lines += 1
-        if lines > _MAX_HEADERS:
-            raise _HeaderError("Too many headers", f"got more than {_MAX_HEADERS} headers")
-        if line in _END_OF_HEADERS:
-            return headers
-        text = line.decode("iso-8859-1").rstrip("\r\n")
-        if text[:1] in (" ", "\t") and name is not None:
-            values = headers.values[name]
-            values[-1] += text
-            continue
-        found, colon, value = text.partition(":")
-        if colon:
-            name = found.strip().lower()
-            headers.add(name, value.lstrip(" \t"))
-
-
-class _Refusal(Exception):
-    """A request refused before it reaches a handler: its status, code and message."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-def _body_length(headers: _Headers) -> int:
-    """The declared body length, checked before any of the body is read (see the module doc)."""
-    if "transfer-encoding" in headers:
-        if "content-length" in headers:
-            raise _Refusal(
-                400, "InvalidContentLength", "Content-Length and Transfer-Encoding together"
-            )
-        raise _Refusal(
-            411,
-            "MissingContentLength",
-            "Transfer-Encoding is not supported: send the body with a Content-Length",
-        )
-    parts = [
-        part.strip() for value in headers.get_all("content-length") for part in value.split(",")
-    ]
-    if not parts:
-        return 0
-    if not all(_LENGTH.fullmatch(part) for part in parts) or len({int(p) for p in parts}) != 1:
-        shown = ", ".join(parts)[:60]
-        raise _Refusal(400, "InvalidContentLength", f"Content-Length is not valid: {shown!r}")
-    length = int(parts[0])
-    if length > MAX_BODY_BYTES:
-        raise _Refusal(
-            413,
-            "RequestEntityTooLarge",
-            f"the body declares {length} bytes; the emulator takes at most {MAX_BODY_BYTES}",
-        )
-    return length
-
-
-def _host_name(value: str) -> str | None:
-    """The name in a Host header value, lower case, without port or trailing dot
-    ("[::1]:80" -> "::1"); None when it is not a plain host[:port]."""
-    text = value.strip().lower()
-    if text.startswith("["):
-        name, bracket, rest = text[1:].partition("]")
-        if not bracket:
-            return None
-    else:
-        name, colon, port = text.partition(":")
-        rest = colon + port
-    if rest and not (rest[:1] == ":" and rest[1:].isdigit()):
-        return None
-    return name.removesuffix(".") or None
-
-
-def _is_loopback_name(name: str | None) -> bool:
-    if name is None:
-        return False
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_host(headers: _Headers, admin: bool) -> None:
-    """Refuse a Host that does not name this loopback server (see the module doc)."""
-    hosts = headers.get_all("host")
-    name = _host_name(hosts[0]) if len(hosts) == 1 else None
-    allowed = _is_loopback_name(name) or (
-        not admin
-        and name is not None
-        and (name == "aliyuncs.com" or name.endswith(".aliyuncs.com"))
-    )
-    if not allowed:
-        shown = ", ".join(hosts)[:80] if hosts else "(none)"
-        what = "the admin API answers" if admin else "the emulator answers"
-        raise _Refusal(
-            403,
-            "Forbidden.NonLoopbackHost",
-            f"{what} only loopback Host names (127.0.0.1, localhost, [::1]); got Host {shown!r}",
-        )
-    if admin:
-        origin = headers.get("origin")
-        site = (headers.get("sec-fetch-site") or "").strip().lower()
-        origin_ok = origin is not None and _is_loopback_name(_host_name(_origin_host(origin)))
-        if (origin is not None and not origin_ok) or (
-            site in ("cross-site", "same-site") and not origin_ok
-        ):
-            raise _Refusal(
-                403,
-                "Forbidden.CrossSite",
-                "the admin API refuses cross-site browser requests (Origin or Sec-Fetch-Site)",
-            )
-
-
-def _origin_host(url: str) -> str:
-    """host[:port] of an Origin header ("null" and garbage give "")."""
-    try:
-        return urlsplit(url.strip()).netloc.rpartition("@")[2]
-    except ValueError:
-        return ""
 
 
 def _code_of(status: int) -> str:
@@ -285,7 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not words:
             return False
         if len(words) >= 3:
-            version = _http_version(words[-1])
+            version = http_version(words[-1])
             if version is None:
                 self.send_error(HTTPStatus.BAD_REQUEST, f"Bad request version ({words[-1]!r})")
                 return False
@@ -312,8 +135,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.startswith("//"):  # gh-87389, as the base class
             self.path = "/" + self.path.lstrip("/")
         try:
-            self.headers = _read_headers(self.rfile)  # type: ignore[assignment]
-        except _HeaderError as error:
+            self.headers = read_headers(self.rfile)  # type: ignore[assignment]
+        except HeaderError as error:
             self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, error.detail)
             return False
         connection = (self.headers.get("Connection") or "").lower()
@@ -322,8 +145,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif connection == "keep-alive" and self.protocol_version >= "HTTP/1.1":
             self.close_connection = False
         try:
-            self.body_length = _body_length(self.headers)  # type: ignore[arg-type]
-        except _Refusal as refusal:
+            self.body_length = body_length(self.headers)  # type: ignore[arg-type]
+        except Refusal as refusal:
             self.send_error(refusal.status, refusal.message, code=refusal.code)
             return False
         expect = (self.headers.get("Expect") or "").lower()
@@ -349,7 +172,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Answer one parsed request; never raises except when the client went away."""
         try:
             answer = self._answer()
-        except _Refusal as refusal:
+        except Refusal as refusal:
             self.close_connection = self.drain_before_close = True
             answer = admin_error(refusal.status, refusal.code, refusal.message)
         except (ConnectionError, TimeoutError):
@@ -370,9 +193,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             url = urlsplit(self.path)
         except ValueError:
-            raise _Refusal(400, "BadRequest", "the request target is not a valid URL") from None
+            raise Refusal(400, "BadRequest", "the request target is not a valid URL") from None
         is_admin = url.path.startswith(PREFIX)
-        _check_host(self.headers, admin=is_admin)  # type: ignore[arg-type]
+        check_host(self.headers, admin=is_admin)  # type: ignore[arg-type]
         body = self._read_body()
         if is_admin:
             return handle_admin(self.server.state, self.command, url.path, body)
@@ -382,7 +205,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = self.body_length
         body = self.rfile.read(length) if length else b""
         if len(body) < length:
-            raise _Refusal(
+            raise Refusal(
                 400, "IncompleteBody", f"the body ended after {len(body)} of {length} bytes"
             )
         return body

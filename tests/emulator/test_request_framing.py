@@ -15,7 +15,8 @@ import pytest
 
 from reconciler.emulator import admin as admin_module
 from reconciler.emulator import server as server_module
-from reconciler.emulator.server import MAX_BODY_BYTES, Emulator
+from reconciler.emulator.http_input import MAX_BODY_BYTES
+from reconciler.emulator.server import Emulator
 from tests.emulator import raw_http as rh
 from tests.emulator import wire_client as wc
 
