@@ -26,7 +26,9 @@ class Settings:
     default_region: str = "cn-hangzhou"
     restart_seconds: float = 2.0
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
+        """EmulatorSetupError for a value the emulator cannot run with (checked when an
+        emulator starts, so `emulator serve` reports it as one line)."""
         limit = EmulatedClock.MAX_ADVANCE_SECONDS
         if not (math.isfinite(self.restart_seconds) and 0 <= self.restart_seconds <= limit):
             raise EmulatorSetupError(
@@ -118,6 +120,7 @@ class EmulatorState:
     """Everything one running emulator shares between its request threads."""
 
     def __init__(self, store: Store, settings: Settings) -> None:
+        settings.check()
         self.store = store
         self.settings = settings
         self.clock = EmulatedClock(store)

@@ -312,6 +312,7 @@ class Emulator:
         settings: Settings | None = None,
         seed: str | None = None,
     ) -> None:
+        host = host.removeprefix("[").removesuffix("]")  # "[::1]" as in a URL is "::1"
         self._family, self._address = _loopback_address(host)
         load_services()
         self.host, self.port = host, port

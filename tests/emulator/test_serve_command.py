@@ -81,6 +81,11 @@ def test_non_loopback_host_is_one_line(host: str) -> None:
     assert "loopback" in _refused("--host", host)
 
 
+@pytest.mark.parametrize("seconds", ["inf", "nan", "1e300"])
+def test_unusable_restart_seconds_is_one_line(seconds: str) -> None:
+    assert "restart seconds" in _refused("--restart-seconds", seconds)
+
+
 def test_port_in_use_is_one_line() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

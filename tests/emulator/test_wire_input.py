@@ -67,7 +67,7 @@ def test_request_target_that_is_not_a_url_is_400(emulator: Emulator, target: str
 @pytest.mark.parametrize("seconds", [math.inf, math.nan, -1.0, 1e300])
 def test_settings_refuse_unusable_restart_seconds(seconds: float) -> None:
     with pytest.raises(EmulatorSetupError) as info:
-        Settings(restart_seconds=seconds)
+        Emulator(settings=Settings(restart_seconds=seconds))
     assert "restart seconds" in str(info.value)
 
 
@@ -86,9 +86,10 @@ def test_non_loopback_host_is_a_setup_error(host: str) -> None:
     assert "loopback" in str(info.value)
 
 
-def test_ipv6_loopback_endpoint_is_bracketed() -> None:
+@pytest.mark.parametrize("host", ["::1", "[::1]"])
+def test_ipv6_loopback_endpoint_is_bracketed(host: str) -> None:
     try:
-        emulator = Emulator(host="::1")
+        emulator = Emulator(host=host)
         url = emulator.start()
     except EmulatorSetupError:
         pytest.skip("no IPv6 loopback here")
