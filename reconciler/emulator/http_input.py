@@ -170,19 +170,18 @@ def check_host(headers: Headers, admin: bool) -> None:
     )
     if not allowed:
         shown = ", ".join(hosts)[:80] if hosts else "(none)"
-        what = "the admin API answers" if admin else "the emulator answers"
-        raise Refusal(
-            403,
-            "Forbidden.NonLoopbackHost",
-            f"{what} only loopback Host names (127.0.0.1, localhost, [::1]); got Host {shown!r}",
+        names = "loopback Host names (127.0.0.1, localhost, [::1])"
+        what = (
+            f"the admin API answers only {names}"
+            if admin
+            else f"the emulator answers only {names} and *.aliyuncs.com names"
         )
+        raise Refusal(403, "Forbidden.NonLoopbackHost", f"{what}; got Host {shown!r}")
     if admin:
         origin = headers.get("origin")
         site = (headers.get("sec-fetch-site") or "").strip().lower()
         origin_ok = origin is not None and _is_loopback_name(_host_name(_origin_host(origin)))
-        if (origin is not None and not origin_ok) or (
-            site in ("cross-site", "same-site") and not origin_ok
-        ):
+        if not origin_ok and (origin is not None or site in ("cross-site", "same-site")):
             raise Refusal(
                 403,
                 "Forbidden.CrossSite",
