@@ -12,17 +12,25 @@
 
 Other services add routes with `register_admin_route("POST", "quota", handler)`; a handler
 takes (state, body dict) and returns a dict, raising AdminError(status, message) on bad input.
+
+Errors are the emulator's standard JSON error `{RequestId, HostId, Code, Message, Recommend}`:
+400 `MalformedJSON` (not JSON, not an object, NaN/Infinity, too deeply nested), 400
+`InvalidParameter` (a wrong type or a number out of its bounds, see `_LIMITS`: every number is
+finite and bounded, so nothing stored can break a later call), 404 `InvalidAction.NotFound`.
+Only loopback Host names reach these routes (`server.py` checks).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections.abc import Callable
 from typing import Any
 
-from reconciler.emulator.clock import iso
-from reconciler.emulator.dispatch import Answer, json_answer
+from reconciler.emulator.clock import ClockRangeError, iso
+from reconciler.emulator.dispatch import Answer, error_answer, json_answer, new_request_id
+from reconciler.emulator.errors import ApiError
 from reconciler.emulator.runtime import EmulatorState, Fault
 
 AdminHandler = Callable[[EmulatorState, dict[str, Any]], dict[str, Any]]
@@ -35,12 +43,23 @@ _DEFAULT_FAULT_MESSAGES = {
     "ServiceUnavailable": "The request has failed due to a temporary failure of the server.",
     "InternalError": "The request processing has failed due to some unknown error.",
 }
+# Inclusive bounds of every admin number (quota.py has per_second).
+_LIMITS: dict[str, tuple[float, float]] = {
+    "ms": (0, 600_000),  # latency: up to 10 minutes a call
+    "status": (400, 599),
+    "times": (1, 1_000_000),
+    "rate": (0.0, 1.0),
+    "retry_after_ms": (0, 3_600_000),
+    "seed": (-(2**63), 2**63 - 1),
+}
+_MAX_TEXT = 1024  # action, code, message, seed text
 
 
 class AdminError(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, code: str = "InvalidParameter") -> None:
         super().__init__(message)
         self.status = status
+        self.code = code
         self.message = message
 
 
@@ -51,27 +70,86 @@ def register_admin_route(method: str, name: str, handler: AdminHandler) -> None:
     _ROUTES[(method.upper(), name.strip("/"))] = handler
 
 
+def admin_error(status: int, code: str, message: str) -> Answer:
+    """The standard JSON error for an admin request (also used by server.py's Host check)."""
+    return error_answer(ApiError(status, code, message), new_request_id(), None, "")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is too large")
+    return value
+
+
+def _parse_body(body: bytes) -> dict[str, Any]:
+    try:
+        doc = json.loads(body or b"{}", parse_constant=_refuse_constant, parse_float=_finite_float)
+    except (ValueError, RecursionError) as error:
+        detail = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        raise AdminError(400, f"the body is not valid JSON: {detail}", "MalformedJSON") from None
+    if not isinstance(doc, dict):
+        raise AdminError(400, "the body must be a JSON object", "MalformedJSON")
+    return doc
+
+
 def handle_admin(state: EmulatorState, method: str, path: str, body: bytes) -> Answer:
     name = path[len(PREFIX) :].strip("/")
     handler = _ROUTES.get((method.upper(), name))
     if handler is None:
-        return json_answer(404, {"error": f"no admin endpoint {method} {PREFIX}{name}"})
+        return admin_error(
+            404, "InvalidAction.NotFound", f"no admin endpoint {method} {PREFIX}{name}"
+        )
     try:
-        doc = json.loads(body or b"{}")
-        if not isinstance(doc, dict):
-            raise AdminError(400, "the body must be a JSON object")
-        return json_answer(200, handler(state, doc))
-    except ValueError as error:
-        return json_answer(400, {"error": f"bad request: {error}"})
+        return json_answer(200, handler(state, _parse_body(body)))
     except AdminError as error:
-        return json_answer(error.status, {"error": error.message})
+        return admin_error(error.status, error.code, error.message)
+    except ValueError as error:  # a handler's own check of its input
+        return admin_error(400, "InvalidParameter", str(error))
 
 
-def _number(body: dict[str, Any], name: str, default: float | None = None) -> float:
+def number(
+    body: dict[str, Any],
+    name: str,
+    lo: float,
+    hi: float,
+    *,
+    default: float | None = None,
+    integer: bool = False,
+) -> float:
+    """body[name] as a finite number within lo..hi (inclusive), else AdminError 400.
+    `integer`: a whole number (an int, or a float such as 3.0), returned as an int."""
     value = body.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise AdminError(400, f"{name} must be a number")
-    return float(value)
+    kind = "an integer" if integer else "a number"
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (isinstance(value, float) and not math.isfinite(value))
+        or not lo <= value <= hi  # exact for ints of any size: no float() before the check
+        or (integer and isinstance(value, float) and not value.is_integer())
+    ):
+        shown = "missing" if value is None else json.dumps(value)[:40]
+        raise AdminError(400, f"{name} must be {kind} within {lo:g}..{hi:g} (got {shown})")
+    return int(value) if integer else float(value)
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value or len(value) > _MAX_TEXT:
+        raise AdminError(400, f"{name} must be a non-empty string of at most {_MAX_TEXT} chars")
+    return value
+
+
+def _seed(body: dict[str, Any]) -> int | str:
+    value = body.get("seed", 0)
+    if isinstance(value, str):
+        return _text(body, "seed")
+    lo, hi = _LIMITS["seed"]
+    return int(number(body, "seed", lo, hi, default=0, integer=True))
 
 
 def _get_calls(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
@@ -84,33 +162,30 @@ def _reset_calls(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _add_fault(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
-    action, code = body.get("action"), body.get("code")
-    if not isinstance(action, str) or not isinstance(code, str) or not action or not code:
-        raise AdminError(400, "action and code are required strings")
-    status = int(_number(body, "status", 400))
-    if not 400 <= status <= 599:
-        raise AdminError(400, "status must be 400..599")
-    times = body.get("times")
-    rate = body.get("rate")
-    if (times is None) == (rate is None):
+    action, code = _text(body, "action"), _text(body, "code")
+    status = int(number(body, "status", *_LIMITS["status"], default=400, integer=True))
+    if (body.get("times") is None) == (body.get("rate") is None):
         raise AdminError(400, "give exactly one of times or rate")
-    if times is not None and (not isinstance(times, int) or times < 1):
-        raise AdminError(400, "times must be a positive integer")
-    if rate is not None and not 0.0 <= _number(body, "rate") <= 1.0:
-        raise AdminError(400, "rate must be within 0..1")
-    retry_after = body.get("retry_after_ms")
+    times: int | None = None
+    rate: float | None = None
+    if body.get("times") is not None:
+        times = int(number(body, "times", *_LIMITS["times"], integer=True))
+    else:
+        rate = number(body, "rate", *_LIMITS["rate"])
+    retry_after = int(
+        number(body, "retry_after_ms", *_LIMITS["retry_after_ms"], default=0, integer=True)
+    )
+    message = _text(body, "message") if body.get("message") is not None else None
     state.faults.add(
         Fault(
             action=action,
             code=code,
             status=status,
-            message=str(
-                body.get("message") or _DEFAULT_FAULT_MESSAGES.get(code, f"Injected {code}.")
-            ),
+            message=message or _DEFAULT_FAULT_MESSAGES.get(code, f"Injected {code}."),
             times=times,
-            rate=None if rate is None else float(rate),
-            retry_after_ms=int(retry_after) if retry_after else None,
-            rng=random.Random(body.get("seed", 0)),
+            rate=rate,
+            retry_after_ms=retry_after or None,
+            rng=random.Random(_seed(body)),
         )
     )
     return {"faults": state.faults.describe()}
@@ -126,19 +201,18 @@ def _clear_faults(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _set_latency(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
-    ms = _number(body, "ms")
-    if ms < 0:
-        raise AdminError(400, "ms must be >= 0")
+    ms = number(body, "ms", *_LIMITS["ms"])
     state.latency_ms = ms
     return {"ms": ms}
 
 
 def _clock(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
     if "advance_seconds" in body:
-        seconds = _number(body, "advance_seconds")
-        if seconds < 0:
-            raise AdminError(400, "advance_seconds must be >= 0 (the clock only moves forward)")
-        state.clock.advance(seconds)
+        seconds = number(body, "advance_seconds", 0, state.clock.MAX_ADVANCE_SECONDS)
+        try:
+            state.clock.advance(seconds)
+        except ClockRangeError as error:
+            raise AdminError(400, str(error)) from None
     return {"now": iso(state.clock.now()), "offset_seconds": state.clock.offset_seconds}
 
 

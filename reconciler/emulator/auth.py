@@ -54,6 +54,12 @@ def _pct(text: str) -> str:
     return quote(text, safe="~")
 
 
+def _same(expected: str, given: str) -> bool:
+    """Constant-time comparison that also takes a non-ASCII signature (compare_digest on str
+    refuses one with TypeError, which would answer 500 instead of SignatureDoesNotMatch)."""
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
+
+
 def _signature_mismatch(string_to_sign: str) -> ApiError:
     # The message must contain a colon: the legacy Python SDK does message.split(':')[1].
     return ApiError(
@@ -155,7 +161,7 @@ class Authenticator:
         )
         to_sign = f"{V3_ALGORITHM}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
         expected = hmac.new(secret.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, fields["Signature"].lower()):
+        if not _same(expected, fields["Signature"].lower()):
             raise _signature_mismatch(to_sign.replace("\n", "\\n"))
         stamp = _parse_date(request.headers.get("x-acs-date", ""), "x-acs-date")
         return fields["Credential"], request.headers["x-acs-signature-nonce"], stamp
@@ -195,7 +201,7 @@ class Authenticator:
         )
         to_sign = f"{request.method}&%2F&{_pct(canonical)}"
         digest = hmac.new(f"{secret}&".encode(), to_sign.encode(), hashlib.sha1).digest()
-        if not hmac.compare_digest(base64.b64encode(digest).decode(), params["Signature"]):
+        if not _same(base64.b64encode(digest).decode(), params["Signature"]):
             raise _signature_mismatch(to_sign)
         stamp = _parse_date(params["Timestamp"], "Timestamp")
         return params["AccessKeyId"], params["SignatureNonce"], stamp

@@ -1,4 +1,7 @@
-"""The one error type of the emulator; `dispatch.error_body` turns it into the wire JSON."""
+"""The emulator's errors: `ApiError` is a wire answer (`dispatch.error_answer` formats it);
+`EmulatorSetupError` and `EmulatorStateError` stop an emulator from starting, with one line
+that says what to do (the CLI prints it; they are ValueErrors, so older callers still catch
+them)."""
 
 from __future__ import annotations
 
@@ -31,3 +34,13 @@ def missing_parameter(name: str) -> ApiError:
 def invalid_parameter(name: str, detail: str = "") -> ApiError:
     suffix = f": {detail}" if detail else "."
     return ApiError(400, "InvalidParameter", f"The specified parameter {name} is not valid{suffix}")
+
+
+class EmulatorSetupError(ValueError):
+    """The emulator cannot start as asked (a non-loopback host, a port in use, a bad setting).
+    The message is one line for the user, without a traceback."""
+
+
+class EmulatorStateError(EmulatorSetupError):
+    """The state path cannot be used: a directory, a missing folder, an unreadable file, a
+    file that is not an emulator state file. The file is left as it was."""

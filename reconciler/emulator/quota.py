@@ -3,6 +3,7 @@
 Admin API (JSON, no signature):
 
     POST   /_emulator/quota {"action": "DescribeDBInstanceEncryptionKey", "per_second": 50}
+           per_second: an integer 0..1000000 (0 admits nothing);
            "action" may be "Name", "service:Name" (e.g. "kms:DescribeKey") or "*";
            optional "retry_headers": false leaves out the retry-after headers.
     GET    /_emulator/quota  -> {"quotas": [...]}
@@ -33,13 +34,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.emulator.admin import AdminError, register_admin_route
+from reconciler.emulator.admin import AdminError, number, register_admin_route
 from reconciler.emulator.dispatch import register_pre_dispatch
 from reconciler.emulator.errors import ApiError
 from reconciler.emulator.runtime import EmulatorState
 
 _EXTENSION = "quota"
 WINDOW_SECONDS = 1.0
+MAX_PER_SECOND = 1_000_000
 
 
 @dataclass
@@ -129,11 +131,10 @@ def _hook(state: EmulatorState, service: str, action: str, params: dict[str, str
 
 
 def _post(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
-    action, per_second = body.get("action"), body.get("per_second")
+    action = body.get("action")
     if not isinstance(action, str) or not action:
         raise AdminError(400, "action is a required string")
-    if isinstance(per_second, bool) or not isinstance(per_second, int) or per_second < 0:
-        raise AdminError(400, "per_second must be an integer >= 0")
+    per_second = int(number(body, "per_second", 0, MAX_PER_SECOND, integer=True))
     retry_headers = body.get("retry_headers", True)
     if not isinstance(retry_headers, bool):
         raise AdminError(400, "retry_headers must be a boolean")

@@ -3,6 +3,7 @@ extensions that plug-in services keep (for example RDS's quotas under `extension
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from collections import Counter
@@ -11,7 +12,7 @@ from typing import Any
 
 from reconciler.emulator.auth import Authenticator
 from reconciler.emulator.clock import EmulatedClock
-from reconciler.emulator.errors import ApiError
+from reconciler.emulator.errors import ApiError, EmulatorSetupError
 from reconciler.emulator.store import Store
 
 
@@ -24,6 +25,16 @@ class Settings:
     account_id: str = "1234567890123456"
     default_region: str = "cn-hangzhou"
     restart_seconds: float = 2.0
+
+    def check(self) -> None:
+        """EmulatorSetupError for a value the emulator cannot run with (checked when an
+        emulator starts, so `emulator serve` reports it as one line)."""
+        limit = EmulatedClock.MAX_ADVANCE_SECONDS
+        if not (math.isfinite(self.restart_seconds) and 0 <= self.restart_seconds <= limit):
+            raise EmulatorSetupError(
+                f"restart seconds must be a finite number within 0..{limit:.0f} (100 years), "
+                f"not {self.restart_seconds!r}"
+            )
 
 
 @dataclass
@@ -109,6 +120,7 @@ class EmulatorState:
     """Everything one running emulator shares between its request threads."""
 
     def __init__(self, store: Store, settings: Settings) -> None:
+        settings.check()
         self.store = store
         self.settings = settings
         self.clock = EmulatedClock(store)

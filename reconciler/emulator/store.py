@@ -8,16 +8,25 @@ Concurrency: one connection guarded by one lock, and `Store.transaction()` holds
 the whole request, so requests are serialised at the store (a request is tens of microseconds
 of SQLite work) and a request either commits everything or nothing. A file store uses WAL with
 synchronous=NORMAL: a committed request survives a crash or kill of the emulator process.
+
+Opening a path the store cannot use raises `EmulatorStateError` (one line, saying what to do)
+BEFORE anything is written: a directory, a missing folder, an unreadable file, a file that is
+not a SQLite database (it may be the user's YAML) or a SQLite database of another program. A
+file the emulator did not create is never changed: no schema is added to it, no -wal beside it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import threading
+from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+from reconciler.emulator.errors import EmulatorStateError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -29,6 +38,8 @@ CREATE INDEX IF NOT EXISTS docs_in_order ON docs (kind, region);
 # docs_in_order: rows of one kind and region in rowid (creation) order, so a page of a list is
 # read straight off the index instead of sorting the whole kind.
 
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_OWN_TABLE = "docs"
 _FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _INDEXED_FIELDS: set[str] = set()
 
@@ -163,21 +174,80 @@ class _TransactionScope:
             self._lock.release()
 
 
+def _check_path(path: str) -> bool:
+    """Refuse a path that cannot be an emulator state file; True when the file is new."""
+    file = Path(path)
+    if file.is_dir():
+        raise EmulatorStateError(
+            f"cannot use {path} as the emulator state: it is a directory; "
+            f"give a file path such as {file / 'emulator.sqlite'}"
+        )
+    if not file.exists():
+        folder = file.absolute().parent
+        if not folder.is_dir():
+            raise EmulatorStateError(
+                f"cannot create the emulator state {path}: the folder {folder} does not exist"
+            )
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise EmulatorStateError(
+                f"cannot create the emulator state {path}: permission denied in {folder}"
+            )
+        return True
+    try:
+        with file.open("rb") as handle:
+            head = handle.read(len(_SQLITE_HEADER))
+    except OSError as error:
+        reason = (error.strerror or str(error)).lower()
+        raise EmulatorStateError(f"cannot read the emulator state {path}: {reason}") from None
+    if head and head != _SQLITE_HEADER:
+        raise EmulatorStateError(
+            f"{path} is not an emulator state file (not a SQLite database); "
+            "choose another path for the emulator state"
+        )
+    return not head
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    """A connection to a usable state file, its schema in place (see the module doc)."""
+    new = path == ":memory:" or _check_path(path)
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    try:
+        if not new:
+            tables = {
+                row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+            if tables and _OWN_TABLE not in tables:
+                raise EmulatorStateError(
+                    f"{path} is a SQLite database of another program, not an emulator state "
+                    "file; choose another path for the emulator state"
+                )
+        if path != ":memory:":
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(_SCHEMA)
+        for name in sorted(_INDEXED_FIELDS):
+            conn.execute(
+                f"CREATE INDEX IF NOT EXISTS docs_by_{name} ON docs (kind, region, {_field(name)})"
+            )
+    except EmulatorStateError:
+        conn.close()
+        raise
+    except sqlite3.Error as error:
+        conn.close()
+        raise EmulatorStateError(
+            f"cannot use {path} as the emulator state: {error}; "
+            "choose another path for the emulator state"
+        ) from None
+    return conn
+
+
 class Store:
     """The emulator's database: a file path, or ":memory:"."""
 
     def __init__(self, path: str = ":memory:") -> None:
         self.path = path
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        if path != ":memory:":
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(_SCHEMA)
-        for name in sorted(_INDEXED_FIELDS):
-            self._conn.execute(
-                f"CREATE INDEX IF NOT EXISTS docs_by_{name} ON docs (kind, region, {_field(name)})"
-            )
+        self._conn = _connect(path)
 
     def transaction(self) -> _TransactionScope:
         """Commit on a normal exit, roll back on an exception (which propagates).

@@ -13,6 +13,8 @@
 - `admin`: an AdminClient for /_emulator/ (`.get(name)`, `.post(name, body)`, `.delete(name)`).
 - `api_error(callable)`: runs an SDK call that must fail, returns the exception (code,
   status_code, data).
+- Every test fails if the emulator logged an internal error (an unexpected exception answered
+  500 InternalError), unless it asks for `expect_internal_errors` (the logged lines).
 
 The light signed-request client (no SDK) is tests/emulator/wire_client.py.
 """
@@ -20,6 +22,7 @@ The light signed-request client (no SDK) is tests/emulator/wire_client.py.
 from __future__ import annotations
 
 import json
+import logging
 import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -128,3 +131,31 @@ def api_error() -> Callable[[Callable[[], Any]], Any]:
         return info.value
 
     return run
+
+
+class _ErrorLines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@pytest.fixture(autouse=True)
+def _internal_errors(request: pytest.FixtureRequest) -> Iterator[list[str]]:
+    """An internal error on a normal path is a bug even though the client got JSON."""
+    handler = _ErrorLines()
+    logger = logging.getLogger("reconciler.emulator")
+    logger.addHandler(handler)
+    try:
+        yield handler.lines
+    finally:
+        logger.removeHandler(handler)
+    if "expect_internal_errors" not in request.fixturenames:
+        assert handler.lines == [], "the emulator logged internal errors"
+
+
+@pytest.fixture
+def expect_internal_errors(_internal_errors: list[str]) -> list[str]:
+    return _internal_errors
