@@ -68,7 +68,7 @@ def get_policy(
         body = response.body.to_map() or {}
         version = body["DefaultPolicyVersion"]
         return ObservedPolicy(
-            name=(body.get("Policy") or {}).get("PolicyName") or name,
+            name=name,  # as asked: the (name, type) the spec or the attachment list names
             policy_type=policy_type,
             default_version=str(version["VersionId"]),
             document=_document(version["PolicyDocument"], "PolicyDocument"),
