@@ -46,9 +46,7 @@ def describe_key(clients: CloudClients, region: str, key_ref: str) -> dict[str, 
     request = _models().DescribeKeyRequest(key_id=key_ref)
     with reading("kms:DescribeKey", key_ref):
         try:
-            response = clients.call(
-                "kms", region, "DescribeKey", lambda c: c.describe_key(request)
-            )
+            response = clients.call("kms", region, "DescribeKey", lambda c: c.describe_key(request))
         except PermanentError as error:
             if absent(error, *KEY_ABSENT):
                 return None

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from reconciler.cloud.answers import absent, reading
 from reconciler.cloud.clients import CloudClients
 from reconciler.errors import PermanentError
-from reconciler.state.models import ObservedEncryption, ObservedInstance
+from reconciler.state.models import (
+    ObservedEncryption,
+    ObservedInstance,
+    ObservedKeyUser,
+    ObservedTask,
+    class_type_from_code,
+)
 
 PAGE_SIZE = 100
 ENGINE = "PostgreSQL"
@@ -163,7 +171,8 @@ def instance_from_item(
         engine_version=merged.get("EngineVersion") or "",
         category=merged.get("Category") or "",
         class_code=merged.get("DBInstanceClass") or "",
-        class_type=merged.get("DBInstanceClassType") or None,
+        class_type=merged.get("DBInstanceClassType")
+        or class_type_from_code(str(merged.get("DBInstanceClass") or "")),
         storage_type=merged.get("DBInstanceStorageType") or "",
         status=merged.get("DBInstanceStatus") or "",
         lock_mode=merged.get("LockMode") or "Unlock",
@@ -171,3 +180,122 @@ def instance_from_item(
         managed=managed,
         encryption=encryption,
     )
+
+
+KEY_USER_FIELDS = ("DBInstanceName", "Engine", "KeyUsedBy", "Status")
+
+
+def key_users(clients: CloudClients, region: str, key_id: str) -> list[ObservedKeyUser]:
+    """DescribeKmsAssociateResources: the cloud's own census of a key's users, every engine,
+    disk encryption and TDE, including instances switching to the key or scheduled to."""
+    request = _models().DescribeKmsAssociateResourcesRequest(
+        region_id=region,
+        kms_resource_id=key_id,
+        kms_resource_type="key",
+        kms_resource_region_id=region,
+    )
+    with reading("rds:DescribeKmsAssociateResources", key_id):
+        response = clients.call(
+            "rds",
+            region,
+            "DescribeKmsAssociateResources",
+            lambda c: c.describe_kms_associate_resources(request),
+        )
+        body = response.body.to_map() or {}
+        if not body.get("RequestId"):
+            raise ValueError("not an answer of the API (no RequestId)")
+        listed = body.get("AssociateDBInstances") or []
+        if not isinstance(listed, list):
+            raise TypeError("AssociateDBInstances is not a list")
+        users = [
+            ObservedKeyUser(
+                instance_id=str(item["DBInstanceName"]),
+                engine=str(item.get("Engine") or ""),
+                used_by=str(item.get("KeyUsedBy") or ""),
+                status=str(item.get("Status") or ""),
+            )
+            for item in listed
+        ]
+        if users and str(body.get("AssociateStatus")).lower() == "false":
+            raise ValueError("AssociateStatus false with associated instances listed")
+        return sorted(users, key=lambda u: u.instance_id)
+
+
+PENDING_TASK_STATUSES = ("Scheduled", "Running", "Waiting")
+"""DescribeHistoryTasks statuses of a change not finished yet."""
+TASK_PAGE_SIZE = 100
+TASK_WINDOW = timedelta(days=30)
+"""How far back and ahead tasks are asked for: the API looks back at most 30 days, and a
+change scheduled for a maintenance window starts within a day or two."""
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    tasks: list[ObservedTask]
+    total: int
+
+
+def pending_tasks(clients: CloudClients, region: str, page: int, now: datetime) -> TaskPage:
+    """One page of the region's tasks not finished yet (task center, DescribeHistoryTasks)."""
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    request = _models().DescribeHistoryTasksRequest(
+        region_id=region,
+        status=",".join(PENDING_TASK_STATUSES),
+        instance_type="Instance",
+        from_start_time=(now - TASK_WINDOW).strftime(stamp),
+        to_start_time=(now + TASK_WINDOW).strftime(stamp),
+        page_number=page,
+        page_size=TASK_PAGE_SIZE,
+    )
+    with reading("rds:DescribeHistoryTasks", f"{region} page {page}"):
+        response = clients.call(
+            "rds", region, "DescribeHistoryTasks", lambda c: c.describe_history_tasks(request)
+        )
+        body = response.body.to_map() or {}
+        items = body.get("Items") or []
+        if not isinstance(items, list):
+            raise TypeError("Items is not a list")
+        total = int(body["TotalCount"])
+        return TaskPage(tasks=[task_from_item(i) for i in items], total=total)
+
+
+def task_from_item(item: dict[str, Any]) -> ObservedTask:
+    """A task-center item. Its target value (what ModifyDBInstanceConfig set) comes from
+    TaskDetail when the task is an encryption change; None when the task is something else or
+    does not say."""
+    status = str(item["Status"])
+    if status not in PENDING_TASK_STATUSES:
+        raise ValueError(f"task status {status!r} was not asked for")
+    detail = _task_detail(item.get("TaskDetail"))
+    return ObservedTask(
+        task_id=str(item["TaskId"]),
+        instance_id=str(item["InstanceId"]),
+        status=status,
+        task_type=str(item.get("TaskType") or ""),
+        start_time=str(item.get("StartTime") or "") or None,
+        progress=float(item["Progress"]) if item.get("Progress") not in (None, "") else None,
+        encryption_target=encryption_target(detail),
+    )
+
+
+def _task_detail(raw: Any) -> dict[str, Any]:
+    """TaskDetail arrives as a JSON string (or an object); anything else says nothing."""
+    if isinstance(raw, dict):
+        return raw
+    if isinstance(raw, str) and raw.strip().startswith("{"):
+        parsed = json.loads(raw)
+        return parsed if isinstance(parsed, dict) else {}
+    return {}
+
+
+def encryption_target(detail: dict[str, Any]) -> str | None:
+    """The ConfigValue of an encryption change (`ServiceKey`, a key id, `disabled`), or None
+    when the task is not one."""
+    if str(detail.get("ConfigName") or "").lower() != "encryptionkey":
+        return None
+    value = detail.get("ConfigValue")
+    if not isinstance(value, str) or not value:
+        raise ValueError("an encryption task without its ConfigValue")
+    # The API takes ServiceKey (PostgreSQL) and serviceKey (SQL Server) alike.
+    spelled = {"servicekey": "ServiceKey", "disabled": "disabled"}
+    return spelled.get(value.lower(), value)
