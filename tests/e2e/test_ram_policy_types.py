@@ -25,13 +25,6 @@ ROLE = "AliyunRDSInstanceEncryptionDefaultRole"
 POLICY = "AliyunRDSInstanceEncryptionRolePolicy"
 TAG = {"acs:rds:instance-encryption": "true"}
 
-NEEDS_RAM_NAMESPACES = pytest.mark.xfail(
-    strict=True,
-    reason="temporary, until the emulator's separate RAM namespaces (system and custom) are "
-    "merged: the emulator still answers 409 EntityAlreadyExists.Policy to a custom CreatePolicy "
-    "named like the built-in system policy; remove this mark after that merge",
-)
-
 
 def _ram_models() -> Any:
     from alibabacloud_ram20150501 import models
@@ -111,7 +104,6 @@ def rds_accepts_the_key(endpoint: str, instance: str, key_id: str) -> bool:
 # --- the document's manual steps --------------------------------------------------------------
 
 
-@NEEDS_RAM_NAMESPACES
 def test_the_documented_manual_steps_leave_nothing_for_ram(emulator, write_spec) -> None:  # type: ignore[no-untyped-def]
     endpoint = emulator.endpoint
     instance, key_id = cmk_world(endpoint)
@@ -126,7 +118,6 @@ def test_the_documented_manual_steps_leave_nothing_for_ram(emulator, write_spec)
     assert rds_accepts_the_key(endpoint, instance, key_id)
 
 
-@NEEDS_RAM_NAMESPACES
 def test_a_custom_policy_beside_the_system_one_is_read_in_its_own_namespace(  # type: ignore[no-untyped-def]
     emulator, write_spec
 ) -> None:
