@@ -288,58 +288,35 @@ def _decide(
 ) -> Evaluation:
     allowed = False
     denied: set[str] = set()
-    unknown: set[str] = set()
+    may_deny: set[str] = set()
+    may_allow: set[str] = set()
     for name, document in documents:
         statements = _statements(document)
         if statements is None:
-            unknown.add(name)  # it may deny
+            may_deny.add(name)
             continue
         for statement in statements:
             effect = _effect(statement)
-            if effect is None:
-                unknown.add(name)
-                continue
-            hit = applies(statement, request)
+            hit = applies(statement, request) if effect is not None else None
             if hit is False:
                 continue
-            if effect == "Deny":
-                (denied if hit else unknown).add(name)
+            if effect is None:
+                may_deny.add(name)
+            elif effect == "Deny":
+                (denied if hit else may_deny).add(name)
             elif hit:
                 allowed = True
             else:
-                unknown.add(name)
-    return _verdict(allowed, denied, unknown, documents, applies, request)
-
-
-def _verdict(
-    allowed: bool,
-    denied: set[str],
-    unknown: set[str],
-    documents: Sequence[tuple[str, Any]],
-    applies: Callable[[dict, Request], Tri],
-    request: Request,
-) -> Evaluation:
+                may_allow.add(name)
     if denied:
         return Evaluation(Verdict.DENIED, tuple(sorted(denied)))
-    may_deny = {n for n in unknown if _may_deny(dict(documents)[n], applies, request)}
     if may_deny:
         return Evaluation(Verdict.UNKNOWN, tuple(sorted(may_deny)))
     if allowed:
         return Evaluation(Verdict.ALLOWED)
-    if unknown:
-        return Evaluation(Verdict.UNKNOWN, tuple(sorted(unknown)))
+    if may_allow:
+        return Evaluation(Verdict.UNKNOWN, tuple(sorted(may_allow)))
     return Evaluation(Verdict.NOT_ALLOWED)
-
-
-def _may_deny(document: Any, applies: Callable[[dict, Request], Tri], request: Request) -> bool:
-    statements = _statements(document)
-    if statements is None:
-        return True
-    for statement in statements:
-        effect = _effect(statement)
-        if effect is None or (effect == "Deny" and applies(statement, request) is not False):
-            return True
-    return False
 
 
 def evaluate(documents: Sequence[tuple[str, Any]], request: Request) -> Evaluation:
