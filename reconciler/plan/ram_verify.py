@@ -62,16 +62,16 @@ def _targets(ctx: PlanContext, observed: ObservedRam) -> Iterator[KeyTarget]:
             key = ctx.observed.keys.get(ref)
             region = spec.key_region(ref)
             tags = {**(key.tags if key else {}), **spec.kms_keys[ref].desired_tags()}
-            label = f"kms_key.{ref}"
+            label, key_id = f"kms_key.{ref}", KNOWN_AFTER_APPLY
         elif is_key_id(ref):
             key = ctx.observed.keys_by_id.get(ref)
             region = spec.instance_region(instance_id)
             tags = dict(key.tags) if key else dict([RDS_ENCRYPTION_TAG])
-            label = ref
+            label, key_id = ref, ref
         else:
             continue  # an undefined name is a spec error, reported by the loader
-        key_id = ref if is_key_id(ref) else KNOWN_AFTER_APPLY
-        arn = key.arn if key else f"acs:kms:{region}:{_account(ctx, observed)}:key/{key_id}"
+        built = f"acs:kms:{region}:{_account(ctx, observed)}:key/{key_id}"
+        arn = key.arn if key and key.arn else built
         yield KeyTarget(label, arn, tuple(sorted(tags.items())))
 
 
