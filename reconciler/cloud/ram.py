@@ -1,14 +1,25 @@
-"""RAM reads (2015-05-01, global) -> our models. The only module that touches RAM SDK classes."""
+"""RAM reads (2015-05-01, global) -> our models. The only module that touches RAM SDK classes.
+
+Fail closed: GetRole's `EntityNotExist.Role` and GetPolicy's `EntityNotExist.Policy` (for the
+spec's policy) are the only answers that state a fact ("absent"). Every other error, and an
+answer that cannot be read, such as a document that is not a JSON object, stops observe with
+the action and the role or policy it was about: a policy we could not read is never taken as
+one that allows, or denies, nothing.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
+from reconciler.cloud.answers import absent, reading
 from reconciler.cloud.clients import CloudClients
-from reconciler.cloud.retry import Family, family_of
 from reconciler.errors import PermanentError
-from reconciler.state.models import ObservedPolicy, ObservedRam, ObservedRole
+from reconciler.state.models import ObservedPolicy, ObservedRam, ObservedRole, PolicyTypeName
+
+ROLE_ABSENT = ("EntityNotExist.Role",)
+POLICY_ABSENT = ("EntityNotExist.Policy",)
+_POLICY_TYPES: dict[str, PolicyTypeName] = {"custom": "Custom", "system": "System"}
 
 
 def _models() -> Any:
@@ -17,76 +28,98 @@ def _models() -> Any:
     return models
 
 
-def _absent(error: PermanentError) -> bool:
-    return family_of(error) is Family.NOT_FOUND
+def policy_type_name(value: str) -> PolicyTypeName:
+    """RAM's spelling of a policy type (`custom` -> `Custom`); anything else is an error."""
+    return _POLICY_TYPES[str(value).lower()]
 
 
-def _document(text: Any) -> dict:
-    """Documents travel as JSON strings; keep an unparsable one visible rather than failing."""
+def _document(text: Any, what: str) -> dict:
+    """Documents travel as JSON strings. One that does not parse as a JSON object raises
+    (`reading` reports it as an unexpected answer naming the policy or role)."""
     if isinstance(text, dict):
         return text
-    try:
-        parsed = json.loads(text or "{}")
-    except ValueError:
-        return {"_unparsable": str(text)}
-    return parsed if isinstance(parsed, dict) else {"_unparsable": str(text)}
+    if not isinstance(text, str):
+        raise TypeError(f"{what} is not a JSON string")
+    parsed = json.loads(text)
+    if not isinstance(parsed, dict):
+        raise ValueError(f"{what} is not a JSON object")
+    return parsed
 
 
-def get_policy(clients: CloudClients, region: str, name: str) -> ObservedPolicy | None:
-    request = _models().GetPolicyRequest(policy_name=name, policy_type="Custom")
-    try:
-        response = clients.call("ram", region, "GetPolicy", lambda c: c.get_policy(request))
-    except PermanentError as error:
-        if _absent(error):
-            return None
-        raise
-    body = response.body.to_map() or {}
-    policy = body.get("Policy") or {}
-    version = body.get("DefaultPolicyVersion") or {}
-    return ObservedPolicy(
-        name=policy.get("PolicyName", name),
-        default_version=version.get("VersionId") or policy.get("DefaultVersion") or "v1",
-        document=_document(version.get("PolicyDocument")),
-    )
+def get_policy(
+    clients: CloudClients,
+    region: str,
+    name: str,
+    policy_type: PolicyTypeName,
+    *,
+    may_be_absent: bool = True,
+) -> ObservedPolicy | None:
+    """GetPolicy(PolicyType) with its default version's document; None when the policy does
+    not exist in that namespace and `may_be_absent` (a policy ListPoliciesForRole just listed
+    as attached must exist: its absence is an inconsistent answer, not a fact)."""
+    request = _models().GetPolicyRequest(policy_name=name, policy_type=policy_type)
+    with reading("ram:GetPolicy", f"policy {name} ({policy_type})"):
+        try:
+            response = clients.call("ram", region, "GetPolicy", lambda c: c.get_policy(request))
+        except PermanentError as error:
+            if may_be_absent and absent(error, *POLICY_ABSENT):
+                return None
+            raise
+        body = response.body.to_map() or {}
+        version = body["DefaultPolicyVersion"]
+        return ObservedPolicy(
+            name=name,  # as asked: the (name, type) the spec or the attachment list names
+            policy_type=policy_type,
+            default_version=str(version["VersionId"]),
+            document=_document(version["PolicyDocument"], "PolicyDocument"),
+        )
 
 
 def get_role(clients: CloudClients, region: str, name: str) -> ObservedRole | None:
     request = _models().GetRoleRequest(role_name=name)
-    try:
-        response = clients.call("ram", region, "GetRole", lambda c: c.get_role(request))
-    except PermanentError as error:
-        if _absent(error):
-            return None
-        raise
-    role = (response.body.to_map() or {}).get("Role") or {}
-    return ObservedRole(
-        name=role.get("RoleName", name),
-        arn=role.get("Arn", ""),
-        trust_document=_document(role.get("AssumeRolePolicyDocument")),
-    )
+    with reading("ram:GetRole", f"role {name}"):
+        try:
+            response = clients.call("ram", region, "GetRole", lambda c: c.get_role(request))
+        except PermanentError as error:
+            if absent(error, *ROLE_ABSENT):
+                return None
+            raise
+        role = (response.body.to_map() or {})["Role"]
+        return ObservedRole(
+            name=role.get("RoleName") or name,
+            arn=role.get("Arn") or "",
+            trust_document=_document(role["AssumeRolePolicyDocument"], "AssumeRolePolicyDocument"),
+        )
 
 
-def attached_custom_policies(clients: CloudClients, region: str, role: str) -> list[str]:
+def attached_policies(
+    clients: CloudClients, region: str, role: str
+) -> list[tuple[str, PolicyTypeName]]:
+    """(name, type) of every policy attached to the role, of either type, sorted. The role was
+    just read, so any error here (even EntityNotExist.Role) stops observe."""
     request = _models().ListPoliciesForRoleRequest(role_name=role)
-    try:
+    with reading("ram:ListPoliciesForRole", f"role {role}"):
         response = clients.call(
             "ram", region, "ListPoliciesForRole", lambda c: c.list_policies_for_role(request)
         )
-    except PermanentError as error:
-        if _absent(error):
-            return []
-        raise
-    policies = ((response.body.to_map() or {}).get("Policies") or {}).get("Policy") or []
-    return sorted(
-        p["PolicyName"]
-        for p in policies
-        if p.get("PolicyName") and str(p.get("PolicyType", "Custom")).lower() == "custom"
-    )
+        policies = ((response.body.to_map() or {}).get("Policies") or {}).get("Policy") or []
+        return sorted({(str(p["PolicyName"]), policy_type_name(p["PolicyType"])) for p in policies})
 
 
-def observe_ram(clients: CloudClients, region: str, role: str, policy: str) -> ObservedRam:
-    """GetPolicy(Custom), GetRole, and ListPoliciesForRole when the role exists."""
-    observed_policy = get_policy(clients, region, policy)
+def observe_ram(
+    clients: CloudClients, region: str, role: str, policy: str, policy_type: str = "custom"
+) -> ObservedRam:
+    """GetPolicy(the spec's type), GetRole, and, when the role exists, ListPoliciesForRole and
+    GetPolicy of every attached policy other than the one already read: 3 + N calls at most."""
+    kind = policy_type_name(policy_type)
+    observed_policy = get_policy(clients, region, policy, kind)
     observed_role = get_role(clients, region, role)
-    attached = attached_custom_policies(clients, region, role) if observed_role else []
+    attached: list[ObservedPolicy] = []
+    if observed_role is not None:
+        for name, attached_type in attached_policies(clients, region, role):
+            if observed_policy is not None and (name, attached_type) == (policy, kind):
+                attached.append(observed_policy)
+                continue
+            read = get_policy(clients, region, name, attached_type, may_be_absent=False)
+            attached.append(cast(ObservedPolicy, read))  # never None without may_be_absent
     return ObservedRam(role=observed_role, policy=observed_policy, attached_policies=attached)

@@ -1,13 +1,16 @@
 """RAM: the policy, the role and the attachment RDS needs to use a CMK (DESIGN sections 3-5).
 
 Managed (`ram.manage: true`, or `ram` omitted while a CMK is used): missing or wrong pieces
-become changes, chained policy -> role -> attachment. Verify only (`manage: false`): the same
-checks become RamNotReady refusals when a CMK is used, and nothing is written.
+become changes, chained policy -> role -> attachment. With `policy_type: custom` (the documented
+manual steps) the tool creates the custom policy and keeps its document; with `system` it only
+attaches Alibaba Cloud's built-in policy, which it never creates or changes (a missing one is
+refused). Verify only (`manage: false`): nothing is written; when a CMK is used, the role must
+exist, trust rds.aliyuncs.com, and its attached policies (any names, either type) must together
+let RDS use the keys (plan/ram_verify.py), else RamNotReady.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from reconciler.plan.actions import Action, Op, RefusalCode, WarningCode
@@ -20,21 +23,14 @@ from reconciler.plan.ram_documents import (
     normalise_document,
     same_policy_document,
 )
-from reconciler.spec.models import RamSpec
-from reconciler.state.models import ObservedRam
+from reconciler.plan.ram_verify import verify_ram
+from reconciler.spec.models import PolicyType, RamSpec
+from reconciler.state.models import ObservedRam, PolicyTypeName
 
 
-@dataclass(frozen=True)
-class _Finding:
-    """One RAM resource that is missing or wrong, and the change that repairs it."""
-
-    change: Change
-    problem: str
-
-
-def _missing(address: str, op: Op, after: dict[str, Any], reason: str, problem: str) -> _Finding:
+def _missing(address: str, op: Op, after: dict[str, Any], reason: str) -> Change:
     """A RAM resource that does not exist: one create operation makes it as `after`."""
-    change = Change(
+    return Change(
         address=address,
         action=Action.CREATE,
         operations=[op],
@@ -42,10 +38,15 @@ def _missing(address: str, op: Op, after: dict[str, Any], reason: str, problem: 
         after=after,
         reason=reason,
     )
-    return _Finding(change, problem)
 
 
-def _policy_finding(ram: RamSpec, observed: ObservedRam) -> _Finding | None:
+def _api_type(ram: RamSpec) -> PolicyTypeName:
+    return "System" if ram.policy_type is PolicyType.SYSTEM else "Custom"
+
+
+def _policy_change(ram: RamSpec, observed: ObservedRam) -> Change | None:
+    """The custom policy: created with the fixed document, or given it as a new default
+    version when its default version means something else."""
     address = f"ram_policy.{ram.policy}"
     after = {"name": ram.policy, "document": RDS_ENCRYPTION_POLICY_DOCUMENT}
     policy = observed.policy
@@ -55,7 +56,6 @@ def _policy_finding(ram: RamSpec, observed: ObservedRam) -> _Finding | None:
             Op.RAM_CREATE_POLICY,
             after,
             "the custom policy RDS needs to use KMS keys does not exist",
-            f"policy {ram.policy} does not exist",
         )
     if same_policy_document(policy.document, RDS_ENCRYPTION_POLICY_DOCUMENT):
         return None
@@ -64,7 +64,7 @@ def _policy_finding(ram: RamSpec, observed: ObservedRam) -> _Finding | None:
         "document": policy.document,
         "default_version": policy.default_version,
     }
-    change = Change(
+    return Change(
         address=address,
         action=Action.UPDATE,
         operations=[Op.RAM_CREATE_POLICY_VERSION],
@@ -83,10 +83,9 @@ def _policy_finding(ram: RamSpec, observed: ObservedRam) -> _Finding | None:
         reason=f"the default version ({policy.default_version}) differs from the document "
         "Alibaba Cloud fixes; a new default version replaces it",
     )
-    return _Finding(change, f"policy {ram.policy} has a different document")
 
 
-def _role_finding(ram: RamSpec, observed: ObservedRam) -> _Finding | None:
+def _role_change(ram: RamSpec, observed: ObservedRam) -> Change | None:
     address = f"ram_role.{ram.role}"
     after = {"name": ram.role, "trust_document": RDS_ENCRYPTION_TRUST_DOCUMENT}
     role = observed.role
@@ -96,11 +95,10 @@ def _role_finding(ram: RamSpec, observed: ObservedRam) -> _Finding | None:
             Op.RAM_CREATE_ROLE,
             after,
             "the role RDS assumes to use KMS keys does not exist",
-            f"role {ram.role} does not exist",
         )
     if same_policy_document(role.trust_document, RDS_ENCRYPTION_TRUST_DOCUMENT):
         return None
-    change = Change(
+    return Change(
         address=address,
         action=Action.UPDATE,
         operations=[Op.RAM_UPDATE_ROLE],
@@ -114,23 +112,38 @@ def _role_finding(ram: RamSpec, observed: ObservedRam) -> _Finding | None:
         after=after,
         reason="the role's trust policy does not let rds.aliyuncs.com assume it",
     )
-    return _Finding(change, f"role {ram.role} does not trust rds.aliyuncs.com")
 
 
-def _attachment_finding(ram: RamSpec, observed: ObservedRam) -> _Finding | None:
-    if observed.role is not None and ram.policy in observed.attached_policies:
+def _attachment_change(ram: RamSpec, observed: ObservedRam) -> Change | None:
+    policy_type = _api_type(ram)
+    if observed.role is not None and observed.attached(ram.policy, policy_type):
         return None
-    after = {"role": ram.role, "policy": ram.policy, "policy_type": "Custom", "attached": True}
-    change = Change(
+    after = {"role": ram.role, "policy": ram.policy, "policy_type": policy_type, "attached": True}
+    return Change(
         address=f"ram_attachment.{ram.role}/{ram.policy}",
         action=Action.CREATE,
         operations=[Op.RAM_ATTACH_POLICY_TO_ROLE],
         field_changes=diff({"attached": False}, {"attached": True}),
         before={"role": ram.role, "policy": ram.policy, "attached": False},
         after=after,
-        reason=f"policy {ram.policy} is not attached to role {ram.role}",
+        reason=f"{policy_type.lower()} policy {ram.policy} is not attached to role {ram.role}",
     )
-    return _Finding(change, f"policy {ram.policy} is not attached to role {ram.role}")
+
+
+def _refuse_missing_system_policy(ctx: PlanContext, ram: RamSpec, observed: ObservedRam) -> None:
+    """A system policy is Alibaba Cloud's: never created or changed, only attached."""
+    if observed.policy is not None:
+        return
+    ctx.refuse(
+        f"ram_policy.{ram.policy}",
+        RefusalCode.RAM_NOT_READY,
+        f"ram.policy_type is system but RAM has no system policy named {ram.policy} "
+        "(GetPolicy with PolicyType System found none). System policies are Alibaba Cloud's: "
+        "the reconciler never creates or changes them. Check ram.policy, or set "
+        "ram.policy_type: custom so the reconciler creates the custom policy of the documented "
+        "manual steps",
+        ("ram", "policy_type"),
+    )
 
 
 def plan_ram(ctx: PlanContext) -> str | None:
@@ -141,23 +154,24 @@ def plan_ram(ctx: PlanContext) -> str | None:
         return None
     # Observe reads RAM whenever effective_ram() is set; if it did not, assume nothing exists.
     observed = ctx.observed.ram or ObservedRam()
-    findings = [
-        f
-        for f in (
-            _policy_finding(ram, observed),
-            _role_finding(ram, observed),
-            _attachment_finding(ram, observed),
-        )
-        if f is not None
-    ]
     if not ram.manage:
-        _verify_only(ctx, findings)
+        verify_ram(ctx, ram, observed)
         return None
+    if ram.policy_type is PolicyType.SYSTEM:
+        _refuse_missing_system_policy(ctx, ram, observed)
+        policy = None
+    else:
+        policy = _policy_change(ram, observed)
+    changes = [
+        c
+        for c in (policy, _role_change(ram, observed), _attachment_change(ram, observed))
+        if c is not None
+    ]
     previous: str | None = None
-    for finding in findings:
-        ctx.add(finding.change)
-        ctx.edge(previous, finding.change.address)
-        previous = finding.change.address
+    for change in changes:
+        ctx.add(change)
+        ctx.edge(previous, change.address)
+        previous = change.address
     if previous is not None:
         ctx.warn(
             previous,
@@ -166,28 +180,3 @@ def plan_ram(ctx: PlanContext) -> str | None:
             "right after fails with ByokNotAuthorizedToRds, run apply again",
         )
     return previous
-
-
-def _verify_only(ctx: PlanContext, findings: list[_Finding]) -> None:
-    if not ctx.spec.uses_cmk():
-        return
-    for finding in findings:
-        ctx.refuse(
-            finding.change.address,
-            RefusalCode.RAM_NOT_READY,
-            f"{finding.problem}, and ram.manage is false so the reconciler only verifies RAM. "
-            "A CMK cannot be used until it is fixed: ask the RAM owner to "
-            f"{_fix_hint(finding.change)}, or set ram.manage: true",
-            ("ram", "manage"),
-        )
-
-
-def _fix_hint(change: Change) -> str:
-    hints = {
-        Op.RAM_CREATE_POLICY: "create it with the fixed document of the RDS encryption policy",
-        Op.RAM_CREATE_POLICY_VERSION: "set its default version to the fixed document",
-        Op.RAM_CREATE_ROLE: "create it with the trust policy for rds.aliyuncs.com",
-        Op.RAM_UPDATE_ROLE: "restore its trust policy for rds.aliyuncs.com",
-        Op.RAM_ATTACH_POLICY_TO_ROLE: "attach the policy to the role (PolicyType Custom)",
-    }
-    return hints[Op(change.operations[0])]

@@ -8,7 +8,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Fact(BaseModel):
@@ -22,8 +22,14 @@ class ObservedRole(_Fact):
     """AssumeRolePolicyDocument, parsed."""
 
 
+PolicyTypeName = Literal["Custom", "System"]
+"""RAM's PolicyType: system (Alibaba's, read-only) and custom policies are separate namespaces."""
+
+
 class ObservedPolicy(_Fact):
     name: str
+    policy_type: PolicyTypeName
+    """The namespace it was read in (GetPolicy's PolicyType)."""
     default_version: str
     document: dict
     """The default version's PolicyDocument, parsed."""
@@ -32,9 +38,24 @@ class ObservedPolicy(_Fact):
 
 class ObservedRam(_Fact):
     role: ObservedRole | None = None
+    """GetRole; None when the role does not exist."""
     policy: ObservedPolicy | None = None
-    attached_policies: list[str] = Field(default_factory=list)
-    """Names of Custom policies attached to the role (ListPoliciesForRole), sorted."""
+    """The spec's policy, read in the spec's namespace (ram.policy_type); None when it does not
+    exist there."""
+    attached_policies: list[ObservedPolicy] = Field(default_factory=list)
+    """Every policy attached to the role, of either type (ListPoliciesForRole), each with its
+    default document (GetPolicy), sorted by (policy_type, name); empty when the role does not
+    exist. The planner evaluates these to tell what the role may do."""
+
+    @field_validator("attached_policies")
+    @classmethod
+    def _sorted(cls, value: list[ObservedPolicy]) -> list[ObservedPolicy]:
+        # A set whose order the API chooses: sorted, so the fingerprint does not depend on it.
+        return sorted(value, key=lambda p: (p.policy_type, p.name))
+
+    def attached(self, name: str, policy_type: PolicyTypeName) -> bool:
+        """Whether the role has the policy of that name and type attached."""
+        return any(p.name == name and p.policy_type == policy_type for p in self.attached_policies)
 
 
 KeyStateName = Literal["Enabled", "Disabled", "PendingDeletion", "PendingImport"]

@@ -229,6 +229,7 @@ class _Observer:
                 spec.defaults.region,
                 ram_spec.role,
                 ram_spec.policy,
+                ram_spec.policy_type,
             )
 
     def _literal_key_ids(self) -> dict[str, str]:

@@ -15,7 +15,12 @@ ACCOUNT = "1234567890123456"
 def _world(aliases: list[str], attached: list[str], regions: list[str], **key: Any) -> dict:
     return {
         "account_id": ACCOUNT,
-        "ram": {"attached_policies": attached},
+        "ram": {
+            "attached_policies": [
+                {"name": n, "policy_type": "Custom", "default_version": "v1", "document": {}}
+                for n in attached
+            ]
+        },
         "keys": {
             "k": {
                 "key_id": "key-k0000001",

@@ -23,6 +23,13 @@ from reconciler.plan.ram_documents import (
     RDS_ENCRYPTION_TRUST_DOCUMENT,
     same_policy_document,
 )
+from reconciler.plan.ram_eval import (
+    KEY_USE_ACTIONS,
+    Verdict,
+    evaluate,
+    key_use_request,
+    trust_lets_service_assume,
+)
 from reconciler.render.json import render_json
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text
@@ -98,7 +105,12 @@ def spec_documents(draw: st.DrawFn) -> dict[str, Any]:
             "account": draw(st.none() | st.just(ACCOUNT)),
             "restart": draw(st.sampled_from(["immediate", "maintenance-window"])),
         },
-        "ram": draw(st.none() | st.fixed_dictionaries({"manage": st.booleans()})),
+        "ram": draw(
+            st.none()
+            | st.fixed_dictionaries(
+                {"manage": st.booleans(), "policy_type": st.sampled_from(["custom", "system"])}
+            )
+        ),
         "kms_keys": keys,
         "instances": instances,
     }
@@ -166,6 +178,33 @@ documents = st.sampled_from(
 )
 
 
+_DENY_DECRYPT = {
+    "Version": "1",
+    "Statement": [{"Effect": "Deny", "Action": "kms:Decrypt", "Resource": "*"}],
+}
+_POLICY_RECORDS = [
+    {
+        "name": "AliyunRDSInstanceEncryptionRolePolicy",
+        "policy_type": t,
+        "default_version": "v1",
+        "document": d,
+    }
+    for t in ("Custom", "System")
+    for d in (RDS_ENCRYPTION_POLICY_DOCUMENT, {"Version": "1"})
+] + [
+    {
+        "name": "NoDecrypt",
+        "policy_type": "Custom",
+        "default_version": "v1",
+        "document": _DENY_DECRYPT,
+    }
+]
+
+
+def _record_key(record: dict) -> tuple[str, str]:
+    return record["name"], record["policy_type"]
+
+
 @st.composite
 def observed_documents(draw: st.DrawFn) -> dict[str, Any]:
     # One fact per key id, shared by `keys` and `keys_by_id` as observe would read it; two spec
@@ -190,16 +229,9 @@ def observed_documents(draw: st.DrawFn) -> dict[str, Any]:
                         "trust_document": documents,
                     }
                 ),
-                "policy": st.none()
-                | st.fixed_dictionaries(
-                    {
-                        "name": st.just("AliyunRDSInstanceEncryptionRolePolicy"),
-                        "default_version": st.just("v1"),
-                        "document": documents,
-                    }
-                ),
+                "policy": st.none() | st.sampled_from(_POLICY_RECORDS[:4]),
                 "attached_policies": st.lists(
-                    st.just("AliyunRDSInstanceEncryptionRolePolicy"), max_size=1
+                    st.sampled_from(_POLICY_RECORDS), max_size=3, unique_by=_record_key
                 ),
             }
         )
@@ -314,15 +346,30 @@ def _uses(instance: ObservedInstance, key_id: str | None) -> bool:
 
 
 def _ram_ready(spec: Spec, observed: ObservedState) -> bool:
+    """RAM needs no change: managed, everything the spec names is in place; verify only, the
+    role trusts RDS and its attached policies let it use a tagged key (no Deny)."""
     ram, seen = spec.effective_ram(), observed.ram
+    if ram is None or seen is None or seen.role is None:
+        return False
+    if not ram.manage:
+        documents = [(p.name, p.document) for p in seen.attached_policies]
+        arn = "acs:kms:cn-hangzhou:1:key/k"
+        tags = {"acs:rds:instance-encryption": "true"}
+        return trust_lets_service_assume(
+            seen.role.trust_document
+        ).verdict is Verdict.ALLOWED and all(
+            evaluate(documents, key_use_request(a, arn, tags)).verdict is Verdict.ALLOWED
+            for a in KEY_USE_ACTIONS
+        )
+    policy_type = "System" if ram.policy_type.value == "system" else "Custom"
     return (
-        ram is not None
-        and seen is not None
-        and seen.role is not None
-        and same_policy_document(seen.role.trust_document, RDS_ENCRYPTION_TRUST_DOCUMENT)
+        same_policy_document(seen.role.trust_document, RDS_ENCRYPTION_TRUST_DOCUMENT)
         and seen.policy is not None
-        and same_policy_document(seen.policy.document, RDS_ENCRYPTION_POLICY_DOCUMENT)
-        and ram.policy in seen.attached_policies
+        and (
+            policy_type == "System"
+            or same_policy_document(seen.policy.document, RDS_ENCRYPTION_POLICY_DOCUMENT)
+        )
+        and seen.attached(ram.policy, policy_type)
     )
 
 
