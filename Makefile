@@ -57,7 +57,7 @@ lint: $(STAMP)
 test-latest:
 	rm -rf $(LATEST)
 	$(PYTHON) -m venv $(LATEST)
-	$(call PIP_INSTALL,$(LATEST)) --upgrade pip
+	$(call PIP_INSTALL,$(LATEST)) --upgrade pip setuptools wheel
 	$(call PIP_INSTALL,$(LATEST)) --upgrade --upgrade-strategy eager -e '.[dev]'
 	$(LATEST)/bin/python scripts/compare-lock.py
 	$(LATEST)/bin/python -m pytest -p no:cacheprovider
