@@ -1,0 +1,185 @@
+"""`reconciler plan`: read the cloud, compare it with the spec, show the ordered plan."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler.cli.options import GlobalOptions, global_options
+from reconciler.cli.root import DEFAULT_PATHS, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli, fail
+
+
+def _plain_output() -> bool:
+    """Plain text (no colour, no progress) when piped, in CI, or with NO_COLOR."""
+    import os
+
+    return bool(os.environ.get("CI")) or bool(os.environ.get("NO_COLOR")) or not sys.stderr.isatty()
+
+
+def _cloud_target(opts: GlobalOptions, parallelism: int, rate_limits: tuple[str, ...]) -> Any:
+    from reconciler.cloud.ratelimit import parse_limits
+    from reconciler.cloud.session import Target
+
+    return Target(
+        endpoint=opts.endpoint,
+        profile=opts.profile,
+        emulator=opts.emulator,
+        emulator_state=opts.emulator_state,
+        parallelism=parallelism,
+        rate_limits=tuple(parse_limits(list(rate_limits)).items()),
+    )
+
+
+def _apply_region_option(spec: Any, region: str | None) -> Any:
+    """--region fills defaults.region where the spec files did not set one."""
+    if region is None or "region" in spec.defaults.model_fields_set:
+        return spec
+    return spec.model_copy(update={"defaults": spec.defaults.model_copy(update={"region": region})})
+
+
+def _observe_with_progress(spec: Any, clients: Any, parallelism: int) -> Any:
+    from reconciler.state.observe import observe
+
+    if _plain_output():
+        return observe(spec, clients, parallelism=parallelism)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("reading the cloud"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("observe", total=None)
+        return observe(
+            spec,
+            clients,
+            parallelism=parallelism,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+
+
+def _print_stats(clients: Any) -> None:
+    counts = clients.counter.by_action()
+    retries = clients.counter.retries()
+    click.echo(f"API calls: {sum(counts.values())}", err=True)
+    for name, count in counts.items():
+        extra = f" ({retries[name]} retried)" if retries.get(name) else ""
+        click.echo(f"  {name}: {count}{extra}", err=True)
+
+
+def _render(plan: Any, fmt: str) -> str:
+    if fmt == "json":
+        from reconciler.render.json import render_json
+
+        return render_json(plan)
+    if fmt == "markdown":
+        from reconciler.render.markdown import render_markdown
+
+        return render_markdown(plan)
+    from reconciler.render.text import render_text
+
+    return render_text(plan, color=not _plain_output() and sys.stdout.isatty())
+
+
+@cli.command(short_help="Read the cloud and show the ordered, guarded plan. Writes nothing.")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str), metavar="[PATH]...")
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Also save the plan as JSON (DESIGN format_version 1) to this file.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="How to print the plan on stdout.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there is nothing to change, 2 when there are changes.",
+)
+@click.option(
+    "--parallelism",
+    type=click.IntRange(1, 256),
+    default=16,
+    show_default=True,
+    help="Concurrent API calls while reading the cloud.",
+)
+@click.option(
+    "--rate-limit",
+    "rate_limits",
+    multiple=True,
+    metavar="ACTION=PER_SECOND",
+    help="Client-side limit for one API action (repeatable), e.g. "
+    "DescribeDBInstanceEncryptionKey=50; 0 removes a default limit.",
+)
+@global_options
+def plan(
+    paths: tuple[str, ...],
+    out: str | None,
+    fmt: str,
+    detailed_exitcode: bool,
+    parallelism: int,
+    rate_limits: tuple[str, ...],
+) -> None:
+    """Read the cloud, compare it with the spec, and show the ordered plan. Writes nothing.
+
+    PATH is a file or a folder (default specs/). Exit codes: 0 success; with
+    --detailed-exitcode 0 = no changes, 2 = changes; 1 = error or a refused change (always).
+    With --format json, stdout holds the JSON document alone.
+    """
+    from datetime import UTC, datetime
+
+    from reconciler.cloud.session import open_cloud
+    from reconciler.errors import ReconcilerError, SpecError
+    from reconciler.plan.planner import build_plan
+    from reconciler.render.json import render_json
+    from reconciler.spec.loader import load_spec
+
+    opts: GlobalOptions = click.get_current_context().find_object(GlobalOptions)
+    try:
+        loaded = load_spec(paths or DEFAULT_PATHS)
+    except SpecError as error:
+        for diagnostic in error.diagnostics:
+            click.echo(str(diagnostic), err=True)
+        fail("the spec is invalid: fix the problems above (`reconciler validate` checks offline)")
+    spec = _apply_region_option(loaded.spec, opts.region)
+    clients = None
+    try:
+        with open_cloud(_cloud_target(opts, parallelism, rate_limits)) as clients:
+            observed = _observe_with_progress(spec, clients, parallelism)
+    except ReconcilerError as error:
+        if opts.stats and clients is not None:
+            _print_stats(clients)
+        fail(str(error))
+    except Exception as error:  # a bug, not a user error: still one line, no traceback
+        fail(
+            f"unexpected {type(error).__name__} while reading the cloud: {error}; "
+            "please report it with the command you ran"
+        )
+    created_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    the_plan = build_plan(spec, observed, created_at=created_at, locations=loaded.locations)
+    if out:
+        try:
+            Path(out).write_text(render_json(the_plan), encoding="utf-8")
+        except OSError as error:
+            fail(f"cannot write the plan to {out}: {error.strerror}")
+    click.echo(_render(the_plan, fmt), nl=False)
+    if out and fmt != "json":
+        click.echo(f"Plan saved to {out}.", err=True)
+    if opts.stats:
+        _print_stats(clients)
+    if the_plan.refusals:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_CHANGES if detailed_exitcode and the_plan.changes else EXIT_OK)
