@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from reconciler.cli.options import global_options
 from reconciler.cli.root import cli, fail
 
 
@@ -15,6 +16,7 @@ def emulator() -> None:
 
 
 @emulator.command("serve")
+@global_options(ignored=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
 @click.option(
     "--port",
@@ -51,7 +53,11 @@ def emulator_serve(
     account_id: str,
     restart_seconds: float,
 ) -> None:
-    """Serve the emulator until Ctrl-C. The first stdout line is the URL to use."""
+    """Serve the emulator until Ctrl-C. The first stdout line is the URL to use.
+
+    The global options (--endpoint, --region, ...) are accepted and ignored: this command
+    serves the cloud, it does not talk to it.
+    """
     import signal
     import threading
 

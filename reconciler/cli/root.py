@@ -21,6 +21,45 @@ EXIT_ERROR = 1
 EXIT_CHANGES = 2
 
 
+class UsageFailure(click.ClickException):
+    """A usage error (unknown command or option, a bad value, no command at all), shown as
+    one line with a hint and exit 1. Click's own usage exit code is 2, which in CI means
+    "changes" (plan --detailed-exitcode): a typo must never look like that."""
+
+    exit_code = EXIT_ERROR
+
+    def __init__(self, error: click.UsageError) -> None:
+        super().__init__(error.format_message())
+        self.error = error
+
+    def show(self, file: Any = None) -> None:
+        error = self.error
+        if isinstance(error, click.exceptions.NoArgsIsHelpError):
+            click.echo(error.ctx.get_help(), err=True)
+            return
+        hint = f" Try '{error.ctx.command_path} --help'." if error.ctx is not None else ""
+        click.echo(f"Error: {' '.join(error.format_message().split())}{hint}", err=True)
+
+
+class RootGroup(click.Group):
+    """The `reconciler` group: turns click's usage errors into UsageFailure (exit 1).
+
+    Parsing the root's own options happens in `make_context`; everything below it (resolving
+    the command, parsing its options, sub-groups) in `invoke`."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as error:
+            raise UsageFailure(error) from error
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as error:
+            raise UsageFailure(error) from error
+
+
 def fail(message: str) -> None:
     """Print an error to stderr and exit 1, never with a traceback."""
     click.echo(f"Error: {message}", err=True)
@@ -28,7 +67,13 @@ def fail(message: str) -> None:
 
 
 @root_global_options
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("reconciler", cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    package_name="rds-encryption-reconciler",
+    prog_name="reconciler",
+    message="%(prog)s %(version)s",
+    help="Show the version and exit.",
+)
 @click.pass_context
 def cli(ctx: click.Context, **kwargs: Any) -> None:
     """Declarative reconciler for disk encryption of ApsaraDB RDS for PostgreSQL.
@@ -39,9 +84,12 @@ def cli(ctx: click.Context, **kwargs: Any) -> None:
       reconciler plan --detailed-exitcode      on every pull request (reads, never writes)
       reconciler plan --format markdown        for a pull-request comment
       reconciler --emulator plan               the same against the local emulator
-    Exit codes: 0 success, 1 error or refused change, 2 changes (plan --detailed-exitcode).
+    Exit codes: 0 success, 1 error, refused change or usage error, 2 changes (only with
+    plan --detailed-exitcode); 130/143 interrupted (SIGINT/SIGTERM). See docs/exit-codes.md.
+    Without a command, this help is printed on stderr and the exit code is 1.
     Credentials: ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET, --profile, ECS RAM role or OIDC.
-    Global options work before or after the command name.
+    The global options below are accepted by every command, before or after its name;
+    commands that do not talk to the cloud (validate, schema, emulator serve) ignore them.
     """
     ctx.obj = GlobalOptions()
     merge_global(ctx.obj, kwargs)

@@ -12,7 +12,7 @@ from reconciler.cli.root import DEFAULT_PATHS, EXIT_ERROR, cli
 
 @cli.command(short_help="Check spec files, reporting every problem with FILE:LINE:COL.")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str), metavar="[PATH]...")
-@global_options
+@global_options(ignored=True)
 def validate(paths: tuple[str, ...]) -> None:
     """Check spec files: syntax, fields, values and cross-file rules, all problems at once.
 
@@ -20,6 +20,9 @@ def validate(paths: tuple[str, ...]) -> None:
     directly in it, in sorted order, not its subfolders (a subfolder is a separate
     configuration, as in Terraform). Prints FILE:LINE:COL: message for every problem.
     Exit codes: 0 valid, 1 errors.
+
+    The global options (--endpoint, --region, ...) are accepted and ignored: this command
+    does not talk to the cloud.
     """
     from reconciler.errors import SpecError
     from reconciler.spec.loader import load_spec
@@ -44,11 +47,15 @@ def validate(paths: tuple[str, ...]) -> None:
 
 
 @cli.command()
+@global_options(ignored=True)
 def schema() -> None:
     """Print the JSON Schema of the spec language on stdout.
 
     Save it next to your specs (reconciler schema > specs/spec.schema.json) and start each file
     with `# yaml-language-server: $schema=spec.schema.json` for completion and checks in editors.
+
+    The global options (--endpoint, --region, ...) are accepted and ignored: this command
+    does not talk to the cloud.
     """
     from reconciler.spec.schema import spec_json_schema_text
 
