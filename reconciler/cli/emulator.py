@@ -80,12 +80,12 @@ def emulator_serve(
     click.echo(f"emulator listening on {url}")
     sys.stdout.flush()
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Stopping is this command's normal end: Ctrl-C or SIGTERM stop the server, exit 0.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     try:
         while not stop.wait(0.5):
             pass
-    except KeyboardInterrupt:
-        pass
     finally:
         server.stop()
     click.echo("emulator stopped", err=True)

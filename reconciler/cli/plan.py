@@ -142,7 +142,7 @@ def plan(
     from datetime import UTC, datetime
 
     from reconciler.cloud.session import open_cloud
-    from reconciler.errors import ReconcilerError, SpecError
+    from reconciler.errors import Interrupted, ReconcilerError, SpecError
     from reconciler.plan.planner import build_plan
     from reconciler.render.json import render_json
     from reconciler.spec.loader import load_spec
@@ -159,6 +159,8 @@ def plan(
     try:
         with open_cloud(_cloud_target(opts, parallelism, rate_limits)) as clients:
             observed = _observe_with_progress(spec, clients, parallelism)
+    except Interrupted:
+        raise
     except ReconcilerError as error:
         if opts.stats and clients is not None:
             _print_stats(clients)

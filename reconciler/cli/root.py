@@ -54,10 +54,22 @@ class RootGroup(click.Group):
             raise UsageFailure(error) from error
 
     def invoke(self, ctx: click.Context) -> Any:
+        from reconciler import cancellation
+
         try:
             return super().invoke(ctx)
         except click.UsageError as error:
             raise UsageFailure(error) from error
+        except BaseException:
+            # Whatever unwound the command (Interrupted itself, or an error that a call
+            # refused after the signal turned into), a signal decides the exit code.
+            interrupted = cancellation.interrupted()
+            if interrupted is None:
+                raise
+            from reconciler.cli.interrupt import say
+
+            say(interrupted)
+            sys.exit(interrupted.exit_code)
 
 
 def fail(message: str) -> None:
@@ -96,4 +108,8 @@ def cli(ctx: click.Context, **kwargs: Any) -> None:
 
 
 def main() -> None:
+    """The console script (and `python -m reconciler`)."""
+    from reconciler.cli.interrupt import install
+
+    install()
     cli(prog_name="reconciler")

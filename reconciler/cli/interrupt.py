@@ -1,0 +1,65 @@
+"""SIGINT and SIGTERM: stop starting cloud calls, say so in one line, exit 130 / 143.
+
+`install()` is called by `main()` only (a real process, main thread). The handler:
+1. sets the process-wide cancellation flag (reconciler/cancellation.py): from then on every
+   cloud call raises before it is sent, so queued work drains at once;
+2. raises Interrupted in the main thread, which unwinds the command (an `-o` file is removed,
+   an in-process emulator stopped) up to RootGroup, which prints the line and exits;
+3. starts a watchdog: if unwinding takes longer than GRACE_SECONDS (a call in flight that is
+   slow to answer, a retry backoff), the process prints the line and exits anyway.
+A second signal exits at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+
+from reconciler import cancellation
+from reconciler.errors import Interrupted
+
+GRACE_SECONDS = 1.5
+"""How long calls in flight may take to finish after the signal before the process leaves."""
+
+_reported = threading.Lock()
+_said = False
+
+
+def install() -> None:
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _on_signal)
+
+
+def _on_signal(signum: int, _frame: FrameType | None) -> None:
+    if not cancellation.request(signum):
+        leave(Interrupted(signum))  # the second signal: do not wait any longer
+    watchdog = threading.Timer(GRACE_SECONDS, leave, args=(Interrupted(signum),))
+    watchdog.daemon = True
+    watchdog.start()
+    raise Interrupted(signum)
+
+
+def say(error: Interrupted) -> None:
+    """Print the one line, once per process (the main thread and the watchdog may race)."""
+    global _said
+    with _reported:
+        if _said:
+            return
+        _said = True
+    with contextlib.suppress(OSError, ValueError):  # a closed or broken stdout
+        sys.stdout.flush()
+    print(
+        f"Interrupted by {error.signal_name}: no cloud call was started after the signal.",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def leave(error: Interrupted) -> None:
+    """Say so and end the process now, without waiting for threads still in a call."""
+    say(error)
+    os._exit(error.exit_code)
