@@ -3,10 +3,11 @@
 `install()` is called by `main()` only (a real process, main thread). The handler:
 1. sets the process-wide cancellation flag (reconciler/cancellation.py): from then on every
    cloud call raises before it is sent, so queued work drains at once;
-2. raises Interrupted in the main thread, which unwinds the command (an `-o` file is removed,
-   an in-process emulator stopped) up to RootGroup, which prints the line and exits;
+2. raises Interrupted in the main thread, which unwinds the command (an old `-o` file is
+   removed, an in-process emulator stopped) up to RootGroup, which prints the line and exits;
 3. starts a watchdog: if unwinding takes longer than GRACE_SECONDS (a call in flight that is
-   slow to answer, a retry backoff), the process prints the line and exits anyway.
+   slow to answer, a retry backoff), it runs the `on_leave` cleanups, prints the line and
+   ends the process.
 A second signal exits at once.
 """
 
@@ -17,6 +18,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
 
 from reconciler import cancellation
@@ -27,6 +29,13 @@ GRACE_SECONDS = 1.5
 
 _reported = threading.Lock()
 _said = False
+_cleanups: list[Callable[[], None]] = []
+
+
+def on_leave(cleanup: Callable[[], None]) -> None:
+    """Run `cleanup` if the watchdog ends the process (the command's own error handling does
+    not run then), e.g. removing an old `-o` file. It must be safe to run twice."""
+    _cleanups.append(cleanup)
 
 
 def install() -> None:
@@ -61,5 +70,8 @@ def say(error: Interrupted) -> None:
 
 def leave(error: Interrupted) -> None:
     """Say so and end the process now, without waiting for threads still in a call."""
+    for cleanup in _cleanups:
+        with contextlib.suppress(Exception):
+            cleanup()
     say(error)
     os._exit(error.exit_code)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
 from reconciler.cli.options import GlobalOptions, global_options
+from reconciler.cli.outfile import OutFile
 from reconciler.cli.root import DEFAULT_PATHS, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli, fail
+from reconciler.errors import ReconcilerError
 
 
 def _plain_output() -> bool:
@@ -73,7 +74,7 @@ def _print_stats(clients: Any) -> None:
         click.echo(f"  {name}: {count}{extra}", err=True)
 
 
-def _render(plan: Any, fmt: str) -> str:
+def _render(plan: Any, fmt: str, *, to_stdout: bool = True) -> str:
     if fmt == "json":
         from reconciler.render.json import render_json
 
@@ -84,7 +85,8 @@ def _render(plan: Any, fmt: str) -> str:
         return render_markdown(plan)
     from reconciler.render.text import render_text
 
-    return render_text(plan, color=not _plain_output() and sys.stdout.isatty())
+    stream = sys.stdout if to_stdout else sys.stderr
+    return render_text(plan, color=not _plain_output() and stream.isatty())
 
 
 @cli.command(short_help="Read the cloud and show the ordered, guarded plan. Writes nothing.")
@@ -93,8 +95,12 @@ def _render(plan: Any, fmt: str) -> str:
     "-o",
     "--out",
     "out",
-    type=click.Path(dir_okay=False, path_type=str),
-    help="Also save the plan as JSON (DESIGN format_version 1) to this file.",
+    type=click.Path(path_type=str),
+    metavar="FILE",
+    help="Also save the plan as JSON (docs/plan-format.md) to FILE, only when the plan "
+    "succeeds (exit 0 or 2): a failed, refused or interrupted plan writes no file and removes "
+    "an old one at FILE. '-' prints the JSON on stdout instead, and the --format view on "
+    "stderr.",
 )
 @click.option(
     "--format",
@@ -136,18 +142,76 @@ def plan(
     """Read the cloud, compare it with the spec, and show the ordered plan. Writes nothing.
 
     PATH is a file or a folder (default specs/). Exit codes: 0 success; with
-    --detailed-exitcode 0 = no changes, 2 = changes; 1 = error or a refused change (always).
-    With --format json, stdout holds the JSON document alone.
+    --detailed-exitcode 0 = no changes, 2 = changes; 1 = error, refused change or usage error
+    (always); 130/143 interrupted. See docs/exit-codes.md. With --format json, stdout holds the
+    JSON document alone (docs/plan-format.md).
     """
+    from reconciler.render.json import render_json
+
+    opts: GlobalOptions = click.get_current_context().find_object(GlobalOptions)
+    saved = _prepare_out_file(out)
+    try:
+        the_plan, clients = _build(paths, opts, parallelism, rate_limits)
+    except BaseException:
+        _abandon(saved, "this plan failed")
+        raise
+    refused = bool(the_plan.refusals)
+    view = _render(the_plan, fmt, to_stdout=out != "-")
+    if out == "-":  # stdout holds the saved plan alone; the view goes to stderr
+        if not refused:
+            click.echo(render_json(the_plan), nl=False)
+        if fmt != "json" or refused:
+            click.echo(view, nl=False, err=True)
+    else:
+        click.echo(view, nl=False)
+    if saved is not None:
+        if refused:
+            _abandon(saved, "the plan is refused")
+        else:
+            try:
+                saved.commit(render_json(the_plan))
+            except ReconcilerError as error:
+                fail(str(error))
+            click.echo(f"Plan saved to {saved.path}.", err=True)
+    if opts.stats:
+        _print_stats(clients)
+    if refused:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_CHANGES if detailed_exitcode and the_plan.changes else EXIT_OK)
+
+
+def _prepare_out_file(out: str | None) -> OutFile | None:
+    """Check the `-o` destination before anything else, so a typo in it costs no cloud read."""
+    if out is None or out == "-":
+        return None
+    try:
+        saved = OutFile.prepare(out, "plan")
+    except ReconcilerError as error:
+        fail(str(error))
+    from reconciler.cli.interrupt import on_leave
+
+    on_leave(lambda: _abandon(saved, "the plan was interrupted"))
+    return saved
+
+
+def _abandon(saved: OutFile | None, why: str) -> None:
+    if saved is not None:
+        line = saved.abandon(why)
+        if line:
+            click.echo(line, err=True)
+
+
+def _build(
+    paths: tuple[str, ...], opts: GlobalOptions, parallelism: int, rate_limits: tuple[str, ...]
+) -> tuple[Any, Any]:
+    """Load the spec, read the cloud, build the plan; fail() with one line on an error."""
     from datetime import UTC, datetime
 
     from reconciler.cloud.session import open_cloud
-    from reconciler.errors import Interrupted, ReconcilerError, SpecError
+    from reconciler.errors import Interrupted, SpecError
     from reconciler.plan.planner import build_plan
-    from reconciler.render.json import render_json
     from reconciler.spec.loader import load_spec
 
-    opts: GlobalOptions = click.get_current_context().find_object(GlobalOptions)
     try:
         loaded = load_spec(paths or DEFAULT_PATHS)
     except SpecError as error:
@@ -171,17 +235,4 @@ def plan(
             "please report it with the command you ran"
         )
     created_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    the_plan = build_plan(spec, observed, created_at=created_at, locations=loaded.locations)
-    if out:
-        try:
-            Path(out).write_text(render_json(the_plan), encoding="utf-8")
-        except OSError as error:
-            fail(f"cannot write the plan to {out}: {error.strerror}")
-    click.echo(_render(the_plan, fmt), nl=False)
-    if out and fmt != "json":
-        click.echo(f"Plan saved to {out}.", err=True)
-    if opts.stats:
-        _print_stats(clients)
-    if the_plan.refusals:
-        sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_CHANGES if detailed_exitcode and the_plan.changes else EXIT_OK)
+    return build_plan(spec, observed, created_at=created_at, locations=loaded.locations), clients

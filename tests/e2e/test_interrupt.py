@@ -68,6 +68,7 @@ def total(endpoint: str) -> int:
 
 def start_plan(endpoint: str, spec: str, tmp_path: Path) -> subprocess.Popen[str]:
     out = tmp_path / "plan.json"
+    out.write_text('{"format_version": "1", "old": true}')  # from an earlier run
     return subprocess.Popen(
         [
             sys.executable,
@@ -122,4 +123,5 @@ def test_signal_stops_new_calls_and_exits_promptly(
     name = signal.Signals(signum).name
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert any(line.startswith(f"Interrupted by {name}") for line in lines), stderr
-    assert not (tmp_path / "plan.json").exists(), "an interrupted plan saves no file"
+    assert not (tmp_path / "plan.json").exists(), "an interrupted plan leaves no plan file"
+    assert f"Removed the old {tmp_path / 'plan.json'}" in stderr
