@@ -20,8 +20,21 @@ def _plain_output() -> bool:
     return bool(os.environ.get("CI")) or bool(os.environ.get("NO_COLOR")) or not sys.stderr.isatty()
 
 
-def _cloud_target(opts: GlobalOptions, parallelism: int, rate_limits: tuple[str, ...]) -> Any:
+def _parse_rate_limits(
+    _ctx: click.Context, _param: click.Parameter, items: tuple[str, ...]
+) -> tuple[tuple[str, float], ...]:
+    """--rate-limit items -> the full limits table; a bad item is a usage error (exit 1)."""
     from reconciler.cloud.ratelimit import parse_limits
+
+    try:
+        return tuple(parse_limits(list(items)).items())
+    except ReconcilerError as error:
+        raise click.BadParameter(str(error)) from error
+
+
+def _cloud_target(
+    opts: GlobalOptions, parallelism: int, rate_limits: tuple[tuple[str, float], ...]
+) -> Any:
     from reconciler.cloud.session import Target
 
     return Target(
@@ -30,7 +43,7 @@ def _cloud_target(opts: GlobalOptions, parallelism: int, rate_limits: tuple[str,
         emulator=opts.emulator,
         emulator_state=opts.emulator_state,
         parallelism=parallelism,
-        rate_limits=tuple(parse_limits(list(rate_limits)).items()),
+        rate_limits=rate_limits,
     )
 
 
@@ -126,9 +139,11 @@ def _render(plan: Any, fmt: str, *, to_stdout: bool = True) -> str:
     "--rate-limit",
     "rate_limits",
     multiple=True,
-    metavar="ACTION=PER_SECOND",
-    help="Client-side limit for one API action (repeatable), e.g. "
-    "DescribeDBInstanceEncryptionKey=50; 0 removes a default limit.",
+    metavar="SERVICE:ACTION=N",
+    callback=_parse_rate_limits,
+    help="Client-side limit of N calls a second for one API action (repeatable), e.g. "
+    "rds:DescribeDBInstanceEncryptionKey=50; 0 removes a default limit. Only the actions "
+    "this tool calls are accepted.",
 )
 @global_options
 def plan(
@@ -137,7 +152,7 @@ def plan(
     fmt: str,
     detailed_exitcode: bool,
     parallelism: int,
-    rate_limits: tuple[str, ...],
+    rate_limits: tuple[tuple[str, float], ...],
 ) -> None:
     """Read the cloud, compare it with the spec, and show the ordered plan. Writes nothing.
 
@@ -202,7 +217,10 @@ def _abandon(saved: OutFile | None, why: str) -> None:
 
 
 def _build(
-    paths: tuple[str, ...], opts: GlobalOptions, parallelism: int, rate_limits: tuple[str, ...]
+    paths: tuple[str, ...],
+    opts: GlobalOptions,
+    parallelism: int,
+    rate_limits: tuple[tuple[str, float], ...],
 ) -> tuple[Any, Any]:
     """Load the spec, read the cloud, build the plan; fail() with one line on an error."""
     from datetime import UTC, datetime
