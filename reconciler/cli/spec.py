@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -18,32 +19,57 @@ def validate(paths: tuple[str, ...]) -> None:
 
     PATH is a file or a folder (default specs/). A folder loads the *.yaml and *.yml files
     directly in it, in sorted order, not its subfolders (a subfolder is a separate
-    configuration, as in Terraform). Prints FILE:LINE:COL: message for every problem.
+    configuration, as in Terraform). Each folder PATH is validated as its own configuration
+    (validate specs/examples/* checks each example alone); the files given are one
+    configuration together. Prints FILE:LINE:COL: message for every problem.
     Exit codes: 0 valid, 1 errors.
 
     The global options (--endpoint, --region, ...) are accepted and ignored: this command
     does not talk to the cloud.
     """
-    from reconciler.errors import SpecError
+    from reconciler.errors import Diagnostic, SpecError
     from reconciler.spec.loader import load_spec
 
-    try:
-        loaded = load_spec(paths or DEFAULT_PATHS)
-    except SpecError as error:
-        for diagnostic in error.diagnostics:
-            click.echo(str(diagnostic), err=True)
-        files = len({d.file for d in error.diagnostics})
-        count = len(error.diagnostics)
+    configurations = _configurations(paths or DEFAULT_PATHS)
+    problems: list[Diagnostic] = []
+    for label, group in configurations:
+        try:
+            loaded = load_spec(group)
+        except SpecError as error:
+            problems += error.diagnostics
+            for diagnostic in error.diagnostics:
+                click.echo(str(diagnostic), err=True)
+            continue
+        spec = loaded.spec
+        prefix = f"{label}: " if len(configurations) > 1 else ""
+        click.echo(
+            f"{prefix}{len(loaded.files)} files, {len(spec.kms_keys)} keys, "
+            f"{len(spec.instances)} instances: valid"
+        )
+    if problems:
+        files = len({d.file for d in problems})
+        count = len(problems)
         click.echo(
             f"{count} error{'s' if count != 1 else ''} in {files} file{'s' if files != 1 else ''}",
             err=True,
         )
         sys.exit(EXIT_ERROR)
-    spec = loaded.spec
-    click.echo(
-        f"{len(loaded.files)} files, {len(spec.kms_keys)} keys, "
-        f"{len(spec.instances)} instances: valid"
-    )
+
+
+def _configurations(paths: tuple[str, ...]) -> list[tuple[str, tuple[str, ...]]]:
+    """(label, paths) per configuration: each folder PATH is one, and the files given (with
+    any path that does not exist, which the loader reports) are one together, placed where the
+    first of them was given."""
+    groups: list[tuple[str, list[str]]] = []
+    files: list[str] = []
+    for path in paths:
+        if Path(path).is_dir():
+            groups.append((path, [path]))
+            continue
+        if not files:
+            groups.append(("", files))
+        files.append(path)
+    return [(label or " ".join(group), tuple(group)) for label, group in groups]
 
 
 @cli.command()
