@@ -7,17 +7,11 @@ from typing import Any
 
 import click
 
+from reconciler.cli.console import show_progress, use_color
 from reconciler.cli.options import GlobalOptions, global_options
 from reconciler.cli.outfile import OutFile
 from reconciler.cli.root import DEFAULT_PATHS, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli, fail
 from reconciler.errors import ReconcilerError
-
-
-def _plain_output() -> bool:
-    """Plain text (no colour, no progress) when piped, in CI, or with NO_COLOR."""
-    import os
-
-    return bool(os.environ.get("CI")) or bool(os.environ.get("NO_COLOR")) or not sys.stderr.isatty()
 
 
 def _parse_rate_limits(
@@ -57,7 +51,7 @@ def _apply_region_option(spec: Any, region: str | None) -> Any:
 def _observe_with_progress(spec: Any, clients: Any, parallelism: int) -> Any:
     from reconciler.state.observe import observe
 
-    if _plain_output():
+    if not show_progress():
         return observe(spec, clients, parallelism=parallelism)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -66,7 +60,7 @@ def _observe_with_progress(spec: Any, clients: Any, parallelism: int) -> Any:
         TextColumn("reading the cloud"),
         BarColumn(),
         MofNCompleteColumn(),
-        console=Console(stderr=True),
+        console=Console(stderr=True, no_color=not use_color(sys.stderr)),
         transient=True,
     ) as bar:
         task = bar.add_task("observe", total=None)
@@ -98,8 +92,7 @@ def _render(plan: Any, fmt: str, *, to_stdout: bool = True) -> str:
         return render_markdown(plan)
     from reconciler.render.text import render_text
 
-    stream = sys.stdout if to_stdout else sys.stderr
-    return render_text(plan, color=not _plain_output() and stream.isatty())
+    return render_text(plan, color=use_color(sys.stdout if to_stdout else sys.stderr))
 
 
 @cli.command(short_help="Read the cloud and show the ordered, guarded plan. Writes nothing.")
@@ -176,9 +169,9 @@ def plan(
         if not refused:
             click.echo(render_json(the_plan), nl=False)
         if fmt != "json" or refused:
-            click.echo(view, nl=False, err=True)
+            click.echo(view, nl=False, err=True, color=use_color(sys.stderr))
     else:
-        click.echo(view, nl=False)
+        click.echo(view, nl=False, color=use_color(sys.stdout))  # click strips it otherwise
     if saved is not None:
         if refused:
             _abandon(saved, "the plan is refused")
