@@ -37,6 +37,15 @@ class UsageFailure(click.ClickException):
         if isinstance(error, click.exceptions.NoArgsIsHelpError):
             click.echo(error.ctx.get_help(), err=True)
             return
+        if isinstance(error, click.NoSuchOption) and error.ctx is not None and error.possibilities:
+            # Suggest only what the help lists, not the global options a command ignores.
+            shown = {
+                name
+                for param in error.ctx.command.get_params(error.ctx)
+                if not getattr(param, "hidden", False)
+                for name in (*param.opts, *param.secondary_opts)
+            }
+            error.possibilities = [p for p in error.possibilities if p in shown]  # type: ignore[misc]
         hint = f" Try '{error.ctx.command_path} --help'." if error.ctx is not None else ""
         click.echo(f"Error: {' '.join(error.format_message().split())}{hint}", err=True)
 

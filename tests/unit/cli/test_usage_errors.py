@@ -46,6 +46,11 @@ def test_a_misspelt_option_gets_a_did_you_mean() -> None:
     assert "--detailed-exitcode'?" in result.stderr
 
 
+def test_no_did_you_mean_for_an_option_the_command_ignores() -> None:
+    result = run("validate", "--strict")
+    assert "--stats" not in result.stderr, "validate does not list --stats: do not suggest it"
+
+
 def test_bare_command_prints_the_help_and_exits_1() -> None:
     result = run()
     assert result.exit_code == 1
