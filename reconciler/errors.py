@@ -55,9 +55,17 @@ class CloudCallError(ReconcilerError):
     ) -> None:
         self.action = action
         self.code = code
+        self.message = message
         self.status = status
         self.request_id = request_id
-        super().__init__(f"{action}: {code}: {message}")
+        self.resource: str | None = None
+        """What the call was about (an instance id, a key alias), set by the reader."""
+        super().__init__(action, code, message)
+
+    def __str__(self) -> str:
+        about = f" of {self.resource}" if self.resource else ""
+        request = f" (request id {self.request_id})" if self.request_id else ""
+        return f"{self.action}{about}: {self.code}: {self.message}{request}"
 
 
 class TransientError(CloudCallError):

@@ -5,12 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.cloud.answers import absent, reading
 from reconciler.cloud.clients import CloudClients
 from reconciler.cloud.retry import Family, family_of
 from reconciler.errors import PermanentError
 from reconciler.state.models import ObservedKey
 
 SERVICE_KEY_ALIAS = "alias/acs/rds"
+KEY_ABSENT = ("Forbidden.KeyNotFound", "Forbidden.AliasNotFound")
+"""DescribeKey's documented answers for a key id or alias that does not exist."""
+ACCOUNT_STATUS_ACTIVE = "enabled"
+ACCOUNT_STATUS_INACTIVE = frozenset({"notenabled", "disabled", "indebt", "suspended"})
+"""DescribeAccountKmsStatus values that mean KMS cannot serve RDS (documented: Enabled,
+NotEnabled, InDebt, Suspended; `Disabled` is what older emulator states answer)."""
 
 
 def _models() -> Any:
@@ -37,31 +44,37 @@ def kms_not_enabled(error: BaseException) -> bool:
 def describe_key(clients: CloudClients, region: str, key_ref: str) -> dict[str, Any] | None:
     """KeyMetadata (wire names) of a key id or `alias/...`; None when no such key or alias."""
     request = _models().DescribeKeyRequest(key_id=key_ref)
-    try:
-        response = clients.call("kms", region, "DescribeKey", lambda c: c.describe_key(request))
-    except PermanentError as error:
-        if _is(error, Family.NOT_FOUND):
-            return None
-        raise
-    return (response.body.to_map() or {}).get("KeyMetadata") or None
+    with reading("kms:DescribeKey", key_ref):
+        try:
+            response = clients.call("kms", region, "DescribeKey", lambda c: c.describe_key(request))
+        except PermanentError as error:
+            if absent(error, *KEY_ABSENT):
+                return None
+            raise
+        metadata = (response.body.to_map() or {})["KeyMetadata"]
+        if not isinstance(metadata, dict) or not metadata.get("KeyId"):
+            raise ValueError("KeyMetadata without a KeyId")
+        return metadata
 
 
 def list_tags(clients: CloudClients, region: str, key_id: str) -> dict[str, str]:
     request = _models().ListResourceTagsRequest(key_id=key_id)
-    response = clients.call(
-        "kms", region, "ListResourceTags", lambda c: c.list_resource_tags(request)
-    )
-    tags = ((response.body.to_map() or {}).get("Tags") or {}).get("Tag") or []
-    return {t["TagKey"]: t.get("TagValue", "") for t in tags if t.get("TagKey")}
+    with reading("kms:ListResourceTags", key_id):
+        response = clients.call(
+            "kms", region, "ListResourceTags", lambda c: c.list_resource_tags(request)
+        )
+        tags = ((response.body.to_map() or {}).get("Tags") or {}).get("Tag") or []
+        return {str(t["TagKey"]): str(t.get("TagValue") or "") for t in tags}
 
 
 def list_aliases(clients: CloudClients, region: str, key_id: str) -> list[str]:
     request = _models().ListAliasesByKeyIdRequest(key_id=key_id, page_size=100)
-    response = clients.call(
-        "kms", region, "ListAliasesByKeyId", lambda c: c.list_aliases_by_key_id(request)
-    )
-    aliases = ((response.body.to_map() or {}).get("Aliases") or {}).get("Alias") or []
-    return sorted(a["AliasName"] for a in aliases if a.get("AliasName"))
+    with reading("kms:ListAliasesByKeyId", key_id):
+        response = clients.call(
+            "kms", region, "ListAliasesByKeyId", lambda c: c.list_aliases_by_key_id(request)
+        )
+        aliases = ((response.body.to_map() or {}).get("Aliases") or {}).get("Alias") or []
+        return sorted(str(a["AliasName"]) for a in aliases)
 
 
 def observe_key(
@@ -77,7 +90,8 @@ def observe_key(
     key_id = metadata["KeyId"]
     tags = list_tags(clients, region, key_id)
     aliases = [known_alias] if known_alias else list_aliases(clients, region, key_id)
-    return key_from_metadata(metadata, region, tags=tags, aliases=aliases)
+    with reading("kms:DescribeKey", key_ref):
+        return key_from_metadata(metadata, region, tags=tags, aliases=aliases)
 
 
 @dataclass(frozen=True)
@@ -108,7 +122,7 @@ def key_from_metadata(
         key_id=metadata["KeyId"],
         arn=metadata.get("Arn", ""),
         region=region,
-        state=metadata.get("KeyState", "Enabled"),
+        state=metadata["KeyState"],
         description=metadata.get("Description") or "",
         deletion_protection=str(metadata.get("DeletionProtection", "")).lower() == "enabled",
         rotation_enabled=str(metadata.get("AutomaticRotation", "")).lower() == "enabled",
@@ -148,10 +162,10 @@ def service_key(clients: CloudClients, region: str) -> ServiceKeyFacts:
         raise
     if metadata is None:
         return ServiceKeyFacts(None, None, kms_activated=True)
-    arn = metadata.get("Arn", "")
+    arn = str(metadata.get("Arn") or "")
     parts = arn.split(":")
     account = parts[3] if len(parts) > 4 and parts[3] else None
-    return ServiceKeyFacts(metadata["KeyId"], account, kms_activated=True)
+    return ServiceKeyFacts(str(metadata["KeyId"]), account, kms_activated=True)
 
 
 def kms_activated(clients: CloudClients, region: str) -> bool:
@@ -164,5 +178,10 @@ def kms_activated(clients: CloudClients, region: str) -> bool:
         if kms_not_enabled(error):
             return False
         raise
-    status = (response.body.to_map() or {}).get("AccountStatus", "Enabled")
-    return str(status).lower() == "enabled"
+    with reading("kms:DescribeAccountKmsStatus", f"the account's KMS in {region}"):
+        status = str((response.body.to_map() or {})["AccountStatus"]).lower()
+        if status == ACCOUNT_STATUS_ACTIVE:
+            return True
+        if status in ACCOUNT_STATUS_INACTIVE:
+            return False
+        raise ValueError(f"unknown AccountStatus {status!r}")

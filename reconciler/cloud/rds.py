@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from reconciler.cloud.answers import absent, reading
 from reconciler.cloud.clients import CloudClients
-from reconciler.cloud.retry import Family, family_of
 from reconciler.errors import PermanentError
-from reconciler.state.models import ObservedEncryption, ObservedInstance
+from reconciler.state.models import (
+    ObservedEncryption,
+    ObservedInstance,
+    ObservedKeyUser,
+    ObservedTask,
+    class_type_from_code,
+)
 
 PAGE_SIZE = 100
 ENGINE = "PostgreSQL"
+INSTANCE_ABSENT = ("InvalidDBInstanceId.NotFound",)
+"""The documented answer for an instance id that does not exist."""
 
 
 def _models() -> Any:
@@ -37,79 +47,95 @@ def list_instances(
         page_size=PAGE_SIZE,
         page_number=page,
     )
-    response = clients.call(
-        "rds", region, "DescribeDBInstances", lambda c: c.describe_dbinstances(request)
-    )
-    body = response.body.to_map() or {}
+    with reading("rds:DescribeDBInstances", f"{region} page {page}"):
+        response = clients.call(
+            "rds", region, "DescribeDBInstances", lambda c: c.describe_dbinstances(request)
+        )
+        body = response.body.to_map() or {}
+        items = _instance_items(body)
+        total = int(body["TotalRecordCount"])
+        if total < 0:
+            raise ValueError(f"TotalRecordCount {total}")
+        return InstancePage(items=items, total=total)
+
+
+def _instance_items(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The DBInstance list; every item must carry its id (an item without one cannot be
+    matched to the spec, so the page cannot be trusted)."""
     items = (body.get("Items") or {}).get("DBInstance") or []
-    return InstancePage(items=items, total=int(body.get("TotalRecordCount") or len(items)))
+    if not isinstance(items, list) or not all(
+        isinstance(i, dict) and i.get("DBInstanceId") for i in items
+    ):
+        raise ValueError("an item of the instance list has no DBInstanceId")
+    return items
 
 
 def find_instance(clients: CloudClients, region: str, instance_id: str) -> dict[str, Any] | None:
     """Look one instance up by id, any engine (a declared instance missing from the PostgreSQL
     list may exist with another engine, which is a different refusal than not found)."""
     request = _models().DescribeDBInstancesRequest(region_id=region, dbinstance_id=instance_id)
-    try:
-        response = clients.call(
-            "rds", region, "DescribeDBInstances", lambda c: c.describe_dbinstances(request)
-        )
-    except PermanentError as error:
-        if family_of(error) is Family.NOT_FOUND:
-            return None
-        raise
-    items = ((response.body.to_map() or {}).get("Items") or {}).get("DBInstance") or []
-    return next((i for i in items if i.get("DBInstanceId") == instance_id), None)
+    with reading("rds:DescribeDBInstances", instance_id):
+        try:
+            response = clients.call(
+                "rds", region, "DescribeDBInstances", lambda c: c.describe_dbinstances(request)
+            )
+        except PermanentError as error:
+            if absent(error, *INSTANCE_ABSENT):
+                return None
+            raise
+        items = _instance_items(response.body.to_map() or {})
+        return next((i for i in items if i["DBInstanceId"] == instance_id), None)
 
 
-def attribute(clients: CloudClients, region: str, instance_id: str) -> dict[str, Any] | None:
+def attribute(clients: CloudClients, region: str, instance_id: str) -> dict[str, Any]:
     """DescribeDBInstanceAttribute: carries DBInstanceClassType and MaintainTime, which the
-    list does not. None when the instance is gone."""
+    list does not. The instance was listed, so any error (not found included) stops the plan."""
     request = _models().DescribeDBInstanceAttributeRequest(dbinstance_id=instance_id)
-    try:
+    with reading("rds:DescribeDBInstanceAttribute", instance_id):
         response = clients.call(
             "rds",
             region,
             "DescribeDBInstanceAttribute",
             lambda c: c.describe_dbinstance_attribute(request),
         )
-    except PermanentError as error:
-        if family_of(error) is Family.NOT_FOUND:
-            return None
-        raise
-    items = ((response.body.to_map() or {}).get("Items") or {}).get("DBInstanceAttribute") or []
-    return items[0] if items else None
+        body = response.body.to_map() or {}
+        items = (body.get("Items") or {}).get("DBInstanceAttribute") or []
+        found = [i for i in items if isinstance(i, dict) and i.get("DBInstanceId") == instance_id]
+        if len(found) != 1:
+            raise ValueError(f"{len(found)} attribute records for the instance")
+        return found[0]
 
 
 def encryption(
     clients: CloudClients, region: str, instance_id: str, service_key_id: str | None
-) -> ObservedEncryption | None:
+) -> ObservedEncryption:
     """Disk encryption of one instance.
 
     Off answers success with an empty EncryptionKey (reference/alibaba-api-details.md section
-    1); on the service key it answers that key's id. None when the answer is an error of the
-    not-found or invalid family (e.g. an edition that has no disk encryption at all): the
-    planner then decides from the instance's category and storage."""
+    1); on the service key it answers that key's id. Every error stops the plan: a failed read
+    is never "encryption off" (an instance that cannot say is refused, not guessed)."""
     request = _models().DescribeDBInstanceEncryptionKeyRequest(
         dbinstance_id=instance_id, region_id=region
     )
-    try:
+    with reading("rds:DescribeDBInstanceEncryptionKey", instance_id):
         response = clients.call(
             "rds",
             region,
             "DescribeDBInstanceEncryptionKey",
             lambda c: c.describe_dbinstance_encryption_key(request),
         )
-    except PermanentError as error:
-        if family_of(error) in (Family.NOT_FOUND, Family.INVALID):
-            return None
-        raise
-    return encryption_from_body(response.body.to_map() or {}, service_key_id)
+        return encryption_from_body(response.body.to_map() or {}, service_key_id)
 
 
 def encryption_from_body(body: dict[str, Any], service_key_id: str | None) -> ObservedEncryption:
+    if not body.get("RequestId"):
+        raise ValueError("not an answer of the API (no RequestId)")
+    # Off is documented as an empty or absent EncryptionKey (alibaba-api-details section 1).
     key_id = body.get("EncryptionKey") or None
     if key_id is None:
         return ObservedEncryption(enabled=False)
+    if not isinstance(key_id, str):
+        raise TypeError("EncryptionKey is not a string")
     listed = [
         item
         for item in body.get("EncryptionKeyList") or []
@@ -145,7 +171,8 @@ def instance_from_item(
         engine_version=merged.get("EngineVersion") or "",
         category=merged.get("Category") or "",
         class_code=merged.get("DBInstanceClass") or "",
-        class_type=merged.get("DBInstanceClassType") or None,
+        class_type=merged.get("DBInstanceClassType")
+        or class_type_from_code(str(merged.get("DBInstanceClass") or "")),
         storage_type=merged.get("DBInstanceStorageType") or "",
         status=merged.get("DBInstanceStatus") or "",
         lock_mode=merged.get("LockMode") or "Unlock",
@@ -153,3 +180,122 @@ def instance_from_item(
         managed=managed,
         encryption=encryption,
     )
+
+
+KEY_USER_FIELDS = ("DBInstanceName", "Engine", "KeyUsedBy", "Status")
+
+
+def key_users(clients: CloudClients, region: str, key_id: str) -> list[ObservedKeyUser]:
+    """DescribeKmsAssociateResources: the cloud's own census of a key's users, every engine,
+    disk encryption and TDE, including instances switching to the key or scheduled to."""
+    request = _models().DescribeKmsAssociateResourcesRequest(
+        region_id=region,
+        kms_resource_id=key_id,
+        kms_resource_type="key",
+        kms_resource_region_id=region,
+    )
+    with reading("rds:DescribeKmsAssociateResources", key_id):
+        response = clients.call(
+            "rds",
+            region,
+            "DescribeKmsAssociateResources",
+            lambda c: c.describe_kms_associate_resources(request),
+        )
+        body = response.body.to_map() or {}
+        if not body.get("RequestId"):
+            raise ValueError("not an answer of the API (no RequestId)")
+        listed = body.get("AssociateDBInstances") or []
+        if not isinstance(listed, list):
+            raise TypeError("AssociateDBInstances is not a list")
+        users = [
+            ObservedKeyUser(
+                instance_id=str(item["DBInstanceName"]),
+                engine=str(item.get("Engine") or ""),
+                used_by=str(item.get("KeyUsedBy") or ""),
+                status=str(item.get("Status") or ""),
+            )
+            for item in listed
+        ]
+        if users and str(body.get("AssociateStatus")).lower() == "false":
+            raise ValueError("AssociateStatus false with associated instances listed")
+        return sorted(users, key=lambda u: u.instance_id)
+
+
+PENDING_TASK_STATUSES = ("Scheduled", "Running", "Waiting")
+"""DescribeHistoryTasks statuses of a change not finished yet."""
+TASK_PAGE_SIZE = 100
+TASK_WINDOW = timedelta(days=30)
+"""How far back and ahead tasks are asked for: the API looks back at most 30 days, and a
+change scheduled for a maintenance window starts within a day or two."""
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    tasks: list[ObservedTask]
+    total: int
+
+
+def pending_tasks(clients: CloudClients, region: str, page: int, now: datetime) -> TaskPage:
+    """One page of the region's tasks not finished yet (task center, DescribeHistoryTasks)."""
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    request = _models().DescribeHistoryTasksRequest(
+        region_id=region,
+        status=",".join(PENDING_TASK_STATUSES),
+        instance_type="Instance",
+        from_start_time=(now - TASK_WINDOW).strftime(stamp),
+        to_start_time=(now + TASK_WINDOW).strftime(stamp),
+        page_number=page,
+        page_size=TASK_PAGE_SIZE,
+    )
+    with reading("rds:DescribeHistoryTasks", f"{region} page {page}"):
+        response = clients.call(
+            "rds", region, "DescribeHistoryTasks", lambda c: c.describe_history_tasks(request)
+        )
+        body = response.body.to_map() or {}
+        items = body.get("Items") or []
+        if not isinstance(items, list):
+            raise TypeError("Items is not a list")
+        total = int(body["TotalCount"])
+        return TaskPage(tasks=[task_from_item(i) for i in items], total=total)
+
+
+def task_from_item(item: dict[str, Any]) -> ObservedTask:
+    """A task-center item. Its target value (what ModifyDBInstanceConfig set) comes from
+    TaskDetail when the task is an encryption change; None when the task is something else or
+    does not say."""
+    status = str(item["Status"])
+    if status not in PENDING_TASK_STATUSES:
+        raise ValueError(f"task status {status!r} was not asked for")
+    detail = _task_detail(item.get("TaskDetail"))
+    return ObservedTask(
+        task_id=str(item["TaskId"]),
+        instance_id=str(item["InstanceId"]),
+        status=status,
+        task_type=str(item.get("TaskType") or ""),
+        start_time=str(item.get("StartTime") or "") or None,
+        progress=float(item["Progress"]) if item.get("Progress") not in (None, "") else None,
+        encryption_target=encryption_target(detail),
+    )
+
+
+def _task_detail(raw: Any) -> dict[str, Any]:
+    """TaskDetail arrives as a JSON string (or an object); anything else says nothing."""
+    if isinstance(raw, dict):
+        return raw
+    if isinstance(raw, str) and raw.strip().startswith("{"):
+        parsed = json.loads(raw)
+        return parsed if isinstance(parsed, dict) else {}
+    return {}
+
+
+def encryption_target(detail: dict[str, Any]) -> str | None:
+    """The ConfigValue of an encryption change (`ServiceKey`, a key id, `disabled`), or None
+    when the task is not one."""
+    if str(detail.get("ConfigName") or "").lower() != "encryptionkey":
+        return None
+    value = detail.get("ConfigValue")
+    if not isinstance(value, str) or not value:
+        raise ValueError("an encryption task without its ConfigValue")
+    # The API takes ServiceKey (PostgreSQL) and serviceKey (SQL Server) alike.
+    spelled = {"servicekey": "ServiceKey", "disabled": "disabled"}
+    return spelled.get(value.lower(), value)

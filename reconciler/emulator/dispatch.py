@@ -37,10 +37,13 @@ action (after auth, latency and faults) and may raise ApiError (quotas);
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+import string
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -159,6 +162,16 @@ class RequestContext:
         except ValueError:
             raise invalid_parameter(name, "not valid JSON") from None
 
+    def next_serial(self, name: str) -> int:
+        """The next value (1, 2, ...) of the store-wide counter ``name``, kept in the store's meta
+        table inside this request's transaction. Ids made from it (see :func:`stable_token`) are
+        the same on every fresh run of the same calls and unique within a store, across
+        restarts on the same file (a rolled-back request gives its number back)."""
+        key = f"serial:{name}"
+        value = int(self.tx.get_meta(key, "0") or 0) + 1
+        self.tx.set_meta(key, str(value))
+        return value
+
     def flat_list(self, prefix: str) -> list[dict[str, str]]:
         """`Tag.1.Key=a&Tag.1.Value=b&Tag.2.Key=c` -> [{"Key": "a", "Value": "b"}, {"Key": "c"}];
         `ResourceId.1=x` -> [{"": "x"}]. Ordered by index."""
@@ -171,6 +184,31 @@ class RequestContext:
             if index.isdigit():
                 items.setdefault(int(index), {})[field_name] = value
         return [items[i] for i in sorted(items)]
+
+
+_LOWER_ALNUM = string.ascii_lowercase + string.digits
+_SCRAMBLE = 2**61 - 1  # a prime: coprime to every space below, so the map is one-to-one
+
+
+def stable_token(serial: int, length: int, salt: str = "", alphabet: str = _LOWER_ALNUM) -> str:
+    """``length`` characters of ``alphabet`` that look random but are a one-to-one function of
+    ``serial`` (for one ``salt``): distinct serials give distinct tokens while serial <
+    len(alphabet) ** length. Generated ids are built from a counter (:meth:`RequestContext.
+    next_serial`) and this, never from a random source, so a world is the same on every run."""
+    base = len(alphabet)
+    space = base**length
+    offset = int.from_bytes(hashlib.sha256(salt.encode()).digest()[:16], "big") % space
+    value = (serial * _SCRAMBLE + offset) % space
+    out = []
+    for _ in range(length):
+        value, digit = divmod(value, base)
+        out.append(alphabet[digit])
+    return "".join(reversed(out))
+
+
+def stable_uuid(*parts: str) -> str:
+    """A UUID-shaped id (version 5 layout) derived from ``parts``: stable for the same parts."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "emulator:" + ":".join(parts)))
 
 
 def new_request_id() -> str:

@@ -66,6 +66,13 @@ class RefusalCode(StrEnum):
     KEY_DECLARED_TWICE = "KeyDeclaredTwice"
     """Not in DESIGN section 5 (an addition): two kms_keys entries find the same KMS key (one
     key may carry several aliases), so the spec would ask two states or tag sets of one key."""
+    ENCRYPTION_CHANGE_PENDING = "EncryptionChangePending"
+    """Not in DESIGN section 5 (an addition): an encryption change to another value is already
+    running or scheduled for the instance (task center); a second one would race it."""
+    ENCRYPTION_NOT_READ = "EncryptionNotRead"
+    """Not in DESIGN section 5 (an addition): the observed state lacks a managed instance's
+    encryption. Observe never produces this (it fails instead); the planner refuses rather
+    than take "not read" as "off"."""
 
 
 class WarningCode(StrEnum):
@@ -77,6 +84,9 @@ class WarningCode(StrEnum):
     """Moving an instance off a CMK leaves its existing snapshots and backups on that CMK."""
     RAM_PROPAGATION_DELAY = "RamPropagationDelay"
     """A RAM change may take a while to be visible to RDS."""
+    CHANGE_ALREADY_PENDING = "ChangeAlreadyPending"
+    """The change the spec wants is already running or scheduled (task center): not planned
+    again; the message says when it runs."""
 
 
 KNOWN_AFTER_APPLY = "(known after apply)"

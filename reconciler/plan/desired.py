@@ -16,7 +16,7 @@ from reconciler.plan.actions import (
 from reconciler.plan.context import PlanContext
 from reconciler.plan.keys import KeyOutcome
 from reconciler.spec.models import RDS_ENCRYPTION_TAG, SERVICE_KEY, KeyRef, KeyState, is_key_id
-from reconciler.state.models import ObservedInstance
+from reconciler.state.models import ObservedInstance, ObservedTask
 
 
 @dataclass(frozen=True)
@@ -37,13 +37,24 @@ class DesiredKey:
 def current_value(ctx: PlanContext, instance: ObservedInstance) -> str:
     """`disabled`, `ServiceKey` (recognised by type or by the id of alias/acs/rds) or a key id."""
     enc = instance.encryption
-    # Observe reads encryption for every managed instance; unread is taken as off.
+    # The instance planner refuses a managed instance whose encryption was not read.
     if enc is None or not enc.enabled:
         return ENCRYPTION_DISABLED
     service_key_id = ctx.observed.service_keys.get(instance.region)
     if enc.key_type == "ServiceKey" or not enc.key_id or enc.key_id == service_key_id:
         return SERVICE_KEY_CONFIG_VALUE
     return enc.key_id
+
+
+def pending_encryption_task(ctx: PlanContext, instance_id: str) -> ObservedTask | None:
+    """The encryption change running or scheduled for an instance, if the task center lists
+    one (the latest to start, should there be several)."""
+    found = [
+        t
+        for t in ctx.observed.tasks
+        if t.instance_id == instance_id and t.encryption_target is not None
+    ]
+    return max(found, key=lambda t: (t.start_time or "", t.task_id), default=None)
 
 
 def uses_key(instance: ObservedInstance, key_id: str | None) -> bool:

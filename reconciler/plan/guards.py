@@ -4,29 +4,13 @@ section 7). Each check returns (code, message) with what to do next, or None."""
 from __future__ import annotations
 
 from reconciler.plan.actions import RefusalCode
-from reconciler.state.models import ObservedInstance
+from reconciler.state.models import DEDICATED, ObservedInstance
 
 SERVERLESS_CATEGORIES = frozenset({"serverless_basic", "serverless_standard", "serverless_ha"})
 SUPPORTED_CATEGORIES = frozenset({"basic", "highavailability", "cluster"})
 ESSD_STORAGE_TYPES = frozenset({"cloud_essd", "cloud_essd2", "cloud_essd3", "general_essd"})
-GENERAL_PURPOSE = "x"
-"""DBInstanceClassType of general-purpose classes, which can use only the service key."""
 
 Finding = tuple[RefusalCode, str]
-
-
-def class_type(instance: ObservedInstance) -> str | None:
-    """DBInstanceClassType as read, else derived from the class code: a family starting with
-    `n` (pg.n2.2c.1m, pg.n4.*, pg.n2e.*) is general-purpose `x`, one with `x` dedicated `d`."""
-    if instance.class_type:
-        return instance.class_type
-    parts = instance.class_code.split(".")
-    family = parts[1] if len(parts) > 1 else ""
-    if family.startswith("n"):
-        return GENERAL_PURPOSE
-    if family.startswith("x"):
-        return "d"
-    return None
 
 
 def check_engine(instance: ObservedInstance) -> Finding | None:
@@ -75,11 +59,15 @@ def check_supports_encryption(instance: ObservedInstance) -> list[Finding]:
 
 
 def check_cmk_class(instance: ObservedInstance) -> Finding | None:
-    if class_type(instance) != GENERAL_PURPOSE:
+    """An allow-list: a CMK only on a dedicated class (type `d`). General-purpose (`x`),
+    shared (`s`) and a class whose type could not be learnt are refused."""
+    if instance.class_type == DEDICATED:
         return None
+    kinds = {"x": "general-purpose", "s": "shared"}
+    kind = kinds.get(instance.class_type or "", "of an unknown class type")
     return (
         RefusalCode.CMK_REQUIRES_DEDICATED_INSTANCE,
-        f"{instance.instance_id} is general-purpose (class {instance.class_code}), which can "
-        "use only the service key. Set encryption: {key: service}, or change it to a "
-        "dedicated class (e.g. pg.x4.large.2c) first",
+        f"{instance.instance_id} is {kind} (class {instance.class_code}), and RDS accepts a "
+        "customer master key only on dedicated classes. Set encryption: {key: service}, or "
+        "change it to a dedicated class (e.g. pg.x4.large.2c) first",
     )

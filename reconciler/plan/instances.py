@@ -18,12 +18,18 @@ from reconciler.plan.actions import (
     WarningCode,
 )
 from reconciler.plan.context import PlanContext
-from reconciler.plan.desired import DesiredKey, current_value, desired_value, spec_key_in_use
+from reconciler.plan.desired import (
+    DesiredKey,
+    current_value,
+    desired_value,
+    pending_encryption_task,
+    spec_key_in_use,
+)
 from reconciler.plan.diff import diff
 from reconciler.plan.keys import KeyOutcome
 from reconciler.plan.model import Change
 from reconciler.spec.models import RestartPolicy
-from reconciler.state.models import ObservedInstance
+from reconciler.state.models import ObservedInstance, ObservedTask
 
 
 def _describe(value: str, key: KeyOutcome | None) -> str:
@@ -109,6 +115,16 @@ def plan_instance(
             spec_path,
         )
         return
+    if instance.encryption is None:
+        ctx.refuse(
+            address,
+            RefusalCode.ENCRYPTION_NOT_READ,
+            f"the encryption of {instance_id} was not read, so nothing is assumed about it. "
+            "Plan again; if it persists, check that the credentials may call "
+            "rds:DescribeDBInstanceEncryptionKey",
+            spec_path,
+        )
+        return
     current = current_value(ctx, instance)
     if _locked(instance, keys):
         ctx.refuse(
@@ -122,12 +138,51 @@ def plan_instance(
     desired = desired_value(ctx, instance_id, keys)
     if desired.value == current:
         return
+    if _already_pending(ctx, instance, desired, keys):
+        return
     problems = _refusals_for_change(ctx, instance, desired)
     for code, message in problems:
         ctx.refuse(address, code, message, (*spec_path, "encryption", "key"))
     if problems:
         return
     _add_change(ctx, instance, current, desired, keys, ram_tail)
+
+
+def _already_pending(
+    ctx: PlanContext, instance: ObservedInstance, desired: DesiredKey, keys: dict[str, KeyOutcome]
+) -> bool:
+    """An encryption change already running or scheduled for the instance (task center).
+
+    To the value the spec wants: shown (with when it runs), not planned again. To another
+    value: refused, since a second change would race the first. True when either happened."""
+    pending = pending_encryption_task(ctx, instance.instance_id)
+    if pending is None:
+        return False
+    address = f"rds_encryption.{instance.instance_id}"
+    when = f" at {pending.start_time}" if pending.start_time else ""
+    what = f"{pending.status.lower()} (task {pending.task_id}{when})"
+    target = _describe(pending.encryption_target or "", _key_by_id(keys, pending))
+    if pending.encryption_target == desired.value:
+        ctx.warn(
+            address,
+            WarningCode.CHANGE_ALREADY_PENDING,
+            f"{instance.instance_id} already has the change to {target} {what}; it is not "
+            "planned again",
+        )
+        return True
+    ctx.refuse(
+        address,
+        RefusalCode.ENCRYPTION_CHANGE_PENDING,
+        f"{instance.instance_id} has a change to {target} {what}, but the spec wants "
+        f"{_describe(desired.value, desired.key)}. Wait until it has run, or cancel it in the "
+        "RDS console (task center), then plan again",
+        ("instances", instance.instance_id, "encryption"),
+    )
+    return True
+
+
+def _key_by_id(keys: dict[str, KeyOutcome], task: ObservedTask) -> KeyOutcome | None:
+    return next((k for k in keys.values() if k.key_id == task.encryption_target), None)
 
 
 def _add_change(
@@ -141,7 +196,12 @@ def _add_change(
     instance_id = instance.instance_id
     address = f"rds_encryption.{instance_id}"
     scheduled = ctx.spec.restart_policy(instance_id) is RestartPolicy.MAINTENANCE_WINDOW
-    window = instance.maintain_time or "(not read)"
+    # The window is shown when the list carried it; it need not be read to submit the change.
+    window = (
+        f"maintenance window {instance.maintain_time}"
+        if instance.maintain_time
+        else "next maintenance window"
+    )
     before = {"encryption": {"key": current}}
     after_view = {"encryption": {"key": desired.value}}
     current_key = spec_key_in_use(instance, keys)
@@ -149,9 +209,7 @@ def _add_change(
         f"encryption is {_describe(current, current_key)}; the spec wants "
         f"{_describe(desired.value, desired.key)}"
     )
-    reason += (
-        f"; submitted for the maintenance window {window}" if scheduled else "; applied immediately"
-    )
+    reason += f"; submitted for its {window}" if scheduled else "; applied immediately"
     ctx.add(
         Change(
             address=address,
@@ -186,8 +244,8 @@ def _add_change(
         ctx.warn(
             address,
             WarningCode.RESTART_REQUIRED,
-            f"{instance_id} restarts when the change runs, in its maintenance window "
-            f"{window} (SwitchTimeMode=MaintainTime), not at apply time",
+            f"{instance_id} restarts when the change runs, in its {window} "
+            "(SwitchTimeMode=MaintainTime), not at apply time",
         )
     else:
         ctx.warn(

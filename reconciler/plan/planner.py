@@ -89,47 +89,46 @@ def _check_account(ctx: PlanContext) -> None:
 
 def _check_keys_in_use(ctx: PlanContext, keys: dict[str, KeyOutcome]) -> None:
     """A key change that disables or deletes a key is refused while any instance, managed or
-    not, still uses it after this plan; instances moving off it go first (edges added by the
-    instance planner)."""
+    not, of any engine, still uses it after this plan, is switching to it, or is scheduled to;
+    instances moving off it go first (edges added by the instance planner). The users come
+    from the cloud's census of the key; a key whose users were not counted is refused too."""
     for outcome in keys.values():
         if not outcome.backward or outcome.address not in ctx.changes:
             continue
-        users = _users_after_plan(ctx, outcome.key_id) + _unread_in_region(ctx, outcome.region)
-        if users:
-            del ctx.changes[outcome.address]
-            ctx.refuse(
-                outcome.address,
-                RefusalCode.KEY_IN_USE,
-                _key_in_use_message(ctx, outcome, users),
-                ("kms_keys", outcome.name, "state"),
-            )
+        users = _users_after_plan(ctx, outcome.key_id)
+        if users == []:
+            continue
+        del ctx.changes[outcome.address]
+        ctx.refuse(
+            outcome.address,
+            RefusalCode.KEY_IN_USE,
+            _key_in_use_message(ctx, outcome, users),
+            ("kms_keys", outcome.name, "state"),
+        )
 
 
-def _users_after_plan(ctx: PlanContext, key_id: str | None) -> list[str]:
-    """Instances still on the key once this plan's immediate changes are made. None moves
-    onto it: the instance planner refuses a move to a key the spec does not keep enabled."""
-    return sorted(
-        i.instance_id
-        for i in ctx.observed.instances.values()
-        if uses_key(i, key_id) and not _moves_off(ctx, i.instance_id, key_id)
-    )
+def _users_after_plan(ctx: PlanContext, key_id: str | None) -> list[str] | None:
+    """Instances still on the key, or on their way to it, once this plan's immediate changes
+    are made; None when the key's census was not read (so nobody can say it is unused)."""
+    census = ctx.observed.key_users.get(key_id or "")
+    if census is None:
+        return None
+    found = {u.instance_id for u in census}
+    found.update(i.instance_id for i in ctx.observed.instances.values() if uses_key(i, key_id))
+    found.update(t.instance_id for t in ctx.observed.tasks if t.encryption_target == key_id)
+    return sorted(i for i in found if not _moves_off(ctx, i, key_id))
 
 
-def _unread_in_region(ctx: PlanContext, region: str) -> list[str]:
-    """Instances of the key's region whose encryption was not read: they may use the key.
-    Observe reads them all when a key is disabled or deleted; if it ever did not, refuse
-    rather than guess."""
-    return sorted(
-        i.instance_id
-        for i in ctx.observed.instances.values()
-        if i.region == region and i.encryption is None
-    )
-
-
-def _key_in_use_message(ctx: PlanContext, outcome: KeyOutcome, users: list[str]) -> str:
-    named = ", ".join(_user_label(ctx, u) for u in users[:_MAX_NAMED])
-    more = f" and {len(users) - _MAX_NAMED} more" if len(users) > _MAX_NAMED else ""
+def _key_in_use_message(ctx: PlanContext, outcome: KeyOutcome, users: list[str] | None) -> str:
     verb = "disabled" if outcome.desired_state is KeyState.DISABLED else "scheduled for deletion"
+    if users is None:
+        return (
+            f"key {outcome.key_id} would be {verb}, but its users (DescribeKmsAssociateResources) "
+            "were not counted, so it may still be in use. Plan again; keep state: enabled "
+            "until the plan can count them"
+        )
+    named = ", ".join(_user_label(ctx, outcome.key_id, u) for u in users[:_MAX_NAMED])
+    more = f" and {len(users) - _MAX_NAMED} more" if len(users) > _MAX_NAMED else ""
     one = len(users) == 1
     return (
         f"key {outcome.key_id} would be {verb} while {named}{more} "
@@ -139,18 +138,32 @@ def _key_in_use_message(ctx: PlanContext, outcome: KeyOutcome, users: list[str])
     )
 
 
-def _user_label(ctx: PlanContext, instance_id: str) -> str:
-    if ctx.observed.instances[instance_id].encryption is None:
-        return f"{instance_id} (its encryption was not read, so it may)"
+def _user_label(ctx: PlanContext, key_id: str | None, instance_id: str) -> str:
+    notes: list[str] = []
+    census = next(
+        (u for u in ctx.observed.key_users.get(key_id or "", []) if u.instance_id == instance_id),
+        None,
+    )
+    if census is not None and census.engine and census.engine.lower() != "postgresql":
+        notes.append(census.engine)
+    if census is not None and census.used_by and census.used_by != "DiskEncryption":
+        notes.append(census.used_by)
     if instance_id not in ctx.spec.instances:
-        return f"{instance_id} (not in the spec)"
+        notes.append("not in the spec")
+    task = next(
+        (t for t in ctx.observed.tasks if t.instance_id == instance_id and t.encryption_target),
+        None,
+    )
+    if task is not None and task.encryption_target == key_id:
+        when = f" at {task.start_time}" if task.start_time else ""
+        notes.append(f"switching to it: {task.status.lower()}{when}")
     change = ctx.changes.get(f"rds_encryption.{instance_id}")
     if change is not None and change.scheduled:
-        return (
-            f"{instance_id} (its move is scheduled for the maintenance window: disable the "
-            "key in a later run, after the window)"
+        notes.append(
+            "its move is scheduled for the maintenance window: disable the key in a later "
+            "run, after the window"
         )
-    return instance_id
+    return f"{instance_id} ({'; '.join(notes)})" if notes else instance_id
 
 
 def _moves_off(ctx: PlanContext, instance_id: str, key_id: str | None) -> bool:

@@ -67,6 +67,52 @@ class ObservedEncryption(_Fact):
     key_type: Literal["ServiceKey", "CMK"] | None = None
 
 
+class ObservedKeyUser(_Fact):
+    """One entry of a key's census (DescribeKmsAssociateResources)."""
+
+    instance_id: str
+    engine: str = ""
+    used_by: str = ""
+    """DiskEncryption or TDE."""
+    status: str = ""
+
+
+class ObservedTask(_Fact):
+    """A task-center entry not finished yet (DescribeHistoryTasks): Scheduled, Running or
+    Waiting."""
+
+    task_id: str
+    instance_id: str
+    status: str
+    task_type: str = ""
+    start_time: str | None = None
+    progress: float | None = None
+    encryption_target: str | None = None
+    """The ConfigValue an encryption change sets (ServiceKey, a key id, disabled); None when
+    the task is not an encryption change."""
+
+
+DEDICATED = "d"
+
+
+def class_type_from_code(class_code: str) -> str | None:
+    """DBInstanceClassType as the class code's family states it, or None when the family is
+    not one we know: `x...` (pg.x4.large.2c) dedicated `d`, `n...` (pg.n2.2c.1m, Yitian
+    pg.n2e.*) general-purpose `x`, `s...` (pg.s2.large, rds.pg.s1.small) shared `s`. The
+    family is the part after the engine prefix (`pg.` or `rds.pg.`)."""
+    parts = class_code.lower().split(".")
+    if parts[:1] == ["rds"]:
+        parts = parts[1:]
+    family = parts[1] if len(parts) > 2 else ""
+    if family.startswith("x"):
+        return DEDICATED
+    if family.startswith("n"):
+        return "x"
+    if family.startswith("s"):
+        return "s"
+    return None
+
+
 class ObservedInstance(_Fact):
     instance_id: str
     region: str
@@ -75,7 +121,8 @@ class ObservedInstance(_Fact):
     category: str
     class_code: str
     class_type: str | None = None
-    """DBInstanceClassType (x general-purpose, d dedicated); None when not read."""
+    """DBInstanceClassType (d dedicated, x general-purpose, s shared) as read, else as the
+    class code states it (class_type_from_code); None when neither says."""
     storage_type: str
     status: str
     lock_mode: str = "Unlock"
@@ -83,11 +130,8 @@ class ObservedInstance(_Fact):
     managed: bool
     """True when the spec names this instance."""
     encryption: ObservedEncryption | None = None
-    """None when not read (unmanaged instances whose key use did not matter). The planner takes
-    None as encryption off for a managed instance, and, for KeyInUse, as "may use any key of its
-    region" (so a key of that region is never disabled or deleted). Observe must read it for
-    every managed instance and for every instance of a region where the spec disables or
-    deletes a key."""
+    """None when not read (unmanaged instances). Observe reads it for every managed instance,
+    or fails; the planner refuses a managed instance without it rather than guess."""
 
 
 class ObservedState(_Fact):
@@ -110,6 +154,13 @@ class ObservedState(_Fact):
     """Every instance read, managed or not, by id. A declared one missing here does not exist."""
     regions_listed: list[str] = Field(default_factory=list)
     """Regions whose instance list was read in full (so absence there means not found)."""
+    key_users: dict[str, list[ObservedKeyUser]] = Field(default_factory=dict)
+    """Key id -> its census, for every key the spec disables or schedules for deletion. A key
+    missing here was not counted, so the planner may not take it as unused."""
+    tasks: list[ObservedTask] = Field(default_factory=list)
+    """Unfinished task-center entries of the regions in `task_regions`, sorted."""
+    task_regions: list[str] = Field(default_factory=list)
+    """Regions whose pending tasks were read in full."""
 
     def fingerprint(self) -> str:
         """sha256 of the canonical JSON of every fact the plan read.

@@ -6,14 +6,19 @@ Reads (DESIGN section 10 bounds them by N + ceil(N/100) + K + 10 for N instances
   gives the total (a spec naming instances that do not exist may cost an empty page); and
   DescribeKey('alias/acs/rds') for the service key id and the account id;
 - per managed instance: DescribeDBInstanceEncryptionKey; DescribeDBInstanceAttribute only where
-  the class type matters (a CMK is wanted) or, for a restarting change in the maintenance
-  window, to learn the window (the list carries neither);
+  a CMK is wanted and the class code does not state the class type (the list carries none);
+- per region with managed instances: DescribeHistoryTasks (unfinished tasks, paged), so a change
+  running or scheduled for a maintenance window is seen and not planned again;
 - per key: DescribeKey(alias) + ListResourceTags; keys named by id or found in use also get
   ListAliasesByKeyId;
+- per key the spec disables or deletes: DescribeKmsAssociateResources, the cloud's census of
+  its users (every engine, disk encryption and TDE, switching or scheduled to switch);
 - once: DescribeAccountKmsStatus; RAM (GetPolicy, GetRole, ListPoliciesForRole) when the spec
-  manages or verifies it;
-- for a key the spec disables or deletes: the encryption of every instance of its region,
-  managed or not, so KeyInUse sees them all.
+  manages or verifies it.
+
+Fail closed: only answers known to state a fact are facts (cloud/answers.py); any other error
+stops observation with an ObserveError naming the action, the resource, the code and the
+request id.
 
 KMS not activated: a not-enabled answer (Forbidden.KmsServiceNotEnabled) on any KMS read, or a
 DescribeAccountKmsStatus other than Enabled, is a fact, not an error: no key is observed and
@@ -32,18 +37,22 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.cloud import kms, ram, rds
 from reconciler.cloud.clients import CloudClients
 from reconciler.errors import CloudCallError, ObserveError
-from reconciler.spec.models import SERVICE_KEY, KeyRef, KeyState, RestartPolicy, Spec, is_key_id
+from reconciler.spec.models import SERVICE_KEY, KeyRef, KeyState, Spec, is_key_id
 from reconciler.state.models import (
     ObservedEncryption,
     ObservedInstance,
     ObservedKey,
+    ObservedKeyUser,
     ObservedRam,
     ObservedState,
+    ObservedTask,
+    class_type_from_code,
 )
 
 Progress = Callable[[int, int], None]
@@ -64,6 +73,10 @@ class _Facts:
     pages_asked: dict[str, int] = field(default_factory=dict)
     kms_status: bool = True
     ram: ObservedRam | None = None
+    key_users: dict[str, list[ObservedKeyUser]] = field(default_factory=dict)
+    tasks: dict[str, ObservedTask] = field(default_factory=dict)
+    task_pages_left: dict[str, int] = field(default_factory=dict)
+    task_regions: set[str] = field(default_factory=set)
 
 
 class _Loop:
@@ -130,11 +143,14 @@ def observe(
     *,
     parallelism: int = 16,
     progress: Progress | None = None,
+    now: datetime | None = None,
 ) -> ObservedState:
-    """Read the facts the plan needs. Not-found answers become None/absent, not errors."""
+    """Read the facts the plan needs. Documented not-found answers become None/absent; every
+    other failure raises ObserveError. `now` bounds the task-center query (default: the clock)."""
+    moment = now or datetime.now(UTC)
     with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="observe") as pool:
         try:
-            return _Observer(spec, clients, _Loop(pool, progress)).run()
+            return _Observer(spec, clients, _Loop(pool, progress), moment).run()
         except CloudCallError as error:
             pool.shutdown(wait=True, cancel_futures=True)
             raise ObserveError(f"reading the cloud failed: {error}{_advice(error)}") from error
@@ -154,10 +170,11 @@ def _advice(error: CloudCallError) -> str:
 
 
 class _Observer:
-    def __init__(self, spec: Spec, clients: CloudClients, loop: _Loop) -> None:
+    def __init__(self, spec: Spec, clients: CloudClients, loop: _Loop, now: datetime) -> None:
         self.spec = spec
         self.clients = clients
         self.loop = loop
+        self.now = now
         self.facts = _Facts()
         self.managed = {i: spec.instance_region(i) for i in spec.instances}
         self.cmk_wanted = {
@@ -165,12 +182,8 @@ class _Observer:
             for i, s in spec.instances.items()
             if isinstance(s.encryption, KeyRef) and s.encryption.key != SERVICE_KEY
         }
-        # Regions where a key the spec disables or deletes lives: every instance there is read.
-        self.in_use_regions = {
-            spec.key_region(name)
-            for name, key in spec.kms_keys.items()
-            if key.state is not KeyState.ENABLED
-        }
+        # Keys the spec disables or deletes: their users are counted by the cloud's census.
+        self.retiring = {n for n, k in spec.kms_keys.items() if k.state is not KeyState.ENABLED}
 
     # --- phases ------------------------------------------------------------------------
 
@@ -192,7 +205,9 @@ class _Observer:
                 c,
                 region,
             )
-        for region in sorted(set(self.managed.values()) | self.in_use_regions):
+        for region in sorted(set(self.managed.values())):
+            self.facts.task_pages_left[region] = 1
+            self._task_page(region, 1)
             # The region lists at least the spec's instances there, so that many pages exist:
             # ask for them all at once instead of waiting a round trip for page 1's total.
             declared = sum(1 for r in self.managed.values() if r == region)
@@ -242,6 +257,8 @@ class _Observer:
             into[name] = read.key
             if not read.kms_activated:
                 self.facts.kms_status = False
+            if by_alias and name in self.retiring and read.key is not None:
+                self._count_users(region, read.key.key_id)
 
         known_alias = key_ref if by_alias else None
         self.loop.submit(
@@ -252,14 +269,44 @@ class _Observer:
             key_ref,
         )
 
+    def _count_users(self, region: str, key_id: str) -> None:
+        self.loop.submit(
+            lambda users, k=key_id: self.facts.key_users.__setitem__(k, users),
+            rds.key_users,
+            self.clients,
+            region,
+            key_id,
+        )
+
+    def _task_page(self, region: str, number: int) -> None:
+        self.loop.submit(
+            lambda page, r=region, n=number: self._on_task_page(r, n, page),
+            rds.pending_tasks,
+            self.clients,
+            region,
+            number,
+            self.now,
+        )
+
+    def _on_task_page(self, region: str, number: int, page: rds.TaskPage) -> None:
+        if number == 1:
+            pages = max(1, math.ceil(page.total / rds.TASK_PAGE_SIZE))
+            self.facts.task_pages_left[region] += pages - 1
+            for later in range(2, pages + 1):
+                self._task_page(region, later)
+        for task in page.tasks:
+            self.facts.tasks[task.task_id] = task
+        self.facts.task_pages_left[region] -= 1
+        if self.facts.task_pages_left[region] == 0:
+            self.facts.task_regions.add(region)
+
     def _on_ram(self, observed: ObservedRam) -> None:
         self.facts.ram = observed
 
     def _list_page(self, region: str, number: int) -> None:
-        # Where the spec disables or deletes a key, instances of every engine may be its users.
         self.loop.submit(
             lambda page, r=region, n=number: self._on_page(r, n, page),
-            functools.partial(rds.list_instances, all_engines=region in self.in_use_regions),
+            rds.list_instances,
             self.clients,
             region,
             number,
@@ -284,25 +331,30 @@ class _Observer:
             self._look_up_missing(region)
 
     def _read_instance(self, region: str, instance_id: str) -> None:
-        managed = self.managed.get(instance_id) == region
-        if managed or region in self.in_use_regions:
+        """A managed instance's encryption, and its attribute where a CMK is wanted and the
+        list does not state the class type (its class code is of an unknown family)."""
+        if self.managed.get(instance_id) != region:
+            return
+        self.loop.submit(
+            lambda e, i=instance_id: self.facts.encryption.__setitem__(i, e),
+            rds.encryption,
+            self.clients,
+            region,
+            instance_id,
+            None,
+        )
+        item = self.facts.items[instance_id][1]
+        listed_type = item.get("DBInstanceClassType") or class_type_from_code(
+            str(item.get("DBInstanceClass") or "")
+        )
+        if instance_id in self.cmk_wanted and listed_type is None:
             self.loop.submit(
-                lambda e, i=instance_id: self.facts.encryption.__setitem__(i, e),
-                rds.encryption,
+                lambda a, i=instance_id: self.facts.attributes.__setitem__(i, a),
+                rds.attribute,
                 self.clients,
                 region,
                 instance_id,
-                None,
             )
-        if managed and instance_id in self.cmk_wanted:
-            self._read_attribute(region, instance_id)
-
-    def _read_attribute(self, region: str, instance_id: str) -> None:
-        def keep(attributes: dict[str, Any] | None, i: str = instance_id) -> None:
-            if attributes is not None:
-                self.facts.attributes[i] = attributes
-
-        self.loop.submit(keep, rds.attribute, self.clients, region, instance_id)
 
     def _look_up_missing(self, region: str) -> None:
         """A declared instance absent from the PostgreSQL list may run another engine."""
@@ -319,10 +371,11 @@ class _Observer:
     def _on_found(self, region: str, instance_id: str, item: dict[str, Any] | None) -> None:
         if item is not None:
             self.facts.items[instance_id] = (region, item)
+            self._read_instance(region, instance_id)
 
     def _follow_up(self) -> None:
         """Second round, once the first answers are in: keys found in use that the spec does
-        not name, and maintenance windows of instances that will restart in one."""
+        not name (their state tells whether an instance is locked on them)."""
         known = {k.key_id for k in self.facts.keys.values() if k is not None}
         known |= set(self.facts.keys_by_id)
         for instance_id, region in sorted(self.managed.items()):
@@ -331,20 +384,6 @@ class _Observer:
             if in_use and in_use not in known:
                 known.add(in_use)
                 self._read_key(self.facts.keys_by_id, in_use, region, in_use)
-            if self._needs_window(instance_id, enc):
-                self._read_attribute(region, instance_id)
-
-    def _needs_window(self, instance_id: str, enc: ObservedEncryption | None) -> bool:
-        if instance_id not in self.facts.items or instance_id in self.facts.attributes:
-            return False
-        if instance_id in self.cmk_wanted:
-            return False  # already read (or gone)
-        if self.spec.restart_policy(instance_id) is not RestartPolicy.MAINTENANCE_WINDOW:
-            return False
-        wanted = self.spec.instances[instance_id].encryption
-        if wanted == "disabled":
-            return enc is not None and enc.enabled
-        return enc is None or not enc.enabled or enc.key_type != "ServiceKey"
 
     # --- assembly ------------------------------------------------------------------------
 
@@ -383,6 +422,9 @@ class _Observer:
             service_keys=self._service_key_ids(),
             instances=instances,
             regions_listed=sorted(facts.regions_listed),
+            key_users=dict(sorted(facts.key_users.items())),
+            tasks=sorted(facts.tasks.values(), key=lambda t: (t.instance_id, t.task_id)),
+            task_regions=sorted(facts.task_regions),
         )
 
     def _account_id(self) -> str | None:

@@ -167,3 +167,39 @@ def test_quota_without_client_limit_is_absorbed_by_retries(emulator, fleet) -> N
     assert run.plan["changes"] == [] and run.plan["refusals"] == []
     sent = world.calls(emulator.endpoint)["rds:DescribeDBInstanceEncryptionKey"]
     assert sent > n, "the quota did throttle some calls, and every one was retried"
+
+
+@pytest.mark.parametrize(
+    ("restart", "retire_key"),
+    [("maintenance-window", False), ("immediate", False), ("maintenance-window", True)],
+)
+def test_the_call_bound_holds_in_every_configuration(  # type: ignore[no-untyped-def]
+    emulator, write_spec, restart: str, retire_key: bool
+) -> None:
+    """Either restart policy, with every instance planning a change (encryption off), and a
+    spec that disables a key: the window is not read, and the key's users come from one
+    census call, not from reading every instance of the region."""
+    n = 120
+    ids = [world.create_instance(emulator.endpoint, class_code="pg.n2.2c.2m") for _ in range(n)]
+    world.create_key(
+        emulator.endpoint, alias="alias/old", tags={"acs:rds:instance-encryption": "true"}
+    )
+    unmanaged = [world.create_instance(emulator.endpoint) for _ in range(30)]
+    doc: dict = {
+        "defaults": {"restart": restart},
+        "instances": {i: {"encryption": {"key": "service"}} for i in ids},
+    }
+    if retire_key:
+        doc["kms_keys"] = {"old": {"alias": "alias/old", "state": "disabled"}}
+    folder = write_spec(doc)
+    world.reset_calls(emulator.endpoint)
+    run = plan_json(emulator.endpoint, folder)
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert len(run.plan["changes"]) == n + int(retire_key)
+    calls = world.admin(emulator.endpoint, "GET", "calls")
+    keys = int(retire_key)
+    listed = n + len(unmanaged)
+    bound = n + math.ceil(listed / 100) + keys + 10
+    assert calls["total"] <= bound, calls
+    assert "rds:DescribeDBInstanceAttribute" not in calls["by_action"]
+    assert calls["by_action"].get("rds:DescribeKmsAssociateResources", 0) == keys

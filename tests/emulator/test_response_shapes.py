@@ -261,6 +261,12 @@ def _rds(sdk: Sdk, admin: AdminClient, key_id: str) -> None:
         kms_resource_type="key",
         region_id=REGION,
     )
+    rds(
+        "DescribeHistoryTasks",
+        region_id=REGION,
+        from_start_time="2000-01-01T00:00:00Z",
+        to_start_time="2999-01-01T00:00:00Z",
+    )
     rds("ModifyDBInstanceMaintainTime", dbinstance_id=SERVICE, maintain_time="02:00Z-03:00Z")
     created = rds(
         "CreateDBInstance",
@@ -355,6 +361,8 @@ def test_the_scenario_reaches_the_state_dependent_fields(recorded: list[Recorded
         "DescribeDBInstanceAttribute:Items.DBInstanceAttribute[].ServerlessConfig.ScaleMax",
         "DescribeDBInstanceEncryptionKey:EncryptionKeyList[].KeyType",
         "DescribeKmsAssociateResources:AssociateDBInstances[].DBInstanceName",
+        "DescribeHistoryTasks:Items[].TaskDetail",
+        "DescribeHistoryTasks:Items[].EndTime",
         "GetPolicy:DefaultPolicyVersion.PolicyDocument",
         "ListPoliciesForRole:Policies.Policy[].AttachDate",
     } <= sent

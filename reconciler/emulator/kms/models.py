@@ -16,22 +16,23 @@ lazily the first time a region is touched, with a stable UUID-shaped id per (acc
 Creator "Rds", CreatorType "Service"; every write on it is 403 `Forbidden.NoPermission`.
 ScheduleKeyDeletion under deletion protection is 403 `Forbidden.NoPermission`. A new alias
 under `alias/acs/` is 400 `Unsupported.Alias`. CancelKeyDeletion leaves the key Enabled. User
-key ids have the KMS 3.0 shape `key-` + 24 lower-case letters and digits.
+key ids have the KMS 3.0 shape `key-` + 24 lower-case letters and digits: a region code
+(`hzz` for cn-hangzhou like the cloud's `key-hzz6...`; the others chosen) and 21 characters
+made from the store's key counter, so ids are the same on every fresh run and unique within a
+store. Key versions are UUIDs derived from the key id.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-import secrets
-import string
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from reconciler.emulator.clock import iso, parse_iso
-from reconciler.emulator.dispatch import RequestContext
+from reconciler.emulator.dispatch import RequestContext, stable_token, stable_uuid
 from reconciler.emulator.errors import ApiError
 
 KEY_KIND, ALIAS_KIND = "kms_key", "kms_alias"
@@ -57,7 +58,8 @@ KEY_SPECS = (
     "EC_SM2",
 )
 _SERVICE_KEY_NAMESPACE = uuid.UUID("6f1c2b1e-5d2a-4c55-9f0e-2b8c7a0e4d11")
-_ID_ALPHABET = string.ascii_lowercase + string.digits
+# The first characters of key ids per region (cn-hangzhou's `hzz` is seen in real ids; chosen).
+_REGION_CODES = {"cn-hangzhou": "hzz", "cn-shanghai": "shh", "cn-beijing": "bjj"}
 
 
 @dataclass
@@ -152,7 +154,7 @@ def ensure_service_key(ctx: RequestContext, region: str) -> KeyRecord:
         creator="Rds",
         creator_type="Service",
         creation_date=iso(ctx.now()),
-        primary_key_version=str(uuid.uuid4()),
+        primary_key_version=key_version_id(key_id),
         description="Default master key that protects my RDS data when no other key is defined",
     )
     ctx.tx.put(KEY_KIND, region, key_id, record.to_doc())
@@ -243,8 +245,25 @@ def live_keys(ctx: RequestContext, region: str) -> list[KeyRecord]:
     return alive
 
 
-def new_key_id() -> str:
-    return "key-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(24))
+def _region_code(region: str) -> str:
+    if region in _REGION_CODES:
+        return _REGION_CODES[region]
+    letters = "".join(c for c in region.split("-", 1)[-1] if c.isalnum()).lower()
+    return (letters + "xxx")[:3]
+
+
+def new_key_id(ctx: RequestContext, region: str) -> str:
+    """`key-` + region code + 21 characters from the store's key counter (never random)."""
+    while True:
+        serial = ctx.next_serial("kms_key")
+        key_id = "key-" + _region_code(region) + stable_token(serial, 21, ctx.account_id)
+        if ctx.tx.get(KEY_KIND, region, key_id) is None:  # an id of an older, random scheme
+            return key_id
+
+
+def key_version_id(key_id: str) -> str:
+    """The id of a key's first version (a UUID, stable for the key)."""
+    return stable_uuid("kms-key-version", key_id, "1")
 
 
 def create_key(ctx: RequestContext, record: KeyRecord) -> KeyRecord:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -36,7 +35,7 @@ def _choice(ctx: RequestContext, name: str, allowed: tuple[str, ...], default: s
 
 def create_key(ctx: RequestContext) -> dict[str, Any]:
     origin = _choice(ctx, "Origin", ("Aliyun_KMS", "EXTERNAL"), "Aliyun_KMS")
-    key_id, now = m.new_key_id(), ctx.now()
+    key_id, now = m.new_key_id(ctx, ctx.region), ctx.now()
     description = ctx.str_param("Description", "") or ""
     if len(description) > 8192:
         raise invalid_parameter("Description", "longer than 8192 characters")
@@ -52,7 +51,7 @@ def create_key(ctx: RequestContext) -> dict[str, Any]:
         creator=ctx.account_id,
         creation_date=iso(now),
         description=description,
-        primary_key_version=str(uuid.uuid4()),
+        primary_key_version=m.key_version_id(key_id),
         dkms_instance_id=ctx.str_param("DKMSInstanceId", "") or "",
     )
     if ctx.bool_param("EnableAutomaticRotation", False):

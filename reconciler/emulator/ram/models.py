@@ -12,7 +12,13 @@ Functions other services call (with the current request's ctx, inside its transa
 
 System policies are built in (not in the store): AliyunRDSInstanceEncryptionRolePolicy (the
 document of the reference), AliyunKMSFullAccess, AliyunKMSReadOnlyAccess, AliyunRDSFullAccess,
-AdministratorAccess. Guesses (the docs are silent): DeletePolicy while attached is 409
+AdministratorAccess. System and custom policies are separate namespaces, as in RAM: a custom
+policy may share a system policy's name (Alibaba's manual steps create a custom
+AliyunRDSInstanceEncryptionRolePolicy), every action with a PolicyType addresses one namespace,
+an attachment is keyed by (PolicyName, PolicyType), and the actions without a PolicyType address
+custom policies only (the system ones are read-only: 403 NoPermission, chosen).
+
+Guesses (the docs are silent): DeletePolicy while attached is 409
 `DeleteConflict.Role.Policy`; RoleName errors are `InvalidParameter.RoleName.InvalidChars`/
 `.Length`; role names are unique case-insensitively (the ARN lower-cases them); at most 10
 custom policies attach to one role (`LimitExceeded.Role.Policy`), 200 custom policies exist.
@@ -22,10 +28,9 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from typing import Any
 
-from reconciler.emulator.dispatch import RequestContext
+from reconciler.emulator.dispatch import RequestContext, stable_token
 from reconciler.emulator.errors import ApiError
 
 ROLE_KIND, POLICY_KIND, GLOBAL = "ram_role", "ram_policy", ""
@@ -157,8 +162,10 @@ def check_policy_name(name: str) -> None:
     check_name("PolicyName", name, r"[A-Za-z0-9\-]+", 128)
 
 
-def new_role_id() -> str:
-    return str(secrets.randbelow(9 * 10**18) + 10**18)
+def new_role_id(ctx: RequestContext) -> str:
+    """19 digits like the cloud's, from the store's role counter (stable, unique in a store)."""
+    serial = ctx.next_serial("ram_role")
+    return str(int(stable_token(serial, 18, ctx.account_id, "0123456789")) + 10**18)
 
 
 def role_arn(account_id: str, role_name: str) -> str:

@@ -54,7 +54,22 @@ def _version_view(policy: dict[str, Any], version: dict[str, Any]) -> dict[str, 
 
 
 def _custom_policy(ctx: RequestContext) -> dict[str, Any]:
-    return m.require_policy(ctx, ctx.required("PolicyName"), "Custom")
+    """The custom policy the actions without a PolicyType change (CreatePolicyVersion,
+    DeletePolicyVersion, SetDefaultPolicyVersion, DeletePolicy): they address custom policies
+    only, so a system policy of that name is read-only to them (403 NoPermission, chosen: the
+    docs name no code for writing a system policy); a name in neither namespace is 404."""
+    name = ctx.required("PolicyName")
+    policy = m.get_policy(ctx, name, "Custom")
+    if policy is not None:
+        return policy
+    if m.system_policy(name) is not None:
+        raise ApiError(
+            403,
+            "NoPermission",
+            f"The policy {name} is a system policy: it is read-only "
+            "(only custom policies can be changed or deleted).",
+        )
+    raise m.policy_not_found(name)
 
 
 def _save_policy(ctx: RequestContext, policy: dict[str, Any]) -> None:
@@ -65,7 +80,7 @@ def create_policy(ctx: RequestContext) -> dict[str, Any]:
     name, text = ctx.required("PolicyName"), ctx.required("PolicyDocument")
     m.check_policy_name(name)
     m.validate_document(text)
-    if m.get_policy(ctx, name, "Custom") or m.system_policy(name):
+    if m.get_policy(ctx, name, "Custom"):  # custom names only: a system one may share it
         raise ApiError(409, "EntityAlreadyExists.Policy", f"The policy already exists: {name}.")
     if ctx.tx.count(m.POLICY_KIND, m.GLOBAL) >= m.MAX_CUSTOM_POLICIES:
         raise ApiError(409, "LimitExceeded.Policy", "The count of policies beyond the limit.")
@@ -224,7 +239,7 @@ def create_role(ctx: RequestContext) -> dict[str, Any]:
         raise ApiError(409, "EntityAlreadyExists.Role", "The role does already EXIST.")
     now = iso(ctx.now())
     role = {
-        "RoleId": m.new_role_id(),
+        "RoleId": m.new_role_id(ctx),
         "RoleName": name,
         "Arn": m.role_arn(ctx.account_id, name),
         "Description": _description(ctx) or "",

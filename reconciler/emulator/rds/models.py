@@ -20,20 +20,17 @@ Emulator choices where the cloud is undocumented:
 
 from __future__ import annotations
 
-import secrets
-import string
 from typing import Any
 
-from reconciler.emulator.dispatch import RequestContext
+from reconciler.emulator.dispatch import RequestContext, stable_token
 from reconciler.emulator.errors import ApiError
-from reconciler.emulator.rds import peers, rules
+from reconciler.emulator.rds import peers, rules, tasks
 from reconciler.emulator.rds.rules import InstanceFacts
 from reconciler.emulator.store import Transaction
 
 KIND = "rds_instance"
 TOKEN_KIND = "rds_client_token"
 _REGION_ID_PREFIX = {"cn-hangzhou": "bp1", "cn-shanghai": "uf6", "cn-beijing": "2ze"}
-_ID_ALPHABET = string.ascii_lowercase + string.digits
 
 
 class RdsWorld:
@@ -50,10 +47,15 @@ class RdsWorld:
         self.account_id: str = ctx.account_id
 
 
-def new_instance_id(region: str) -> str:
-    """``pgm-`` + a region prefix + lowercase letters and digits, 20 characters like the cloud."""
-    prefix = _REGION_ID_PREFIX.get(region, "".join(secrets.choice(_ID_ALPHABET) for _ in "abc"))
-    return "pgm-" + prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(13))
+def new_instance_id(world: RdsWorld, region: str) -> str:
+    """``pgm-`` + a region prefix + lowercase letters and digits, 20 characters like the cloud;
+    made from the store's instance counter, so the same on every fresh run (never random)."""
+    prefix = _REGION_ID_PREFIX.get(region) or stable_token(len(region), 3, region)
+    while True:
+        serial = world.ctx.next_serial("rds_instance")
+        instance_id = "pgm-" + prefix + stable_token(serial, 13, world.account_id)
+        if world.tx.get(KIND, region, instance_id) is None:  # a seeded or older id
+            return instance_id
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -189,12 +191,17 @@ def request_encryption_change(
     """Start (Immediate) or schedule (MaintainTime) a change of the instance's encryption.
 
     A ``switch_time`` in the future delays an Immediate change to that moment (emulator choice:
-    the SDK documents SwitchTime as "the time at which the modification takes effect").
+    the SDK documents SwitchTime as "the time at which the modification takes effect"). The
+    change is a task of the task center (see ``tasks``); a change that has not started yet and
+    is replaced (or made needless by a change to the current value) is Canceled there.
     """
     rules.check_not_locked(lock_of(world, doc)[0])
     rules.check_running(status_of(doc, world.now))
     target = resolve_encryption(world, doc, value)
     doc = dict(doc)
+    replaced = doc.get("pending")
+    if replaced:  # not started (else the instance would not be Running): it never will
+        tasks.cancel(world.tx, doc["RegionId"], replaced.get("task_id"), world.now)
     if target == doc["encryption"]:
         doc["pending"] = None  # already there: nothing to do, and no scheduled change either
         return doc
@@ -202,7 +209,9 @@ def request_encryption_change(
         start = rules.window_start_at_or_after(world.now, doc["MaintainTime"])
     else:
         start = max(world.now, switch_time or world.now)
-    doc["pending"] = {"value": target, "start": start, "end": start + world.restart_seconds}
+    pending = {"value": target, "start": start, "end": start + world.restart_seconds}
+    pending["task_id"] = tasks.create(world.ctx, doc, pending, value, switch_mode, world.now)
+    doc["pending"] = pending
     return doc
 
 
@@ -279,7 +288,7 @@ def create_instance(
     (engine, edition, storage, class type) still hold.
     """
     validate_new_instance(fields)
-    instance_id = fields.get("DBInstanceId") or new_instance_id(fields["RegionId"])
+    instance_id = fields.get("DBInstanceId") or new_instance_id(world, fields["RegionId"])
     if world.tx.get(KIND, fields["RegionId"], instance_id) is not None:
         raise rules.invalid(f"The instance {instance_id} already exists.", "DBInstanceIdExists")
     doc: dict[str, Any] = {
@@ -320,7 +329,11 @@ def resolve_encryption_unchecked(world: RdsWorld, doc: dict[str, Any], value: st
 
 
 def delete_instance(world: RdsWorld, instance_id: str) -> None:
+    """Removes the instance at once; a change it still waited for is Canceled."""
     doc = load(world, instance_id)
+    pending = doc.get("pending")
+    if pending:
+        tasks.cancel(world.tx, doc["RegionId"], pending.get("task_id"), world.now)
     world.tx.delete(KIND, doc["RegionId"], instance_id)
 
 
@@ -335,14 +348,18 @@ def modify_maintain_time(world: RdsWorld, instance_id: str, window: str) -> dict
 
 
 def instances_using_key(world: RdsWorld, region: str, key_id: str) -> list[dict[str, Any]]:
-    """Instances on the key, and those already switching to it (CONFIG_ENCRYPTING): RDS holds
-    the new key from the moment the change starts, not only once it has finished."""
-    return [d for d in list_instances(world, region) if key_id in _keys_in_use(d, world.now)]
+    """Every instance of the region (any engine) that uses the key: on it, switching to it
+    (CONFIG_ENCRYPTING: RDS holds the new key from the moment the change starts), or scheduled
+    to switch to it (a MaintainTime or SwitchTime change not started yet). An instance that is
+    switching or scheduled to switch away still uses its current key until the change is done.
+    """
+    return [d for d in list_instances(world, region) if key_id in keys_in_use(d)]
 
 
-def _keys_in_use(doc: dict[str, Any], now: float) -> set[str | None]:
+def keys_in_use(doc: dict[str, Any]) -> set[str]:
+    """The key ids a settled instance document uses, holds or is scheduled to take."""
     keys = {doc["encryption"]["key_id"]}
     pending = doc.get("pending")
-    if pending and pending["start"] <= now:
+    if pending:
         keys.add(pending["value"].get("key_id"))
-    return keys
+    return {k for k in keys if k}

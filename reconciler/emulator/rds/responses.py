@@ -7,13 +7,19 @@ Field names and wrapping follow the installed SDK's models (alibabacloud_rds2014
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.emulator import quota  # noqa: F401  (registers the quota hook and admin route)
 from reconciler.emulator.dispatch import RequestContext, register_service
-from reconciler.emulator.rds import models, paging, rules, views
+from reconciler.emulator.rds import (
+    models,
+    paging,
+    rules,
+    task_admin,  # noqa: F401  (registers GET/POST tasks)
+    tasks,
+    views,
+)
 from reconciler.emulator.rds.models import RdsWorld
 from reconciler.emulator.store import index_field
 
@@ -86,7 +92,7 @@ def create_dbinstance(ctx: RequestContext) -> dict[str, Any]:
     )
     answer = {
         "DBInstanceId": doc["DBInstanceId"],
-        "OrderId": str(secrets.randbelow(10**15)),
+        "OrderId": str(10**14 + ctx.next_serial("rds_order")),
         "ConnectionString": doc["ConnectionString"],
         "Port": doc["Port"],
     }
@@ -181,14 +187,14 @@ def modify_dbinstance_config(ctx: RequestContext) -> dict[str, Any]:
     return {}
 
 
-def _switch_time(text: str | None) -> float | None:
+def _switch_time(text: str | None, name: str = "SwitchTime") -> float | None:
     """``yyyy-MM-ddTHH:mm:ssZ`` (UTC) -> epoch seconds."""
     if text is None:
         return None
     try:
         moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError:
-        raise rules.invalid("SwitchTime must be yyyy-MM-ddTHH:mm:ssZ (UTC).") from None
+        raise rules.invalid(f"{name} must be yyyy-MM-ddTHH:mm:ssZ (UTC).") from None
     return moment.timestamp()
 
 
@@ -208,6 +214,63 @@ def check_cloud_resource_authorized(ctx: RequestContext) -> dict[str, Any]:
     world = RdsWorld(ctx)
     models.load(world, ctx.required("DBInstanceId"))
     return views.authorization(world)
+
+
+def _comma_list(ctx: RequestContext, name: str, allowed: tuple[str, ...] = ()) -> set[str]:
+    """A comma-separated filter (empty: no filter); at most 30 values, like the cloud's."""
+    values = {v.strip() for v in (ctx.str_param(name) or "").split(",") if v.strip()}
+    if len(values) > 30:
+        raise rules.invalid(f"{name} takes at most 30 values.")
+    unknown = sorted(values - set(allowed)) if allowed else []
+    if unknown:
+        raise rules.invalid(f"{name} {unknown[0]!r} is not one of {', '.join(allowed)}.")
+    return values
+
+
+def describe_history_tasks(ctx: RequestContext) -> dict[str, Any]:
+    """The task center of the request's region (see ``tasks``): every encryption change,
+    Scheduled / Running / Succeed / Canceled. FromStartTime and ToStartTime are required (as
+    documented) and bound each task's StartTime (inclusive); a FromStartTime more than 30 days
+    ago counts as 30 days ago. Filters as documented: Status, TaskType, InstanceId, TaskId
+    (comma lists of at most 30), InstanceType (only ``Instance``), FromExecTime/ToExecTime
+    (seconds the task has run; 0 = no limit). PageSize 10..100 (default 10), PageNumber >= 1.
+    ResourceGroupId is accepted and ignored (resource groups are not emulated).
+    """
+    world = RdsWorld(ctx)
+    low = _switch_time(ctx.required("FromStartTime"), "FromStartTime") or 0.0
+    high = _switch_time(ctx.required("ToStartTime"), "ToStartTime") or 0.0
+    low = max(low, world.now - tasks.KEPT_SECONDS)
+    statuses = _comma_list(ctx, "Status", tasks.STATUSES)
+    types, instance_ids, task_ids = (
+        _comma_list(ctx, n) for n in ("TaskType", "InstanceId", "TaskId")
+    )
+    if ctx.str_param("InstanceType", "Instance") != "Instance":
+        raise rules.invalid("InstanceType supports only Instance.")
+    least = ctx.int_param("FromExecTime", 0, lo=0) or 0
+    most = ctx.int_param("ToExecTime", 0, lo=0) or 0
+    number = ctx.int_param("PageNumber", 1, lo=1) or 1
+    size = ctx.int_param("PageSize", 10, lo=10, hi=100) or 10
+
+    def wanted(doc: dict[str, Any]) -> bool:
+        ran = tasks.exec_seconds(doc, world.now)
+        return (
+            low <= doc["start"] <= high
+            and (not statuses or tasks.status_of(doc, world.now) in statuses)
+            and (not types or doc["TaskType"] in types)
+            and (not instance_ids or doc["InstanceId"] in instance_ids)
+            and (not task_ids or doc["TaskId"] in task_ids)
+            and (not least or ran >= least)
+            and (not most or ran <= most)
+        )
+
+    chosen = [d for d in tasks.listed(ctx.tx, ctx.region, world.now) if wanted(d)]
+    page = chosen[(number - 1) * size : number * size]
+    return {
+        "Items": [tasks.view(d, world.now, ctx.account_id) for d in page],
+        "TotalCount": len(chosen),
+        "PageNumber": number,
+        "PageSize": size,
+    }
 
 
 def describe_kms_associate_resources(ctx: RequestContext) -> dict[str, Any]:
@@ -230,5 +293,6 @@ register_service(
         "ModifyDBInstanceMaintainTime": modify_dbinstance_maintain_time,
         "CheckCloudResourceAuthorized": check_cloud_resource_authorized,
         "DescribeKmsAssociateResources": describe_kms_associate_resources,
+        "DescribeHistoryTasks": describe_history_tasks,
     },
 )

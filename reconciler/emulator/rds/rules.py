@@ -11,7 +11,7 @@ family and never depend on these exact codes.
 | edition not Basic / HighAvailability / cluster  | 400    | Unsupported.Category              |
 | serverless instance (Category serverless_*)     | 400    | Unsupported.Serverless            |
 | storage not ESSD / Premium ESSD                 | 400    | Unsupported.StorageType           |
-| CMK on a general-purpose class (type ``x``)     | 400    | IncorrectDBInstanceType (doc'd)   |
+| CMK on a class not dedicated (``x``, ``s``)     | 400    | IncorrectDBInstanceType (doc'd)   |
 | key id unknown in the instance's region         | 404    | Forbidden.KeyNotFound (KMS code)  |
 | key Disabled                                    | 409    | Rejected.Disabled (KMS code)      |
 | key PendingDeletion                             | 409    | Rejected.PendingDeletion (KMS)    |
@@ -73,9 +73,11 @@ _CLASS_FAMILY = re.compile(r"^(?:rds\.)?[a-z]+\.([a-z])", re.IGNORECASE)  # pg.,
 
 
 def class_type(class_code: str) -> str:
-    """DBInstanceClassType from a class code: family ``x*`` is dedicated (``d``), ``n*``
-    general-purpose (``x``) (reference-details section 5). Emulator choices: a family starting
-    with ``s`` is shared (``s``), and any other family counts as general-purpose.
+    """DBInstanceClassType from a class code (DESIGN section 9, reference-details section 5):
+    family ``x*`` is dedicated (``d``: ``pg.x4.large.2c``, ``pg.x8.medium.1``), ``n*``
+    general-purpose (``x``: ``pg.n2.2c.1m``, ``pg.n4.*``, Yitian ``pg.n1e.*``/``pg.n2e.*``),
+    ``s*`` shared (``s``: ``pg.s2.large``, ``rds.pg.s1.small``). Emulator choice: any other
+    family counts as general-purpose, so it never takes a CMK.
     """
     match = _CLASS_FAMILY.match(class_code)
     family = match.group(1).lower() if match else ""
@@ -129,13 +131,16 @@ def check_supports_encryption(facts: InstanceFacts, *, at_creation: bool = False
 
 
 def check_cmk_allowed_for_class(facts: InstanceFacts) -> None:
-    """General-purpose instances take the service key only; dedicated ones a CMK too."""
-    if class_type(facts.class_code) != "d":
+    """Dedicated instances (class type ``d``) take a CMK; general-purpose (``x``) and shared
+    (``s``) ones the service key only."""
+    kind = class_type(facts.class_code)
+    if kind != "d":
+        name = {"x": "general-purpose", "s": "shared"}.get(kind, kind)
         raise ApiError(
             400,
             "IncorrectDBInstanceType",
-            "A customer master key needs a dedicated instance class; "
-            "general-purpose instances can use only the service key.",
+            f"A customer master key needs a dedicated instance class; {facts.class_code} is "
+            f"{name} (class type {kind}) and can use only the service key.",
         )
 
 

@@ -8,8 +8,14 @@ Emulator choices (undocumented in the cloud):
 - CheckCloudResourceAuthorized answers ``AuthorizationState`` 1 when the role
   ``AliyunRDSInstanceEncryptionDefaultRole`` exists and trusts ``rds.aliyuncs.com``, 0
   otherwise; ``RoleArn`` is always the role's ARN (lower-case name, like Terraform builds it).
-- DescribeKmsAssociateResources maps instance statuses onto its own enum: Creating ->
-  CREATING, CONFIG_ENCRYPTING -> INS_MAINTAINING, anything else -> ACTIVATION.
+- DescribeKmsAssociateResources lists every instance of the key's region (any engine) that is
+  on the key, switching to it or scheduled to switch to it (``models.instances_using_key``), in
+  creation order, each ``{DBInstanceName, Engine, KeyUsedBy, Status}`` (a plain list, as the
+  SDK maps it). ``KeyUsedBy`` is always ``DiskEncryption`` (TDE is not emulated). Instance
+  statuses map onto the answer's own enum: Creating -> CREATING, CONFIG_ENCRYPTING ->
+  INS_MAINTAINING, anything else -> ACTIVATION (so an instance that waits for its window to
+  switch to the key shows ACTIVATION: it is running). DescribeHistoryTasks tells such a
+  scheduled change apart (``rds.tasks``).
 """
 
 from __future__ import annotations

@@ -28,6 +28,8 @@ File format (every key optional unless said)::
           trust: rds.aliyuncs.com        # a service name, or a full trust document
           description: d
           policies: [AliyunRDSInstanceEncryptionRolePolicy, {name: P, type: Custom}]
+          # a bare name attaches the seed's custom policy of that name if it has one, else the
+          # system policy (a custom policy may share a system policy's name); type says which
     rds_instances:
       - id: pgm-bp1ded0000000001        # required
         region: cn-hangzhou             # required

@@ -8,12 +8,11 @@ from graphlib import CycleError
 import pytest
 
 from reconciler.plan.actions import Action, RefusalCode
-from reconciler.plan.guards import class_type
 from reconciler.plan.model import Change
 from reconciler.plan.order import order_changes
 from reconciler.plan.planner import build_plan
 from reconciler.spec.models import Spec
-from reconciler.state.models import ObservedInstance, ObservedState
+from reconciler.state.models import ObservedInstance, ObservedState, class_type_from_code
 
 ACCOUNT = "1234567890123456"
 
@@ -44,17 +43,34 @@ def _spec(encryption: object = None, **over) -> Spec:
 
 
 @pytest.mark.parametrize(
-    ("class_code", "read", "expected"),
+    ("class_code", "expected"),
     [
-        ("pg.n2.2c.1m", None, "x"),
-        ("pg.n1e.2c.1m", None, "x"),
-        ("pg.x4.large.2c", None, "d"),
-        ("pg.n2.2c.1m", "d", "d"),
-        ("odd", None, None),
+        ("pg.n2.2c.1m", "x"),
+        ("pg.n1e.2c.1m", "x"),
+        ("pg.n2e.2c.1m", "x"),
+        ("pg.x4.large.2c", "d"),
+        ("pg.x8.medium.1", "d"),
+        ("pg.s2.large", "s"),
+        ("rds.pg.s1.small", "s"),
+        ("pg.q9.odd.1", None),
+        ("odd", None),
+        ("", None),
     ],
 )
-def test_class_type_read_or_derived_from_the_class_code(class_code, read, expected) -> None:
-    assert class_type(_instance(class_code=class_code, class_type=read)) == expected
+def test_class_type_from_the_class_code(class_code, expected) -> None:
+    assert class_type_from_code(class_code) == expected
+
+
+@pytest.mark.parametrize("class_type", ["x", "s", None, "h", "unknown"])
+def test_a_cmk_is_refused_on_every_class_type_but_dedicated(class_type) -> None:
+    """An allow-list: only `d` passes; shared, general-purpose and unknown are refused."""
+    spec = _spec(
+        {"key": "key-0123456789abcdef"},
+    )
+    instance = _instance(class_code="pg.q9.odd.1", class_type=class_type)
+    plan = build_plan(spec, ObservedState(instances={instance.instance_id: instance}))
+    codes = {r.code for r in plan.refusals if r.address == "rds_encryption.pgm-aaaa0001"}
+    assert RefusalCode.CMK_REQUIRES_DEDICATED_INSTANCE in codes
 
 
 def test_created_at_datetime_is_stamped_as_utc_z() -> None:
@@ -86,10 +102,12 @@ def test_unread_ram_is_taken_as_missing_and_created() -> None:
     ]
 
 
-def test_unread_encryption_of_a_managed_instance_is_taken_as_off() -> None:
+@pytest.mark.parametrize("wanted", [{"key": "service"}, "disabled"])
+def test_unread_encryption_of_a_managed_instance_is_refused_not_taken_as_off(wanted) -> None:
     observed = ObservedState(instances={"pgm-aaaa0001": _instance(encryption=None)})
-    [change] = build_plan(_spec(), observed).changes
-    assert change.field_changes[0].before == "disabled"
+    plan = build_plan(_spec(wanted), observed)
+    assert plan.changes == []
+    assert [r.code for r in plan.refusals] == [RefusalCode.ENCRYPTION_NOT_READ]
 
 
 def test_account_guard_refuses_when_the_account_is_unknown() -> None:
@@ -158,6 +176,7 @@ def test_a_key_is_disabled_only_after_an_instance_leaves_it_whatever_its_type_la
             "account_id": ACCOUNT,
             "keys": {"old": key},
             "instances": {"pgm-aaaa0001": _instance(encryption=enc).model_dump()},
+            "key_users": {"key-old000001": [{"instance_id": "pgm-aaaa0001"}]},
         }
     )
     plan = build_plan(spec, observed)
@@ -202,26 +221,55 @@ def test_literal_key_tag_value_is_compared_like_the_ram_policy_does(value, usabl
     assert (RefusalCode.KEY_NOT_USABLE not in refused) is usable
 
 
-@pytest.mark.parametrize(("region", "refused"), [("cn-hangzhou", True), ("cn-shanghai", False)])
-def test_a_key_is_not_disabled_while_an_instance_of_its_region_was_not_read(region, refused):
-    # KeyInUse must see every instance of the key's region; unread is not "unused".
+_OLD_KEY = {
+    "key_id": "key-old000001",
+    "arn": f"acs:kms:cn-hangzhou:{ACCOUNT}:key/key-old000001",
+    "region": "cn-hangzhou",
+    "state": "Enabled",
+    "tags": {"acs:rds:instance-encryption": "true"},
+}
+
+
+@pytest.mark.parametrize(
+    ("census", "tasks", "refused_because"),
+    [
+        (None, [], "were not counted"),
+        ([], [], None),
+        ([{"instance_id": "rm-mysql0001", "engine": "MySQL", "used_by": "TDE"}], [], "MySQL"),
+        (
+            [],
+            [
+                {
+                    "task_id": "t-1",
+                    "instance_id": "pgm-aaaa0001",
+                    "status": "Scheduled",
+                    "start_time": "2024-01-01T18:00:00Z",
+                    "encryption_target": "key-old000001",
+                }
+            ],
+            "switching to it: scheduled at 2024-01-01T18:00:00Z",
+        ),
+    ],
+)
+def test_key_in_use_comes_from_the_census_and_the_task_center(census, tasks, refused_because):
+    """Users of a key: the cloud's census (any engine, TDE too), instances switching to it or
+    scheduled to; a key whose census was not read is never taken as unused."""
     spec = Spec.model_validate({"kms_keys": {"old": {"alias": "alias/old", "state": "disabled"}}})
-    key = {
-        "key_id": "key-old000001",
-        "arn": f"acs:kms:cn-hangzhou:{ACCOUNT}:key/key-old000001",
-        "region": "cn-hangzhou",
-        "state": "Enabled",
-        "tags": {"acs:rds:instance-encryption": "true"},
-    }
-    unread = _instance(region=region, managed=False, encryption=None).model_dump()
+    unmanaged = _instance(managed=False).model_dump()
     observed = ObservedState.model_validate(
-        {"account_id": ACCOUNT, "keys": {"old": key}, "instances": {"pgm-aaaa0001": unread}}
+        {
+            "account_id": ACCOUNT,
+            "keys": {"old": _OLD_KEY},
+            "instances": {"pgm-aaaa0001": unmanaged},
+            "key_users": {} if census is None else {"key-old000001": census},
+            "tasks": tasks,
+        }
     )
     plan = build_plan(spec, observed)
-    if refused:
-        [refusal] = plan.refusals
-        assert refusal.code is RefusalCode.KEY_IN_USE
-        assert "pgm-aaaa0001 (its encryption was not read" in refusal.message
-        assert plan.changes == []
-    else:
+    if refused_because is None:
         assert plan.refusals == [] and plan.change("kms_key.old") is not None
+        return
+    [refusal] = plan.refusals
+    assert refusal.code is RefusalCode.KEY_IN_USE
+    assert refused_because in refusal.message
+    assert plan.changes == []

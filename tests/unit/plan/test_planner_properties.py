@@ -16,7 +16,6 @@ from reconciler.plan.actions import (
     Action,
     WarningCode,
 )
-from reconciler.plan.guards import class_type
 from reconciler.plan.model import Change, Plan, load_plan
 from reconciler.plan.planner import build_plan
 from reconciler.plan.ram_documents import (
@@ -147,7 +146,7 @@ def observed_instances(draw: st.DrawFn, iid: str) -> dict[str, Any]:
             )
         ),
         "class_code": draw(st.sampled_from(["pg.x4.large.2c"] * 2 + ["pg.n2.2c.1m", "weird"])),
-        "class_type": draw(st.none() | st.sampled_from(["x", "d", "d"])),
+        "class_type": draw(st.none() | st.sampled_from(["x", "s", "d", "d", "h"])),
         "storage_type": draw(st.sampled_from(["cloud_essd", "general_essd", "cloud_ssd"])),
         "status": "Running",
         "lock_mode": draw(mostly("Unlock", "LockByDiskEncryption")),
@@ -214,6 +213,23 @@ def observed_documents(draw: st.DrawFn) -> dict[str, Any]:
         "service_keys": draw(st.sampled_from([{}, {"cn-hangzhou": SERVICE_KEY_ID}])),
         "instances": {i: draw(observed_instances(i)) for i in instance_ids},
         "regions_listed": REGIONS,
+        # A key's census may be missing (not read), and may name instances of other engines
+        # or not in the observed list; tasks may switch an instance to any key.
+        "key_users": {
+            k: [{"instance_id": i} for i in draw(some_of([*INSTANCE_IDS, "rm-mysql0001"]))]
+            for k in draw(some_of(KEY_IDS))
+        },
+        "tasks": [
+            {
+                "task_id": f"t-{n}",
+                "instance_id": i,
+                "status": draw(st.sampled_from(["Scheduled", "Running", "Waiting"])),
+                "encryption_target": draw(
+                    st.none() | st.sampled_from([*KEY_IDS, "ServiceKey", "disabled"])
+                ),
+            }
+            for n, i in enumerate(draw(some_of(INSTANCE_IDS)))
+        ],
     }
 
 
@@ -315,6 +331,16 @@ def assert_no_key_in_use_is_disabled(plan: Plan, observed: ObservedState) -> Non
     for change in plan.changes:
         if not DISABLING & set(change.operations) or change.target_id is None:
             continue  # a key created disabled has no users yet
+        census = observed.key_users.get(change.target_id)
+        assert census is not None, f"{change.address} disables a key whose users were not counted"
+        switching = {
+            t.instance_id for t in observed.tasks if t.encryption_target == change.target_id
+        }
+        for user in {u.instance_id for u in census} | switching:
+            move = plan.change(f"rds_encryption.{user}")
+            assert user not in switching, f"{change.address}: {user} is switching to it"
+            assert move is not None, f"{change.address}: {user} (census) stays on it"
+            assert not move.scheduled and move.address in ancestors[change.address]
         for instance in observed.instances.values():
             move = plan.change(f"rds_encryption.{instance.instance_id}")
             target = move.after["config_value"] if move else None
@@ -334,7 +360,7 @@ def assert_switches_only_to_usable_keys(spec: Spec, plan: Plan, observed: Observ
         if value in (ENCRYPTION_DISABLED, SERVICE_KEY_CONFIG_VALUE):
             continue
         instance = observed.instances[change.target_id]
-        assert class_type(instance) != "x", "a CMK on a general-purpose instance"
+        assert instance.class_type == "d", "a CMK on a class that is not dedicated"
         if value == KNOWN_AFTER_APPLY:
             created = plan.change(change.after["key_address"])
             assert created is not None and created.action is Action.CREATE

@@ -1,0 +1,109 @@
+"""The observe call bound N + ceil(N/100) + K + 10 in every configuration (DESIGN section 10).
+
+One region of N instances (default 1,000) on the service key, emulator in another process, no
+latency (only calls are counted). Each configuration plans real work, so nothing is skipped:
+- immediate: every instance moves to encryption off (restart: immediate);
+- maintenance-window: the same moves, submitted for the window (the window is not read);
+- disable-a-key: the spec disables a KMS key no instance uses, beside the N service-key
+  instances: its users come from one DescribeKmsAssociateResources, not from reading every
+  instance of the region.
+Writes bench-results/bench_call_bound.json. Exit 3 when a configuration breaks the bound.
+
+    python -m tests.bench.bench_call_bound [--instances 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from typing import Any
+
+from tests.bench._support import Report, admin, build_world, clients, emulator_process
+
+PARALLELISM = 16
+
+
+def _specs(ids: list[str]) -> dict[str, tuple[Any, int]]:
+    """Configuration -> (spec, K keys)."""
+    from reconciler.spec.models import Spec
+
+    off = {i: {"encryption": "disabled"} for i in ids}
+    service = {i: {"encryption": {"key": "service"}} for i in ids}
+    retired = {"alias": "alias/bench-retired", "state": "disabled"}
+    return {
+        "immediate": (
+            Spec.model_validate({"defaults": {"restart": "immediate"}, "instances": off}),
+            0,
+        ),
+        "maintenance-window": (
+            Spec.model_validate({"defaults": {"restart": "maintenance-window"}, "instances": off}),
+            0,
+        ),
+        "disable-a-key": (
+            Spec.model_validate({"kms_keys": {"retired": retired}, "instances": service}),
+            1,
+        ),
+    }
+
+
+def _count(spec: Any, endpoint: str) -> dict[str, Any]:
+    from reconciler.plan.planner import build_plan
+    from reconciler.state.observe import observe
+
+    cloud = clients(endpoint, PARALLELISM)
+    observed = observe(spec, cloud, parallelism=PARALLELISM)
+    plan = build_plan(spec, observed)
+    return {
+        "calls": cloud.counter.total,
+        "by_action": cloud.counter.by_action(),
+        "changes": len(plan.changes),
+        "refusals": len(plan.refusals),
+    }
+
+
+def _retired_key(endpoint: str) -> None:
+    from tests.e2e.world import create_key
+
+    create_key(endpoint, alias="alias/bench-retired", tags={"acs:rds:instance-encryption": "true"})
+
+
+def run(count: int) -> dict[str, Any]:
+    with emulator_process() as endpoint:
+        ids = build_world(endpoint, count)
+        _retired_key(endpoint)
+        admin(endpoint, "POST", "latency", {"ms": 0})
+        results = {}
+        for name, (spec, keys) in _specs(ids).items():
+            counted = _count(spec, endpoint)
+            bound = count + math.ceil(count / 100) + keys + 10
+            results[name] = {**counted, "keys": keys, "bound": bound}
+    return {"instances": count, "configurations": results}
+
+
+def report(result: dict[str, Any]) -> int:
+    out = Report("bench_call_bound", result)
+    n = result["instances"]
+    out.note("setup", f"{n} service-key instances in one region, parallelism {PARALLELISM}")
+    for name, r in result["configurations"].items():
+        worked = r["changes"] > 0 and r["refusals"] == 0
+        out.target(
+            f"calls, {name}",
+            f"{r['calls']} calls, {r['changes']} changes, {r['refusals']} refused",
+            f"<= {r['bound']} (N + ceil(N/100) + {r['keys']} + 10) with changes planned",
+            r["calls"] <= r["bound"] and worked,
+        )
+        top = sorted(r["by_action"].items(), key=lambda kv: -kv[1])[:4]
+        out.note("", ", ".join(f"{a} {c}" for a, c in top))
+    return out.finish()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instances", type=int, default=1000)
+    args = parser.parse_args(argv)
+    return report(run(args.instances))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
