@@ -134,6 +134,8 @@ KNOWN_ACTIONS: frozenset[str] = frozenset(
         "rds:DescribeDBInstanceAttribute",
         "rds:DescribeDBInstanceEncryptionKey",
         "rds:DescribeDBInstances",
+        "rds:DescribeHistoryTasks",
+        "rds:DescribeKmsAssociateResources",
         "rds:ModifyDBInstanceConfig",
     }
 )
