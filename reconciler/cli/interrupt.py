@@ -27,7 +27,7 @@ from reconciler.errors import Interrupted
 GRACE_SECONDS = 1.5
 """How long calls in flight may take to finish after the signal before the process leaves."""
 
-_reported = threading.Lock()
+_reported = threading.RLock()  # re-entrant: a second signal may land while the first prints
 _said = False
 _cleanups: list[Callable[[], None]] = []
 

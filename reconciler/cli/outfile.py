@@ -26,7 +26,9 @@ class OutFile:
     def __init__(self, path: Path, what: str) -> None:
         self.path = path
         self.what = what
-        self._settled = threading.Lock()  # commit or abandon, once (the watchdog may race)
+        # Commit or abandon, once: the watchdog may race the main thread, and a second signal
+        # may re-enter from the main thread itself (hence re-entrant).
+        self._settled = threading.RLock()
         self._done = False
 
     @classmethod

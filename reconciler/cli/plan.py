@@ -218,6 +218,7 @@ def _build(
     """Load the spec, read the cloud, build the plan; fail() with one line on an error."""
     from datetime import UTC, datetime
 
+    from reconciler import cancellation
     from reconciler.cloud.session import open_cloud
     from reconciler.errors import Interrupted, SpecError
     from reconciler.plan.planner import build_plan
@@ -241,6 +242,8 @@ def _build(
             _print_stats(clients)
         fail(str(error))
     except Exception as error:  # a bug, not a user error: still one line, no traceback
+        if cancellation.requested():  # unwound by the signal: RootGroup reports that
+            raise
         fail(
             f"unexpected {type(error).__name__} while reading the cloud: {error}; "
             "please report it with the command you ran"

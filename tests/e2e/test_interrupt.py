@@ -125,3 +125,56 @@ def test_signal_stops_new_calls_and_exits_promptly(
     assert any(line.startswith(f"Interrupted by {name}") for line in lines), stderr
     assert not (tmp_path / "plan.json").exists(), "an interrupted plan leaves no plan file"
     assert f"Removed the old {tmp_path / 'plan.json'}" in stderr
+
+
+@pytest.fixture
+def very_slow(slow_world: tuple[Emulator, str]) -> Iterator[tuple[Emulator, str]]:
+    """Every call takes 3 s: a signal always finds calls in flight that answer late."""
+    emu, spec = slow_world
+    world.admin(emu.endpoint, "POST", "latency", {"ms": 3000})
+    try:
+        yield emu, spec
+    finally:
+        world.admin(emu.endpoint, "POST", "latency", {"ms": LATENCY_MS})
+
+
+def wait_for_first_calls(endpoint: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while total(endpoint) < 1:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the plan never got going"
+        time.sleep(0.05)
+
+
+def test_calls_in_flight_do_not_hold_the_exit(
+    very_slow: tuple[Emulator, str], tmp_path: Path
+) -> None:
+    from reconciler.cli.interrupt import GRACE_SECONDS
+
+    emu, spec = very_slow
+    world.reset_calls(emu.endpoint)
+    process = start_plan(emu.endpoint, spec, tmp_path)
+    wait_for_first_calls(emu.endpoint, process)
+    signalled = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _stdout, stderr = process.communicate(timeout=30)
+    took = time.monotonic() - signalled
+    assert process.returncode == 130, stderr
+    assert took < GRACE_SECONDS + 1.0, f"took {took:.2f} s"
+    assert stderr.count("Interrupted by SIGINT") == 1, stderr
+    assert not (tmp_path / "plan.json").exists()
+
+
+def test_a_second_signal_leaves_at_once(very_slow: tuple[Emulator, str], tmp_path: Path) -> None:
+    emu, spec = very_slow
+    world.reset_calls(emu.endpoint)
+    process = start_plan(emu.endpoint, spec, tmp_path)
+    wait_for_first_calls(emu.endpoint, process)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.1)
+    signalled = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert time.monotonic() - signalled < 1.0
+    assert stderr.count("Interrupted by SIGINT") == 1, stderr
