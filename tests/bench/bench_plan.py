@@ -6,8 +6,9 @@ Measured in one run, against an emulator in ANOTHER process (so its CPU is not o
   emulator, process CPU time / calls, the lowest of three loops (the least disturbed one, so
   the tightest limit);
 - wall time of observe+plan at 20 ms vs the limit max(calls x 20 ms / parallelism, calls x c)
-  (target: at most 1.3x), repeated REPEATS times and judged on the median (the machine is
-  shared: one sample is mostly a sample of the neighbours); min and max are reported too;
+  (target: at most WALL_TARGET = 1.2x, DESIGN section 10), repeated REPEATS times and judged
+  on the median (the machine is shared: one sample is mostly a sample of the neighbours);
+  min and max are reported too;
 - the same observe run serially (parallelism 1: instance by instance), the baseline
   (target: at least 10x the median parallel wall time).
 For reference (no target): the bare SDK doing the same calls on the same threads without the
@@ -41,6 +42,7 @@ from tests.bench._support import (
 
 KEYS = 0  # the spec names no KMS key: all instances on the service key
 REPEATS = 5
+WALL_TARGET = 1.2
 C_LOOPS, C_SAMPLES = 3, 400
 
 
@@ -123,7 +125,7 @@ def run(count: int, latency_ms: int, parallelism: int) -> dict[str, Any]:
         "observe_cpu_per_call_ms": statistics.median(r["cpu_s"] / r["calls"] for r in runs) * 1e3,
         "wall_limit_s": limit,
         "wall_ratio": wall / limit,
-        "wall_ok": wall <= 1.3 * limit,
+        "wall_ok": wall <= WALL_TARGET * limit,
         "raw_sdk_same_calls_wall_s": spread(raw),
         "raw_sdk_ratio": statistics.median(raw) / limit,
         "serial_wall_s": serial["wall_s"],
@@ -140,9 +142,20 @@ def _plot(result: dict[str, Any], path: Path) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         return
-    labels = ["parallel\n(median)", "bare SDK\n(median)", "limit", "1.3x limit", "serial"]
+    labels = [
+        "parallel\n(median)",
+        "bare SDK\n(median)",
+        "limit",
+        f"{WALL_TARGET}x limit",
+        "serial",
+    ]
     s, raw = result["wall_spread_s"], result["raw_sdk_same_calls_wall_s"]
-    values = [s["median"], raw["median"], result["wall_limit_s"], 1.3 * result["wall_limit_s"]]
+    values = [
+        s["median"],
+        raw["median"],
+        result["wall_limit_s"],
+        WALL_TARGET * result["wall_limit_s"],
+    ]
     values.append(result["serial_wall_s"])
     errors = [
         [s["median"] - s["min"], raw["median"] - raw["min"], 0, 0, 0],
@@ -190,7 +203,7 @@ def report(result: dict[str, Any]) -> int:
         f"{s['median']:.2f} s median of {s['runs']} (min {s['min']:.2f}, max {s['max']:.2f}) "
         f"= {result['wall_ratio']:.2f}x the limit {result['wall_limit_s']:.2f} s "
         f"(max(calls x {result['latency_ms']} ms / {result['parallelism']}, calls x c))",
-        "<= 1.3x",
+        f"<= {WALL_TARGET}x",
         result["wall_ok"],
     )
     raw = result["raw_sdk_same_calls_wall_s"]
