@@ -44,8 +44,8 @@ def install() -> None:
 
 
 def _on_signal(signum: int, _frame: FrameType | None) -> None:
-    if not cancellation.request(signum):
-        leave(Interrupted(signum))  # the second signal: do not wait any longer
+    if not cancellation.request(signum):  # the second signal: do not wait any longer
+        leave(cancellation.interrupted() or Interrupted(signum))  # the first one's exit code
     watchdog = threading.Timer(GRACE_SECONDS, leave, args=(Interrupted(signum),))
     watchdog.daemon = True
     watchdog.start()
@@ -61,11 +61,12 @@ def say(error: Interrupted) -> None:
         _said = True
     with contextlib.suppress(OSError, ValueError):  # a closed or broken stdout
         sys.stdout.flush()
-    print(
-        f"Interrupted by {error.signal_name}: no cloud call was started after the signal.",
-        file=sys.stderr,
-        flush=True,
-    )
+    with contextlib.suppress(OSError, ValueError):  # nor may stderr stop the exit
+        print(
+            f"Interrupted by {error.signal_name}: no cloud call was started after the signal.",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def leave(error: Interrupted) -> None:
