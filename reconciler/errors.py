@@ -74,3 +74,19 @@ class TransientError(CloudCallError):
 
 class PermanentError(CloudCallError):
     """Not found, not authorised, invalid: retrying cannot help."""
+
+
+class Interrupted(ReconcilerError):
+    """SIGINT or SIGTERM arrived: no new cloud call is started after it (calls in flight may
+    finish), and the command exits 128 + the signal number (130 for SIGINT, 143 for SIGTERM)."""
+
+    def __init__(self, signal_number: int) -> None:
+        import signal
+
+        self.signal_number = signal_number
+        self.exit_code = 128 + signal_number
+        try:
+            self.signal_name = signal.Signals(signal_number).name
+        except ValueError:
+            self.signal_name = f"signal {signal_number}"
+        super().__init__(f"interrupted by {self.signal_name}")

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+from reconciler.cancellation import raise_if_cancelled
 from reconciler.cloud.counter import CallCounter
 from reconciler.cloud.ratelimit import RateLimiter
 from reconciler.cloud.retry import RetryPolicy
@@ -266,6 +267,7 @@ class CloudClients:
 
         def attempt() -> T:
             self.limiter.acquire(service, action)
+            raise_if_cancelled()  # SIGINT/SIGTERM: no new request, not even a retry
             self.counter.count(service, action)
             return invoke(client)
 

@@ -6,6 +6,7 @@ Limits are keyed by `service:Action` (e.g. `kms:DescribeKey`) or by the bare act
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -102,8 +103,57 @@ class RateLimiter:
             return self._buckets[qualified]
 
 
+# Every action the tool sends: the reads of kms.py, ram.py and rds.py and the writes the
+# planner's operations name. A limit on any other name would never apply, so it is refused.
+# tests/unit/cli/test_rate_limit_option.py checks this list against the code.
+KNOWN_ACTIONS: frozenset[str] = frozenset(
+    {
+        "kms:CancelKeyDeletion",
+        "kms:CreateAlias",
+        "kms:CreateKey",
+        "kms:DescribeAccountKmsStatus",
+        "kms:DescribeKey",
+        "kms:DisableKey",
+        "kms:EnableKey",
+        "kms:ListAliasesByKeyId",
+        "kms:ListResourceTags",
+        "kms:ScheduleKeyDeletion",
+        "kms:SetDeletionProtection",
+        "kms:TagResource",
+        "kms:UntagResource",
+        "kms:UpdateKeyDescription",
+        "kms:UpdateRotationPolicy",
+        "ram:AttachPolicyToRole",
+        "ram:CreatePolicy",
+        "ram:CreatePolicyVersion",
+        "ram:CreateRole",
+        "ram:GetPolicy",
+        "ram:GetRole",
+        "ram:ListPoliciesForRole",
+        "ram:UpdateRole",
+        "rds:DescribeDBInstanceAttribute",
+        "rds:DescribeDBInstanceEncryptionKey",
+        "rds:DescribeDBInstances",
+        "rds:DescribeHistoryTasks",
+        "rds:DescribeKmsAssociateResources",
+        "rds:ModifyDBInstanceConfig",
+    }
+)
+LIMIT_FORM = "service:Action=N, e.g. rds:DescribeDBInstanceEncryptionKey=50 (N > 0; 0 = no limit)"
+
+
+def qualified_action(name: str) -> str | None:
+    """`service:Action` for a known action, given with or without its service; else None."""
+    if name in KNOWN_ACTIONS:
+        return name
+    matches = [known for known in KNOWN_ACTIONS if known.split(":", 1)[1] == name]
+    return matches[0] if len(matches) == 1 else None
+
+
 def parse_limits(items: list[str] | tuple[str, ...]) -> dict[str, float]:
-    """Parse `ACTION=PER_SECOND` items (ACTION may be `service:Action`); `0` removes a limit."""
+    """Parse `service:Action=N` items (a known Action alone is qualified with its service);
+    `0` removes a limit. Unknown actions and numbers that are negative, not finite or not
+    numbers are refused: a limit that would never apply must not pass silently."""
     limits = dict(DEFAULT_LIMITS)
     for item in items:
         name, sep, value = item.partition("=")
@@ -111,13 +161,16 @@ def parse_limits(items: list[str] | tuple[str, ...]) -> dict[str, float]:
             rate = float(value)
         except ValueError:
             rate = -1.0
-        if not sep or not name or rate < 0:
+        if not sep or not name or not math.isfinite(rate) or rate < 0:
+            raise ReconcilerError(f"bad rate limit {item!r}: write {LIMIT_FORM}")
+        action = qualified_action(name.strip())
+        if action is None:
             raise ReconcilerError(
-                f"bad rate limit {item!r}: write ACTION=PER_SECOND, "
-                "e.g. DescribeDBInstanceEncryptionKey=50 or rds:DescribeDBInstances=10"
+                f"bad rate limit {item!r}: {name!r} is not an action this tool calls; "
+                f"write {LIMIT_FORM}"
             )
         if rate == 0:
-            limits.pop(name, None)
+            limits.pop(action, None)
         else:
-            limits[name] = rate
+            limits[action] = rate
     return limits

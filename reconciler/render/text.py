@@ -1,7 +1,8 @@
 """Plan -> terminal text, Terraform-like. Pure: same plan, same text; no timestamps.
 
-Restarts are impossible to miss: a `[restart]` mark in bold red on the change's header and a
-`! RESTARTS ...` line under it.
+Restarts are impossible to miss: a `[restart]` mark on the change's header and a
+`! RESTARTS ...` line under it, in bold magenta: a look of their own, apart from refusals (red)
+and warnings (yellow). With colour, the summary's non-zero counts take the same looks.
 """
 
 from __future__ import annotations
@@ -19,7 +20,17 @@ from reconciler.render.common import (
     symbol,
 )
 
-_ANSI = {"green": "32", "yellow": "33", "red": "31", "bold_red": "1;31", "bold": "1", "dim": "2"}
+_ANSI = {
+    "green": "32",
+    "yellow": "33",
+    "red": "31",
+    "bold_red": "1;31",
+    "bold_magenta": "1;35",
+    "bold": "1",
+    "dim": "2",
+}
+RESTART_STYLE = "bold_magenta"
+REFUSAL_STYLE = "bold_red"
 _ACTION_COLOUR = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.DELETE: "red"}
 
 
@@ -32,13 +43,13 @@ class _Painter:
 
 
 def _change_lines(change: Change, paint: _Painter) -> list[str]:
-    style = "bold_red" if change.restart else _ACTION_COLOUR[change.action]
+    style = RESTART_STYLE if change.restart else _ACTION_COLOUR[change.action]
     head = f"  {symbol(change)} {change.action.value:<6} {change.address}"
     if change.restart:
         head += f"  {RESTART_MARK}"
     lines = [paint(head, style)]
     if change.restart:
-        lines.append(paint(f"      ! {restart_note(change)}", "bold_red"))
+        lines.append(paint(f"      ! {restart_note(change)}", RESTART_STYLE))
     if change.reason:
         lines.append(f"      why: {change.reason}")
     lines.append(f"      operations: {', '.join(change.operations)}")
@@ -68,13 +79,33 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
         out.append("")
     out += _findings(
         "Refused: the plan cannot be applied until these are fixed:",
-        ("x", "red", "bold_red"),
+        ("x", "red", REFUSAL_STYLE),
         plan.refusals,
         paint,
     )
     out += _findings("Warnings:", ("!", "yellow", "yellow"), plan.warnings, paint)
-    out.append(paint(summary_line(plan), "bold"))
+    out.append(_summary(plan, paint))
     return "\n".join(out) + "\n"
+
+
+def _summary(plan: Plan, paint: _Painter) -> str:
+    """summary_line(plan), with each non-zero count in the look of what it counts."""
+    text = summary_line(plan)
+    if not paint.color:
+        return text
+    s = plan.summary
+    looks = [
+        (f"{s.create} to create", s.create, "green"),
+        (f"{s.update} to update", s.update, "yellow"),
+        (f"{s.delete} to delete", s.delete, "red"),
+        (f"{s.restart} restart(s)", s.restart, RESTART_STYLE),
+        (f"{s.refused} refused", s.refused, REFUSAL_STYLE),
+    ]
+    head, rest = text.split(" ", 1)
+    for part, count, style in looks:
+        if count:
+            rest = rest.replace(part, paint(part, style), 1)
+    return f"{paint(head, 'bold')} {rest}"
 
 
 def _findings(

@@ -193,5 +193,6 @@ def test_region_option_does_not_override_a_written_default(demo, write_spec) -> 
 
 def test_bad_rate_limit_is_one_clear_line(demo) -> None:  # type: ignore[no-untyped-def]
     run = run_cli("--endpoint", demo.endpoint, "plan", SPECS, "--rate-limit", "nonsense")
-    assert run.exit_code == 1
-    assert run.stderr.startswith("Error: bad rate limit") and "ACTION=PER_SECOND" in run.stderr
+    assert run.exit_code == 1  # a usage error: never 2
+    assert run.stderr.startswith("Error: ") and "bad rate limit 'nonsense'" in run.stderr
+    assert "service:Action=N" in run.stderr and run.stderr.count("\n") == 1

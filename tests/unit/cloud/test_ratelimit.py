@@ -96,7 +96,7 @@ def test_limiter_accepts_bare_action_names() -> None:
 
 def test_parse_limits() -> None:
     limits = parse_limits(["DescribeDBInstanceEncryptionKey=50", "kms:DescribeKey=0"])
-    assert limits["DescribeDBInstanceEncryptionKey"] == 50.0
+    assert limits["rds:DescribeDBInstanceEncryptionKey"] == 50.0  # qualified by its service
     assert "kms:DescribeKey" not in limits
     assert limits["kms:ListResourceTags"] == DEFAULT_LIMITS["kms:ListResourceTags"]
     for bad in ("nonsense", "X=", "=3", "X=-1", "X=abc"):

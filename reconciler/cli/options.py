@@ -1,0 +1,114 @@
+"""The global options: accepted before or after the command name, merged into one object."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+
+@dataclass
+class GlobalOptions:
+    """Options accepted before or after the command name."""
+
+    endpoint: str | None = None
+    region: str | None = None
+    profile: str | None = None
+    emulator: bool = False
+    emulator_state: str = ".reconciler/emulator.sqlite"
+    stats: bool = False
+
+
+def _global_option_decorators(
+    hidden: bool,
+) -> list[Callable[[Callable[..., Any]], Callable[..., Any]]]:
+    """The global options; `hidden` ones are accepted but not listed in the command's help."""
+    return [
+        click.option(
+            "--endpoint",
+            envvar="RECONCILER_ENDPOINT",
+            default=None,
+            metavar="HOST:PORT",
+            hidden=hidden,
+            help="Send every API call to this endpoint over http (env RECONCILER_ENDPOINT).",
+        ),
+        click.option(
+            "--region", default=None, hidden=hidden, help="Region to use where the spec names none."
+        ),
+        click.option(
+            "--profile",
+            default=None,
+            hidden=hidden,
+            help="Credentials profile (alibabacloud-credentials).",
+        ),
+        click.option(
+            "--emulator",
+            "use_emulator",
+            is_flag=True,
+            default=None,
+            hidden=hidden,
+            help="Start the local emulator in-process and use it (seeded 'demo' when new).",
+        ),
+        click.option(
+            "--emulator-state",
+            default=None,
+            metavar="FILE",
+            hidden=hidden,
+            help="State file of --emulator (default .reconciler/emulator.sqlite).",
+        ),
+        click.option(
+            "--stats",
+            is_flag=True,
+            default=None,
+            hidden=hidden,
+            help="Print API call counts to stderr.",
+        ),
+    ]
+
+
+IGNORED_NOTE = (
+    "The global options (--endpoint, --region, ...) are accepted here too, and ignored: "
+    "this command does not talk to the cloud."
+)
+"""For the help of a command that takes the global options only to ignore them."""
+
+
+_GLOBAL_NAMES = ("endpoint", "region", "profile", "use_emulator", "emulator_state", "stats")
+
+
+def merge_global(opts: GlobalOptions, kwargs: dict[str, Any]) -> None:
+    """Move the global options out of `kwargs` into `opts`; a value given later wins."""
+    for name in _GLOBAL_NAMES:
+        value = kwargs.pop(name)
+        if value is not None:
+            setattr(opts, "emulator" if name == "use_emulator" else name, value)
+
+
+def global_options(command: Callable[..., Any] | None = None, *, ignored: bool = False) -> Any:
+    """Accept the global options on a subcommand too, merged into the group's values.
+
+    `@global_options(ignored=True)`: for a command that does not use them (validate, schema,
+    emulator serve): still accepted, so every command takes them, but not listed in its help
+    (say so with IGNORED_NOTE in the docstring)."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            merge_global(click.get_current_context().find_object(GlobalOptions), kwargs)
+            return command(*args, **kwargs)
+
+        for option in reversed(_global_option_decorators(hidden=ignored)):
+            wrapper = option(wrapper)
+        return wrapper
+
+    return decorate if command is None else decorate(command)
+
+
+def root_global_options(group: Callable[..., Any]) -> Callable[..., Any]:
+    """The same options on the root group (appended to its params, so keep the order)."""
+    for option in _global_option_decorators(hidden=False):
+        group = option(group)
+    return group

@@ -1,0 +1,252 @@
+"""`reconciler plan`: read the cloud, compare it with the spec, show the ordered plan."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from reconciler.cli.console import show_progress, use_color
+from reconciler.cli.options import GlobalOptions, global_options
+from reconciler.cli.outfile import OutFile
+from reconciler.cli.root import DEFAULT_PATHS, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli, fail
+from reconciler.errors import ReconcilerError
+
+
+def _parse_rate_limits(
+    _ctx: click.Context, _param: click.Parameter, items: tuple[str, ...]
+) -> tuple[tuple[str, float], ...]:
+    """--rate-limit items -> the full limits table; a bad item is a usage error (exit 1)."""
+    from reconciler.cloud.ratelimit import parse_limits
+
+    try:
+        return tuple(parse_limits(list(items)).items())
+    except ReconcilerError as error:
+        raise click.BadParameter(str(error)) from error
+
+
+def _cloud_target(
+    opts: GlobalOptions, parallelism: int, rate_limits: tuple[tuple[str, float], ...]
+) -> Any:
+    from reconciler.cloud.session import Target
+
+    return Target(
+        endpoint=opts.endpoint,
+        profile=opts.profile,
+        emulator=opts.emulator,
+        emulator_state=opts.emulator_state,
+        parallelism=parallelism,
+        rate_limits=rate_limits,
+    )
+
+
+def _apply_region_option(spec: Any, region: str | None) -> Any:
+    """--region fills defaults.region where the spec files did not set one."""
+    if region is None or "region" in spec.defaults.model_fields_set:
+        return spec
+    return spec.model_copy(update={"defaults": spec.defaults.model_copy(update={"region": region})})
+
+
+def _observe_with_progress(spec: Any, clients: Any, parallelism: int) -> Any:
+    from reconciler.state.observe import observe
+
+    if not show_progress():
+        return observe(spec, clients, parallelism=parallelism)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("reading the cloud"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True, no_color=not use_color(sys.stderr)),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("observe", total=None)
+        return observe(
+            spec,
+            clients,
+            parallelism=parallelism,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+
+
+def _print_stats(clients: Any) -> None:
+    counts = clients.counter.by_action()
+    retries = clients.counter.retries()
+    click.echo(f"API calls: {sum(counts.values())}", err=True)
+    for name, count in counts.items():
+        extra = f" ({retries[name]} retried)" if retries.get(name) else ""
+        click.echo(f"  {name}: {count}{extra}", err=True)
+
+
+def _render(plan: Any, fmt: str, *, to_stdout: bool = True) -> str:
+    if fmt == "json":
+        from reconciler.render.json import render_json
+
+        return render_json(plan)
+    if fmt == "markdown":
+        from reconciler.render.markdown import render_markdown
+
+        return render_markdown(plan)
+    from reconciler.render.text import render_text
+
+    return render_text(plan, color=use_color(sys.stdout if to_stdout else sys.stderr))
+
+
+@cli.command(short_help="Read the cloud and show the ordered, guarded plan. Writes nothing.")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str), metavar="[PATH]...")
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    type=click.Path(path_type=str),
+    metavar="FILE",
+    help="Also save the plan as JSON (docs/plan-format.md) to FILE, only when the plan "
+    "succeeds (exit 0 or 2): a failed, refused or interrupted plan writes no file and removes "
+    "an old one at FILE. '-' prints the JSON on stdout instead, and the --format view on "
+    "stderr.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="How to print the plan on stdout.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there is nothing to change, 2 when there are changes.",
+)
+@click.option(
+    "--parallelism",
+    type=click.IntRange(1, 256),
+    default=16,
+    show_default=True,
+    help="Concurrent API calls while reading the cloud.",
+)
+@click.option(
+    "--rate-limit",
+    "rate_limits",
+    multiple=True,
+    metavar="SERVICE:ACTION=N",
+    callback=_parse_rate_limits,
+    help="Client-side limit of N calls a second for one API action (repeatable), e.g. "
+    "rds:DescribeDBInstanceEncryptionKey=50; 0 removes a default limit. Only the actions "
+    "this tool calls are accepted.",
+)
+@global_options
+def plan(
+    paths: tuple[str, ...],
+    out: str | None,
+    fmt: str,
+    detailed_exitcode: bool,
+    parallelism: int,
+    rate_limits: tuple[tuple[str, float], ...],
+) -> None:
+    """Read the cloud, compare it with the spec, and show the ordered plan. Writes nothing.
+
+    PATH is a file or a folder (default specs/). Exit codes: 0 success; with
+    --detailed-exitcode 0 = no changes, 2 = changes; 1 = error, refused change or usage error
+    (always); 130/143 interrupted. See docs/exit-codes.md. With --format json, stdout holds the
+    JSON document alone (docs/plan-format.md).
+    """
+    from reconciler.render.json import render_json
+
+    opts: GlobalOptions = click.get_current_context().find_object(GlobalOptions)
+    saved = _prepare_out_file(out)
+    try:
+        the_plan, clients = _build(paths, opts, parallelism, rate_limits)
+    except BaseException:
+        _abandon(saved, "this plan failed")
+        raise
+    refused = bool(the_plan.refusals)
+    view = _render(the_plan, fmt, to_stdout=out != "-")
+    if out == "-":  # stdout holds the saved plan alone; the view goes to stderr
+        if not refused:
+            click.echo(render_json(the_plan), nl=False)
+        if fmt != "json" or refused:
+            click.echo(view, nl=False, err=True, color=use_color(sys.stderr))
+    else:
+        click.echo(view, nl=False, color=use_color(sys.stdout))  # click strips it otherwise
+    if saved is not None:
+        if refused:
+            _abandon(saved, "the plan is refused")
+        else:
+            try:
+                saved.commit(render_json(the_plan))
+            except ReconcilerError as error:
+                fail(str(error))
+            click.echo(f"Plan saved to {saved.path}.", err=True)
+    if opts.stats:
+        _print_stats(clients)
+    if refused:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_CHANGES if detailed_exitcode and the_plan.changes else EXIT_OK)
+
+
+def _prepare_out_file(out: str | None) -> OutFile | None:
+    """Check the `-o` destination before anything else, so a typo in it costs no cloud read."""
+    if out is None or out == "-":
+        return None
+    try:
+        saved = OutFile.prepare(out, "plan")
+    except ReconcilerError as error:
+        fail(str(error))
+    from reconciler.cli.interrupt import on_leave
+
+    on_leave(lambda: _abandon(saved, "the plan was interrupted"))
+    return saved
+
+
+def _abandon(saved: OutFile | None, why: str) -> None:
+    if saved is not None:
+        line = saved.abandon(why)
+        if line:
+            click.echo(line, err=True)
+
+
+def _build(
+    paths: tuple[str, ...],
+    opts: GlobalOptions,
+    parallelism: int,
+    rate_limits: tuple[tuple[str, float], ...],
+) -> tuple[Any, Any]:
+    """Load the spec, read the cloud, build the plan; fail() with one line on an error."""
+    from datetime import UTC, datetime
+
+    from reconciler import cancellation
+    from reconciler.cloud.session import open_cloud
+    from reconciler.errors import Interrupted, SpecError
+    from reconciler.plan.planner import build_plan
+    from reconciler.spec.loader import load_spec
+
+    try:
+        loaded = load_spec(paths or DEFAULT_PATHS)
+    except SpecError as error:
+        for diagnostic in error.diagnostics:
+            click.echo(str(diagnostic), err=True)
+        fail("the spec is invalid: fix the problems above (`reconciler validate` checks offline)")
+    spec = _apply_region_option(loaded.spec, opts.region)
+    clients = None
+    try:
+        with open_cloud(_cloud_target(opts, parallelism, rate_limits)) as clients:
+            observed = _observe_with_progress(spec, clients, parallelism)
+    except Interrupted:
+        raise
+    except ReconcilerError as error:
+        if opts.stats and clients is not None:
+            _print_stats(clients)
+        fail(str(error))
+    except Exception as error:  # a bug, not a user error: still one line, no traceback
+        if cancellation.requested():  # unwound by the signal: RootGroup reports that
+            raise
+        fail(
+            f"unexpected {type(error).__name__} while reading the cloud: {error}; "
+            "please report it with the command you ran"
+        )
+    created_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return build_plan(spec, observed, created_at=created_at, locations=loaded.locations), clients
