@@ -29,6 +29,8 @@ class PlanContext:
     dropped when the plan is assembled."""
     refusals: set[Refusal] = field(default_factory=set)
     warnings: set[PlanWarning] = field(default_factory=set)
+    fingerprint: str = ""
+    """The observed state's fingerprint, computed once (ClientTokens derive from it)."""
 
     def cite(self, *path: Any) -> str | None:
         """file:line:col of the nearest written node on `path` (never the document root)."""

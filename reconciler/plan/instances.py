@@ -28,6 +28,7 @@ from reconciler.plan.desired import (
 from reconciler.plan.diff import diff
 from reconciler.plan.keys import KeyOutcome
 from reconciler.plan.model import Change
+from reconciler.plan.operations import operations
 from reconciler.spec.models import RestartPolicy
 from reconciler.state.models import ObservedInstance, ObservedTask
 
@@ -210,25 +211,28 @@ def _add_change(
         f"{_describe(desired.value, desired.key)}"
     )
     reason += f"; submitted for its {window}" if scheduled else "; applied immediately"
+    after = {
+        **after_view,
+        "instance_id": instance_id,
+        "config_name": "encryptionKey",
+        "config_value": desired.value,
+        "key_address": desired.key.address if desired.key else None,
+        "switch_time_mode": "MaintainTime" if scheduled else "Immediate",
+        "maintenance_window": instance.maintain_time if scheduled else None,
+    }
+    ops = [Op.RDS_MODIFY_DB_INSTANCE_CONFIG]
     ctx.add(
         Change(
             address=address,
             action=Action.UPDATE,
-            operations=[Op.RDS_MODIFY_DB_INSTANCE_CONFIG],
+            operations=operations(ops, address, before, after, fingerprint=ctx.fingerprint),
             field_changes=diff(before, after_view),
             restart=True,
             scheduled=scheduled,
             region=instance.region,
             target_id=instance_id,
             before=before,
-            after={
-                **after_view,
-                "config_name": "encryptionKey",
-                "config_value": desired.value,
-                "key_address": desired.key.address if desired.key else None,
-                "switch_time_mode": "MaintainTime" if scheduled else "Immediate",
-                "maintenance_window": instance.maintain_time if scheduled else None,
-            },
+            after=after,
             reason=reason,
         )
     )

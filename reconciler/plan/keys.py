@@ -17,6 +17,7 @@ from reconciler.plan.actions import DEFAULT_PENDING_WINDOW_DAYS, Action, Op, Ref
 from reconciler.plan.context import PlanContext
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Change, FieldChange
+from reconciler.plan.operations import operations
 from reconciler.spec.models import RDS_ENCRYPTION_TAG, KeyState, KmsKeySpec
 from reconciler.state.models import ObservedKey
 
@@ -134,7 +135,7 @@ def _create(ctx: PlanContext, name: str, spec_key: KmsKeySpec, region: str) -> K
     if spec_key.state is KeyState.PENDING_DELETION:
         return outcome  # nothing to delete: the key does not exist
     after = desired_view(spec_key)
-    ops = [Op.KMS_CREATE_KEY, Op.KMS_TAG_RESOURCE, Op.KMS_CREATE_ALIAS]
+    ops = [Op.KMS_CREATE_KEY, Op.KMS_CREATE_ALIAS]  # CreateKey carries the tags and rotation
     if spec_key.deletion_protection:
         ops.append(Op.KMS_SET_DELETION_PROTECTION)
     if spec_key.state is KeyState.DISABLED:
@@ -143,7 +144,7 @@ def _create(ctx: PlanContext, name: str, spec_key: KmsKeySpec, region: str) -> K
         Change(
             address=address,
             action=Action.CREATE,
-            operations=[str(o) for o in ops],
+            operations=operations(ops, address, None, after, fingerprint=ctx.fingerprint),
             field_changes=diff(None, after),
             region=region,
             after=after,
@@ -174,14 +175,14 @@ def _update(ctx: PlanContext, name: str, spec_key: KmsKeySpec, key: ObservedKey)
         return outcome
     backward = bool(last)
     action = Action.DELETE if Op.KMS_SCHEDULE_KEY_DELETION in last else Action.UPDATE
-    full_after = {**after, "key_id": key.key_id}
+    full_after = {**after, "key_id": key.key_id, "key_arn": key.arn}
     if action is Action.DELETE:
         full_after["pending_window_days"] = DEFAULT_PENDING_WINDOW_DAYS
     ctx.add(
         Change(
             address=address,
             action=action,
-            operations=[str(o) for o in ops],
+            operations=operations(ops, address, before, full_after, fingerprint=ctx.fingerprint),
             field_changes=diff(before, after),
             region=key.region,
             target_id=key.key_id,

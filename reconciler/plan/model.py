@@ -1,8 +1,8 @@
 """The Plan: frozen data, the only input of apply (STYLE.md, Terraform's plans.Plan).
 
 A saved plan file is `render.json.render_json(plan)`; `load_plan(text)` reads it back into an
-equal Plan. The JSON shape is DESIGN section 7 plus, per change, the fields apply needs to carry
-the change out from the plan alone (`region`, `target_id`, `before`, `after`).
+equal Plan. The format is defined field by field in docs/plan-format.md. A change carries its
+API calls as data (`Operation{op, params}`): apply interprets them and re-derives nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +32,32 @@ class FieldChange(_Frozen):
     """Desired value; null when removed. `(known after apply)` for values the cloud assigns."""
 
 
+REF_KEYS = frozenset({"ref", "attr"})
+RefAttr = Literal["key_id", "arn"]
+
+
+def ref(address: str, attr: RefAttr) -> dict[str, str]:
+    """A parameter value known only once an earlier change of the plan has run, e.g. the id of
+    a key created by `kms_key.rds-prod`: `{"ref": "kms_key.rds-prod", "attr": "key_id"}`."""
+    return {"ref": address, "attr": attr}
+
+
+def is_ref(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == REF_KEYS
+
+
+class Operation(_Frozen):
+    """One API call: `op` is `<service>:<Action>` (e.g. `kms:CreateAlias`), `params` every
+    request parameter by its wire name. A value may be a reference (`ref()`) to an attribute
+    that an earlier change produces."""
+
+    op: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    def refs(self) -> list[dict[str, str]]:
+        return [v for v in self.params.values() if is_ref(v)]
+
+
 class Change(_Frozen):
     """One resource's change: every API write apply makes to that resource, in order."""
 
@@ -39,18 +65,23 @@ class Change(_Frozen):
     """`ram_policy.<name>`, `ram_role.<name>`, `ram_attachment.<role>/<policy>`,
     `kms_key.<logical name>`, `rds_encryption.<instance id>` (DESIGN section 4)."""
     action: Action
-    operations: list[str]
-    """API writes in the order apply makes them, e.g. `["kms:CreateKey", "kms:TagResource"]`.
-    Their parameters come from `after` (and, for removals such as UntagResource, `before`)."""
+    operations: list[Operation]
+    """The API writes in the order apply makes them, each with every parameter it needs."""
     field_changes: list[FieldChange] = Field(default_factory=list)
-    """Sorted by path. Display and stale-plan checks; apply reads `after`."""
+    """Sorted by path. For humans and reviews; apply reads `operations`."""
     restart: bool = False
-    """Display mark: carrying this change out restarts a database instance."""
+    """A decision apply reads: carrying this change out restarts a database instance, so apply
+    needs --allow-restart unless the change is `scheduled`."""
     scheduled: bool = False
-    """Display mark: submitted with SwitchTimeMode=MaintainTime, runs in the maintenance window."""
+    """A decision apply reads: submitted with SwitchTimeMode=MaintainTime; it runs in the
+    maintenance window, so apply does not wait for it."""
     depends_on: list[str] = Field(default_factory=list)
     """Addresses of changes in this plan that must complete first; sorted by kind (policy,
     role, attachment, key, instance), then address."""
+    facts_digest: str | None = None
+    """sha256 of the observed facts this change rests on (its resource as read, and what the
+    guards read about it). A saved plan is stale for this address when a fresh observation
+    gives another digest; changes elsewhere in the cloud do not make it stale."""
     reason: str = ""
     """Why, for humans only. Never used for any decision during apply."""
     region: str | None = None
@@ -63,6 +94,11 @@ class Change(_Frozen):
     read with it before writing (DESIGN section 8)."""
     after: dict[str, Any] | None = None
     """The desired view, with every parameter the operations need."""
+
+
+    @property
+    def op_names(self) -> list[str]:
+        return [o.op for o in self.operations]
 
 
 class Refusal(_Frozen):
@@ -101,6 +137,9 @@ class Plan(_Frozen):
     format_version: Literal["1"] = FORMAT_VERSION
     fingerprint: str
     """sha256 of the observed facts the plan read (ObservedState.fingerprint())."""
+    spec_digest: str | None = None
+    """sha256 of the spec the plan was made from (its canonical form: comments and layout of
+    the files do not count). A saved plan is applied only with the same spec."""
     created_at: str | None = None
     """ISO 8601 UTC, set by the caller (the planner reads no clock)."""
     summary: Summary = Field(default_factory=Summary)

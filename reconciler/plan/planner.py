@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from reconciler.plan.actions import RefusalCode
 from reconciler.plan.context import Locations, PlanContext
 from reconciler.plan.desired import uses_key
+from reconciler.plan.digest import facts_digest, spec_digest
 from reconciler.plan.instances import plan_instances, warn_old_snapshots
 from reconciler.plan.keys import KeyOutcome, plan_keys
 from reconciler.plan.model import Plan, summarise
@@ -36,18 +37,22 @@ def build_plan(
     `created_at` is stamped as given (the caller reads the clock); `locations` maps spec paths
     such as `("instances", "pgm-x")` to `file:line:col` so refusals can cite the spec.
     """
-    ctx = PlanContext(spec, observed, locations)
+    ctx = PlanContext(spec, observed, locations, fingerprint=observed.fingerprint())
     _check_account(ctx)
     ram_tail = plan_ram(ctx)
     keys = plan_keys(ctx, ram_tail)
     plan_instances(ctx, keys, ram_tail)
     _check_keys_in_use(ctx, keys)
     warn_old_snapshots(ctx, keys)
-    changes = order_changes(ctx.changes, ctx.edges)
+    changes = [
+        c.model_copy(update={"facts_digest": facts_digest(observed, c.address)})
+        for c in order_changes(ctx.changes, ctx.edges)
+    ]
     refusals = sorted(ctx.refusals, key=lambda r: (r.address, r.code, r.message))
     warnings = sorted(ctx.warnings, key=lambda w: (w.address, w.code, w.message))
     return Plan(
-        fingerprint=observed.fingerprint(),
+        fingerprint=ctx.fingerprint,
+        spec_digest=spec_digest(spec),
         created_at=_timestamp(created_at),
         summary=summarise(changes, refusals),
         changes=changes,

@@ -17,6 +17,7 @@ from reconciler.plan.actions import Action, Op, RefusalCode, WarningCode
 from reconciler.plan.context import PlanContext
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Change
+from reconciler.plan.operations import operations
 from reconciler.plan.ram_documents import (
     RDS_ENCRYPTION_POLICY_DOCUMENT,
     RDS_ENCRYPTION_TRUST_DOCUMENT,
@@ -33,11 +34,16 @@ def _missing(address: str, op: Op, after: dict[str, Any], reason: str) -> Change
     return Change(
         address=address,
         action=Action.CREATE,
-        operations=[op],
+        operations=_ops(op, address, None, after),
         field_changes=diff(None, after),
         after=after,
         reason=reason,
     )
+
+
+def _ops(op: Op, address: str, before: dict[str, Any] | None, after: dict[str, Any]) -> list:
+    """RAM calls take no ClientToken and refer to nothing created later: no fingerprint."""
+    return operations([op], address, before, after, fingerprint="")
 
 
 def _api_type(ram: RamSpec) -> PolicyTypeName:
@@ -67,7 +73,7 @@ def _policy_change(ram: RamSpec, observed: ObservedRam) -> Change | None:
     return Change(
         address=address,
         action=Action.UPDATE,
-        operations=[Op.RAM_CREATE_POLICY_VERSION],
+        operations=_ops(Op.RAM_CREATE_POLICY_VERSION, address, before, after),
         field_changes=diff(
             normalise_document(policy.document),
             normalise_document(RDS_ENCRYPTION_POLICY_DOCUMENT),
@@ -75,11 +81,7 @@ def _policy_change(ram: RamSpec, observed: ObservedRam) -> Change | None:
         ),
         target_id=policy.name,
         before=before,
-        after={
-            **after,
-            "set_as_default": True,
-            "rotate_strategy": "DeleteOldestNonDefaultVersionWhenLimitExceeded",
-        },
+        after=after,
         reason=f"the default version ({policy.default_version}) differs from the document "
         "Alibaba Cloud fixes; a new default version replaces it",
     )
@@ -101,7 +103,7 @@ def _role_change(ram: RamSpec, observed: ObservedRam) -> Change | None:
     return Change(
         address=address,
         action=Action.UPDATE,
-        operations=[Op.RAM_UPDATE_ROLE],
+        operations=_ops(Op.RAM_UPDATE_ROLE, address, None, after),
         field_changes=diff(
             normalise_document(role.trust_document),
             normalise_document(RDS_ENCRYPTION_TRUST_DOCUMENT),
@@ -119,10 +121,11 @@ def _attachment_change(ram: RamSpec, observed: ObservedRam) -> Change | None:
     if observed.role is not None and observed.attached(ram.policy, policy_type):
         return None
     after = {"role": ram.role, "policy": ram.policy, "policy_type": policy_type, "attached": True}
+    address = f"ram_attachment.{ram.role}/{ram.policy}"
     return Change(
-        address=f"ram_attachment.{ram.role}/{ram.policy}",
+        address=address,
         action=Action.CREATE,
-        operations=[Op.RAM_ATTACH_POLICY_TO_ROLE],
+        operations=_ops(Op.RAM_ATTACH_POLICY_TO_ROLE, address, None, after),
         field_changes=diff({"attached": False}, {"attached": True}),
         before={"role": ram.role, "policy": ram.policy, "attached": False},
         after=after,

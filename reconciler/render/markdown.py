@@ -85,7 +85,7 @@ def _headline(change: Change) -> str:
 
 
 def _change_details(change: Change) -> str:
-    body = [f"operations: {', '.join(change.operations)}"]
+    body = [f"operations: {', '.join(change.op_names)}"]
     if change.restart:
         body.insert(0, f"! {restart_note(change)}")
     if change.depends_on:

@@ -52,7 +52,7 @@ def _change_lines(change: Change, paint: _Painter) -> list[str]:
         lines.append(paint(f"      ! {restart_note(change)}", RESTART_STYLE))
     if change.reason:
         lines.append(f"      why: {change.reason}")
-    lines.append(f"      operations: {', '.join(change.operations)}")
+    lines.append(f"      operations: {', '.join(change.op_names)}")
     if change.depends_on:
         lines.append(f"      depends on: {', '.join(change.depends_on)}")
     for fc in change.field_changes:

@@ -190,18 +190,19 @@ class ObservedState(_Fact):
         listed regions, a policy's Action list) sorted, because those are sets whose order
         depends on the API or on which concurrent read finished first: the same cloud must
         give the same fingerprint, or a saved plan would look stale for nothing."""
-        canonical = json.dumps(
-            _sorted_string_lists(self.model_dump(mode="json")),
+        text = json.dumps(
+            canonical(self.model_dump(mode="json")),
             sort_keys=True,
             separators=(",", ":"),
         )
-        return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def _sorted_string_lists(value: Any) -> Any:
+def canonical(value: Any) -> Any:
+    """Lists of strings sorted (they are sets whose order depends on the API), recursively."""
     if isinstance(value, dict):
-        return {k: _sorted_string_lists(v) for k, v in value.items()}
+        return {k: canonical(v) for k, v in value.items()}
     if isinstance(value, list):
-        items = [_sorted_string_lists(v) for v in value]
+        items = [canonical(v) for v in value]
         return sorted(items) if all(isinstance(v, str) for v in items) else items
     return value

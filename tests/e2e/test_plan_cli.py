@@ -112,10 +112,19 @@ def test_done_when_dedicated_instance_without_role_policy_or_key(emulator, write
     assert order.index(attachment) < order.index("kms_key.prod") < order.index(target)
     key = run.plan["changes"][order.index("kms_key.prod")]
     assert key["action"] == "create"
-    assert {"kms:CreateKey", "kms:TagResource", "kms:CreateAlias"} <= set(key["operations"])
+    create, alias = key["operations"][:2]
+    assert (create["op"], alias["op"]) == ("kms:CreateKey", "kms:CreateAlias")
+    assert '"TagKey":"acs:rds:instance-encryption","TagValue":"true"' in create["params"]["Tags"]
+    assert alias["params"] == {
+        "AliasName": "alias/rds-prod",
+        "KeyId": {"ref": "kms_key.prod", "attr": "key_id"},
+    }
     change = run.plan["changes"][order.index(target)]
     assert change["restart"] is True
     assert "kms_key.prod" in change["depends_on"]
+    [modify] = change["operations"]
+    assert modify["params"]["ConfigValue"] == {"ref": "kms_key.prod", "attr": "key_id"}
+    assert modify["params"]["ClientToken"].startswith("rcl-")
     calls = world.calls(emulator.endpoint)
     assert calls, "the plan read the cloud"
     assert only_reads(calls) == [], f"a plan must not write: {calls}"

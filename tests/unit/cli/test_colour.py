@@ -10,7 +10,7 @@ import pytest
 
 from reconciler.cli.console import use_color
 from reconciler.plan.actions import Action, RefusalCode
-from reconciler.plan.model import Change, FieldChange, Plan, Refusal, summarise
+from reconciler.plan.model import Change, FieldChange, Operation, Plan, Refusal, summarise
 from reconciler.render.text import render_text
 
 SGR = re.compile(r"\x1b\[([0-9;]*)m")
@@ -53,12 +53,14 @@ def _plan() -> Plan:
     restart = Change(
         address="rds_encryption.pgm-bp1aaaa0000001",
         action=Action.UPDATE,
-        operations=["rds:ModifyDBInstanceConfig"],
+        operations=[Operation(op="rds:ModifyDBInstanceConfig")],
         field_changes=[FieldChange(path="encryption.key", before="disabled", after="ServiceKey")],
         restart=True,
         after={"maintenance_window": None},
     )
-    key = Change(address="kms_key.rds-prod", action=Action.CREATE, operations=["kms:CreateKey"])
+    key = Change(
+        address="kms_key.rds-prod", action=Action.CREATE, operations=[Operation(op="kms:CreateKey")]
+    )
     refusal = Refusal(
         address="rds_encryption.pgm-y",
         code=RefusalCode.CMK_REQUIRES_DEDICATED_INSTANCE,

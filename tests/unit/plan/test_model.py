@@ -11,6 +11,7 @@ from reconciler.plan.actions import Action, RefusalCode, WarningCode
 from reconciler.plan.model import (
     Change,
     FieldChange,
+    Operation,
     Plan,
     PlanWarning,
     Refusal,
@@ -25,7 +26,7 @@ def _plan() -> Plan:
         Change(
             address="kms_key.a",
             action=Action.CREATE,
-            operations=["kms:CreateKey"],
+            operations=[Operation(op="kms:CreateKey")],
             field_changes=[FieldChange(path="tags", before=None, after={"x": "1"})],
             region="cn-hangzhou",
             after={"alias": "alias/a", "rotation": {"enabled": True}},
@@ -33,7 +34,7 @@ def _plan() -> Plan:
         Change(
             address="rds_encryption.pgm-x",
             action=Action.UPDATE,
-            operations=["rds:ModifyDBInstanceConfig"],
+            operations=[Operation(op="rds:ModifyDBInstanceConfig")],
             field_changes=[
                 FieldChange(path="encryption.key", before="ServiceKey", after="(known after apply)")
             ],
@@ -46,7 +47,11 @@ def _plan() -> Plan:
             before={"encryption": {"key": "ServiceKey"}},
             after={"encryption": {"key": "(known after apply)"}, "n": 3, "f": 1.5},
         ),
-        Change(address="kms_key.b", action=Action.DELETE, operations=["kms:ScheduleKeyDeletion"]),
+        Change(
+            address="kms_key.b",
+            action=Action.DELETE,
+            operations=[Operation(op="kms:ScheduleKeyDeletion")],
+        ),
     ]
     refusals = [
         Refusal(address="rds_encryption.pgm-y", code=RefusalCode.KEY_NOT_USABLE, message="m")
@@ -75,6 +80,7 @@ def test_json_has_the_design_shape_in_order() -> None:
     assert list(document) == [
         "format_version",
         "fingerprint",
+        "spec_digest",
         "created_at",
         "summary",
         "changes",
@@ -90,7 +96,7 @@ def test_json_has_the_design_shape_in_order() -> None:
         "refused": 1,
     }
     change = document["changes"][1]
-    assert list(change)[:9] == [
+    assert list(change)[:10] == [
         "address",
         "action",
         "operations",
@@ -98,6 +104,7 @@ def test_json_has_the_design_shape_in_order() -> None:
         "restart",
         "scheduled",
         "depends_on",
+        "facts_digest",
         "reason",
         "region",
     ]

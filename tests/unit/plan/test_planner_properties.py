@@ -287,7 +287,7 @@ def test_build_plan_never_raises_and_is_deterministic(spec_doc: dict, observed_d
     assert len(seen) == len(plan.changes), "one change per address"
     assert not seen & {r.address for r in plan.refusals}, "a refused address has no change"
     for change in plan.changes:  # never disable or delete a key an instance stays on
-        if {"kms:DisableKey", "kms:ScheduleKeyDeletion"} & set(change.operations):
+        if {"kms:DisableKey", "kms:ScheduleKeyDeletion"} & set(change.op_names):
             for instance in observed.instances.values():
                 enc = instance.encryption
                 if enc and enc.enabled and change.target_id and enc.key_id == change.target_id:
@@ -333,9 +333,9 @@ def _key_after_plan(plan: Plan, observed: ObservedState, key_id: str) -> tuple[s
     assert key is not None
     state, tags = key.state, dict(key.tags)
     for change in _key_changes(plan, key_id):
-        for op in change.operations:
+        for op in change.op_names:
             state = STATE_AFTER_OP.get(op, state)
-        if "kms:TagResource" in change.operations:
+        if "kms:TagResource" in change.op_names:
             tags.update(change.after["tags"])
     return state, tags
 
@@ -376,7 +376,7 @@ def _ram_ready(spec: Spec, observed: ObservedState) -> bool:
 def assert_no_key_in_use_is_disabled(plan: Plan, observed: ObservedState) -> None:
     ancestors = _ancestors(plan)
     for change in plan.changes:
-        if not DISABLING & set(change.operations) or change.target_id is None:
+        if not DISABLING & set(change.op_names) or change.target_id is None:
             continue  # a key created disabled has no users yet
         census = observed.key_users.get(change.target_id)
         assert census is not None, f"{change.address} disables a key whose users were not counted"
@@ -448,7 +448,7 @@ def assert_only_managed_instances_change_with_marks(
         if instance.lock_mode.lower() != "unlock":  # only once the plan re-enables its key
             current = instance.encryption.key_id if instance.encryption else None
             assert any(
-                "kms:EnableKey" in c.operations and c.address in ancestors[change.address]
+                "kms:EnableKey" in c.op_names and c.address in ancestors[change.address]
                 for c in _key_changes(plan, current)
             ), f"{change.address} changes a locked instance"
 

@@ -92,7 +92,7 @@ def _observed(ram: ObservedRam | None, *, key: bool = True) -> ObservedState:
 
 def _ram_changes(plan: Plan) -> list[tuple[str, list[str], Any]]:
     return [
-        (c.address.split(".")[0], c.operations, (c.after or {}).get("policy_type"))
+        (c.address.split(".")[0], c.op_names, (c.after or {}).get("policy_type"))
         for c in plan.changes
         if c.address.startswith("ram_")
     ]
@@ -167,7 +167,7 @@ def test_system_in_place_has_no_ram_change_and_its_document_is_never_changed() -
 
 def test_system_policy_missing_is_refused_never_created() -> None:
     plan = build_plan(_spec({"policy_type": "system"}), _observed(ObservedRam(role=_role())))
-    assert all("ram:CreatePolicy" not in c.operations for c in plan.changes)
+    assert all("ram:CreatePolicy" not in c.op_names for c in plan.changes)
     [(address, message)] = _ram_refusals(plan)
     assert address == f"ram_policy.{POLICY}"
     assert "no system policy" in message and "policy_type: custom" in message

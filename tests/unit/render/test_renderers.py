@@ -6,7 +6,15 @@ import json
 import re
 
 from reconciler.plan.actions import Action, RefusalCode, WarningCode
-from reconciler.plan.model import Change, FieldChange, Plan, PlanWarning, Refusal, summarise
+from reconciler.plan.model import (
+    Change,
+    FieldChange,
+    Operation,
+    Plan,
+    PlanWarning,
+    Refusal,
+    summarise,
+)
 from reconciler.render.json import render_json
 from reconciler.render.markdown import MAX_CHARS, render_markdown
 from reconciler.render.text import render_text
@@ -18,7 +26,7 @@ def _instance_change(i: int, *, scheduled: bool = False) -> Change:
     return Change(
         address=f"rds_encryption.pgm-{i:012d}",
         action=Action.UPDATE,
-        operations=["rds:ModifyDBInstanceConfig"],
+        operations=[Operation(op="rds:ModifyDBInstanceConfig")],
         field_changes=[FieldChange(path="encryption.key", before="disabled", after="ServiceKey")],
         restart=True,
         scheduled=scheduled,
@@ -41,10 +49,14 @@ def _plan(changes: list[Change], refusals: list[Refusal] = (), warnings=()) -> P
 KEY = Change(
     address="kms_key.rds-prod",
     action=Action.CREATE,
-    operations=["kms:CreateKey", "kms:TagResource"],
+    operations=[Operation(op="kms:CreateKey"), Operation(op="kms:TagResource")],
     field_changes=[FieldChange(path="tags", before=None, after={"team": "dba"})],
 )
-GONE = Change(address="kms_key.old", action=Action.DELETE, operations=["kms:ScheduleKeyDeletion"])
+GONE = Change(
+    address="kms_key.old",
+    action=Action.DELETE,
+    operations=[Operation(op="kms:ScheduleKeyDeletion")],
+)
 REFUSAL = Refusal(
     address="rds_encryption.pgm-y",
     code=RefusalCode.CMK_REQUIRES_DEDICATED_INSTANCE,
@@ -118,7 +130,7 @@ def test_markdown_code_fence_survives_backticks() -> None:
     change = Change(
         address="kms_key.k",
         action=Action.UPDATE,
-        operations=["kms:TagResource"],
+        operations=[Operation(op="kms:TagResource")],
         field_changes=[FieldChange(path="tags.x", before=None, after="a```b")],
     )
     md = render_markdown(_plan([change]))
