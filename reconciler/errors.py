@@ -74,3 +74,37 @@ class TransientError(CloudCallError):
 
 class PermanentError(CloudCallError):
     """Not found, not authorised, invalid: retrying cannot help."""
+
+
+class EndpointError(ReconcilerError):
+    """A bad `--endpoint` value: a usage error (exit 1, one line saying what to write).
+    Raised before any call is made."""
+
+
+class NetworkError(TransientError):
+    """No answer from the cloud: the endpoint could not be reached or did not answer in time.
+
+    Never a fact about any resource. The message is complete for a user: it names the
+    endpoint, the cause and the fix. `code` is our own client-side code (ConnectionRefused,
+    HostNotFound, ConnectTimeout, ReadTimeout, ConnectionReset, BadAnswer, NetworkError);
+    `endpoint` is HOST:PORT; `cause` says which; `outcome_unknown` is True when a write was
+    sent and its answer lost, so it may have taken effect (it is then never repeated
+    blindly); `fail_fast` is True when retrying cannot help (nothing listens on a loopback
+    endpoint, the host name does not resolve)."""
+
+    def __init__(
+        self,
+        action: str,
+        code: str,
+        message: str,
+        *,
+        endpoint: str,
+        cause: str,
+        outcome_unknown: bool = False,
+        fail_fast: bool = False,
+    ) -> None:
+        super().__init__(action, code, message)
+        self.endpoint = endpoint
+        self.cause = cause
+        self.outcome_unknown = outcome_unknown
+        self.fail_fast = fail_fast

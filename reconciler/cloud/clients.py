@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from reconciler.cloud.counter import CallCounter
+from reconciler.cloud.endpoint import parse_endpoint
 from reconciler.cloud.ratelimit import RateLimiter
 from reconciler.cloud.retry import RetryPolicy
 from reconciler.errors import ReconcilerError
@@ -36,7 +36,6 @@ OIDC_ENV = (
     "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
 )
 RAM_ENDPOINT = "ram.aliyuncs.com"  # RAM is global; the SDK's map lacks some regions
-_ENDPOINT_PATTERN = re.compile(r"^[A-Za-z0-9.\-]+:[0-9]{1,5}$|^\[[0-9A-Fa-f:]+\]:[0-9]{1,5}$")
 
 
 class CredentialsError(ReconcilerError):
@@ -64,13 +63,10 @@ class CloudSettings:
 
 
 def check_endpoint(endpoint: str) -> str:
-    """Validate `HOST:PORT` (an http:// prefix is tolerated and dropped)."""
-    value = endpoint.strip().removeprefix("http://").rstrip("/")
-    if not _ENDPOINT_PATTERN.match(value):
-        raise ReconcilerError(
-            f"bad endpoint {endpoint!r}: write HOST:PORT, e.g. --endpoint 127.0.0.1:8080"
-        )
-    return value
+    """Validate `HOST:PORT` (see cloud/endpoint.py); return the form the SDK takes.
+
+    Raises EndpointError (a ReconcilerError: the CLI exits 1 with its one line)."""
+    return str(parse_endpoint(endpoint))
 
 
 def check_oidc_environment(environ: dict[str, str] | os._Environ[str] = os.environ) -> bool:
