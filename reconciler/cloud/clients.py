@@ -11,7 +11,6 @@ So we keep ONE client per service and region and call it from every worker threa
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections.abc import Callable
@@ -19,8 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from reconciler.cloud.counter import CallCounter
-from reconciler.cloud.endpoint import parse_endpoint
+from reconciler.cloud.endpoint import Endpoint, parse_endpoint
+from reconciler.cloud.network import CallSite
 from reconciler.cloud.ratelimit import RateLimiter
+from reconciler.cloud.redact import remember_secret, silence_sdk_output
 from reconciler.cloud.retry import RetryPolicy
 from reconciler.errors import ReconcilerError
 
@@ -59,6 +60,9 @@ class CloudSettings:
     credentials: StaticCredentials | None = None
     parallelism: int = 16
     read_timeout_ms: int = 10_000
+    """Per attempt. The cloud answers these reads and writes in well under a second; 10 s is
+    the SDK's own default and leaves room for a slow region. A read that keeps timing out is
+    tried RetryPolicy.timeout_attempts times (about 30 s), a write is not repeated."""
     connect_timeout_ms: int = 5_000
 
 
@@ -101,13 +105,16 @@ def resolve_credentials(settings: CloudSettings) -> Any:
 
     # The library logs every failed provider with a traceback, and its refresh warning prints
     # the cached credentials object: none of that may reach a terminal or a CI log.
-    logging.getLogger("credentials").disabled = True
+    silence_sdk_output()
+    env = os.environ
+    for name in ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN"):
+        remember_secret(env.get(name))
     if settings.credentials is not None:
+        remember_secret(settings.credentials.access_key_secret)
         return p.StaticAKCredentialsProvider(
             access_key_id=settings.credentials.access_key_id,
             access_key_secret=settings.credentials.access_key_secret,
         )
-    env = os.environ
     chain: list[Any] = []
     oidc = check_oidc_environment(env)
     if settings.profile:
@@ -205,26 +212,48 @@ class CloudClients:
         limiter: RateLimiter | None = None,
         counter: CallCounter | None = None,
     ) -> None:
+        silence_sdk_output()  # before any SDK import or call: DEBUG=sdk must print nothing
         self.settings = settings
-        self.endpoint = check_endpoint(settings.endpoint) if settings.endpoint else None
+        self._endpoint = parse_endpoint(settings.endpoint) if settings.endpoint else None
+        self.endpoint = str(self._endpoint) if self._endpoint else None
         self.retry = retry or RetryPolicy()
         self.limiter = limiter or RateLimiter()
         self.counter = counter or CallCounter()
         self._credential_provider = resolve_credentials(settings)
         self._clients: dict[tuple[str, str], Any] = {}
+        self._sites: dict[tuple[str, str], CallSite] = {}
         self._lock = threading.Lock()
 
     def client(self, service: Service, region: str) -> Any:
+        return self._client_and_site(service, region)[0]
+
+    def _client_and_site(self, service: Service, region: str) -> tuple[Any, CallSite]:
         key = (service, "global" if service == "ram" else region)
         with self._lock:
             if key not in self._clients:
-                self._clients[key] = self._make_client(service, region)
-            return self._clients[key]
+                client = self._make_client(service, region)
+                self._clients[key] = client
+                self._sites[key] = self._site(client)
+            return self._clients[key], self._sites[key]
+
+    def _site(self, client: Any) -> CallSite:
+        """Where this client's calls go, for the messages of network failures."""
+        if self._endpoint is not None:
+            endpoint, custom = self._endpoint, True
+        else:  # the SDK's own endpoint for the service and region, over https
+            endpoint, custom = Endpoint(str(getattr(client, "_endpoint", "the cloud")), 443), False
+        return CallSite(
+            endpoint,
+            custom=custom,
+            connect_timeout=self.settings.connect_timeout_ms / 1000,
+            read_timeout=self.settings.read_timeout_ms / 1000,
+        )
 
     def _make_client(self, service: Service, region: str) -> Any:
         from alibabacloud_credentials.client import Client as CredentialClient
         from alibabacloud_tea_openapi.utils_models import Config
 
+        silence_sdk_output()  # again: importing the SDK created more loggers
         config = Config(
             credential=CredentialClient(provider=self._credential_provider),
             region_id=region,
@@ -254,11 +283,15 @@ class CloudClients:
         invoke: Callable[[Any], T],
         *,
         write: bool = False,
+        idempotent: bool = False,
     ) -> T:
         """Call `invoke(sdk_client)` under the rate limit, counted, with our retry policy.
 
-        Raises TransientError (retries exhausted) or PermanentError."""
-        client = self.client(service, region)
+        `idempotent` (writes only): the write may be repeated safely even when its answer was
+        lost (it carries a ClientToken); other writes are never repeated after a read timeout.
+        Raises TransientError (retries exhausted; NetworkError when no answer came) or
+        PermanentError."""
+        client, site = self._client_and_site(service, region)
 
         def attempt() -> T:
             self.limiter.acquire(service, action)
@@ -269,5 +302,7 @@ class CloudClients:
             f"{service}:{action}",
             attempt,
             write=write,
+            idempotent=idempotent,
             on_retry=lambda _error: self.counter.count_retry(service, action),
+            site=site,
         )
