@@ -104,6 +104,7 @@ class NetworkError(TransientError):
         fail_fast: bool = False,
     ) -> None:
         super().__init__(action, code, message)
+        self.detail = message
         self.endpoint = endpoint
         self.cause = cause
         self.outcome_unknown = outcome_unknown

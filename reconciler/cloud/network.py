@@ -220,3 +220,20 @@ def network_error(
         outcome_unknown=outcome_unknown,
         fail_fast=fail_fast,
     )
+
+
+def with_attempts(error: NetworkError, attempts: int, seconds: float) -> NetworkError:
+    """The same error, its message saying how often and how long the call was tried."""
+    if attempts <= 1:
+        return error
+    again = NetworkError(
+        error.action,
+        error.code,
+        f"{error.detail} (tried {attempts} times in {seconds:.1f} s)",
+        endpoint=error.endpoint,
+        cause=error.cause,
+        outcome_unknown=error.outcome_unknown,
+        fail_fast=error.fail_fast,
+    )
+    again.family = getattr(error, "family", None)  # type: ignore[attr-defined]
+    return again

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
 
-from reconciler.cloud.network import TIMEOUTS, CallSite, network_cause, network_error
+from reconciler.cloud.network import TIMEOUTS, CallSite, network_cause, network_error, with_attempts
 from reconciler.cloud.redact import redact
 from reconciler.errors import CloudCallError, NetworkError, PermanentError, TransientError
 
@@ -189,19 +189,30 @@ class RetryPolicy:
                 return call()
             except Exception as exc:  # classified just below
                 error = classify(action, exc, write=write, idempotent=idempotent, site=site)
-            if isinstance(error, PermanentError) or attempt >= self.max_attempts:
-                raise error
-            deadline = self.deadline
-            if isinstance(error, NetworkError):
-                if error.outcome_unknown and not idempotent:
-                    raise error
-                if error.cause in TIMEOUTS and attempt >= self.timeout_attempts:
-                    raise error
-                if error.fail_fast:
-                    deadline = min(deadline, self.fail_fast_seconds)
-            wait = self.delay(attempt, getattr(error, "retry_after", None))
-            if self.clock() - started + wait > deadline:
+            wait = self._retry_wait(error, attempt, started, idempotent)
+            if wait is None:
+                if isinstance(error, NetworkError):
+                    raise with_attempts(error, attempt, self.clock() - started)
                 raise error
             if on_retry is not None:
                 on_retry(error)
             self.sleep(wait)
+
+    def _retry_wait(
+        self, error: CloudCallError, attempt: int, started: float, idempotent: bool
+    ) -> float | None:
+        """Seconds to wait before the next attempt, or None to give up now."""
+        if isinstance(error, PermanentError) or attempt >= self.max_attempts:
+            return None
+        deadline = self.deadline
+        if isinstance(error, NetworkError):
+            if error.outcome_unknown and not idempotent:
+                return None
+            if error.cause in TIMEOUTS and attempt >= self.timeout_attempts:
+                return None
+            if error.fail_fast:
+                deadline = min(deadline, self.fail_fast_seconds)
+        wait = self.delay(attempt, getattr(error, "retry_after", None))
+        if self.clock() - started + wait > deadline:
+            return None
+        return wait

@@ -27,9 +27,12 @@ EMULATOR_KEYS = StaticCredentials("emulator", "emulator-secret")
 def emulator() -> Iterator[Emulator]:
     with Emulator(":memory:", settings=Settings(restart_seconds=0)) as emu:
         yield emu
+        # A call the client gave up on still sleeps in the emulator: let it finish first.
+        time.sleep(getattr(emu, "test_latency_ms", 0) / 1000)
 
 
 def set_latency(emulator: Emulator, ms: float) -> None:
+    emulator.test_latency_ms = max(ms, getattr(emulator, "test_latency_ms", 0))  # type: ignore[attr-defined]
     request = urllib.request.Request(
         f"{emulator.base_url}/_emulator/latency",
         data=json.dumps({"ms": ms}).encode(),
@@ -220,3 +223,60 @@ def test_fail_fast_errors_stop_within_the_short_budget() -> None:
         retry.run("kms:DescribeKey", call)
     assert now[0] <= retry.fail_fast_seconds
     assert 1 <= len(calls) < retry.max_attempts
+
+
+def _as_sdk_raises(requests_error: BaseException) -> BaseException:
+    """Wrap a requests exception the way darabonba and tea-openapi do."""
+    from darabonba.exceptions import RetryError
+
+    try:
+        try:
+            raise requests_error
+        except OSError as e:
+            raise RetryError(str(e))  # noqa: B904 - as darabonba.core does it
+    except RetryError as wrapped:
+        outer = Exception("UnretryableException")
+        outer.code = None  # type: ignore[attr-defined]
+        outer.inner_exception = wrapped  # type: ignore[attr-defined]
+        return outer
+
+
+def _chains() -> dict[str, BaseException]:
+    import http.client
+
+    import requests
+    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, ProtocolError
+
+    connect = requests.exceptions.ConnectTimeout(
+        MaxRetryError(None, "/?Signature=x", ConnectTimeoutError(None, "timed out"))  # type: ignore[arg-type]
+    )
+    reset = requests.exceptions.ConnectionError(
+        ProtocolError("Connection aborted.", http.client.RemoteDisconnected("closed"))
+    )
+    return {"connect-timeout": connect, "connection-reset": reset}
+
+
+@pytest.mark.parametrize("cause", ["connect-timeout", "connection-reset"])
+def test_causes_read_from_the_exception_chain(cause: str) -> None:
+    from reconciler.cloud.network import network_cause
+
+    exc = _as_sdk_raises(_chains()[cause])
+    assert network_cause(exc) == cause
+    error = classify("kms:DescribeKey", exc, site=CallSite(Endpoint("h.example", 80)))
+    assert isinstance(error, NetworkError) and error.cause == cause
+    assert "h.example:80" in str(error) and "Signature" not in str(error)
+    expected = Family.TIMEOUT if cause == "connect-timeout" else Family.CONNECTION
+    assert family_of(error) is expected
+
+
+def test_a_reset_on_a_write_leaves_its_outcome_unknown() -> None:
+    exc = _as_sdk_raises(_chains()["connection-reset"])
+    error = classify("kms:CreateKey", exc, write=True)
+    assert isinstance(error, NetworkError) and error.outcome_unknown
+
+
+def test_the_final_error_says_how_often_and_how_long_it_was_tried() -> None:
+    clients = CloudClients(CloudSettings(endpoint="127.0.0.1:1", credentials=EMULATOR_KEYS))
+    error, _ = failure(lambda: describe_key(clients))
+    attempts = clients.counter.by_action()["kms:DescribeKey"]
+    assert f"tried {attempts} times" in str(error) or attempts == 1
