@@ -92,7 +92,17 @@ def proxied_demo() -> Iterator[tuple[str, Recorder]]:
             proxy.server_close()
 
 
-def run_cli(tmp_path: Path, endpoint: str, secret: str, debug: str) -> subprocess.CompletedProcess:
+# The CLI with Python logging set to DEBUG first, as a wrapper script or a plugin might do:
+# urllib3 then logs every request line.
+LOGGING_DEBUG = (
+    "import logging, sys; logging.basicConfig(level=logging.DEBUG);"
+    "from reconciler.cli import main; sys.argv[0] = 'reconciler'; main()"
+)
+
+
+def run_cli(
+    tmp_path: Path, endpoint: str, secret: str, debug: str, *, logging_debug: bool = False
+) -> subprocess.CompletedProcess:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("ALIBABA_CLOUD_", "RECONCILER_"))
     }
@@ -107,7 +117,14 @@ def run_cli(tmp_path: Path, endpoint: str, secret: str, debug: str) -> subproces
         }
     )
     return subprocess.run(
-        [sys.executable, "-m", "reconciler", "--endpoint", endpoint, "plan", SPECS],
+        [
+            sys.executable,
+            *(["-c", LOGGING_DEBUG] if logging_debug else ["-m", "reconciler"]),
+            "--endpoint",
+            endpoint,
+            "plan",
+            SPECS,
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -122,13 +139,17 @@ def assert_no_leak(result: subprocess.CompletedProcess, *values: str) -> None:
             assert value not in text, f"{value!r} printed on {stream}"
 
 
-@pytest.mark.parametrize("debug", ["sdk", "SDK"])
+@pytest.mark.parametrize(
+    ("debug", "logging_debug"), [("sdk", False), ("SDK", False), ("*", False), ("sdk", True)]
+)
 def test_debug_sdk_prints_no_secret_on_success(
-    tmp_path: Path, proxied_demo: tuple[str, Recorder], debug: str
+    tmp_path: Path, proxied_demo: tuple[str, Recorder], debug: str, logging_debug: bool
 ) -> None:
     endpoint, recorder = proxied_demo
-    result = run_cli(tmp_path, endpoint, SECRET, debug)
+    result = run_cli(tmp_path, endpoint, SECRET, debug, logging_debug=logging_debug)
     assert result.returncode == 0, result.stderr
+    if logging_debug:
+        assert "urllib3.connectionpool" in result.stderr, "the HTTP library did log"
     assert "+ create kms_key.rds-prod" in result.stdout
     assert recorder.requests > 5 and TOKEN in recorder.values, "the token was really sent"
     assert_no_leak(result, SECRET, *recorder.values)
