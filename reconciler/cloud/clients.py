@@ -179,10 +179,14 @@ def _ambient_providers(env: os._Environ[str]) -> list[Any]:
 def _first_working(chain: list[Any], profile: str | None) -> Any:
     for candidate in chain:
         try:
-            if candidate.get_credentials() is not None:
-                return candidate
+            credentials = candidate.get_credentials()
         except Exception:  # the next provider may work
             continue
+        if credentials is not None:
+            # Scrubbed literally from every message from now on (profile, ECS role, OIDC).
+            remember_secret(credentials.get_access_key_secret())
+            remember_secret(credentials.get_security_token())
+            return candidate
     if profile:
         raise CredentialsError(
             f"profile {profile!r} gave no credentials: check ~/.aliyun/config.json or "

@@ -134,3 +134,20 @@ def test_redacting_filter_for_our_own_handlers() -> None:
     record = logging.LogRecord("x", logging.DEBUG, "f", 1, "token %s", args, None)
     assert RedactingFilter().filter(record)
     assert "t0k3n-val" not in record.getMessage()
+
+
+def test_credentials_found_by_the_chain_are_remembered(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    from reconciler.cloud.clients import CloudClients, CloudSettings
+
+    for name in ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    profile = tmp_path / "credentials.ini"
+    profile.write_text(
+        "[p]\ntype = access_key\naccess_key_id = AKID\naccess_key_secret = profile-secret-9x\n"
+    )
+    monkeypatch.setenv("ALIBABA_CLOUD_CREDENTIALS_FILE", str(profile))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    CloudClients(CloudSettings(endpoint="127.0.0.1:9", profile="p"))
+    assert "profile-secret-9x" not in redact("oops: profile-secret-9x")
