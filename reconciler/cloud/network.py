@@ -226,7 +226,7 @@ def with_attempts(error: NetworkError, attempts: int, seconds: float) -> Network
     """The same error, its message saying how often and how long the call was tried."""
     if attempts <= 1:
         return error
-    again = NetworkError(
+    return NetworkError(
         error.action,
         error.code,
         f"{error.detail} (tried {attempts} times in {seconds:.1f} s)",
@@ -235,5 +235,3 @@ def with_attempts(error: NetworkError, attempts: int, seconds: float) -> Network
         outcome_unknown=error.outcome_unknown,
         fail_fast=error.fail_fast,
     )
-    again.family = getattr(error, "family", None)  # type: ignore[attr-defined]
-    return again

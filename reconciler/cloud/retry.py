@@ -106,7 +106,6 @@ def classify(
             idempotent=idempotent,
             detail=type(inner or exc).__name__,
         )
-        error.family = Family.TIMEOUT if cause in TIMEOUTS else Family.CONNECTION  # type: ignore[attr-defined]
         return error
     if code is None and inner is not None:
         # Not an answer from the cloud and not a network failure: e.g. a credentials provider
@@ -124,7 +123,11 @@ def classify(
 
 
 def family_of(error: CloudCallError) -> Family:
-    """The family of an already classified error."""
+    """The family of an already classified error. A NetworkError is never an answer from the
+    cloud, so never a fact: CONNECTION, or TIMEOUT when the connection or the answer took too
+    long."""
+    if isinstance(error, NetworkError):
+        return Family.TIMEOUT if error.cause in TIMEOUTS else Family.CONNECTION
     return getattr(error, "family", None) or code_family(error.code, error.status)
 
 
