@@ -89,8 +89,8 @@ class NetworkError(TransientError):
     HostNotFound, ConnectTimeout, ReadTimeout, ConnectionReset, BadAnswer, NetworkError);
     `endpoint` is HOST:PORT; `cause` says which; `outcome_unknown` is True when a write was
     sent and its answer lost, so it may have taken effect (it is then never repeated
-    blindly); `fail_fast` is True when retrying cannot help (nothing listens on a loopback
-    endpoint, the host name does not resolve)."""
+    blindly); `fail_fast` is True when retrying cannot help (nothing, or something that is
+    not the API, listens on a loopback endpoint; the host name does not resolve)."""
 
     def __init__(
         self,

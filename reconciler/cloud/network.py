@@ -208,8 +208,10 @@ def network_error(
         message += (
             f". The call may have taken effect{repeated}: plan again to see the current state"
         )
+    # On this machine, nothing listening or another kind of server listening will not change
+    # within one run; on the cloud's side either can be a blip.
     fail_fast = cause in (Cause.DNS, Cause.BAD_ADDRESS) or (
-        cause is Cause.REFUSED and endpoint is not None and endpoint.is_loopback
+        cause in (Cause.REFUSED, Cause.BAD_ANSWER) and endpoint is not None and endpoint.is_loopback
     )
     return NetworkError(
         action,

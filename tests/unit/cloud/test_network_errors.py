@@ -280,3 +280,37 @@ def test_the_final_error_says_how_often_and_how_long_it_was_tried() -> None:
     error, _ = failure(lambda: describe_key(clients))
     attempts = clients.counter.by_action()["kms:DescribeKey"]
     assert f"tried {attempts} times" in str(error) or attempts == 1
+
+
+@pytest.fixture
+def web_page() -> Iterator[str]:
+    """Not an API: a web server that answers every request with an HTML error page."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Page(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            body = b"<html><body>502 Bad Gateway</body></html>"
+            self.send_response(502)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_endpoint_that_is_not_the_api_is_named_and_fails_fast(web_page: str) -> None:
+    clients = CloudClients(CloudSettings(endpoint=web_page, credentials=EMULATOR_KEYS))
+    error, seconds = failure(lambda: describe_key(clients))
+    assert error.code == "BadAnswer" and error.fail_fast
+    assert web_page in str(error) and "not an Alibaba Cloud API response" in str(error)
+    assert seconds < 2.0
