@@ -90,7 +90,9 @@ class NetworkError(TransientError):
     `endpoint` is HOST:PORT; `cause` says which; `outcome_unknown` is True when a write was
     sent and its answer lost, so it may have taken effect (it is then never repeated
     blindly); `fail_fast` is True when retrying cannot help (nothing, or something that is
-    not the API, listens on a loopback endpoint; the host name does not resolve)."""
+    not the API, listens on a loopback endpoint; the host name does not resolve);
+    `already_known` is True when no request was sent because an earlier call of this run had
+    already found the endpoint unreachable that way (never retried)."""
 
     def __init__(
         self,
@@ -102,6 +104,7 @@ class NetworkError(TransientError):
         cause: str,
         outcome_unknown: bool = False,
         fail_fast: bool = False,
+        already_known: bool = False,
     ) -> None:
         super().__init__(action, code, message)
         self.detail = message
@@ -109,3 +112,4 @@ class NetworkError(TransientError):
         self.cause = cause
         self.outcome_unknown = outcome_unknown
         self.fail_fast = fail_fast
+        self.already_known = already_known

@@ -19,11 +19,11 @@ from typing import Any, Literal, TypeVar
 
 from reconciler.cloud.counter import CallCounter
 from reconciler.cloud.endpoint import Endpoint, parse_endpoint
-from reconciler.cloud.network import CallSite
+from reconciler.cloud.network import CallSite, Reachability
 from reconciler.cloud.ratelimit import RateLimiter
 from reconciler.cloud.redact import remember_secret, silence_sdk_output
 from reconciler.cloud.retry import RetryPolicy
-from reconciler.errors import ReconcilerError
+from reconciler.errors import NetworkError, ReconcilerError
 
 T = TypeVar("T")
 Service = Literal["rds", "kms", "ram"]
@@ -226,6 +226,7 @@ class CloudClients:
         self._credential_provider = resolve_credentials(settings)
         self._clients: dict[tuple[str, str], Any] = {}
         self._sites: dict[tuple[str, str], CallSite] = {}
+        self.reachability = Reachability()
         self._lock = threading.Lock()
 
     def client(self, service: Service, region: str) -> Any:
@@ -298,15 +299,22 @@ class CloudClients:
         client, site = self._client_and_site(service, region)
 
         def attempt() -> T:
+            # Also before each retry: another call may have learnt meanwhile that the
+            # endpoint cannot be reached.
+            self.reachability.check(f"{service}:{action}", site, write=write)
             self.limiter.acquire(service, action)
             self.counter.count(service, action)
             return invoke(client)
 
-        return self.retry.run(
-            f"{service}:{action}",
-            attempt,
-            write=write,
-            idempotent=idempotent,
-            on_retry=lambda _error: self.counter.count_retry(service, action),
-            site=site,
-        )
+        try:
+            return self.retry.run(
+                f"{service}:{action}",
+                attempt,
+                write=write,
+                idempotent=idempotent,
+                on_retry=lambda _error: self.counter.count_retry(service, action),
+                site=site,
+            )
+        except NetworkError as error:
+            self.reachability.record(error)
+            raise

@@ -10,7 +10,9 @@ the socket error).
 
 from __future__ import annotations
 
+import os
 import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -190,6 +192,7 @@ def network_error(
     write: bool = False,
     idempotent: bool = False,
     detail: str = "",
+    already_known: bool = False,
 ) -> NetworkError:
     """The NetworkError for a failed call (its message is complete; see errors.NetworkError)."""
     site = site or CallSite()
@@ -221,12 +224,13 @@ def network_error(
         cause=cause.value,
         outcome_unknown=outcome_unknown,
         fail_fast=fail_fast,
+        already_known=already_known,
     )
 
 
 def with_attempts(error: NetworkError, attempts: int, seconds: float) -> NetworkError:
     """The same error, its message saying how often and how long the call was tried."""
-    if attempts <= 1:
+    if attempts <= 1 or error.already_known:
         return error
     return NetworkError(
         error.action,
@@ -237,3 +241,58 @@ def with_attempts(error: NetworkError, attempts: int, seconds: float) -> Network
         outcome_unknown=error.outcome_unknown,
         fail_fast=error.fail_fast,
     )
+
+
+class Reachability:
+    """What this run has learnt about its endpoints, shared by every worker thread.
+
+    - Once a call has shown that retrying cannot help (NetworkError.fail_fast: the host does
+      not resolve, nothing or not the API listens on this machine), every later call to that
+      endpoint fails at once with the same cause, instead of each one trying again.
+    - A custom endpoint's host name is resolved once, before its first call, rather than by
+      each of the parallel first calls: one lookup, and a resolver flooded with parallel
+      lookups of a name that does not exist may answer some only after its own 5 s timeout.
+      Not behind an HTTP proxy (the proxy resolves the name, so a local lookup proves nothing).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._dead: dict[str, Cause] = {}
+        self._looked_up: set[str] = set()
+
+    def check(self, action: str, site: CallSite, *, write: bool = False) -> None:
+        """Raise the endpoint's NetworkError now when calling it cannot succeed."""
+        endpoint = site.endpoint
+        if endpoint is None:
+            return
+        key = str(endpoint)
+        with self._lock:
+            if key not in self._dead and site.custom and key not in self._looked_up:
+                self._looked_up.add(key)
+                if not _http_proxy() and not _resolves(endpoint):
+                    self._dead[key] = Cause.DNS
+            cause = self._dead.get(key)
+        if cause is not None:
+            raise network_error(action, cause, site, write=write, already_known=True)
+
+    def record(self, error: NetworkError) -> None:
+        """Remember an endpoint that retrying cannot help."""
+        if error.fail_fast and error.endpoint:
+            with self._lock:
+                self._dead.setdefault(error.endpoint, Cause(error.cause))
+
+
+def _http_proxy() -> bool:
+    return bool(os.environ.get("HTTP_PROXY") or os.environ.get("http_proxy"))
+
+
+def _resolves(endpoint: Endpoint) -> bool:
+    """False only when the name lookup says the host does not exist; any other trouble is
+    left to the call itself."""
+    try:
+        socket.getaddrinfo(endpoint.host, endpoint.port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        return error.errno not in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", None))
+    except (OSError, UnicodeError):
+        return True
+    return True

@@ -209,7 +209,7 @@ class RetryPolicy:
             return None
         deadline = self.deadline
         if isinstance(error, NetworkError):
-            if error.outcome_unknown and not idempotent:
+            if error.already_known or (error.outcome_unknown and not idempotent):
                 return None
             if error.cause in TIMEOUTS and attempt >= self.timeout_attempts:
                 return None

@@ -314,3 +314,53 @@ def test_an_endpoint_that_is_not_the_api_is_named_and_fails_fast(web_page: str) 
     assert error.code == "BadAnswer" and error.fail_fast
     assert web_page in str(error) and "not an Alibaba Cloud API response" in str(error)
     assert seconds < 2.0
+
+
+def test_after_a_fail_fast_error_every_later_call_to_that_endpoint_fails_at_once() -> None:
+    clients = CloudClients(CloudSettings(endpoint="127.0.0.1:1", credentials=EMULATOR_KEYS))
+    failure(lambda: describe_key(clients))
+    sent = clients.counter.total
+    error, seconds = failure(lambda: create_key(clients))
+    assert seconds < 0.1 and clients.counter.total == sent, "no new attempt"
+    assert error.code == "ConnectionRefused" and error.action == "kms:CreateKey"
+    assert "127.0.0.1:1" in str(error)
+
+
+def test_a_custom_endpoint_host_is_resolved_once_not_by_every_parallel_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import socket
+    from concurrent.futures import ThreadPoolExecutor
+
+    for name in ("HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    lookups: list[str] = []
+    real = socket.getaddrinfo
+
+    def counting(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        lookups.append(host)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", counting)
+    clients = CloudClients(
+        CloudSettings(endpoint="no-such-host.invalid:8080", credentials=EMULATOR_KEYS)
+    )
+    with ThreadPoolExecutor(16) as pool:
+        futures = [pool.submit(describe_key, clients) for _ in range(32)]
+    errors = [f.exception() for f in futures]
+    assert all(isinstance(e, NetworkError) and e.code == "HostNotFound" for e in errors)
+    assert lookups.count("no-such-host.invalid") == 1
+    assert clients.counter.total == 0, "no request was even tried"
+
+
+def test_calls_retrying_in_parallel_stop_once_one_learns_the_endpoint_is_unreachable() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    clients = CloudClients(CloudSettings(endpoint="127.0.0.1:1", credentials=EMULATOR_KEYS))
+    started = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(describe_key, clients) for _ in range(8)]
+    assert all(isinstance(f.exception(), NetworkError) for f in futures)
+    assert time.monotonic() - started < 1.5
+    later, seconds = failure(lambda: describe_key(clients))
+    assert later.already_known and seconds < 0.1
