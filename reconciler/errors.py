@@ -107,7 +107,6 @@ class NetworkError(TransientError):
         already_known: bool = False,
     ) -> None:
         super().__init__(action, code, message)
-        self.detail = message
         self.endpoint = endpoint
         self.cause = cause
         self.outcome_unknown = outcome_unknown

@@ -235,7 +235,7 @@ def with_attempts(error: NetworkError, attempts: int, seconds: float) -> Network
     return NetworkError(
         error.action,
         error.code,
-        f"{error.detail} (tried {attempts} times in {seconds:.1f} s)",
+        f"{error.message} (tried {attempts} times in {seconds:.1f} s)",
         endpoint=error.endpoint,
         cause=error.cause,
         outcome_unknown=error.outcome_unknown,
