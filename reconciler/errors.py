@@ -90,3 +90,41 @@ class Interrupted(ReconcilerError):
         except ValueError:
             self.signal_name = f"signal {signal_number}"
         super().__init__(f"interrupted by {self.signal_name}")
+
+
+class EndpointError(ReconcilerError):
+    """A bad `--endpoint` value: a usage error (exit 1, one line saying what to write).
+    Raised before any call is made."""
+
+
+class NetworkError(TransientError):
+    """No answer from the cloud: the endpoint could not be reached or did not answer in time.
+
+    Never a fact about any resource. The message is complete for a user: it names the
+    endpoint, the cause and the fix. `code` is our own client-side code (ConnectionRefused,
+    HostNotFound, ConnectTimeout, ReadTimeout, ConnectionReset, BadAnswer, NetworkError);
+    `endpoint` is HOST:PORT; `cause` says which; `outcome_unknown` is True when a write was
+    sent and its answer lost, so it may have taken effect (it is then never repeated
+    blindly); `fail_fast` is True when retrying cannot help (nothing, or something that is
+    not the API, listens on a loopback endpoint; the host name does not resolve);
+    `already_known` is True when no request was sent because an earlier call of this run had
+    already found the endpoint unreachable that way (never retried)."""
+
+    def __init__(
+        self,
+        action: str,
+        code: str,
+        message: str,
+        *,
+        endpoint: str,
+        cause: str,
+        outcome_unknown: bool = False,
+        fail_fast: bool = False,
+        already_known: bool = False,
+    ) -> None:
+        super().__init__(action, code, message)
+        self.endpoint = endpoint
+        self.cause = cause
+        self.outcome_unknown = outcome_unknown
+        self.fail_fast = fail_fast
+        self.already_known = already_known

@@ -11,9 +11,7 @@ So we keep ONE client per service and region and call it from every worker threa
 
 from __future__ import annotations
 
-import logging
 import os
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,9 +19,12 @@ from typing import Any, Literal, TypeVar
 
 from reconciler.cancellation import raise_if_cancelled
 from reconciler.cloud.counter import CallCounter
+from reconciler.cloud.endpoint import Endpoint, parse_endpoint
+from reconciler.cloud.network import CallSite, Reachability
 from reconciler.cloud.ratelimit import RateLimiter
+from reconciler.cloud.redact import remember_secret, silence_sdk_output
 from reconciler.cloud.retry import RetryPolicy
-from reconciler.errors import ReconcilerError
+from reconciler.errors import NetworkError, ReconcilerError
 
 T = TypeVar("T")
 Service = Literal["rds", "kms", "ram"]
@@ -37,7 +38,6 @@ OIDC_ENV = (
     "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
 )
 RAM_ENDPOINT = "ram.aliyuncs.com"  # RAM is global; the SDK's map lacks some regions
-_ENDPOINT_PATTERN = re.compile(r"^[A-Za-z0-9.\-]+:[0-9]{1,5}$|^\[[0-9A-Fa-f:]+\]:[0-9]{1,5}$")
 
 
 class CredentialsError(ReconcilerError):
@@ -61,17 +61,17 @@ class CloudSettings:
     credentials: StaticCredentials | None = None
     parallelism: int = 16
     read_timeout_ms: int = 10_000
+    """Per attempt. The cloud answers these reads and writes in well under a second; 10 s is
+    the SDK's own default and leaves room for a slow region. A read that keeps timing out is
+    tried RetryPolicy.timeout_attempts times (about 30 s), a write is not repeated."""
     connect_timeout_ms: int = 5_000
 
 
 def check_endpoint(endpoint: str) -> str:
-    """Validate `HOST:PORT` (an http:// prefix is tolerated and dropped)."""
-    value = endpoint.strip().removeprefix("http://").rstrip("/")
-    if not _ENDPOINT_PATTERN.match(value):
-        raise ReconcilerError(
-            f"bad endpoint {endpoint!r}: write HOST:PORT, e.g. --endpoint 127.0.0.1:8080"
-        )
-    return value
+    """Validate `HOST:PORT` (see cloud/endpoint.py); return the form the SDK takes.
+
+    Raises EndpointError (a ReconcilerError: the CLI exits 1 with its one line)."""
+    return str(parse_endpoint(endpoint))
 
 
 def check_oidc_environment(environ: dict[str, str] | os._Environ[str] = os.environ) -> bool:
@@ -106,13 +106,16 @@ def resolve_credentials(settings: CloudSettings) -> Any:
 
     # The library logs every failed provider with a traceback, and its refresh warning prints
     # the cached credentials object: none of that may reach a terminal or a CI log.
-    logging.getLogger("credentials").disabled = True
+    silence_sdk_output()
+    env = os.environ
+    for name in ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN"):
+        remember_secret(env.get(name))
     if settings.credentials is not None:
+        remember_secret(settings.credentials.access_key_secret)
         return p.StaticAKCredentialsProvider(
             access_key_id=settings.credentials.access_key_id,
             access_key_secret=settings.credentials.access_key_secret,
         )
-    env = os.environ
     chain: list[Any] = []
     oidc = check_oidc_environment(env)
     if settings.profile:
@@ -177,10 +180,14 @@ def _ambient_providers(env: os._Environ[str]) -> list[Any]:
 def _first_working(chain: list[Any], profile: str | None) -> Any:
     for candidate in chain:
         try:
-            if candidate.get_credentials() is not None:
-                return candidate
+            credentials = candidate.get_credentials()
         except Exception:  # the next provider may work
             continue
+        if credentials is not None:
+            # Scrubbed literally from every message from now on (profile, ECS role, OIDC).
+            remember_secret(credentials.get_access_key_secret())
+            remember_secret(credentials.get_security_token())
+            return candidate
     if profile:
         raise CredentialsError(
             f"profile {profile!r} gave no credentials: check ~/.aliyun/config.json or "
@@ -210,26 +217,49 @@ class CloudClients:
         limiter: RateLimiter | None = None,
         counter: CallCounter | None = None,
     ) -> None:
+        silence_sdk_output()  # before any SDK import or call: DEBUG=sdk must print nothing
         self.settings = settings
-        self.endpoint = check_endpoint(settings.endpoint) if settings.endpoint else None
+        self._endpoint = parse_endpoint(settings.endpoint) if settings.endpoint else None
+        self.endpoint = str(self._endpoint) if self._endpoint else None
         self.retry = retry or RetryPolicy()
         self.limiter = limiter or RateLimiter()
         self.counter = counter or CallCounter()
         self._credential_provider = resolve_credentials(settings)
         self._clients: dict[tuple[str, str], Any] = {}
+        self._sites: dict[tuple[str, str], CallSite] = {}
+        self.reachability = Reachability()
         self._lock = threading.Lock()
 
     def client(self, service: Service, region: str) -> Any:
+        return self._client_and_site(service, region)[0]
+
+    def _client_and_site(self, service: Service, region: str) -> tuple[Any, CallSite]:
         key = (service, "global" if service == "ram" else region)
         with self._lock:
             if key not in self._clients:
-                self._clients[key] = self._make_client(service, region)
-            return self._clients[key]
+                client = self._make_client(service, region)
+                self._clients[key] = client
+                self._sites[key] = self._site(client)
+            return self._clients[key], self._sites[key]
+
+    def _site(self, client: Any) -> CallSite:
+        """Where this client's calls go, for the messages of network failures."""
+        if self._endpoint is not None:
+            endpoint, custom = self._endpoint, True
+        else:  # the SDK's own endpoint for the service and region, over https
+            endpoint, custom = Endpoint(str(getattr(client, "_endpoint", "the cloud")), 443), False
+        return CallSite(
+            endpoint,
+            custom=custom,
+            connect_timeout=self.settings.connect_timeout_ms / 1000,
+            read_timeout=self.settings.read_timeout_ms / 1000,
+        )
 
     def _make_client(self, service: Service, region: str) -> Any:
         from alibabacloud_credentials.client import Client as CredentialClient
         from alibabacloud_tea_openapi.utils_models import Config
 
+        silence_sdk_output()  # again: importing the SDK created more loggers
         config = Config(
             credential=CredentialClient(provider=self._credential_provider),
             region_id=region,
@@ -259,21 +289,34 @@ class CloudClients:
         invoke: Callable[[Any], T],
         *,
         write: bool = False,
+        idempotent: bool = False,
     ) -> T:
         """Call `invoke(sdk_client)` under the rate limit, counted, with our retry policy.
 
-        Raises TransientError (retries exhausted) or PermanentError."""
-        client = self.client(service, region)
+        `idempotent` (writes only): the write may be repeated safely even when its answer was
+        lost (it carries a ClientToken); other writes are never repeated after a read timeout.
+        Raises TransientError (retries exhausted; NetworkError when no answer came) or
+        PermanentError."""
+        client, site = self._client_and_site(service, region)
 
         def attempt() -> T:
+            # Also before each retry: another call may have learnt meanwhile that the
+            # endpoint cannot be reached.
+            self.reachability.check(f"{service}:{action}", site, write=write)
             self.limiter.acquire(service, action)
             raise_if_cancelled()  # SIGINT/SIGTERM: no new request, not even a retry
             self.counter.count(service, action)
             return invoke(client)
 
-        return self.retry.run(
-            f"{service}:{action}",
-            attempt,
-            write=write,
-            on_retry=lambda _error: self.counter.count_retry(service, action),
-        )
+        try:
+            return self.retry.run(
+                f"{service}:{action}",
+                attempt,
+                write=write,
+                idempotent=idempotent,
+                on_retry=lambda _error: self.counter.count_retry(service, action),
+                site=site,
+            )
+        except NetworkError as error:
+            self.reachability.record(error)
+            raise

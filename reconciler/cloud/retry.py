@@ -6,6 +6,12 @@ undocumented (reference/alibaba-api-details.md, "Still unknown"), so `Throttling
 
 Transient: throttling, service unavailable, 5xx, connection errors and timeouts, and (for
 writes only) an instance that is busy. Everything else is permanent.
+
+Network failures become NetworkError (cloud/network.py), whose message names the endpoint, the
+cause and the fix. Retrying them is bounded further: where it cannot help (nothing listens on a
+loopback port, a host name that does not resolve) for `fail_fast_seconds` only; a timeout (each
+attempt costs seconds) at most `timeout_attempts` times; and a write whose answer was lost (it
+may have taken effect) never, unless the caller says the write is idempotent (a ClientToken).
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
 
-from reconciler.errors import CloudCallError, PermanentError, TransientError
+from reconciler.cloud.network import TIMEOUTS, CallSite, network_cause, network_error, with_attempts
+from reconciler.cloud.redact import redact
+from reconciler.errors import CloudCallError, NetworkError, PermanentError, TransientError
 
 T = TypeVar("T")
 
@@ -33,6 +41,7 @@ class Family(StrEnum):
     NOT_AUTHORIZED = "not-authorized"
     INVALID = "invalid"
     CONNECTION = "connection"
+    TIMEOUT = "timeout"
 
 
 def code_family(code: str | None, status: int | None) -> Family:
@@ -64,32 +73,46 @@ def is_transient(family: Family, *, write: bool) -> bool:
 
     A busy instance only makes a WRITE worth retrying (the instance will be Running again);
     a read that answers "busy" is a real answer, not a reason to wait."""
-    if family in (Family.THROTTLING, Family.UNAVAILABLE, Family.CONNECTION):
+    if family in (Family.THROTTLING, Family.UNAVAILABLE, Family.CONNECTION, Family.TIMEOUT):
         return True
     return family is Family.BUSY and write
 
 
-def classify(action: str, exc: BaseException, *, write: bool = False) -> CloudCallError:
+def classify(
+    action: str,
+    exc: BaseException,
+    *,
+    write: bool = False,
+    idempotent: bool = False,
+    site: CallSite | None = None,
+) -> CloudCallError:
     """Turn any exception from an SDK call into TransientError or PermanentError.
 
     Duck-typed on the SDK's exception attributes (`code`, `status_code`, `retry_after`,
-    `inner_exception`) so this module never imports the SDK."""
+    `inner_exception`) so this module never imports the SDK. `site` (where the call went)
+    only shapes the message of a network failure."""
     if isinstance(exc, CloudCallError):
         return exc
     code = getattr(exc, "code", None)
     status = getattr(exc, "status_code", None)
     inner = getattr(exc, "inner_exception", None)
-    if code is None and _looks_like_connection_error(inner or exc):
-        detail = type(inner or exc).__name__
-        error = TransientError(action, "ConnectionError", f"connection failed ({detail})")
-        error.family = Family.CONNECTION  # type: ignore[attr-defined]
+    cause = network_cause(exc) if code is None else None
+    if cause is not None:
+        error = network_error(
+            action,
+            cause,
+            site,
+            write=write,
+            idempotent=idempotent,
+            detail=type(inner or exc).__name__,
+        )
         return error
     if code is None and inner is not None:
         # Not an answer from the cloud and not a network failure: e.g. a credentials provider
         # that failed. Retrying cannot help.
-        return PermanentError(action, "ClientError", f"{type(inner).__name__}: {inner}")
+        return PermanentError(action, "ClientError", redact(f"{type(inner).__name__}: {inner}"))
     family = code_family(code, status)
-    message = _safe_message(exc)
+    message = redact(_safe_message(exc))
     request_id = getattr(exc, "request_id", None)
     cls = TransientError if is_transient(family, write=write) else PermanentError
     error = cls(action, str(code or "Unknown"), message, status, request_id)
@@ -100,26 +123,12 @@ def classify(action: str, exc: BaseException, *, write: bool = False) -> CloudCa
 
 
 def family_of(error: CloudCallError) -> Family:
-    """The family of an already classified error."""
+    """The family of an already classified error. A NetworkError is never an answer from the
+    cloud, so never a fact: CONNECTION, or TIMEOUT when the connection or the answer took too
+    long."""
+    if isinstance(error, NetworkError):
+        return Family.TIMEOUT if error.cause in TIMEOUTS else Family.CONNECTION
     return getattr(error, "family", None) or code_family(error.code, error.status)
-
-
-def _looks_like_connection_error(exc: BaseException) -> bool:
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    # RetryError is how darabonba wraps requests' IOError; a JSON decode error means a proxy
-    # answered with a non-JSON page (the cloud always answers JSON), which is worth a retry.
-    return bool(
-        names
-        & {
-            "ConnectionError",
-            "TimeoutError",
-            "RetryError",
-            "OSError",
-            "ConnectTimeout",
-            "ReadTimeout",
-            "JSONDecodeError",
-        }
-    )
 
 
 def _safe_message(exc: BaseException) -> str:
@@ -145,6 +154,10 @@ class RetryPolicy:
     base_delay: float = 0.1
     max_delay: float = 5.0
     deadline: float = 120.0
+    fail_fast_seconds: float = 1.0
+    """The retry budget when retrying cannot help (NetworkError.fail_fast)."""
+    timeout_attempts: int = 3
+    """At most this many attempts for a call that keeps timing out."""
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
@@ -163,9 +176,14 @@ class RetryPolicy:
         call: Callable[[], T],
         *,
         write: bool = False,
+        idempotent: bool = False,
         on_retry: Callable[[CloudCallError], None] | None = None,
+        site: CallSite | None = None,
     ) -> T:
-        """Run `call`, retrying transient failures. Raises the last classified error."""
+        """Run `call`, retrying transient failures. Raises the last classified error.
+
+        `idempotent` (writes only): repeating the write is safe (it carries a ClientToken), so
+        it may be retried even when an answer was lost."""
         started = self.clock()
         attempt = 0
         while True:
@@ -173,12 +191,31 @@ class RetryPolicy:
             try:
                 return call()
             except Exception as exc:  # classified just below
-                error = classify(action, exc, write=write)
-            if isinstance(error, PermanentError) or attempt >= self.max_attempts:
-                raise error
-            wait = self.delay(attempt, getattr(error, "retry_after", None))
-            if self.clock() - started + wait > self.deadline:
+                error = classify(action, exc, write=write, idempotent=idempotent, site=site)
+            wait = self._retry_wait(error, attempt, started, idempotent)
+            if wait is None:
+                if isinstance(error, NetworkError):
+                    raise with_attempts(error, attempt, self.clock() - started)
                 raise error
             if on_retry is not None:
                 on_retry(error)
             self.sleep(wait)
+
+    def _retry_wait(
+        self, error: CloudCallError, attempt: int, started: float, idempotent: bool
+    ) -> float | None:
+        """Seconds to wait before the next attempt, or None to give up now."""
+        if isinstance(error, PermanentError) or attempt >= self.max_attempts:
+            return None
+        deadline = self.deadline
+        if isinstance(error, NetworkError):
+            if error.already_known or (error.outcome_unknown and not idempotent):
+                return None
+            if error.cause in TIMEOUTS and attempt >= self.timeout_attempts:
+                return None
+            if error.fail_fast:
+                deadline = min(deadline, self.fail_fast_seconds)
+        wait = self.delay(attempt, getattr(error, "retry_after", None))
+        if self.clock() - started + wait > deadline:
+            return None
+        return wait

@@ -125,7 +125,7 @@ def test_connection_refused_is_retried_and_counted() -> None:
         CloudSettings(endpoint="127.0.0.1:1", credentials=StaticCredentials("a", "b")),
         retry=RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.001),
     )
-    with pytest.raises(TransientError, match="ConnectionError"):
+    with pytest.raises(TransientError, match="ConnectionRefused"):
         kms.describe_key(clients, "cn-hangzhou", "alias/x")
     assert clients.counter.by_action() == {"kms:DescribeKey": 3}
     assert clients.counter.retries() == {"kms:DescribeKey": 2}

@@ -85,7 +85,7 @@ def test_busy_instance_is_transient_only_for_writes() -> None:
 
 def test_connection_failure_is_transient() -> None:
     error = classify("rds:DescribeDBInstances", FakeUnretryable(RetryError("refused")))
-    assert isinstance(error, TransientError) and error.code == "ConnectionError"
+    assert isinstance(error, TransientError) and error.code == "NetworkError"
     assert isinstance(classify("x", ConnectionResetError()), TransientError)
 
 
