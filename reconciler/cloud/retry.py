@@ -26,7 +26,13 @@ from typing import TypeVar
 
 from reconciler.cloud.network import TIMEOUTS, CallSite, network_cause, network_error, with_attempts
 from reconciler.cloud.redact import redact
-from reconciler.errors import CloudCallError, NetworkError, PermanentError, TransientError
+from reconciler.errors import (
+    CloudCallError,
+    Interrupted,
+    NetworkError,
+    PermanentError,
+    TransientError,
+)
 
 T = TypeVar("T")
 
@@ -190,6 +196,8 @@ class RetryPolicy:
             attempt += 1
             try:
                 return call()
+            except Interrupted:
+                raise  # a signal is not a cloud answer: never classified, never retried
             except Exception as exc:  # classified just below
                 error = classify(action, exc, write=write, idempotent=idempotent, site=site)
             wait = self._retry_wait(error, attempt, started, idempotent)

@@ -95,7 +95,6 @@ class Change(_Frozen):
     after: dict[str, Any] | None = None
     """The desired view, with every parameter the operations need."""
 
-
     @property
     def op_names(self) -> list[str]:
         return [o.op for o in self.operations]

@@ -42,7 +42,7 @@ from typing import Any
 
 from reconciler.cloud import kms, ram, rds
 from reconciler.cloud.clients import CloudClients
-from reconciler.errors import CloudCallError, ObserveError
+from reconciler.errors import CloudCallError, NetworkError, ObserveError
 from reconciler.spec.models import SERVICE_KEY, KeyRef, KeyState, Spec, is_key_id
 from reconciler.state.models import (
     ObservedEncryption,
@@ -157,15 +157,20 @@ def observe(
 
 
 def _advice(error: CloudCallError) -> str:
+    """What to do next, where the error's own message does not say it already."""
     from reconciler.cloud.retry import Family, family_of
 
+    if isinstance(error, NetworkError):
+        return ""  # names the endpoint, the cause and the fix itself
     family = family_of(error)
     if family is Family.NOT_AUTHORIZED or error.code.startswith(
-        ("InvalidAccessKeyId", "SignatureDoesNotMatch")
+        ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidSecurityToken")
     ):
         return " (check the credentials and that they may read RDS, KMS and RAM)"
-    if family in (Family.THROTTLING, Family.UNAVAILABLE, Family.CONNECTION):
+    if family is Family.THROTTLING:
         return " (gave up after retries; try again later or lower --parallelism)"
+    if family is Family.UNAVAILABLE:
+        return " (gave up after retries; try again later)"
     return ""
 
 
