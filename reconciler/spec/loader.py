@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from reconciler.errors import Diagnostic, SpecError
 from reconciler.spec.messages import diagnostics_for
 from reconciler.spec.models import DEFAULT_POLICY, DEFAULT_ROLE, SERVICE_KEY, Spec, is_key_id
+from reconciler.spec.scalars import shown
 from reconciler.spec.source import Location, ParsedFile, read_file
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -55,17 +56,29 @@ def load_spec(paths: Sequence[str | Path]) -> LoadedSpec:
     for one in parsed:
         problems.extend(one.diagnostics)
         specs.append(_validate(one, problems) if one.readable else None)
+        for earlier in one.earlier:  # each earlier definition of a duplicate key
+            _validate(earlier, problems)
     problems.extend(_cross_file_problems(parsed))
     if all(one.readable for one in parsed):
-        problems.extend(_dangling_references(parsed))
+        problems.extend(_dangling_references([v for one in parsed for v in (one, *one.earlier)]))
     if problems:
-        raise SpecError(problems)
+        raise _spec_error(problems)
     merged = _merge(parsed, [s for s in specs if s is not None])
     loaded = LoadedSpec(merged, _source_map(parsed), [one.name for one in parsed])
     duplicates = _shared_aliases(loaded)
     if duplicates:
-        raise SpecError(duplicates)
+        raise _spec_error(duplicates)
     return loaded
+
+
+def _spec_error(problems: list[Diagnostic]) -> SpecError:
+    """Every message on one line, whatever text from the YAML it quotes."""
+    return SpecError(
+        [
+            p if p.message.isprintable() else replace(p, message=shown(p.message, 10**6))
+            for p in problems
+        ]
+    )
 
 
 def _expand(paths: Sequence[str | Path], problems: list[Diagnostic]) -> list[tuple[Path, str]]:
@@ -75,7 +88,10 @@ def _expand(paths: Sequence[str | Path], problems: list[Diagnostic]) -> list[tup
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            inside = sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file())
+            # Not only regular files: reading a named pipe or a dangling link says what it is.
+            inside = sorted(
+                p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES and not p.is_dir()
+            )
             if not inside:
                 problems.append(Diagnostic(str(path), 0, 0, "no *.yaml or *.yml files in folder"))
             candidates = [(p, str(p)) for p in inside]
@@ -136,20 +152,25 @@ def _both(
     yield Diagnostic(b.file, b.line, b.col, text.format(other=a))
 
 
-def _dangling_references(parsed: list[ParsedFile]) -> Iterable[Diagnostic]:
-    """`encryption: {key: X}` where X is not `service`, a kms_keys name, or a KMS key id."""
+def _dangling_references(views: list[ParsedFile]) -> Iterable[Diagnostic]:
+    """`encryption: {key: X}` where X is not `service`, a kms_keys name, or a KMS key id.
+
+    `views` are the files and the earlier definitions of their duplicate keys.
+    """
     names = {
         name
-        for one in parsed
+        for one in views
         if isinstance(one.data, dict) and isinstance(one.data.get("kms_keys"), dict)
         for name in one.data["kms_keys"]
     }
-    for one in parsed:
+    for one in views:
         instances = one.data.get("instances") if isinstance(one.data, dict) else None
         for instance_id, body in (instances or {}).items() if isinstance(instances, dict) else ():
             encryption = body.get("encryption") if isinstance(body, dict) else None
             ref = encryption.get("key") if isinstance(encryption, dict) else None
             if not isinstance(ref, str) or ref == SERVICE_KEY or ref in names or is_key_id(ref):
+                continue
+            if ("instances", instance_id, "encryption", "key") in one.reported:
                 continue
             close = difflib.get_close_matches(ref, [*names, SERVICE_KEY], n=1, cutoff=0.6)
             hint = (
@@ -159,7 +180,10 @@ def _dangling_references(parsed: list[ParsedFile]) -> Iterable[Diagnostic]:
             )
             where = one.at(("instances", instance_id, "encryption", "key"))
             yield Diagnostic(
-                where.file, where.line, where.col, f"key `{ref}` is not defined in kms_keys: {hint}"
+                where.file,
+                where.line,
+                where.col,
+                f"key `{shown(ref)}` is not defined in kms_keys: {hint}",
             )
 
 

@@ -15,6 +15,7 @@ from pydantic_core import ErrorDetails
 
 from reconciler.errors import Diagnostic
 from reconciler.spec import models
+from reconciler.spec.scalars import shown
 from reconciler.spec.source import Location, ParsedFile, Path_, describe_plain_scalar
 
 _PATTERN_HINTS = {
@@ -52,10 +53,17 @@ _MODEL_AT: dict[tuple[str, ...], type[BaseModel]] = {
 
 
 def diagnostics_for(parsed: ParsedFile, errors: list[ErrorDetails]) -> list[Diagnostic]:
-    """One Diagnostic per pydantic error, at the node the error is about."""
+    """One Diagnostic per pydantic error, at the node the error is about.
+
+    Skips errors about a value already reported as unreadable, and, in a view of an earlier
+    definition of a duplicate key (`parsed.under`), errors about anything outside it.
+    """
     found = []
+    under = parsed.under
     for error in errors:
         path, exact = _resolve(parsed.data, error["loc"])
+        if path in parsed.reported or path[: len(under)] != under:
+            continue
         on_key = error["type"] in ("missing", "extra_forbidden") or error["loc"][-1:] == ("[key]",)
         if error.get("input", "") is None or (error["type"] == "missing" and not exact):
             on_key = True  # point at the mapping's own key, e.g. the instance id line
@@ -101,7 +109,7 @@ def _message(error: ErrorDetails, path: Path_, parsed: ParsedFile) -> str:
         return f"`{field}` needs `{name}`" if field else f"`{name}` is required"
     if kind == "string_pattern_mismatch":
         hint = _PATTERN_HINTS.get(str(error.get("ctx", {}).get("pattern")), error["msg"])
-        return f"`{value}` is not valid here: {hint}"
+        return f"`{shown(value)}` is not valid here: {hint}"
     if kind in ("less_than_equal", "greater_than_equal") and field.endswith("interval_days"):
         return f"`{field}` must be 7 to 730 days (what KMS accepts), not {value}"
     if kind == "literal_error" and path[-1:] == ("encryption",):
@@ -115,21 +123,21 @@ def _message(error: ErrorDetails, path: Path_, parsed: ParsedFile) -> str:
         text = text.removeprefix("value error, ")
     base = f"`{field}`: {text}" if field else text
     if kind in ("int_type", "bool_type") and isinstance(value, str):
-        return f'{base}, not the quoted text "{value}": remove the quotes'
+        return f"{base}, not {_text_as_written(value, path, parsed)}"
     source = parsed.plain_scalars.get(path)
     expects_text = kind == "string_type" or "'" in str(error.get("ctx", {}).get("expected", ""))
     if source is not None and kind in _TEXT_EXPECTED and expects_text:
         if value is None:
             return f"`{field}` is empty: give it a value or remove it"
         read_as = describe_plain_scalar(source, value)
-        return f'{base}, but {read_as}: quote it ("{source}")'
+        return f'{base}, but {read_as}: quote it ("{shown(source)}")'
     if value is None and kind.endswith("_type"):
         return f"`{field}` is empty: give it a value or remove it"
     return base
 
 
 def _unknown_field(path: Path_) -> str:
-    name = path[-1]
+    name = shown(path[-1])
     model = _MODEL_AT.get(_pattern(path[:-1]))
     allowed = list(model.model_fields) if model else []
     close = difflib.get_close_matches(str(name), allowed, n=1, cutoff=0.6)
@@ -148,12 +156,26 @@ def _pattern(path: Path_) -> tuple[str, ...]:
 
 
 def _dotted(path: Path_) -> str:
-    return ".".join(str(part) for part in path)
+    return ".".join(shown(part) for part in path)
 
 
 def _show(value: Any, path: Path_, parsed: ParsedFile) -> str:
     if value is None:
         return "an empty value"
     if path in parsed.plain_scalars:
-        return f"`{parsed.plain_scalars[path]}`"
-    return f"`{value}`" if not isinstance(value, dict | list) else "a " + type(value).__name__
+        return f"`{shown(parsed.plain_scalars[path])}`"
+    return (
+        f"`{shown(value)}`" if not isinstance(value, dict | list) else "a " + type(value).__name__
+    )
+
+
+def _text_as_written(value: str, path: Path_, parsed: ParsedFile) -> str:
+    """A text where a number or boolean was expected, as the author wrote it."""
+    how, value = parsed.written.get(path), shown(value)
+    if how == "quoted":
+        return f'the quoted text "{value}": remove the quotes'
+    if how is not None and how.startswith("tagged "):
+        return f"the text `{value}` ({how}): remove the tag"
+    if how == "block":
+        return f"the text `{value}`"
+    return f"`{value}`"
