@@ -4,13 +4,13 @@ A path is a file or a folder. A folder loads the *.yaml / *.yml files directly i
 order, NOT its subfolders: as in Terraform a subfolder is a separate configuration (this keeps
 specs/examples/ out of the fleet in specs/). Files merge: `kms_keys` and `instances` are unions
 (the same name in two files is an error, reported at both places); `version`, `defaults` and
-`ram` may be set in several files only with identical values.
+`ram` may be set in several files only with identical values, and `version` must be set in one
+of them. The rules over a whole configuration live in checks.py.
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -18,14 +18,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.errors import Diagnostic, SpecError
+from reconciler.spec import checks
 from reconciler.spec.messages import diagnostics_for
-from reconciler.spec.models import DEFAULT_POLICY, DEFAULT_ROLE, SERVICE_KEY, Spec, is_key_id
+from reconciler.spec.models import DEFAULT_POLICY, DEFAULT_ROLE, Spec
 from reconciler.spec.scalars import shown
 from reconciler.spec.source import Location, ParsedFile, read_file
 
 SPEC_SUFFIXES = (".yaml", ".yml")
-_SINGLETONS = ("version", "defaults", "ram")
-_COLLECTIONS = {"kms_keys": "key", "instances": "instance"}
 
 
 @dataclass(frozen=True)
@@ -58,14 +57,16 @@ def load_spec(paths: Sequence[str | Path]) -> LoadedSpec:
         specs.append(_validate(one, problems) if one.readable else None)
         for earlier in one.earlier:  # each earlier definition of a duplicate key
             _validate(earlier, problems)
-    problems.extend(_cross_file_problems(parsed))
+    problems.extend(checks.cross_file_problems(parsed))
     if all(one.readable for one in parsed):
-        problems.extend(_dangling_references([v for one in parsed for v in (one, *one.earlier)]))
+        views = [view for one in parsed for view in (one, *one.earlier)]
+        problems.extend(checks.dangling_references(views))
+        problems.extend(checks.missing_version(parsed))
     if problems:
         raise _spec_error(problems)
     merged = _merge(parsed, [s for s in specs if s is not None])
     loaded = LoadedSpec(merged, _source_map(parsed), [one.name for one in parsed])
-    duplicates = _shared_aliases(loaded)
+    duplicates = checks.shared_aliases(merged, loaded.locations)
     if duplicates:
         raise _spec_error(duplicates)
     return loaded
@@ -115,84 +116,12 @@ def _validate(parsed: ParsedFile, problems: list[Diagnostic]) -> Spec | None:
         return None
 
 
-def _cross_file_problems(parsed: list[ParsedFile]) -> Iterable[Diagnostic]:
-    """The same resource in two files, or a singleton block set twice with different values."""
-    first_set: dict[str, tuple[ParsedFile, Any]] = {}
-    declared: dict[tuple[str, str], ParsedFile] = {}
-    for one in (p for p in parsed if isinstance(p.data, dict)):
-        for name in _SINGLETONS:
-            if name not in one.data:
-                continue
-            if name in first_set and first_set[name][1] != one.data[name]:
-                other = first_set[name][0]
-                yield from _both(
-                    (one, (name,)),
-                    (other, (name,)),
-                    f"`{name}` is also set with different values in {{other}}: set it in one file",
-                )
-            first_set.setdefault(name, (one, one.data[name]))
-        for section, noun in _COLLECTIONS.items():
-            block = one.data.get(section)
-            for name in block if isinstance(block, dict) else ():
-                other = declared.setdefault((section, name), one)
-                if other is not one:
-                    yield from _both(
-                        (one, (section, name)),
-                        (other, (section, name)),
-                        f"{noun} `{name}` is also declared in {{other}}: declare it once",
-                    )
-
-
-def _both(
-    here: tuple[ParsedFile, tuple[str, ...]], there: tuple[ParsedFile, tuple[str, ...]], text: str
-) -> Iterable[Diagnostic]:
-    """One diagnostic at each of two places, each naming the other."""
-    a, b = here[0].at(here[1], key=True), there[0].at(there[1], key=True)
-    yield Diagnostic(a.file, a.line, a.col, text.format(other=b))
-    yield Diagnostic(b.file, b.line, b.col, text.format(other=a))
-
-
-def _dangling_references(views: list[ParsedFile]) -> Iterable[Diagnostic]:
-    """`encryption: {key: X}` where X is not `service`, a kms_keys name, or a KMS key id.
-
-    `views` are the files and the earlier definitions of their duplicate keys.
-    """
-    names = {
-        name
-        for one in views
-        if isinstance(one.data, dict) and isinstance(one.data.get("kms_keys"), dict)
-        for name in one.data["kms_keys"]
-    }
-    for one in views:
-        instances = one.data.get("instances") if isinstance(one.data, dict) else None
-        for instance_id, body in (instances or {}).items() if isinstance(instances, dict) else ():
-            encryption = body.get("encryption") if isinstance(body, dict) else None
-            ref = encryption.get("key") if isinstance(encryption, dict) else None
-            if not isinstance(ref, str) or ref == SERVICE_KEY or ref in names or is_key_id(ref):
-                continue
-            if ("instances", instance_id, "encryption", "key") in one.reported:
-                continue
-            close = difflib.get_close_matches(ref, [*names, SERVICE_KEY], n=1, cutoff=0.6)
-            hint = (
-                f"did you mean `{close[0]}`?"
-                if close
-                else ("use `service`, a name under kms_keys, or a KMS key id")
-            )
-            where = one.at(("instances", instance_id, "encryption", "key"))
-            yield Diagnostic(
-                where.file,
-                where.line,
-                where.col,
-                f"key `{shown(ref)}` is not defined in kms_keys: {hint}",
-            )
-
-
 def _merge(parsed: list[ParsedFile], specs: list[Spec]) -> Spec:
     if len(specs) == 1:
         return specs[0]
     values: dict[str, Any] = {"kms_keys": {}, "instances": {}}
     for one, spec in zip(parsed, specs, strict=True):
-        for name in _SINGLETONS:
+        for name in checks.SINGLETONS:
             if name in one.data:
                 values[name] = getattr(spec, name)
         values["kms_keys"].update(spec.kms_keys)
@@ -216,24 +145,3 @@ def _source_map(parsed: list[ParsedFile]) -> dict[str, Location]:
             locations["ram_role." + str(ram.get("role", DEFAULT_ROLE))] = one.keys[("ram",)]
             locations["ram_policy." + str(ram.get("policy", DEFAULT_POLICY))] = one.keys[("ram",)]
     return locations
-
-
-def _shared_aliases(loaded: LoadedSpec) -> list[Diagnostic]:
-    """Two logical keys with one alias in one region would be the same KMS key."""
-    spec = loaded.spec
-    owners: dict[tuple[str, str], str] = {}
-    problems: list[Diagnostic] = []
-    for name, key in spec.kms_keys.items():
-        slot = (spec.key_region(name), key.alias.lower())
-        if slot in owners:
-            where = loaded.locations[f"kms_keys.{name}.alias"]
-            problems.append(
-                Diagnostic(
-                    where.file,
-                    where.line,
-                    where.col,
-                    f"alias `{key.alias}` is also used by key `{owners[slot]}` in {slot[0]}",
-                )
-            )
-        owners.setdefault(slot, name)
-    return problems
