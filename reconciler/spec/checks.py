@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from reconciler.errors import Diagnostic
-from reconciler.spec.models import SERVICE_KEY, is_key_id
+from reconciler.spec.models import SERVICE_KEY, KeyRef, is_key_id
 from reconciler.spec.scalars import shown
 from reconciler.spec.source import Location, ParsedFile
 
@@ -118,4 +118,30 @@ def shared_aliases(spec: Any, locations: dict[str, Location]) -> list[Diagnostic
                 )
             )
         owners.setdefault(slot, name)
+    return problems
+
+
+def region_mismatches(spec: Any, locations: dict[str, Location]) -> list[Diagnostic]:
+    """An instance encrypted with a kms_keys entry of another region (KMS keys are regional).
+
+    The planner refuses this too (KeyRegionMismatch); here it is found offline, from the spec.
+    A literal key id's region is only known from the cloud, so it is left to the planner.
+    """
+    problems: list[Diagnostic] = []
+    for instance_id, instance in spec.instances.items():
+        ref = instance.encryption.key if isinstance(instance.encryption, KeyRef) else None
+        if ref is None or ref == SERVICE_KEY or ref not in spec.kms_keys:
+            continue
+        key_region, region = spec.key_region(ref), spec.instance_region(instance_id)
+        if key_region != region:
+            where = locations[f"rds_encryption.{instance_id}"]
+            problems.append(
+                Diagnostic(
+                    where.file,
+                    where.line,
+                    where.col,
+                    f"kms_key `{ref}` is in {key_region} but the instance is in {region}; "
+                    f"KMS keys are regional: use a key of {region}",
+                )
+            )
     return problems

@@ -21,6 +21,7 @@ from reconciler.errors import Diagnostic, SpecError
 from reconciler.spec import checks
 from reconciler.spec.messages import diagnostics_for
 from reconciler.spec.models import DEFAULT_POLICY, DEFAULT_ROLE, Spec
+from reconciler.spec.regions import region_problem
 from reconciler.spec.scalars import shown
 from reconciler.spec.source import Location, ParsedFile, read_file
 
@@ -46,8 +47,19 @@ class LoadedSpec:
         return self.locations.get(address)
 
 
-def load_spec(paths: Sequence[str | Path]) -> LoadedSpec:
-    """Load, merge and validate spec files. Raises SpecError carrying every problem found."""
+def load_spec(
+    paths: Sequence[str | Path],
+    *,
+    default_region: str | None = None,
+    planner_checks: bool = False,
+) -> LoadedSpec:
+    """Load, merge and validate spec files as one configuration.
+
+    `default_region` (the `--region` option) fills `defaults.region` where no file sets it.
+    `planner_checks` also refuses, as spec errors, what the planner would refuse from the spec
+    alone (a kms_keys entry of another region than its instance); `plan` leaves them to the
+    planner, which reports them as refusals in the plan. Raises SpecError carrying every problem.
+    """
     problems: list[Diagnostic] = []
     files = _expand(paths, problems)
     parsed = [read_file(path, name) for path, name in files]
@@ -62,13 +74,17 @@ def load_spec(paths: Sequence[str | Path]) -> LoadedSpec:
         views = [view for one in parsed for view in (one, *one.earlier)]
         problems.extend(checks.dangling_references(views))
         problems.extend(checks.missing_version(parsed))
+    if default_region is not None and region_problem(default_region):
+        problems.append(Diagnostic("--region", 0, 0, str(region_problem(default_region))))
     if problems:
         raise _spec_error(problems)
-    merged = _merge(parsed, [s for s in specs if s is not None])
+    merged = _merge(parsed, [s for s in specs if s is not None], default_region)
     loaded = LoadedSpec(merged, _source_map(parsed), [one.name for one in parsed])
-    duplicates = checks.shared_aliases(merged, loaded.locations)
-    if duplicates:
-        raise _spec_error(duplicates)
+    later = checks.shared_aliases(merged, loaded.locations)
+    if planner_checks:
+        later += checks.region_mismatches(merged, loaded.locations)
+    if later:
+        raise _spec_error(later)
     return loaded
 
 
@@ -116,17 +132,22 @@ def _validate(parsed: ParsedFile, problems: list[Diagnostic]) -> Spec | None:
         return None
 
 
-def _merge(parsed: list[ParsedFile], specs: list[Spec]) -> Spec:
+def _merge(parsed: list[ParsedFile], specs: list[Spec], default_region: str | None) -> Spec:
     if len(specs) == 1:
-        return specs[0]
-    values: dict[str, Any] = {"kms_keys": {}, "instances": {}}
-    for one, spec in zip(parsed, specs, strict=True):
-        for name in checks.SINGLETONS:
-            if name in one.data:
-                values[name] = getattr(spec, name)
-        values["kms_keys"].update(spec.kms_keys)
-        values["instances"].update(spec.instances)
-    return Spec(**values)  # sub-models are already validated; pydantic does not redo them
+        merged = specs[0]
+    else:
+        values: dict[str, Any] = {"kms_keys": {}, "instances": {}}
+        for one, spec in zip(parsed, specs, strict=True):
+            for name in checks.SINGLETONS:
+                if name in one.data:
+                    values[name] = getattr(spec, name)
+            values["kms_keys"].update(spec.kms_keys)
+            values["instances"].update(spec.instances)
+        merged = Spec(**values)  # sub-models are already validated; pydantic does not redo them
+    if default_region is None or "region" in merged.defaults.model_fields_set:
+        return merged
+    defaults = merged.defaults.model_copy(update={"region": default_region})
+    return merged.model_copy(update={"defaults": defaults})
 
 
 def _source_map(parsed: list[ParsedFile]) -> dict[str, Location]:
