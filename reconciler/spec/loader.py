@@ -1,11 +1,13 @@
 """Paths -> files -> one merged, validated Spec plus a source map; or every problem at once.
 
-A path is a file or a folder. A folder loads the *.yaml / *.yml files directly in it, in sorted
-order, NOT its subfolders: as in Terraform a subfolder is a separate configuration (this keeps
-specs/examples/ out of the fleet in specs/). Files merge: `kms_keys` and `instances` are unions
-(the same name in two files is an error, reported at both places); `version`, `defaults` and
-`ram` may be set in several files only with identical values, and `version` must be set in one
-of them. The rules over a whole configuration live in checks.py.
+A path is a file or a folder (see files.py for what a folder holds). Files merge: `kms_keys`
+and `instances` are unions (the same name in two files is an error, reported at both places);
+`version`, `defaults` and `ram` may be set in several files only with identical values, and
+`version` must be set in one of them.
+
+`load_spec` loads everything it is given as one configuration (what `plan` and `apply` act on);
+`load_configurations` is what `validate` runs: each folder named on its own, the files named
+together as one, and also the checks the planner would otherwise refuse later.
 """
 
 from __future__ import annotations
@@ -19,13 +21,12 @@ from pydantic import ValidationError
 
 from reconciler.errors import Diagnostic, SpecError
 from reconciler.spec import checks
+from reconciler.spec.files import configurations, expand
 from reconciler.spec.messages import diagnostics_for
 from reconciler.spec.models import DEFAULT_POLICY, DEFAULT_ROLE, Spec
 from reconciler.spec.regions import region_problem
 from reconciler.spec.scalars import shown
 from reconciler.spec.source import Location, ParsedFile, read_file
-
-SPEC_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,45 @@ class LoadedSpec:
         return self.locations.get(address)
 
 
+@dataclass(frozen=True)
+class Configuration:
+    """One configuration of `validate PATH...` and what loading it found.
+
+    `paths` are the arguments it came from: one folder, or every non-folder path named (files
+    given together form one configuration). Exactly one of `loaded` and `diagnostics` is set.
+    """
+
+    paths: tuple[str, ...]
+    loaded: LoadedSpec | None = None
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    @property
+    def valid(self) -> bool:
+        return self.loaded is not None
+
+
+def load_configurations(
+    paths: Sequence[str | Path], *, default_region: str | None = None
+) -> list[Configuration]:
+    """Validate each configuration named by `paths` on its own; never raises SpecError.
+
+    A folder is one configuration; all the other paths (files, missing paths) together are one
+    more, placed where the first of them was named. Each is loaded as `load_spec(...,
+    planner_checks=True)` would, so it also reports what the planner would refuse from the spec
+    alone. `default_region` is the `--region` option, as for load_spec.
+    """
+    found = []
+    for group in configurations(paths):
+        names = tuple(str(p) for p in group)
+        try:
+            loaded = load_spec(group, default_region=default_region, planner_checks=True)
+        except SpecError as error:
+            found.append(Configuration(names, None, tuple(error.diagnostics)))
+        else:
+            found.append(Configuration(names, loaded))
+    return found
+
+
 def load_spec(
     paths: Sequence[str | Path],
     *,
@@ -61,8 +101,7 @@ def load_spec(
     planner, which reports them as refusals in the plan. Raises SpecError carrying every problem.
     """
     problems: list[Diagnostic] = []
-    files = _expand(paths, problems)
-    parsed = [read_file(path, name) for path, name in files]
+    parsed = [read_file(path, name) for path, name in expand(paths, problems)]
     specs: list[Spec | None] = []
     for one in parsed:
         problems.extend(one.diagnostics)
@@ -96,32 +135,6 @@ def _spec_error(problems: list[Diagnostic]) -> SpecError:
             for p in problems
         ]
     )
-
-
-def _expand(paths: Sequence[str | Path], problems: list[Diagnostic]) -> list[tuple[Path, str]]:
-    """Files to read, in order, each with the name used in messages; duplicates dropped."""
-    found: list[tuple[Path, str]] = []
-    seen: set[Path] = set()
-    for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            # Not only regular files: reading a named pipe or a dangling link says what it is.
-            inside = sorted(
-                p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES and not p.is_dir()
-            )
-            if not inside:
-                problems.append(Diagnostic(str(path), 0, 0, "no *.yaml or *.yml files in folder"))
-            candidates = [(p, str(p)) for p in inside]
-        elif path.exists():
-            candidates = [(path, str(path))]
-        else:
-            problems.append(Diagnostic(str(path), 0, 0, "no such file or folder"))
-            candidates = []
-        for candidate, name in candidates:
-            if candidate.resolve() not in seen:
-                seen.add(candidate.resolve())
-                found.append((candidate, name))
-    return found
 
 
 def _validate(parsed: ParsedFile, problems: list[Diagnostic]) -> Spec | None:

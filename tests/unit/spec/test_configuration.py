@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import SpecError
-from reconciler.spec import load_spec
+from reconciler.spec import load_configurations, load_spec
 from tests.unit.spec.conftest import WriteFile, errors_of, load
 
 INSTANCE = "instances:\n  pgm-bp1aaaa0000001: {encryption: {key: service}}\n"
@@ -92,3 +92,76 @@ def test_an_unknown_region_option_is_an_error(write: WriteFile) -> None:
     assert [str(d) for d in caught.value.diagnostics] == [
         "--region: `cn-hangzho` is not an Alibaba Cloud region: did you mean `cn-hangzhou`?"
     ]
+
+
+# --- what a folder holds, and one configuration per folder ------------------------------------
+
+
+def test_a_folder_ignores_dotfiles(write: WriteFile, tmp_path: Path) -> None:
+    write("a.yaml", "version: 1\n")
+    write(".draft.yaml", "instances: {pgm-bp1aaaa0000001: {encryption: {key: nokey}}}\n")
+    write(".hidden.yml", "not: [valid\n")
+    loaded = load(tmp_path)
+    assert [Path(f).name for f in loaded.files] == ["a.yaml"]
+    assert loaded.spec.instances == {}
+
+
+def test_a_dotfile_named_on_its_own_is_read(write: WriteFile) -> None:
+    assert load(write(".draft.yaml", "version: 1\n")).spec.version == 1
+
+
+def test_a_folder_of_dotfiles_only_says_they_are_ignored(write: WriteFile, tmp_path: Path) -> None:
+    write("only/.draft.yaml", "version: 1\n")
+    assert errors_of(tmp_path / "only") == [
+        "only:0:0: no *.yaml or *.yml files in folder (dotfiles are ignored)"
+    ]
+
+
+def _configuration(tmp_path: Path, name: str, body: str) -> Path:
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "spec.yaml").write_text(body, encoding="utf-8")
+    return folder
+
+
+def test_each_folder_is_validated_as_its_own_configuration(tmp_path: Path) -> None:
+    same_instance = "version: 1\n" + INSTANCE
+    one = _configuration(tmp_path, "one", same_instance)
+    two = _configuration(tmp_path, "two", same_instance.replace("version: 1", "version: 1\n"))
+    bad = _configuration(tmp_path, "bad", INSTANCE)
+    found = load_configurations([one, two, bad, one])
+    assert [c.paths for c in found] == [(str(one),), (str(two),), (str(bad),)]
+    assert [c.valid for c in found] == [True, True, False]
+    assert found[0].loaded is not None and found[0].diagnostics == ()
+    assert [str(d) for d in found[2].diagnostics] == [
+        f"{bad / 'spec.yaml'}:1:1: `version` is required: add `version: 1` at the top"
+    ]
+
+
+def test_files_named_together_are_one_configuration(write: WriteFile, tmp_path: Path) -> None:
+    a = write("a.yaml", "version: 1\nkms_keys: {k: {alias: alias/k}}\n")
+    b = write("b.yaml", "instances:\n  pgm-bp1aaaa0000001: {encryption: {key: k}}\n")
+    folder = _configuration(tmp_path, "folder", "version: 1\n")
+    found = load_configurations([folder, a, tmp_path / "nope.yaml", b])
+    assert [c.paths for c in found] == [
+        (str(folder),),
+        (str(a), str(tmp_path / "nope.yaml"), str(b)),
+    ]
+    assert found[0].valid
+    assert [str(d) for d in found[1].diagnostics] == [
+        f"{tmp_path / 'nope.yaml'}: no such file or folder"
+    ]
+
+
+def test_configurations_run_the_planner_checks(write: WriteFile) -> None:
+    (found,) = load_configurations([write("a.yaml", MISMATCH)])
+    assert len(found.diagnostics) == 1
+    assert "KMS keys are regional" in found.diagnostics[0].message
+
+
+def test_every_example_folder_validates_alone_and_all_of_them_together() -> None:
+    repo = Path(__file__).parents[3]
+    examples = sorted((repo / "specs" / "examples").iterdir())
+    found = load_configurations([repo / "specs", *examples])
+    assert len(found) == 1 + len(examples) >= 6
+    assert [c.diagnostics for c in found] == [()] * len(found)
