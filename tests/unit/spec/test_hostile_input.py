@@ -252,7 +252,10 @@ def test_a_dangling_symlink_in_a_folder_is_reported(write: WriteFile, tmp_path: 
     ids=["flow-list-2000", "flow-map-2000", "complex-key-2000", "flow-list-40", "block-60"],
 )
 def test_deep_nesting_gets_the_projects_own_message(write: WriteFile, text: str) -> None:
+    """Whichever refuses first, PyYAML (libyaml >= 0.2.5 stops deep flow nesting at 1000 levels,
+    before the event stream reaches our check) or our own check at 33 levels, the message is ours.
+    Where it points differs between PyYAML versions; what else is reported before it may too."""
     found = errors_of(write("deep.yaml", text))
-    assert len(found) == 1
-    assert found[0].startswith("deep.yaml:")
-    assert found[0].endswith(": nesting deeper than 32 levels is refused")
+    assert found[-1].startswith("deep.yaml:")
+    assert found[-1].endswith(": nesting deeper than 32 levels is refused")
+    assert not any("exceeded maximum nesting depth" in line for line in found)
