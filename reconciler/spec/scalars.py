@@ -90,7 +90,9 @@ def _too_large(what: str, path: tuple[Any, ...] | None) -> str:
 
 def shown(text: Any, limit: int = 60) -> str:
     """A value for a one-line message: control characters escaped, long text cut."""
-    out = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+    out = str(text)
+    if not out.isprintable():
+        out = "".join(c if c.isprintable() else repr(c)[1:-1] for c in out)
     return out if len(out) <= limit else out[:limit] + "..."
 
 

@@ -41,6 +41,9 @@ from reconciler.spec.scalars import (
 
 MAX_DEPTH = 32
 """Deepest nesting accepted; the language needs 5 levels."""
+MAX_EARLIER = 100
+"""Earlier definitions of duplicate keys validated per file; a file of 8 MB of duplicates would
+otherwise cost a view and a validation each (seconds, hundreds of MB). The rest is said."""
 
 Path_ = tuple[Any, ...]
 """A node's path from the document root: mapping keys and sequence indexes."""
@@ -300,6 +303,7 @@ class _Walker:
         self.parsed = parsed
         self.name = parsed.name
         self.log: list[tuple[dict[Path_, Any], Path_, Any]] = []
+        self.duplicates = 0
 
     def record(self, table: dict[Path_, Any], path: Path_, value: Any) -> None:
         table[path] = value
@@ -322,31 +326,43 @@ class _Walker:
             key = event.value
         if key in frame.container:
             first = self.parsed.keys[(*frame.path, key)]
-            self._keep_earlier(frame, key)
+            self._keep_earlier(frame, key, where)
             self.parsed.error(
                 where, f"duplicate key `{shown(key)}` (first set at line {first.line}); keep one"
             )
         self.record(self.parsed.keys, (*frame.path, key), where)
         return key
 
-    def _keep_earlier(self, frame: _Frame, key: str) -> None:
+    def _keep_earlier(self, frame: _Frame, key: str, where: Location) -> None:
         """Move the earlier definition of `key` out of the tables into a view of its own."""
         path = (*frame.path, key)
         begin, end = frame.spans[key]
-        view = ParsedFile(self.name, under=path)
-        tables = {
-            id(self.parsed.keys): view.keys,
-            id(self.parsed.values): view.values,
-            id(self.parsed.plain_scalars): view.plain_scalars,
-            id(self.parsed.written): view.written,
-            id(self.parsed.reported): view.reported,
-        }
+        self.duplicates += 1
+        if self.duplicates == MAX_EARLIER + 1:
+            self.parsed.error(
+                where,
+                f"more than {MAX_EARLIER} duplicate keys: the earlier definitions of this one and "
+                "the next are not checked; fix the duplicates first",
+            )
+        view = ParsedFile(self.name, under=path) if self.duplicates <= MAX_EARLIER else None
+        tables = (
+            {}
+            if view is None
+            else {
+                id(self.parsed.keys): view.keys,
+                id(self.parsed.values): view.values,
+                id(self.parsed.plain_scalars): view.plain_scalars,
+                id(self.parsed.written): view.written,
+                id(self.parsed.reported): view.reported,
+            }
+        )
         for table, at, value in self.log[begin:end]:
-            tables[id(table)][at] = value
+            if view is not None:
+                tables[id(table)][at] = value
             if table.get(at) is value:
                 del table[at]
-        if all(isinstance(part, str) for part in path):  # nothing in a list is a spec field
-            data: Any = frame.container[key]
+        if view is not None and all(isinstance(part, str) for part in path):
+            data: Any = frame.container[key]  # nothing in a list is a spec field: no view there
             for part in reversed(path):
                 data = {part: data}
             view.data = data
