@@ -129,6 +129,8 @@ def _message(error: ErrorDetails, path: Path_, parsed: ParsedFile) -> str:
     if source is not None and kind in _TEXT_EXPECTED and expects_text:
         if value is None:
             return f"`{field}` is empty: give it a value or remove it"
+        if kind != "string_type" and f"'{source}'" not in str(error["ctx"]["expected"]):
+            return f"{base}, not `{shown(source)}`"  # quoting it would not help
         read_as = describe_plain_scalar(source, value)
         return f'{base}, but {read_as}: quote it ("{shown(source)}")'
     if value is None and kind.endswith("_type"):

@@ -50,7 +50,7 @@ def convert(node: ScalarNode, path: tuple[Any, ...] | None) -> Scalar:
         return Scalar(text)
     kind = tag.removeprefix(TAG_PREFIX)
     if kind in ("int", "float") and len(text) > MAX_NUMBER_CHARS:
-        return Scalar(text, _too_large(f"a number written with {len(text)} characters", path))
+        return Scalar(text, _too_large(f"a number of {len(text)} characters", path, "too long"))
     try:
         value = _construct(kind, node)
     except (ValueError, KeyError, IndexError, TypeError, OverflowError):
@@ -76,16 +76,16 @@ def _construct(kind: str, node: ScalarNode) -> Any:
     return _CONSTRUCTOR.construct_yaml_float(node)
 
 
-def _too_large(what: str, path: tuple[Any, ...] | None) -> str:
+def _too_large(what: str, path: tuple[Any, ...] | None, too: str = "too large") -> str:
     if not path:
-        return f"{what} is too large"
+        return f"{what} is {too}"
     parts = [shown(p) for p in path]
     if len(parts) >= 2 and parts[0] in ("kms_keys", "instances"):
         pattern = (parts[0], "*", *parts[2:])
     else:
         pattern = tuple(parts)
     hint = _HINTS.get(pattern)
-    return f"`{'.'.join(parts)}`: {what} is too large" + (f": {hint}" if hint else "")
+    return f"`{'.'.join(parts)}`: {what} is {too}" + (f": {hint}" if hint else "")
 
 
 def shown(text: Any, limit: int = 60) -> str:

@@ -48,8 +48,7 @@ def test_an_integer_beyond_pythons_digit_limit_is_an_error(write: WriteFile) -> 
     digits = "9" * 5000
     found = errors_of(write("a.yaml", f"version: {digits}\n"))
     assert found == [
-        "a.yaml:1:10: `version`: a number written with 5000 characters is too large: "
-        "the only version is 1"
+        "a.yaml:1:10: `version`: a number of 5000 characters is too long: the only version is 1"
     ]
 
 
@@ -63,8 +62,8 @@ def test_a_huge_hexadecimal_integer_is_an_error(write: WriteFile) -> None:
     """
     found = errors_of(write("a.yaml", text))
     assert found == [
-        "a.yaml:5:31: `kms_keys.k.rotation.interval_days`: a number written with 5002 characters "
-        "is too large: KMS accepts 7 to 730 days"
+        "a.yaml:5:31: `kms_keys.k.rotation.interval_days`: a number of 5002 characters "
+        "is too long: KMS accepts 7 to 730 days"
     ]
 
 
@@ -84,8 +83,7 @@ def test_a_long_sexagesimal_number_is_refused_without_computing_it(write: WriteF
     found = errors_of(path)
     assert time.perf_counter() - start < 1.0
     assert found == [
-        "a.yaml:1:10: `version`: a number written with 600001 characters is too large: "
-        "the only version is 1"
+        "a.yaml:1:10: `version`: a number of 600001 characters is too long: the only version is 1"
     ]
 
 

@@ -60,3 +60,34 @@ def test_text_quoted_in_a_message_stays_on_one_line_and_short(write: WriteFile) 
     assert len(found) == 2
     assert found[0].startswith("a.yaml:2:20: `cn-\\nhangzhou` is not valid here")
     assert found[1].startswith(f"a.yaml:4:14: `{'x' * 60}...` is not valid here")
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        (
+            "restart: yes",
+            "`defaults.restart`: must be `immediate` or `maintenance-window`, not `yes`",
+        ),
+        (
+            "account: 1234567890123456",
+            "`defaults.account`: must be text, but `1234567890123456` is read by YAML 1.1 as the "
+            'number 1234567890123456: quote it ("1234567890123456")',
+        ),
+    ],
+)
+def test_quote_it_is_said_only_where_quoting_gives_the_text_wanted(
+    write: WriteFile, line: str, message: str
+) -> None:
+    found = errors_of(write("a.yaml", f"version: 1\ndefaults:\n  {line}\n"))
+    assert [f.split(": ", 1)[1] for f in found] == [message]  # restart: "yes" is wrong too
+
+
+def test_a_yaml11_word_where_a_word_of_a_list_is_expected_is_shown_as_written(
+    write: WriteFile,
+) -> None:
+    found = errors_of(write("a.yaml", "version: 1\nkms_keys:\n  k: {alias: alias/k, state: off}\n"))
+    assert found == [
+        "a.yaml:3:30: `kms_keys.k.state`: must be `enabled`, `disabled` or `pending-deletion`, "
+        "not `off`"
+    ]
