@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from reconciler.errors import Diagnostic
-from reconciler.spec.models import SERVICE_KEY, KeyRef, is_key_id
+from reconciler.spec.models import SERVICE_KEY, KeyRef, KeyState, is_key_id
 from reconciler.spec.scalars import shown
 from reconciler.spec.source import Location, ParsedFile
 
@@ -121,27 +121,49 @@ def shared_aliases(spec: Any, locations: dict[str, Location]) -> list[Diagnostic
     return problems
 
 
-def region_mismatches(spec: Any, locations: dict[str, Location]) -> list[Diagnostic]:
-    """An instance encrypted with a kms_keys entry of another region (KMS keys are regional).
+def planner_refusals(spec: Any, locations: dict[str, Location]) -> list[Diagnostic]:
+    """What the planner refuses whatever the cloud holds, found offline from the spec alone.
 
-    The planner refuses this too (KeyRegionMismatch); here it is found offline, from the spec.
-    A literal key id's region is only known from the cloud, so it is left to the planner.
+    The planner reports these as refusals (KeyRegionMismatch, KeyNotUsable,
+    KeyDeletionProtected); `validate` reports them as spec errors, so that it never passes a
+    spec that every plan refuses. A literal key id's region and state are only known from the
+    cloud, so they are left to the planner.
     """
-    problems: list[Diagnostic] = []
+    found: list[Diagnostic] = []
     for instance_id, instance in spec.instances.items():
         ref = instance.encryption.key if isinstance(instance.encryption, KeyRef) else None
         if ref is None or ref == SERVICE_KEY or ref not in spec.kms_keys:
             continue
         key_region, region = spec.key_region(ref), spec.instance_region(instance_id)
         if key_region != region:
-            where = locations[f"rds_encryption.{instance_id}"]
-            problems.append(
-                Diagnostic(
-                    where.file,
-                    where.line,
-                    where.col,
+            found.append(
+                _at(
+                    locations[f"rds_encryption.{instance_id}"],
                     f"kms_key `{ref}` is in {key_region} but the instance is in {region}; "
                     f"KMS keys are regional: use a key of {region}",
                 )
             )
-    return problems
+        state = spec.kms_keys[ref].state
+        if state is not KeyState.ENABLED:
+            found.append(
+                _at(
+                    locations[f"instances.{instance_id}.encryption.key"],
+                    f"kms_key `{ref}` has state {state.value}, so RDS cannot use it: set its "
+                    "state: enabled, or pick another key",
+                )
+            )
+    for name, key in spec.kms_keys.items():
+        if key.state is KeyState.PENDING_DELETION and key.deletion_protection:
+            found.append(
+                _at(
+                    locations[f"kms_keys.{name}.state"],
+                    "state pending-deletion with deletion_protection: true: KMS refuses to "
+                    "delete a protected key; set deletion_protection: false to delete it, or "
+                    "state: enabled to keep it",
+                )
+            )
+    return found
+
+
+def _at(where: Location, message: str) -> Diagnostic:
+    return Diagnostic(where.file, where.line, where.col, message)

@@ -97,7 +97,8 @@ def load_spec(
 
     `default_region` (the `--region` option) fills `defaults.region` where no file sets it.
     `planner_checks` also refuses, as spec errors, what the planner would refuse from the spec
-    alone (a kms_keys entry of another region than its instance); `plan` leaves them to the
+    alone (checks.planner_refusals: a kms_keys entry of another region than its instance, or
+    not enabled, or asked to be deleted while deletion-protected); `plan` leaves them to the
     planner, which reports them as refusals in the plan. Raises SpecError carrying every problem.
     """
     problems: list[Diagnostic] = []
@@ -121,7 +122,7 @@ def load_spec(
     loaded = LoadedSpec(merged, _source_map(parsed), [one.name for one in parsed])
     later = checks.shared_aliases(merged, loaded.locations)
     if planner_checks:
-        later += checks.region_mismatches(merged, loaded.locations)
+        later += checks.planner_refusals(merged, loaded.locations)
     if later:
         raise _spec_error(later)
     return loaded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,44 @@ def test_a_key_of_another_region_is_an_error_at_the_instance(write: WriteFile) -
     assert [str(d) for d in caught.value.diagnostics] == [
         f"{path}:7:3: kms_key `sh` is in cn-shanghai but the instance is in cn-hangzhou; "
         "KMS keys are regional: use a key of cn-hangzhou"
+    ]
+
+
+def test_a_key_that_is_not_enabled_is_an_error_where_an_instance_names_it(
+    write: WriteFile,
+) -> None:
+    text = """\
+    version: 1
+    kms_keys:
+      cold: {alias: alias/cold, state: disabled}
+      gone: {alias: alias/gone, state: pending-deletion}
+      warm: {alias: alias/warm}
+    instances:
+      pgm-bp1aaaa0000001: {encryption: {key: cold}}
+      pgm-bp1aaaa0000002: {encryption: {key: gone}}
+      pgm-bp1aaaa0000003: {encryption: {key: warm}}
+    """
+    path = write("a.yaml", textwrap.dedent(text))
+    with pytest.raises(SpecError) as caught:
+        load_spec([path], planner_checks=True)
+    assert [str(d) for d in caught.value.diagnostics] == [
+        f"{path}:7:37: kms_key `cold` has state disabled, so RDS cannot use it: set its state: "
+        "enabled, or pick another key",
+        f"{path}:8:37: kms_key `gone` has state pending-deletion, so RDS cannot use it: set its "
+        "state: enabled, or pick another key",
+    ]
+
+
+def test_deleting_a_deletion_protected_key_is_an_error_at_its_state(write: WriteFile) -> None:
+    text = "version: 1\nkms_keys:\n  k:\n    alias: alias/k\n    deletion_protection: true\n"
+    path = write("a.yaml", text + "    state: pending-deletion\n")
+    assert len(load(path).spec.kms_keys) == 1  # plan refuses it: KeyDeletionProtected
+    with pytest.raises(SpecError) as caught:
+        load_spec([path], planner_checks=True)
+    assert [str(d) for d in caught.value.diagnostics] == [
+        f"{path}:6:5: state pending-deletion with deletion_protection: true: KMS refuses to "
+        "delete a protected key; set deletion_protection: false to delete it, or state: "
+        "enabled to keep it"
     ]
 
 
