@@ -108,7 +108,8 @@ def _message(error: ErrorDetails, path: Path_, parsed: ParsedFile) -> str:
         name = error["loc"][-1]
         return f"`{field}` needs `{name}`" if field else f"`{name}` is required"
     if kind == "string_pattern_mismatch":
-        hint = _PATTERN_HINTS.get(str(error.get("ctx", {}).get("pattern")), error["msg"])
+        pattern = str(error.get("ctx", {}).get("pattern"))
+        hint = _PATTERN_HINTS.get(pattern, f"it must match {pattern}")
         return f"`{shown(value)}` is not valid here: {hint}"
     if kind in ("less_than_equal", "greater_than_equal") and field.endswith("interval_days"):
         return f"`{field}` must be 7 to 730 days (what KMS accepts), not {value}"
@@ -117,6 +118,10 @@ def _message(error: ErrorDetails, path: Path_, parsed: ParsedFile) -> str:
     if kind in ("enum", "literal_error"):
         expected = str(error.get("ctx", {}).get("expected", "")).replace("'", "`")
         text = f"must be {expected}"
+    elif kind == "string_too_short":
+        text = "must not be empty"
+    elif kind == "string_too_long":
+        text = f"must be at most {error.get('ctx', {}).get('max_length')} characters long"
     else:
         text = _FRIENDLY.get(kind) or error["msg"][0].lower() + error["msg"][1:]
     if kind == "value_error":

@@ -208,7 +208,7 @@ class Spec(_Model):
     @classmethod
     def _version_not_bool(cls, version: Any) -> Any:
         if isinstance(version, bool):  # True == 1 in Python; `version: yes` is not version 1
-            raise ValueError("version must be the number 1")
+            raise ValueError("must be the number 1, not a boolean")
         return version
 
     # --- derived views; pure helpers the planner and observer share -----------------------

@@ -91,3 +91,25 @@ def test_a_yaml11_word_where_a_word_of_a_list_is_expected_is_shown_as_written(
         "a.yaml:3:30: `kms_keys.k.state`: must be `enabled`, `disabled` or `pending-deletion`, "
         "not `off`"
     ]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("version: yes\n", "a.yaml:1:10: `version`: must be the number 1, not a boolean"),
+        (
+            "version: 1\nkms_keys:\n  k: {alias: alias/k, description: " + "x" * 8193 + "}\n",
+            "a.yaml:3:36: `kms_keys.k.description`: must be at most 8192 characters long",
+        ),
+        (
+            'version: 1\nkms_keys:\n  k: {alias: alias/k, tags: {"": x}}\n',
+            "a.yaml:3:30: `kms_keys.k.tags.`: must not be empty",
+        ),
+        (
+            "version: 1\nram: {role: my_role}\n",
+            "a.yaml:2:13: `my_role` is not valid here: it must match ^[A-Za-z0-9.-]{1,64}$",
+        ),
+    ],
+)
+def test_no_message_keeps_pydantics_wording(write: WriteFile, text: str, message: str) -> None:
+    assert errors_of(write("a.yaml", text)) == [message]
