@@ -15,8 +15,8 @@ from pydantic_core import ErrorDetails
 
 from reconciler.errors import Diagnostic
 from reconciler.spec import models
-from reconciler.spec.scalars import shown
-from reconciler.spec.source import Location, ParsedFile, Path_, describe_plain_scalar
+from reconciler.spec.scalars import describe_plain_scalar, shown
+from reconciler.spec.source import Location, ParsedFile, Path_
 
 _PATTERN_HINTS = {
     models.INSTANCE_ID_PATTERN: "an instance id is `pgm-` then lowercase letters and digits, "

@@ -1,4 +1,4 @@
-"""Read one spec file's bytes: regular files only, never more than MAX_FILE_BYTES.
+"""Read one spec file: regular files only, never more than MAX_FILE_BYTES, strict UTF-8.
 
 A path can name anything: a named pipe (opening it waits for a writer, forever), a device such
 as /dev/zero (endless), a socket. The file is checked with stat before it is opened, opened
@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import NamedTuple
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 """Files above this are refused before reading (a 5,000-instance spec is about 0.5 MB)."""
@@ -23,6 +24,30 @@ _KINDS = (
     (stat.S_ISSOCK, "a socket"),
 )
 _FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+
+
+class ReadProblem(NamedTuple):
+    """Why a file was not read, and where (line 1, column 1 unless a byte is to blame)."""
+
+    message: str
+    line: int = 1
+    col: int = 1
+
+
+def read_text(path: Path) -> str | ReadProblem:
+    """The file's text (strict UTF-8, a BOM dropped), or why it was not read."""
+    raw = read_bytes(path)
+    if isinstance(raw, str):
+        return ReadProblem(raw)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        before = raw[: error.start]
+        return ReadProblem(
+            f"the file is not UTF-8 (byte 0x{raw[error.start]:02x}): save it as UTF-8",
+            before.count(b"\n") + 1,
+            error.start - (before.rfind(b"\n") + 1) + 1,
+        )
 
 
 def read_bytes(path: Path) -> bytes | str:

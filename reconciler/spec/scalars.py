@@ -103,3 +103,18 @@ def shown_tag(tag: str) -> str:
 
 def unsupported_tag(tag: str) -> str:
     return f"YAML tag `{shown_tag(tag)}` is not supported: write a plain value"
+
+
+def describe(value: Any) -> str:
+    if value is None:
+        return "null (no value)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    return f"the number {value}"
+
+
+def describe_plain_scalar(text: str, value: Any) -> str:
+    """How YAML read an unquoted scalar, for messages: "`no` is read by YAML 1.1 as false"."""
+    if text in ("", "~"):
+        return "the value is empty"
+    return f"`{shown(text)}` is read by YAML 1.1 as {describe(value)}"

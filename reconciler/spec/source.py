@@ -29,11 +29,12 @@ from yaml.resolver import Resolver
 
 from reconciler.errors import Diagnostic
 from reconciler.spec.reading import MAX_FILE_BYTES as MAX_FILE_BYTES  # re-exported
-from reconciler.spec.reading import read_bytes
+from reconciler.spec.reading import ReadProblem, read_text
 from reconciler.spec.scalars import (
     SCALAR_TAGS,
     TAG_PREFIX,
     convert,
+    describe,
     shown,
     shown_tag,
     unsupported_tag,
@@ -236,9 +237,10 @@ def read_file(path: Path, name: str) -> ParsedFile:
     """Read, decode and compose one file; never raises for bad content."""
     parsed = ParsedFile(name)
     start = Location(name, 1, 1)
-    text = _read_text(path, parsed, start)
-    if text is None:
+    text = read_text(path)
+    if isinstance(text, ReadProblem):
         parsed.readable = False
+        parsed.error(Location(name, text.line, text.col), text.message)
         return parsed
     walker = _Walker(parsed)
     try:
@@ -274,24 +276,6 @@ def read_file(path: Path, name: str) -> ParsedFile:
     return parsed
 
 
-def _read_text(path: Path, parsed: ParsedFile, start: Location) -> str | None:
-    raw = read_bytes(path)
-    if isinstance(raw, str):
-        parsed.error(start, raw)
-        return None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        before = raw[: error.start]
-        line = before.count(b"\n") + 1
-        col = error.start - (before.rfind(b"\n") + 1) + 1
-        parsed.error(
-            Location(parsed.name, line, col),
-            f"the file is not UTF-8 (byte 0x{raw[error.start]:02x}): save it as UTF-8",
-        )
-        return None
-
-
 class _Walker:
     """Checks keys and converts scalars for the builder, recording locations on the way.
 
@@ -320,7 +304,7 @@ class _Walker:
         if not isinstance(key, str):
             self.parsed.error(
                 where,
-                f"key `{shown(event.value)}` is read by YAML 1.1 as {_describe(key)}: "
+                f"key `{shown(event.value)}` is read by YAML 1.1 as {describe(key)}: "
                 f'quote it ("{shown(event.value)}")',
             )
             key = event.value
@@ -394,21 +378,6 @@ class _Walker:
 
 
 _STYLES = {"": "plain", "'": "quoted", '"': "quoted"}
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null (no value)"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    return f"the number {value}"
-
-
-def describe_plain_scalar(text: str, value: Any) -> str:
-    """How YAML read an unquoted scalar, for messages: "`no` is read by YAML 1.1 as false"."""
-    if text in ("", "~"):
-        return "the value is empty"
-    return f"`{shown(text)}` is read by YAML 1.1 as {_describe(value)}"
 
 
 def _kind(node: ScalarNode) -> str:
