@@ -1,30 +1,32 @@
 """Paths -> files -> one merged, validated Spec plus a source map; or every problem at once.
 
-A path is a file or a folder. A folder loads the *.yaml / *.yml files directly in it, in sorted
-order, NOT its subfolders: as in Terraform a subfolder is a separate configuration (this keeps
-specs/examples/ out of the fleet in specs/). Files merge: `kms_keys` and `instances` are unions
-(the same name in two files is an error, reported at both places); `version`, `defaults` and
-`ram` may be set in several files only with identical values.
+A path is a file or a folder (see files.py for what a folder holds). Files merge: `kms_keys`
+and `instances` are unions (the same name in two files is an error, reported at both places);
+`version`, `defaults` and `ram` may be set in several files only with identical values, and
+`version` must be set in one of them.
+
+`load_spec` loads everything it is given as one configuration (what `plan` and `apply` act on);
+`load_configurations` is what `validate` runs: each folder named on its own, the files named
+together as one, and also the checks the planner would otherwise refuse later.
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from reconciler.errors import Diagnostic, SpecError
+from reconciler.spec import checks
+from reconciler.spec.files import configurations, expand
 from reconciler.spec.messages import diagnostics_for
-from reconciler.spec.models import DEFAULT_POLICY, DEFAULT_ROLE, SERVICE_KEY, Spec, is_key_id
+from reconciler.spec.models import DEFAULT_POLICY, DEFAULT_ROLE, Spec
+from reconciler.spec.regions import region_problem
+from reconciler.spec.scalars import shown
 from reconciler.spec.source import Location, ParsedFile, read_file
-
-SPEC_SUFFIXES = (".yaml", ".yml")
-_SINGLETONS = ("version", "defaults", "ram")
-_COLLECTIONS = {"kms_keys": "key", "instances": "instance"}
 
 
 @dataclass(frozen=True)
@@ -46,49 +48,94 @@ class LoadedSpec:
         return self.locations.get(address)
 
 
-def load_spec(paths: Sequence[str | Path]) -> LoadedSpec:
-    """Load, merge and validate spec files. Raises SpecError carrying every problem found."""
+@dataclass(frozen=True)
+class Configuration:
+    """One configuration of `validate PATH...` and what loading it found.
+
+    `paths` are the arguments it came from: one folder, or every non-folder path named (files
+    given together form one configuration). Exactly one of `loaded` and `diagnostics` is set.
+    """
+
+    paths: tuple[str, ...]
+    loaded: LoadedSpec | None = None
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    @property
+    def valid(self) -> bool:
+        return self.loaded is not None
+
+
+def load_configurations(
+    paths: Sequence[str | Path], *, default_region: str | None = None
+) -> list[Configuration]:
+    """Validate each configuration named by `paths` on its own; never raises SpecError.
+
+    A folder is one configuration; all the other paths (files, missing paths) together are one
+    more, placed where the first of them was named. Each is loaded as `load_spec(...,
+    planner_checks=True)` would, so it also reports what the planner would refuse from the spec
+    alone. `default_region` is the `--region` option, as for load_spec.
+    """
+    found = []
+    for group in configurations(paths):
+        names = tuple(str(p) for p in group)
+        try:
+            loaded = load_spec(group, default_region=default_region, planner_checks=True)
+        except SpecError as error:
+            found.append(Configuration(names, None, tuple(error.diagnostics)))
+        else:
+            found.append(Configuration(names, loaded))
+    return found
+
+
+def load_spec(
+    paths: Sequence[str | Path],
+    *,
+    default_region: str | None = None,
+    planner_checks: bool = False,
+) -> LoadedSpec:
+    """Load, merge and validate spec files as one configuration.
+
+    `default_region` (the `--region` option) fills `defaults.region` where no file sets it.
+    `planner_checks` also refuses, as spec errors, what the planner would refuse from the spec
+    alone (checks.planner_refusals: a kms_keys entry of another region than its instance, or
+    not enabled, or asked to be deleted while deletion-protected); `plan` leaves them to the
+    planner, which reports them as refusals in the plan. Raises SpecError carrying every problem.
+    """
     problems: list[Diagnostic] = []
-    files = _expand(paths, problems)
-    parsed = [read_file(path, name) for path, name in files]
+    parsed = [read_file(path, name) for path, name in expand(paths, problems)]
     specs: list[Spec | None] = []
     for one in parsed:
         problems.extend(one.diagnostics)
         specs.append(_validate(one, problems) if one.readable else None)
-    problems.extend(_cross_file_problems(parsed))
+        for earlier in one.earlier:  # each earlier definition of a duplicate key
+            _validate(earlier, problems)
+    problems.extend(checks.cross_file_problems(parsed))
     if all(one.readable for one in parsed):
-        problems.extend(_dangling_references(parsed))
+        views = [view for one in parsed for view in (one, *one.earlier)]
+        problems.extend(checks.dangling_references(views))
+        problems.extend(checks.missing_version(parsed))
+    if default_region is not None and region_problem(default_region):
+        problems.append(Diagnostic("--region", 0, 0, str(region_problem(default_region))))
     if problems:
-        raise SpecError(problems)
-    merged = _merge(parsed, [s for s in specs if s is not None])
+        raise _spec_error(problems)
+    merged = _merge(parsed, [s for s in specs if s is not None], default_region)
     loaded = LoadedSpec(merged, _source_map(parsed), [one.name for one in parsed])
-    duplicates = _shared_aliases(loaded)
-    if duplicates:
-        raise SpecError(duplicates)
+    later = checks.shared_aliases(merged, loaded.locations)
+    if planner_checks:
+        later += checks.planner_refusals(merged, loaded.locations)
+    if later:
+        raise _spec_error(later)
     return loaded
 
 
-def _expand(paths: Sequence[str | Path], problems: list[Diagnostic]) -> list[tuple[Path, str]]:
-    """Files to read, in order, each with the name used in messages; duplicates dropped."""
-    found: list[tuple[Path, str]] = []
-    seen: set[Path] = set()
-    for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            inside = sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file())
-            if not inside:
-                problems.append(Diagnostic(str(path), 0, 0, "no *.yaml or *.yml files in folder"))
-            candidates = [(p, str(p)) for p in inside]
-        elif path.exists():
-            candidates = [(path, str(path))]
-        else:
-            problems.append(Diagnostic(str(path), 0, 0, "no such file or folder"))
-            candidates = []
-        for candidate, name in candidates:
-            if candidate.resolve() not in seen:
-                seen.add(candidate.resolve())
-                found.append((candidate, name))
-    return found
+def _spec_error(problems: list[Diagnostic]) -> SpecError:
+    """Every message on one line, whatever text from the YAML it quotes."""
+    return SpecError(
+        [
+            p if p.message.isprintable() else replace(p, message=shown(p.message, 10**6))
+            for p in problems
+        ]
+    )
 
 
 def _validate(parsed: ParsedFile, problems: list[Diagnostic]) -> Spec | None:
@@ -99,81 +146,22 @@ def _validate(parsed: ParsedFile, problems: list[Diagnostic]) -> Spec | None:
         return None
 
 
-def _cross_file_problems(parsed: list[ParsedFile]) -> Iterable[Diagnostic]:
-    """The same resource in two files, or a singleton block set twice with different values."""
-    first_set: dict[str, tuple[ParsedFile, Any]] = {}
-    declared: dict[tuple[str, str], ParsedFile] = {}
-    for one in (p for p in parsed if isinstance(p.data, dict)):
-        for name in _SINGLETONS:
-            if name not in one.data:
-                continue
-            if name in first_set and first_set[name][1] != one.data[name]:
-                other = first_set[name][0]
-                yield from _both(
-                    (one, (name,)),
-                    (other, (name,)),
-                    f"`{name}` is also set with different values in {{other}}: set it in one file",
-                )
-            first_set.setdefault(name, (one, one.data[name]))
-        for section, noun in _COLLECTIONS.items():
-            block = one.data.get(section)
-            for name in block if isinstance(block, dict) else ():
-                other = declared.setdefault((section, name), one)
-                if other is not one:
-                    yield from _both(
-                        (one, (section, name)),
-                        (other, (section, name)),
-                        f"{noun} `{name}` is also declared in {{other}}: declare it once",
-                    )
-
-
-def _both(
-    here: tuple[ParsedFile, tuple[str, ...]], there: tuple[ParsedFile, tuple[str, ...]], text: str
-) -> Iterable[Diagnostic]:
-    """One diagnostic at each of two places, each naming the other."""
-    a, b = here[0].at(here[1], key=True), there[0].at(there[1], key=True)
-    yield Diagnostic(a.file, a.line, a.col, text.format(other=b))
-    yield Diagnostic(b.file, b.line, b.col, text.format(other=a))
-
-
-def _dangling_references(parsed: list[ParsedFile]) -> Iterable[Diagnostic]:
-    """`encryption: {key: X}` where X is not `service`, a kms_keys name, or a KMS key id."""
-    names = {
-        name
-        for one in parsed
-        if isinstance(one.data, dict) and isinstance(one.data.get("kms_keys"), dict)
-        for name in one.data["kms_keys"]
-    }
-    for one in parsed:
-        instances = one.data.get("instances") if isinstance(one.data, dict) else None
-        for instance_id, body in (instances or {}).items() if isinstance(instances, dict) else ():
-            encryption = body.get("encryption") if isinstance(body, dict) else None
-            ref = encryption.get("key") if isinstance(encryption, dict) else None
-            if not isinstance(ref, str) or ref == SERVICE_KEY or ref in names or is_key_id(ref):
-                continue
-            close = difflib.get_close_matches(ref, [*names, SERVICE_KEY], n=1, cutoff=0.6)
-            hint = (
-                f"did you mean `{close[0]}`?"
-                if close
-                else ("use `service`, a name under kms_keys, or a KMS key id")
-            )
-            where = one.at(("instances", instance_id, "encryption", "key"))
-            yield Diagnostic(
-                where.file, where.line, where.col, f"key `{ref}` is not defined in kms_keys: {hint}"
-            )
-
-
-def _merge(parsed: list[ParsedFile], specs: list[Spec]) -> Spec:
+def _merge(parsed: list[ParsedFile], specs: list[Spec], default_region: str | None) -> Spec:
     if len(specs) == 1:
-        return specs[0]
-    values: dict[str, Any] = {"kms_keys": {}, "instances": {}}
-    for one, spec in zip(parsed, specs, strict=True):
-        for name in _SINGLETONS:
-            if name in one.data:
-                values[name] = getattr(spec, name)
-        values["kms_keys"].update(spec.kms_keys)
-        values["instances"].update(spec.instances)
-    return Spec(**values)  # sub-models are already validated; pydantic does not redo them
+        merged = specs[0]
+    else:
+        values: dict[str, Any] = {"kms_keys": {}, "instances": {}}
+        for one, spec in zip(parsed, specs, strict=True):
+            for name in checks.SINGLETONS:
+                if name in one.data:
+                    values[name] = getattr(spec, name)
+            values["kms_keys"].update(spec.kms_keys)
+            values["instances"].update(spec.instances)
+        merged = Spec(**values)  # sub-models are already validated; pydantic does not redo them
+    if default_region is None or "region" in merged.defaults.model_fields_set:
+        return merged
+    defaults = merged.defaults.model_copy(update={"region": default_region})
+    return merged.model_copy(update={"defaults": defaults})
 
 
 def _source_map(parsed: list[ParsedFile]) -> dict[str, Location]:
@@ -192,24 +180,3 @@ def _source_map(parsed: list[ParsedFile]) -> dict[str, Location]:
             locations["ram_role." + str(ram.get("role", DEFAULT_ROLE))] = one.keys[("ram",)]
             locations["ram_policy." + str(ram.get("policy", DEFAULT_POLICY))] = one.keys[("ram",)]
     return locations
-
-
-def _shared_aliases(loaded: LoadedSpec) -> list[Diagnostic]:
-    """Two logical keys with one alias in one region would be the same KMS key."""
-    spec = loaded.spec
-    owners: dict[tuple[str, str], str] = {}
-    problems: list[Diagnostic] = []
-    for name, key in spec.kms_keys.items():
-        slot = (spec.key_region(name), key.alias.lower())
-        if slot in owners:
-            where = loaded.locations[f"kms_keys.{name}.alias"]
-            problems.append(
-                Diagnostic(
-                    where.file,
-                    where.line,
-                    where.col,
-                    f"alias `{key.alias}` is also used by key `{owners[slot]}` in {slot[0]}",
-                )
-            )
-        owners.setdefault(slot, name)
-    return problems

@@ -15,7 +15,8 @@ from pydantic_core import ErrorDetails
 
 from reconciler.errors import Diagnostic
 from reconciler.spec import models
-from reconciler.spec.source import Location, ParsedFile, Path_, describe_plain_scalar
+from reconciler.spec.scalars import describe_plain_scalar, shown
+from reconciler.spec.source import Location, ParsedFile, Path_
 
 _PATTERN_HINTS = {
     models.INSTANCE_ID_PATTERN: "an instance id is `pgm-` then lowercase letters and digits, "
@@ -52,10 +53,17 @@ _MODEL_AT: dict[tuple[str, ...], type[BaseModel]] = {
 
 
 def diagnostics_for(parsed: ParsedFile, errors: list[ErrorDetails]) -> list[Diagnostic]:
-    """One Diagnostic per pydantic error, at the node the error is about."""
+    """One Diagnostic per pydantic error, at the node the error is about.
+
+    Skips errors about a value already reported as unreadable, and, in a view of an earlier
+    definition of a duplicate key (`parsed.under`), errors about anything outside it.
+    """
     found = []
+    under = parsed.under
     for error in errors:
         path, exact = _resolve(parsed.data, error["loc"])
+        if path in parsed.reported or path[: len(under)] != under:
+            continue
         on_key = error["type"] in ("missing", "extra_forbidden") or error["loc"][-1:] == ("[key]",)
         if error.get("input", "") is None or (error["type"] == "missing" and not exact):
             on_key = True  # point at the mapping's own key, e.g. the instance id line
@@ -100,8 +108,9 @@ def _message(error: ErrorDetails, path: Path_, parsed: ParsedFile) -> str:
         name = error["loc"][-1]
         return f"`{field}` needs `{name}`" if field else f"`{name}` is required"
     if kind == "string_pattern_mismatch":
-        hint = _PATTERN_HINTS.get(str(error.get("ctx", {}).get("pattern")), error["msg"])
-        return f"`{value}` is not valid here: {hint}"
+        pattern = str(error.get("ctx", {}).get("pattern"))
+        hint = _PATTERN_HINTS.get(pattern, f"it must match {pattern}")
+        return f"`{shown(value)}` is not valid here: {hint}"
     if kind in ("less_than_equal", "greater_than_equal") and field.endswith("interval_days"):
         return f"`{field}` must be 7 to 730 days (what KMS accepts), not {value}"
     if kind == "literal_error" and path[-1:] == ("encryption",):
@@ -109,27 +118,33 @@ def _message(error: ErrorDetails, path: Path_, parsed: ParsedFile) -> str:
     if kind in ("enum", "literal_error"):
         expected = str(error.get("ctx", {}).get("expected", "")).replace("'", "`")
         text = f"must be {expected}"
+    elif kind == "string_too_short":
+        text = "must not be empty"
+    elif kind == "string_too_long":
+        text = f"must be at most {error.get('ctx', {}).get('max_length')} characters long"
     else:
         text = _FRIENDLY.get(kind) or error["msg"][0].lower() + error["msg"][1:]
     if kind == "value_error":
         text = text.removeprefix("value error, ")
     base = f"`{field}`: {text}" if field else text
     if kind in ("int_type", "bool_type") and isinstance(value, str):
-        return f'{base}, not the quoted text "{value}": remove the quotes'
+        return f"{base}, not {_text_as_written(value, path, parsed)}"
     source = parsed.plain_scalars.get(path)
     expects_text = kind == "string_type" or "'" in str(error.get("ctx", {}).get("expected", ""))
     if source is not None and kind in _TEXT_EXPECTED and expects_text:
         if value is None:
             return f"`{field}` is empty: give it a value or remove it"
+        if kind != "string_type" and f"'{source}'" not in str(error["ctx"]["expected"]):
+            return f"{base}, not `{shown(source)}`"  # quoting it would not help
         read_as = describe_plain_scalar(source, value)
-        return f'{base}, but {read_as}: quote it ("{source}")'
+        return f'{base}, but {read_as}: quote it ("{shown(source)}")'
     if value is None and kind.endswith("_type"):
         return f"`{field}` is empty: give it a value or remove it"
     return base
 
 
 def _unknown_field(path: Path_) -> str:
-    name = path[-1]
+    name = shown(path[-1])
     model = _MODEL_AT.get(_pattern(path[:-1]))
     allowed = list(model.model_fields) if model else []
     close = difflib.get_close_matches(str(name), allowed, n=1, cutoff=0.6)
@@ -148,12 +163,26 @@ def _pattern(path: Path_) -> tuple[str, ...]:
 
 
 def _dotted(path: Path_) -> str:
-    return ".".join(str(part) for part in path)
+    return ".".join(shown(part) for part in path)
 
 
 def _show(value: Any, path: Path_, parsed: ParsedFile) -> str:
     if value is None:
         return "an empty value"
     if path in parsed.plain_scalars:
-        return f"`{parsed.plain_scalars[path]}`"
-    return f"`{value}`" if not isinstance(value, dict | list) else "a " + type(value).__name__
+        return f"`{shown(parsed.plain_scalars[path])}`"
+    return (
+        f"`{shown(value)}`" if not isinstance(value, dict | list) else "a " + type(value).__name__
+    )
+
+
+def _text_as_written(value: str, path: Path_, parsed: ParsedFile) -> str:
+    """A text where a number or boolean was expected, as the author wrote it."""
+    how, value = parsed.written.get(path), shown(value)
+    if how == "quoted":
+        return f'the quoted text "{value}": remove the quotes'
+    if how is not None and how.startswith("tagged "):
+        return f"the text `{value}` ({how}): remove the tag"
+    if how == "block":
+        return f"the text `{value}`"
+    return f"`{value}`"

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -20,8 +21,11 @@ from pydantic import (
     StrictInt,
     StringConstraints,
     Tag,
+    WithJsonSchema,
     field_validator,
 )
+
+from reconciler.spec.regions import REGIONS, region_problem
 
 SERVICE_KEY = "service"
 """The key reference that means the RDS-managed service key `alias/acs/rds`."""
@@ -43,7 +47,22 @@ ACCOUNT_PATTERN = r"^[0-9]{16}$"
 
 KEY_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 
-RegionId = Annotated[str, StringConstraints(pattern=REGION_PATTERN)]
+
+def _known_region(region: str) -> str:
+    problem = region_problem(region)
+    if problem:
+        raise ValueError(problem)
+    return region
+
+
+RegionId = Annotated[
+    str,
+    StringConstraints(pattern=REGION_PATTERN),
+    AfterValidator(_known_region),
+    WithJsonSchema({"type": "string", "enum": list(REGIONS)}),
+]
+"""A region id of reconciler/spec/regions.py. The pattern comes first so that a value of the
+wrong shape (`Hangzhou`) is told what a region id looks like."""
 InstanceId = Annotated[str, StringConstraints(pattern=INSTANCE_ID_PATTERN)]
 KeyName = Annotated[str, StringConstraints(pattern=KEY_NAME_PATTERN)]
 
@@ -189,7 +208,7 @@ class Spec(_Model):
     @classmethod
     def _version_not_bool(cls, version: Any) -> Any:
         if isinstance(version, bool):  # True == 1 in Python; `version: yes` is not version 1
-            raise ValueError("version must be the number 1")
+            raise ValueError("must be the number 1, not a boolean")
         return version
 
     # --- derived views; pure helpers the planner and observer share -----------------------

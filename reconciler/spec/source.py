@@ -1,10 +1,11 @@
 """One YAML file -> plain Python data plus the file:line:col of every node.
 
-PyYAML's node API (compose) keeps the marks that the constructor throws away, so the loader can
-point every problem at its line. The file is read defensively: a size cap, strict UTF-8, no
-aliases (so no alias bombs), a nesting cap, one document. Duplicate keys, which PyYAML silently
-resolves to the last one, are reported. Nothing here raises for bad input: problems come back as
-Diagnostics.
+The document is built straight from PyYAML's event stream, which keeps the marks that the
+constructor throws away, so the loader can point every problem at its line. The file is read
+defensively: regular files only, a size cap, strict UTF-8, no aliases (so no alias bombs), a
+nesting cap, one document. Duplicate keys, which PyYAML silently resolves to the last one, are
+reported, and every earlier definition is kept as a view of its own so that its problems are
+reported too. Nothing here raises for bad input: problems come back as Diagnostics.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import yaml
-from yaml.constructor import SafeConstructor
 from yaml.events import (
     AliasEvent,
     DocumentStartEvent,
@@ -24,24 +24,33 @@ from yaml.events import (
     SequenceEndEvent,
     SequenceStartEvent,
 )
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
 from reconciler.errors import Diagnostic
+from reconciler.spec.reading import MAX_FILE_BYTES as MAX_FILE_BYTES  # re-exported
+from reconciler.spec.reading import ReadProblem, read_text
+from reconciler.spec.scalars import (
+    SCALAR_TAGS,
+    TAG_PREFIX,
+    convert,
+    describe,
+    shown,
+    shown_tag,
+    unsupported_tag,
+)
 
-MAX_FILE_BYTES = 8 * 1024 * 1024
-"""Files above this are refused before reading (a 5,000-instance spec is about 0.5 MB)."""
 MAX_DEPTH = 32
 """Deepest nesting accepted; the language needs 5 levels."""
+MAX_EARLIER = 100
+"""Earlier definitions of duplicate keys validated per file; a file of 8 MB of duplicates would
+otherwise cost a view and a validation each (seconds, hundreds of MB). The rest is said."""
 
 Path_ = tuple[Any, ...]
 """A node's path from the document root: mapping keys and sequence indexes."""
 
-_TAG = "tag:yaml.org,2002:"
-_SCALAR_TAGS = {f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
-_SCALAR_TAGS |= {f"{_TAG}merge", f"{_TAG}value"}
-_COLLECTION_TAGS = {f"{_TAG}map", f"{_TAG}seq"}
-_CONSTRUCTOR = SafeConstructor()
+_COLLECTION_TAGS = {f"{TAG_PREFIX}map", f"{TAG_PREFIX}seq"}
+_NESTING_REFUSED = f"nesting deeper than {MAX_DEPTH} levels is refused"
 
 
 class Location(NamedTuple):
@@ -61,7 +70,9 @@ class ParsedFile:
 
     `plain_scalars` holds the source text of every unquoted scalar that YAML 1.1 read as
     something other than a string (a bool, a number, null): the loader uses it to explain
-    `no` read as false, or `0777` read as 511, where a string was meant.
+    `no` read as false, or `0777` read as 511, where a string was meant. `written` says how each
+    text value was written (plain, quoted, block or tagged), so that a message never tells the
+    author to remove quotes that are not there.
     """
 
     name: str
@@ -69,9 +80,16 @@ class ParsedFile:
     keys: dict[Path_, Location] = field(default_factory=dict)
     values: dict[Path_, Location] = field(default_factory=dict)
     plain_scalars: dict[Path_, str] = field(default_factory=dict)
+    written: dict[Path_, str] = field(default_factory=dict)
+    reported: dict[Path_, bool] = field(default_factory=dict)
+    """Values already reported as unreadable (`!!int abc`): later checks say nothing more."""
     diagnostics: list[Diagnostic] = field(default_factory=list)
     readable: bool = True
     """False when the file could not be parsed at all (syntax, encoding, size)."""
+    earlier: list[ParsedFile] = field(default_factory=list)
+    """One view per earlier definition of a duplicate key, to validate it too."""
+    under: Path_ = ()
+    """In such a view, where the definition was written; its `data` holds nothing else."""
 
     def at(self, path: Path_, *, key: bool = False) -> Location:
         """The location of the node at `path` (its key when `key`), else the nearest parent's."""
@@ -103,14 +121,20 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
 
 
 class _Frame:
-    """An open mapping or list while events stream in."""
+    """An open mapping or list while events stream in.
 
-    __slots__ = ("container", "key", "path")
+    `spans` records, per key of a mapping, the slice of the walker's log written while its key
+    and value were read: a duplicate key turns that slice into a view of the first definition.
+    """
+
+    __slots__ = ("container", "key", "path", "spans", "start")
 
     def __init__(self, container: dict[Any, Any] | list[Any], path: Path_) -> None:
         self.container = container
         self.path = path
         self.key: Any = _NO_KEY
+        self.start = 0
+        self.spans: dict[Any, tuple[int, int]] = {}
 
 
 _NO_KEY = object()
@@ -132,22 +156,21 @@ def _build(text: str, walker: _Walker) -> Any:
         kind = type(event)
         if kind is ScalarEvent:
             if not stack:
-                return _scalar_node(event, walker)
+                return _scalar_node(event)
             frame = stack[-1]
             if frame.key is _NO_KEY and isinstance(frame.container, dict):
-                frame.key = walker.key(frame.container, _scalar_node(event, walker), frame.path)
+                frame.start = len(walker.log)
+                frame.key = walker.key(frame, event)
                 continue
             path = _child_path(frame)
-            walker.parsed.values[path] = _mark_location(walker.name, event.start_mark)
-            _deliver(frame, walker.scalar(_scalar_node(event, walker), path))
+            walker.record(walker.parsed.values, path, walker.location(event))
+            _deliver(frame, walker.scalar(event, path), walker)
         elif kind is MappingStartEvent or kind is SequenceStartEvent:
             if len(stack) >= MAX_DEPTH:
-                raise _Refused(
-                    event.start_mark, f"nesting deeper than {MAX_DEPTH} levels is refused"
-                )
-            where = _mark_location(walker.name, event.start_mark)
+                raise _Refused(event.start_mark, _NESTING_REFUSED)
+            where = walker.location(event)
             if event.tag not in (None, "!", *_COLLECTION_TAGS):
-                walker.parsed.error(where, _unsupported_tag(event.tag))
+                walker.parsed.error(where, unsupported_tag(event.tag))
             if not stack:
                 if kind is SequenceStartEvent:
                     return "list"
@@ -158,7 +181,7 @@ def _build(text: str, walker: _Walker) -> Any:
                 path = (*stack[-1].path, "?")
             else:
                 path = _child_path(stack[-1])
-            walker.parsed.values[path] = where
+            walker.record(walker.parsed.values, path, where)
             stack.append(_Frame({} if kind is MappingStartEvent else [], path))
         elif kind is MappingEndEvent or kind is SequenceEndEvent:
             done = stack.pop()
@@ -167,7 +190,7 @@ def _build(text: str, walker: _Walker) -> Any:
             elif stack[-1].key is _SKIP and done.path[-1:] == ("?",):
                 pass  # a complex key: reported, dropped, its value will be dropped too
             else:
-                _deliver(stack[-1], done.container)
+                _deliver(stack[-1], done.container, walker)
         elif kind is AliasEvent:
             raise _Refused(
                 event.start_mark,
@@ -190,19 +213,20 @@ def _child_path(frame: _Frame) -> Path_:
     return (*frame.path, frame.key if frame.key is not _SKIP else "?")
 
 
-def _deliver(frame: _Frame, value: Any) -> None:
+def _deliver(frame: _Frame, value: Any, walker: _Walker) -> None:
     if isinstance(frame.container, list):
         frame.container.append(value)
-    else:
-        if frame.key is not _SKIP:
-            frame.container[frame.key] = value
-        frame.key = _NO_KEY
+        return
+    if frame.key is not _SKIP:
+        frame.container[frame.key] = value
+        frame.spans[frame.key] = (frame.start, len(walker.log))
+    frame.key = _NO_KEY
 
 
 _RESOLVER = Resolver()
 
 
-def _scalar_node(event: ScalarEvent, walker: _Walker) -> ScalarNode:
+def _scalar_node(event: ScalarEvent) -> ScalarNode:
     tag = event.tag
     if tag is None or tag == "!":
         tag = _RESOLVER.resolve(ScalarNode, event.value, event.implicit)
@@ -213,9 +237,10 @@ def read_file(path: Path, name: str) -> ParsedFile:
     """Read, decode and compose one file; never raises for bad content."""
     parsed = ParsedFile(name)
     start = Location(name, 1, 1)
-    text = _read_text(path, parsed, start)
-    if text is None:
+    text = read_text(path)
+    if isinstance(text, ReadProblem):
         parsed.readable = False
+        parsed.error(Location(name, text.line, text.col), text.message)
         return parsed
     walker = _Walker(parsed)
     try:
@@ -242,7 +267,7 @@ def read_file(path: Path, name: str) -> ParsedFile:
         parsed.diagnostics.clear()
         what = "a list" if data == "list" else _kind(data)
         parsed.error(
-            start if data == "list" else _node_location(name, data),
+            start if data == "list" else _mark_location(name, data.start_mark),
             f"the document must be a mapping (version, defaults, ram, kms_keys, instances), "
             f"not {what}",
         )
@@ -251,106 +276,112 @@ def read_file(path: Path, name: str) -> ParsedFile:
     return parsed
 
 
-def _read_text(path: Path, parsed: ParsedFile, start: Location) -> str | None:
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            parsed.error(start, f"file is {size} bytes; files above {MAX_FILE_BYTES} are refused")
-            return None
-        raw = path.read_bytes()
-    except OSError as error:
-        parsed.error(start, f"cannot read the file: {error.strerror or error}")
-        return None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        before = raw[: error.start]
-        line = before.count(b"\n") + 1
-        col = error.start - (before.rfind(b"\n") + 1) + 1
-        parsed.error(
-            Location(parsed.name, line, col),
-            f"the file is not UTF-8 (byte 0x{raw[error.start]:02x}): save it as UTF-8",
-        )
-        return None
-
-
 class _Walker:
-    """Checks keys and converts scalars for the builder, recording locations on the way."""
+    """Checks keys and converts scalars for the builder, recording locations on the way.
+
+    Every write to the ParsedFile's tables is also appended to `log`, so that the entries of
+    one definition can be found again when a later duplicate key shadows it.
+    """
 
     def __init__(self, parsed: ParsedFile) -> None:
         self.parsed = parsed
         self.name = parsed.name
+        self.log: list[tuple[dict[Path_, Any], Path_, Any]] = []
+        self.duplicates = 0
 
-    def key(self, result: dict[Any, Any], key_node: ScalarNode, path: Path_) -> Any:
+    def record(self, table: dict[Path_, Any], path: Path_, value: Any) -> None:
+        table[path] = value
+        self.log.append((table, path, value))
+
+    def location(self, event: yaml.Event) -> Location:
+        return _mark_location(self.name, event.start_mark)
+
+    def key(self, frame: _Frame, event: ScalarEvent) -> Any:
         """Check one mapping key (text, not a duplicate) and record where it is."""
-        where = _node_location(self.name, key_node)
-        key = self.scalar(key_node, None)
+        assert isinstance(frame.container, dict)
+        where = self.location(event)
+        key = self.scalar(event, None)
         if not isinstance(key, str):
             self.parsed.error(
                 where,
-                f"key `{key_node.value}` is read by YAML 1.1 as {_describe(key)}: "
-                f'quote it ("{key_node.value}")',
+                f"key `{shown(event.value)}` is read by YAML 1.1 as {describe(key)}: "
+                f'quote it ("{shown(event.value)}")',
             )
-            key = key_node.value
-        if key in result:
-            first = self.parsed.keys[(*path, key)]
+            key = event.value
+        if key in frame.container:
+            first = self.parsed.keys[(*frame.path, key)]
+            self._keep_earlier(frame, key, where)
             self.parsed.error(
-                where, f"duplicate key `{key}` (first set at line {first.line}); keep one"
+                where, f"duplicate key `{shown(key)}` (first set at line {first.line}); keep one"
             )
-        self.parsed.keys[(*path, key)] = where
+        self.record(self.parsed.keys, (*frame.path, key), where)
         return key
 
-    def scalar(self, node: ScalarNode, path: Path_ | None) -> Any:
-        tag = node.tag
-        if tag not in _SCALAR_TAGS:
-            if path is not None:
-                self.parsed.error(_node_location(self.name, node), _unsupported_tag(tag))
-            return node.value
-        if tag.endswith(("str", "timestamp", "merge", "value")):
-            return node.value  # a date is text here: YAML 1.2 has no timestamp type
-        if tag.endswith("null"):
-            value = None
-        elif tag.endswith("bool"):
-            value = _CONSTRUCTOR.construct_yaml_bool(node)
-        elif tag.endswith("int"):
-            value = _CONSTRUCTOR.construct_yaml_int(node)
+    def _keep_earlier(self, frame: _Frame, key: str, where: Location) -> None:
+        """Move the earlier definition of `key` out of the tables into a view of its own."""
+        path = (*frame.path, key)
+        begin, end = frame.spans[key]
+        self.duplicates += 1
+        if self.duplicates == MAX_EARLIER + 1:
+            self.parsed.error(
+                where,
+                f"more than {MAX_EARLIER} duplicate keys: the earlier definitions of this one and "
+                "the next are not checked; fix the duplicates first",
+            )
+        view = ParsedFile(self.name, under=path) if self.duplicates <= MAX_EARLIER else None
+        tables = (
+            {}
+            if view is None
+            else {
+                id(self.parsed.keys): view.keys,
+                id(self.parsed.values): view.values,
+                id(self.parsed.plain_scalars): view.plain_scalars,
+                id(self.parsed.written): view.written,
+                id(self.parsed.reported): view.reported,
+            }
+        )
+        for table, at, value in self.log[begin:end]:
+            if view is not None:
+                tables[id(table)][at] = value
+            if table.get(at) is value:
+                del table[at]
+        if view is not None and all(isinstance(part, str) for part in path):
+            data: Any = frame.container[key]  # nothing in a list is a spec field: no view there
+            for part in reversed(path):
+                data = {part: data}
+            view.data = data
+            self.parsed.earlier.append(view)
+
+    def scalar(self, event: ScalarEvent, path: Path_ | None) -> Any:
+        """The value of a scalar; at a value's `path`, also how it was written."""
+        node = _scalar_node(event)
+        if node.tag not in SCALAR_TAGS:
+            self.parsed.error(self.location(event), unsupported_tag(node.tag))
+            value = node.value
         else:
-            value = _CONSTRUCTOR.construct_yaml_float(node)
-        if path is not None and not node.style:
-            self.parsed.plain_scalars[path] = node.value
+            converted = convert(node, path)
+            value = converted.value
+            if converted.problem is not None:
+                self.parsed.error(self.location(event), converted.problem)
+                if path is not None:
+                    self.record(self.parsed.reported, path, True)
+        if event.tag not in (None, "!"):
+            how = f"tagged {shown_tag(event.tag)}"
+        else:
+            how = _STYLES.get(event.style or "", "block")
+        if path is not None:
+            if isinstance(value, str):
+                self.record(self.parsed.written, path, how)
+            elif how == "plain":
+                self.record(self.parsed.plain_scalars, path, node.value)
         return value
 
 
-def _unsupported_tag(tag: str) -> str:
-    shown = "!!" + tag.removeprefix(_TAG) if tag.startswith(_TAG) else tag
-    return f"YAML tag `{shown}` is not supported: write a plain value"
+_STYLES = {"": "plain", "'": "quoted", '"': "quoted"}
 
 
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null (no value)"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    return f"the number {value}"
-
-
-def describe_plain_scalar(text: str, value: Any) -> str:
-    """How YAML read an unquoted scalar, for messages: "`no` is read by YAML 1.1 as false"."""
-    if text in ("", "~"):
-        return "the value is empty"
-    return f"`{text}` is read by YAML 1.1 as {_describe(value)}"
-
-
-def _kind(node: Node) -> str:
-    if isinstance(node, MappingNode):
-        return "a mapping"
-    if isinstance(node, SequenceNode):
-        return "a list"
-    return f"the scalar `{node.value}`" if node.value else "an empty value"
-
-
-def _node_location(name: str, node: Node) -> Location:
-    return _mark_location(name, node.start_mark)
+def _kind(node: ScalarNode) -> str:
+    return f"the scalar `{shown(node.value)}`" if node.value else "an empty value"
 
 
 def _mark_location(name: str, mark: yaml.Mark | None) -> Location:
@@ -361,6 +392,8 @@ def _mark_location(name: str, mark: yaml.Mark | None) -> Location:
 
 def _syntax_message(error: yaml.MarkedYAMLError, text: str) -> str:
     problem = error.problem or "invalid YAML"
+    if "nesting depth" in problem:  # libyaml >= 0.2.5 refuses deep nesting before we see it
+        return _NESTING_REFUSED
     if "expected a single document" in (error.context or ""):
         return "only one YAML document per file: split the documents into separate files"
     mark = error.problem_mark

@@ -36,7 +36,7 @@ def test_valid_folder_prints_the_summary_and_exits_0() -> None:
 
 
 def test_path_defaults_to_specs_folder(write: WriteFile, tmp_path: Path, monkeypatch) -> None:
-    write("specs/a.yaml", "instances:\n  pgm-bp1aaaa0000001: {encryption: disabled}\n")
+    write("specs/a.yaml", "version: 1\ninstances:\n  pgm-bp1aaaa0000001: {encryption: disabled}\n")
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, ["validate"])
     assert result.exit_code == 0, result.output

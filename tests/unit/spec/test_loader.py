@@ -49,7 +49,7 @@ def test_folder_merges_files_in_sorted_order_but_not_subfolders(
     write: WriteFile, tmp_path: Path
 ) -> None:
     write("b-instances.yaml", "instances:\n  pgm-bp1aaaa0000001:\n    encryption: {key: k}\n")
-    write("a-keys.yml", "kms_keys:\n  k: {alias: alias/k}\n")
+    write("a-keys.yml", "version: 1\nkms_keys:\n  k: {alias: alias/k}\n")
     write("notes.txt", "not yaml at all: [")
     write("examples/other.yaml", "this: is not loaded")
     loaded = load(tmp_path)
@@ -75,18 +75,21 @@ def test_all_problems_of_all_files_in_one_pass(write: WriteFile) -> None:
     a = write("a.yaml", "instances:\n  pgm-bp1aaaa0000001:\n    encryption: {key: nokey}\n")
     b = write("b.yaml", "defaults:\n  regoin: cn-hangzhou\n")
     found = errors_of(a, b)
-    assert len(found) == 2
-    assert found[0].startswith("a.yaml:3:23: key `nokey` is not defined")
-    assert found[1] == "b.yaml:2:3: unknown field `regoin` in `defaults`: did you mean `region`?"
+    assert len(found) == 3
+    assert found[0] == (
+        "a.yaml:1:1: `version` is required: add `version: 1` to one file of the configuration"
+    )
+    assert found[1].startswith("a.yaml:3:23: key `nokey` is not defined")
+    assert found[2] == "b.yaml:2:3: unknown field `regoin` in `defaults`: did you mean `region`?"
 
 
 def test_same_instance_in_two_files_is_reported_at_both(write: WriteFile) -> None:
     body = "instances:\n  pgm-bp1aaaa0000001:\n    encryption: {key: service}\n"
-    a, b = write("a.yaml", body), write("b.yaml", "\n" + body)
+    a, b = write("a.yaml", "version: 1\n" + body), write("b.yaml", "\n\n" + body)
     found = errors_of(a, b)
     assert found == [
-        f"a.yaml:2:3: instance `pgm-bp1aaaa0000001` is also declared in {b}:3:3: declare it once",
-        f"b.yaml:3:3: instance `pgm-bp1aaaa0000001` is also declared in {a}:2:3: declare it once",
+        f"a.yaml:3:3: instance `pgm-bp1aaaa0000001` is also declared in {b}:4:3: declare it once",
+        f"b.yaml:4:3: instance `pgm-bp1aaaa0000001` is also declared in {a}:3:3: declare it once",
     ]
 
 
@@ -108,7 +111,7 @@ def test_defaults_in_two_files_must_agree(write: WriteFile) -> None:
 
 
 def test_merged_defaults_apply_to_instances_of_other_files(write: WriteFile) -> None:
-    a = write("a.yaml", "defaults: {region: cn-shanghai, restart: immediate}\n")
+    a = write("a.yaml", "version: 1\ndefaults: {region: cn-shanghai, restart: immediate}\n")
     b = write("b.yaml", "instances:\n  pgm-uf6aaaa0000001: {encryption: {key: service}}\n")
     spec = load(a, b).spec
     assert spec.instance_region("pgm-uf6aaaa0000001") == "cn-shanghai"
@@ -117,6 +120,7 @@ def test_merged_defaults_apply_to_instances_of_other_files(write: WriteFile) -> 
 
 def test_literal_key_ids_and_service_are_valid_references(write: WriteFile) -> None:
     text = """\
+    version: 1
     instances:
       pgm-bp1aaaa0000001: {encryption: {key: service}}
       pgm-bp1aaaa0000002: {encryption: {key: 0b9a7c5e-1d2f-4a3b-8c9d-0e1f2a3b4c5d}}
@@ -127,13 +131,14 @@ def test_literal_key_ids_and_service_are_valid_references(write: WriteFile) -> N
 
 def test_two_keys_with_one_alias_in_one_region_are_refused(write: WriteFile) -> None:
     text = """\
+    version: 1
     kms_keys:
       a: {alias: alias/x}
       b: {alias: alias/x}
       c: {alias: alias/x, region: cn-shanghai}
     """
     assert errors_of(write("a.yaml", text)) == [
-        "a.yaml:3:7: alias `alias/x` is also used by key `a` in cn-hangzhou"
+        "a.yaml:4:7: alias `alias/x` is also used by key `a` in cn-hangzhou"
     ]
 
 
@@ -186,7 +191,7 @@ def test_problem_in_one_file_does_not_hide_problems_in_others(write: WriteFile) 
     b = write(
         "b.yaml",
         "instances:\n  pgm-bp1aaaa0000001: {encryption: {key: k}}\n  x: {encryption: disabled}\n",
-    )
+    )  # no `version` either: not checked while a file is unreadable, it may be there
     found = errors_of(a, b)
     assert found[0].startswith("a.yaml:2:1: YAML syntax error")
     assert found[1].startswith("b.yaml:3:3: `x` is not valid here")
