@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -303,6 +304,78 @@ def _live_facts(address: str, observed: ObservedState) -> list[str]:
     return ["facts besides the resource's own view changed (e.g. a related resource)"]
 
 
+@dataclass(frozen=True)
+class Resumption:
+    """A saved plan that check_saved_plan() accepted, split into what is left to do and what
+    is already made (an earlier run of the same plan was stopped after making it, or someone
+    made it by hand)."""
+
+    plan: Plan
+    """The saved plan less the changes already made: same fingerprint, so the same
+    ClientTokens. A reference to a change already made is replaced by the value now observed
+    (the key it created), and it no longer appears in depends_on."""
+    made: tuple[Change, ...] = ()
+    """The saved changes whose resource already is what the spec wants, in plan order."""
+    order: tuple[str, ...] = ()
+    """Every address of the saved plan, in its order (for the result)."""
+    observed: ObservedState | None = None
+    """The observation the split was made on (an instance still re-encrypting is waited for)."""
+
+
+def resume(saved: Plan, observed: ObservedState, fresh: Plan) -> Resumption:
+    """Split an accepted saved plan (check_saved_plan gave []) into what is left to do and
+    what is already made. Raises PlanFileError when a change left to do needs a value of a
+    change already made that the observation does not hold (then plan again)."""
+    from reconciler.plan.digest import facts_digest
+    from reconciler.plan.model import summarise
+
+    made = [
+        c
+        for c in saved.changes
+        if c.facts_digest != facts_digest(observed, c.address) and fresh.change(c.address) is None
+    ]
+    order = tuple(c.address for c in saved.changes)
+    if not made:
+        return Resumption(saved, order=order, observed=observed)
+    gone = {c.address for c in made}
+    left = [
+        c.model_copy(
+            update={
+                "depends_on": [d for d in c.depends_on if d not in gone],
+                "operations": [_resolved(op, gone, observed) for op in c.operations],
+            }
+        )
+        for c in saved.changes
+        if c.address not in gone
+    ]
+    plan = saved.model_copy(
+        update={"changes": left, "summary": summarise(left, list(saved.refusals))}
+    )
+    return Resumption(plan, tuple(made), order, observed)
+
+
+def _resolved(op: Any, gone: set[str], observed: ObservedState) -> Any:
+    from reconciler.plan.model import is_ref
+
+    params = dict(op.params)
+    for name, value in op.params.items():
+        if is_ref(value) and value["ref"] in gone:
+            params[name] = _observed_attr(value["ref"], value["attr"], observed)
+    return op.model_copy(update={"params": params})
+
+
+def _observed_attr(address: str, attr: str, observed: ObservedState) -> str:
+    kind, _, name = address.partition(".")
+    key = observed.keys.get(name) if kind == "kms_key" else None
+    value = getattr(key, attr, None) if key is not None else None
+    if not value:
+        raise PlanFileError(
+            f"the saved plan needs the {attr} of {address}, which an earlier run made, but "
+            "the cloud does not show it now: plan again"
+        )
+    return str(value)
+
+
 # --- apply ---------------------------------------------------------------------------------
 
 
@@ -335,21 +408,98 @@ def check_applicable(plan: Plan, options: ApplyOptions) -> None:
 
 
 def apply(
-    plan: Plan,
+    plan: Plan | Resumption,
     clients: CloudClients,
     options: ApplyOptions,
     on_event: Callable[[ApplyEvent], None] | None = None,
     *,
     state_dir: str | Path | None = None,
 ) -> ApplyResult:
-    """Carry the plan out. With `state_dir`, writes are recorded in its journal (unless
-    `options` already names one); the caller holds apply_lock(state_dir) around this.
-    Raises ApplyError before any write when the plan may not be applied; re-raises
-    Interrupted after stopping new writes and waiting for those in flight."""
-    from reconciler.apply.executor import apply_plan
+    """Carry the plan out (a Resumption: what is left of a saved plan). With `state_dir`,
+    writes are recorded in its journal (unless `options` already names one); the caller holds
+    apply_lock(state_dir) around this. Raises ApplyError before any write when the plan may
+    not be applied; re-raises Interrupted after stopping new writes and waiting for those in
+    flight (the executor's partial result is on the error as `apply_result`).
+
+    Changes of a Resumption that are already made report `done` without a write; an instance
+    whose change an earlier run submitted and that is still re-encrypting is waited for, as
+    if this run had submitted it."""
+    from reconciler.apply.executor import ApplyResult, apply_plan
     from reconciler.apply.journal import Journal
 
+    resumed = plan if isinstance(plan, Resumption) else Resumption(plan)
     if state_dir is not None and options.journal is None:
         options = dataclasses.replace(options, journal=Journal(journal_path(state_dir)))
-    check_applicable(plan, options)
-    return apply_plan(plan, clients, options, on_event or (lambda _event: None))
+    check_applicable(resumed.plan, options)
+    lock = threading.Lock()
+
+    def emit(event: ApplyEvent) -> None:
+        if on_event is not None:
+            with lock:
+                on_event(event)
+
+    result = (
+        apply_plan(resumed.plan, clients, options, emit)
+        if resumed.plan.changes
+        else ApplyResult([])
+    )
+    if not resumed.made:
+        return result
+    settled = _settle(resumed, clients, options, emit)
+    outcomes = {o.address: o for o in [*result.outcomes, *settled]}
+    return ApplyResult([outcomes[a] for a in resumed.order if a in outcomes])
+
+
+MADE_ALREADY = "already as the plan wants (made by an earlier run of this plan, or by hand)"
+
+
+def _settle(
+    resumed: Resumption,
+    clients: CloudClients,
+    options: ApplyOptions,
+    emit: Callable[[ApplyEvent], None],
+) -> list[Any]:
+    """Outcomes of the changes an earlier run made; waits for instances still switching."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from reconciler.apply.compare import ServiceKeys
+    from reconciler.apply.executor import ApplyEvent, ChangeOutcome
+    from reconciler.apply.waiter import Waiter
+
+    waiter = Waiter(clients, options, emit, ServiceKeys(clients))
+
+    def one(change: Change) -> Any:
+        switching = _still_switching(change, resumed.observed)
+        if switching is None:
+            emit(ApplyEvent("done", change.address, MADE_ALREADY))
+            return ChangeOutcome(change.address, "done", MADE_ALREADY)
+        if change.scheduled:
+            detail = "submitted for the maintenance window by an earlier run of this plan"
+            emit(ApplyEvent("scheduled", change.address, detail))
+            return ChangeOutcome(change.address, "scheduled", detail)
+        instance, target = switching
+        emit(ApplyEvent("waiting", change.address, "submitted by an earlier run; waiting"))
+        waited = waiter.until_done(change.address, instance.region, instance.instance_id, target)
+        status = "done" if waited.ok else "failed"
+        emit(ApplyEvent(status, change.address, waited.detail))
+        return ChangeOutcome(change.address, status, waited.detail)
+
+    with ThreadPoolExecutor(max(1, options.parallelism), thread_name_prefix="settle") as pool:
+        return list(pool.map(one, resumed.made))
+
+
+def _still_switching(change: Change, observed: ObservedState | None) -> tuple[Any, str] | None:
+    """(instance, the ConfigValue it switches to) when `change` is an instance's encryption
+    change that is still under way (not Running, or a task listed); else None."""
+    if observed is None or not change.address.startswith("rds_encryption."):
+        return None
+    instance = observed.instances.get(change.target_id or "")
+    if instance is None:
+        return None
+    tasks = [t for t in observed.tasks if t.instance_id == instance.instance_id]
+    if instance.status == "Running" and not tasks:
+        return None
+    operation = change.operations[-1]
+    refs = {value["ref"] for value in operation.refs()}
+    target = _resolved(operation, refs, observed).params.get("ConfigValue")
+    return instance, str(target)

@@ -5,10 +5,11 @@ code that prints or prompts.
     options.py   the global options (before or after the command name)
     spec.py      validate, schema (offline)
     plan.py      plan
+    apply.py     apply (apply_view.py: its live display and summary)
     emulator.py  emulator serve
 """
 
-from reconciler.cli import emulator, plan, spec  # noqa: F401 - registers the commands
+from reconciler.cli import apply, emulator, plan, spec  # noqa: F401 - registers the commands
 from reconciler.cli.options import GlobalOptions, global_options
 from reconciler.cli.root import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli, fail, main
 
