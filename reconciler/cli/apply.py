@@ -249,7 +249,7 @@ def _confirm(auto_approve: bool, *, to_stderr: bool) -> None:
     """Ask on a terminal; without one, refuse unless --auto-approve."""
     if auto_approve:
         return
-    if not (sys.stdin.isatty() and (sys.stderr if to_stderr else sys.stdout).isatty()):
+    if not _on_a_terminal(to_stderr):
         fail(
             "no terminal to ask for approval: pass --auto-approve to apply without asking "
             "(nothing was written)"
@@ -263,6 +263,11 @@ def _confirm(auto_approve: bool, *, to_stderr: bool) -> None:
     if answer.strip() != "yes":
         click.echo("", err=to_stderr)
         fail("apply cancelled: only 'yes' approves (nothing was written)")
+
+
+def _on_a_terminal(to_stderr: bool) -> bool:
+    """Someone can answer: stdin and the stream the question goes to are terminals."""
+    return sys.stdin.isatty() and (sys.stderr if to_stderr else sys.stdout).isatty()
 
 
 def _apply_with_display(work: Any, clients: Any, options: Any, folder: Path, fmt: str) -> Any:
