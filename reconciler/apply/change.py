@@ -121,8 +121,9 @@ def _finish(change: Change, run: RunState, ids: tuple[str, ...]) -> ChangeOutcom
     ids = tuple(i for i in ids if i)
     config = next((o for o in change.operations if o.op == calls.MODIFY_CONFIG), None)
     if config is None:
-        run.emit(ApplyEvent("done", address, f"{address} done"))
-        return ChangeOutcome(address, "done", "done", ids)
+        detail = "made " + ", ".join(change.op_names)
+        run.emit(ApplyEvent("done", address, detail))
+        return ChangeOutcome(address, "done", detail, ids)
     params = calls.resolve(config.params, run.outputs)
     instance_id, target = str(params["DBInstanceId"]), str(params["ConfigValue"])
     region = str(change.region)
