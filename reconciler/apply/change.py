@@ -76,6 +76,8 @@ def run_change(change: Change, run: RunState) -> ChangeOutcome:
     address = change.address
     run.emit(ApplyEvent("started", address, f"{change.action} {address}"))
     ids: list[str] = []
+    if run.stop.is_set():
+        return _not_started(run, address, "not started: an earlier change failed")
     try:
         try:
             reason = compare.moved(change, run.clients, run.ram_region, run.service_keys)
@@ -104,7 +106,9 @@ def run_change(change: Change, run: RunState) -> ChangeOutcome:
         raise
     except WriteFailed as failure:
         return _failed(run, address, failure.detail, ids)
-    except (CloudCallError, ApplyError) as error:
+    except CloudCallError as error:
+        return _failed(run, address, str(error), [*ids, error.request_id or ""])
+    except ApplyError as error:
         return _failed(run, address, str(error), ids)
 
 

@@ -150,6 +150,7 @@ def test_a_failure_stops_new_writes_and_lists_every_change(demo) -> None:  # typ
     failed = result.outcome("kms_key.rds-prod")
     assert failed is not None and failed.status == "failed"
     assert "Rejected.LimitExceeded" in failed.detail and "request id" in failed.detail
+    assert len(failed.request_ids) == 1 and failed.request_ids[0] in failed.detail
     assert statuses["kms_key.rds-legacy"] == "done"
     assert statuses["kms_key.rds-prod-sh"] == "not_started"
     assert all(statuses[a] == "not_started" for a in statuses if a.startswith("rds_"))
