@@ -76,8 +76,13 @@ def run_change(change: Change, run: RunState) -> ChangeOutcome:
     address = change.address
     run.emit(ApplyEvent("started", address, f"{change.action} {address}"))
     ids: list[str] = []
+    if run.stop.is_set():
+        return _not_started(run, address, "not started: an earlier change failed")
     try:
-        reason = compare.moved(change, run.clients, run.ram_region, run.service_keys)
+        try:
+            reason = compare.moved(change, run.clients, run.ram_region, run.service_keys)
+        except CloudCallError as error:
+            return _failed(run, address, f"reading it again before writing failed: {error}", ids)
         if reason is not None:
             return _failed(
                 run,
@@ -101,7 +106,9 @@ def run_change(change: Change, run: RunState) -> ChangeOutcome:
         raise
     except WriteFailed as failure:
         return _failed(run, address, failure.detail, ids)
-    except (CloudCallError, ApplyError) as error:
+    except CloudCallError as error:
+        return _failed(run, address, str(error), [*ids, error.request_id or ""])
+    except ApplyError as error:
         return _failed(run, address, str(error), ids)
 
 
@@ -121,8 +128,9 @@ def _finish(change: Change, run: RunState, ids: tuple[str, ...]) -> ChangeOutcom
     ids = tuple(i for i in ids if i)
     config = next((o for o in change.operations if o.op == calls.MODIFY_CONFIG), None)
     if config is None:
-        run.emit(ApplyEvent("done", address, f"{address} done"))
-        return ChangeOutcome(address, "done", "done", ids)
+        detail = "made " + ", ".join(change.op_names)
+        run.emit(ApplyEvent("done", address, detail))
+        return ChangeOutcome(address, "done", detail, ids)
     params = calls.resolve(config.params, run.outputs)
     instance_id, target = str(params["DBInstanceId"]), str(params["ConfigValue"])
     region = str(change.region)
@@ -131,7 +139,7 @@ def _finish(change: Change, run: RunState, ids: tuple[str, ...]) -> ChangeOutcom
     result = run.waiter.until_done(address, region, instance_id, target)
     if not result.ok:
         return _failed(run, address, result.detail, list(ids))
-    detail = f"{instance_id} is Running with encryption {compare._show(target)}"
+    detail = f"{instance_id} is Running with encryption {compare.show_value(target)}"
     run.emit(ApplyEvent("done", address, detail))
     return ChangeOutcome(address, "done", detail, ids)
 
@@ -183,7 +191,12 @@ def _write(change: Change, op: Operation, run: RunState) -> Written:
         raise
     if journal is not None:
         journal.after(
-            change.address, op.op, "ok", request_id=written.request_id, outputs=written.outputs
+            change.address,
+            op.op,
+            "ok",
+            request_id=written.request_id,
+            outputs=written.outputs,
+            message=written.note or None,
         )
     return written
 
@@ -206,6 +219,7 @@ def _modify_config(change: Change, params: dict[str, Any], run: RunState) -> Wri
     region, instance_id = str(change.region), str(params["DBInstanceId"])
     clock = run.options.clock
     refused_since: float | None = None
+    busy_since: float | None = None
     delays = iter(RAM_RETRY_DELAYS)
     while True:
         try:
@@ -213,10 +227,17 @@ def _modify_config(change: Change, params: dict[str, Any], run: RunState) -> Wri
         except TransientError as error:
             if isinstance(error, NetworkError) or family_of(error) is not Family.BUSY:
                 raise
+            busy_since = clock() if busy_since is None else busy_since
+            if clock() - busy_since >= run.options.timeout_s:
+                raise WriteFailed(
+                    f"{error}; still refused as busy after {run.options.timeout_s:g} s"
+                ) from error
             run.emit(ApplyEvent("waiting", change.address, f"{instance_id} is busy ({error.code})"))
             waited = run.waiter.until_running(change.address, region, instance_id)
             if not waited.ok:
                 raise WriteFailed(f"{error}; then {waited.detail}") from error
+            # Running, yet refused as busy: give the cloud a moment before sending again.
+            run.waiter.nap(run.options.poll_interval_s)
         except PermanentError as error:
             if not _ram_not_ready(error, params, run):
                 raise
@@ -274,7 +295,7 @@ def _verify_lost(
             f"{error}; read back: it did not take effect. It was not sent again: apply again"
         ) from error
     run.emit(ApplyEvent("write", change.address, f"{op}: answer lost; read back: it took effect"))
-    return Written(request_id="")
+    return Written(note="the answer was lost; read back: it took effect")
 
 
 def _took_effect(op: str, params: dict[str, Any], clients: CloudClients, region: str) -> bool:

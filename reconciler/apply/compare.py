@@ -97,11 +97,13 @@ def _instance(change: Change, clients: CloudClients, service_keys: ServiceKeys) 
     if now is None:
         return f"instance {instance_id} no longer exists"
     if now != expected:
-        return f"its encryption is now {_show(now)}; the plan was made with {_show(expected)}"
+        was = show_value(expected)
+        return f"its encryption is now {show_value(now)}; the plan was made with {was}"
     return None
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
+    """`off`, `the service key` or `key <id>`, for messages."""
     return {DISABLED: "off", SERVICE_KEY: "the service key"}.get(str(value), f"key {value}")
 
 

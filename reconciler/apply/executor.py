@@ -125,7 +125,7 @@ def apply_plan(
             }
         )
     outcomes, interrupted = _Scheduler(plan, run).run()
-    result = ApplyResult([outcomes[c.address] for c in plan.changes])
+    result = ApplyResult([outcomes.get(c.address) or _unrecorded(c) for c in plan.changes])
     if run.journal is not None:
         run.journal.append(
             {"event": "end", "outcomes": {o.address: o.status for o in result.outcomes}}
@@ -134,6 +134,15 @@ def apply_plan(
         interrupted.apply_result = result  # type: ignore[attr-defined]
         raise interrupted
     return result
+
+
+def _unrecorded(change: Change) -> ChangeOutcome:
+    """A change whose outcome a signal kept from being recorded (it landed mid-bookkeeping)."""
+    return ChangeOutcome(
+        change.address,
+        "failed",
+        "interrupted before its outcome was recorded: see the journal, and plan again",
+    )
 
 
 def _is_parallel(change: Change) -> bool:

@@ -26,6 +26,8 @@ class Written:
     request_id: str = ""
     outputs: dict[str, str] = field(default_factory=dict)
     body: dict[str, Any] = field(default_factory=dict, repr=False)
+    note: str = ""
+    """How the outcome was learnt when not from the answer (a lost answer read back)."""
 
 
 def write(
