@@ -153,6 +153,9 @@ def _without_address(message: str, address: str) -> str:
         text = text[len(address) :].lstrip(": ")
     elif text.endswith(f" {address}"):
         text = text[: -len(address)].rstrip()
+    name = address.partition(".")[2]
+    if name and text.startswith(f"{name}: "):  # `pgm-x: task ...` under rds_encryption.pgm-x
+        text = text[len(name) + 2 :]
     return text
 
 

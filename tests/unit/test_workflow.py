@@ -247,3 +247,61 @@ def test_findings_are_plain_data() -> None:
     finding = workflow.StaleFinding("kms_key.x", "moved", ("a: 1 when planned, 2 now",))
     assert str(finding) == "kms_key.x: moved\n    a: 1 when planned, 2 now"
     assert json.loads(json.dumps(finding.__dict__, default=list))["address"] == "kms_key.x"
+
+
+# --- resume --------------------------------------------------------------------------------
+
+
+def test_resume_of_an_untouched_plan_is_the_plan() -> None:
+    loaded, observed = case("key-switch")
+    saved = workflow.make_plan(loaded, observed)
+    resumed = workflow.resume(saved, observed, workflow.make_plan(loaded, observed))
+    assert resumed.plan == saved and resumed.made == ()
+    assert resumed.order == tuple(c.address for c in saved.changes)
+
+
+def test_resume_leaves_out_what_an_earlier_run_made_and_resolves_its_references() -> None:
+    """The saved plan creates kms_key.rds-prod and moves two instances to it; the first run
+    was killed after the key was made. The rerun makes the instance changes with the key id
+    now observed in place of the reference, and the same ClientTokens."""
+    loaded, observed = case("key-switch")
+    created = observed.keys["rds-prod"]
+    assert created is not None
+    before_key = observed.model_copy(update={"keys": {**observed.keys, "rds-prod": None}})
+    saved = workflow.make_plan(loaded, before_key)
+    assert saved.change("kms_key.rds-prod") is not None
+    key_made = observed  # the key exists now, as the spec wants; the instances did not move
+    fresh = workflow.make_plan(loaded, key_made)
+    assert workflow.check_saved_plan(saved, loaded, key_made, fresh) == []
+    resumed = workflow.resume(saved, key_made, fresh)
+    assert [c.address for c in resumed.made] == ["kms_key.rds-prod"]
+    assert [c.address for c in resumed.plan.changes] == [
+        "rds_encryption.pgm-bp1ded0000000002",
+        "rds_encryption.pgm-bp1ded0000000003",
+    ]
+    for left in resumed.plan.changes:
+        original = saved.change(left.address)
+        assert original is not None and "kms_key.rds-prod" in original.depends_on
+        assert "kms_key.rds-prod" not in left.depends_on
+        (operation,) = left.operations
+        assert operation.params["ConfigValue"] == created.key_id
+        assert operation.params["ClientToken"] == original.operations[0].params["ClientToken"]
+    assert resumed.plan.fingerprint == saved.fingerprint
+    assert resumed.plan.summary.create == 0
+
+
+def test_resume_needs_the_value_a_made_change_produced() -> None:
+    loaded, observed = case("key-switch")
+    before_key = observed.model_copy(update={"keys": {**observed.keys, "rds-prod": None}})
+    saved = workflow.make_plan(loaded, before_key)
+    prod = saved.change("kms_key.rds-prod")
+    assert prod is not None
+    # The key counts as made, but the observation holds no id for it: refuse, never guess.
+    key = observed.keys["rds-prod"]
+    assert key is not None
+    no_id = observed.model_copy(
+        update={"keys": {**observed.keys, "rds-prod": key.model_copy(update={"key_id": ""})}}
+    )
+    fresh = saved.model_copy(update={"changes": [c for c in saved.changes if c is not prod]})
+    with pytest.raises(workflow.PlanFileError, match="plan again"):
+        workflow.resume(saved, no_id, fresh)
