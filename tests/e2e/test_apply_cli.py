@@ -179,6 +179,26 @@ def test_a_change_to_an_unrelated_instance_does_not_make_it_stale(
     assert_converged(demo.endpoint)
 
 
+def test_a_resource_absent_when_planned_and_made_by_hand_since_is_stale(
+    demo: Emulator, tmp_path: Path
+) -> None:
+    """The first observation found no alias/rds-prod (the plan creates it); someone creates a
+    key with that alias by hand, without the tag RDS needs, before apply."""
+    path = tmp_path / "plan.json"
+    saved = save_plan(demo.endpoint, path)
+    assert next(c for c in saved["changes"] if c["address"] == "kms_key.rds-prod")["before"] is None
+    key_id = world.create_key(demo.endpoint, alias="alias/rds-prod")
+    world.reset_calls(demo.endpoint)
+    refused = apply(demo.endpoint, "--plan", str(path), SPECS, "--auto-approve", "--allow-restart")
+    assert refused.exit_code == 1
+    assert "kms_key.rds-prod: the facts this change rests on changed" in refused.stderr
+    assert f"did not exist when planned; exists now ({key_id})" in refused.stderr
+    assert writes(demo.endpoint) == []
+    done = apply(demo.endpoint, SPECS, "--auto-approve", "--allow-restart")
+    assert done.exit_code == 0, done.stdout + done.stderr
+    assert_converged(demo.endpoint)
+
+
 def test_a_plan_of_other_spec_files_is_refused(demo: Emulator, tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
     other = str(REPO / "specs" / "examples" / "service-key")
@@ -296,3 +316,10 @@ def test_timeout_values(value: str, ok: bool) -> None:
         result = run_cli("apply", "--timeout", value, "--auto-approve")
         assert result.exit_code == 1
         assert "--timeout" in result.stderr
+
+
+def test_apply_help_points_to_the_exit_codes() -> None:
+    text = " ".join(run_cli("apply", "--help").stdout.split())
+    assert "docs/exit-codes.md" in text and "130/143" in text
+    for option in ("--plan", "--auto-approve", "--allow-restart", "--parallelism", "--timeout"):
+        assert option in text
