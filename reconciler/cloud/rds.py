@@ -360,10 +360,8 @@ def instance_tasks(
         page_size=TASK_PAGE_SIZE,
     )
     with reading("rds:DescribeHistoryTasks", instance_id):
-        response = clients.call(
-            "rds", region, "DescribeHistoryTasks", lambda c: c.describe_history_tasks(request)
-        )
-        items = (response.body.to_map() or {}).get("Items") or []
+        body = _answer(clients, region, "DescribeHistoryTasks", "describe_history_tasks", request)
+        items = body.get("Items") or []
         if not isinstance(items, list):
             raise TypeError("Items is not a list")
         found = []
