@@ -163,11 +163,11 @@ def _scheduled(
 def _write(change: Change, op: Operation, run: RunState) -> Written:
     """One journalled write. Raises WriteFailed, CloudCallError, ApplyError or Interrupted."""
     params = calls.resolve(op.params, run.outputs)
+    run.emit(ApplyEvent("write", change.address, op.op))
     raise_if_cancelled()  # no new write after a signal, not even its journal entry
     journal = run.journal
     if journal is not None:
         journal.before(change.address, op.op, params)
-    run.emit(ApplyEvent("write", change.address, op.op))
     try:
         written = _send(change, op.op, params, run)
     except Interrupted:
@@ -187,6 +187,12 @@ def _write(change: Change, op: Operation, run: RunState) -> Written:
                 request_id=error.request_id,
                 error_code=error.code,
                 message=error.message,
+            )
+        raise
+    except Exception as error:  # a bug: still no `before` left without its `after`
+        if journal is not None:
+            journal.after(
+                change.address, op.op, "error", error_code=type(error).__name__, message=str(error)
             )
         raise
     if journal is not None:
