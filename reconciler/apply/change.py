@@ -136,7 +136,11 @@ def _finish(change: Change, run: RunState, ids: tuple[str, ...]) -> ChangeOutcom
     region = str(change.region)
     if params.get("SwitchTimeMode") == "MaintainTime":
         return _scheduled(change, run, instance_id, target, ids)
-    result = run.waiter.until_done(address, region, instance_id, target)
+    try:
+        result = run.waiter.until_done(address, region, instance_id, target)
+    except CloudCallError as error:
+        detail = f"the change was submitted, but waiting for it failed: {error}; plan again later"
+        return _failed(run, address, detail, list(ids))
     if not result.ok:
         return _failed(run, address, result.detail, list(ids))
     detail = f"{instance_id} is Running with encryption {compare.show_value(target)}"
