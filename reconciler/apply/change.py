@@ -136,7 +136,11 @@ def _finish(change: Change, run: RunState, ids: tuple[str, ...]) -> ChangeOutcom
     region = str(change.region)
     if params.get("SwitchTimeMode") == "MaintainTime":
         return _scheduled(change, run, instance_id, target, ids)
-    result = run.waiter.until_done(address, region, instance_id, target)
+    try:
+        result = run.waiter.until_done(address, region, instance_id, target)
+    except CloudCallError as error:
+        detail = f"the change was submitted, but waiting for it failed: {error}; plan again later"
+        return _failed(run, address, detail, list(ids))
     if not result.ok:
         return _failed(run, address, result.detail, list(ids))
     detail = f"{instance_id} is Running with encryption {compare.show_value(target)}"
@@ -163,11 +167,11 @@ def _scheduled(
 def _write(change: Change, op: Operation, run: RunState) -> Written:
     """One journalled write. Raises WriteFailed, CloudCallError, ApplyError or Interrupted."""
     params = calls.resolve(op.params, run.outputs)
+    run.emit(ApplyEvent("write", change.address, op.op))
     raise_if_cancelled()  # no new write after a signal, not even its journal entry
     journal = run.journal
     if journal is not None:
         journal.before(change.address, op.op, params)
-    run.emit(ApplyEvent("write", change.address, op.op))
     try:
         written = _send(change, op.op, params, run)
     except Interrupted:
@@ -187,6 +191,12 @@ def _write(change: Change, op: Operation, run: RunState) -> Written:
                 request_id=error.request_id,
                 error_code=error.code,
                 message=error.message,
+            )
+        raise
+    except Exception as error:  # a bug: still no `before` left without its `after`
+        if journal is not None:
+            journal.after(
+                change.address, op.op, "error", error_code=type(error).__name__, message=str(error)
             )
         raise
     if journal is not None:

@@ -26,6 +26,7 @@ from reconciler.apply.results import ApplyEvent, ApplyOptions
 from reconciler.cancellation import raise_if_cancelled
 from reconciler.cloud import rds
 from reconciler.cloud.clients import CloudClients
+from reconciler.errors import CloudCallError
 
 RUNNING = "Running"
 GONE_STATUSES = frozenset({"Deleting", "Released", "Deleted"})
@@ -115,7 +116,10 @@ class Waiter:
 
     def _tasks(self, address: str, region: str, instance_id: str, target: str) -> str | None:
         """Emit the task's progress; the reason to stop when it failed, else None."""
-        tasks = rds.instance_tasks(self.clients, region, instance_id, datetime.now(UTC))
+        try:
+            tasks = rds.instance_tasks(self.clients, region, instance_id, datetime.now(UTC))
+        except CloudCallError:
+            return None  # progress is for display: the status reads decide
         ours = next((t for t in tasks if t.encryption_target == target), None)
         if ours is None:
             return None

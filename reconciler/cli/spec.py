@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
@@ -21,26 +20,26 @@ def validate(paths: tuple[str, ...]) -> None:
     directly in it, in sorted order, not its subfolders (a subfolder is a separate
     configuration, as in Terraform). Each folder PATH is validated as its own configuration
     (validate specs/examples/* checks each example alone); the files given are one
-    configuration together. Prints FILE:LINE:COL: message for every problem.
+    configuration together. Dotfiles (.draft.yaml) are ignored. Besides the files themselves
+    it checks what the plan would refuse from the spec alone: unknown regions, a key of
+    another region than its instance, a missing version. Prints FILE:LINE:COL: message for
+    every problem.
     Exit codes: 0 valid, 1 errors.
 
     The global options (--endpoint, --region, ...) are accepted and ignored: this command
     does not talk to the cloud.
     """
-    from reconciler.errors import Diagnostic, SpecError
-    from reconciler.spec.loader import load_spec
+    from reconciler.spec.loader import load_configurations
 
-    configurations = _configurations(paths or DEFAULT_PATHS)
-    problems: list[Diagnostic] = []
-    for label, group in configurations:
-        try:
-            loaded = load_spec(group)
-        except SpecError as error:
-            problems += error.diagnostics
-            for diagnostic in error.diagnostics:
-                click.echo(str(diagnostic), err=True)
+    configurations = load_configurations(paths or DEFAULT_PATHS)
+    problems = [d for c in configurations for d in c.diagnostics]
+    for configuration in configurations:
+        for diagnostic in configuration.diagnostics:
+            click.echo(str(diagnostic), err=True)
+        if configuration.loaded is None:
             continue
-        spec = loaded.spec
+        loaded, spec = configuration.loaded, configuration.loaded.spec
+        label = " ".join(configuration.paths)
         prefix = f"{label}: " if len(configurations) > 1 else ""
         click.echo(
             f"{prefix}{len(loaded.files)} files, {len(spec.kms_keys)} keys, "
@@ -54,22 +53,6 @@ def validate(paths: tuple[str, ...]) -> None:
             err=True,
         )
         sys.exit(EXIT_ERROR)
-
-
-def _configurations(paths: tuple[str, ...]) -> list[tuple[str, tuple[str, ...]]]:
-    """(label, paths) per configuration: each folder PATH is one, and the files given (with
-    any path that does not exist, which the loader reports) are one together, placed where the
-    first of them was given."""
-    groups: list[tuple[str, list[str]]] = []
-    files: list[str] = []
-    for path in paths:
-        if Path(path).is_dir():
-            groups.append((path, [path]))
-            continue
-        if not files:
-            groups.append(("", files))
-        files.append(path)
-    return [(label or " ".join(group), tuple(group)) for label, group in groups]
 
 
 @cli.command()

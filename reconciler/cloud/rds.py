@@ -30,6 +30,13 @@ def _models() -> Any:
     return models
 
 
+def _answer(clients: CloudClients, region: str, action: str, method: str, request: Any) -> dict:
+    """Call one RDS read through the shared road (retry, rate limit, count); its body as wire
+    names. Errors propagate for the caller's `reading` block to label."""
+    response = clients.call("rds", region, action, lambda c: getattr(c, method)(request))
+    return response.body.to_map() or {}
+
+
 @dataclass(frozen=True)
 class InstancePage:
     items: list[dict[str, Any]]
@@ -48,10 +55,7 @@ def list_instances(
         page_number=page,
     )
     with reading("rds:DescribeDBInstances", f"{region} page {page}"):
-        response = clients.call(
-            "rds", region, "DescribeDBInstances", lambda c: c.describe_dbinstances(request)
-        )
-        body = response.body.to_map() or {}
+        body = _answer(clients, region, "DescribeDBInstances", "describe_dbinstances", request)
         items = _instance_items(body)
         total = int(body["TotalRecordCount"])
         if total < 0:
@@ -76,14 +80,12 @@ def find_instance(clients: CloudClients, region: str, instance_id: str) -> dict[
     request = _models().DescribeDBInstancesRequest(region_id=region, dbinstance_id=instance_id)
     with reading("rds:DescribeDBInstances", instance_id):
         try:
-            response = clients.call(
-                "rds", region, "DescribeDBInstances", lambda c: c.describe_dbinstances(request)
-            )
+            body = _answer(clients, region, "DescribeDBInstances", "describe_dbinstances", request)
         except PermanentError as error:
             if absent(error, *INSTANCE_ABSENT):
                 return None
             raise
-        items = _instance_items(response.body.to_map() or {})
+        items = _instance_items(body)
         return next((i for i in items if i["DBInstanceId"] == instance_id), None)
 
 
@@ -92,13 +94,9 @@ def attribute(clients: CloudClients, region: str, instance_id: str) -> dict[str,
     list does not. The instance was listed, so any error (not found included) stops the plan."""
     request = _models().DescribeDBInstanceAttributeRequest(dbinstance_id=instance_id)
     with reading("rds:DescribeDBInstanceAttribute", instance_id):
-        response = clients.call(
-            "rds",
-            region,
-            "DescribeDBInstanceAttribute",
-            lambda c: c.describe_dbinstance_attribute(request),
+        body = _answer(
+            clients, region, "DescribeDBInstanceAttribute", "describe_dbinstance_attribute", request
         )
-        body = response.body.to_map() or {}
         items = (body.get("Items") or {}).get("DBInstanceAttribute") or []
         found = [i for i in items if isinstance(i, dict) and i.get("DBInstanceId") == instance_id]
         if len(found) != 1:
@@ -118,13 +116,14 @@ def encryption(
         dbinstance_id=instance_id, region_id=region
     )
     with reading("rds:DescribeDBInstanceEncryptionKey", instance_id):
-        response = clients.call(
-            "rds",
+        body = _answer(
+            clients,
             region,
             "DescribeDBInstanceEncryptionKey",
-            lambda c: c.describe_dbinstance_encryption_key(request),
+            "describe_dbinstance_encryption_key",
+            request,
         )
-        return encryption_from_body(response.body.to_map() or {}, service_key_id)
+        return encryption_from_body(body, service_key_id)
 
 
 def encryption_from_body(body: dict[str, Any], service_key_id: str | None) -> ObservedEncryption:
@@ -195,13 +194,13 @@ def key_users(clients: CloudClients, region: str, key_id: str) -> list[ObservedK
         kms_resource_region_id=region,
     )
     with reading("rds:DescribeKmsAssociateResources", key_id):
-        response = clients.call(
-            "rds",
+        body = _answer(
+            clients,
             region,
             "DescribeKmsAssociateResources",
-            lambda c: c.describe_kms_associate_resources(request),
+            "describe_kms_associate_resources",
+            request,
         )
-        body = response.body.to_map() or {}
         if not body.get("RequestId"):
             raise ValueError("not an answer of the API (no RequestId)")
         listed = body.get("AssociateDBInstances") or []
@@ -248,10 +247,7 @@ def pending_tasks(clients: CloudClients, region: str, page: int, now: datetime) 
         page_size=TASK_PAGE_SIZE,
     )
     with reading("rds:DescribeHistoryTasks", f"{region} page {page}"):
-        response = clients.call(
-            "rds", region, "DescribeHistoryTasks", lambda c: c.describe_history_tasks(request)
-        )
-        body = response.body.to_map() or {}
+        body = _answer(clients, region, "DescribeHistoryTasks", "describe_history_tasks", request)
         items = body.get("Items") or []
         if not isinstance(items, list):
             raise TypeError("Items is not a list")
@@ -364,10 +360,8 @@ def instance_tasks(
         page_size=TASK_PAGE_SIZE,
     )
     with reading("rds:DescribeHistoryTasks", instance_id):
-        response = clients.call(
-            "rds", region, "DescribeHistoryTasks", lambda c: c.describe_history_tasks(request)
-        )
-        items = (response.body.to_map() or {}).get("Items") or []
+        body = _answer(clients, region, "DescribeHistoryTasks", "describe_history_tasks", request)
+        items = body.get("Items") or []
         if not isinstance(items, list):
             raise TypeError("Items is not a list")
         found = []

@@ -197,3 +197,34 @@ def test_maintenance_window_change_is_scheduled_then_runs_in_the_window(demo) ->
     assert _encryption_key(demo, "pgm-bp1ded0000000001") == _key_id(demo, "alias/acs/rds")
     final = make_plan(clients, WINDOW_SPEC)
     assert final.changes == [] and final.warnings == []
+
+
+RETIRE_SPEC = {
+    "defaults": {"region": HZ, "restart": "immediate"},
+    "kms_keys": {
+        "rds-legacy": {
+            "alias": "alias/rds-legacy",
+            "description": "legacy RDS key",
+            "tags": {"team": "dba"},
+            "state": "disabled",
+        }
+    },
+    "instances": {"pgm-bp1ded0000000003": {"encryption": {"key": "service"}}},
+}
+
+
+def test_a_key_is_disabled_only_after_its_instance_moved_off(demo) -> None:  # type: ignore[no-untyped-def]
+    clients = clients_for(demo)
+    plan = make_plan(clients, RETIRE_SPEC)
+    assert not plan.refusals, plan.refusals
+    assert [c.address for c in plan.changes][-1] == "kms_key.rds-legacy"
+    events = Events()
+
+    result = apply_plan(plan, clients, options(FakeTime(demo), allow_restart=True), events)
+
+    assert result.ok, result.outcomes
+    order = [e.address for e in events.seen if e.kind in ("started", "done")]
+    assert order.index("kms_key.rds-legacy") > max(
+        i for i, a in enumerate(order) if a == "rds_encryption.pgm-bp1ded0000000003"
+    )
+    assert make_plan(clients, RETIRE_SPEC).changes == []

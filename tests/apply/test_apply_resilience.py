@@ -176,3 +176,22 @@ def test_not_authorised_without_a_ram_change_in_the_run_fails_at_once(demo) -> N
     assert outcome.status == "failed"
     assert "ByokNotAuthorizedToRds" in outcome.detail and "request id" in outcome.detail
     assert time.slept == []
+
+
+def test_a_status_read_that_fails_ends_the_wait_saying_the_change_was_made(slow_demo) -> None:  # type: ignore[no-untyped-def]
+    clients = clients_for(slow_demo)
+    plan = make_plan(clients, ONE_INSTANCE)
+    fault(
+        slow_demo,
+        action="rds:DescribeDBInstanceAttribute",
+        code="Forbidden.RAM",
+        status=403,
+        times=1,
+    )
+
+    result = apply_plan(plan, clients, options(FakeTime(slow_demo), allow_restart=True))
+
+    outcome = result.outcomes[0]
+    assert outcome.status == "failed" and outcome.request_ids
+    assert "the change was submitted, but waiting for it failed" in outcome.detail
+    assert "Forbidden.RAM" in outcome.detail

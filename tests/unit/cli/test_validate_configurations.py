@@ -11,8 +11,9 @@ from reconciler.cli import cli
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted(str(p) for p in (REPO / "specs" / "examples").iterdir() if p.is_dir())
-KEY = "kms_keys:\n  prod: {alias: alias/rds-prod}\n"
+KEY = "version: 1\nkms_keys:\n  prod: {alias: alias/rds-prod}\n"
 USES_KEY = "instances:\n  pgm-bp1aaaa0000001: {encryption: {key: prod}}\n"
+"""Needs `version: 1` from a file of its configuration, and the key from KEY."""
 
 
 def validate(*paths: str):  # type: ignore[no-untyped-def]
@@ -45,14 +46,14 @@ def test_files_given_together_are_one_configuration(tmp_path: Path) -> None:
 def test_an_invalid_folder_fails_alone_and_the_others_still_report(tmp_path: Path) -> None:
     bad = tmp_path / "bad"
     bad.mkdir()
-    (bad / "spec.yaml").write_text(USES_KEY)  # the key is defined nowhere in this folder
+    (bad / "spec.yaml").write_text("version: 1\n" + USES_KEY)  # the key is defined nowhere here
     result = validate(EXAMPLES[0], str(bad))
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
         line for line in validate(*EXAMPLES).stdout.splitlines() if line.startswith(EXAMPLES[0])
     ]
     errors = result.stderr.splitlines()
-    assert errors[0].startswith(f"{bad / 'spec.yaml'}:2:")
+    assert errors[0].startswith(f"{bad / 'spec.yaml'}:3:")
     assert errors[-1] == "1 error in 1 file"
 
 
