@@ -21,6 +21,8 @@ from typing import IO, Any
 
 import click
 
+LABEL_WIDTH = 36
+"""Characters of the address in a live row (rds_encryption.<instance id> fits)."""
 PLAIN_PROGRESS_SECONDS = 60.0
 """In plain output, at most one progress line per change this often (CI logs stay alive)."""
 RESULT_FORMAT_VERSION = "1"
@@ -74,21 +76,28 @@ class LiveView:
             TaskProgressColumn,
             TextColumn,
         )
+        from rich.table import Column
 
+        self._width = min(LABEL_WIDTH, max((len(c.address) for c in plan.changes), default=0))
         self._console = Console(file=stream, no_color=not color, highlight=False)
         self._progress = Progress(
             SpinnerColumn(finished_text=" "),
-            TextColumn("{task.fields[address]}"),
-            BarColumn(bar_width=24),
+            TextColumn(
+                "{task.fields[label]}",
+                table_column=Column(min_width=self._width, no_wrap=True),
+            ),
+            BarColumn(bar_width=12),
             TaskProgressColumn(),
-            TextColumn("{task.fields[state]}"),
+            TextColumn(
+                "{task.fields[state]}",
+                table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis"),
+            ),
             console=self._console,
             transient=False,
+            expand=True,
         )
         self._tasks: dict[str, Any] = {}
         self._lock = threading.Lock()
-        width = max((len(c.address) for c in plan.changes), default=0)
-        self._width = width
 
     def __enter__(self) -> LiveView:
         self._progress.start()
@@ -104,7 +113,7 @@ class LiveView:
                 task = self._progress.add_task(
                     event.address,
                     total=100,
-                    address=event.address.ljust(self._width),
+                    label=_label(event.address, self._width),
                     state="",
                 )
                 self._tasks[event.address] = task
@@ -118,9 +127,19 @@ class LiveView:
                 self._console.print(_line(event), markup=False)
 
 
+def _label(address: str, width: int) -> str:
+    """The address in a fixed width; a long one keeps its end (the names that differ)."""
+    if len(address) > width:
+        address = "…" + address[-(width - 1) :]
+    return address.ljust(width)
+
+
 def _state_text(event: Any) -> str:
-    text = event.message
-    if event.remain_s is not None and event.kind in ("progress", "waiting"):
+    """The row's text: what _line says after the address, the percentage left to the bar."""
+    if event.kind != "progress":
+        return _line(event).partition(": ")[2]
+    text = _without_address(event.message, event.address)
+    if event.remain_s is not None:
         text += f" (about {_duration(event.remain_s)} left)"
     return text
 
