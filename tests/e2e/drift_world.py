@@ -63,6 +63,17 @@ class CmkWorld:
 def build_cmk_world(endpoint: str) -> CmkWorld:
     """RAM as the documented manual steps leave it, a tagged CMK, a dedicated instance on it
     and another on the service key: a spec of both plans to no changes."""
+    make_ram(endpoint)
+    key_id = world.create_key(
+        endpoint, alias="alias/rds-prod", tags={**TAG, "team": "dba"}, description="prod key"
+    )
+    cmk_instance = world.create_instance(endpoint, encryption_key=key_id)
+    service_instance = world.create_instance(endpoint, encryption_key="ServiceKey")
+    return CmkWorld(endpoint, key_id, cmk_instance, service_instance)
+
+
+def make_ram(endpoint: str) -> None:
+    """The role, the custom policy and the attachment of the documented manual steps."""
     m = ram_models()
     client = world.ram(endpoint)
     client.create_policy(
@@ -78,12 +89,6 @@ def build_cmk_world(endpoint: str) -> CmkWorld:
     client.attach_policy_to_role(
         m.AttachPolicyToRoleRequest(policy_type="Custom", policy_name=POLICY, role_name=ROLE)
     )
-    key_id = world.create_key(
-        endpoint, alias="alias/rds-prod", tags={**TAG, "team": "dba"}, description="prod key"
-    )
-    cmk_instance = world.create_instance(endpoint, encryption_key=key_id)
-    service_instance = world.create_instance(endpoint, encryption_key="ServiceKey")
-    return CmkWorld(endpoint, key_id, cmk_instance, service_instance)
 
 
 # --- out-of-band changes -------------------------------------------------------------------
