@@ -248,3 +248,27 @@ def test_an_invalid_spec_exits_1(emulator, tmp_path) -> None:  # type: ignore[no
     run = run_cli("--endpoint", emulator.endpoint, "drift", str(tmp_path))
     assert run.exit_code == 1
     assert "spec is invalid" in run.stderr
+
+
+def test_sarif_and_junit_files_of_a_drifted_world(cmk, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import xml.etree.ElementTree as ET
+
+    import jsonschema
+
+    from tests.unit.drift.test_junit_sarif import sarif_schema
+
+    built, folder = cmk
+    world.disable_key(built.endpoint, built.key_id)
+    sarif, junit = tmp_path / "drift.sarif", tmp_path / "drift.xml"
+    run = run_cli("--endpoint", built.endpoint, "drift", folder, "-o", str(sarif), "-o", str(junit))
+    assert run.exit_code == 2, run.stderr
+    document = json.loads(sarif.read_text())
+    jsonschema.Draft4Validator(sarif_schema()).validate(document)
+    results = document["runs"][0]["results"]
+    located = {r["properties"]["address"]: r["locations"][0]["physicalLocation"] for r in results}
+    key = located["kms_key.prod"]
+    assert key["artifactLocation"]["uri"].endswith("spec.yaml")
+    assert key["region"]["startLine"] > 1
+    root = ET.parse(junit).getroot()
+    failed = {c.attrib["name"] for c in root.iter("testcase") if c.find("failure") is not None}
+    assert failed == {"kms_key.prod", f"rds_encryption.{built.cmk_instance}"}
