@@ -81,7 +81,7 @@ def sample_report() -> DriftReport:
             ignored=1,
             drift=True,
         ),
-        items=items,
+        items=sorted(items, key=lambda i: (i.severity.rank, i.address)),
         coverage=Coverage(
             instances=7,
             encrypted=3,
