@@ -37,7 +37,8 @@ h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px}
 .status{font-weight:600;margin:8px 0 16px}.drift{color:#b71c1c}.sync{color:#1b5e20}
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ddd;padding:6px 8px;
 text-align:left;vertical-align:top}th{background:#f5f5f5;cursor:pointer;user-select:none;
-white-space:nowrap}td:nth-child(4){white-space:nowrap}th[aria-sort=ascending]::after{content:" \\25B2"}
+white-space:nowrap}td:nth-child(4){white-space:nowrap}
+th[aria-sort=ascending]::after{content:" \\25B2"}
 th[aria-sort=descending]::after{content:" \\25BC"}code{font-size:12px}
 .sev{font-weight:600;text-transform:uppercase;font-size:12px}
 .sev-critical{color:#fff;background:#b71c1c;padding:1px 6px;border-radius:3px}
