@@ -8,7 +8,7 @@ code that prints or prompts.
     emulator.py  emulator serve
 """
 
-from reconciler.cli import drift, emulator, plan, spec  # noqa: F401 - registers the commands
+from reconciler.cli import drift, emulator, importer, plan, spec  # noqa: F401 - registers the commands
 from reconciler.cli.options import GlobalOptions, global_options
 from reconciler.cli.root import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli, fail, main
 

@@ -91,6 +91,27 @@ def make_ram(endpoint: str) -> None:
     )
 
 
+def create_regional_key(
+    endpoint: str, region: str, *, alias: str | None, tags: dict[str, str], description: str = ""
+) -> str:
+    """A key in `region`: KMS actions carry no RegionId field, so on one shared endpoint the
+    region travels as a signed global parameter (as reconciler/cloud/clients.py sends it)."""
+    from alibabacloud_kms20160120.client import Client
+    from alibabacloud_tea_openapi.utils_models import GlobalParameters
+
+    config = world.sdk_config(endpoint, region)
+    config.global_parameters = GlobalParameters(queries={"RegionId": region})
+    client = Client(config)
+    m = kms_models()
+    tag_list = [{"TagKey": k, "TagValue": v} for k, v in tags.items()]
+    key_id = client.create_key(
+        m.CreateKeyRequest(description=description, tags=json.dumps(tag_list))
+    ).body.key_metadata.key_id
+    if alias:
+        client.create_alias(m.CreateAliasRequest(alias_name=alias, key_id=key_id))
+    return key_id
+
+
 # --- out-of-band changes -------------------------------------------------------------------
 
 
