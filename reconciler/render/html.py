@@ -44,7 +44,9 @@ th[aria-sort=descending]::after{content:" \\25BC"}code{font-size:12px}
 .sev-critical{color:#fff;background:#b71c1c;padding:1px 6px;border-radius:3px}
 .sev-high{color:#b71c1c}.sev-medium{color:#e65100}.sev-low{color:#0277bd}.sev-info{color:#616161}
 .filters{display:flex;gap:18px;flex-wrap:wrap;align-items:center;margin:8px 0}
-.changes{margin:0;padding-left:16px}.muted{color:#757575}
+.changes{margin:0;padding-left:16px;max-width:460px}.muted{color:#757575}
+.changes code,td:nth-child(3) code{overflow-wrap:anywhere}td:nth-child(5){min-width:240px}
+td:nth-child(6){min-width:340px}td:nth-child(3){min-width:200px}
 """
 
 _SCRIPT = """
