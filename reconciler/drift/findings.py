@@ -150,7 +150,11 @@ def _key_changed(change: Change, observed: ObservedState) -> Finding:
     used = any(_uses(i, key_id) for i in observed.instances.values()) or bool(
         observed.key_users.get(key_id or "")
     )
-    state_severity = Severity.CRITICAL if used else Severity.HIGH
+    # The cloud's key no longer usable (disabled, pending deletion) is a risk to its users; a
+    # usable key the spec wants retired is only a difference.
+    usable_now = (change.before or {}).get("state") == "enabled"
+    at_stake = Severity.CRITICAL if used else Severity.HIGH
+    state_severity = Severity.MEDIUM if usable_now else at_stake
     paths = [fc.path for fc in change.field_changes]
     severity = min(
         (_field_severity(p, state_severity) for p in paths),
@@ -158,7 +162,7 @@ def _key_changed(change: Change, observed: ObservedState) -> Finding:
         default=Severity.LOW,
     )
     notes = []
-    if "state" in paths and used:
+    if "state" in paths and used and not usable_now:
         notes.append("The key is in use: its instances are locked or will be.")
     if _TAG_PATH in paths:
         notes.append(
@@ -277,6 +281,38 @@ def _key_risk(
             "instance fails at its next key operation. Tag the key",
         )
     return None
+
+
+def ram_widened(spec: Spec, observed: ObservedState) -> list[Finding]:
+    """Other policies attached to the role that widen it: the role RDS assumes may then do
+    more than use tagged keys (e.g. an administrator policy attached by hand). The spec's own
+    policy is the plan's business (custom) or Alibaba's (system), so it is not judged here."""
+    ram = spec.effective_ram()
+    if ram is None or observed.ram is None or observed.ram.role is None:
+        return []
+    found = []
+    for policy in observed.ram.attached_policies:
+        if policy.name == ram.policy and policy.policy_type.lower() == ram.policy_type.value:
+            continue
+        risk = policy_risk(policy.document)
+        if not risk.critical:
+            continue
+        what = []
+        if risk.tag_condition_gone:
+            what.append("lets the role use keys without the RDS tag")
+        if risk.widened:
+            what.append(f"allows {', '.join(risk.widened)}")
+        found.append(
+            Finding(
+                f"ram_attachment.{ram.role}/{policy.name}",
+                Kind.CHANGED,
+                Severity.CRITICAL,
+                f"{policy.policy_type.lower()} policy {policy.name} is attached to role "
+                f"{ram.role} and widens it: it {' and '.join(what)}. Detach it: the role RDS "
+                "assumes needs only the fixed policy",
+            )
+        )
+    return found
 
 
 def describe_encryption(instance: ObservedInstance, observed: ObservedState) -> str:

@@ -59,6 +59,7 @@ def build_drift(
             found.append(one)
     found += findings.from_pending(plan, observed)
     found += findings.at_risk(spec, observed)
+    found += findings.ram_widened(spec, observed)
     found += findings.unmanaged(observed)
     merged = [_merge(group, locations) for group in _by_address(found)]
     shown, ignored = _apply_ignore(merged, spec.defaults.ignore)

@@ -272,3 +272,22 @@ def test_sarif_and_junit_files_of_a_drifted_world(cmk, tmp_path) -> None:  # typ
     root = ET.parse(junit).getroot()
     failed = {c.attrib["name"] for c in root.iter("testcase") if c.find("failure") is not None}
     assert failed == {"kms_key.prod", f"rds_encryption.{built.cmk_instance}"}
+
+
+def test_another_policy_attached_to_the_role_that_widens_it_is_critical(cmk) -> None:  # type: ignore[no-untyped-def]
+    built, folder = cmk
+    m = dw.ram_models()
+    client = world.ram(built.endpoint)
+    client.create_policy(
+        m.CreatePolicyRequest(
+            policy_name="Everything", policy_document=json.dumps(dw.widened_document())
+        )
+    )
+    client.attach_policy_to_role(
+        m.AttachPolicyToRoleRequest(
+            policy_type="Custom", policy_name="Everything", role_name=dw.ROLE
+        )
+    )
+    run = drift(built.endpoint, folder)
+    assert run.exit_code == 2, run.stderr
+    assert items(run) == {f"ram_attachment.{dw.ROLE}/Everything": ("changed", "critical")}
