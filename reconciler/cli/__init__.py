@@ -5,6 +5,8 @@ code that prints or prompts.
     options.py   the global options (before or after the command name)
     spec.py      validate, schema (offline)
     plan.py      plan
+    drift.py     drift
+    importer.py  import
     emulator.py  emulator serve
 """
 

@@ -12,6 +12,8 @@ from reconciler.render.common import format_value
 from reconciler.render.markdown import _cell
 
 MAX_CHARS = 65_000
+MAX_UNENCRYPTED_LISTED = 300
+"""Unencrypted instances named in the comment; the JSON and HTML reports list them all."""
 TITLE = "### Reconciler drift report"
 _ICON = {
     Severity.CRITICAL: ":red_circle:",
@@ -76,8 +78,10 @@ def _coverage(report: DriftReport) -> list[str]:
     if c.unencrypted:
         listed = ", ".join(
             f"`{u.instance_id}` ({u.region}{'' if u.managed else ', unmanaged'})"
-            for u in c.unencrypted
+            for u in c.unencrypted[:MAX_UNENCRYPTED_LISTED]
         )
+        if len(c.unencrypted) > MAX_UNENCRYPTED_LISTED:
+            listed += f" and {len(c.unencrypted) - MAX_UNENCRYPTED_LISTED} more"
         lines += [
             "",
             f"<details><summary>{len(c.unencrypted)} not encrypted</summary>\n\n{listed}\n\n"
