@@ -82,7 +82,7 @@ def _parse_rate_limits(
     type=click.Choice(FORMATS),
     default="text",
     show_default=True,
-    help="How to print the report on stdout (and write -o files whose name says no format).",
+    help="How to print the report on stdout (and write -o files whose name says none).",
 )
 @click.option(
     "-o",
@@ -91,8 +91,8 @@ def _parse_rate_limits(
     multiple=True,
     type=click.Path(path_type=str),
     metavar="FILE",
-    help="Write the report to FILE (repeatable), in the format its name says (.json, .md, "
-    ".xml JUnit, .sarif, .html, .txt; else --format); stdout then gets the text report. "
+    help="Also write the report to FILE (repeatable), in the format its name says (.json, "
+    ".md, .xml JUnit, .sarif, .html, .txt; else --format); stdout still gets --format. "
     "Written atomically and only on exit 0 or 2; on an error an old FILE is removed.",
 )
 @click.option(
@@ -147,9 +147,8 @@ def drift(
         if isinstance(error, ReconcilerError) and not isinstance(error, Interrupted):
             fail(str(error))
         raise
-    shown = "text" if files else fmt
     click.echo(
-        render(report, shown, strict=strict, color=use_color(sys.stdout)),
+        render(report, fmt, strict=strict, color=use_color(sys.stdout)),
         nl=False,
         color=use_color(sys.stdout),
     )

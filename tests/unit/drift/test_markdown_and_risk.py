@@ -94,3 +94,19 @@ def test_markdown_of_the_sample() -> None:
     assert ":x: **Drift: 4 item(s) out of sync** (1 ignored by `defaults.ignore`)" in text
     assert "| critical | high | medium | low | info |" in text
     assert "| cn-shanghai | 1 | 0 | 0 | 1 | 1 |" in text
+
+
+def test_the_ignore_list_is_not_part_of_the_spec_digest() -> None:
+    """plan and apply do not read defaults.ignore, so editing it leaves a saved plan valid."""
+    from reconciler.plan.digest import spec_digest
+    from reconciler.spec.models import Spec
+
+    plain = Spec.model_validate({"instances": {"pgm-aaaa1111": {"encryption": "disabled"}}})
+    ignoring = Spec.model_validate(
+        {
+            "defaults": {"ignore": ["kms_key.*"]},
+            "instances": {"pgm-aaaa1111": {"encryption": "disabled"}},
+        }
+    )
+    assert ignoring.defaults.ignore == ("kms_key.*",)
+    assert spec_digest(plain) == spec_digest(ignoring)
