@@ -51,7 +51,7 @@ def build_drift(
     mismatch = next((r for r in plan.refusals if r.code is RefusalCode.ACCOUNT_MISMATCH), None)
     if mismatch is not None:
         raise DriftError(f"no drift report for another account: {mismatch.message}")
-    regions = _regions(spec, observed)
+    regions = _regions(spec)
     found: list[Finding] = [findings.from_change(c, observed) for c in plan.changes]
     for refusal in plan.refusals:
         one = findings.from_refusal(refusal, regions.get(refusal.address))
@@ -74,7 +74,7 @@ def build_drift(
     )
 
 
-def _regions(spec: Spec, observed: ObservedState) -> dict[str, str]:
+def _regions(spec: Spec) -> dict[str, str]:
     """Address -> region, for refusals (which carry none)."""
     found = {f"kms_key.{n}": spec.key_region(n) for n in spec.kms_keys}
     found.update({f"rds_encryption.{i}": spec.instance_region(i) for i in spec.instances})
