@@ -44,4 +44,14 @@ if [ "$status" -ne 0 ]; then
 fi
 
 echo
-echo "== drift: not yet"
+echo "== reconciler --emulator drift specs/ -o .reconciler/drift-report.html   (nightly: in sync, exit 0)"
+mkdir -p .reconciler
+set +e
+$R "${FLEET[@]}" drift specs -o .reconciler/drift-report.html
+status=$?
+set -e
+echo "-- exit code $status (0 in sync, 2 drift); HTML report: .reconciler/drift-report.html"
+if [ "$status" -ne 0 ]; then
+    echo "demo: the drift report after apply must be in sync (exit 0), got $status" >&2
+    exit 1
+fi
