@@ -7,7 +7,8 @@ Special cases on the write road (everything else is clients.call's shared retry 
 - a CMK ModifyDBInstanceConfig refused as not authorised right after this run created or
   changed RAM: retried for up to RAM_PROPAGATION_S (RAM changes take time to reach RDS);
 - a lost answer of a write that is not idempotent: never sent again; the target is read to
-  learn whether it took effect (CreateKey cannot be read back: fail, saying so).
+  learn whether it took effect (CreateKey: the alias-less key carrying its tags, as the
+  planner adopts it).
 """
 
 from __future__ import annotations
@@ -286,14 +287,7 @@ def _verify_lost(
     """A not-idempotent write whose answer was lost: read whether it took effect."""
     region, clients = str(change.region or run.ram_region), run.clients
     if op == "kms:CreateKey":
-        alias = (change.after or {}).get("alias", "")
-        raise WriteFailed(
-            f"{error}. A key may have been created in {region} (tags {params.get('Tags')}) "
-            f"without its alias {alias}. The next plan looks keys up by alias, so it will not "
-            f"see that key and would create another: find it in KMS by its tags, and give it "
-            f"the alias {alias} (CreateAlias) so the next plan adopts it, or schedule its "
-            "deletion"
-        ) from error
+        return _find_created_key(change, params, run, error)
     try:
         took_effect = _took_effect(op, params, clients, region)
     except CloudCallError as read_error:
@@ -306,6 +300,40 @@ def _verify_lost(
         ) from error
     run.emit(ApplyEvent("write", change.address, f"{op}: answer lost; read back: it took effect"))
     return Written(note="the answer was lost; read back: it took effect")
+
+
+def _find_created_key(
+    change: Change, params: dict[str, Any], run: RunState, error: NetworkError
+) -> Written:
+    """A lost CreateKey answer: the key it made (if any) has the request's tags and
+    description and no alias. Found, it is used as the answer (the next plan would adopt it
+    the same way); not found, the write did not take effect and is not sent again."""
+    region, clients = str(change.region or run.ram_region), run.clients
+    alias = (change.after or {}).get("alias", "")
+    wanted = {t["TagKey"]: t["TagValue"] for t in json.loads(params.get("Tags") or "[]")}
+    try:
+        candidates = [
+            key_id
+            for key_id, tags in kms.aliasless_keys(clients, region).items()
+            if {k: v for k, v in tags.items() if k in wanted or not k.startswith("acs:")} == wanted
+        ]
+        key = kms.adopt_key(clients, region, candidates) if candidates else None
+    except CloudCallError as read_error:
+        raise WriteFailed(
+            f"{error}. A key may have been created in {region} without its alias {alias}; "
+            f"looking for it failed too: {read_error}. The next plan finds such a key by its "
+            "tags and adopts it"
+        ) from error
+    if key is None or key.description != (params.get("Description") or ""):
+        raise WriteFailed(
+            f"{error}; read back: no key without an alias carries its tags, so it did not "
+            "take effect. It was not sent again: apply again"
+        ) from error
+    run.emit(ApplyEvent("write", change.address, f"kms:CreateKey: answer lost; found {key.key_id}"))
+    return Written(
+        outputs={"key_id": key.key_id, "arn": key.arn},
+        note=f"the answer was lost; read back: it created {key.key_id} (no alias yet)",
+    )
 
 
 def _took_effect(op: str, params: dict[str, Any], clients: CloudClients, region: str) -> bool:

@@ -249,6 +249,64 @@ def update_key_description(clients: CloudClients, region: str, params: dict[str,
     return _kms_write(clients, region, "UpdateKeyDescription", "update_key_description", params)
 
 
+PAGE_SIZE = 100
+
+
+def _pages(
+    clients: CloudClients, region: str, action: str, method: str, wrapper: str, field: str
+) -> list:
+    """Every item of a paged KMS list (ListKeys, ListAliases), 100 a page."""
+    items: list = []
+    number = 1
+    while True:
+        request = getattr(_models(), f"{action}Request")(page_number=number, page_size=PAGE_SIZE)
+        if action == "ListKeys":  # only keys a user made that can be used now
+            request.filters = (
+                '[{"Key":"KeyState","Values":["Enabled"]},{"Key":"CreatorType","Values":["User"]}]'
+            )
+        with reading(f"kms:{action}", f"the keys of {region}"):
+            response = clients.call(
+                "kms", region, action, lambda c, r=request: getattr(c, method)(r)
+            )
+            body = response.body.to_map() or {}
+            page = (body.get(wrapper) or {}).get(field) or []
+            items += page
+            total = int(body["TotalCount"])
+        if not page or number * PAGE_SIZE >= total:
+            return items
+        number += 1
+
+
+def aliasless_keys(clients: CloudClients, region: str) -> dict[str, dict[str, str]]:
+    """The Enabled user keys of a region that have no alias, each with its tags: ListKeys and
+    ListAliases (100 a page) and one ListResourceTags per such key.
+
+    Where a CreateKey's answer was lost, the key it made has its tags (CreateKey carries them)
+    but no alias yet: the planner adopts it instead of creating another (observe calls this
+    only for a region where a spec key's alias is absent)."""
+    keys = _pages(clients, region, "ListKeys", "list_keys", "Keys", "Key")
+    aliases = _pages(clients, region, "ListAliases", "list_aliases", "Aliases", "Alias")
+    with reading("kms:ListAliases", f"the keys of {region}"):
+        named = {str(a["KeyId"]) for a in aliases}
+        ids = sorted({str(k["KeyId"]) for k in keys} - named)
+    return {key_id: list_tags(clients, region, key_id) for key_id in ids}
+
+
+def adopt_key(clients: CloudClients, region: str, key_ids: list[str]) -> ObservedKey | None:
+    """The first-created of `key_ids` (alias-less keys that match a spec key) that is still
+    Enabled, read as an ObservedKey with no alias; None when none is."""
+    found: list[tuple[str, str, ObservedKey]] = []
+    for key_id in key_ids:
+        metadata = describe_key(clients, region, key_id)
+        if metadata is None or metadata.get("KeyState") != "Enabled":
+            continue
+        tags = list_tags(clients, region, key_id)
+        with reading("kms:DescribeKey", key_id):
+            key = key_from_metadata(metadata, region, tags=tags, aliases=[])
+            found.append((str(metadata.get("CreationDate") or ""), key_id, key))
+    return min(found, key=lambda item: item[:2])[2] if found else None
+
+
 def alias_target(clients: CloudClients, region: str, alias: str) -> str | None:
     """The key id an alias points at now; None when the alias does not exist."""
     metadata = describe_key(clients, region, alias)

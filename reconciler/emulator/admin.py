@@ -6,7 +6,17 @@
                                 "code": "Throttling.User", "status": 400, "times": 3}
                                or "rate": 0.3 (with optional "seed", default 0); optional
                                "message", "retry_after_ms" (sent as x-acs-retry-after)
-    GET    /_emulator/faults   the active faults;  DELETE /_emulator/faults clears them
+    POST   /_emulator/faults   {"action": "CreateKey", "drop_answer": true, "times": 1,
+                                "delay_ms": 0}: the action runs and commits, then the answer
+                               is lost after delay_ms: the connection closes with no byte
+                               sent; or "drop_answer": "truncate" (half the answer, then a
+                               close), "garble" (a 200 that is not JSON), "empty" (a 200 `{}`)
+    GET    /_emulator/faults   the active faults;  DELETE /_emulator/faults clears them (all
+                               three kinds: errors, dropped answers, busy instances)
+    POST   /_emulator/busy     {"instance_id": "pgm-...", "reads": 5, "status":
+                                "CONFIG_ENCRYPTING"}: the next 5 status reads of the instance
+                               show that status; its writes meanwhile answer 400
+                               IncorrectDBInstanceState.  GET lists, DELETE clears
     POST   /_emulator/latency  {"ms": 20}: every API call waits that long first (0 = off)
     GET|POST /_emulator/clock  {"advance_seconds": 3600} -> {"now": ..., "offset_seconds": ...}
 
@@ -31,7 +41,13 @@ from typing import Any
 from reconciler.emulator.clock import ClockRangeError, iso
 from reconciler.emulator.dispatch import Answer, error_answer, json_answer, new_request_id
 from reconciler.emulator.errors import ApiError
-from reconciler.emulator.runtime import EmulatorState, Fault
+from reconciler.emulator.runtime import (
+    ANSWER_MODES,
+    BusyHold,
+    DropFault,
+    EmulatorState,
+    Fault,
+)
 
 AdminHandler = Callable[[EmulatorState, dict[str, Any]], dict[str, Any]]
 PREFIX = "/_emulator/"
@@ -51,6 +67,8 @@ _LIMITS: dict[str, tuple[float, float]] = {
     "rate": (0.0, 1.0),
     "retry_after_ms": (0, 3_600_000),
     "seed": (-(2**63), 2**63 - 1),
+    "delay_ms": (0, 600_000),
+    "reads": (1, 1_000_000),
 }
 _MAX_TEXT = 1024  # action, code, message, seed text
 
@@ -161,7 +179,31 @@ def _reset_calls(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
     return state.calls.snapshot()
 
 
+def _faults(state: EmulatorState) -> dict[str, Any]:
+    return {"faults": state.faults.describe() + state.drops.describe()}
+
+
+def _add_drop(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
+    mode = body.get("drop_answer")
+    mode = "drop" if mode is True else mode
+    if mode not in ANSWER_MODES:
+        raise AdminError(400, f"drop_answer must be true or one of {', '.join(ANSWER_MODES)}")
+    if body.get("rate") is not None or body.get("code") is not None:
+        raise AdminError(400, "a dropped answer takes times (and delay_ms), not rate or code")
+    state.drops.add(
+        DropFault(
+            action=_text(body, "action"),
+            times=int(number(body, "times", *_LIMITS["times"], default=1, integer=True)),
+            delay_ms=int(number(body, "delay_ms", *_LIMITS["delay_ms"], default=0, integer=True)),
+            mode=str(mode),
+        )
+    )
+    return _faults(state)
+
+
 def _add_fault(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
+    if "drop_answer" in body:
+        return _add_drop(state, body)
     action, code = _text(body, "action"), _text(body, "code")
     status = int(number(body, "status", *_LIMITS["status"], default=400, integer=True))
     if (body.get("times") is None) == (body.get("rate") is None):
@@ -188,16 +230,35 @@ def _add_fault(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
             rng=random.Random(_seed(body)),
         )
     )
-    return {"faults": state.faults.describe()}
+    return _faults(state)
 
 
 def _list_faults(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
-    return {"faults": state.faults.describe()}
+    return _faults(state)
 
 
 def _clear_faults(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
     state.faults.clear()
+    state.drops.clear()
+    state.busy.clear()
     return {"faults": []}
+
+
+def _add_busy(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
+    status = _text(body, "status") if body.get("status") is not None else "CONFIG_ENCRYPTING"
+    state.busy.add(
+        BusyHold(
+            instance_id=_text(body, "instance_id"),
+            reads=int(number(body, "reads", *_LIMITS["reads"], integer=True)),
+            status=status,
+        )
+    )
+    return {"busy": state.busy.describe()}
+
+
+def _clear_busy(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
+    state.busy.clear()
+    return {"busy": []}
 
 
 def _set_latency(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
@@ -221,6 +282,9 @@ register_admin_route("DELETE", "calls", _reset_calls)
 register_admin_route("POST", "faults", _add_fault)
 register_admin_route("GET", "faults", _list_faults)
 register_admin_route("DELETE", "faults", _clear_faults)
+register_admin_route("POST", "busy", _add_busy)
+register_admin_route("GET", "busy", lambda state, body: {"busy": state.busy.describe()})
+register_admin_route("DELETE", "busy", _clear_busy)
 register_admin_route("POST", "latency", _set_latency)
 register_admin_route("GET", "latency", lambda state, body: {"ms": state.latency_ms})
 register_admin_route("POST", "clock", _clock)

@@ -51,7 +51,7 @@ from typing import Any
 
 from reconciler.emulator.auth import WireRequest
 from reconciler.emulator.errors import ApiError, invalid_parameter, missing_parameter
-from reconciler.emulator.runtime import EmulatorState
+from reconciler.emulator.runtime import AnswerDropped, EmulatorState
 from reconciler.emulator.store import Transaction
 
 Handler = Callable[["RequestContext"], dict[str, Any]]
@@ -267,7 +267,8 @@ def _route(request: WireRequest) -> tuple[Service, str]:
 
 
 def dispatch(state: EmulatorState, request: WireRequest) -> Answer:
-    """Authenticate, route, count, delay, inject faults, run the handler in one transaction."""
+    """Authenticate, route, count, delay, inject faults, run the handler in one transaction.
+    Raises AnswerDropped (only) when a drop fault swallows the committed action's answer."""
     request_id = new_request_id()
     params = request.params
     region = params.get("RegionId") or state.settings.default_region
@@ -281,16 +282,24 @@ def dispatch(state: EmulatorState, request: WireRequest) -> Answer:
         if state.latency_ms > 0:
             time.sleep(state.latency_ms / 1000.0)
         state.faults.check(service.name, action)
+        state.busy.check_write(service.name, action, params)
         for hook in _PRE_DISPATCH_HOOKS:
             hook(state, service.name, action, params)
         with state.store.transaction() as tx:
             ctx = RequestContext(service.name, action, params, tx, state, request_id)
             result = service.actions[action](ctx)
-        return json_answer(
+        state.busy.rewrite(service.name, action, result)
+        answer = json_answer(
             200, {**result, "RequestId": request_id}, {"x-acs-request-id": request_id}
         )
+        drop = state.drops.take(service.name, action)
+        if drop is not None:  # committed above; the server loses the answer
+            raise AnswerDropped(drop.delay_ms / 1000.0, drop.mode, answer)
+        return answer
     except ApiError as error:
         return error_answer(error, request_id, service, region)
+    except AnswerDropped:
+        raise
     except Exception as bug:  # a bug in a handler must still answer JSON, never drop the connection
         # One line, no traceback on the serving terminal; tests fail on any such line.
         _LOG.error(

@@ -1,5 +1,14 @@
 """Per-emulator runtime state that is not in the store: call counts, faults, latency and
-extensions that plug-in services keep (for example RDS's quotas under `extensions["rds"]`)."""
+extensions that plug-in services keep (for example RDS's quotas under `extensions["rds"]`).
+
+Three kinds of fault (admin.py's `POST /_emulator/faults` and `POST /_emulator/busy`):
+- an error answer instead of running the action (`Fault`, checked before the handler);
+- a lost answer: the action runs and its transaction commits, then the answer is dropped
+  (`DropFault`: the server closes the connection without a byte, after an optional delay),
+  as when a timeout or a reset hits after the cloud committed;
+- a busy instance (`BusyHold`): its next N status reads show a busy status, and a
+  ModifyDBInstanceConfig on it meanwhile answers IncorrectDBInstanceState.
+"""
 
 from __future__ import annotations
 
@@ -98,6 +107,139 @@ class FaultTable:
                 raise ApiError(fault.status, fault.code, fault.message, headers)
 
 
+ANSWER_MODES = ("drop", "truncate", "garble", "empty")
+"""What a DropFault sends instead of the answer: nothing (the connection closes); the first
+half of the answer, then a close; a 200 whose body is not JSON; a 200 of `{}` (JSON without
+any of the answer's fields)."""
+
+
+@dataclass
+class DropFault:
+    """Run the action and commit, then lose the answer (`mode`): for `times` matching calls."""
+
+    action: str
+    times: int
+    delay_ms: int = 0
+    mode: str = "drop"
+
+    def matches(self, service: str, action: str) -> bool:
+        return self.action in ("*", action, f"{service}:{action}")
+
+
+class AnswerDropped(Exception):
+    """Raised by dispatch after a committed action whose answer a DropFault takes; the server
+    then waits `delay_s` and sends what `mode` says (ANSWER_MODES) instead of `answer`."""
+
+    def __init__(self, delay_s: float, mode: str, answer: tuple[int, dict[str, str], bytes]):
+        super().__init__("answer dropped after commit")
+        self.delay_s = delay_s
+        self.mode = mode
+        self.answer = answer
+
+
+class DropTable:
+    def __init__(self) -> None:
+        self._drops: list[DropFault] = []
+        self._lock = threading.Lock()
+
+    def add(self, drop: DropFault) -> None:
+        with self._lock:
+            self._drops.append(drop)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._drops.clear()
+
+    def describe(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [
+                {
+                    "action": d.action,
+                    "drop_answer": d.mode,
+                    "times": d.times,
+                    "delay_ms": d.delay_ms,
+                }
+                for d in self._drops
+                if d.times > 0
+            ]
+
+    def take(self, service: str, action: str) -> DropFault | None:
+        """The first matching drop with calls left, used up by one (None: answer normally)."""
+        with self._lock:
+            for drop in self._drops:
+                if drop.times > 0 and drop.matches(service, action):
+                    drop.times -= 1
+                    return drop
+        return None
+
+
+STATUS_READS = frozenset({"DescribeDBInstanceAttribute", "DescribeDBInstances"})
+BUSY_WRITES = frozenset({"ModifyDBInstanceConfig", "ModifyDBInstanceMaintainTime"})
+
+
+@dataclass
+class BusyHold:
+    """An instance shown as `status` for its next `reads` status reads (each answer of
+    DescribeDBInstanceAttribute or DescribeDBInstances that lists it uses one read)."""
+
+    instance_id: str
+    reads: int
+    status: str = "CONFIG_ENCRYPTING"
+
+
+class BusyTable:
+    """Instances held busy. A held instance's writes answer 400 IncorrectDBInstanceState (the
+    cloud's answer to a change while the instance is not Running) and use no read."""
+
+    def __init__(self) -> None:
+        self._holds: dict[str, BusyHold] = {}
+        self._lock = threading.Lock()
+
+    def add(self, hold: BusyHold) -> None:
+        with self._lock:
+            self._holds[hold.instance_id] = hold
+
+    def clear(self) -> None:
+        with self._lock:
+            self._holds.clear()
+
+    def describe(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [
+                {"instance_id": h.instance_id, "reads": h.reads, "status": h.status}
+                for h in self._holds.values()
+                if h.reads > 0
+            ]
+
+    def check_write(self, service: str, action: str, params: dict[str, str]) -> None:
+        if service != "rds" or action not in BUSY_WRITES:
+            return
+        instance_id = params.get("DBInstanceId", "")
+        with self._lock:
+            hold = self._holds.get(instance_id)
+            if hold is None or hold.reads <= 0:
+                return
+            status = hold.status
+        raise ApiError(
+            400,
+            "IncorrectDBInstanceState",
+            f"Current DB instance state does not support this operation ({status}).",
+        )
+
+    def rewrite(self, service: str, action: str, result: dict[str, Any]) -> None:
+        """Show held instances as busy in a status read's answer (in place)."""
+        if service != "rds" or action not in STATUS_READS or not self._holds:
+            return
+        items = result.get("Items") or {}
+        rows = items.get("DBInstanceAttribute") or items.get("DBInstance") or []
+        with self._lock:
+            for row in rows:
+                hold = self._holds.get(str(row.get("DBInstanceId")))
+                if hold is not None and hold.reads > 0:
+                    hold.reads -= 1
+                    row["DBInstanceStatus"] = hold.status
+
+
 class CallCounter:
     def __init__(self) -> None:
         self._counts: Counter[str] = Counter()
@@ -127,6 +269,8 @@ class EmulatorState:
         self.auth = Authenticator({settings.access_key_id: settings.access_key_secret})
         self.calls = CallCounter()
         self.faults = FaultTable()
+        self.drops = DropTable()
+        self.busy = BusyTable()
         self.latency_ms = 0.0
         # Plug-in services keep their own runtime state here, under their service name.
         self.extensions: dict[str, Any] = {}

@@ -25,6 +25,11 @@ base class's own refusals too, through `send_error`):
   that is not loopback, or Sec-Fetch-Site cross-site). Signed API calls accept a loopback
   Host and the cloud's own endpoint names (`*.aliyuncs.com`, for a hosts-file entry that
   points them here); other names are refused the same way.
+- No answer, or a broken one, only for the admin fault "drop the answer" (`POST
+  /_emulator/faults` `{"drop_answer": "drop" | "truncate" | "garble" | "empty"}`): the action
+  has committed; the connection is closed without a byte (as a timeout or a reset after the
+  cloud committed would leave it), or after half the answer, or a 200 carries a body that is
+  not JSON, or `{}`.
 - 500 `InternalError`: any unexpected exception while answering, logged as ONE line on the
   `reconciler.emulator.server` logger (tests fail on it: it is a bug). A client that goes
   away mid-request (reset, broken pipe) is not an error: at most a debug line.
@@ -63,7 +68,7 @@ from reconciler.emulator.http_input import (
     http_version,
     read_headers,
 )
-from reconciler.emulator.runtime import EmulatorState, Settings
+from reconciler.emulator.runtime import AnswerDropped, EmulatorState, Settings
 from reconciler.emulator.seeds import apply_seed
 from reconciler.emulator.services import load_services
 from reconciler.emulator.store import Store
@@ -172,6 +177,9 @@ class _Handler(BaseHTTPRequestHandler):
         """Answer one parsed request; never raises except when the client went away."""
         try:
             answer = self._answer()
+        except AnswerDropped as dropped:  # an admin fault: committed, answer lost
+            self._lose(dropped)
+            return
         except Refusal as refusal:
             self.close_connection = self.drain_before_close = True
             answer = admin_error(refusal.status, refusal.code, refusal.message)
@@ -188,6 +196,21 @@ class _Handler(BaseHTTPRequestHandler):
             )
             answer = admin_error(500, "InternalError", _INTERNAL_MESSAGE)
         self._write(answer)
+
+    def _lose(self, dropped: AnswerDropped) -> None:
+        """Send what the drop fault's mode says instead of the answer, then close."""
+        time.sleep(dropped.delay_s)
+        self.close_connection = True
+        status, headers, body = dropped.answer
+        if dropped.mode == "garble":
+            self._write((200, headers, b'{"RequestId": "'))
+        elif dropped.mode == "empty":
+            self._write((200, headers, b"{}"))
+        elif dropped.mode == "truncate":
+            lines = [f"HTTP/1.1 {status} {_reason(status)}", f"Content-Length: {len(body)}"]
+            lines += [f"{name}: {value}" for name, value in headers.items()]
+            head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+            self.wfile.write(head + body[: len(body) // 2])
 
     def _answer(self) -> Answer:
         try:

@@ -77,9 +77,10 @@ def desired_view(spec_key: KmsKeySpec) -> dict[str, Any]:
 def observed_view(key: ObservedKey, desired: dict[str, Any]) -> dict[str, Any]:
     """The same settings as observed, limited to what `desired` manages."""
     wanted = desired["alias"]
-    # Observe finds a spec key by its alias, so the alias exists even when it was not listed.
-    has_it = not key.aliases or wanted.lower() in (a.lower() for a in key.aliases)
-    alias = wanted if has_it else sorted(key.aliases)[0]
+    # Observe finds a spec key by its alias (then listed), or adopts a key with no alias at
+    # all (a CreateKey whose answer was lost): its alias is then absent, and made.
+    has_it = wanted.lower() in (a.lower() for a in key.aliases)
+    alias = wanted if has_it else (sorted(key.aliases)[0] if key.aliases else None)
     view: dict[str, Any] = {
         "alias": alias,
         "state": _STATE_NAMES.get(key.state, key.state),
@@ -210,6 +211,11 @@ def _update_reason(key: ObservedKey, action: Action, changes: list[FieldChange])
             f"{DEFAULT_PENDING_WINDOW_DAYS} days unless CancelKeyDeletion is called"
         )
     fields = sorted({re.split(r"[.\[]", c.path, maxsplit=1)[0] for c in changes})
+    if not key.aliases:
+        return (
+            f"{key.key_id} has no alias but exactly the spec's tags (a CreateKey whose answer "
+            f"was lost): it is adopted, not created again; it differs in: {', '.join(fields)}"
+        )
     return f"{key.key_id} differs from the spec in: {', '.join(fields)}"
 
 

@@ -16,6 +16,12 @@ Reads (DESIGN section 10 bounds them by N + ceil(N/100) + K + 10 for N instances
   running or scheduled for a maintenance window is seen and not planned again;
 - per key: DescribeKey(alias) + ListResourceTags; keys named by id or found in use also get
   ListAliasesByKeyId;
+- per region where a spec key's alias is absent (the plan would create the key), once:
+  ListKeys + ListAliases (100 a page) and ListResourceTags per Enabled user key without an
+  alias, then DescribeKey + ListResourceTags of a match: a key carrying exactly the spec key's
+  tags (and its description, when the spec sets one) but no alias is the key of a CreateKey
+  whose answer was lost, and is adopted rather than created again. A region whose spec
+  aliases all exist costs nothing more;
 - per key the spec disables or deletes: DescribeKmsAssociateResources, the cloud's census of
   its users (every engine, disk encryption and TDE, switching or scheduled to switch);
 - once: DescribeAccountKmsStatus; RAM (GetPolicy, GetRole, ListPoliciesForRole) when the spec
@@ -48,7 +54,15 @@ from typing import Any
 from reconciler.cloud import kms, ram, rds
 from reconciler.cloud.clients import CloudClients
 from reconciler.errors import CloudCallError, NetworkError, ObserveError
-from reconciler.spec.models import SERVICE_KEY, KeyRef, KeyState, RamSpec, Spec, is_key_id
+from reconciler.spec.models import (
+    RDS_ENCRYPTION_TAG,
+    SERVICE_KEY,
+    KeyRef,
+    KeyState,
+    RamSpec,
+    Spec,
+    is_key_id,
+)
 from reconciler.state.models import (
     ObservedEncryption,
     ObservedInstance,
@@ -61,6 +75,15 @@ from reconciler.state.models import (
 )
 
 Progress = Callable[[int, int], None]
+_ADOPTABLE = frozenset({KeyState.ENABLED, KeyState.DISABLED})
+"""Spec key states for which a lost CreateKey's key is adopted (pending-deletion creates
+nothing)."""
+
+
+def _managed_tags(tags: dict[str, str]) -> dict[str, str]:
+    """The tags a spec manages: every tag not under `acs:`, plus acs:rds:instance-encryption."""
+    rds_tag = RDS_ENCRYPTION_TAG[0]
+    return {k: v for k, v in tags.items() if k == rds_tag or not k.lower().startswith("acs:")}
 
 
 @dataclass(frozen=True)
@@ -118,6 +141,8 @@ class _Facts:
     tasks: dict[str, ObservedTask] = field(default_factory=dict)
     task_pages_left: dict[str, int] = field(default_factory=dict)
     task_regions: set[str] = field(default_factory=set)
+    absent_keys: dict[str, list[str]] = field(default_factory=dict)
+    """Region -> the spec keys whose alias does not exist there (adoption candidates)."""
 
 
 class _Loop:
@@ -309,6 +334,8 @@ class _Observer:
                 self.facts.kms_status = False
             if by_alias and name in self.retiring and read.key is not None:
                 self._count_users(region, read.key.key_id)
+            if by_alias and read.key is None and read.kms_activated:
+                self.facts.absent_keys.setdefault(region, []).append(name)
 
         known_alias = key_ref if by_alias else None
         self.loop.submit(
@@ -451,6 +478,37 @@ class _Observer:
             if in_use and in_use not in known:
                 known.add(in_use)
                 self._read_key(self.facts.keys_by_id, in_use, region, in_use)
+        for region, names in sorted(self.facts.absent_keys.items()):
+            wanted = [n for n in sorted(names) if self.spec.kms_keys[n].state in _ADOPTABLE]
+            if wanted and self.facts.kms_status:
+                self.loop.submit(self._on_adopted, self._adopt, region, wanted)
+
+    def _adopt(self, region: str, names: list[str]) -> dict[str, ObservedKey]:
+        """Spec keys (alias absent) -> the alias-less key each one adopts, if any. One key is
+        adopted by at most one name (names in order)."""
+        tagged = kms.aliasless_keys(self.clients, region)
+        adopted: dict[str, ObservedKey] = {}
+        for name in names:
+            spec_key = self.spec.kms_keys[name]
+            tags = spec_key.desired_tags()
+            matches = [
+                key_id
+                for key_id, found in tagged.items()
+                if _managed_tags(found) == tags
+                and key_id not in {k.key_id for k in adopted.values()}
+            ]
+            key = kms.adopt_key(self.clients, region, matches) if matches else None
+            if key is not None and (
+                not spec_key.description or key.description == spec_key.description
+            ):
+                adopted[name] = key
+        return adopted
+
+    def _on_adopted(self, adopted: dict[str, ObservedKey]) -> None:
+        for name, key in adopted.items():
+            self.facts.keys[name] = key
+            if name in self.retiring:
+                self._count_users(key.region, key.key_id)
 
     # --- assembly ------------------------------------------------------------------------
 

@@ -139,18 +139,35 @@ def test_change_carries_what_apply_needs() -> None:
     assert change.before == {"encryption": {"key": "disabled"}}
 
 
-def test_a_spec_key_found_by_alias_needs_no_alias_even_if_aliases_were_not_listed() -> None:
-    spec = Spec.model_validate({"kms_keys": {"k": {"alias": "alias/k"}}})
-    key = {
+def _key_with_aliases(aliases: list[str]) -> dict:
+    return {
         "key_id": "key-k0000001",
         "arn": f"acs:kms:cn-hangzhou:{ACCOUNT}:key/key-k0000001",
         "region": "cn-hangzhou",
         "state": "Enabled",
         "tags": {"acs:rds:instance-encryption": "true"},
-        "aliases": [],
+        "aliases": aliases,
     }
+
+
+def test_a_spec_key_found_by_its_alias_needs_no_alias() -> None:
+    spec = Spec.model_validate({"kms_keys": {"k": {"alias": "alias/k"}}})
+    key = _key_with_aliases(["alias/k"])
     observed = ObservedState.model_validate({"account_id": ACCOUNT, "keys": {"k": key}})
     assert build_plan(spec, observed).changes == []
+
+
+def test_an_adopted_key_without_an_alias_gets_its_alias_and_is_not_created_again() -> None:
+    """Observe adopts an alias-less key carrying the spec key's tags (a CreateKey whose
+    answer was lost): the plan makes its alias, it creates no second key."""
+    spec = Spec.model_validate({"kms_keys": {"k": {"alias": "alias/k"}}})
+    observed = ObservedState.model_validate(
+        {"account_id": ACCOUNT, "keys": {"k": _key_with_aliases([])}}
+    )
+    (change,) = build_plan(spec, observed).changes
+    assert change.op_names == ["kms:CreateAlias"]
+    assert change.operations[0].params == {"AliasName": "alias/k", "KeyId": "key-k0000001"}
+    assert "adopted" in change.reason
 
 
 def test_a_key_is_disabled_only_after_an_instance_leaves_it_whatever_its_type_label() -> None:
