@@ -63,7 +63,8 @@ def list_tags(clients: CloudClients, region: str, key_id: str) -> dict[str, str]
         response = clients.call(
             "kms", region, "ListResourceTags", lambda c: c.list_resource_tags(request)
         )
-        tags = ((response.body.to_map() or {}).get("Tags") or {}).get("Tag") or []
+        # `Tags` must be there (an answer without it is not "no tags": UnexpectedAnswer).
+        tags = ((response.body.to_map() or {})["Tags"] or {}).get("Tag") or []
         return {str(t["TagKey"]): str(t.get("TagValue") or "") for t in tags}
 
 
@@ -73,7 +74,7 @@ def list_aliases(clients: CloudClients, region: str, key_id: str) -> list[str]:
         response = clients.call(
             "kms", region, "ListAliasesByKeyId", lambda c: c.list_aliases_by_key_id(request)
         )
-        aliases = ((response.body.to_map() or {}).get("Aliases") or {}).get("Alias") or []
+        aliases = ((response.body.to_map() or {})["Aliases"] or {}).get("Alias") or []
         return sorted(str(a["AliasName"]) for a in aliases)
 
 
@@ -269,7 +270,7 @@ def _pages(
                 "kms", region, action, lambda c, r=request: getattr(c, method)(r)
             )
             body = response.body.to_map() or {}
-            page = (body.get(wrapper) or {}).get(field) or []
+            page = (body[wrapper] or {}).get(field) or []
             items += page
             total = int(body["TotalCount"])
         if not page or number * PAGE_SIZE >= total:

@@ -102,7 +102,8 @@ def attached_policies(
         response = clients.call(
             "ram", region, "ListPoliciesForRole", lambda c: c.list_policies_for_role(request)
         )
-        policies = ((response.body.to_map() or {}).get("Policies") or {}).get("Policy") or []
+        # `Policies` must be there: an answer without it is not "nothing attached".
+        policies = ((response.body.to_map() or {})["Policies"] or {}).get("Policy") or []
         return sorted({(str(p["PolicyName"]), policy_type_name(p["PolicyType"])) for p in policies})
 
 

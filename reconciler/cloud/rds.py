@@ -66,7 +66,7 @@ def list_instances(
 def _instance_items(body: dict[str, Any]) -> list[dict[str, Any]]:
     """The DBInstance list; every item must carry its id (an item without one cannot be
     matched to the spec, so the page cannot be trusted)."""
-    items = (body.get("Items") or {}).get("DBInstance") or []
+    items = (body["Items"] or {}).get("DBInstance") or []  # no Items: not "no instance"
     if not isinstance(items, list) or not all(
         isinstance(i, dict) and i.get("DBInstanceId") for i in items
     ):
@@ -97,7 +97,7 @@ def attribute(clients: CloudClients, region: str, instance_id: str) -> dict[str,
         body = _answer(
             clients, region, "DescribeDBInstanceAttribute", "describe_dbinstance_attribute", request
         )
-        items = (body.get("Items") or {}).get("DBInstanceAttribute") or []
+        items = (body["Items"] or {}).get("DBInstanceAttribute") or []
         found = [i for i in items if isinstance(i, dict) and i.get("DBInstanceId") == instance_id]
         if len(found) != 1:
             raise ValueError(f"{len(found)} attribute records for the instance")
@@ -361,7 +361,7 @@ def instance_tasks(
     )
     with reading("rds:DescribeHistoryTasks", instance_id):
         body = _answer(clients, region, "DescribeHistoryTasks", "describe_history_tasks", request)
-        items = body.get("Items") or []
+        items = body["Items"] or []  # no Items: not "no task"
         if not isinstance(items, list):
             raise TypeError("Items is not a list")
         found = []
