@@ -5,7 +5,8 @@ undocumented (reference/alibaba-api-details.md, "Still unknown"), so `Throttling
 `Rejected.Throttling` and a future `Throttling.Whatever` all land in the same family.
 
 Transient: throttling, service unavailable, 5xx, connection errors and timeouts, and (for
-writes only) an instance that is busy. Everything else is permanent.
+writes only) an instance that is busy. Everything else is permanent, and so is a credentials
+provider's failure (CredentialsError), whatever caused it.
 
 Network failures become NetworkError (cloud/network.py), whose message names the endpoint, the
 cause and the fix. Retrying them is bounded further: where it cannot help (nothing listens on a
@@ -99,6 +100,15 @@ def classify(
     only shapes the message of a network failure."""
     if isinstance(exc, CloudCallError):
         return exc
+    credentials = _credentials_failure(exc)
+    if credentials is not None:
+        # A provider could not give credentials (an STS token not refreshed, the ECS metadata
+        # service or the OIDC token file out of reach), even when a network error of the
+        # PROVIDER's own endpoint caused it: never retried, never shown as the cloud's.
+        text = getattr(credentials, "message", None) or str(credentials)
+        return PermanentError(
+            action, CREDENTIALS_ERROR, redact(f"the credentials could not be obtained: {text}")
+        )
     code = getattr(exc, "code", None)
     status = getattr(exc, "status_code", None)
     inner = getattr(exc, "inner_exception", None)
@@ -126,6 +136,20 @@ def classify(
     retry_after_ms = getattr(exc, "retry_after", None)
     error.retry_after = (retry_after_ms / 1000.0) if retry_after_ms else None  # type: ignore[attr-defined]
     return error
+
+
+CREDENTIALS_ERROR = "CredentialsError"
+
+
+def _credentials_failure(exc: BaseException) -> BaseException | None:
+    """The SDK's CredentialException (by class name: this module never imports the SDK), as
+    raised or as the inner exception of the SDK's wrapper; None otherwise."""
+    for candidate in (exc, getattr(exc, "inner_exception", None)):
+        if candidate is not None and any(
+            cls.__name__ == "CredentialException" for cls in type(candidate).__mro__
+        ):
+            return candidate
+    return None
 
 
 def family_of(error: CloudCallError) -> Family:
