@@ -30,7 +30,10 @@ class PlanContext:
     refusals: set[Refusal] = field(default_factory=set)
     warnings: set[PlanWarning] = field(default_factory=set)
     fingerprint: str = ""
-    """The observed state's fingerprint, computed once (ClientTokens derive from it)."""
+    """The observed state's fingerprint, computed once."""
+    token_seed: str = ""
+    """What ClientTokens derive from: the fingerprint, and the plan's created_at when it has
+    one (operations.client_token says why)."""
 
     def cite(self, *path: Any) -> str | None:
         """file:line:col of the nearest written node on `path` (never the document root)."""

@@ -225,7 +225,7 @@ def _add_change(
         Change(
             address=address,
             action=Action.UPDATE,
-            operations=operations(ops, address, before, after, fingerprint=ctx.fingerprint),
+            operations=operations(ops, address, before, after, token_seed=ctx.token_seed),
             field_changes=diff(before, after_view),
             restart=True,
             scheduled=scheduled,

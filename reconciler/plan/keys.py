@@ -145,7 +145,7 @@ def _create(ctx: PlanContext, name: str, spec_key: KmsKeySpec, region: str) -> K
         Change(
             address=address,
             action=Action.CREATE,
-            operations=operations(ops, address, None, after, fingerprint=ctx.fingerprint),
+            operations=operations(ops, address, None, after, token_seed=ctx.token_seed),
             field_changes=diff(None, after),
             region=region,
             after=after,
@@ -183,7 +183,7 @@ def _update(ctx: PlanContext, name: str, spec_key: KmsKeySpec, key: ObservedKey)
         Change(
             address=address,
             action=action,
-            operations=operations(ops, address, before, full_after, fingerprint=ctx.fingerprint),
+            operations=operations(ops, address, before, full_after, token_seed=ctx.token_seed),
             field_changes=diff(before, after),
             region=key.region,
             target_id=key.key_id,

@@ -25,11 +25,14 @@ Views = tuple[str, dict[str, Any] | None, dict[str, Any]]
 """(address, before, after) of one change."""
 
 
-def client_token(fingerprint: str, address: str, op: str) -> str:
-    """The ClientToken of a write, derived from the plan (its fingerprint, the address, the
+def client_token(token_seed: str, address: str, op: str) -> str:
+    """The ClientToken of a write, derived from the plan (its token seed, the address, the
     operation): re-applying the same plan after a crash sends the same token, so the cloud
-    does the write once, even when the journal of the first run is gone."""
-    digest = hashlib.sha256(f"{fingerprint}|{address}|{op}".encode()).hexdigest()
+    does the write once, even when the journal of the first run is gone. The seed is the
+    fingerprint and the plan's created_at (PlanContext.token_seed): a NEW plan that finds the
+    same facts as an old one (we changed an instance, someone changed it back) must not send
+    the old plan's token, which the cloud would answer with its first answer, doing nothing."""
+    digest = hashlib.sha256(f"{token_seed}|{address}|{op}".encode()).hexdigest()
     return f"rcl-{digest[:40]}"
 
 
@@ -169,15 +172,15 @@ def operations(
     before: dict[str, Any] | None,
     after: dict[str, Any],
     *,
-    fingerprint: str,
+    token_seed: str,
 ) -> list[Operation]:
     """The Operations of one change, in order. Calls that take a ClientToken get one derived
-    from the plan."""
+    from the plan (`token_seed`: PlanContext.token_seed)."""
     views: Views = (address, before, after)
     built = []
     for op in ops:
         params = _BUILDERS[op](views)
         if op is Op.RDS_MODIFY_DB_INSTANCE_CONFIG:
-            params["ClientToken"] = client_token(fingerprint, address, op.value)
+            params["ClientToken"] = client_token(token_seed, address, op.value)
         built.append(Operation(op=op.value, params=params))
     return built

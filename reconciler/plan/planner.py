@@ -37,7 +37,10 @@ def build_plan(
     `created_at` is stamped as given (the caller reads the clock); `locations` maps spec paths
     such as `("instances", "pgm-x")` to `file:line:col` so refusals can cite the spec.
     """
-    ctx = PlanContext(spec, observed, locations, fingerprint=observed.fingerprint())
+    fingerprint = observed.fingerprint()
+    stamp = _timestamp(created_at)
+    seed = f"{fingerprint}|{stamp}" if stamp else fingerprint
+    ctx = PlanContext(spec, observed, locations, fingerprint=fingerprint, token_seed=seed)
     _check_account(ctx)
     ram_tail = plan_ram(ctx)
     keys = plan_keys(ctx, ram_tail)
@@ -53,7 +56,7 @@ def build_plan(
     return Plan(
         fingerprint=ctx.fingerprint,
         spec_digest=spec_digest(spec),
-        created_at=_timestamp(created_at),
+        created_at=stamp,
         summary=summarise(changes, refusals),
         changes=changes,
         refusals=refusals,

@@ -43,7 +43,7 @@ def _missing(address: str, op: Op, after: dict[str, Any], reason: str) -> Change
 
 def _ops(op: Op, address: str, before: dict[str, Any] | None, after: dict[str, Any]) -> list:
     """RAM calls take no ClientToken and refer to nothing created later: no fingerprint."""
-    return operations([op], address, before, after, fingerprint="")
+    return operations([op], address, before, after, token_seed="")
 
 
 def _api_type(ram: RamSpec) -> PolicyTypeName:

@@ -215,7 +215,9 @@ def test_a_lost_answer_of_a_create_is_read_back_not_repeated(demo, monkeypatch, 
     assert make_plan(clients, REPO_SPECS).changes == []
 
 
-def test_a_lost_answer_of_create_key_is_read_back_by_its_tags_not_repeated(demo, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_lost_answer_of_create_key_is_read_back_by_its_tags_not_repeated(
+    demo, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     _lose_answer(monkeypatch, "kms:CreateKey")
     clients = clients_for(demo)
     plan = make_plan(clients, REPO_SPECS)

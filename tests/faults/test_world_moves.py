@@ -19,7 +19,17 @@ from reconciler.cloud import kms
 from reconciler.emulator import dispatch
 from reconciler.emulator.runtime import Settings
 from reconciler.emulator.server import Emulator
-from tests.apply.conftest import REPO_SPECS, FakeTime, clients_for, make_plan, options, writes
+from reconciler.plan.planner import build_plan
+from reconciler.state.observe import observe
+from tests.apply.conftest import (
+    REPO_SPECS,
+    FakeTime,
+    clients_for,
+    make_plan,
+    options,
+    spec_of,
+    writes,
+)
 from tests.e2e import world
 from tests.e2e.conftest import ENV
 from tests.faults.conftest import GP, HZ, MODIFY, fault
@@ -221,3 +231,33 @@ def test_drift_counts_no_instance_twice_when_a_page_moves(paged, page_two_moves)
     assert report["coverage"]["instances"] <= 151  # 150 + the one created, never doubled
     assert report["coverage"]["managed"] == 140
     assert report["summary"].get("missing", 0) == 0
+
+
+def test_a_world_back_where_an_earlier_plan_found_it_is_changed_again(demo) -> None:  # type: ignore[no-untyped-def]
+    """We turn encryption on; someone turns it off again. The new plan sees exactly the facts
+    the first one saw, yet it is a new plan: its write must not carry the first plan's
+    ClientToken, which the cloud would answer with the first answer, changing nothing (the
+    apply then waits in vain, and no plan ever converges)."""
+    from alibabacloud_rds20140815 import models
+
+    spec = {
+        "defaults": {"region": HZ, "restart": "immediate"},
+        "instances": {GP: {"encryption": {"key": "service"}}},
+    }
+    clients = clients_for(demo)
+    first = make_plan(clients, spec)
+    assert apply_plan(first, clients, options(FakeTime(demo), allow_restart=True)).ok
+    world.rds(demo.endpoint).modify_dbinstance_config(
+        models.ModifyDBInstanceConfigRequest(
+            dbinstance_id=GP, config_name="encryptionKey", config_value="disabled"
+        )
+    )
+    again = build_plan(
+        spec_of(spec), observe(spec_of(spec), clients), created_at="2030-01-01T00:00:00Z"
+    )
+    assert again.fingerprint == first.fingerprint  # the same facts as the first time
+
+    result = apply_plan(again, clients, options(FakeTime(demo), allow_restart=True, timeout_s=60))
+
+    assert result.ok, result.outcomes
+    assert make_plan(clients, spec).changes == []
