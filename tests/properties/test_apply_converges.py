@@ -161,8 +161,9 @@ def clients_for(emu: Emulator) -> CloudClients:
     )
 
 
-def plan_of(spec: Spec, clients: CloudClients) -> Plan:
-    return build_plan(spec, observe(spec, clients, parallelism=4), created_at="fixed")
+def plan_of(spec: Spec, clients: CloudClients, stamp: str = "2030-01-01T00:00:00Z") -> Plan:
+    """The plan as the CLI makes it, stamped `stamp` (its ClientTokens derive from it)."""
+    return build_plan(spec, observe(spec, clients, parallelism=4), created_at=stamp)
 
 
 def check_invariants(emu: Emulator, case: Case) -> None:

@@ -90,6 +90,12 @@ class ApplyMachine(RuleBasedStateMachine):
         self.time = FakeTime(self.emu)
         self.wanted: dict[str, Any] = {}
         self.k2_state = "enabled"
+        self.plans = 0
+
+    def stamp(self) -> str:
+        """A new created_at for each plan, as the CLI stamps each plan with the clock."""
+        self.plans += 1
+        return f"2030-01-01T00:{self.plans // 60:02d}:{self.plans % 60:02d}Z"
 
     def teardown(self) -> None:
         self.emu.stop()
@@ -157,12 +163,12 @@ class ApplyMachine(RuleBasedStateMachine):
         if plan is None or plan.refusals:
             return
         self.advance_clock(60)
-        again = plan_of(self.spec(), self.clients)
+        again = plan_of(self.spec(), self.clients, self.stamp())
         assert again.changes == [] or again.refusals, again.changes
 
     def _apply(self):  # type: ignore[no-untyped-def]
         try:
-            plan = plan_of(self.spec(), self.clients)
+            plan = plan_of(self.spec(), self.clients, self.stamp())
         except ReconcilerError:
             return None  # a fault stopped the plan: exit 1, nothing written
         before = {t["task_id"] for t in world.admin(self.emu.endpoint, "GET", "tasks")["tasks"]}
@@ -191,6 +197,8 @@ class ApplyMachine(RuleBasedStateMachine):
             self._check_world()
         finally:
             for fault in faults:
+                if not fault.get("times"):
+                    continue  # used up
                 body = {k: v for k, v in fault.items() if v is not None and k != "rate"}
                 world.admin(self.emu.endpoint, "POST", "faults", body)
 
