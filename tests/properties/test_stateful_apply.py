@@ -29,7 +29,7 @@ from tests.apply.conftest import FakeTime, options
 from tests.e2e import world
 from tests.properties.test_apply_converges import HZ, clients_for, plan_of, user_keys
 
-MACHINES = int(os.environ.get("RECONCILER_STATEFUL_EXAMPLES", "12"))
+MACHINES = int(os.environ.get("RECONCILER_STATEFUL_EXAMPLES", "25"))
 STEPS = 8
 DEDICATED = [f"pgm-bp1stat{n:09d}" for n in range(2)]
 GENERAL = "pgm-bp1statgp0000001"
