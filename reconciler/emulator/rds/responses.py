@@ -110,8 +110,12 @@ def create_dbinstance(ctx: RequestContext) -> dict[str, Any]:
 
 
 def delete_dbinstance(ctx: RequestContext) -> dict[str, Any]:
-    models.delete_instance(RdsWorld(ctx), ctx.required("DBInstanceId"))
-    return {}
+    """Answers the deleted instance's ``RegionId`` (SDK DeleteDBInstanceResponseBody)."""
+    world = RdsWorld(ctx)
+    instance_id = ctx.required("DBInstanceId")
+    region = models.load(world, instance_id)["RegionId"]
+    models.delete_instance(world, instance_id)
+    return {"RegionId": region}
 
 
 def describe_dbinstances(ctx: RequestContext) -> dict[str, Any]:

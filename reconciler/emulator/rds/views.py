@@ -70,7 +70,12 @@ def list_item(
 ) -> dict[str, Any]:
     """One ``Items.DBInstance[]`` entry: no DBInstanceClassType, no ServerlessConfig (as real);
     ``Category`` only when the request asked ``InstanceLevel=1`` (documented)."""
-    item = {**_common(world, doc), "CreateTime": doc["CreationTime"], "MutriORsignle": False}
+    item = {
+        **_common(world, doc),
+        "CreateTime": doc["CreationTime"],
+        "MutriORsignle": False,
+        "AutoRenewal": False,  # renewal is not emulated: no instance renews itself
+    }
     if instance_level:
         item["Category"] = doc["Category"]
     return item
