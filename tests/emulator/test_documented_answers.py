@@ -11,7 +11,6 @@ LastRotationDate, a deleted key's details).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,7 +18,6 @@ from alibabacloud_kms20160120 import models as kms_models
 from alibabacloud_ram20150501 import models as ram_models
 from alibabacloud_rds20140815 import models as rds_models
 
-from reconciler.emulator.runtime import Settings
 from reconciler.emulator.server import Emulator
 from tests.emulator import wire_client as wc
 from tests.emulator.conftest import AdminClient
@@ -554,7 +552,70 @@ def test_a_required_parameter_missing_is_missing_parameter(
     assert (status_code, body["Code"]) == (400, "MissingParameter"), body
 
 
-@pytest.fixture
-def demo() -> Iterator[Emulator]:
-    with Emulator(seed="demo", settings=Settings(restart_seconds=RESTART_SECONDS)) as emu:
-        yield emu
+# --- the same answers through the legacy SDK (aliyun-python-sdk-rds) -------------------------
+
+
+def _legacy_create(legacy: Legacy, **fields: Any) -> dict[str, Any]:
+    base = {
+        "Engine": "PostgreSQL",
+        "EngineVersion": "16.0",
+        "DBInstanceClass": "pg.x4.large.2c",
+        "DBInstanceStorage": 100,
+        "DBInstanceNetType": "Intranet",
+        "PayType": "Postpaid",
+        "SecurityIPList": "10.0.0.0/8",
+    }
+    return legacy.rds("CreateDBInstance", **{**base, **fields})
+
+
+def test_legacy_dry_run_vpc_resource_group_class_type_and_pay_type(
+    admin: Any, legacy: Legacy
+) -> None:
+    dry = _legacy_create(legacy, DryRun=True)
+    assert (dry["DryRun"], dry["DryRunResult"]) == (True, True) and "DBInstanceId" not in dry
+    made = _legacy_create(
+        legacy,
+        DBInstanceClass="rds.pg.st.h43",
+        VPCId="vpc-legacy",
+        VSwitchId="vsw-legacy",
+        ResourceGroupId="rg-acfmlegacy",
+    )["DBInstanceId"]
+    serverless = _legacy_create(
+        legacy,
+        DBInstanceClass="pg.n2.serverless.1c",
+        Category="serverless_basic",
+        PayType="Serverless",
+    )["DBInstanceId"]
+    advance(admin, RESTART_SECONDS)
+    item = legacy.rds("DescribeDBInstanceAttribute", DBInstanceId=made)["Items"][
+        "DBInstanceAttribute"
+    ][0]
+    assert (item["DBInstanceClassType"], item["VpcId"], item["VSwitchId"]) == (
+        "h",
+        "vpc-legacy",
+        "vsw-legacy",
+    )
+    assert item["ResourceGroupId"] == "rg-acfmlegacy"
+    other = legacy.rds("DescribeDBInstanceAttribute", DBInstanceId=serverless)
+    assert other["Items"]["DBInstanceAttribute"][0]["PayType"] == "SERVERLESS"
+    listed = legacy.rds("DescribeDBInstances", VpcId="vpc-legacy")["Items"]["DBInstance"]
+    assert [i["DBInstanceId"] for i in listed] == [made]
+
+
+def test_legacy_deleted_key_details(
+    rds: Any, kms: Any, ram: Any, admin: Any, legacy: Legacy
+) -> None:
+    authorize_rds(ram)
+    key_id = create_key(kms)
+    instance_id = running_instance(rds, admin)
+    set_key(rds, instance_id, key_id)
+    advance(admin, RESTART_SECONDS)
+    legacy.kms("ScheduleKeyDeletion", KeyId=key_id, PendingWindowInDays=7)
+    advance(admin, 8 * 86400)
+    body = legacy.rds("DescribeDBInstanceEncryptionKey", DBInstanceId=instance_id)
+    assert (body["EncryptionKey"], body["Creator"], body["DeleteDate"][-1]) == (
+        key_id,
+        ACCOUNT,
+        "Z",
+    )
+    assert "MaterialExpireTime" not in body
