@@ -347,10 +347,32 @@ def _when_serving(name: str, handler: Handler) -> Handler:
     return guarded
 
 
+# "This parameter is required." in the SDK's request models. TagResource/UntagResource also
+# need KeyId here (the emulator tags keys only; the SDK leaves it optional for secrets and
+# certificates).
+REQUIRED = {
+    "DescribeKey": ("KeyId",),
+    "CreateAlias": ("AliasName", "KeyId"),
+    "UpdateAlias": ("AliasName", "KeyId"),
+    "DeleteAlias": ("AliasName",),
+    "ListAliasesByKeyId": ("KeyId",),
+    "TagResource": ("KeyId", "Tags"),
+    "UntagResource": ("KeyId", "TagKeys"),
+    "ListResourceTags": ("KeyId",),
+    "EnableKey": ("KeyId",),
+    "DisableKey": ("KeyId",),
+    "ScheduleKeyDeletion": ("KeyId", "PendingWindowInDays"),
+    "CancelKeyDeletion": ("KeyId",),
+    "UpdateRotationPolicy": ("KeyId", "EnableAutomaticRotation"),
+    "SetDeletionProtection": ("EnableDeletionProtection",),
+    "UpdateKeyDescription": ("KeyId", "Description"),
+}
+
 register_service(
     "kms",
     "2016-01-20",
     {name: _when_serving(name, handler) for name, handler in ACTIONS.items()},
     regional=True,
     http_status_in_errors=True,
+    required=REQUIRED,
 )

@@ -359,6 +359,22 @@ def describe_kms_associate_resources(ctx: RequestContext) -> dict[str, Any]:
     return views.associations(world, region, key_id)
 
 
+# "This parameter is required." in the SDK's request models. Emulator choices: DBInstanceId of
+# DescribeDBInstanceEncryptionKey and CheckCloudResourceAuthorized is required too (the SDK
+# does not say so); KmsResourceUser of DescribeKmsAssociateResources is not (see there).
+REQUIRED = {
+    "CreateDBInstance": _CREATE_REQUIRED,
+    "DeleteDBInstance": ("DBInstanceId",),
+    "DescribeDBInstances": ("RegionId",),
+    "DescribeDBInstanceAttribute": ("DBInstanceId",),
+    "DescribeDBInstanceEncryptionKey": ("DBInstanceId",),
+    "ModifyDBInstanceConfig": ("DBInstanceId", "ConfigName", "ConfigValue"),
+    "ModifyDBInstanceMaintainTime": ("DBInstanceId", "MaintainTime"),
+    "CheckCloudResourceAuthorized": ("DBInstanceId",),
+    "DescribeKmsAssociateResources": ("KmsResourceId", "KmsResourceType"),
+    "DescribeHistoryTasks": ("FromStartTime", "ToStartTime"),
+}
+
 register_service(
     "rds",
     "2014-08-15",
@@ -374,4 +390,5 @@ register_service(
         "DescribeKmsAssociateResources": describe_kms_associate_resources,
         "DescribeHistoryTasks": describe_history_tasks,
     },
+    required=REQUIRED,
 )
