@@ -511,45 +511,92 @@ def test_a_deleted_key_keeps_its_details_and_no_empty_dates(
 
 
 # the SDK's "This parameter is required." (RAM's models say nothing; its calls are checked by
-# test_ram.py)
+# test_ram.py). Emulator choices beside them: DBInstanceId of DescribeDBInstanceEncryptionKey
+# and CheckCloudResourceAuthorized, KeyId of TagResource/UntagResource.
 REQUIRED = {
-    ("rds", "CreateDBInstance"): {"RegionId": REGION},
-    ("rds", "DeleteDBInstance"): {},
-    ("rds", "DescribeDBInstances"): None,  # RegionId: the emulator's default region is not used
-    ("rds", "DescribeDBInstanceAttribute"): {},
-    ("rds", "DescribeDBInstanceEncryptionKey"): {},
-    ("rds", "ModifyDBInstanceConfig"): {},
-    ("rds", "ModifyDBInstanceMaintainTime"): {},
-    ("rds", "CheckCloudResourceAuthorized"): {},
-    ("rds", "DescribeKmsAssociateResources"): {},
-    ("rds", "DescribeHistoryTasks"): {},
-    ("kms", "DescribeKey"): {},
-    ("kms", "CreateAlias"): {},
-    ("kms", "UpdateAlias"): {},
-    ("kms", "DeleteAlias"): {},
-    ("kms", "ListAliasesByKeyId"): {},
-    ("kms", "TagResource"): {},
-    ("kms", "UntagResource"): {},
-    ("kms", "ListResourceTags"): {},
-    ("kms", "EnableKey"): {},
-    ("kms", "DisableKey"): {},
-    ("kms", "ScheduleKeyDeletion"): {},
-    ("kms", "CancelKeyDeletion"): {},
-    ("kms", "UpdateRotationPolicy"): {},
-    ("kms", "SetDeletionProtection"): {},
-    ("kms", "UpdateKeyDescription"): {},
+    ("rds", "CreateDBInstance"): (
+        "RegionId",
+        "Engine",
+        "EngineVersion",
+        "DBInstanceClass",
+        "DBInstanceStorage",
+        "DBInstanceNetType",
+        "PayType",
+        "SecurityIPList",
+    ),
+    ("rds", "DeleteDBInstance"): ("DBInstanceId",),
+    ("rds", "DescribeDBInstances"): ("RegionId",),
+    ("rds", "DescribeDBInstanceAttribute"): ("DBInstanceId",),
+    ("rds", "DescribeDBInstanceEncryptionKey"): ("DBInstanceId",),
+    ("rds", "ModifyDBInstanceConfig"): ("DBInstanceId", "ConfigName", "ConfigValue"),
+    ("rds", "ModifyDBInstanceMaintainTime"): ("DBInstanceId", "MaintainTime"),
+    ("rds", "CheckCloudResourceAuthorized"): ("DBInstanceId",),
+    ("rds", "DescribeKmsAssociateResources"): ("KmsResourceId", "KmsResourceType"),
+    ("rds", "DescribeHistoryTasks"): ("FromStartTime", "ToStartTime"),
+    ("kms", "DescribeKey"): ("KeyId",),
+    ("kms", "CreateAlias"): ("AliasName", "KeyId"),
+    ("kms", "UpdateAlias"): ("AliasName", "KeyId"),
+    ("kms", "DeleteAlias"): ("AliasName",),
+    ("kms", "ListAliasesByKeyId"): ("KeyId",),
+    ("kms", "TagResource"): ("KeyId", "Tags"),
+    ("kms", "UntagResource"): ("KeyId", "TagKeys"),
+    ("kms", "ListResourceTags"): ("KeyId",),
+    ("kms", "EnableKey"): ("KeyId",),
+    ("kms", "DisableKey"): ("KeyId",),
+    ("kms", "ScheduleKeyDeletion"): ("KeyId", "PendingWindowInDays"),
+    ("kms", "CancelKeyDeletion"): ("KeyId",),
+    ("kms", "UpdateRotationPolicy"): ("KeyId", "EnableAutomaticRotation"),
+    ("kms", "SetDeletionProtection"): ("EnableDeletionProtection",),
+    ("kms", "UpdateKeyDescription"): ("KeyId", "Description"),
 }
+CASES = [(s, a, p) for (s, a), names in sorted(REQUIRED.items()) for p in names]
 
 
-@pytest.mark.parametrize(("service", "action"), sorted(REQUIRED), ids=lambda v: v)
-def test_a_required_parameter_missing_is_missing_parameter(
+@pytest.mark.parametrize(("service", "action", "missing"), CASES, ids=lambda v: v)
+def test_each_required_parameter_missing_is_missing_parameter(
     emulator: Emulator,  # noqa: F811
     service: str,
     action: str,
+    missing: str,
 ) -> None:
-    params = REQUIRED[(service, action)]
-    status_code, body = wc.call(emulator.endpoint, service, action, params or {})
+    """Every other required parameter given (any value): the missing one is named, before any
+    other check (a made-up key id would otherwise be 404)."""
+    params = {name: "x" for name in REQUIRED[(service, action)] if name != missing}
+    status_code, body = wc.call(emulator.endpoint, service, action, params)
     assert (status_code, body["Code"]) == (400, "MissingParameter"), body
+    assert missing in body["Message"]
+
+
+def test_the_sdk_marks_these_parameters_required() -> None:
+    """The table above against the SDK models' doc comments (the emulator's own additions
+    aside)."""
+    import importlib
+    import inspect
+    import re
+
+    chosen = {
+        ("rds", "DescribeDBInstanceEncryptionKey", "DBInstanceId"),
+        ("rds", "CheckCloudResourceAuthorized", "DBInstanceId"),
+        ("kms", "TagResource", "KeyId"),
+        ("kms", "UntagResource", "KeyId"),
+    }
+    packages = {"rds": "alibabacloud_rds20140815", "kms": "alibabacloud_kms20160120"}
+    for (service, action), names in REQUIRED.items():
+        model = getattr(importlib.import_module(f"{packages[service]}.models"), f"{action}Request")
+        source = inspect.getsource(model.__init__)
+        marked = set()
+        block = ""
+        for line in source.splitlines():
+            text = line.strip()
+            if text.startswith("#"):
+                block += text
+            elif (found := re.match(r"self\.(\w+) = \w+$", text)) is not None:
+                if block.endswith("This parameter is required."):
+                    marked.add(found.group(1))
+                block = ""
+        wire = {n for n in names if (service, action, n) not in chosen}
+        mapped = model(**{a: "x" for a in marked}).to_map()
+        assert set(mapped) >= wire, (action, wire - set(mapped))
 
 
 # --- the same answers through the legacy SDK (aliyun-python-sdk-rds) -------------------------
