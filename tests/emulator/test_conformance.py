@@ -170,13 +170,14 @@ def model_paths(service: str, action: str) -> frozenset[str]:
 
 
 _ITEM = re.compile(r"^\s*[-*]\s+(?:\*\*([A-Za-z0-9_./-]+)\*\*|([A-Za-z0-9_./-]+):)")
+_BARE_ITEM = re.compile(r"^\s*[-*]\s+([A-Za-z0-9_./-]+)\s*$")  # only after "Valid values"
 
 
 @cache
 def comment_enums(cls: type) -> dict[str, frozenset[str]]:
     """attribute -> the values its doc comment lists, for comments that list values
-    ("- **Enabled**: ...", "* **Standard**", "- CMK: ..."); at least two, so that a note or an
-    example is not taken for a set."""
+    ("- **Enabled**: ...", "* **Standard**", "- CMK: ...", and after "Valid values:" a bare
+    "- Enabled"); at least two, so that a note or an example is not taken for a set."""
     import inspect
 
     source = inspect.getsource(cls.__init__).splitlines()
@@ -190,6 +191,8 @@ def comment_enums(cls: type) -> dict[str, frozenset[str]]:
         match = re.match(r"self\.(\w+) = \w+$", text)
         if match and block:
             values = [m.group(1) or m.group(2) for b in block if (m := _ITEM.match(b))]
+            if any("valid value" in b.lower() for b in block):
+                values += [m.group(1) for b in block if (m := _BARE_ITEM.match(b))]
             if len(values) >= 2:
                 found[match.group(1)] = frozenset(values)
         block = []
