@@ -1,14 +1,24 @@
-"""Command line (DESIGN section 2): click commands, one module per command group. The ONLY
+"""Command line: click commands, one module per command group. The ONLY
 code that prints or prompts.
 
     root.py      the `reconciler` group, exit codes, usage errors, `main`
     options.py   the global options (before or after the command name)
     spec.py      validate, schema (offline)
     plan.py      plan
+    apply.py     apply (apply_view.py: its live display and summary)
+    drift.py     drift
+    importer.py  import
     emulator.py  emulator serve
 """
 
-from reconciler.cli import emulator, plan, spec  # noqa: F401 - registers the commands
+from reconciler.cli import (  # noqa: F401 - registers the commands
+    apply,
+    drift,
+    emulator,
+    importer,
+    plan,
+    spec,
+)
 from reconciler.cli.options import GlobalOptions, global_options
 from reconciler.cli.root import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli, fail, main
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -26,9 +28,10 @@ def _parse_rate_limits(
         raise click.BadParameter(str(error)) from error
 
 
-def _cloud_target(
-    opts: GlobalOptions, parallelism: int, rate_limits: tuple[tuple[str, float], ...]
+def cloud_target(
+    opts: GlobalOptions, parallelism: int, rate_limits: tuple[tuple[str, float], ...] | None = None
 ) -> Any:
+    """What open_cloud() is to connect to, from the global options."""
     from reconciler.cloud.session import Target
 
     return Target(
@@ -41,18 +44,25 @@ def _cloud_target(
     )
 
 
-def _apply_region_option(spec: Any, region: str | None) -> Any:
-    """--region fills defaults.region where the spec files did not set one."""
-    if region is None or "region" in spec.defaults.model_fields_set:
-        return spec
-    return spec.model_copy(update={"defaults": spec.defaults.model_copy(update={"region": region})})
+def load_or_fail(paths: tuple[str, ...], opts: GlobalOptions) -> Any:
+    """workflow.load(), or every spec problem on stderr and exit 1."""
+    from reconciler import workflow
+    from reconciler.errors import SpecError
+
+    try:
+        return workflow.load(paths or DEFAULT_PATHS, opts.region)
+    except SpecError as error:
+        for diagnostic in error.diagnostics:
+            click.echo(str(diagnostic), err=True)
+        fail("the spec is invalid: fix the problems above (`reconciler validate` checks offline)")
 
 
-def _observe_with_progress(spec: Any, clients: Any, parallelism: int) -> Any:
-    from reconciler.state.observe import observe
+def observe_and_plan_with_progress(loaded: Any, clients: Any, parallelism: int) -> Any:
+    """workflow.observe_and_plan(), with a progress bar on a terminal (stderr)."""
+    from reconciler import workflow
 
     if not show_progress():
-        return observe(spec, clients, parallelism=parallelism)
+        return workflow.observe_and_plan(loaded, clients, parallelism=parallelism)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -64,15 +74,15 @@ def _observe_with_progress(spec: Any, clients: Any, parallelism: int) -> Any:
         transient=True,
     ) as bar:
         task = bar.add_task("observe", total=None)
-        return observe(
-            spec,
+        return workflow.observe_and_plan(
+            loaded,
             clients,
             parallelism=parallelism,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
 
 
-def _print_stats(clients: Any) -> None:
+def print_stats(clients: Any) -> None:
     counts = clients.counter.by_action()
     retries = clients.counter.retries()
     click.echo(f"API calls: {sum(counts.values())}", err=True)
@@ -81,7 +91,7 @@ def _print_stats(clients: Any) -> None:
         click.echo(f"  {name}: {count}{extra}", err=True)
 
 
-def _render(plan: Any, fmt: str, *, to_stdout: bool = True) -> str:
+def render(plan: Any, fmt: str, *, to_stdout: bool = True) -> str:
     if fmt == "json":
         from reconciler.render.json import render_json
 
@@ -164,7 +174,7 @@ def plan(
         _abandon(saved, "this plan failed")
         raise
     refused = bool(the_plan.refusals)
-    view = _render(the_plan, fmt, to_stdout=out != "-")
+    view = render(the_plan, fmt, to_stdout=out != "-")
     if out == "-":  # stdout holds the saved plan alone; the view goes to stderr
         if not refused:
             click.echo(render_json(the_plan), nl=False)
@@ -182,7 +192,7 @@ def plan(
                 fail(str(error))
             click.echo(f"Plan saved to {saved.path}.", err=True)
     if opts.stats:
-        _print_stats(clients)
+        print_stats(clients)
     if refused:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_CHANGES if detailed_exitcode and the_plan.changes else EXIT_OK)
@@ -216,37 +226,39 @@ def _build(
     rate_limits: tuple[tuple[str, float], ...],
 ) -> tuple[Any, Any]:
     """Load the spec, read the cloud, build the plan; fail() with one line on an error."""
-    from datetime import UTC, datetime
+    loaded = load_or_fail(paths, opts)
+    with connected(opts, parallelism, rate_limits) as clients:
+        _observed, the_plan = observe_and_plan_with_progress(loaded, clients, parallelism)
+    return the_plan, clients
 
+
+@contextlib.contextmanager
+def connected(
+    opts: GlobalOptions,
+    parallelism: int,
+    rate_limits: tuple[tuple[str, float], ...] | None = None,
+) -> Iterator[Any]:
+    """open_cloud() for the global options. A ReconcilerError inside: one line and exit 1
+    (with --stats, the counts first); any other error too, as a bug to report. A signal, and
+    click's own exits (a prompt's Ctrl-D), unwind untouched."""
     from reconciler import cancellation
     from reconciler.cloud.session import open_cloud
-    from reconciler.errors import Interrupted, SpecError
-    from reconciler.plan.planner import build_plan
-    from reconciler.spec.loader import load_spec
+    from reconciler.errors import Interrupted
 
-    try:
-        loaded = load_spec(paths or DEFAULT_PATHS)
-    except SpecError as error:
-        for diagnostic in error.diagnostics:
-            click.echo(str(diagnostic), err=True)
-        fail("the spec is invalid: fix the problems above (`reconciler validate` checks offline)")
-    spec = _apply_region_option(loaded.spec, opts.region)
     clients = None
     try:
-        with open_cloud(_cloud_target(opts, parallelism, rate_limits)) as clients:
-            observed = _observe_with_progress(spec, clients, parallelism)
-    except Interrupted:
+        with open_cloud(cloud_target(opts, parallelism, rate_limits)) as clients:
+            yield clients
+    except (Interrupted, click.exceptions.Exit, click.Abort, click.ClickException):
         raise
     except ReconcilerError as error:
         if opts.stats and clients is not None:
-            _print_stats(clients)
+            print_stats(clients)
         fail(str(error))
     except Exception as error:  # a bug, not a user error: still one line, no traceback
         if cancellation.requested():  # unwound by the signal: RootGroup reports that
             raise
         fail(
-            f"unexpected {type(error).__name__} while reading the cloud: {error}; "
+            f"unexpected {type(error).__name__} while talking to the cloud: {error}; "
             "please report it with the command you ran"
         )
-    created_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return build_plan(spec, observed, created_at=created_at, locations=loaded.locations), clients

@@ -197,3 +197,71 @@ def account_status(clients: CloudClients, region: str) -> str:
 def kms_activated(clients: CloudClients, region: str) -> bool:
     """DescribeAccountKmsStatus: only `Enabled` counts as activated."""
     return account_status(clients, region) == "Enabled"
+
+
+# --- writes (apply): one function per plan operation, params by wire name -------------------
+
+
+def _kms_write(clients: CloudClients, region: str, action: str, method: str, params: dict) -> Any:
+    from reconciler.cloud.writes import write
+
+    return write(clients, "kms", region, action, _models(), method, params)
+
+
+def create_key(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
+    """CreateKey: not idempotent (no ClientToken), so never repeated after a lost answer.
+    Outputs `key_id` and `arn` from KeyMetadata."""
+    from dataclasses import replace
+
+    written = _kms_write(clients, region, "CreateKey", "create_key", params)
+    with reading("kms:CreateKey", "the new key"):
+        metadata = written.body["KeyMetadata"]
+        outputs = {"key_id": str(metadata["KeyId"]), "arn": str(metadata["Arn"])}
+    return replace(written, outputs=outputs)
+
+
+def create_alias(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
+    """CreateAlias: not idempotent; after a lost answer, read the alias (`alias_target`)."""
+    return _kms_write(clients, region, "CreateAlias", "create_alias", params)
+
+
+def tag_resource(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
+    return _kms_write(clients, region, "TagResource", "tag_resource", params)
+
+
+def untag_resource(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
+    return _kms_write(clients, region, "UntagResource", "untag_resource", params)
+
+
+def enable_key(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
+    return _kms_write(clients, region, "EnableKey", "enable_key", params)
+
+
+def disable_key(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
+    return _kms_write(clients, region, "DisableKey", "disable_key", params)
+
+
+def cancel_key_deletion(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
+    return _kms_write(clients, region, "CancelKeyDeletion", "cancel_key_deletion", params)
+
+
+def schedule_key_deletion(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
+    return _kms_write(clients, region, "ScheduleKeyDeletion", "schedule_key_deletion", params)
+
+
+def update_rotation_policy(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
+    return _kms_write(clients, region, "UpdateRotationPolicy", "update_rotation_policy", params)
+
+
+def set_deletion_protection(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
+    return _kms_write(clients, region, "SetDeletionProtection", "set_deletion_protection", params)
+
+
+def update_key_description(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
+    return _kms_write(clients, region, "UpdateKeyDescription", "update_key_description", params)
+
+
+def alias_target(clients: CloudClients, region: str, alias: str) -> str | None:
+    """The key id an alias points at now; None when the alias does not exist."""
+    metadata = describe_key(clients, region, alias)
+    return None if metadata is None else str(metadata["KeyId"])

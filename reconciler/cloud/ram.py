@@ -123,3 +123,35 @@ def observe_ram(
             read = get_policy(clients, region, name, attached_type, may_be_absent=False)
             attached.append(cast(ObservedPolicy, read))  # never None without may_be_absent
     return ObservedRam(role=observed_role, policy=observed_policy, attached_policies=attached)
+
+
+# --- writes (apply): one function per plan operation, params by wire name -------------------
+
+
+def _ram_write(clients: CloudClients, region: str, action: str, method: str, params: dict) -> Any:
+    from reconciler.cloud.writes import write
+
+    return write(clients, "ram", region, action, _models(), method, params)
+
+
+def create_policy(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
+    """CreatePolicy: not idempotent; after a lost answer, read the policy (`get_policy`)."""
+    return _ram_write(clients, region, "CreatePolicy", "create_policy", params)
+
+
+def create_policy_version(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
+    return _ram_write(clients, region, "CreatePolicyVersion", "create_policy_version", params)
+
+
+def create_role(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
+    """CreateRole: not idempotent; after a lost answer, read the role (`get_role`)."""
+    return _ram_write(clients, region, "CreateRole", "create_role", params)
+
+
+def update_role(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
+    return _ram_write(clients, region, "UpdateRole", "update_role", params)
+
+
+def attach_policy_to_role(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
+    """AttachPolicyToRole: not idempotent; after a lost answer, list the role's policies."""
+    return _ram_write(clients, region, "AttachPolicyToRole", "attach_policy_to_role", params)

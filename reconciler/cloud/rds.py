@@ -298,3 +298,96 @@ def encryption_target(detail: dict[str, Any]) -> str | None:
     # The API takes ServiceKey (PostgreSQL) and serviceKey (SQL Server) alike.
     spelled = {"servicekey": "ServiceKey", "disabled": "disabled"}
     return spelled.get(value.lower(), value)
+
+
+# --- writes and the reads apply needs -------------------------------------------------------
+
+
+def modify_config(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
+    """ModifyDBInstanceConfig. Idempotent only when it carries the plan's ClientToken (the
+    cloud then does it once however often it is sent), so only then repeated after a lost
+    answer."""
+    from reconciler.cloud.writes import write
+
+    return write(
+        clients,
+        "rds",
+        region,
+        "ModifyDBInstanceConfig",
+        _models(),
+        "modify_dbinstance_config",
+        params,
+        idempotent=bool(params.get("ClientToken")),
+    )
+
+
+def instance_status(clients: CloudClients, region: str, instance_id: str) -> dict[str, Any] | None:
+    """DescribeDBInstanceAttribute for waiting: the attribute record (DBInstanceStatus,
+    LockMode, MaintainTime), or None when the instance does not exist (any other error
+    raises)."""
+    try:
+        return attribute(clients, region, instance_id)
+    except PermanentError as error:
+        if absent(error, *INSTANCE_ABSENT):
+            return None
+        raise
+
+
+@dataclass(frozen=True)
+class TaskStatus:
+    """One task-center entry of an instance, any status (Scheduled, Running, Succeed, Failed,
+    Canceled, ...), as apply's waiter reads it."""
+
+    task_id: str
+    status: str
+    start_time: str | None = None
+    progress: float | None = None
+    remain_seconds: int | None = None
+    encryption_target: str | None = None
+
+
+def instance_tasks(
+    clients: CloudClients, region: str, instance_id: str, now: datetime
+) -> list[TaskStatus]:
+    """The task center's encryption tasks of one instance (any status, newest start first):
+    their Status, Progress and StartTime. Unlike `pending_tasks`, finished ones are kept, so a
+    change that failed is seen as Failed rather than vanishing."""
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    request = _models().DescribeHistoryTasksRequest(
+        region_id=region,
+        instance_id=instance_id,
+        instance_type="Instance",
+        from_start_time=(now - TASK_WINDOW).strftime(stamp),
+        to_start_time=(now + TASK_WINDOW).strftime(stamp),
+        page_number=1,
+        page_size=TASK_PAGE_SIZE,
+    )
+    with reading("rds:DescribeHistoryTasks", instance_id):
+        body = _answer(clients, region, "DescribeHistoryTasks", "describe_history_tasks", request)
+        items = body.get("Items") or []
+        if not isinstance(items, list):
+            raise TypeError("Items is not a list")
+        found = []
+        for item in items:
+            if str(item.get("InstanceId")) != instance_id:
+                continue
+            detail = _task_detail(item.get("TaskDetail"))
+            found.append(
+                TaskStatus(
+                    task_id=str(item["TaskId"]),
+                    status=str(item["Status"]),
+                    start_time=str(item.get("StartTime") or "") or None,
+                    progress=_number(item.get("Progress")),
+                    remain_seconds=_int(item.get("RemainTime")),
+                    encryption_target=encryption_target(detail),
+                )
+            )
+        return sorted(found, key=lambda t: (t.start_time or "", t.task_id), reverse=True)
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if value not in (None, "") else None
+
+
+def _int(value: Any) -> int | None:
+    return int(float(value)) if value not in (None, "") else None

@@ -96,6 +96,14 @@ class Defaults(_Model):
     """Optional guard: the 16-digit Alibaba Cloud account id the credentials must belong to."""
     restart: RestartPolicy = RestartPolicy.MAINTENANCE_WINDOW
     """How a restarting change is applied: immediate, or in the instance's maintenance window."""
+    ignore: tuple[Annotated[str, StringConstraints(min_length=1, max_length=256)], ...] = Field(
+        default=(), exclude=True
+    )
+    """Address globs (`*`, `?`, `[...]`, e.g. `kms_key.legacy-*` or `rds_encryption.*`) whose
+    differences `reconciler drift` does not report; the report says how many it silenced. A
+    known, accepted difference belongs here. plan and apply do not read it."""
+    # exclude=True: left out of the spec's canonical dump, so the plan's spec digest does not
+    # move when only the ignore list does (a saved plan stays valid).
 
 
 class PolicyType(StrEnum):

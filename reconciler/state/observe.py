@@ -1,11 +1,16 @@
-"""observe(spec, clients) -> ObservedState: read only what the spec needs, concurrently.
+"""observe(scope, clients) -> ObservedState: read only what the scope needs, concurrently.
+
+The scope is a spec (what plan and apply read), or a ReadScope: a spec plus what drift and
+import read beyond it (every PostgreSQL instance's encryption for the coverage, regions the
+spec does not name, every engine, the keys instances use, the RAM role by its default name).
 
 Reads (DESIGN section 10 bounds them by N + ceil(N/100) + K + 10 for N instances, K keys):
 - per region: DescribeDBInstances, paged 100 at a time: at once as many pages as the spec
   declares instances there (the list holds at least those), the rest in parallel once page 1
   gives the total (a spec naming instances that do not exist may cost an empty page); and
   DescribeKey('alias/acs/rds') for the service key id and the account id;
-- per managed instance: DescribeDBInstanceEncryptionKey; DescribeDBInstanceAttribute only where
+- per managed instance (per PostgreSQL instance listed, with `all_instances`):
+  DescribeDBInstanceEncryptionKey; DescribeDBInstanceAttribute only where
   a CMK is wanted and the class code does not state the class type (the list carries none);
 - per region with managed instances: DescribeHistoryTasks (unfinished tasks, paged), so a change
   running or scheduled for a maintenance window is seen and not planned again;
@@ -43,7 +48,7 @@ from typing import Any
 from reconciler.cloud import kms, ram, rds
 from reconciler.cloud.clients import CloudClients
 from reconciler.errors import CloudCallError, NetworkError, ObserveError
-from reconciler.spec.models import SERVICE_KEY, KeyRef, KeyState, Spec, is_key_id
+from reconciler.spec.models import SERVICE_KEY, KeyRef, KeyState, RamSpec, Spec, is_key_id
 from reconciler.state.models import (
     ObservedEncryption,
     ObservedInstance,
@@ -56,6 +61,42 @@ from reconciler.state.models import (
 )
 
 Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ReadScope:
+    """What observe reads: the spec's needs, plus what drift and import need beyond them.
+
+    Each extra stays within DESIGN section 10's bound for what it reads: N + ceil(N/100) + K
+    + 10 calls, N being the instances whose encryption is read and K the keys."""
+
+    spec: Spec = field(default_factory=Spec)
+    regions: tuple[str, ...] = ()
+    """Regions listed in full besides the spec's (import reads a region with no spec at all)."""
+    all_instances: bool = False
+    """Read the encryption of every PostgreSQL instance listed, managed or not (drift's
+    coverage, import); the spec's regions are then all listed, not only those with managed
+    instances."""
+    all_engines: bool = False
+    """List every engine, not only PostgreSQL (import names the others in comments)."""
+    keys_in_use: bool = False
+    """Read the CMK of every instance whose encryption is read, aliases included (import names
+    keys by alias); without it, only the keys managed instances use."""
+    ram: RamSpec | None = None
+    """Read this RAM role and policy even where the spec leaves RAM alone (import)."""
+
+    @classmethod
+    def of(cls, scope: Spec | ReadScope) -> ReadScope:
+        return scope if isinstance(scope, ReadScope) else cls(spec=scope)
+
+    def listed_regions(self, managed_regions: set[str]) -> list[str]:
+        found = set(managed_regions) | set(self.regions)
+        if self.all_instances:
+            found |= set(self.spec.regions())
+        return sorted(found)
+
+    def effective_ram(self) -> RamSpec | None:
+        return self.spec.effective_ram() or self.ram
 
 
 @dataclass
@@ -139,19 +180,20 @@ class _Loop:
 
 
 def observe(
-    spec: Spec,
+    scope: Spec | ReadScope,
     clients: CloudClients,
     *,
     parallelism: int = 16,
     progress: Progress | None = None,
     now: datetime | None = None,
 ) -> ObservedState:
-    """Read the facts the plan needs. Documented not-found answers become None/absent; every
-    other failure raises ObserveError. `now` bounds the task-center query (default: the clock)."""
+    """Read the facts the plan (a Spec) or drift and import (a ReadScope) need. Documented
+    not-found answers become None/absent; every other failure raises ObserveError. `now` bounds
+    the task-center query (default: the clock)."""
     moment = now or datetime.now(UTC)
     with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="observe") as pool:
         try:
-            return _Observer(spec, clients, _Loop(pool, progress), moment).run()
+            return _Observer(ReadScope.of(scope), clients, _Loop(pool, progress), moment).run()
         except CloudCallError as error:
             pool.shutdown(wait=True, cancel_futures=True)
             raise ObserveError(f"reading the cloud failed: {error}{_advice(error)}") from error
@@ -176,8 +218,9 @@ def _advice(error: CloudCallError) -> str:
 
 
 class _Observer:
-    def __init__(self, spec: Spec, clients: CloudClients, loop: _Loop, now: datetime) -> None:
-        self.spec = spec
+    def __init__(self, scope: ReadScope, clients: CloudClients, loop: _Loop, now: datetime) -> None:
+        self.scope = scope
+        spec = self.spec = scope.spec
         self.clients = clients
         self.loop = loop
         self.now = now
@@ -204,7 +247,7 @@ class _Observer:
 
     def _start(self) -> None:
         spec, c, loop = self.spec, self.clients, self.loop
-        for region in spec.regions():
+        for region in sorted(set(spec.regions()) | set(self.scope.regions)):
             loop.submit(
                 lambda facts, r=region: self.facts.service_keys.__setitem__(r, facts),
                 kms.service_key,
@@ -214,6 +257,7 @@ class _Observer:
         for region in sorted(set(self.managed.values())):
             self.facts.task_pages_left[region] = 1
             self._task_page(region, 1)
+        for region in self.scope.listed_regions(set(self.managed.values())):
             # The region lists at least the spec's instances there, so that many pages exist:
             # ask for them all at once instead of waiting a round trip for page 1's total.
             declared = sum(1 for r in self.managed.values() if r == region)
@@ -226,7 +270,7 @@ class _Observer:
         for key_id, region in sorted(self._literal_key_ids().items()):
             self._read_key(self.facts.keys_by_id, key_id, region, key_id)
         loop.submit(self._on_kms_status, kms.account_status, c, spec.defaults.region)
-        ram_spec = spec.effective_ram()
+        ram_spec = self.scope.effective_ram()
         if ram_spec is not None:
             loop.submit(
                 self._on_ram,
@@ -315,7 +359,7 @@ class _Observer:
     def _list_page(self, region: str, number: int) -> None:
         self.loop.submit(
             lambda page, r=region, n=number: self._on_page(r, n, page),
-            rds.list_instances,
+            functools.partial(rds.list_instances, all_engines=self.scope.all_engines),
             self.clients,
             region,
             number,
@@ -341,8 +385,19 @@ class _Observer:
 
     def _read_instance(self, region: str, instance_id: str) -> None:
         """A managed instance's encryption, and its attribute where a CMK is wanted and the
-        list does not state the class type (its class code is of an unknown family)."""
+        list does not state the class type (its class code is of an unknown family); with
+        `all_instances`, the encryption of an unmanaged PostgreSQL instance too."""
         if self.managed.get(instance_id) != region:
+            engine = str(self.facts.items[instance_id][1].get("Engine") or "")
+            if self.scope.all_instances and engine.lower() == rds.ENGINE.lower():
+                self.loop.submit(
+                    lambda e, i=instance_id: self.facts.encryption.__setitem__(i, e),
+                    rds.encryption,
+                    self.clients,
+                    region,
+                    instance_id,
+                    None,
+                )
             return
         self.loop.submit(
             lambda e, i=instance_id: self.facts.encryption.__setitem__(i, e),
@@ -384,10 +439,16 @@ class _Observer:
 
     def _follow_up(self) -> None:
         """Second round, once the first answers are in: keys found in use that the spec does
-        not name (their state tells whether an instance is locked on them)."""
+        not name (their state tells whether an instance is locked on them); with `keys_in_use`,
+        those of every instance read."""
         known = {k.key_id for k in self.facts.keys.values() if k is not None}
         known |= set(self.facts.keys_by_id)
-        for instance_id, region in sorted(self.managed.items()):
+        users = dict(self.managed)
+        if self.scope.keys_in_use:
+            users.update({i: self.facts.items[i][0] for i in self.facts.encryption})
+        for instance_id, region in sorted(users.items()):
+            if instance_id not in self.facts.items:
+                continue
             enc = self._encryption(instance_id)
             in_use = enc.key_id if enc is not None and enc.key_type == "CMK" else None
             if in_use and in_use not in known:

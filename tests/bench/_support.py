@@ -23,11 +23,12 @@ RESULTS = Path("bench-results")
 MISSED_EXIT = 3
 
 
-def _serve(state_path: str, port: int, ready: Any, stop: Any) -> None:
+def _serve(state_path: str, port: int, ready: Any, stop: Any, restart_seconds: float) -> None:
     from reconciler.emulator.runtime import Settings
     from reconciler.emulator.server import Emulator
 
-    emulator = Emulator(state_path, port=port, settings=Settings(restart_seconds=0))
+    settings = Settings(restart_seconds=restart_seconds)
+    emulator = Emulator(state_path, port=port, settings=settings)
     emulator.start()
     ready.set()
     stop.wait()
@@ -41,13 +42,17 @@ def _free_port() -> int:
 
 
 @contextmanager
-def emulator_process() -> Iterator[str]:
-    """An emulator in ANOTHER process (so its CPU is not ours); yields its endpoint."""
+def emulator_process(restart_seconds: float = 0) -> Iterator[str]:
+    """An emulator in ANOTHER process (so its CPU is not ours); yields its endpoint.
+    `restart_seconds`: how long an encryption change keeps an instance busy (the emulated
+    clock is real time plus an offset, so this is real time too)."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     port = _free_port()
     ctx = multiprocessing.get_context("spawn")
     ready, stop = ctx.Event(), ctx.Event()
-    server = ctx.Process(target=_serve, args=(str(workdir / "world.sqlite"), port, ready, stop))
+    server = ctx.Process(
+        target=_serve, args=(str(workdir / "world.sqlite"), port, ready, stop, restart_seconds)
+    )
     server.start()
     try:
         if not ready.wait(30):

@@ -1,0 +1,325 @@
+"""Carrying out ONE change: compare-and-set, its writes in order (journalled), then waiting for
+an Immediate encryption change or reporting a scheduled one.
+
+Special cases on the write road (everything else is clients.call's shared retry policy):
+- a busy instance on ModifyDBInstanceConfig: once the shared retries give up, wait (waiter)
+  until it is Running, then send again (same ClientToken), within `timeout_s`;
+- a CMK ModifyDBInstanceConfig refused as not authorised right after this run created or
+  changed RAM: retried for up to RAM_PROPAGATION_S (RAM changes take time to reach RDS);
+- a lost answer of a write that is not idempotent: never sent again; the target is read to
+  learn whether it took effect (CreateKey cannot be read back: fail, saying so).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.apply import calls, compare
+from reconciler.apply.journal import Journal
+from reconciler.apply.results import ApplyEvent, ApplyOptions, ChangeOutcome
+from reconciler.apply.waiter import Waiter
+from reconciler.cancellation import raise_if_cancelled
+from reconciler.cloud import kms, ram
+from reconciler.cloud.clients import CloudClients
+from reconciler.cloud.retry import Family, family_of
+from reconciler.cloud.writes import Written
+from reconciler.errors import (
+    ApplyError,
+    CloudCallError,
+    Interrupted,
+    NetworkError,
+    PermanentError,
+    TransientError,
+)
+from reconciler.plan.model import Change, Operation
+
+RAM_PROPAGATION_S = 120.0
+"""How long a CMK change refused as not authorised is retried after this run changed RAM."""
+RAM_RETRY_DELAYS = (2.0, 4.0, 8.0, 15.0)
+"""Seconds between those retries (the last repeats)."""
+
+
+class WriteFailed(Exception):
+    """A write of a change failed; `detail` is the line for its outcome."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+@dataclass
+class RunState:
+    """What the changes of one run share (every field is safe to use from worker threads)."""
+
+    clients: CloudClients
+    options: ApplyOptions
+    emit: Callable[[ApplyEvent], None]
+    ram_region: str
+    journal: Journal | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+    """Set when a change failed: no change makes its first write after it."""
+    outputs: dict[str, dict[str, str]] = field(default_factory=dict)
+    ram_changed: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.service_keys = compare.ServiceKeys(self.clients)
+        self.waiter = Waiter(self.clients, self.options, self.emit, self.service_keys)
+
+
+def run_change(change: Change, run: RunState) -> ChangeOutcome:
+    """Carry one change out; never raises except Interrupted."""
+    address = change.address
+    run.emit(ApplyEvent("started", address, f"{change.action} {address}"))
+    ids: list[str] = []
+    if run.stop.is_set():
+        return _not_started(run, address, "not started: an earlier change failed")
+    try:
+        try:
+            reason = compare.moved(change, run.clients, run.ram_region, run.service_keys)
+        except CloudCallError as error:
+            return _failed(run, address, f"reading it again before writing failed: {error}", ids)
+        if reason is not None:
+            return _failed(
+                run,
+                address,
+                f"{address} changed since the plan: {reason}. Nothing "
+                "was written to it; plan again",
+                ids,
+            )
+        for op in change.operations:
+            if run.stop.is_set() and not ids:
+                return _not_started(run, address, "not started: an earlier change failed")
+            written = _write(change, op, run)
+            ids.append(written.request_id)
+            if written.outputs:
+                with run.lock:
+                    run.outputs.setdefault(address, {}).update(written.outputs)
+        if address.startswith("ram_"):
+            run.ram_changed.set()
+        return _finish(change, run, tuple(ids))
+    except Interrupted:
+        raise
+    except WriteFailed as failure:
+        return _failed(run, address, failure.detail, ids)
+    except CloudCallError as error:
+        return _failed(run, address, str(error), [*ids, error.request_id or ""])
+    except ApplyError as error:
+        return _failed(run, address, str(error), ids)
+
+
+def _failed(run: RunState, address: str, detail: str, ids: list[str]) -> ChangeOutcome:
+    run.stop.set()
+    run.emit(ApplyEvent("failed", address, detail))
+    return ChangeOutcome(address, "failed", detail, tuple(i for i in ids if i))
+
+
+def _not_started(run: RunState, address: str, detail: str) -> ChangeOutcome:
+    run.emit(ApplyEvent("skipped", address, detail))
+    return ChangeOutcome(address, "not_started", detail)
+
+
+def _finish(change: Change, run: RunState, ids: tuple[str, ...]) -> ChangeOutcome:
+    address = change.address
+    ids = tuple(i for i in ids if i)
+    config = next((o for o in change.operations if o.op == calls.MODIFY_CONFIG), None)
+    if config is None:
+        detail = "made " + ", ".join(change.op_names)
+        run.emit(ApplyEvent("done", address, detail))
+        return ChangeOutcome(address, "done", detail, ids)
+    params = calls.resolve(config.params, run.outputs)
+    instance_id, target = str(params["DBInstanceId"]), str(params["ConfigValue"])
+    region = str(change.region)
+    if params.get("SwitchTimeMode") == "MaintainTime":
+        return _scheduled(change, run, instance_id, target, ids)
+    try:
+        result = run.waiter.until_done(address, region, instance_id, target)
+    except CloudCallError as error:
+        detail = f"the change was submitted, but waiting for it failed: {error}; plan again later"
+        return _failed(run, address, detail, list(ids))
+    if not result.ok:
+        return _failed(run, address, result.detail, list(ids))
+    detail = f"{instance_id} is Running with encryption {compare.show_value(target)}"
+    run.emit(ApplyEvent("done", address, detail))
+    return ChangeOutcome(address, "done", detail, ids)
+
+
+def _scheduled(
+    change: Change, run: RunState, instance_id: str, target: str, ids: tuple[str, ...]
+) -> ChangeOutcome:
+    window = (change.after or {}).get("maintenance_window")
+    in_window = f" (maintenance window {window})" if window else " (its maintenance window)"
+    try:
+        start = run.waiter.scheduled_start(str(change.region), instance_id, target)
+    except CloudCallError as error:
+        detail = f"submitted for the maintenance window{in_window}; its start was not read: {error}"
+    else:
+        when = f"starts at {start}" if start else "starts in the maintenance window"
+        detail = f"{instance_id} {when}{in_window}; not waited for"
+    run.emit(ApplyEvent("scheduled", change.address, detail))
+    return ChangeOutcome(change.address, "scheduled", detail, ids)
+
+
+def _write(change: Change, op: Operation, run: RunState) -> Written:
+    """One journalled write. Raises WriteFailed, CloudCallError, ApplyError or Interrupted."""
+    params = calls.resolve(op.params, run.outputs)
+    run.emit(ApplyEvent("write", change.address, op.op))
+    raise_if_cancelled()  # no new write after a signal, not even its journal entry
+    journal = run.journal
+    if journal is not None:
+        journal.before(change.address, op.op, params)
+    try:
+        written = _send(change, op.op, params, run)
+    except Interrupted:
+        if journal is not None:
+            journal.after(change.address, op.op, "interrupted")
+        raise
+    except WriteFailed as failure:
+        if journal is not None:
+            journal.after(change.address, op.op, "error", message=failure.detail)
+        raise
+    except CloudCallError as error:
+        if journal is not None:
+            journal.after(
+                change.address,
+                op.op,
+                "error",
+                request_id=error.request_id,
+                error_code=error.code,
+                message=error.message,
+            )
+        raise
+    except Exception as error:  # a bug: still no `before` left without its `after`
+        if journal is not None:
+            journal.after(
+                change.address, op.op, "error", error_code=type(error).__name__, message=str(error)
+            )
+        raise
+    if journal is not None:
+        journal.after(
+            change.address,
+            op.op,
+            "ok",
+            request_id=written.request_id,
+            outputs=written.outputs,
+            message=written.note or None,
+        )
+    return written
+
+
+def _send(change: Change, op: str, params: dict[str, Any], run: RunState) -> Written:
+    region = str(change.region or run.ram_region)
+    function = calls.WRITES[op]
+    if op == calls.MODIFY_CONFIG:
+        return _modify_config(change, params, run)
+    try:
+        return function(run.clients, region, params)
+    except NetworkError as error:
+        if op in calls.NOT_IDEMPOTENT and error.outcome_unknown:
+            return _verify_lost(change, op, params, run, error)
+        raise
+
+
+def _modify_config(change: Change, params: dict[str, Any], run: RunState) -> Written:
+    """ModifyDBInstanceConfig, waiting out a busy instance and RAM propagation."""
+    region, instance_id = str(change.region), str(params["DBInstanceId"])
+    clock = run.options.clock
+    refused_since: float | None = None
+    busy_since: float | None = None
+    delays = iter(RAM_RETRY_DELAYS)
+    while True:
+        try:
+            return calls.WRITES[calls.MODIFY_CONFIG](run.clients, region, params)
+        except TransientError as error:
+            if isinstance(error, NetworkError) or family_of(error) is not Family.BUSY:
+                raise
+            busy_since = clock() if busy_since is None else busy_since
+            if clock() - busy_since >= run.options.timeout_s:
+                raise WriteFailed(
+                    f"{error}; still refused as busy after {run.options.timeout_s:g} s"
+                ) from error
+            run.emit(ApplyEvent("waiting", change.address, f"{instance_id} is busy ({error.code})"))
+            waited = run.waiter.until_running(change.address, region, instance_id)
+            if not waited.ok:
+                raise WriteFailed(f"{error}; then {waited.detail}") from error
+            # Running, yet refused as busy: give the cloud a moment before sending again.
+            run.waiter.nap(run.options.poll_interval_s)
+        except PermanentError as error:
+            if not _ram_not_ready(error, params, run):
+                raise
+            now = clock()
+            refused_since = now if refused_since is None else refused_since
+            if now - refused_since >= RAM_PROPAGATION_S:
+                raise
+            delay = next(delays, RAM_RETRY_DELAYS[-1])
+            run.emit(
+                ApplyEvent(
+                    "waiting",
+                    change.address,
+                    f"{instance_id}: {error.code}; RAM changes of this run may not have reached "
+                    f"RDS yet, retrying in {delay:g} s",
+                )
+            )
+            run.waiter.nap(delay)
+
+
+def _ram_not_ready(error: PermanentError, params: dict[str, Any], run: RunState) -> bool:
+    """A CMK change refused as not authorised, after this run changed RAM."""
+    value = str(params.get("ConfigValue") or "")
+    code = error.code.lower()
+    return (
+        run.ram_changed.is_set()
+        and value.lower() not in ("servicekey", "disabled")
+        and (family_of(error) is Family.NOT_AUTHORIZED or "byok" in code)
+        and "notenabled" not in code
+        and "lockmode" not in code
+    )
+
+
+def _verify_lost(
+    change: Change, op: str, params: dict[str, Any], run: RunState, error: NetworkError
+) -> Written:
+    """A not-idempotent write whose answer was lost: read whether it took effect."""
+    region, clients = str(change.region or run.ram_region), run.clients
+    if op == "kms:CreateKey":
+        alias = (change.after or {}).get("alias", "")
+        raise WriteFailed(
+            f"{error}. A key may have been created in {region} (tags {params.get('Tags')}) "
+            f"without its alias {alias}. The next plan looks keys up by alias, so it will not "
+            f"see that key and would create another: find it in KMS by its tags, and give it "
+            f"the alias {alias} (CreateAlias) so the next plan adopts it, or schedule its "
+            "deletion"
+        ) from error
+    try:
+        took_effect = _took_effect(op, params, clients, region)
+    except CloudCallError as read_error:
+        raise WriteFailed(
+            f"{error}; reading back whether it took effect failed too: {read_error}"
+        ) from error
+    if not took_effect:
+        raise WriteFailed(
+            f"{error}; read back: it did not take effect. It was not sent again: apply again"
+        ) from error
+    run.emit(ApplyEvent("write", change.address, f"{op}: answer lost; read back: it took effect"))
+    return Written(note="the answer was lost; read back: it took effect")
+
+
+def _took_effect(op: str, params: dict[str, Any], clients: CloudClients, region: str) -> bool:
+    if op == "kms:CreateAlias":
+        return kms.alias_target(clients, region, params["AliasName"]) == params["KeyId"]
+    if op == "ram:CreatePolicy":
+        policy = ram.get_policy(clients, region, params["PolicyName"], "Custom")
+        return policy is not None and policy.document == json.loads(params["PolicyDocument"])
+    if op == "ram:CreateRole":
+        role = ram.get_role(clients, region, params["RoleName"])
+        wanted = json.loads(params["AssumeRolePolicyDocument"])
+        return role is not None and role.trust_document == wanted
+    if op == "ram:AttachPolicyToRole":
+        return compare.attached(
+            clients, region, params["RoleName"], params["PolicyName"], params["PolicyType"]
+        )
+    return False

@@ -1,0 +1,263 @@
+"""Apply: interpret a Plan's operations against the cloud (DESIGN section 8).
+
+Order: changes are taken in plan order. An `rds_encryption` change starts once its
+`depends_on` are done; such changes run in parallel, at most `parallelism` at once. Every other
+change runs alone, in order: it starts when everything before it has finished, and nothing
+after it starts until it has. A dependency that ended in any other way than `done` (failed,
+not started, or `scheduled` for a maintenance window, which has not happened yet) leaves its
+dependents `not_started`.
+
+Failure: the first failed change stops new writes (changes not started are reported
+`not_started`); changes already writing or waiting finish. The result lists every change.
+`apply_plan` raises only ApplyError from `check_applicable` (before anything is read or
+written) and Interrupted (after a signal: no new write, writes in flight finish, the journal
+stays consistent; the partial result is attached as `error.apply_result`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+from reconciler import cancellation
+from reconciler.apply import calls
+from reconciler.apply.change import RunState, run_change
+from reconciler.apply.results import (
+    ApplyEvent,
+    ApplyOptions,
+    ApplyResult,
+    ChangeOutcome,
+)
+from reconciler.cloud.clients import CloudClients
+from reconciler.errors import ApplyError, Interrupted
+from reconciler.plan.model import Change, Plan, is_ref
+
+__all__ = [
+    "ApplyEvent",
+    "ApplyOptions",
+    "ApplyResult",
+    "ChangeOutcome",
+    "apply_plan",
+    "check_applicable",
+]
+
+DEFAULT_RAM_REGION = "cn-hangzhou"
+"""RAM is global; its client still needs a region name when the plan has no regional change."""
+POLL_S = 0.2
+"""How often the scheduling thread wakes while waiting (signals are handled there)."""
+
+
+def check_applicable(plan: Plan, options: ApplyOptions) -> None:
+    """Raise ApplyError before any read or write when the plan must not be applied: it has
+    refusals; a change restarts an instance now (restart=True, scheduled=False) and
+    `allow_restart` is not set; or it is not well formed (an unknown operation, a dependency or
+    reference to a change that does not come before)."""
+    if plan.refusals:
+        listed = "; ".join(f"{r.address}: {r.code}" for r in plan.refusals)
+        raise ApplyError(
+            f"the plan has {len(plan.refusals)} refusal(s), so nothing was applied ({listed}). "
+            "Fix them and plan again"
+        )
+    restarting = [c for c in plan.changes if c.restart and not c.scheduled]
+    if restarting and not options.allow_restart:
+        names = ", ".join(c.target_id or c.address for c in restarting)
+        raise ApplyError(
+            f"applying this plan restarts {len(restarting)} instance(s) now: {names}. Pass "
+            "--allow-restart to accept the restarts, or set restart: maintenance-window in the "
+            "spec and plan again; nothing was applied"
+        )
+    _check_well_formed(plan)
+
+
+def _check_well_formed(plan: Plan) -> None:
+    seen: set[str] = set()
+    for change in plan.changes:
+        for dep in change.depends_on:
+            if dep not in seen:
+                raise ApplyError(
+                    f"malformed plan: {change.address} depends on {dep}, which is not an "
+                    "earlier change of the plan; nothing was applied"
+                )
+        produced: set[str] = set()
+        for op in change.operations:
+            if op.op not in calls.WRITES:
+                raise ApplyError(
+                    f"malformed plan: {change.address} has operation {op.op}, which apply does "
+                    "not know; nothing was applied"
+                )
+            for value in op.params.values():
+                if is_ref(value) and not (
+                    value["ref"] in seen or (value["ref"] == change.address and produced)
+                ):
+                    raise ApplyError(
+                        f"malformed plan: {change.address} refers to {value['ref']}, which no "
+                        "earlier operation creates; nothing was applied"
+                    )
+            if op.op in calls.PRODUCES:
+                produced.add(op.op)
+        seen.add(change.address)
+
+
+def apply_plan(
+    plan: Plan,
+    clients: CloudClients,
+    options: ApplyOptions | None = None,
+    on_event: Callable[[ApplyEvent], None] = lambda e: None,
+) -> ApplyResult:
+    """check_applicable, then carry the plan out. See the module docstring."""
+    options = options or ApplyOptions()
+    check_applicable(plan, options)
+    events = threading.Lock()
+
+    def emit(event: ApplyEvent) -> None:
+        with events:
+            on_event(event)
+
+    ram_region = next((c.region for c in plan.changes if c.region), None) or DEFAULT_RAM_REGION
+    run = RunState(clients, options, emit, ram_region, journal=options.journal)
+    if run.journal is not None:
+        run.journal.append(
+            {
+                "event": "start",
+                "fingerprint": plan.fingerprint,
+                "changes": [c.address for c in plan.changes],
+            }
+        )
+    outcomes, interrupted = _Scheduler(plan, run).run()
+    result = ApplyResult([outcomes.get(c.address) or _unrecorded(c) for c in plan.changes])
+    if run.journal is not None:
+        run.journal.append(
+            {"event": "end", "outcomes": {o.address: o.status for o in result.outcomes}}
+        )
+    if interrupted is not None:
+        interrupted.apply_result = result  # type: ignore[attr-defined]
+        raise interrupted
+    return result
+
+
+def _unrecorded(change: Change) -> ChangeOutcome:
+    """A change whose outcome a signal kept from being recorded (it landed mid-bookkeeping)."""
+    return ChangeOutcome(
+        change.address,
+        "failed",
+        "interrupted before its outcome was recorded: see the journal, and plan again",
+    )
+
+
+def _is_parallel(change: Change) -> bool:
+    return change.address.startswith("rds_encryption.")
+
+
+class _Scheduler:
+    def __init__(self, plan: Plan, run: RunState) -> None:
+        self.plan = plan
+        self.run_state = run
+        self.pending: list[Change] = list(plan.changes)
+        self.running: dict[Future[ChangeOutcome], Change] = {}
+        self.outcomes: dict[str, ChangeOutcome] = {}
+        self.interrupted: Interrupted | None = None
+        self.limit = max(1, run.options.parallelism)
+
+    def run(self) -> tuple[dict[str, ChangeOutcome], Interrupted | None]:
+        with ThreadPoolExecutor(max_workers=self.limit, thread_name_prefix="apply") as pool:
+            try:
+                self._loop(pool)
+            except Interrupted as error:  # the signal handler, on this (the main) thread
+                self._note_interrupt(error)
+            self._drain()
+        self._skip_rest("not started: the run was interrupted" if self.interrupted else None)
+        return self.outcomes, self.interrupted
+
+    def _loop(self, pool: ThreadPoolExecutor) -> None:
+        while self.pending or self.running:
+            if self._stopping():
+                return
+            self._start_ready(pool)
+            if not self.running:
+                if self.pending:  # nothing can start and nothing will finish
+                    self._skip_rest(None)
+                return
+            done, _ = wait(self.running, timeout=POLL_S, return_when=FIRST_COMPLETED)
+            for future in done:
+                self._collect(future)
+
+    def _stopping(self) -> bool:
+        if cancellation.requested() and self.interrupted is None:
+            self._note_interrupt(cancellation.interrupted() or Interrupted(2))
+        return self.interrupted is not None or self.run_state.stop.is_set()
+
+    def _note_interrupt(self, error: Interrupted) -> None:
+        if self.interrupted is None:
+            self.interrupted = error
+        self.run_state.stop.set()
+
+    def _start_ready(self, pool: ThreadPoolExecutor) -> None:
+        serial_running = any(not _is_parallel(c) for c in self.running.values())
+        if serial_running:
+            return
+        for change in list(self.pending):
+            blocked = self._blocked_by(change)
+            if blocked is not None:
+                self.pending.remove(change)
+                self.outcomes[change.address] = self._skipped(change, blocked)
+                continue
+            ready = all(d in self.outcomes for d in change.depends_on)
+            if not _is_parallel(change):
+                if ready and not self.running and self.pending[0] is change:
+                    self._submit(pool, change)
+                return  # everything after a serial change waits for it
+            if len(self.running) >= self.limit:
+                return
+            if ready:
+                self._submit(pool, change)
+
+    def _blocked_by(self, change: Change) -> str | None:
+        for dep in change.depends_on:
+            outcome = self.outcomes.get(dep)
+            if outcome is not None and outcome.status != "done":
+                return f"not started: {dep} is {outcome.status.replace('_', ' ')}"
+        return None
+
+    def _skipped(self, change: Change, detail: str) -> ChangeOutcome:
+        self.run_state.emit(ApplyEvent("skipped", change.address, detail))
+        return ChangeOutcome(change.address, "not_started", detail)
+
+    def _submit(self, pool: ThreadPoolExecutor, change: Change) -> None:
+        self.pending.remove(change)
+        self.running[pool.submit(run_change, change, self.run_state)] = change
+
+    def _collect(self, future: Future[ChangeOutcome]) -> None:
+        change = self.running.pop(future)
+        try:
+            self.outcomes[change.address] = future.result()
+        except Interrupted as error:
+            self._note_interrupt(error)
+            self.outcomes[change.address] = ChangeOutcome(
+                change.address,
+                "failed",
+                "interrupted: its write may have been made (see the journal); plan again",
+            )
+        except Exception as error:  # a bug must not lose the other changes' outcomes
+            self.run_state.stop.set()
+            self.outcomes[change.address] = ChangeOutcome(
+                change.address, "failed", f"{type(error).__name__}: {error}"
+            )
+
+    def _drain(self) -> None:
+        """Let changes in flight finish (their writes complete; after a signal their reads
+        stop at once). A second signal here ends the process (cli/interrupt.py)."""
+        while self.running:
+            try:
+                done, _ = wait(self.running, timeout=POLL_S, return_when=FIRST_COMPLETED)
+            except Interrupted as error:
+                self._note_interrupt(error)
+                continue
+            for future in done:
+                self._collect(future)
+
+    def _skip_rest(self, reason: str | None) -> None:
+        for change in self.pending:
+            detail = reason or "not started: an earlier change failed"
+            self.outcomes[change.address] = self._skipped(change, detail)
+        self.pending = []

@@ -1,0 +1,76 @@
+"""The data apply takes and gives back (re-exported by apply/executor.py, the public face)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from reconciler.apply.journal import Journal
+
+EventKind = Literal[
+    "started", "write", "waiting", "progress", "done", "scheduled", "failed", "skipped"
+]
+OutcomeStatus = Literal["done", "scheduled", "failed", "not_started"]
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    allow_restart: bool = False
+    """Let changes that restart an instance now (restart=True, scheduled=False) run."""
+    parallelism: int = 4
+    """Independent instance changes at once."""
+    timeout_s: float = 1800.0
+    """Per wait for an instance to be Running again (after its change, or while it is busy)."""
+    poll_interval_s: float = 1.0
+    """At most one status read per instance per interval while waiting."""
+    journal: Journal | None = None
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
+@dataclass(frozen=True)
+class ApplyEvent:
+    """Progress for the CLI's display; the executor never prints. Delivered from worker
+    threads, one at a time (the callback never runs twice at once)."""
+
+    kind: EventKind
+    address: str
+    message: str
+    progress: float | None = None
+    """0-100, from DescribeHistoryTasks' Progress where present."""
+    remain_s: int | None = None
+    """Seconds left, from DescribeHistoryTasks' RemainTime where present."""
+
+
+@dataclass(frozen=True)
+class ChangeOutcome:
+    address: str
+    status: OutcomeStatus
+    detail: str = ""
+    """done: what is now true; scheduled: when it runs; failed: the cloud's code, message and
+    request id (or what moved since the plan); not_started: why."""
+    request_ids: tuple[str, ...] = ()
+    """Request ids of the writes made for this change, in order."""
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    outcomes: list[ChangeOutcome] = field(default_factory=list)
+    """One per change of the plan, in plan order."""
+
+    @property
+    def ok(self) -> bool:
+        """Every change done or scheduled (an empty plan is ok)."""
+        return all(o.status in ("done", "scheduled") for o in self.outcomes)
+
+    def with_status(self, status: OutcomeStatus) -> list[ChangeOutcome]:
+        return [o for o in self.outcomes if o.status == status]
+
+    def outcome(self, address: str) -> ChangeOutcome | None:
+        return next((o for o in self.outcomes if o.address == address), None)
+
+
+EventSink = Callable[[ApplyEvent], None]

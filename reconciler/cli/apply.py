@@ -1,0 +1,317 @@
+"""`reconciler apply`: carry out the plan (made now, or saved by `plan -o`), then report.
+
+    reconciler apply [PATH...]             plan now, show it, ask, apply
+    reconciler apply --plan PLAN.json      apply a saved plan after checking it is not stale
+
+Order: read the plan file and the spec (no cloud yet), take the state directory's lock, read
+the cloud, check a saved plan against it, refuse what may not be applied (refusals, an
+immediate restart without --allow-restart), show the plan, ask (or --auto-approve), apply.
+Nothing is written before the answer, and nothing after a refusal.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler.cli.console import show_progress, use_color
+from reconciler.cli.options import GlobalOptions, global_options
+from reconciler.cli.root import EXIT_ERROR, EXIT_OK, cli, fail
+from reconciler.errors import ReconcilerError
+
+OBSERVE_PARALLELISM = 16
+"""Concurrent reads while observing (plan's default); --parallelism bounds the changes."""
+DEFAULT_STATE_DIR = ".reconciler"
+PROMPT = "Do you want to perform these actions? Only 'yes' will be accepted to approve."
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([hms]?)")
+_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "": 1.0}
+
+
+class Duration(click.ParamType):
+    """`30m`, `1800s`, `1800` (seconds), `1h30m`, `90.5s` -> seconds (a positive float)."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int | float):
+            seconds = float(value)
+        else:
+            text = str(value).strip().lower()
+            parts = _DURATION.findall(text)
+            if not text or "".join(n + u for n, u in parts) != text:
+                self.fail(f"{value!r} is not a duration such as 30m, 1800s or 1h", param, ctx)
+            seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+        if not 0 < seconds <= 7 * 86400:
+            self.fail(f"{value!r} must be more than 0 and at most 7 days", param, ctx)
+        return seconds
+
+
+def state_dir(opts: GlobalOptions) -> Path:
+    """Where the lock and the journal live: `.reconciler/`, or with --emulator the folder of
+    its state file (one emulated cloud, one lock)."""
+    if opts.emulator:
+        return Path(opts.emulator_state).parent
+    return Path(DEFAULT_STATE_DIR)
+
+
+@cli.command(short_help="Carry out the plan (made now, or saved with plan -o).")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str), metavar="[PATH]...")
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(path_type=str),
+    metavar="FILE",
+    help="Apply this saved plan (plan -o FILE) instead of planning now. It is refused when it "
+    "was made from other spec files than PATH, or when the facts any of its changes rest on "
+    "moved since (the output names each one and how).",
+)
+@click.option(
+    "--auto-approve",
+    is_flag=True,
+    help="Apply without asking. Without it, apply shows the plan and asks on a terminal, and "
+    "refuses to run without one.",
+)
+@click.option(
+    "--allow-restart",
+    is_flag=True,
+    help="Let changes that restart an instance now (restart: immediate) run. Without it such a "
+    "plan is refused before any write, naming the instances.",
+)
+@click.option(
+    "--parallelism",
+    type=click.IntRange(1, 256),
+    default=4,
+    show_default=True,
+    help="Independent changes carried out at once.",
+)
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=Duration(),
+    default="30m",
+    show_default=True,
+    metavar="DURATION",
+    help="How long to wait for an instance to be Running again (e.g. 30m, 1800s, 1h).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print the result on stdout. With json, stdout holds the result document "
+    "alone; the plan, the prompt and the progress go to stderr.",
+)
+@global_options
+def apply(
+    paths: tuple[str, ...],
+    plan_file: str | None,
+    auto_approve: bool,
+    allow_restart: bool,
+    parallelism: int,
+    timeout_s: float,
+    fmt: str,
+) -> None:
+    """Carry out the plan: the one made now from PATH (default specs/), or the one saved in
+    --plan FILE, checked against the cloud first.
+
+    Shows the plan and asks for 'yes' (a terminal is needed, or --auto-approve). Changes that
+    restart an instance now need --allow-restart. One apply at a time per state folder
+    (.reconciler/, next to the journal .reconciler/journal.jsonl; with --emulator, the folder
+    of its state file). Exit codes: 0 every change done or scheduled (also when there is
+    nothing to do); 1 a failed change, a refusal, a stale saved plan, a usage error;
+    130/143 interrupted (writes in flight finish, nothing new starts). See docs/exit-codes.md.
+    """
+    from reconciler import workflow
+    from reconciler.apply.executor import ApplyOptions
+
+    opts: GlobalOptions = click.get_current_context().find_object(GlobalOptions)
+    saved = _read_saved(plan_file)
+    from reconciler.cli.plan import load_or_fail
+
+    loaded = load_or_fail(paths, opts)
+    options = ApplyOptions(
+        allow_restart=allow_restart, parallelism=parallelism, timeout_s=timeout_s
+    )
+    folder = state_dir(opts)
+    try:
+        lock = workflow.apply_lock(folder)
+        lock.acquire()
+    except ReconcilerError as error:
+        fail(str(error))
+    try:
+        _run(loaded, saved, options, opts, folder, auto_approve, fmt)
+    finally:
+        lock.release()
+
+
+def _read_saved(plan_file: str | None) -> Any:
+    if plan_file is None:
+        return None
+    from reconciler import workflow
+
+    try:
+        return workflow.read_plan_file(plan_file)
+    except ReconcilerError as error:
+        fail(str(error))
+
+
+def _run(
+    loaded: Any,
+    saved: Any,
+    options: Any,
+    opts: GlobalOptions,
+    folder: Path,
+    auto_approve: bool,
+    fmt: str,
+) -> None:
+    from reconciler import workflow
+    from reconciler.cli.plan import connected, observe_and_plan_with_progress, print_stats
+
+    view_to_stderr = fmt == "json"
+    with connected(opts, max(OBSERVE_PARALLELISM, options.parallelism)) as clients:
+        observed, fresh = observe_and_plan_with_progress(loaded, clients, OBSERVE_PARALLELISM)
+        if saved is not None:
+            _refuse_if_stale(saved, loaded, observed, fresh)
+            work = workflow.resume(saved, observed, fresh)
+        else:
+            work = workflow.Resumption(fresh, order=tuple(c.address for c in fresh.changes))
+        the_plan = work.plan
+        if the_plan.refusals:
+            _show(the_plan, to_stderr=view_to_stderr)
+            fail("the plan is refused: fix the refusals above, then plan again")
+        if not the_plan.changes and not work.made:
+            _show(the_plan, to_stderr=view_to_stderr)
+            if fmt == "json":
+                _print_result_json(the_plan, None)
+            if opts.stats:
+                print_stats(clients)
+            sys.exit(EXIT_OK)
+        workflow.check_applicable(the_plan, options)  # ApplyError: one line, exit 1
+        if the_plan.changes:
+            _show(the_plan, to_stderr=view_to_stderr)
+        if work.made:
+            _say_made(work.made, to_stderr=view_to_stderr)
+        if the_plan.changes:
+            _confirm(auto_approve, to_stderr=view_to_stderr)
+        result = _apply_with_display(work, clients, options, folder, fmt)
+        if opts.stats:
+            print_stats(clients)
+    _report(the_plan, result, fmt)
+    sys.exit(EXIT_OK if result.ok else EXIT_ERROR)
+
+
+def _say_made(made: Any, *, to_stderr: bool) -> None:
+    click.echo(
+        f"{len(made)} change(s) of the saved plan are already made (an earlier run of this plan "
+        "was stopped after making them, or someone made them by hand); they are not made again:",
+        err=to_stderr,
+    )
+    for change in made:
+        click.echo(f"  = {change.address}", err=to_stderr)
+    click.echo("", err=to_stderr)
+
+
+def _refuse_if_stale(saved: Any, loaded: Any, observed: Any, fresh: Any) -> None:
+    from reconciler import workflow
+
+    findings = workflow.check_saved_plan(saved, loaded, observed, fresh)
+    if not findings:
+        return
+    moved = [f for f in findings if f.address]
+    click.echo("The saved plan cannot be applied:", err=True)
+    for finding in findings:
+        click.echo(f"  x {finding}", err=True)
+    if moved:
+        click.echo(
+            f"{len(moved)} change(s) rest on facts that moved since the plan was made; other "
+            "changes in the cloud do not matter.",
+            err=True,
+        )
+    fail("the saved plan is stale: nothing was written. Plan again (`reconciler plan -o FILE`)")
+
+
+def _show(the_plan: Any, *, to_stderr: bool) -> None:
+    from reconciler.cli.plan import render
+
+    stream = sys.stderr if to_stderr else sys.stdout
+    text = render(the_plan, "text", to_stdout=not to_stderr)
+    click.echo(text, nl=False, err=to_stderr, color=use_color(stream))
+
+
+def _confirm(auto_approve: bool, *, to_stderr: bool) -> None:
+    """Ask on a terminal; without one, refuse unless --auto-approve."""
+    if auto_approve:
+        return
+    if not _on_a_terminal(to_stderr):
+        fail(
+            "no terminal to ask for approval: pass --auto-approve to apply without asking "
+            "(nothing was written)"
+        )
+    click.echo("", err=to_stderr)
+    click.echo(PROMPT, err=to_stderr)
+    try:
+        answer = click.prompt("  Enter a value", default="", show_default=False, err=to_stderr)
+    except click.Abort:
+        answer = ""
+    if answer.strip() != "yes":
+        click.echo("", err=to_stderr)
+        fail("apply cancelled: only 'yes' approves (nothing was written)")
+
+
+def _on_a_terminal(to_stderr: bool) -> bool:
+    """Someone can answer: stdin and the stream the question goes to are terminals."""
+    return sys.stdin.isatty() and (sys.stderr if to_stderr else sys.stdout).isatty()
+
+
+def _apply_with_display(work: Any, clients: Any, options: Any, folder: Path, fmt: str) -> Any:
+    from reconciler import workflow
+    from reconciler.cli.apply_view import LiveView, PlainView
+    from reconciler.errors import Interrupted
+
+    to_stderr = fmt == "json"
+    stream = sys.stderr if to_stderr else sys.stdout
+    live = show_progress() and stream.isatty()
+    view: Any = LiveView(work.plan, stream, color=use_color(stream)) if live else PlainView(stream)
+    click.echo("", err=to_stderr)
+    try:
+        with view:
+            return workflow.apply(work, clients, options, view.on_event, state_dir=folder)
+    except Interrupted as error:
+        partial = getattr(error, "apply_result", None)
+        if partial is not None:
+            _report(work.plan, partial, "text", to_stderr=True, interrupted=True)
+        click.echo(
+            "Apply stopped: no write was started after the signal; "
+            f"{workflow.journal_path(folder)} records every write made. Run the same command "
+            "again to carry on.",
+            err=True,
+        )
+        raise
+
+
+def _report(
+    the_plan: Any, result: Any, fmt: str, *, to_stderr: bool = False, interrupted: bool = False
+) -> None:
+    from reconciler.cli.apply_view import summary_lines
+
+    err = to_stderr or fmt == "json"
+    click.echo("", err=err)
+    for line in summary_lines(the_plan, result, interrupted=interrupted):
+        click.echo(line, err=err)
+    if fmt == "json":
+        _print_result_json(the_plan, result)
+
+
+def _print_result_json(the_plan: Any, result: Any) -> None:
+    from reconciler.apply.executor import ApplyResult
+    from reconciler.cli.apply_view import result_document
+
+    document = result_document(the_plan, result if result is not None else ApplyResult())
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))

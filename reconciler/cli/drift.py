@@ -1,0 +1,266 @@
+"""`reconciler drift`: read the cloud, report how it differs from the spec. Writes nothing to
+the cloud. Exit 0 in sync, 2 drift, 1 error (docs/exit-codes.md)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler.cli.console import show_progress, use_color
+from reconciler.cli.options import GlobalOptions, global_options
+from reconciler.cli.outfile import OutFile
+from reconciler.cli.root import DEFAULT_PATHS, EXIT_CHANGES, EXIT_OK, cli, fail
+from reconciler.errors import Interrupted, ReconcilerError
+
+FORMATS = ("text", "json", "markdown", "junit", "sarif", "html")
+_BY_SUFFIX = {
+    ".txt": "text",
+    ".json": "json",
+    ".md": "markdown",
+    ".xml": "junit",
+    ".sarif": "sarif",
+    ".html": "html",
+    ".htm": "html",
+}
+
+
+def format_for(path: str, default: str) -> str:
+    """The format a `-o` file is written in: by its name (`.sarif` or `.sarif.json` SARIF,
+    `.xml` JUnit, `.html`, `.md`, `.json`, `.txt`), else --format."""
+    name = path.lower()
+    if name.endswith(".sarif.json"):
+        return "sarif"
+    return _BY_SUFFIX.get(Path(name).suffix, default)
+
+
+def render(report: Any, fmt: str, *, strict: bool, color: bool = False) -> str:
+    """The report in one format (every renderer is pure)."""
+    if fmt == "json":
+        from reconciler.render.drift_json import render_drift_json
+
+        return render_drift_json(report)
+    if fmt == "markdown":
+        from reconciler.render.drift_markdown import render_drift_markdown
+
+        return render_drift_markdown(report)
+    if fmt == "junit":
+        from reconciler.render.junit import render_junit
+
+        return render_junit(report, strict=strict)
+    if fmt == "sarif":
+        from reconciler.render.sarif import render_sarif
+
+        return render_sarif(report)
+    if fmt == "html":
+        from reconciler.render.html import render_html
+
+        return render_html(report)
+    from reconciler.render.drift_text import render_drift_text
+
+    return render_drift_text(report, color=color)
+
+
+def _parse_rate_limits(
+    _ctx: click.Context, _param: click.Parameter, items: tuple[str, ...]
+) -> tuple[tuple[str, float], ...]:
+    from reconciler.cloud.ratelimit import parse_limits
+
+    try:
+        return tuple(parse_limits(list(items)).items())
+    except ReconcilerError as error:
+        raise click.BadParameter(str(error)) from error
+
+
+@cli.command(short_help="Report how the cloud differs from the spec (nightly CI). Writes nothing.")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str), metavar="[PATH]...")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="How to print the report on stdout (and write -o files whose name says none).",
+)
+@click.option(
+    "-o",
+    "--out",
+    "outs",
+    multiple=True,
+    type=click.Path(path_type=str),
+    metavar="FILE",
+    help="Also write the report to FILE (repeatable), in the format its name says (.json, "
+    ".md, .xml JUnit, .sarif, .html, .txt; else --format); stdout still gets --format. "
+    "Written atomically and only on exit 0 or 2; on an error an old FILE is removed.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Unmanaged instances count as drift too (exit 2).",
+)
+@click.option(
+    "--parallelism",
+    type=click.IntRange(1, 256),
+    default=16,
+    show_default=True,
+    help="Concurrent API calls while reading the cloud.",
+)
+@click.option(
+    "--rate-limit",
+    "rate_limits",
+    multiple=True,
+    metavar="SERVICE:ACTION=N",
+    callback=_parse_rate_limits,
+    help="Client-side limit of N calls a second for one API action (repeatable), as for plan.",
+)
+@global_options
+def drift(
+    paths: tuple[str, ...],
+    fmt: str,
+    outs: tuple[str, ...],
+    strict: bool,
+    parallelism: int,
+    rate_limits: tuple[tuple[str, float], ...],
+) -> None:
+    """Read the cloud and report how it differs from the spec: items of kind changed, missing,
+    unmanaged and at-risk, each with a severity (critical, high, medium, low, info), and the
+    encryption coverage of every PostgreSQL instance per region. Writes nothing to the cloud.
+
+    PATH is a file or a folder (default specs/). `defaults.ignore` in the spec lists address
+    globs whose differences are not reported (the report counts them). Exit codes: 0 in sync
+    (unmanaged instances alone do not count, unless --strict), 2 drift, 1 error; 130/143
+    interrupted. The JSON format: docs/drift-format.md.
+    """
+    opts: GlobalOptions = click.get_current_context().find_object(GlobalOptions)
+    files = _prepare(outs)
+    try:
+        report, clients = _build(paths, opts, parallelism, rate_limits)
+        for path, out in files:
+            out.commit(render(report, format_for(path, fmt), strict=strict))
+    except BaseException as error:
+        for _, out in files:
+            line = out.abandon("this drift report failed")
+            if line:
+                click.echo(line, err=True)
+        if isinstance(error, ReconcilerError) and not isinstance(error, Interrupted):
+            fail(str(error))
+        raise
+    click.echo(
+        render(report, fmt, strict=strict, color=use_color(sys.stdout)),
+        nl=False,
+        color=use_color(sys.stdout),
+    )
+    for path, _ in files:
+        click.echo(f"Drift report ({format_for(path, fmt)}) saved to {path}.", err=True)
+    if opts.stats:
+        _print_stats(clients)
+    sys.exit(EXIT_CHANGES if report.drifted(strict=strict) else EXIT_OK)
+
+
+def _prepare(outs: tuple[str, ...]) -> list[tuple[str, OutFile]]:
+    """Check every -o destination before any cloud call."""
+    files = []
+    for path in outs:
+        try:
+            files.append((path, OutFile.prepare(path, "drift report")))
+        except ReconcilerError as error:
+            fail(str(error))
+    if files:
+        from reconciler.cli.interrupt import on_leave
+
+        def abandon_all() -> None:
+            for _, out in files:
+                out.abandon("the drift report was interrupted")
+
+        on_leave(abandon_all)
+    return files
+
+
+def _print_stats(clients: Any) -> None:
+    counts = clients.counter.by_action()
+    click.echo(f"API calls: {sum(counts.values())}", err=True)
+    for name, count in counts.items():
+        click.echo(f"  {name}: {count}", err=True)
+
+
+def _observe(scope: Any, clients: Any, parallelism: int) -> Any:
+    from reconciler.state.observe import observe
+
+    if not show_progress():
+        return observe(scope, clients, parallelism=parallelism)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("reading the cloud"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True, no_color=not use_color(sys.stderr)),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("observe", total=None)
+        return observe(
+            scope,
+            clients,
+            parallelism=parallelism,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+
+
+def cloud_target(opts: GlobalOptions, parallelism: int, rate_limits: Any) -> Any:
+    from reconciler.cloud.session import Target
+
+    return Target(
+        endpoint=opts.endpoint,
+        profile=opts.profile,
+        emulator=opts.emulator,
+        emulator_state=opts.emulator_state,
+        parallelism=parallelism,
+        rate_limits=rate_limits,
+    )
+
+
+def _build(
+    paths: tuple[str, ...],
+    opts: GlobalOptions,
+    parallelism: int,
+    rate_limits: tuple[tuple[str, float], ...],
+) -> tuple[Any, Any]:
+    """Load the spec, read the cloud (every PostgreSQL instance's encryption), build the
+    report. A ReconcilerError propagates; anything else becomes one line."""
+    from reconciler import cancellation
+    from reconciler.cloud.session import open_cloud
+    from reconciler.drift.report import build_drift
+    from reconciler.errors import SpecError
+    from reconciler.spec.loader import load_spec
+    from reconciler.state.observe import ReadScope
+
+    try:
+        loaded = load_spec(paths or DEFAULT_PATHS, default_region=opts.region)
+    except SpecError as error:
+        for diagnostic in error.diagnostics:
+            click.echo(str(diagnostic), err=True)
+        raise ReconcilerError(
+            "the spec is invalid: fix the problems above (`reconciler validate` checks offline)"
+        ) from error
+    clients = None
+    try:
+        with open_cloud(cloud_target(opts, parallelism, rate_limits)) as clients:
+            observed = _observe(
+                ReadScope(spec=loaded.spec, all_instances=True), clients, parallelism
+            )
+    except (Interrupted, ReconcilerError):
+        if opts.stats and clients is not None:
+            _print_stats(clients)
+        raise
+    except Exception as error:  # a bug, not a user error: still one line, no traceback
+        if cancellation.requested():
+            raise
+        raise ReconcilerError(
+            f"unexpected {type(error).__name__} while reading the cloud: {error}; "
+            "please report it with the command you ran"
+        ) from error
+    report = build_drift(loaded.spec, observed, locations=loaded.locations, spec_files=loaded.files)
+    return report, clients

@@ -1,0 +1,360 @@
+"""Spec + observed -> findings, one or more per address, each with a kind and a severity (pure).
+
+What differs is what `plan` would change or refuse: the plan is built (pure) and each change,
+refusal and pending-change warning becomes a finding, so drift and plan never disagree on what
+is out of sync. On top of the plan: instances at risk although nothing in the spec's terms
+differs (their key disabled, pending deletion, untagged, KMS off), and unmanaged instances.
+
+Severities (issue 11): critical, an instance locked or about to be, a RAM policy widened or its
+tag condition gone; high, a key without the RDS tag, the role's trust changed, the policy
+detached, a managed instance off or on another key; medium, rotation and deletion protection;
+low, descriptions and user tags; info, unmanaged instances.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from reconciler.drift.model import Kind, Severity
+from reconciler.drift.ram_risk import policy_risk
+from reconciler.plan.actions import Action, RefusalCode, WarningCode
+from reconciler.plan.model import Change, FieldChange, Plan, Refusal
+from reconciler.spec.models import RDS_ENCRYPTION_TAG, Spec
+from reconciler.state.models import ObservedInstance, ObservedKey, ObservedState
+
+
+@dataclass(frozen=True)
+class Finding:
+    address: str
+    kind: Kind
+    severity: Severity
+    message: str
+    field_changes: tuple[FieldChange, ...] = field(default=())
+    region: str | None = None
+
+
+_REFUSALS: dict[RefusalCode, tuple[Kind, Severity]] = {
+    RefusalCode.INSTANCE_NOT_FOUND: (Kind.MISSING, Severity.HIGH),
+    RefusalCode.INSTANCE_LOCKED: (Kind.AT_RISK, Severity.CRITICAL),
+    RefusalCode.KMS_NOT_ACTIVATED: (Kind.AT_RISK, Severity.CRITICAL),
+    RefusalCode.KEY_NOT_USABLE: (Kind.AT_RISK, Severity.CRITICAL),
+    RefusalCode.RAM_NOT_READY: (Kind.AT_RISK, Severity.HIGH),
+    RefusalCode.ENCRYPTION_NOT_READ: (Kind.AT_RISK, Severity.HIGH),
+    RefusalCode.ENCRYPTION_CHANGE_PENDING: (Kind.CHANGED, Severity.HIGH),
+    RefusalCode.ENCRYPTION_UNSUPPORTED_SERVERLESS: (Kind.CHANGED, Severity.HIGH),
+    RefusalCode.ENCRYPTION_UNSUPPORTED_STORAGE: (Kind.CHANGED, Severity.HIGH),
+    RefusalCode.ENCRYPTION_UNSUPPORTED_EDITION: (Kind.CHANGED, Severity.HIGH),
+    RefusalCode.ENCRYPTION_UNSUPPORTED_ENGINE: (Kind.CHANGED, Severity.HIGH),
+    RefusalCode.CMK_REQUIRES_DEDICATED_INSTANCE: (Kind.CHANGED, Severity.HIGH),
+    RefusalCode.KEY_REGION_MISMATCH: (Kind.CHANGED, Severity.HIGH),
+    RefusalCode.KEY_IN_USE: (Kind.CHANGED, Severity.MEDIUM),
+    RefusalCode.KEY_DELETION_PROTECTED: (Kind.CHANGED, Severity.MEDIUM),
+    RefusalCode.KEY_DECLARED_TWICE: (Kind.CHANGED, Severity.MEDIUM),
+}
+"""A refusal's finding; AccountMismatch is not here: drift stops on it (nothing read would be
+about the spec's account)."""
+
+_FIX = "Run `reconciler plan` to see the fix, or add the address to defaults.ignore."
+
+
+def from_change(change: Change, observed: ObservedState) -> Finding:
+    kind_name = change.address.split(".", 1)[0]
+    if change.action is Action.CREATE and change.before is None:
+        return _missing(change, kind_name)
+    if kind_name == "ram_attachment":
+        return Finding(
+            change.address,
+            Kind.MISSING,
+            Severity.HIGH,
+            f"{change.reason}: RDS cannot use any CMK through the role, so CMK instances fail "
+            f"at their next key operation. {_FIX}",
+            tuple(change.field_changes),
+        )
+    if kind_name == "ram_policy":
+        return _policy_changed(change)
+    if kind_name == "ram_role":
+        return Finding(
+            change.address,
+            Kind.CHANGED,
+            Severity.HIGH,
+            f"the role's trust policy changed: {change.reason}. {_FIX}",
+            tuple(change.field_changes),
+        )
+    if kind_name == "kms_key":
+        return _key_changed(change, observed)
+    return Finding(
+        change.address,
+        Kind.CHANGED,
+        Severity.HIGH,
+        f"{change.reason.split('; applied')[0].split('; submitted')[0]}. {_FIX}",
+        tuple(change.field_changes),
+        change.region,
+    )
+
+
+def _missing(change: Change, kind_name: str) -> Finding:
+    what = {
+        "ram_policy": "the RAM policy RDS needs to use CMKs does not exist",
+        "ram_role": "the RAM role RDS assumes to use CMKs does not exist",
+        "kms_key": f"the key does not exist ({change.reason})",
+    }.get(kind_name, change.reason)
+    return Finding(
+        change.address,
+        Kind.MISSING,
+        Severity.HIGH,
+        f"{what}. {_FIX}",
+        tuple(change.field_changes),
+        change.region,
+    )
+
+
+def _policy_changed(change: Change) -> Finding:
+    document = (change.before or {}).get("document")
+    risk = policy_risk(document)
+    problems = []
+    if risk.tag_condition_gone:
+        problems.append(
+            "its tag condition is gone: the role may use keys without "
+            f"{RDS_ENCRYPTION_TAG[0]}={RDS_ENCRYPTION_TAG[1]}"
+        )
+    if risk.widened:
+        problems.append(f"it is widened: it allows {', '.join(risk.widened)}")
+    what = "; ".join(problems) if problems else "it no longer matches the fixed document"
+    return Finding(
+        change.address,
+        Kind.CHANGED,
+        Severity.CRITICAL if risk.critical else Severity.HIGH,
+        f"the policy's default version changed: {what}. {_FIX}",
+        tuple(change.field_changes),
+    )
+
+
+_TAG_PATH = f'tags["{RDS_ENCRYPTION_TAG[0]}"]'
+"""The field path of the RDS tag (plan/diff.py quotes a key that is not an identifier)."""
+
+
+def _field_severity(path: str, state_severity: Severity) -> Severity:
+    head = re.split(r"[.\[]", path, maxsplit=1)[0]
+    if head == "state":
+        return state_severity
+    if path == _TAG_PATH:
+        return Severity.HIGH
+    if head in ("rotation", "deletion_protection"):
+        return Severity.MEDIUM
+    return Severity.LOW
+
+
+def _key_changed(change: Change, observed: ObservedState) -> Finding:
+    key_id = change.target_id
+    used = any(_uses(i, key_id) for i in observed.instances.values()) or bool(
+        observed.key_users.get(key_id or "")
+    )
+    # The cloud's key no longer usable (disabled, pending deletion) is a risk to its users; a
+    # usable key the spec wants retired is only a difference.
+    usable_now = (change.before or {}).get("state") == "enabled"
+    at_stake = Severity.CRITICAL if used else Severity.HIGH
+    state_severity = Severity.MEDIUM if usable_now else at_stake
+    paths = [fc.path for fc in change.field_changes]
+    severity = min(
+        (_field_severity(p, state_severity) for p in paths),
+        key=lambda s: s.rank,
+        default=Severity.LOW,
+    )
+    notes = []
+    if "state" in paths and used and not usable_now:
+        notes.append("The key is in use: its instances are locked or will be.")
+    if _TAG_PATH in paths:
+        notes.append(
+            f"Without {RDS_ENCRYPTION_TAG[0]}={RDS_ENCRYPTION_TAG[1]} the RAM policy does not "
+            "let RDS use the key: its instances fail at their next key operation."
+        )
+    return Finding(
+        change.address,
+        Kind.CHANGED,
+        severity,
+        " ".join([f"{change.reason}.", *notes, _FIX]),
+        tuple(change.field_changes),
+        change.region,
+    )
+
+
+def _uses(instance: ObservedInstance, key_id: str | None) -> bool:
+    enc = instance.encryption
+    return key_id is not None and enc is not None and enc.enabled and enc.key_id == key_id
+
+
+def from_refusal(refusal: Refusal, region: str | None) -> Finding | None:
+    found = _REFUSALS.get(refusal.code)
+    if found is None:
+        return None
+    kind, severity = found
+    if refusal.code is RefusalCode.KEY_NOT_USABLE and not refusal.address.startswith("rds_"):
+        severity = Severity.HIGH
+    return Finding(
+        refusal.address, kind, severity, f"{refusal.code.value}: {refusal.message}", (), region
+    )
+
+
+def from_pending(plan: Plan, observed: ObservedState) -> list[Finding]:
+    """A change the spec wants, already running or scheduled: the cloud still differs."""
+    found = []
+    for warning in plan.warnings:
+        if warning.code is WarningCode.CHANGE_ALREADY_PENDING:
+            instance = observed.instances.get(warning.address.split(".", 1)[1])
+            found.append(
+                Finding(
+                    warning.address,
+                    Kind.CHANGED,
+                    Severity.HIGH,
+                    f"encryption differs from the spec; {warning.message}",
+                    (),
+                    instance.region if instance else None,
+                )
+            )
+    return found
+
+
+def _known_key(observed: ObservedState, key_id: str) -> ObservedKey | None:
+    known = [*observed.keys.values(), *observed.keys_by_id.values()]
+    return next((k for k in known if k is not None and k.key_id == key_id), None)
+
+
+def at_risk(spec: Spec, observed: ObservedState) -> list[Finding]:
+    """Managed instances on a CMK that RDS can no longer use, or soon will not: the key
+    disabled, pending deletion, without the RDS tag, or KMS not activated."""
+    found = []
+    for instance_id in sorted(spec.instances):
+        instance = observed.instances.get(instance_id)
+        enc = instance.encryption if instance else None
+        if instance is None or enc is None or not enc.enabled or not enc.key_id:
+            continue
+        if enc.key_type == "ServiceKey" or enc.key_id == observed.service_keys.get(instance.region):
+            continue
+        address = f"rds_encryption.{instance_id}"
+        key = _known_key(observed, enc.key_id)
+        risk = _key_risk(observed, key, enc.key_id)
+        if risk is not None:
+            severity, why = risk
+            found.append(
+                Finding(
+                    address,
+                    Kind.AT_RISK,
+                    severity,
+                    f"{instance_id} is encrypted with {enc.key_id}, which {why}",
+                    (),
+                    instance.region,
+                )
+            )
+    return found
+
+
+def _key_risk(
+    observed: ObservedState, key: ObservedKey | None, key_id: str
+) -> tuple[Severity, str] | None:
+    if not observed.kms_activated:
+        return (
+            Severity.CRITICAL,
+            "RDS cannot reach: KMS is not activated in the account. The instance is locked at "
+            "its next key operation; activate KMS",
+        )
+    if key is None:
+        return None  # not read (a key the observer did not follow): nothing is assumed
+    if key.state == "Disabled":
+        return (
+            Severity.CRITICAL,
+            "is Disabled: the instance is locked (or will be at its next key operation). "
+            "Enable the key",
+        )
+    if key.state == "PendingDeletion":
+        when = f" on {key.delete_date}" if key.delete_date else ""
+        return (
+            Severity.CRITICAL,
+            f"is pending deletion{when}: the instance is locked and loses its data when the "
+            "key is deleted. Cancel the deletion (CancelKeyDeletion), then enable the key",
+        )
+    tag, value = RDS_ENCRYPTION_TAG
+    if key.tags.get(tag, "").lower() != value:
+        return (
+            Severity.HIGH,
+            f"lacks the tag {tag}={value}: the RAM policy no longer lets RDS use it, so the "
+            "instance fails at its next key operation. Tag the key",
+        )
+    return None
+
+
+def ram_widened(spec: Spec, observed: ObservedState) -> list[Finding]:
+    """Other policies attached to the role that widen it: the role RDS assumes may then do
+    more than use tagged keys (e.g. an administrator policy attached by hand). The spec's own
+    policy is the plan's business (custom) or Alibaba's (system), so it is not judged here."""
+    ram = spec.effective_ram()
+    if ram is None or observed.ram is None or observed.ram.role is None:
+        return []
+    found = []
+    for policy in observed.ram.attached_policies:
+        if policy.name == ram.policy and policy.policy_type.lower() == ram.policy_type.value:
+            continue
+        risk = policy_risk(policy.document)
+        if not risk.critical:
+            continue
+        what = []
+        if risk.tag_condition_gone:
+            what.append("lets the role use keys without the RDS tag")
+        if risk.widened:
+            what.append(f"allows {', '.join(risk.widened)}")
+        found.append(
+            Finding(
+                f"ram_attachment.{ram.role}/{policy.name}",
+                Kind.CHANGED,
+                Severity.CRITICAL,
+                f"{policy.policy_type.lower()} policy {policy.name} is attached to role "
+                f"{ram.role} and widens it: it {' and '.join(what)}. Detach it: the role RDS "
+                "assumes needs only the fixed policy",
+            )
+        )
+    return found
+
+
+def describe_encryption(instance: ObservedInstance, observed: ObservedState) -> str:
+    enc = instance.encryption
+    if enc is None:
+        return "encryption not read"
+    if not enc.enabled:
+        return "not encrypted"
+    if enc.key_type == "ServiceKey" or enc.key_id == observed.service_keys.get(instance.region):
+        return "encrypted with the service key alias/acs/rds"
+    return f"encrypted with the CMK {enc.key_id}"
+
+
+def unmanaged(observed: ObservedState) -> list[Finding]:
+    found = []
+    for instance in observed.instances.values():
+        if instance.managed or instance.engine.lower() != "postgresql":
+            continue
+        found.append(
+            Finding(
+                f"rds_encryption.{instance.instance_id}",
+                Kind.UNMANAGED,
+                Severity.INFO,
+                f"{instance.instance_id} is not in the spec "
+                f"({describe_encryption(instance, observed)}); it is never changed. Add it "
+                "under instances to manage it",
+                (),
+                instance.region,
+            )
+        )
+    return found
+
+
+def checked_addresses(spec: Spec) -> list[str]:
+    """Every address the spec declares: RAM (when in force), keys, instances."""
+    found = [f"kms_key.{n}" for n in spec.kms_keys]
+    found += [f"rds_encryption.{i}" for i in spec.instances]
+    ram = spec.effective_ram()
+    if ram is not None:
+        found += [
+            f"ram_policy.{ram.policy}",
+            f"ram_role.{ram.role}",
+            f"ram_attachment.{ram.role}/{ram.policy}",
+        ]
+    return sorted(found)

@@ -1,0 +1,145 @@
+"""The DriftReport: frozen data, what every drift format renders (docs/drift-format.md).
+
+Built by `drift.report.build_drift(spec, observed)`, pure. Items are sorted most severe first,
+then by address, so the same cloud always gives the same report (no timestamps).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from reconciler.plan.model import FieldChange
+
+FORMAT_VERSION = "1"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+class Kind(StrEnum):
+    """What sort of difference an item is."""
+
+    CHANGED = "changed"
+    """The resource exists but differs from the spec (what `plan` would change)."""
+    MISSING = "missing"
+    """The spec declares it and the cloud does not have it."""
+    UNMANAGED = "unmanaged"
+    """A PostgreSQL instance the spec does not name (never changed; listed for coverage)."""
+    AT_RISK = "at-risk"
+    """Nothing to change in the spec's terms, but RDS is about to fail or already fails: an
+    instance locked or on a key it can no longer use, RAM that no longer lets RDS use keys."""
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """0 for critical ... 4 for info: sort key, most severe first."""
+        return list(Severity).index(self)
+
+
+class DriftItem(_Frozen):
+    """One address that differs from the spec, or is at risk, or is not in it."""
+
+    address: str
+    """The plan's address (`kms_key.<name>`, `rds_encryption.<instance id>`, `ram_role.<name>`,
+    `ram_policy.<name>`, `ram_attachment.<role>/<policy>`)."""
+    kind: Kind
+    severity: Severity
+    field_changes: list[FieldChange] = Field(default_factory=list)
+    """Sorted by path; `before` is what the cloud has, `after` what the spec wants (as in a
+    plan: what apply would make it). Empty for unmanaged and most at-risk items."""
+    message: str
+    """What is wrong and what to do, for humans. Never parse it."""
+    region: str | None = None
+    """Region of the resource; null for RAM (global)."""
+    location: str | None = None
+    """`file:line:col` of the resource in the spec; null when the spec does not name it."""
+
+
+class RegionCoverage(_Frozen):
+    """Disk encryption of the PostgreSQL instances of one region, as read."""
+
+    instances: int = 0
+    encrypted: int = 0
+    """service_key + cmk."""
+    service_key: int = 0
+    cmk: int = 0
+    not_encrypted: int = 0
+    not_read: int = 0
+    """Instances whose encryption was not read (none, when drift reads every instance)."""
+    managed: int = 0
+    """Instances the spec names."""
+
+
+class UnencryptedInstance(_Frozen):
+    instance_id: str
+    region: str
+    managed: bool
+
+
+class Coverage(RegionCoverage):
+    """Totals over every region read, per region, and the unencrypted instances by id."""
+
+    regions: dict[str, RegionCoverage] = Field(default_factory=dict)
+    unencrypted: list[UnencryptedInstance] = Field(default_factory=list)
+    """Sorted by region, then id."""
+
+
+class Summary(_Frozen):
+    items: int = 0
+    """Items reported (ignored ones not counted)."""
+    critical: int = 0
+    high: int = 0
+    medium: int = 0
+    low: int = 0
+    info: int = 0
+    changed: int = 0
+    missing: int = 0
+    unmanaged: int = 0
+    at_risk: int = 0
+    ignored: int = 0
+    """Items silenced by `defaults.ignore`, left out of everything above."""
+    drift: bool = False
+    """True when any item other than an unmanaged instance is reported (exit 2). With
+    `--strict`, unmanaged instances count too: see DriftReport.drifted."""
+
+
+class IgnoredItem(_Frozen):
+    address: str
+    kind: Kind
+    severity: Severity
+    glob: str
+    """The first `defaults.ignore` pattern that matched the address."""
+
+
+class DriftReport(_Frozen):
+    format_version: Literal["1"] = FORMAT_VERSION
+    summary: Summary = Field(default_factory=Summary)
+    items: list[DriftItem] = Field(default_factory=list)
+    """Most severe first, then by address, then kind."""
+    coverage: Coverage = Field(default_factory=Coverage)
+    checked: list[str] = Field(default_factory=list)
+    """Every address the spec declares (in sync or not), sorted: a JUnit test case each."""
+    ignored: list[IgnoredItem] = Field(default_factory=list)
+    """What `defaults.ignore` silenced, sorted by address."""
+    spec_files: list[str] = Field(default_factory=list)
+    """The spec files read, in load order (SARIF locates unmanaged instances at the first)."""
+
+    def drifted(self, *, strict: bool = False) -> bool:
+        """Drift for the exit code: any item but an unmanaged instance; with `strict`, any."""
+        return bool(self.items) if strict else self.summary.drift
+
+
+def drift_to_dict(report: DriftReport) -> dict[str, Any]:
+    """The JSON document (docs/drift-format.md) as plain data, keys in a fixed order."""
+    return report.model_dump(mode="json")

@@ -1,0 +1,250 @@
+"""load -> observe -> plan -> apply, as functions that print nothing (DESIGN section 2).
+
+What every command and test calls; the CLI adds only the printing, the prompts and the exit
+codes. Progress is reported through callbacks. Errors are raised as ReconcilerError
+subclasses (SpecError, ObserveError, ApplyError, PlanFileError), never printed.
+
+    loaded = load(paths, region)                           # SpecError
+    observed, plan = observe_and_plan(loaded, clients)     # ObserveError
+    saved = read_plan_file(path)                           # PlanFileError
+    findings = check_saved_plan(saved, loaded, observed, plan)   # [] when it may be applied
+    with apply_lock(state_dir):                            # ApplyError naming the holder
+        result = apply(plan, clients, options, on_event)   # ApplyError before any write
+
+Saved plans (read_plan_file, check_saved_plan, resume) live in reconciler/saved_plan.py and
+are re-exported here. SDKs, the planner and the executor are imported inside the functions,
+so importing this module stays cheap (`reconciler --help`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reconciler.errors import ReconcilerError
+from reconciler.saved_plan import (
+    PlanFileError,
+    Resumption,
+    StaleFinding,
+    check_saved_plan,
+    read_plan_file,
+    resume,
+)
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from reconciler.apply.executor import ApplyEvent, ApplyOptions, ApplyResult
+    from reconciler.apply.lock import ApplyLock
+    from reconciler.cloud.clients import CloudClients
+    from reconciler.plan.model import Change, Plan
+    from reconciler.spec.loader import LoadedSpec
+    from reconciler.state.models import ObservedState
+
+__all__ = [
+    "DEFAULT_PATHS",
+    "PlanFileError",
+    "Resumption",
+    "StaleFinding",
+    "apply",
+    "apply_lock",
+    "check_applicable",
+    "check_saved_plan",
+    "journal_path",
+    "load",
+    "make_plan",
+    "observe",
+    "observe_and_plan",
+    "read_plan_file",
+    "resume",
+]
+
+DEFAULT_PATHS = ("specs",)
+JOURNAL_NAME = "journal.jsonl"
+
+Progress = Callable[[int, int], None]
+"""(finished, submitted) reads, as observation goes."""
+
+
+# --- load, observe, plan -------------------------------------------------------------------
+
+
+def load(paths: Sequence[str], region: str | None = None) -> LoadedSpec:
+    """The spec at `paths` (default specs/) as one configuration. `region` (the --region
+    option) fills defaults.region where no file set it. Raises SpecError with every problem."""
+    from reconciler.spec.loader import load_spec
+
+    loaded = load_spec(tuple(paths) or DEFAULT_PATHS)
+    spec = loaded.spec
+    if region is None or "region" in spec.defaults.model_fields_set:
+        return loaded
+    defaults = spec.defaults.model_copy(update={"region": region})
+    return dataclasses.replace(loaded, spec=spec.model_copy(update={"defaults": defaults}))
+
+
+def observe(
+    loaded: LoadedSpec,
+    clients: CloudClients,
+    *,
+    parallelism: int = 16,
+    progress: Progress | None = None,
+) -> ObservedState:
+    """Read what the spec needs from the cloud. Raises ObserveError (fail closed)."""
+    from reconciler.state.observe import observe as observe_cloud
+
+    return observe_cloud(loaded.spec, clients, parallelism=parallelism, progress=progress)
+
+
+def make_plan(loaded: LoadedSpec, observed: ObservedState, *, now: datetime | None = None) -> Plan:
+    """The plan from `observed` to the spec, stamped with `now` (default: the clock)."""
+    from reconciler.plan.planner import build_plan
+
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    created_at = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return build_plan(loaded.spec, observed, created_at=created_at, locations=loaded.locations)
+
+
+def observe_and_plan(
+    loaded: LoadedSpec,
+    clients: CloudClients,
+    *,
+    parallelism: int = 16,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> tuple[ObservedState, Plan]:
+    """observe() then make_plan(): the facts and the plan made from them."""
+    observed = observe(loaded, clients, parallelism=parallelism, progress=progress)
+    return observed, make_plan(loaded, observed, now=now)
+
+
+# --- apply ---------------------------------------------------------------------------------
+
+
+def journal_path(state_dir: str | Path) -> Path:
+    """Where apply records its writes: `<state dir>/journal.jsonl`."""
+    return Path(state_dir) / JOURNAL_NAME
+
+
+def apply_lock(state_dir: str | Path) -> ApplyLock:
+    """The one-apply-at-a-time lock of a state directory (created if missing). Entering it
+    raises ApplyError naming the holder when another apply holds it."""
+    from reconciler.apply.lock import ApplyLock
+
+    folder = Path(state_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ReconcilerError(
+            f"cannot create the state folder {folder}: {error.strerror}"
+        ) from error
+    return ApplyLock(folder)
+
+
+def check_applicable(plan: Plan, options: ApplyOptions) -> None:
+    """Raise ApplyError, before any write, when the plan may not be applied with these
+    options (a refusal; an immediate restart without allow_restart, naming the instances)."""
+    from reconciler.apply.executor import check_applicable as check
+
+    check(plan, options)
+
+
+def apply(
+    plan: Plan | Resumption,
+    clients: CloudClients,
+    options: ApplyOptions,
+    on_event: Callable[[ApplyEvent], None] | None = None,
+    *,
+    state_dir: str | Path | None = None,
+) -> ApplyResult:
+    """Carry the plan out (a Resumption: what is left of a saved plan). With `state_dir`,
+    writes are recorded in its journal (unless `options` already names one); the caller holds
+    apply_lock(state_dir) around this. Raises ApplyError before any write when the plan may
+    not be applied; re-raises Interrupted after stopping new writes and waiting for those in
+    flight (the executor's partial result is on the error as `apply_result`).
+
+    Changes of a Resumption that are already made report `done` without a write; an instance
+    whose change an earlier run submitted and that is still re-encrypting is waited for, as
+    if this run had submitted it."""
+    from reconciler.apply.executor import ApplyResult, apply_plan
+    from reconciler.apply.journal import Journal
+
+    resumed = plan if isinstance(plan, Resumption) else Resumption(plan)
+    if state_dir is not None and options.journal is None:
+        options = dataclasses.replace(options, journal=Journal(journal_path(state_dir)))
+    check_applicable(resumed.plan, options)
+    lock = threading.Lock()
+
+    def emit(event: ApplyEvent) -> None:
+        if on_event is not None:
+            with lock:
+                on_event(event)
+
+    result = (
+        apply_plan(resumed.plan, clients, options, emit)
+        if resumed.plan.changes
+        else ApplyResult([])
+    )
+    if not resumed.made:
+        return result
+    settled = _settle(resumed, clients, options, emit)
+    outcomes = {o.address: o for o in [*result.outcomes, *settled]}
+    return ApplyResult([outcomes[a] for a in resumed.order if a in outcomes])
+
+
+MADE_ALREADY = "already as the plan wants (made by an earlier run of this plan, or by hand)"
+
+
+def _settle(
+    resumed: Resumption,
+    clients: CloudClients,
+    options: ApplyOptions,
+    emit: Callable[[ApplyEvent], None],
+) -> list[Any]:
+    """Outcomes of the changes an earlier run made; waits for instances still switching."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from reconciler.apply.compare import ServiceKeys
+    from reconciler.apply.executor import ApplyEvent, ChangeOutcome
+    from reconciler.apply.waiter import Waiter
+
+    waiter = Waiter(clients, options, emit, ServiceKeys(clients))
+
+    def one(change: Change) -> Any:
+        switching = _still_switching(change, resumed.observed)
+        if switching is None:
+            emit(ApplyEvent("done", change.address, MADE_ALREADY))
+            return ChangeOutcome(change.address, "done", MADE_ALREADY)
+        if change.scheduled:
+            detail = "submitted for the maintenance window by an earlier run of this plan"
+            emit(ApplyEvent("scheduled", change.address, detail))
+            return ChangeOutcome(change.address, "scheduled", detail)
+        instance, target = switching
+        emit(ApplyEvent("waiting", change.address, "submitted by an earlier run; waiting"))
+        waited = waiter.until_done(change.address, instance.region, instance.instance_id, target)
+        status = "done" if waited.ok else "failed"
+        emit(ApplyEvent(status, change.address, waited.detail))
+        return ChangeOutcome(change.address, status, waited.detail)
+
+    with ThreadPoolExecutor(max(1, options.parallelism), thread_name_prefix="settle") as pool:
+        return list(pool.map(one, resumed.made))
+
+
+def _still_switching(change: Change, observed: ObservedState | None) -> tuple[Any, str] | None:
+    """(instance, the ConfigValue it switches to) when `change` is an instance's encryption
+    change that is still under way (not Running, or a task listed); else None."""
+    if observed is None or not change.address.startswith("rds_encryption."):
+        return None
+    instance = observed.instances.get(change.target_id or "")
+    if instance is None:
+        return None
+    tasks = [t for t in observed.tasks if t.instance_id == instance.instance_id]
+    if instance.status == "Running" and not tasks:
+        return None
+    from reconciler.saved_plan import resolved
+
+    operation = change.operations[-1]
+    refs = {value["ref"] for value in operation.refs()}
+    target = resolved(operation, refs, observed).params.get("ConfigValue")
+    return instance, str(target)

@@ -1,0 +1,148 @@
+"""The importer as a pure function: names, RAM variants, what cannot be expressed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from reconciler.drift.importer import import_document, import_state
+from reconciler.plan.ram_documents import (
+    RDS_ENCRYPTION_POLICY_DOCUMENT,
+    RDS_ENCRYPTION_TRUST_DOCUMENT,
+)
+from reconciler.state.models import (
+    ObservedEncryption,
+    ObservedInstance,
+    ObservedKey,
+    ObservedPolicy,
+    ObservedRam,
+    ObservedRole,
+    ObservedState,
+)
+
+TAG = {"acs:rds:instance-encryption": "true"}
+
+
+def _instance(instance_id: str, region: str, key_id: str | None, **extra: Any) -> ObservedInstance:
+    fields: dict[str, Any] = {
+        "instance_id": instance_id,
+        "region": region,
+        "engine": "PostgreSQL",
+        "category": "HighAvailability",
+        "class_code": "pg.x4.large.2c",
+        "storage_type": "cloud_essd",
+        "status": "Running",
+        "managed": False,
+        "encryption": ObservedEncryption(enabled=key_id is not None, key_id=key_id),
+        **extra,
+    }
+    return ObservedInstance(**fields)
+
+
+def _key(key_id: str, region: str, aliases: list[str], **extra: Any) -> ObservedKey:
+    return ObservedKey(
+        key_id=key_id,
+        arn=f"acs:kms:{region}:1234567890123456:key/{key_id}",
+        region=region,
+        state=extra.pop("state", "Enabled"),
+        aliases=aliases,
+        tags=extra.pop("tags", TAG),
+        **extra,
+    )
+
+
+def _state(instances: list[ObservedInstance], keys: list[ObservedKey], ram=None) -> ObservedState:  # type: ignore[no-untyped-def]
+    return ObservedState(
+        account_id="1234567890123456",
+        instances={i.instance_id: i for i in instances},
+        keys_by_id={k.key_id: k for k in keys},
+        service_keys={"cn-hangzhou": "key-svchz000", "cn-shanghai": "key-svcsh000"},
+        ram=ram,
+    )
+
+
+def test_one_alias_in_two_regions_gets_two_names_and_odd_keys_stay_literal() -> None:
+    keys = [
+        _key("key-hz000001", "cn-hangzhou", ["alias/prod"]),
+        _key("key-sh000001", "cn-shanghai", ["alias/prod"]),
+        _key("key-imp00001", "cn-hangzhou", ["alias/byok"], state="PendingImport"),
+        _key(
+            "key-rot00001",
+            "cn-hangzhou",
+            ["alias/rot"],
+            rotation_enabled=True,
+            rotation_interval_days=1000,
+        ),
+    ]
+    instances = [
+        _instance("pgm-a0000001", "cn-hangzhou", "key-hz000001"),
+        _instance("pgm-a0000002", "cn-shanghai", "key-sh000001"),
+        _instance("pgm-a0000003", "cn-hangzhou", "key-imp00001"),
+        _instance("pgm-a0000004", "cn-hangzhou", "key-rot00001", lock_mode="LockByDiskQuota"),
+        _instance("pgm-a0000005", "cn-hangzhou", "key-svchz000"),
+    ]
+    imported = import_state(_state(instances, keys), ["cn-hangzhou", "cn-shanghai"])
+    assert sorted(imported.keys) == ["prod", "prod-cn-shanghai", "rot"]
+    assert "rotation" not in imported.keys["rot"]  # 1000 days cannot be written: left alone
+    hz = imported.instances["cn-hangzhou"]
+    assert hz["pgm-a0000003"] == {"encryption": {"key": "key-imp00001"}}
+    assert hz["pgm-a0000005"] == {"encryption": {"key": "service"}}
+    assert imported.instances["cn-shanghai"]["pgm-a0000002"] == {
+        "region": "cn-shanghai",
+        "encryption": {"key": "prod-cn-shanghai"},
+    }
+    assert "locked" in imported.notes["pgm-a0000004"][0]
+
+
+def _ram(trust: dict, policy_doc: dict | None, attached: list[tuple[str, str]]) -> ObservedRam:
+    policy = (
+        ObservedPolicy(
+            name="AliyunRDSInstanceEncryptionRolePolicy",
+            policy_type="Custom",
+            default_version="v1",
+            document=policy_doc,
+        )
+        if policy_doc is not None
+        else None
+    )
+    return ObservedRam(
+        role=ObservedRole(
+            name="AliyunRDSInstanceEncryptionDefaultRole",
+            arn="acs:ram::1:role/x",
+            trust_document=trust,
+        ),
+        policy=policy,
+        attached_policies=[
+            ObservedPolicy(name=n, policy_type=t, default_version="v1", document={})  # type: ignore[arg-type]
+            for n, t in attached
+        ],
+    )
+
+
+def test_the_ram_block_follows_what_the_role_has() -> None:
+    name = "AliyunRDSInstanceEncryptionRolePolicy"
+    fixed = RDS_ENCRYPTION_POLICY_DOCUMENT
+    trust = RDS_ENCRYPTION_TRUST_DOCUMENT
+    cases = [
+        (_ram(trust, fixed, [(name, "Custom")]), {"manage": True}),
+        (_ram(trust, None, [(name, "System")]), {"manage": True, "policy_type": "system"}),
+        (_ram(trust, fixed, []), {"manage": False}),
+        (_ram({"Statement": []}, fixed, [(name, "Custom")]), {"manage": False}),
+        (None, None),
+    ]
+    for ram, expected in cases:
+        assert import_state(_state([], [], ram), ["cn-hangzhou"]).ram == expected
+
+
+def test_the_document_is_valid_yaml_with_the_schema_line() -> None:
+    instances = [
+        _instance("pgm-a0000001", "cn-hangzhou", None),
+        _instance("pgm-b0000001", "cn-shanghai", None),
+        _instance("pgm-c0000001", "cn-hangzhou", None, category="serverless_basic"),
+    ]
+    text = import_document(_state(instances, []), ["cn-hangzhou", "cn-shanghai"])
+    assert text.startswith("# yaml-language-server: $schema=spec.schema.json\n")
+    data = yaml.safe_load(text)
+    assert sorted(data["instances"]) == ["pgm-a0000001", "pgm-b0000001"]
+    assert "# pgm-c0000001 (not encrypted): cannot be managed: is serverless" in text
