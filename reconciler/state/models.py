@@ -169,8 +169,8 @@ class ObservedState(_Fact):
     """DescribeAccountKmsStatus as documented: Enabled, NotEnabled, InDebt (the account is
     overdue and KMS stops providing services: disks on a KMS key cannot be decrypted) or
     Suspended. InDebt and Suspended refuse every change that needs KMS (KmsInDebt, distinct
-    from KmsNotActivated) and report the instances at risk; see `kms_serving`. Drift should
-    report the same as a critical item (every instance on a KMS key), not yet done there."""
+    from KmsNotActivated) and report the instances at risk (a plan warning, a critical drift
+    item); see `kms_serving`."""
 
     @property
     def kms_serving(self) -> bool:

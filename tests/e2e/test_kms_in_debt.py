@@ -52,3 +52,29 @@ def test_enabled_again_plans_as_before(emulator, write_spec) -> None:  # type: i
     assert run.exit_code == 2, run.stdout + run.stderr
     assert not run.plan["refusals"]
     assert "InstanceAtRisk" not in {w["code"] for w in run.plan["warnings"]}
+
+
+def test_drift_reports_every_instance_on_a_key_as_critical_while_in_debt(  # type: ignore[no-untyped-def]
+    emulator, write_spec
+) -> None:
+    """The nightly job sees it too: the managed instance in sync with the spec, and one not in
+    the spec, both on a KMS key, are critical at-risk items; drift exits 2."""
+    import json
+
+    from tests.e2e.conftest import run_cli
+
+    endpoint = emulator.endpoint
+    managed = world.create_instance(endpoint, encryption_key="ServiceKey")
+    world.create_instance(endpoint, encryption_key="ServiceKey")  # not in the spec
+    world.admin(endpoint, "POST", "clock", {"advance_seconds": 60})
+    folder = write_spec({"instances": {managed: {"encryption": {"key": "service"}}}})
+    calm = run_cli("--endpoint", endpoint, "drift", folder, "--format", "json")
+    assert calm.exit_code == 0, calm.stdout + calm.stderr
+
+    world.admin(endpoint, "POST", "kms", {"status": "InDebt"})
+    run = run_cli("--endpoint", endpoint, "drift", folder, "--format", "json")
+    assert run.exit_code == 2, run.stdout + run.stderr
+    items = {i["address"]: i for i in json.loads(run.stdout)["items"]}
+    at_risk = items[f"rds_encryption.{managed}"]
+    assert (at_risk["kind"], at_risk["severity"]) == ("at-risk", "critical")
+    assert "InDebt" in at_risk["message"]
