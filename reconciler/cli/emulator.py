@@ -43,6 +43,13 @@ def emulator() -> None:
     type=click.FloatRange(0),
     help="How long an instance restart (CONFIG_ENCRYPTING) lasts on the emulated clock.",
 )
+@click.option(
+    "--kms-quotas/--no-kms-quotas",
+    default=True,
+    show_default=True,
+    help="Answer past KMS's documented per-account quotas (DescribeKey 50/s, ListResourceTags "
+    "300/s, CreateKey 10/s, DescribeAccountKmsStatus 1/s) with its throttling error.",
+)
 def emulator_serve(
     host: str,
     port: int,
@@ -52,6 +59,7 @@ def emulator_serve(
     access_key_secret: str,
     account_id: str,
     restart_seconds: float,
+    kms_quotas: bool,
 ) -> None:
     """Serve the emulator until Ctrl-C. The first stdout line is the URL to use.
 
@@ -70,6 +78,7 @@ def emulator_serve(
         access_key_secret=access_key_secret,
         account_id=account_id,
         restart_seconds=restart_seconds,
+        kms_quotas=kms_quotas,
     )
     try:
         server = Emulator(state_path=state_path, host=host, port=port, settings=settings, seed=seed)

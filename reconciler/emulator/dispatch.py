@@ -48,7 +48,7 @@ import string
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -71,6 +71,9 @@ class Service:
     actions: Mapping[str, Handler]
     regional: bool
     http_status_in_errors: bool  # KMS error bodies carry "HttpStatus"
+    required: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Action -> the parameters its SDK request model marks "This parameter is required.",
+    checked (400 MissingParameter) before the handler runs, as the cloud's gateway does."""
 
 
 _SERVICES_BY_VERSION: dict[str, Service] = {}
@@ -85,10 +88,12 @@ def register_service(
     *,
     regional: bool = True,
     http_status_in_errors: bool = False,
+    required: Mapping[str, tuple[str, ...]] | None = None,
 ) -> None:
-    """Register (or replace) a service's action table; called at import of its responses.py."""
+    """Register (or replace) a service's action table; called at import of its responses.py.
+    ``required``: per action, the parameters that must be present (MissingParameter)."""
     _SERVICES_BY_VERSION[version] = Service(
-        name, version, dict(actions), regional, http_status_in_errors
+        name, version, dict(actions), regional, http_status_in_errors, dict(required or {})
     )
 
 
@@ -294,6 +299,9 @@ def dispatch(state: EmulatorState, request: WireRequest) -> Answer:
         state.faults.check(service.name, action)
         for hook in _PRE_DISPATCH_HOOKS:
             hook(state, service.name, action, params)
+        for name in service.required.get(action, ()):
+            if name not in params:
+                raise missing_parameter(name)
         with state.store.transaction() as tx:
             ctx = RequestContext(service.name, action, params, tx, state, request_id)
             for check in _AUTHORIZERS:

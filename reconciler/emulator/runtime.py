@@ -26,6 +26,12 @@ class Settings:
     account_id: str = "1234567890123456"
     default_region: str = "cn-hangzhou"
     restart_seconds: float = 2.0
+    kms_quotas: bool = False
+    """Start with KMS's documented per-account, per-region quotas (quota.DEFAULT_KMS_QUOTAS);
+    `DELETE /_emulator/quota {}` clears them, `POST /_emulator/quota` changes one. On for
+    `reconciler emulator serve` (what a user's scripts meet, `--no-kms-quotas` to leave them
+    out); off for an `Emulator` made in Python (tests, benchmarks), whose callers set quotas
+    where they test them and would otherwise be throttled by tests that hammer KMS on purpose."""
 
     def check(self) -> None:
         """EmulatorSetupError for a value the emulator cannot run with (checked when an

@@ -113,6 +113,7 @@ class _Facts:
     pages_left: dict[str, int] = field(default_factory=dict)
     pages_asked: dict[str, int] = field(default_factory=dict)
     kms_status: bool = True
+    kms_account_status: str = "Enabled"
     ram: ObservedRam | None = None
     key_users: dict[str, list[ObservedKeyUser]] = field(default_factory=dict)
     tasks: dict[str, ObservedTask] = field(default_factory=dict)
@@ -274,7 +275,7 @@ class _Observer:
             self._read_key(self.facts.keys, name, spec.key_region(name), key.alias, by_alias=True)
         for key_id, region in sorted(self._literal_key_ids().items()):
             self._read_key(self.facts.keys_by_id, key_id, region, key_id)
-        loop.submit(self._on_kms_status, kms.kms_activated, c, spec.defaults.region)
+        loop.submit(self._on_kms_status, kms.account_status, c, spec.defaults.region)
         ram_spec = self.scope.effective_ram()
         if ram_spec is not None:
             loop.submit(
@@ -294,8 +295,10 @@ class _Observer:
                 found.setdefault(s.encryption.key, self.spec.instance_region(instance_id))
         return found
 
-    def _on_kms_status(self, activated: bool) -> None:
-        self.facts.kms_status = self.facts.kms_status and activated
+    def _on_kms_status(self, status: str) -> None:
+        """InDebt and Suspended are KMS activated but not serving (kept apart from NotEnabled)."""
+        self.facts.kms_account_status = status
+        self.facts.kms_status = self.facts.kms_status and status != "NotEnabled"
 
     def _read_key(
         self,
@@ -489,6 +492,7 @@ class _Observer:
         return ObservedState(
             account_id=account,
             kms_activated=activated,
+            kms_status=facts.kms_account_status if activated else "NotEnabled",
             ram=facts.ram,
             keys=dict(sorted(facts.keys.items())),
             keys_by_id=dict(sorted(facts.keys_by_id.items())),

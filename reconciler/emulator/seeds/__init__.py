@@ -44,6 +44,7 @@ File format (every key optional unless said)::
         encryption: off | service | <alias/... or key id>   # a CMK of the instance's region
         description: d
     kms: {activated: false}   # KMS not activated in the account (applied last); default true
+                              # or kms: {status: InDebt} (Enabled|NotEnabled|InDebt|Suspended)
     users:                    # RAM users: their access keys may call only what their policies allow
       - name: ci-plan                                     # required
         access_keys: [{id: ci-plan-key, secret: ci-plan-secret}]
