@@ -10,7 +10,8 @@ Resource names follow each service's RAM documentation (ARN formats):
   whole region instead). DescribeKmsAssociateResources and CheckCloudResourceAuthorized are
   about a key or a role, and the RDS documentation names no resource type: `*` (**chosen**).
 - KMS (documented): `acs:kms:<region>:<account>:key/<key-id>` for an action on a key (an alias
-  or ARN in `KeyId` is resolved to the key it names; an alias that names none is checked as
+  or ARN in `KeyId`, or SetDeletionProtection's `ProtectedResourceArn`, is resolved to the key
+  it names; an alias that names none is checked as
   `...:alias/<name>`, **chosen**); CreateKey and ListKeys the key container
   `acs:kms:<region>:<account>:key`; ListAliases the alias container `...:alias`; CreateAlias
   and UpdateAlias both the key and `...:alias/<alias-name>`; DeleteAlias the alias;
@@ -77,7 +78,8 @@ def _kms(ctx: RequestContext) -> list[str]:
     alias_arn = [prefix + alias] if alias else []
     if ctx.action == "DeleteAlias":
         return alias_arn or ["*"]
-    key = ctx.params.get("KeyId")
+    # SetDeletionProtection names its key by ARN (ProtectedResourceArn), the others by KeyId.
+    key = ctx.params.get("KeyId") or ctx.params.get("ProtectedResourceArn")
     if not key:
         return alias_arn or ["*"]
     return [_key_arn(ctx, prefix, key), *alias_arn]

@@ -241,3 +241,49 @@ def _assert_reported_as_it_is(endpoint: str, action: str, result: dict[str, Any]
         elif "was submitted" not in outcome["detail"]:
             assert address in still_planned, address
         # else: the write was made and only the wait for it was refused, as the detail says
+
+
+# --- narrowed resources (docs/permissions.md, "Narrowing the resources") -----------------------
+
+
+def narrowed_apply_document(role: str = "aliyunrdsinstanceencryptiondefaultrole") -> dict:
+    """The apply document with the resources docs/permissions.md suggests for the demo spec."""
+    account = world.ACCOUNT
+    names = {a for s in document("apply")["Statement"] for a in s["Action"]}
+
+    def statement(actions: set[str], *resources: str) -> dict[str, Any]:
+        return {"Effect": "Allow", "Action": sorted(actions), "Resource": list(resources)}
+
+    anywhere = {"rds:DescribeKmsAssociateResources", "kms:DescribeAccountKmsStatus"}
+    rds = {a for a in names if a.startswith("rds:")} - anywhere
+    kms = {a for a in names if a.startswith("kms:")} - anywhere - {"kms:CreateKey"}
+    ram = {a for a in names if a.startswith("ram:")}
+    return {
+        "Version": "1",
+        "Statement": [
+            statement(rds, f"acs:rds:*:{account}:dbinstance/*"),
+            statement(kms, f"acs:kms:*:{account}:key/*", f"acs:kms:*:{account}:alias/*"),
+            statement({"kms:CreateKey"}, f"acs:kms:*:{account}:key"),
+            statement(anywhere, "*"),
+            statement(
+                ram,
+                f"acs:ram::{account}:role/{role}",
+                f"acs:ram::{account}:policy/AliyunRDSInstanceEncryptionRolePolicy",
+            ),
+        ],
+    }
+
+
+def test_apply_converges_with_the_narrowed_resources_the_docs_suggest(demo: Emulator) -> None:
+    grant(demo.endpoint, narrowed_apply_document())
+    done = as_user(demo.endpoint, "apply", SPECS, "--auto-approve", "--allow-restart")
+    assert done.exit_code == 0, done.stdout + done.stderr
+    again = as_user(demo.endpoint, "plan", SPECS, "--detailed-exitcode")
+    assert again.exit_code == 0, again.stdout + again.stderr
+
+
+def test_a_document_narrowed_to_another_role_cannot_read_the_spec_s_role(demo: Emulator) -> None:
+    grant(demo.endpoint, narrowed_apply_document(role="someotherrole"))
+    planned = as_user(demo.endpoint, "plan", SPECS)
+    assert_names_the_refusal(planned, "ram:GetRole")
+    assert "role/aliyunrdsinstanceencryptiondefaultrole" in planned.stderr

@@ -187,6 +187,26 @@ def test_a_key_named_by_alias_is_checked_as_the_key(
     assert client.describe_regions().body.regions  # DescribeRegions is never checked
 
 
+def test_deletion_protection_is_checked_on_the_key_its_arn_names(
+    admin: AdminClient, as_user: Callable[..., Any], api_error: Callable[..., Any], kms: Any
+) -> None:
+    from alibabacloud_kms20160120 import models
+
+    mine = kms.create_key(models.CreateKeyRequest()).body.key_metadata
+    other = kms.create_key(models.CreateKeyRequest()).body.key_metadata
+    put_user(admin, allow(["kms:SetDeletionProtection"], mine.arn))
+
+    def protect(arn: str) -> Any:
+        request = models.SetDeletionProtectionRequest(
+            protected_resource_arn=arn, enable_deletion_protection=True
+        )
+        return as_user("kms").set_deletion_protection(request)
+
+    protect(mine.arn)
+    error = api_error(lambda: protect(other.arn))
+    assert f"on resource: {other.arn} " in error.data["Message"]
+
+
 def test_named_policies_apply_with_their_current_default_version(
     admin: AdminClient, as_user: Callable[..., Any], api_error: Callable[..., Any], ram: Any
 ) -> None:
