@@ -109,6 +109,7 @@ def assert_names_the_refusal(run: PlanRun, action: str) -> None:
     assert run.exit_code == 1, output
     assert action in output, output
     assert any(code in output for code in DENIED_CODES), output
+    assert USER_KEY["secret"] not in output
 
 
 # --- plan ------------------------------------------------------------------------------------
