@@ -208,7 +208,7 @@ def _advice(error: CloudCallError) -> str:
     family = family_of(error)
     if family is Family.NOT_AUTHORIZED:
         return (
-            f" (the identity the tool runs as may not call {error.action}: "
+            f" (check the credentials: the identity they give may not call {error.action}; "
             "`reconciler permissions --mode plan|drift|apply` prints the policy each command "
             "needs)"
         )
