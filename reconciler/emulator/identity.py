@@ -283,11 +283,12 @@ def _delete_users(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
     if name is not None and not isinstance(name, str):
         raise AdminError(400, "name must be a string")
     with state.store.transaction() as tx:
-        names = [name] if name else [u["UserName"] for u in tx.list(USER_KIND, GLOBAL)]
-        if name and not delete_user(tx, name):
-            raise AdminError(404, f"no user {name}", "EntityNotExist.User")
-        for each in names:
-            delete_user(tx, each)
+        if name:
+            if not delete_user(tx, name):
+                raise AdminError(404, f"no user {name}", "EntityNotExist.User")
+        else:
+            for user in tx.list(USER_KIND, GLOBAL):
+                delete_user(tx, user["UserName"])
         return {"users": [describe_user(tx, u) for u in tx.list(USER_KIND, GLOBAL)]}
 
 

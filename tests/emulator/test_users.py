@@ -4,6 +4,7 @@ resources.py), through the real SDK signed both ways."""
 from __future__ import annotations
 
 import json
+import urllib.error
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -247,6 +248,9 @@ def test_the_admin_api_lists_and_deletes_users_and_never_shows_a_secret(
     listed = admin.get("users")
     assert listed["users"][0]["access_key_ids"] == [KEY["id"]]
     assert KEY["secret"] not in json.dumps(listed)
+    with pytest.raises(urllib.error.HTTPError) as info:
+        admin._send("DELETE", "users", {"name": "nobody"})
+    assert info.value.code == 404
     admin._send("DELETE", "users", {"name": "ci"})
     assert admin.get("users") == {"users": []}
     error = api_error(lambda: describe_instances(as_user("rds")))
@@ -307,8 +311,6 @@ def test_rotating_a_policy_version_out_also_needs_delete_policy_version(
 def test_bad_users_are_refused_with_the_reason(
     emulator: Emulator, body: dict[str, Any], says: str
 ) -> None:
-    import urllib.error
-
     with pytest.raises(urllib.error.HTTPError) as info:
         AdminClient(emulator.base_url).post("users", body)
     answer = json.loads(info.value.read())
@@ -316,8 +318,6 @@ def test_bad_users_are_refused_with_the_reason(
 
 
 def test_a_key_belongs_to_one_user(admin: AdminClient) -> None:
-    import urllib.error
-
     put_user(admin)
     with pytest.raises(urllib.error.HTTPError) as info:
         admin.post("users", {"name": "other", "access_keys": [KEY]})
