@@ -187,14 +187,18 @@ def instance_from_item(
 KEY_USER_FIELDS = ("DBInstanceName", "Engine", "KeyUsedBy", "Status")
 
 
-def key_users(clients: CloudClients, region: str, key_id: str) -> list[ObservedKeyUser]:
+def key_users(
+    clients: CloudClients, region: str, key_id: str, account_id: str | None = None
+) -> list[ObservedKeyUser]:
     """DescribeKmsAssociateResources: the cloud's own census of a key's users, every engine,
-    disk encryption and TDE, including instances switching to the key or scheduled to."""
+    disk encryption and TDE, including instances switching to the key or scheduled to.
+    `account_id`: the key's account (KmsResourceUser, documented as required)."""
     request = _models().DescribeKmsAssociateResourcesRequest(
         region_id=region,
         kms_resource_id=key_id,
         kms_resource_type="key",
         kms_resource_region_id=region,
+        kms_resource_user=account_id,
     )
     with reading("rds:DescribeKmsAssociateResources", key_id):
         body = _answer(

@@ -317,7 +317,7 @@ class _Observer:
             if not read.kms_activated:
                 self.facts.kms_status = False
             if by_alias and name in self.retiring and read.key is not None:
-                self._count_users(region, read.key.key_id)
+                self._count_users(region, read.key.key_id, read.key.arn)
 
         known_alias = key_ref if by_alias else None
         self.loop.submit(
@@ -328,13 +328,15 @@ class _Observer:
             key_ref,
         )
 
-    def _count_users(self, region: str, key_id: str) -> None:
+    def _count_users(self, region: str, key_id: str, arn: str = "") -> None:
+        account = arn.split(":")[3] if arn.count(":") >= 4 else ""  # acs:kms:<r>:<uid>:key/<id>
         self.loop.submit(
             lambda users, k=key_id: self.facts.key_users.__setitem__(k, users),
             rds.key_users,
             self.clients,
             region,
             key_id,
+            account or None,
         )
 
     def _task_page(self, region: str, number: int) -> None:

@@ -439,9 +439,9 @@ def test_dry_run_creates_nothing(rds: Any, api_error: Any) -> None:
     assert error.status_code == 400  # the precheck still checks
 
 
-def _associations(rds: Any, key_ref: str, **extra: Any) -> Any:
+def _associations(rds: Any, key_ref: str, user: str = ACCOUNT) -> Any:
     request = rds_models.DescribeKmsAssociateResourcesRequest(
-        region_id=REGION, kms_resource_id=key_ref, kms_resource_type="key", **extra
+        region_id=REGION, kms_resource_id=key_ref, kms_resource_type="key", kms_resource_user=user
     )
     return rds.describe_kms_associate_resources(request).body
 
@@ -454,14 +454,15 @@ def test_associations_take_a_key_id_only(
     kms.create_alias(kms_models.CreateAliasRequest(alias_name="alias/in-use", key_id=key_id))
     instance_id = running_instance(rds, admin)
     set_key(rds, instance_id, key_id)
-    assert _associations(rds, key_id, kms_resource_user=ACCOUNT).associate_status is True
+    assert _associations(rds, key_id).associate_status is True
+    assert _associations(rds, key_id, user="9999999999999999").associate_status is False
     error = api_error(lambda: _associations(rds, "alias/in-use"))
     assert (error.status_code, error.code) == (400, "InvalidParameter")
     request = rds_models.DescribeKmsAssociateResourcesRequest(
-        region_id=REGION, kms_resource_id=key_id
+        region_id=REGION, kms_resource_id=key_id, kms_resource_type="key"
     )
     error = api_error(lambda: rds.describe_kms_associate_resources(request))
-    assert (error.status_code, error.code) == (400, "MissingParameter")  # KmsResourceType
+    assert (error.status_code, error.code) == (400, "MissingParameter")  # KmsResourceUser
     body = legacy.rds(
         "DescribeKmsAssociateResources",
         KmsResourceId=key_id,
@@ -531,7 +532,11 @@ REQUIRED = {
     ("rds", "ModifyDBInstanceConfig"): ("DBInstanceId", "ConfigName", "ConfigValue"),
     ("rds", "ModifyDBInstanceMaintainTime"): ("DBInstanceId", "MaintainTime"),
     ("rds", "CheckCloudResourceAuthorized"): ("DBInstanceId",),
-    ("rds", "DescribeKmsAssociateResources"): ("KmsResourceId", "KmsResourceType"),
+    ("rds", "DescribeKmsAssociateResources"): (
+        "KmsResourceId",
+        "KmsResourceType",
+        "KmsResourceUser",
+    ),
     ("rds", "DescribeHistoryTasks"): ("FromStartTime", "ToStartTime"),
     ("kms", "DescribeKey"): ("KeyId",),
     ("kms", "CreateAlias"): ("AliasName", "KeyId"),

@@ -396,7 +396,10 @@ def test_describe_kms_associate_resources(rds: Any, kms: Any, ram: Any, admin: A
     key_id = create_key(kms)
     a, b = running_instance(rds, admin), running_instance(rds, admin)
     request = m.DescribeKmsAssociateResourcesRequest(
-        region_id=REGION, kms_resource_id=key_id, kms_resource_type="key"
+        region_id=REGION,
+        kms_resource_id=key_id,
+        kms_resource_type="key",
+        kms_resource_user="1234567890123456",  # required (SDK)
     )
     assert rds.describe_kms_associate_resources(request).body.associate_status is False
     set_key(rds, a, key_id)

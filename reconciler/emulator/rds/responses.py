@@ -343,9 +343,9 @@ def describe_history_tasks(ctx: RequestContext) -> dict[str, Any]:
 
 def describe_kms_associate_resources(ctx: RequestContext) -> dict[str, Any]:
     """``KmsResourceId``: "Only key IDs are supported" (SDK), so an alias or ARN is 400
-    InvalidParameter (code chosen). ``KmsResourceType`` is required and only ``key`` is
-    supported. ``KmsResourceUser`` is documented as required; the emulator accepts it missing
-    (the account of the request) and answers an empty census for another account (chosen)."""
+    InvalidParameter (code chosen). ``KmsResourceType`` (only ``key``) and ``KmsResourceUser``
+    (the key's account) are required; another account than the emulator's has no instance
+    using the key here, so its census is empty (chosen)."""
     world = RdsWorld(ctx)
     key_id = ctx.required("KmsResourceId")
     if ctx.required("KmsResourceType") != "key":
@@ -353,15 +353,14 @@ def describe_kms_associate_resources(ctx: RequestContext) -> dict[str, Any]:
     if key_id.startswith(("alias/", "acs:")):
         raise rules.invalid("KmsResourceId takes a key id only, not an alias or an ARN.")
     region = ctx.str_param("KmsResourceRegionId") or ctx.region
-    user = ctx.str_param("KmsResourceUser")
-    if user is not None and user != world.account_id:
+    if ctx.required("KmsResourceUser") != world.account_id:
         return {"AssociateStatus": False, "AssociateDBInstances": []}
     return views.associations(world, region, key_id)
 
 
-# "This parameter is required." in the SDK's request models. Emulator choices: DBInstanceId of
+# "This parameter is required." in the SDK's request models. Emulator choice: DBInstanceId of
 # DescribeDBInstanceEncryptionKey and CheckCloudResourceAuthorized is required too (the SDK
-# does not say so); KmsResourceUser of DescribeKmsAssociateResources is not (see there).
+# does not say so).
 REQUIRED = {
     "CreateDBInstance": _CREATE_REQUIRED,
     "DeleteDBInstance": ("DBInstanceId",),
@@ -371,7 +370,7 @@ REQUIRED = {
     "ModifyDBInstanceConfig": ("DBInstanceId", "ConfigName", "ConfigValue"),
     "ModifyDBInstanceMaintainTime": ("DBInstanceId", "MaintainTime"),
     "CheckCloudResourceAuthorized": ("DBInstanceId",),
-    "DescribeKmsAssociateResources": ("KmsResourceId", "KmsResourceType"),
+    "DescribeKmsAssociateResources": ("KmsResourceId", "KmsResourceType", "KmsResourceUser"),
     "DescribeHistoryTasks": ("FromStartTime", "ToStartTime"),
 }
 
