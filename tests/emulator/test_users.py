@@ -370,3 +370,38 @@ def test_a_bad_seeded_user_names_its_entry(emulator: Emulator, tmp_path: Path) -
     seed.write_text(yaml.safe_dump({"users": [{"name": "ci", "policies": ["Nope"]}]}))
     with pytest.raises(SeedError, match=r"users\[0\]: policies\[0\]: no System policy Nope"):
         apply_seed(emulator.state, str(seed))
+
+
+# --- every action is checked ------------------------------------------------------------------
+
+
+def _every_action() -> list[tuple[str, str]]:
+    from reconciler.emulator.dispatch import registered_services
+    from reconciler.emulator.services import load_services
+
+    load_services()
+    return sorted((s.name, a) for s in registered_services().values() for a in s.actions)
+
+
+@pytest.mark.parametrize(("service", "action"), _every_action(), ids=lambda v: v)
+def test_every_action_of_a_user_without_policies_is_refused_by_name(
+    emulator: Emulator, admin: AdminClient, service: str, action: str
+) -> None:
+    """No action escapes the check (KMS's DescribeRegions alone, as documented). The
+    parameters each action requires are sent (a dummy value), so the refusal is not a
+    MissingParameter."""
+    from reconciler.emulator.dispatch import registered_services
+    from tests.emulator import wire_client
+
+    admin.post("users", {"name": "nobody", "access_keys": [KEY]})
+    required = next(s for s in registered_services().values() if s.name == service).required
+    params = {name: "x" for name in required.get(action, ())}
+    status, body = wire_client.call(
+        emulator.endpoint, service, action, params, key_id=KEY["id"], secret=KEY["secret"]
+    )
+    if (service, action) == ("kms", "DescribeRegions"):
+        assert status == 200
+        return
+    expected = {"rds": "Forbidden.RAM", "kms": "Forbidden.NoPermission", "ram": "NoPermission"}
+    assert (status, body["Code"]) == (403, expected[service]), body
+    assert f"not authorized to perform: {service}:{action} " in body["Message"]
