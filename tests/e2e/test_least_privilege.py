@@ -1,6 +1,8 @@
 """Least privilege: the CLI runs as a RAM user whose only policy is the document
 `reconciler permissions --mode MODE` prints, against the emulator, which checks every call of
-that user's key with the RAM policy evaluator.
+that user's key with the RAM policy evaluator. Where a command works, the document is made a
+custom policy with CreatePolicy and attached to the user, as docs/permissions.md says; where
+an action is taken out, the user's document is replaced (an inline document) between runs.
 
 plan and drift (and import) work with their read documents alone, and apply with its document
 alone (a greenfield CMK rollout on the demo world converges). Each fails clearly with less: one
@@ -88,6 +90,22 @@ def grant(endpoint: str, doc: dict[str, Any]) -> None:
     )
 
 
+def attach_as_custom_policy(endpoint: str, mode: str) -> None:
+    """What docs/permissions.md tells an administrator to do: CreatePolicy with the printed
+    document (by the account), and attach it to the user the CLI runs as."""
+    from alibabacloud_ram20150501 import models
+
+    printed = run_cli("permissions", "--mode", mode).stdout
+    name = f"reconciler-{mode}"
+    world.ram(endpoint).create_policy(
+        models.CreatePolicyRequest(policy_name=name, policy_document=printed)
+    )
+    user = {"name": "ci", "access_keys": [USER_KEY], "policies": [name]}
+    assert world.admin(endpoint, "POST", "users", user)["user"]["policies"] == [
+        {"name": name, "type": "Custom"}
+    ]
+
+
 def as_user(endpoint: str, *args: str) -> PlanRun:
     result = CliRunner().invoke(
         cli, ["--endpoint", endpoint, *args], env=USER_ENV, catch_exceptions=False
@@ -116,7 +134,7 @@ def assert_names_the_refusal(run: PlanRun, action: str) -> None:
 
 
 def test_plan_works_with_the_plan_document_alone(demo: Emulator) -> None:
-    grant(demo.endpoint, document("plan"))
+    attach_as_custom_policy(demo.endpoint, "plan")
     world.reset_calls(demo.endpoint)
     planned = as_user(demo.endpoint, "plan", SPECS, "--format", "json", "--detailed-exitcode")
     assert planned.exit_code == 2, planned.stderr  # the demo world has changes to make
@@ -139,7 +157,7 @@ def test_plan_fails_naming_each_action_missing_from_its_document(demo: Emulator)
 
 
 def test_drift_and_import_work_with_the_drift_document_alone(demo: Emulator) -> None:
-    grant(demo.endpoint, document("drift"))
+    attach_as_custom_policy(demo.endpoint, "drift")
     drift = as_user(demo.endpoint, "drift", SPECS, "--format", "json")
     assert drift.exit_code == 2, drift.stderr  # the demo world differs from specs/
     assert json.loads(drift.stdout)["items"]
@@ -166,7 +184,7 @@ def test_drift_and_import_fail_naming_each_missing_action(
 
 
 def test_apply_converges_with_the_apply_document_alone(demo: Emulator) -> None:
-    grant(demo.endpoint, document("apply"))
+    attach_as_custom_policy(demo.endpoint, "apply")
     done = as_user(demo.endpoint, "apply", SPECS, "--auto-approve", "--allow-restart")
     assert done.exit_code == 0, done.stdout + done.stderr
     assert "Apply complete!" in done.stdout
