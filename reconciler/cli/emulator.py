@@ -33,7 +33,13 @@ def emulator() -> None:
     help="SQLite state file (default: in memory, lost on exit).",
 )
 @click.option("--seed", default=None, metavar="NAME|FILE", help="Build a world first (e.g. demo).")
-@click.option("--access-key-id", default="emulator", show_default=True)
+@click.option(
+    "--access-key-id",
+    default="emulator",
+    show_default=True,
+    help="The account's own key: it may call anything. Other keys belong to RAM users (a "
+    "seed's users:, POST /_emulator/users), whose policies decide each call.",
+)
 @click.option("--access-key-secret", default="emulator-secret", show_default=True)
 @click.option("--account-id", default="1234567890123456", show_default=True)
 @click.option(

@@ -32,6 +32,9 @@ ctx, inside the same transaction, e.g. `kms.models.find_key(ctx, "alias/acs/rds"
 
 Hooks: `register_pre_dispatch(hook)` runs `hook(state, service, action, params)` before every
 action (after auth, latency and faults) and may raise ApiError (quotas);
+`register_authorizer(check)` runs `check(ctx, access_key_id)` inside the request's transaction
+right before the handler, and raises ApiError to refuse the call (identity.py: the policies of
+the RAM user an access key belongs to);
 `admin.register_admin_route` adds an endpoint under /_emulator/.
 """
 
@@ -56,6 +59,7 @@ from reconciler.emulator.store import Transaction
 
 Handler = Callable[["RequestContext"], dict[str, Any]]
 PreDispatchHook = Callable[[EmulatorState, str, str, dict[str, str]], None]
+Authorizer = Callable[["RequestContext", str], None]
 Answer = tuple[int, dict[str, str], bytes]
 _LOG = logging.getLogger(__name__)
 
@@ -74,6 +78,7 @@ class Service:
 
 _SERVICES_BY_VERSION: dict[str, Service] = {}
 _PRE_DISPATCH_HOOKS: list[PreDispatchHook] = []
+_AUTHORIZERS: list[Authorizer] = []
 
 
 def register_service(
@@ -95,6 +100,11 @@ def register_service(
 def register_pre_dispatch(hook: PreDispatchHook) -> None:
     if hook not in _PRE_DISPATCH_HOOKS:
         _PRE_DISPATCH_HOOKS.append(hook)
+
+
+def register_authorizer(check: Authorizer) -> None:
+    if check not in _AUTHORIZERS:
+        _AUTHORIZERS.append(check)
 
 
 def registered_services() -> dict[str, Service]:
@@ -246,6 +256,7 @@ def error_answer(error: ApiError, request_id: str, service: Service | None, regi
     }
     if service and service.http_status_in_errors:
         doc["HttpStatus"] = error.status
+    doc.update({k: v for k, v in error.extra.items() if k not in doc})
     return json_answer(error.status, doc, {"x-acs-request-id": request_id, **error.headers})
 
 
@@ -280,7 +291,7 @@ def dispatch(state: EmulatorState, request: WireRequest) -> Answer:
         request.headers.get("x-acs-version") or params.get("Version", "")
     )
     try:
-        state.auth.verify(request)
+        key_id = state.auth.verify(request)
         service, action = _route(request)
         state.calls.add(service.name, action)
         if state.latency_ms > 0:
@@ -293,6 +304,8 @@ def dispatch(state: EmulatorState, request: WireRequest) -> Answer:
                 raise missing_parameter(name)
         with state.store.transaction() as tx:
             ctx = RequestContext(service.name, action, params, tx, state, request_id)
+            for check in _AUTHORIZERS:
+                check(ctx, key_id)
             result = service.actions[action](ctx)
         return json_answer(
             200, {**result, "RequestId": request_id}, {"x-acs-request-id": request_id}

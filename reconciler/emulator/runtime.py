@@ -7,6 +7,7 @@ import math
 import random
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,6 +123,21 @@ class CallCounter:
             self._counts.clear()
 
 
+ACCESS_KEY_KIND = "ram_access_key"
+"""Store kind of the access keys of RAM users, by AccessKeyId (identity.py writes them)."""
+
+
+def _user_secret(store: Store) -> Callable[[str], str | None]:
+    """The secret of a RAM user's access key, read from the store (None: no such key)."""
+
+    def lookup(key_id: str) -> str | None:
+        with store.transaction() as tx:
+            doc = tx.get(ACCESS_KEY_KIND, "", key_id)
+        return None if doc is None else str(doc["AccessKeySecret"])
+
+    return lookup
+
+
 class EmulatorState:
     """Everything one running emulator shares between its request threads."""
 
@@ -130,7 +146,9 @@ class EmulatorState:
         self.store = store
         self.settings = settings
         self.clock = EmulatedClock(store)
-        self.auth = Authenticator({settings.access_key_id: settings.access_key_secret})
+        self.auth = Authenticator(
+            {settings.access_key_id: settings.access_key_secret}, _user_secret(store)
+        )
         self.calls = CallCounter()
         self.faults = FaultTable()
         self.latency_ms = 0.0

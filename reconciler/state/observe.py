@@ -206,7 +206,13 @@ def _advice(error: CloudCallError) -> str:
     if isinstance(error, NetworkError):
         return ""  # names the endpoint, the cause and the fix itself
     family = family_of(error)
-    if family is Family.NOT_AUTHORIZED or error.code.startswith(
+    if family is Family.NOT_AUTHORIZED:
+        return (
+            f" (check the credentials: the identity they give may not call {error.action}; "
+            "`reconciler permissions --mode plan|drift|apply` prints the policy each command "
+            "needs)"
+        )
+    if error.code.startswith(
         ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidSecurityToken")
     ):
         return " (check the credentials and that they may read RDS, KMS and RAM)"

@@ -12,7 +12,16 @@ from reconciler.emulator.services import load_services
 from reconciler.emulator.store import Transaction
 
 KMS_VERSION, RAM_VERSION = "2016-01-20", "2015-05-01"
-_TOP_KEYS = {"account", "regions", "kms", "kms_keys", "ram", "rds_instances", "description"}
+_TOP_KEYS = {
+    "account",
+    "regions",
+    "kms",
+    "kms_keys",
+    "ram",
+    "rds_instances",
+    "users",
+    "description",
+}
 _KEY_KEYS = {
     "region",
     "aliases",
@@ -161,6 +170,14 @@ class _Builder:
 
         return ram.get_policy(self.context("ram", "Seed", {}), name, "Custom") is not None
 
+    def user(self, where: str, entry: dict[str, Any]) -> None:
+        from reconciler.emulator import identity
+
+        try:
+            identity.put_user(self.context("ram", "Seed", {}), entry)
+        except identity.UserError as error:
+            raise SeedError(f"{where}: {error}") from None
+
     # --- RDS ----------------------------------------------------------------------------------
 
     def rds_instance(self, where: str, entry: dict[str, Any]) -> None:
@@ -252,5 +269,7 @@ def build_world(state: EmulatorState, doc: dict[str, Any]) -> None:
             builder.ram_role(f"ram.roles[{i}]", entry)
         for i, entry in enumerate(doc.get("rds_instances") or []):
             builder.rds_instance(f"rds_instances[{i}]", entry)
+        for i, entry in enumerate(doc.get("users") or []):
+            builder.user(f"users[{i}]", entry)
         if kms_status is not None:
             kms_activation.set_status(tx, kms_status)
