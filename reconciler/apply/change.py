@@ -42,6 +42,9 @@ RAM_PROPAGATION_S = 120.0
 """How long a CMK change refused as not authorised is retried after this run changed RAM."""
 RAM_RETRY_DELAYS = (2.0, 4.0, 8.0, 15.0)
 """Seconds between those retries (the last repeats)."""
+CALLER_DENIED = ("Forbidden.RAM", "NoPermission")
+"""The documented common codes of a call the tool's OWN identity may not make (its RAM
+policies lack the action): never RAM propagation of RDS's role, never retried."""
 
 
 class WriteFailed(Exception):
@@ -106,11 +109,21 @@ def run_change(change: Change, run: RunState) -> ChangeOutcome:
     except Interrupted:
         raise
     except WriteFailed as failure:
-        return _failed(run, address, failure.detail, ids)
+        return _failed(run, address, _half_done(change, ids, failure.detail), ids)
     except CloudCallError as error:
-        return _failed(run, address, str(error), [*ids, error.request_id or ""])
+        detail = _half_done(change, ids, str(error))
+        return _failed(run, address, detail, [*ids, error.request_id or ""])
     except ApplyError as error:
-        return _failed(run, address, str(error), ids)
+        return _failed(run, address, _half_done(change, ids, str(error)), ids)
+
+
+def _half_done(change: Change, ids: list[str], detail: str) -> str:
+    """A failed change whose earlier writes were made says so (`ids` holds one request id per
+    write made): such a change is half done, and the next plan shows what is left of it."""
+    made = change.op_names[: len(ids)]
+    if not made:
+        return detail
+    return f"{detail}; made before it: {', '.join(made)} (half done: plan again)"
 
 
 def _failed(run: RunState, address: str, detail: str, ids: list[str]) -> ChangeOutcome:
@@ -269,11 +282,13 @@ def _modify_config(change: Change, params: dict[str, Any], run: RunState) -> Wri
 
 
 def _ram_not_ready(error: PermanentError, params: dict[str, Any], run: RunState) -> bool:
-    """A CMK change refused as not authorised, after this run changed RAM."""
+    """A CMK change refused as not authorised, after this run changed RAM (not the tool's own
+    identity refused the call: CALLER_DENIED)."""
     value = str(params.get("ConfigValue") or "")
     code = error.code.lower()
     return (
         run.ram_changed.is_set()
+        and code not in {c.lower() for c in CALLER_DENIED}
         and value.lower() not in ("servicekey", "disabled")
         and (family_of(error) is Family.NOT_AUTHORIZED or "byok" in code)
         and "notenabled" not in code

@@ -8,6 +8,7 @@ code that prints or prompts.
     apply.py     apply (apply_view.py: its live display and summary)
     drift.py     drift
     importer.py  import
+    permissions.py  permissions (the RAM policies the tool needs)
     emulator.py  emulator serve
 """
 
@@ -16,6 +17,7 @@ from reconciler.cli import (  # noqa: F401 - registers the commands
     drift,
     emulator,
     importer,
+    permissions,
     plan,
     spec,
 )

@@ -33,7 +33,13 @@ def emulator() -> None:
     help="SQLite state file (default: in memory, lost on exit).",
 )
 @click.option("--seed", default=None, metavar="NAME|FILE", help="Build a world first (e.g. demo).")
-@click.option("--access-key-id", default="emulator", show_default=True)
+@click.option(
+    "--access-key-id",
+    default="emulator",
+    show_default=True,
+    help="The account's own key: it may call anything. Other keys belong to RAM users (a "
+    "seed's users:, POST /_emulator/users), whose policies decide each call.",
+)
 @click.option("--access-key-secret", default="emulator-secret", show_default=True)
 @click.option("--account-id", default="1234567890123456", show_default=True)
 @click.option(
@@ -42,6 +48,13 @@ def emulator() -> None:
     show_default=True,
     type=click.FloatRange(0),
     help="How long an instance restart (CONFIG_ENCRYPTING) lasts on the emulated clock.",
+)
+@click.option(
+    "--kms-quotas/--no-kms-quotas",
+    default=True,
+    show_default=True,
+    help="Answer past KMS's documented per-account quotas (DescribeKey 50/s, ListResourceTags "
+    "300/s, CreateKey 10/s, DescribeAccountKmsStatus 1/s) with its throttling error.",
 )
 def emulator_serve(
     host: str,
@@ -52,6 +65,7 @@ def emulator_serve(
     access_key_secret: str,
     account_id: str,
     restart_seconds: float,
+    kms_quotas: bool,
 ) -> None:
     """Serve the emulator until Ctrl-C. The first stdout line is the URL to use.
 
@@ -70,6 +84,7 @@ def emulator_serve(
         access_key_secret=access_key_secret,
         account_id=account_id,
         restart_seconds=restart_seconds,
+        kms_quotas=kms_quotas,
     )
     try:
         server = Emulator(state_path=state_path, host=host, port=port, settings=settings, seed=seed)

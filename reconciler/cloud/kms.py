@@ -14,10 +14,6 @@ from reconciler.state.models import ObservedKey
 SERVICE_KEY_ALIAS = "alias/acs/rds"
 KEY_ABSENT = ("Forbidden.KeyNotFound", "Forbidden.AliasNotFound")
 """DescribeKey's documented answers for a key id or alias that does not exist."""
-ACCOUNT_STATUS_ACTIVE = "enabled"
-ACCOUNT_STATUS_INACTIVE = frozenset({"notenabled", "disabled", "indebt", "suspended"})
-"""DescribeAccountKmsStatus values that mean KMS cannot serve RDS (documented: Enabled,
-NotEnabled, InDebt, Suspended; `Disabled` is what older emulator states answer)."""
 
 
 def _models() -> Any:
@@ -169,23 +165,39 @@ def service_key(clients: CloudClients, region: str) -> ServiceKeyFacts:
     return ServiceKeyFacts(str(metadata["KeyId"]), account, kms_activated=True)
 
 
-def kms_activated(clients: CloudClients, region: str) -> bool:
-    """DescribeAccountKmsStatus: only `Enabled` counts as activated."""
+ACCOUNT_STATUSES = {
+    "enabled": "Enabled",
+    "notenabled": "NotEnabled",
+    "indebt": "InDebt",
+    "suspended": "Suspended",
+    "disabled": "NotEnabled",  # what older emulator states answer
+}
+"""DescribeAccountKmsStatus's documented values (SDK: Enabled, NotEnabled, InDebt, Suspended),
+by their lower-case spelling."""
+
+
+def account_status(clients: CloudClients, region: str) -> str:
+    """DescribeAccountKmsStatus as one of the documented values: ``Enabled``, ``NotEnabled``,
+    ``InDebt`` (the account is overdue: KMS stops providing services), ``Suspended``. A
+    not-enabled answer of the call itself (Forbidden.KmsServiceNotEnabled) is ``NotEnabled``."""
     try:
         response = clients.call(
             "kms", region, "DescribeAccountKmsStatus", lambda c: c.describe_account_kms_status()
         )
     except PermanentError as error:
         if kms_not_enabled(error):
-            return False
+            return "NotEnabled"
         raise
     with reading("kms:DescribeAccountKmsStatus", f"the account's KMS in {region}"):
-        status = str((response.body.to_map() or {})["AccountStatus"]).lower()
-        if status == ACCOUNT_STATUS_ACTIVE:
-            return True
-        if status in ACCOUNT_STATUS_INACTIVE:
-            return False
-        raise ValueError(f"unknown AccountStatus {status!r}")
+        status = str((response.body.to_map() or {})["AccountStatus"])
+        if status.lower() not in ACCOUNT_STATUSES:
+            raise ValueError(f"unknown AccountStatus {status.lower()!r}")
+        return ACCOUNT_STATUSES[status.lower()]
+
+
+def kms_activated(clients: CloudClients, region: str) -> bool:
+    """DescribeAccountKmsStatus: only `Enabled` counts as activated."""
+    return account_status(clients, region) == "Enabled"
 
 
 # --- writes (apply): one function per plan operation, params by wire name -------------------

@@ -14,12 +14,20 @@ from dataclasses import dataclass, field
 
 from reconciler.errors import ReconcilerError
 
-# Documented KMS quotas per account and region (reference/alibaba-api.md section 9). RDS and
-# RAM publish no per-API table: unlimited by default.
+# KMS's documented quotas per account and region, for the KMS actions the tool sends (Alibaba's
+# KMS "Limits" page, as reference/alibaba-api.md section 9 records them; the emulator starts
+# with the same quotas: reconciler/emulator/quota.py DEFAULT_KMS_QUOTAS). RDS and RAM publish no
+# per-API table: unlimited by default.
 DEFAULT_LIMITS: dict[str, float] = {
+    # key-management reads: 50 QPS
     "kms:DescribeKey": 50.0,
     "kms:ListAliasesByKeyId": 50.0,
+    # tags: 300 QPS
     "kms:ListResourceTags": 300.0,
+    # key creation: 10 QPS
+    "kms:CreateKey": 10.0,
+    # the account's KMS status: 1 QPS
+    "kms:DescribeAccountKmsStatus": 1.0,
 }
 
 # A limit is the quota we must stay under in any one-second window. The bucket refills at 95 %

@@ -53,6 +53,7 @@ def list_instances(
         engine=None if all_engines else ENGINE,
         page_size=PAGE_SIZE,
         page_number=page,
+        instance_level=1,  # items carry Category only with InstanceLevel=1 (documented)
     )
     with reading("rds:DescribeDBInstances", f"{region} page {page}"):
         body = _answer(clients, region, "DescribeDBInstances", "describe_dbinstances", request)
@@ -77,7 +78,9 @@ def _instance_items(body: dict[str, Any]) -> list[dict[str, Any]]:
 def find_instance(clients: CloudClients, region: str, instance_id: str) -> dict[str, Any] | None:
     """Look one instance up by id, any engine (a declared instance missing from the PostgreSQL
     list may exist with another engine, which is a different refusal than not found)."""
-    request = _models().DescribeDBInstancesRequest(region_id=region, dbinstance_id=instance_id)
+    request = _models().DescribeDBInstancesRequest(
+        region_id=region, dbinstance_id=instance_id, instance_level=1
+    )
     with reading("rds:DescribeDBInstances", instance_id):
         try:
             body = _answer(clients, region, "DescribeDBInstances", "describe_dbinstances", request)
@@ -184,14 +187,18 @@ def instance_from_item(
 KEY_USER_FIELDS = ("DBInstanceName", "Engine", "KeyUsedBy", "Status")
 
 
-def key_users(clients: CloudClients, region: str, key_id: str) -> list[ObservedKeyUser]:
+def key_users(
+    clients: CloudClients, region: str, key_id: str, account_id: str | None = None
+) -> list[ObservedKeyUser]:
     """DescribeKmsAssociateResources: the cloud's own census of a key's users, every engine,
-    disk encryption and TDE, including instances switching to the key or scheduled to."""
+    disk encryption and TDE, including instances switching to the key or scheduled to.
+    `account_id`: the key's account (KmsResourceUser, documented as required)."""
     request = _models().DescribeKmsAssociateResourcesRequest(
         region_id=region,
         kms_resource_id=key_id,
         kms_resource_type="key",
         kms_resource_region_id=region,
+        kms_resource_user=account_id,
     )
     with reading("rds:DescribeKmsAssociateResources", key_id):
         body = _answer(

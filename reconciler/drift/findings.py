@@ -196,6 +196,26 @@ def from_refusal(refusal: Refusal, region: str | None) -> Finding | None:
     )
 
 
+def from_kms_not_serving(plan: Plan, observed: ObservedState) -> list[Finding]:
+    """KMS InDebt or Suspended: every instance the plan warns about (InstanceAtRisk, managed
+    or not) is critical, since its disks cannot be decrypted while KMS stops serving."""
+    found = []
+    for warning in plan.warnings:
+        if warning.code is WarningCode.INSTANCE_AT_RISK:
+            instance = observed.instances.get(warning.address.split(".", 1)[1])
+            found.append(
+                Finding(
+                    warning.address,
+                    Kind.AT_RISK,
+                    Severity.CRITICAL,
+                    warning.message,
+                    (),
+                    instance.region if instance else None,
+                )
+            )
+    return found
+
+
 def from_pending(plan: Plan, observed: ObservedState) -> list[Finding]:
     """A change the spec wants, already running or scheduled: the cloud still differs."""
     found = []

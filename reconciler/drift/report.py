@@ -58,6 +58,7 @@ def build_drift(
         if one is not None:
             found.append(one)
     found += findings.from_pending(plan, observed)
+    found += findings.from_kms_not_serving(plan, observed)
     found += findings.at_risk(spec, observed)
     found += findings.ram_widened(spec, observed)
     found += findings.unmanaged(observed)

@@ -17,6 +17,7 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -89,10 +90,19 @@ def _parse_date(text: str, name: str) -> float:
 
 
 class Authenticator:
-    """Checks signatures against known access keys; remembers nonces."""
+    """Checks signatures against known access keys; remembers nonces.
 
-    def __init__(self, credentials: dict[str, str]) -> None:
+    `credentials` are the account's own keys (all-powerful, `--access-key-id`); `user_secret`
+    finds the secret of any other key (those of RAM users, kept in the store: identity.py), or
+    None for an unknown one."""
+
+    def __init__(
+        self,
+        credentials: dict[str, str],
+        user_secret: Callable[[str], str | None] | None = None,
+    ) -> None:
         self._credentials = dict(credentials)
+        self._user_secret = user_secret
         # Nonces with their expiry, and the same in arrival order (expiries only grow), so
         # forgetting expired ones pops from the left instead of rebuilding the whole dict.
         self._nonces: dict[tuple[str, str], float] = {}
@@ -116,8 +126,14 @@ class Authenticator:
         self._remember_nonce(key_id, nonce)
         return key_id
 
+    def is_account_key(self, key_id: str) -> bool:
+        """Whether the key is the account's own (no RAM policy applies to it)."""
+        return key_id in self._credentials
+
     def _secret(self, key_id: str) -> str:
         secret = self._credentials.get(key_id)
+        if secret is None and self._user_secret is not None:
+            secret = self._user_secret(key_id)
         if secret is None:
             raise ApiError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
         return secret

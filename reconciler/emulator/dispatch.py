@@ -32,6 +32,9 @@ ctx, inside the same transaction, e.g. `kms.models.find_key(ctx, "alias/acs/rds"
 
 Hooks: `register_pre_dispatch(hook)` runs `hook(state, service, action, params)` before every
 action (after auth, latency and faults) and may raise ApiError (quotas);
+`register_authorizer(check)` runs `check(ctx, access_key_id)` inside the request's transaction
+right before the handler, and raises ApiError to refuse the call (identity.py: the policies of
+the RAM user an access key belongs to);
 `admin.register_admin_route` adds an endpoint under /_emulator/.
 """
 
@@ -45,7 +48,7 @@ import string
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +59,7 @@ from reconciler.emulator.store import Transaction
 
 Handler = Callable[["RequestContext"], dict[str, Any]]
 PreDispatchHook = Callable[[EmulatorState, str, str, dict[str, str]], None]
+Authorizer = Callable[["RequestContext", str], None]
 Answer = tuple[int, dict[str, str], bytes]
 _LOG = logging.getLogger(__name__)
 
@@ -67,10 +71,14 @@ class Service:
     actions: Mapping[str, Handler]
     regional: bool
     http_status_in_errors: bool  # KMS error bodies carry "HttpStatus"
+    required: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Action -> the parameters its SDK request model marks "This parameter is required.",
+    checked (400 MissingParameter) before the handler runs, as the cloud's gateway does."""
 
 
 _SERVICES_BY_VERSION: dict[str, Service] = {}
 _PRE_DISPATCH_HOOKS: list[PreDispatchHook] = []
+_AUTHORIZERS: list[Authorizer] = []
 
 
 def register_service(
@@ -80,16 +88,23 @@ def register_service(
     *,
     regional: bool = True,
     http_status_in_errors: bool = False,
+    required: Mapping[str, tuple[str, ...]] | None = None,
 ) -> None:
-    """Register (or replace) a service's action table; called at import of its responses.py."""
+    """Register (or replace) a service's action table; called at import of its responses.py.
+    ``required``: per action, the parameters that must be present (MissingParameter)."""
     _SERVICES_BY_VERSION[version] = Service(
-        name, version, dict(actions), regional, http_status_in_errors
+        name, version, dict(actions), regional, http_status_in_errors, dict(required or {})
     )
 
 
 def register_pre_dispatch(hook: PreDispatchHook) -> None:
     if hook not in _PRE_DISPATCH_HOOKS:
         _PRE_DISPATCH_HOOKS.append(hook)
+
+
+def register_authorizer(check: Authorizer) -> None:
+    if check not in _AUTHORIZERS:
+        _AUTHORIZERS.append(check)
 
 
 def registered_services() -> dict[str, Service]:
@@ -241,6 +256,7 @@ def error_answer(error: ApiError, request_id: str, service: Service | None, regi
     }
     if service and service.http_status_in_errors:
         doc["HttpStatus"] = error.status
+    doc.update({k: v for k, v in error.extra.items() if k not in doc})
     return json_answer(error.status, doc, {"x-acs-request-id": request_id, **error.headers})
 
 
@@ -276,7 +292,7 @@ def dispatch(state: EmulatorState, request: WireRequest) -> Answer:
         request.headers.get("x-acs-version") or params.get("Version", "")
     )
     try:
-        state.auth.verify(request)
+        key_id = state.auth.verify(request)
         service, action = _route(request)
         state.calls.add(service.name, action)
         if state.latency_ms > 0:
@@ -285,8 +301,13 @@ def dispatch(state: EmulatorState, request: WireRequest) -> Answer:
         state.busy.check_write(service.name, action, params)
         for hook in _PRE_DISPATCH_HOOKS:
             hook(state, service.name, action, params)
+        for name in service.required.get(action, ()):
+            if name not in params:
+                raise missing_parameter(name)
         with state.store.transaction() as tx:
             ctx = RequestContext(service.name, action, params, tx, state, request_id)
+            for check in _AUTHORIZERS:
+                check(ctx, key_id)
             result = service.actions[action](ctx)
         state.busy.rewrite(service.name, action, result)
         answer = json_answer(

@@ -9,17 +9,24 @@ from __future__ import annotations
 class ApiError(Exception):
     """An API answer with an error status: raised by handlers, models, auth and faults.
 
-    `headers` go onto the HTTP answer (for example `x-acs-retry-after` on throttling).
+    `headers` go onto the HTTP answer (for example `x-acs-retry-after` on throttling); `extra`
+    are fields added to the JSON error body beside Code and Message (`AccessDeniedDetail`).
     """
 
     def __init__(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, object] | None = None,
     ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
         self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
 
 
 def missing_parameter(name: str) -> ApiError:

@@ -20,6 +20,11 @@ use up the quota. The answers (reference sections 8 and 10):
   both is undocumented; the emulator sends both unless told not to. ``Reset`` is chosen to be
   the same milliseconds as ``TimeLeft`` (the documented example gives no unit or epoch).
 
+``reconciler emulator serve`` starts with KMS's documented quotas (``DEFAULT_KMS_QUOTAS``,
+``Settings(kms_quotas=True)``; ``--no-kms-quotas`` leaves them out); an ``Emulator`` made in
+Python starts without them unless its settings ask. ``GET`` lists them, ``DELETE {}`` clears
+them too.
+
 Registered as a pre-dispatch hook and admin routes when this module is imported (by
 ``reconciler.emulator.rds.responses``), so it needs no line in the framework's files.
 """
@@ -42,6 +47,25 @@ from reconciler.emulator.runtime import EmulatorState
 _EXTENSION = "quota"
 WINDOW_SECONDS = 1.0
 MAX_PER_SECOND = 1_000_000
+
+# KMS's documented quotas per account and region (Alibaba's KMS "Limits" page, as
+# reference/alibaba-api.md section 9 records them: key-management reads 50 QPS,
+# ListResourceTags 300 QPS, CreateKey 10 QPS; DescribeAccountKmsStatus 1 QPS). The emulator
+# starts with them (Settings.kms_quotas). It has one account, and counts all regions together:
+# stricter than the cloud only for a client reading several regions at full speed at once.
+DEFAULT_KMS_QUOTAS: dict[str, int] = {
+    # key-management reads: 50 QPS each
+    "kms:DescribeKey": 50,
+    "kms:ListKeys": 50,
+    "kms:ListAliases": 50,
+    "kms:ListAliasesByKeyId": 50,
+    # tags: 300 QPS
+    "kms:ListResourceTags": 300,
+    # key creation: 10 QPS
+    "kms:CreateKey": 10,
+    # the account's KMS status: 1 QPS
+    "kms:DescribeAccountKmsStatus": 1,
+}
 
 
 @dataclass
@@ -118,16 +142,25 @@ def throttled(service: str, quota: Quota, wait_seconds: float) -> ApiError:
 
 
 def table(state: EmulatorState) -> QuotaTable:
+    """The emulator's quota table, made on first use with KMS's documented quotas unless the
+    emulator was started without them."""
     with state.extensions_lock:
         found = state.extensions.get(_EXTENSION)
         if found is None:
             found = state.extensions[_EXTENSION] = QuotaTable()
+            if state.settings.kms_quotas:
+                for action, per_second in DEFAULT_KMS_QUOTAS.items():
+                    found.set(action, per_second)
         return found
 
 
 def _hook(state: EmulatorState, service: str, action: str, params: dict[str, str]) -> None:
-    if _EXTENSION in state.extensions:  # no quota ever set: nothing to do, no lock taken
-        table(state).check(service, action)
+    found = state.extensions.get(_EXTENSION)
+    if found is None:
+        if not state.settings.kms_quotas:  # no quota ever set: nothing to do, no lock taken
+            return
+        found = table(state)
+    found.check(service, action)
 
 
 def _post(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:

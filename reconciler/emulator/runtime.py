@@ -16,6 +16,7 @@ import math
 import random
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,12 @@ class Settings:
     account_id: str = "1234567890123456"
     default_region: str = "cn-hangzhou"
     restart_seconds: float = 2.0
+    kms_quotas: bool = False
+    """Start with KMS's documented per-account, per-region quotas (quota.DEFAULT_KMS_QUOTAS);
+    `DELETE /_emulator/quota {}` clears them, `POST /_emulator/quota` changes one. On for
+    `reconciler emulator serve` (what a user's scripts meet, `--no-kms-quotas` to leave them
+    out); off for an `Emulator` made in Python (tests, benchmarks), whose callers set quotas
+    where they test them and would otherwise be throttled by tests that hammer KMS on purpose."""
 
     def check(self) -> None:
         """EmulatorSetupError for a value the emulator cannot run with (checked when an
@@ -258,6 +265,21 @@ class CallCounter:
             self._counts.clear()
 
 
+ACCESS_KEY_KIND = "ram_access_key"
+"""Store kind of the access keys of RAM users, by AccessKeyId (identity.py writes them)."""
+
+
+def _user_secret(store: Store) -> Callable[[str], str | None]:
+    """The secret of a RAM user's access key, read from the store (None: no such key)."""
+
+    def lookup(key_id: str) -> str | None:
+        with store.transaction() as tx:
+            doc = tx.get(ACCESS_KEY_KIND, "", key_id)
+        return None if doc is None else str(doc["AccessKeySecret"])
+
+    return lookup
+
+
 class EmulatorState:
     """Everything one running emulator shares between its request threads."""
 
@@ -266,7 +288,9 @@ class EmulatorState:
         self.store = store
         self.settings = settings
         self.clock = EmulatedClock(store)
-        self.auth = Authenticator({settings.access_key_id: settings.access_key_secret})
+        self.auth = Authenticator(
+            {settings.access_key_id: settings.access_key_secret}, _user_secret(store)
+        )
         self.calls = CallCounter()
         self.faults = FaultTable()
         self.drops = DropTable()

@@ -53,6 +53,10 @@ class RefusalCode(StrEnum):
     ENCRYPTION_UNSUPPORTED_ENGINE = "EncryptionUnsupportedEngine"
     CMK_REQUIRES_DEDICATED_INSTANCE = "CmkRequiresDedicatedInstance"
     KMS_NOT_ACTIVATED = "KmsNotActivated"
+    KMS_IN_DEBT = "KmsInDebt"
+    """Not in DESIGN section 5 (an addition): KMS is activated but DescribeAccountKmsStatus is
+    InDebt (the account is overdue: "KMS stops providing services") or Suspended. No new key
+    use and no key change is planned; distinct from KmsNotActivated."""
     KEY_IN_USE = "KeyInUse"
     KEY_NOT_USABLE = "KeyNotUsable"
     INSTANCE_NOT_FOUND = "InstanceNotFound"
@@ -84,6 +88,10 @@ class WarningCode(StrEnum):
     """Moving an instance off a CMK leaves its existing snapshots and backups on that CMK."""
     RAM_PROPAGATION_DELAY = "RamPropagationDelay"
     """A RAM change may take a while to be visible to RDS."""
+    INSTANCE_AT_RISK = "InstanceAtRisk"
+    """KMS is InDebt or Suspended and the instance's disks are encrypted with a KMS key (the
+    service key or a CMK): the disk-encryption document warns they cannot be decrypted while
+    the KMS instance is overdue. One per instance read, managed or not."""
     CHANGE_ALREADY_PENDING = "ChangeAlreadyPending"
     """The change the spec wants is already running or scheduled (task center): not planned
     again; the message says when it runs."""

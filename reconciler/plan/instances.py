@@ -88,6 +88,15 @@ def _refusals_for_change(
                     "Activate KMS (console: Key Management Service) and plan again",
                 )
             )
+        elif not ctx.observed.kms_serving:
+            found.append(
+                (
+                    RefusalCode.KMS_IN_DEBT,
+                    f"KMS's account status is {ctx.observed.kms_status}: KMS stops providing "
+                    "services, so no disk can take a key now. Settle the account (top up the "
+                    "overdue KMS instance) and plan again",
+                )
+            )
     if desired.is_cmk:
         cmk = guards.check_cmk_class(instance)
         if cmk:
@@ -263,6 +272,31 @@ def _add_change(
 def plan_instances(ctx: PlanContext, keys: dict[str, KeyOutcome], ram_tail: str | None) -> None:
     for instance_id in sorted(ctx.spec.instances):
         plan_instance(ctx, instance_id, keys, ram_tail)
+    warn_instances_at_risk(ctx)
+
+
+def warn_instances_at_risk(ctx: PlanContext) -> None:
+    """InstanceAtRisk for every instance read (managed or not) whose disks are on a KMS key
+    while KMS is InDebt or Suspended. An unmanaged instance's encryption is not read: it is
+    reported when the key census (DescribeKmsAssociateResources) names it."""
+    if ctx.observed.kms_serving:
+        return
+    users = {u.instance_id for found in ctx.observed.key_users.values() for u in found}
+    for instance_id, instance in sorted(ctx.observed.instances.items()):
+        enc = instance.encryption
+        if not ((enc is not None and enc.enabled) or instance_id in users):
+            continue
+        on = ""
+        if enc is not None and enc.enabled:
+            kind = {"ServiceKey": "the service key", "CMK": "the CMK"}.get(enc.key_type or "")
+            on = f" with {kind or 'the KMS key'} {enc.key_id}"
+        ctx.warn(
+            f"rds_encryption.{instance_id}",
+            WarningCode.INSTANCE_AT_RISK,
+            f"{instance_id} is encrypted{on}, and KMS's account status is "
+            f"{ctx.observed.kms_status}: its disks cannot be decrypted while KMS stops "
+            "providing services. Settle the account (top up the KMS instance) now",
+        )
 
 
 def warn_old_snapshots(ctx: PlanContext, keys: dict[str, KeyOutcome]) -> None:

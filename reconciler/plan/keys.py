@@ -255,6 +255,17 @@ def _plan_key(ctx: PlanContext, name: str, twins: list[str]) -> KeyOutcome:
             ("kms_keys", name),
         )
         outcome = KeyOutcome(name, address, region, outcome.key_id, spec_key.state)
+    elif address in ctx.changes and not ctx.observed.kms_serving:
+        del ctx.changes[address]
+        ctx.refuse(
+            address,
+            RefusalCode.KMS_IN_DEBT,
+            f"KMS's account status is {ctx.observed.kms_status}: KMS stops providing "
+            "services, so no key can be created or changed. Settle the account (top up the "
+            "overdue KMS instance) and plan again",
+            ("kms_keys", name),
+        )
+        outcome = KeyOutcome(name, address, region, outcome.key_id, spec_key.state)
     return outcome
 
 

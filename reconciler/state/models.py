@@ -155,12 +155,28 @@ class ObservedInstance(_Fact):
     or fails; the planner refuses a managed instance without it rather than guess."""
 
 
+KMS_NOT_SERVING = frozenset({"InDebt", "Suspended"})
+"""DescribeAccountKmsStatus values of an account whose KMS is activated but not serving."""
+
+
 class ObservedState(_Fact):
     account_id: str | None = None
     """Account of the credentials, from the service key's ARN; None when unknown."""
     kms_activated: bool = True
     """False when KMS is not activated in the account: every KMS write and every encryption
     change that needs a key is refused (KmsNotActivated)."""
+    kms_status: str = "Enabled"
+    """DescribeAccountKmsStatus as documented: Enabled, NotEnabled, InDebt (the account is
+    overdue and KMS stops providing services: disks on a KMS key cannot be decrypted) or
+    Suspended. InDebt and Suspended refuse every change that needs KMS (KmsInDebt, distinct
+    from KmsNotActivated) and report the instances at risk (a plan warning, a critical drift
+    item); see `kms_serving`."""
+
+    @property
+    def kms_serving(self) -> bool:
+        """False while KMS is activated but stops providing services (InDebt, Suspended)."""
+        return self.kms_status not in KMS_NOT_SERVING
+
     ram: ObservedRam | None = None
     """None when the spec leaves RAM alone, so it was not read. If spec.effective_ram() is set
     and this is None, the planner takes the role, policy and attachment as missing."""
@@ -190,8 +206,11 @@ class ObservedState(_Fact):
         listed regions, a policy's Action list) sorted, because those are sets whose order
         depends on the API or on which concurrent read finished first: the same cloud must
         give the same fingerprint, or a saved plan would look stale for nothing."""
+        # kms_status adds a fact only when KMS is activated but not serving: otherwise it says
+        # what kms_activated says, and fingerprints stay those of states read before it existed.
+        redundant = {"kms_status"} if self.kms_serving else None
         text = json.dumps(
-            canonical(self.model_dump(mode="json")),
+            canonical(self.model_dump(mode="json", exclude=redundant)),
             sort_keys=True,
             separators=(",", ":"),
         )

@@ -136,6 +136,7 @@ class _Facts:
     pages_left: dict[str, int] = field(default_factory=dict)
     pages_asked: dict[str, int] = field(default_factory=dict)
     kms_status: bool = True
+    kms_account_status: str = "Enabled"
     ram: ObservedRam | None = None
     key_users: dict[str, list[ObservedKeyUser]] = field(default_factory=dict)
     tasks: dict[str, ObservedTask] = field(default_factory=dict)
@@ -230,7 +231,13 @@ def _advice(error: CloudCallError) -> str:
     if isinstance(error, NetworkError):
         return ""  # names the endpoint, the cause and the fix itself
     family = family_of(error)
-    if family is Family.NOT_AUTHORIZED or error.code.startswith(
+    if family is Family.NOT_AUTHORIZED:
+        return (
+            f" (check the credentials: the identity they give may not call {error.action}; "
+            "`reconciler permissions --mode plan|drift|apply` prints the policy each command "
+            "needs)"
+        )
+    if error.code.startswith(
         ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidSecurityToken")
     ):
         return " (check the credentials and that they may read RDS, KMS and RAM)"
@@ -293,7 +300,7 @@ class _Observer:
             self._read_key(self.facts.keys, name, spec.key_region(name), key.alias, by_alias=True)
         for key_id, region in sorted(self._literal_key_ids().items()):
             self._read_key(self.facts.keys_by_id, key_id, region, key_id)
-        loop.submit(self._on_kms_status, kms.kms_activated, c, spec.defaults.region)
+        loop.submit(self._on_kms_status, kms.account_status, c, spec.defaults.region)
         ram_spec = self.scope.effective_ram()
         if ram_spec is not None:
             loop.submit(
@@ -313,8 +320,10 @@ class _Observer:
                 found.setdefault(s.encryption.key, self.spec.instance_region(instance_id))
         return found
 
-    def _on_kms_status(self, activated: bool) -> None:
-        self.facts.kms_status = self.facts.kms_status and activated
+    def _on_kms_status(self, status: str) -> None:
+        """InDebt and Suspended are KMS activated but not serving (kept apart from NotEnabled)."""
+        self.facts.kms_account_status = status
+        self.facts.kms_status = self.facts.kms_status and status != "NotEnabled"
 
     def _read_key(
         self,
@@ -333,7 +342,7 @@ class _Observer:
             if not read.kms_activated:
                 self.facts.kms_status = False
             if by_alias and name in self.retiring and read.key is not None:
-                self._count_users(region, read.key.key_id)
+                self._count_users(region, read.key.key_id, read.key.arn)
             if by_alias and read.key is None and read.kms_activated:
                 self.facts.absent_keys.setdefault(region, []).append(name)
 
@@ -346,13 +355,15 @@ class _Observer:
             key_ref,
         )
 
-    def _count_users(self, region: str, key_id: str) -> None:
+    def _count_users(self, region: str, key_id: str, arn: str = "") -> None:
+        account = arn.split(":")[3] if arn.count(":") >= 4 else ""  # acs:kms:<r>:<uid>:key/<id>
         self.loop.submit(
             lambda users, k=key_id: self.facts.key_users.__setitem__(k, users),
             rds.key_users,
             self.clients,
             region,
             key_id,
+            account or None,
         )
 
     def _task_page(self, region: str, number: int) -> None:
@@ -508,7 +519,7 @@ class _Observer:
         for name, key in adopted.items():
             self.facts.keys[name] = key
             if name in self.retiring:
-                self._count_users(key.region, key.key_id)
+                self._count_users(key.region, key.key_id, key.arn)
 
     # --- assembly ------------------------------------------------------------------------
 
@@ -541,6 +552,7 @@ class _Observer:
         return ObservedState(
             account_id=account,
             kms_activated=activated,
+            kms_status=facts.kms_account_status if activated else "NotEnabled",
             ram=facts.ram,
             keys=dict(sorted(facts.keys.items())),
             keys_by_id=dict(sorted(facts.keys_by_id.items())),

@@ -44,15 +44,15 @@ def _not_enabled(api_error: Callable[[Callable[[], Any]], Any], call: Callable[[
 
 def test_activated_by_default(kms: Any, admin: AdminClient) -> None:
     assert _status(kms) == "Enabled"
-    assert admin.get("kms") == {"activated": True}
+    assert admin.get("kms") == {"activated": True, "status": "Enabled"}
 
 
 def test_kms_actions_are_refused_when_not_activated(
     kms: Any, admin: AdminClient, api_error: Any
 ) -> None:
     key_id = create_key(kms)
-    assert admin.post("kms", {"activated": False}) == {"activated": False}
-    assert _status(kms) == "Disabled"
+    assert admin.post("kms", {"activated": False}) == {"activated": False, "status": "NotEnabled"}
+    assert _status(kms) == "NotEnabled"
     reads_and_writes: list[Callable[[], Any]] = [
         lambda: kms.describe_key(km.DescribeKeyRequest(key_id="alias/acs/rds")),
         lambda: kms.describe_key(km.DescribeKeyRequest(key_id=key_id)),
@@ -96,8 +96,8 @@ def test_the_flag_survives_a_restart(tmp_path: Path) -> None:
     with Emulator(state_path=path, settings=settings) as emu:
         AdminClient(emu.base_url).post("kms", {"activated": False})
     with Emulator(state_path=path, settings=settings) as emu:
-        assert _status(sdk_client("kms", emu.endpoint)) == "Disabled"
-        assert AdminClient(emu.base_url).get("kms") == {"activated": False}
+        assert _status(sdk_client("kms", emu.endpoint)) == "NotEnabled"
+        assert AdminClient(emu.base_url).get("kms") == {"activated": False, "status": "NotEnabled"}
 
 
 def test_a_seed_makes_a_world_without_kms(tmp_path: Path, api_error: Any) -> None:
@@ -113,7 +113,7 @@ def test_a_seed_makes_a_world_without_kms(tmp_path: Path, api_error: Any) -> Non
     )
     with Emulator(settings=Settings(restart_seconds=RESTART_SECONDS), seed=str(path)) as emu:
         kms = sdk_client("kms", emu.endpoint)
-        assert _status(kms) == "Disabled"
+        assert _status(kms) == "NotEnabled"
         _not_enabled(api_error, lambda: kms.describe_key(km.DescribeKeyRequest(key_id="alias/old")))
 
 
@@ -132,4 +132,4 @@ def test_admin_needs_a_boolean(admin: AdminClient) -> None:
     with pytest.raises(urllib.error.HTTPError) as info:
         admin.post("kms", {"activated": "false"})
     assert info.value.code == 400
-    assert admin.get("kms") == {"activated": True}
+    assert admin.get("kms") == {"activated": True, "status": "Enabled"}

@@ -345,9 +345,9 @@ def test_rds_modify_config_and_its_errors(demo: Emulator) -> None:
         ConfigName="encryptionKey",
         ConfigValue="disabled",
     )
-    assert_server_error(legacy.error(again), 400, "IncorrectDBInstanceState")
+    assert_server_error(legacy.error(again), 403, "IncorrectDBInstanceState")  # RDS's table
     cases = [
-        (DEDICATED_OFF, "nope-key", 404, "Forbidden.KeyNotFound"),
+        (DEDICATED_OFF, "nope-key", 400, "KmsApiError"),
         ("pgm-bp1gp00000000002", key_id, 400, "IncorrectDBInstanceType"),
         ("pgm-bp1sls0000000001", "ServiceKey", 400, "Unsupported.Serverless"),
         ("pgm-doesnotexist0001", "ServiceKey", 404, "InvalidDBInstanceId.NotFound"),

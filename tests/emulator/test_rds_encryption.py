@@ -69,7 +69,7 @@ def test_disabling_encryption(rds: Any, admin: Any) -> None:
 def test_a_change_while_not_running_is_refused(rds: Any, admin: Any, api_error: Any) -> None:
     creating = create_instance(rds)
     error = api_error(lambda: set_key(rds, creating, "ServiceKey"))
-    assert (error.code, error.status_code) == ("IncorrectDBInstanceState", 400)
+    assert (error.code, error.status_code) == ("IncorrectDBInstanceState", 403)  # RDS's table
     advance(admin, RESTART_SECONDS)
     set_key(rds, creating, "ServiceKey")
     error = api_error(lambda: set_key(rds, creating, "disabled"))
@@ -294,9 +294,14 @@ def test_disabled_and_pending_deletion_keys(
     )
     instance_id = running_instance(rds, admin)
     error = api_error(lambda: set_key(rds, instance_id, disabled))
-    assert (error.code, error.status_code) == ("Rejected.Disabled", 409)
+    # RDS's own documented code, not KMS's Rejected.*
+    assert (error.code, error.status_code, error.data["Message"]) == (
+        "InvalidKmsKey",
+        403,
+        "Kms key is disabled.",
+    )
     error = api_error(lambda: set_key(rds, instance_id, pending))
-    assert (error.code, error.status_code) == ("Rejected.PendingDeletion", 409)
+    assert (error.code, error.status_code) == ("InvalidKmsKey", 403)
 
 
 def test_unknown_key_and_key_of_another_region(
@@ -307,7 +312,7 @@ def test_unknown_key_and_key_of_another_region(
     instance_id = running_instance(rds, admin)
     for value in ("key-doesnotexist000000000000", shanghai_key, "alias/acs/rds"):
         error = api_error(lambda v=value: set_key(rds, instance_id, v))
-        assert (error.code, error.status_code) == ("Forbidden.KeyNotFound", 404)
+        assert (error.code, error.status_code) == ("KmsApiError", 400)  # RDS's code
 
 
 def test_create_with_a_cmk(rds: Any, kms: Any, ram: Any, admin: Any, api_error: Any) -> None:
@@ -391,7 +396,10 @@ def test_describe_kms_associate_resources(rds: Any, kms: Any, ram: Any, admin: A
     key_id = create_key(kms)
     a, b = running_instance(rds, admin), running_instance(rds, admin)
     request = m.DescribeKmsAssociateResourcesRequest(
-        region_id=REGION, kms_resource_id=key_id, kms_resource_type="key"
+        region_id=REGION,
+        kms_resource_id=key_id,
+        kms_resource_type="key",
+        kms_resource_user="1234567890123456",  # required (SDK)
     )
     assert rds.describe_kms_associate_resources(request).body.associate_status is False
     set_key(rds, a, key_id)

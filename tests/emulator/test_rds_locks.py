@@ -113,7 +113,10 @@ def test_a_locked_instance_is_still_readable(
     instance_id, key_id = on_cmk
     kms.disable_key(km.DisableKeyRequest(key_id=key_id))
     request = m.DescribeKmsAssociateResourcesRequest(
-        region_id=REGION, kms_resource_id=key_id, kms_resource_type="key"
+        region_id=REGION,
+        kms_resource_id=key_id,
+        kms_resource_type="key",
+        kms_resource_user="1234567890123456",  # required (SDK)
     )
     body = rds.describe_kms_associate_resources(request).body
     assert [i.dbinstance_name for i in body.associate_dbinstances] == [instance_id]

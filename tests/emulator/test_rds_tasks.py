@@ -80,7 +80,10 @@ def window_hours_ahead(rds: Any, admin: Any, instance_id: str, hours: int = 2) -
 
 def associated(rds: Any, key_id: str) -> dict[str, tuple[str, str, str]]:
     request = m.DescribeKmsAssociateResourcesRequest(
-        region_id=REGION, kms_resource_id=key_id, kms_resource_type="key"
+        region_id=REGION,
+        kms_resource_id=key_id,
+        kms_resource_type="key",
+        kms_resource_user="1234567890123456",  # required (SDK)
     )
     body = rds.describe_kms_associate_resources(request).body
     listed = {

@@ -259,6 +259,7 @@ def _rds(sdk: Sdk, admin: AdminClient, key_id: str) -> None:
         "DescribeKmsAssociateResources",
         kms_resource_id=key_id,
         kms_resource_type="key",
+        kms_resource_user=ACCOUNT,  # required (SDK)
         region_id=REGION,
     )
     rds(

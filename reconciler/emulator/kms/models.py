@@ -82,6 +82,7 @@ class KeyRecord:
     rotation_enabled: bool = False
     rotation_interval_seconds: int = 0
     rotation_start: str = ""
+    last_rotation_date: str = ""  # of rotations before the current policy (kept on a change)
     material_expire_time: str = ""
     primary_key_version: str = ""
     dkms_instance_id: str = ""
@@ -96,7 +97,8 @@ class KeyRecord:
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> KeyRecord:
-        return cls(**doc)
+        known = {k: v for k, v in doc.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
 
 
 def state_error(code: str) -> ApiError:
@@ -166,7 +168,13 @@ def _expired(record: KeyRecord, now: datetime) -> bool:
     return record.state == PENDING_DELETION and parse_iso(record.delete_date) <= now
 
 
+DELETED_KIND = "kms_deleted_key"
+
+
 def _purge(ctx: RequestContext, record: KeyRecord) -> None:
+    """The key is gone from KMS; a tombstone keeps what RDS still reports about a key an
+    instance used (DescribeDBInstanceEncryptionKey names it with its details)."""
+    ctx.tx.put(DELETED_KIND, record.region, record.key_id, record.to_doc())
     ctx.tx.delete(KEY_KIND, record.region, record.key_id)
     for alias in aliases_of(ctx, record.key_id, record.region):
         ctx.tx.delete(ALIAS_KIND, record.region, alias)
@@ -214,6 +222,12 @@ def require_user_key(ctx: RequestContext, key_ref: str, operation: str) -> KeyRe
     if record.is_service_key:
         raise no_permission(f"{operation} is not allowed on a service key.")
     return record
+
+
+def deleted_key(ctx: RequestContext, key_id: str, region: str) -> KeyRecord | None:
+    """A key deleted from KMS (its record as it was when deleted), or None."""
+    doc = ctx.tx.get(DELETED_KIND, region, key_id)
+    return None if doc is None else KeyRecord.from_doc(doc)
 
 
 def save(ctx: RequestContext, record: KeyRecord) -> None:
@@ -281,19 +295,20 @@ def create_key(ctx: RequestContext, record: KeyRecord) -> KeyRecord:
 def rotation_view(record: KeyRecord, now: datetime) -> dict[str, str]:
     """AutomaticRotation / LastRotationDate / NextRotationDate as DescribeKey shows them.
     Rotations happen lazily: the dates are derived from the emulated clock."""
+    # LastRotationDate: "For a new CMK, ... the time when the initial version of the CMK was
+    # generated" (SDK DescribeKeyResponseBody), so it is always there.
+    last = record.last_rotation_date or record.creation_date
     if not record.rotation_enabled:
-        return {"AutomaticRotation": "Disabled"}
+        return {"AutomaticRotation": "Disabled", "LastRotationDate": last}
     interval = timedelta(seconds=record.rotation_interval_seconds)
     start = parse_iso(record.rotation_start)
     done = max(0, int((now - start) / interval))
-    view = {
+    return {
         "AutomaticRotation": "Enabled" if record.state == ENABLED else "Suspended",
         "RotationInterval": f"{record.rotation_interval_seconds}s",
         "NextRotationDate": iso(start + (done + 1) * interval),
+        "LastRotationDate": iso(start + done * interval) if done else last,
     }
-    if done:
-        view["LastRotationDate"] = iso(start + done * interval)
-    return view
 
 
 def parse_rotation_interval(text: str) -> int:

@@ -264,6 +264,7 @@ def update_rotation_policy(ctx: RequestContext) -> dict[str, Any]:
     }
     if record.state in state_codes:
         raise m.state_error(state_codes[record.state])
+    record.last_rotation_date = m.rotation_view(record, ctx.now())["LastRotationDate"]
     if enable:
         record.rotation_interval_seconds = m.parse_rotation_interval(
             ctx.required("RotationInterval")
@@ -302,11 +303,9 @@ def update_key_description(ctx: RequestContext) -> dict[str, Any]:
 
 
 def describe_account_kms_status(ctx: RequestContext) -> dict[str, Any]:
-    """``Enabled``, or ``Disabled`` when KMS is not activated: the cloud does not document the
-    non-enabled value, so ``Disabled`` is the emulator's choice (see kms_activation)."""
-    if kms_activation.is_activated(ctx.tx):
-        return {"AccountStatus": "Enabled"}
-    return {"AccountStatus": kms_activation.NOT_ACTIVATED_STATUS}
+    """One of the documented ``Enabled``, ``NotEnabled``, ``InDebt``, ``Suspended`` (the
+    account's status is set by a seed or ``POST /_emulator/kms``; see kms_activation)."""
+    return {"AccountStatus": kms_activation.status(ctx.tx)}
 
 
 def describe_regions(ctx: RequestContext) -> dict[str, Any]:
@@ -337,23 +336,43 @@ ACTIONS = {
 }
 
 
-def _when_activated(handler: Handler) -> Handler:
-    """403 Forbidden.KmsServiceNotEnabled first when KMS is not activated in the account."""
+def _when_serving(name: str, handler: Handler) -> Handler:
+    """The account's KMS status first: 403 Forbidden.KmsServiceNotEnabled when KMS is not
+    activated; a write while InDebt or Suspended is refused (see kms_activation)."""
 
     def guarded(ctx: RequestContext) -> dict[str, Any]:
-        kms_activation.require_activated(ctx.tx)
+        kms_activation.check_action(ctx.tx, name)
         return handler(ctx)
 
     return guarded
 
 
+# "This parameter is required." in the SDK's request models. TagResource/UntagResource also
+# need KeyId here (the emulator tags keys only; the SDK leaves it optional for secrets and
+# certificates).
+REQUIRED = {
+    "DescribeKey": ("KeyId",),
+    "CreateAlias": ("AliasName", "KeyId"),
+    "UpdateAlias": ("AliasName", "KeyId"),
+    "DeleteAlias": ("AliasName",),
+    "ListAliasesByKeyId": ("KeyId",),
+    "TagResource": ("KeyId", "Tags"),
+    "UntagResource": ("KeyId", "TagKeys"),
+    "ListResourceTags": ("KeyId",),
+    "EnableKey": ("KeyId",),
+    "DisableKey": ("KeyId",),
+    "ScheduleKeyDeletion": ("KeyId", "PendingWindowInDays"),
+    "CancelKeyDeletion": ("KeyId",),
+    "UpdateRotationPolicy": ("KeyId", "EnableAutomaticRotation"),
+    "SetDeletionProtection": ("EnableDeletionProtection",),
+    "UpdateKeyDescription": ("KeyId", "Description"),
+}
+
 register_service(
     "kms",
     "2016-01-20",
-    {
-        name: handler if name in kms_activation.ALWAYS_ANSWERED else _when_activated(handler)
-        for name, handler in ACTIONS.items()
-    },
+    {name: _when_serving(name, handler) for name, handler in ACTIONS.items()},
     regional=True,
     http_status_in_errors=True,
+    required=REQUIRED,
 )

@@ -190,23 +190,20 @@ def set_default_policy_version(ctx: RequestContext) -> dict[str, Any]:
 
 
 def delete_policy(ctx: RequestContext) -> dict[str, Any]:
+    """``CascadingDelete=true`` deletes the policy's non-default versions with it (SDK
+    DeletePolicyRequest: "deletes all versions of the policy"); without it a policy that has
+    other versions is 409 DeleteConflict.Policy.Version. Neither detaches the policy: a policy
+    attached to a role is 409 DeleteConflict.Role.Policy (the code is a guess, Terraform retries
+    on it)."""
     policy = _custom_policy(ctx)
     name = policy["PolicyName"]
-    if ctx.bool_param("CascadingDelete", False):
-        for role in ctx.tx.list(m.ROLE_KIND, m.GLOBAL):
-            role["Attachments"] = [
-                a
-                for a in role["Attachments"]
-                if (a["PolicyName"], a["PolicyType"]) != (name, "Custom")
-            ]
-            m.save_role(ctx, role)
-    elif m.attachment_count(ctx, name, "Custom"):
+    if m.attachment_count(ctx, name, "Custom"):
         raise ApiError(
             409,
             "DeleteConflict.Role.Policy",
             "The policy CAN NOT be deleted while it is attached to a role.",
         )
-    elif len(policy["Versions"]) > 1:
+    if len(policy["Versions"]) > 1 and not ctx.bool_param("CascadingDelete", False):
         raise ApiError(
             409,
             "DeleteConflict.Policy.Version",

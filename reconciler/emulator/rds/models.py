@@ -149,21 +149,23 @@ def resolve_encryption(
 ) -> dict[str, Any]:
     """Check a ConfigValue / EncryptionKey against every rule; return the encryption it means.
 
-    ``ServiceKey`` -> the service key; ``disabled`` -> off; anything else is a CMK id or alias
-    in the instance's region. Raises the rule's ApiError.
+    ``ServiceKey`` (PostgreSQL) / ``serviceKey`` (SQL Server) -> the service key; ``disabled``
+    -> off (PostgreSQL only); anything else is a CMK id of the instance's region (a seed may
+    name an alias). Raises the rule's ApiError.
     """
+    instance = facts(doc)
     if value == rules.DISABLED_WORD:
-        if doc["Engine"] != rules.ENGINE:
-            rules.check_supports_encryption(facts(doc))
+        rules.check_can_disable(instance)
         return {"kind": "off", "key_id": None}
-    rules.check_supports_encryption(facts(doc), at_creation=at_creation)
+    rules.check_supports_encryption(instance, at_creation=at_creation)
     peers.require_kms_activated(world)
-    if value == rules.SERVICE_KEY_WORD:
+    if value in (rules.SERVICE_KEY_WORD, rules.service_key_word(doc["Engine"])):
         return {"kind": "service", "key_id": peers.service_key_id(world, doc["RegionId"])}
-    rules.check_cmk_allowed_for_class(facts(doc))
+    if doc["Engine"] != rules.SQLSERVER:
+        rules.check_cmk_allowed_for_class(instance)
     key = peers.find_key(world, doc["RegionId"], value)
     if key is None:
-        raise ApiError(404, "Forbidden.KeyNotFound", "The specified Key is not found.")
+        raise rules.kms_api_error(f"The specified key {value} is not found in KMS.")
     if key.is_service_key:
         return {"kind": "service", "key_id": key.key_id}
     rules.check_key_state(key)
@@ -243,6 +245,16 @@ def remember(world: RdsWorld, action: str, token: str | None, params: dict, resp
         world.tx.put(TOKEN_KIND, "", f"{action}:{token}", {"params": params, "response": response})
 
 
+def resource_group_of(world: RdsWorld, doc: dict[str, Any]) -> str:
+    """The instance's resource group: the one CreateDBInstance named, else the account's
+    default group (an ``rg-acfm`` id made from the account; chosen)."""
+    return doc.get("ResourceGroupId") or default_resource_group(world.account_id)
+
+
+def default_resource_group(account_id: str) -> str:
+    return "rg-acfm" + stable_token(1, 10, "resource-group:" + account_id)
+
+
 # --- lifecycle --------------------------------------------------------------------------------
 
 DEFAULT_MAINTAIN_TIME = "18:00Z-22:00Z"
@@ -280,15 +292,20 @@ def create_instance(
     role_arn: str | None = None,
     status: str = "Creating",
     check_key_access: bool = True,
+    dry_run: bool = False,
 ) -> dict[str, Any]:
     """A new instance from CreateDBInstance-shaped ``fields``; ``Creating`` for restart_seconds.
 
     Seeds pass ``status`` (the world's present) and ``check_key_access=False``: a seeded world
     may hold a CMK the role cannot reach today (its history), but the instance-level rules
-    (engine, edition, storage, class type) still hold.
+    (engine, edition, storage, class type) still hold. ``dry_run``: every check, nothing saved
+    (CreateDBInstance ``DryRun=true``: "performs a precheck but does not create the instance").
     """
     validate_new_instance(fields)
-    instance_id = fields.get("DBInstanceId") or new_instance_id(world, fields["RegionId"])
+    if dry_run:
+        instance_id = fields.get("DBInstanceId") or "pgm-dryrun"
+    else:
+        instance_id = fields.get("DBInstanceId") or new_instance_id(world, fields["RegionId"])
     if world.tx.get(KIND, fields["RegionId"], instance_id) is not None:
         raise rules.invalid(f"The instance {instance_id} already exists.", "DBInstanceIdExists")
     doc: dict[str, Any] = {
@@ -310,7 +327,8 @@ def create_instance(
             if check_key_access
             else resolve_encryption_unchecked(world, doc, encryption_key)
         )
-    save(world, doc)
+    if not dry_run:
+        save(world, doc)
     return doc
 
 
@@ -323,7 +341,7 @@ def resolve_encryption_unchecked(world: RdsWorld, doc: dict[str, Any], value: st
         return {"kind": "service", "key_id": peers.service_key_id(world, doc["RegionId"])}
     rules.check_cmk_allowed_for_class(facts(doc))
     key = peers.find_key(world, doc["RegionId"], value, by_alias=True)
-    if key is None:
+    if key is None:  # a seed's error, not a wire answer: KMS's own code names it best
         raise ApiError(404, "Forbidden.KeyNotFound", "The specified Key is not found.")
     return {"kind": "service" if key.is_service_key else "cmk", "key_id": key.key_id}
 

@@ -50,11 +50,20 @@ def request(ctx: RequestContext) -> PageRequest:
 
 
 def answer(page: PageRequest, body: dict[str, Any], count: int, total: int) -> dict[str, Any]:
-    """``body`` (the wrapped items of the page) plus the paging fields of the style used."""
-    fields: dict[str, Any] = {"PageRecordCount": count, "TotalRecordCount": total}
-    if page.token_style:
-        following = page.offset + page.size
-        fields["NextToken"] = encode_token(following) if following < total else ""
-    else:
-        fields["PageNumber"] = page.number
+    """``body`` (the wrapped items of the page) plus the paging fields of the style used.
+
+    Token style, as the SDK documents it: ``PageNumber`` is always 1, ``TotalRecordCount`` is
+    this page's count, and ``NextToken`` is sent only when another page follows (absent on the
+    last page, so a ``while token is not None`` loop ends)."""
+    if not page.token_style:
+        return {
+            **body,
+            "PageNumber": page.number,
+            "PageRecordCount": count,
+            "TotalRecordCount": total,
+        }
+    fields: dict[str, Any] = {"PageNumber": 1, "PageRecordCount": count, "TotalRecordCount": count}
+    following = page.offset + page.size
+    if following < total:
+        fields["NextToken"] = encode_token(following)
     return {**body, **fields}

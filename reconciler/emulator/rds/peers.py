@@ -31,10 +31,15 @@ def find_key(
     return kms.find_key(world.ctx, key_ref, region)
 
 
+def deleted_key(world: RdsWorld, region: str, key_id: str) -> kms.KeyRecord | None:
+    """A key deleted from KMS, as it was (RDS still names the key an instance used)."""
+    return kms.deleted_key(world.ctx, key_id, region)
+
+
 def require_kms_activated(world: RdsWorld) -> None:
     """Encrypting a disk needs KMS: 403 Forbidden.KmsServiceNotEnabled when the account has not
-    activated it (the RDS code is undocumented; see kms_activation for this choice)."""
-    kms_activation.require_activated(world.ctx.tx)
+    activated it, 400 KmsApiError while it is InDebt or Suspended (see kms_activation)."""
+    kms_activation.require_serving(world.ctx.tx)
 
 
 def service_key_id(world: RdsWorld, region: str) -> str:

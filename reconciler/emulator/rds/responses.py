@@ -41,6 +41,8 @@ _CREATE_REQUIRED = (
 )
 _CREATE_OPTIONAL = (
     "ZoneId",
+    "ZoneIdSlave1",
+    "ResourceGroupId",
     "DBInstanceStorageType",
     "Category",
     "InstanceNetworkType",
@@ -84,12 +86,19 @@ def create_dbinstance(ctx: RequestContext) -> dict[str, Any]:
     }
     if fields["ServerlessConfig"] is not None and not isinstance(fields["ServerlessConfig"], dict):
         raise rules.invalid("ServerlessConfig must be a JSON object.")
+    for name in ("VPCId", "VSwitchId", "ZoneIdSlave1", "ResourceGroupId"):
+        if (value := ctx.str_param(name)) is not None:
+            fields[name] = value
+    dry_run = bool(ctx.bool_param("DryRun", False))
     doc = models.create_instance(
         world,
         fields,
         encryption_key=ctx.str_param("EncryptionKey"),
         role_arn=ctx.str_param("RoleARN"),
+        dry_run=dry_run,
     )
+    if dry_run:  # documented: the precheck passed, nothing was created
+        return {"DryRun": True, "DryRunResult": True}
     answer = {
         "DBInstanceId": doc["DBInstanceId"],
         "OrderId": str(10**14 + ctx.next_serial("rds_order")),
@@ -101,46 +110,105 @@ def create_dbinstance(ctx: RequestContext) -> dict[str, Any]:
 
 
 def delete_dbinstance(ctx: RequestContext) -> dict[str, Any]:
-    models.delete_instance(RdsWorld(ctx), ctx.required("DBInstanceId"))
-    return {}
+    """Answers the deleted instance's ``RegionId`` (SDK DeleteDBInstanceResponseBody)."""
+    world = RdsWorld(ctx)
+    instance_id = ctx.required("DBInstanceId")
+    region = models.load(world, instance_id)["RegionId"]
+    models.delete_instance(world, instance_id)
+    return {"RegionId": region}
 
 
 def describe_dbinstances(ctx: RequestContext) -> dict[str, Any]:
-    """Filters: Engine, DBInstanceId (comma list), DBInstanceStatus, Category, DBInstanceClass,
-    ZoneId. The filters on stored fields run in the store, so only matching documents are
-    decoded; views (with their lock lookups) are built for the chosen page only. Without an id
-    or status filter (both need each document) only the page's documents are read."""
+    """Filters honoured: Engine, DBInstanceId (comma list), DBInstanceStatus, Category,
+    DBInstanceClass, ZoneId, DBInstanceType, InstanceNetworkType, PayType, VpcId, VSwitchId,
+    ResourceGroupId, SearchKey (part of the id or description) and Tags (every instance is
+    untagged in the emulator, so any tag filter matches nothing). Any other filter of the
+    request model (ConnectionMode, DedicatedHost*, EngineVersion, Expired, Filter, ...) is
+    refused with 400 InvalidParameter rather than silently ignored (chosen). ``Category`` is in
+    the items only with ``InstanceLevel=1`` (documented). The filters on stored fields run in
+    the store, so only matching documents are decoded; views (with their lock lookups) are
+    built for the chosen page only."""
     ctx.required("RegionId")
     world = RdsWorld(ctx)
     page = paging.request(ctx)
+    for name in _REFUSED_FILTERS:
+        if ctx.str_param(name) is not None:
+            raise rules.invalid(f"The emulator does not support the filter {name}.")
+    level = ctx.int_param("InstanceLevel", 0, lo=0, hi=1)
     wanted_ids = {i.strip() for i in (ctx.str_param("DBInstanceId") or "").split(",") if i.strip()}
     stored = {n: v for n in _STORED_FILTERS if (v := ctx.str_param(n)) is not None}
-    status = ctx.str_param("DBInstanceStatus")
-    if wanted_ids or status is not None:
+    computed = {n: v for n in _COMPUTED_FILTERS if (v := ctx.str_param(n)) is not None}
+    tags = _tag_filter(ctx)
+    if wanted_ids or computed or tags is not None:
         docs = [
             d
             for d in models.list_instances(world, ctx.region, where=stored)
-            if _matches(world, d, wanted_ids, status)
+            if _matches(world, d, wanted_ids, computed, tags)
         ]
         total, chosen = len(docs), docs[page.offset : page.offset + page.size]
     else:
         total = models.count_instances(world, ctx.region, where=stored)
         chosen = models.list_instances(world, ctx.region, page.offset, page.size, where=stored)
-    items = [views.list_item(world, d) for d in chosen]
+    items = [views.list_item(world, d, instance_level=level == 1) for d in chosen]
     return paging.answer(page, {"Items": {"DBInstance": items}}, len(items), total)
 
 
-_STORED_FILTERS = ("Engine", "Category", "DBInstanceClass", "ZoneId")
+_STORED_FILTERS = ("Engine", "Category", "DBInstanceClass", "ZoneId", "InstanceNetworkType")
+_COMPUTED_FILTERS = (
+    "DBInstanceStatus",
+    "DBInstanceType",
+    "PayType",
+    "VpcId",
+    "VSwitchId",
+    "ResourceGroupId",
+    "SearchKey",
+)
+_REFUSED_FILTERS = (
+    "ConnectionMode",
+    "ConnectionString",
+    "DedicatedHostGroupId",
+    "DedicatedHostId",
+    "EngineVersion",
+    "Expired",
+    "Filter",
+    "ProxyId",
+)
 for _name in _STORED_FILTERS:
     index_field(_name)
 
 
+def _tag_filter(ctx: RequestContext) -> dict[str, str] | None:
+    """``Tags`` ``{"key1":"value1",...}`` (at most 5), or None when not given."""
+    tags = ctx.json_param("Tags")
+    if tags is None:
+        return None
+    if not isinstance(tags, dict) or len(tags) > 5:
+        raise rules.invalid('Tags must be a JSON object {"key":"value"} of at most 5 tags.')
+    return {str(k): str(v) for k, v in tags.items()}
+
+
 def _matches(
-    world: RdsWorld, doc: dict[str, Any], wanted_ids: set[str], status: str | None
+    world: RdsWorld,
+    doc: dict[str, Any],
+    wanted_ids: set[str],
+    computed: dict[str, str],
+    tags: dict[str, str] | None,
 ) -> bool:
     if wanted_ids and doc["DBInstanceId"] not in wanted_ids:
         return False
-    return status is None or models.status_of(doc, world.now) == status
+    if tags is not None:  # instances carry no tags here: a tag filter matches nothing
+        return False
+    if not computed:
+        return True
+    view = views.list_item(world, doc)
+    for name, value in computed.items():
+        if name == "SearchKey":
+            text = f"{doc['DBInstanceId']} {doc.get('DBInstanceDescription', '')}".lower()
+            if value.lower() not in text:
+                return False
+        elif str(view.get(name, "")).lower() != value.lower():
+            return False
+    return True
 
 
 def describe_dbinstance_attribute(ctx: RequestContext) -> dict[str, Any]:
@@ -274,11 +342,37 @@ def describe_history_tasks(ctx: RequestContext) -> dict[str, Any]:
 
 
 def describe_kms_associate_resources(ctx: RequestContext) -> dict[str, Any]:
+    """``KmsResourceId``: "Only key IDs are supported" (SDK), so an alias or ARN is 400
+    InvalidParameter (code chosen). ``KmsResourceType`` (only ``key``) and ``KmsResourceUser``
+    (the key's account) are required; another account than the emulator's has no instance
+    using the key here, so its census is empty (chosen)."""
     world = RdsWorld(ctx)
     key_id = ctx.required("KmsResourceId")
+    if ctx.required("KmsResourceType") != "key":
+        raise rules.invalid("KmsResourceType supports only key.")
+    if key_id.startswith(("alias/", "acs:")):
+        raise rules.invalid("KmsResourceId takes a key id only, not an alias or an ARN.")
     region = ctx.str_param("KmsResourceRegionId") or ctx.region
+    if ctx.required("KmsResourceUser") != world.account_id:
+        return {"AssociateStatus": False, "AssociateDBInstances": []}
     return views.associations(world, region, key_id)
 
+
+# "This parameter is required." in the SDK's request models. Emulator choice: DBInstanceId of
+# DescribeDBInstanceEncryptionKey and CheckCloudResourceAuthorized is required too (the SDK
+# does not say so).
+REQUIRED = {
+    "CreateDBInstance": _CREATE_REQUIRED,
+    "DeleteDBInstance": ("DBInstanceId",),
+    "DescribeDBInstances": ("RegionId",),
+    "DescribeDBInstanceAttribute": ("DBInstanceId",),
+    "DescribeDBInstanceEncryptionKey": ("DBInstanceId",),
+    "ModifyDBInstanceConfig": ("DBInstanceId", "ConfigName", "ConfigValue"),
+    "ModifyDBInstanceMaintainTime": ("DBInstanceId", "MaintainTime"),
+    "CheckCloudResourceAuthorized": ("DBInstanceId",),
+    "DescribeKmsAssociateResources": ("KmsResourceId", "KmsResourceType", "KmsResourceUser"),
+    "DescribeHistoryTasks": ("FromStartTime", "ToStartTime"),
+}
 
 register_service(
     "rds",
@@ -295,4 +389,5 @@ register_service(
         "DescribeKmsAssociateResources": describe_kms_associate_resources,
         "DescribeHistoryTasks": describe_history_tasks,
     },
+    required=REQUIRED,
 )

@@ -5,22 +5,27 @@ with the code the emulator answers. Where the documentation names no code (refer
 "Still unknown"), the emulator picks one, listed here; the reconciler must classify errors by
 family and never depend on these exact codes.
 
-| rule                                            | status | code (chosen unless noted)        |
+| rule                                            | status | code                              |
 |-------------------------------------------------|--------|-----------------------------------|
-| engine is not PostgreSQL                        | 400    | IncorrectDBInstanceEngine         |
-| edition not Basic / HighAvailability / cluster  | 400    | Unsupported.Category              |
-| serverless instance (Category serverless_*)     | 400    | Unsupported.Serverless            |
-| storage not ESSD / Premium ESSD                 | 400    | Unsupported.StorageType           |
-| CMK on a class not dedicated (``x``, ``s``)     | 400    | IncorrectDBInstanceType (doc'd)   |
-| key id unknown in the instance's region         | 404    | Forbidden.KeyNotFound (KMS code)  |
-| key Disabled                                    | 409    | Rejected.Disabled (KMS code)      |
-| key PendingDeletion                             | 409    | Rejected.PendingDeletion (KMS)    |
-| key not tagged / role missing / no trust /      | 403    | ByokNotAuthorizedToRds (doc'd)    |
-| policy does not allow the three kms actions     |        |                                   |
-| instance not Running                            | 400    | IncorrectDBInstanceState (doc'd;  |
-|                                                 |        | 400 chosen over the 500 of one    |
-|                                                 |        | page so it is not "retry later")  |
+| engine neither PostgreSQL nor SQL Server        | 400    | IncorrectDBInstanceEngine (guess) |
+| SQL Server: ``disabled``                        | 400    | InvalidParameter (guess)          |
+| SQL Server: serverless or shared class          | 400    | Unsupported.* (guess)             |
+| PG edition not Basic / HighAvailability / cluster| 400   | Unsupported.Category (guess)      |
+| serverless instance (Category serverless_*)     | 400    | Unsupported.Serverless (guess)    |
+| PG storage not ESSD / Premium ESSD              | 400    | Unsupported.StorageType (guess)   |
+| PG: CMK on a class not dedicated (``x``, ``s``, | 400    | IncorrectDBInstanceType (code in  |
+| ``h``)                                          |        | Terraform for TDE; reused)        |
+| key id unknown in the instance's region         | 400    | KmsApiError (RDS's documented     |
+|                                                 |        | code for a KMS failure; its use   |
+|                                                 |        | for an unknown key is a guess)    |
+| key Disabled / PendingDeletion                  | 403    | InvalidKmsKey "Kms key is         |
+|                                                 |        | disabled." (documented by RDS)    |
+| key not tagged / role missing / no trust /      | 403    | ByokNotAuthorizedToRds (guess: no |
+| policy does not allow the three kms actions     |        | RDS source ties it to this call)  |
+| instance not Running                            | 403    | IncorrectDBInstanceState (RDS's   |
+|                                                 |        | error table)                      |
 | instance locked by its key                      | 403    | IncorrectDBInstanceLockMode       |
+|                                                 |        | (guess)                           |
 """
 
 from __future__ import annotations
@@ -32,8 +37,10 @@ from typing import Protocol
 from reconciler.emulator.errors import ApiError
 
 ENGINE = "PostgreSQL"
+SQLSERVER = "SQLServer"
 SERVICE_KEY_ALIAS = "alias/acs/rds"
 SERVICE_KEY_WORD = "ServiceKey"
+SQLSERVER_SERVICE_KEY_WORD = "serviceKey"  # the SDK's spelling for SQL Server (lower-case s)
 DISABLED_WORD = "disabled"
 ENCRYPTION_TAG_KEY = "acs:rds:instance-encryption"
 ENCRYPTION_TAG_VALUE = "true"
@@ -69,19 +76,34 @@ def invalid(message: str, code: str = "InvalidParameter") -> ApiError:
 
 # --- class codes ------------------------------------------------------------------------------
 
-_CLASS_FAMILY = re.compile(r"^(?:rds\.)?[a-z]+\.([a-z])", re.IGNORECASE)  # pg., pgro., mysql., ...
+_CLASS_FAMILY = re.compile(r"^(?:rds\.)?[a-z]+\.([a-z][a-z0-9]*)", re.IGNORECASE)
+SECURITY_ENHANCED_FAMILIES = frozenset({"x4t"})
+
+
+def class_family(class_code: str) -> str:
+    """The family part of a class code: ``pg.x4.large.2c`` -> ``x4``, ``pg.x4t.large.2c`` ->
+    ``x4t``, ``rds.pg.st.h43`` -> ``st``, ``pg.n2.2c.1m`` -> ``n2``."""
+    match = _CLASS_FAMILY.match(class_code)
+    return match.group(1).lower() if match else ""
 
 
 def class_type(class_code: str) -> str:
     """DBInstanceClassType from a class code (DESIGN section 9, reference-details section 5):
     family ``x*`` is dedicated (``d``: ``pg.x4.large.2c``, ``pg.x8.medium.1``), ``n*``
     general-purpose (``x``: ``pg.n2.2c.1m``, ``pg.n4.*``, Yitian ``pg.n1e.*``/``pg.n2e.*``),
-    ``s*`` shared (``s``: ``pg.s2.large``, ``rds.pg.s1.small``). Emulator choice: any other
+    ``st`` a dedicated host (``h``: ``rds.pg.st.h43``; the ``st`` family is the physical-host
+    classes of RDS's class lists, its mapping to ``h`` is inferred), other ``s*`` shared
+    (``s``: ``pg.s2.large``, ``rds.pg.s1.small``). The security-enhanced family ``x4t``
+    (``pg.x4t.*``) is its own family (:data:`SECURITY_ENHANCED_FAMILIES`), reported as
+    dedicated ``d`` (a guess: its class type is undocumented). Emulator choice: any other
     family counts as general-purpose, so it never takes a CMK.
     """
-    match = _CLASS_FAMILY.match(class_code)
-    family = match.group(1).lower() if match else ""
-    return {"x": "d", "n": "x", "s": "s"}.get(family, "x")
+    family = class_family(class_code)
+    if family == "st":
+        return "h"
+    if family in SECURITY_ENHANCED_FAMILIES:
+        return "d"
+    return {"x": "d", "n": "x", "s": "s"}.get(family[:1], "x")
 
 
 def is_serverless(category: str, class_code: str = "") -> bool:
@@ -100,17 +122,22 @@ class InstanceFacts:
 
 
 def check_supports_encryption(facts: InstanceFacts, *, at_creation: bool = False) -> None:
-    """Cloud-disk encryption: PostgreSQL, Basic/HA/cluster edition, ESSD, never serverless.
+    """Cloud-disk encryption through ModifyDBInstanceConfig ``encryptionKey``: documented for
+    PostgreSQL (Basic/HA/cluster edition, ESSD, never serverless) and SQL Server (never
+    serverless, never a shared class: SDK ModifyDBInstanceConfigRequest); any other engine is
+    refused with IncorrectDBInstanceEngine (a guess: no code is documented).
 
-    ``at_creation``: MySQL and SQL Server instances can also be created with an encrypted
-    disk (CreateDBInstance EncryptionKey); only switching it later through ModifyDBInstanceConfig
-    is the PostgreSQL feature this emulator models. Such instances matter to the reconciler as
-    users of a key (a disabled key locks them too)."""
+    ``at_creation``: MySQL instances can also be created with an encrypted disk
+    (CreateDBInstance EncryptionKey); only the instance-level rules are checked then. Such
+    instances matter to the reconciler as users of a key (a disabled key locks them too)."""
+    if facts.engine == SQLSERVER:
+        check_sqlserver_supports_encryption(facts)
+        return
     if facts.engine != ENGINE and not at_creation:
         raise ApiError(
             400,
             "IncorrectDBInstanceEngine",
-            "Cloud disk encryption is supported only for PostgreSQL instances.",
+            "Cloud disk encryption can be changed only on PostgreSQL and SQL Server instances.",
         )
     if is_serverless(facts.category, facts.class_code):
         raise ApiError(
@@ -128,6 +155,36 @@ def check_supports_encryption(facts: InstanceFacts, *, at_creation: bool = False
             "Unsupported.StorageType",
             "Cloud disk encryption needs ESSD or Premium ESSD storage.",
         )
+
+
+def check_sqlserver_supports_encryption(facts: InstanceFacts) -> None:
+    """SQL Server: "Serverless instances and shared instance types do not support this
+    feature" (SDK). Codes: guesses, the same as PostgreSQL's serverless refusal."""
+    if is_serverless(facts.category, facts.class_code):
+        raise ApiError(
+            400, "Unsupported.Serverless", "Cloud disk encryption is not available on serverless."
+        )
+    if class_type(facts.class_code) == "s":
+        raise ApiError(
+            400,
+            "Unsupported.DBInstanceClass",
+            "Cloud disk encryption is not available on shared instance types.",
+        )
+
+
+def check_can_disable(facts: InstanceFacts) -> None:
+    """``disabled`` is a PostgreSQL value; on SQL Server the feature "cannot be disabled after
+    it is enabled" (SDK). Code: a guess."""
+    if facts.engine == SQLSERVER:
+        raise invalid("Cloud disk encryption cannot be disabled on a SQL Server instance.")
+    if facts.engine != ENGINE:
+        check_supports_encryption(facts)
+
+
+def service_key_word(engine: str) -> str:
+    """The ConfigValue that names the service key: ``ServiceKey`` for PostgreSQL,
+    ``serviceKey`` for SQL Server (the SDK's spellings)."""
+    return SQLSERVER_SERVICE_KEY_WORD if engine == SQLSERVER else SERVICE_KEY_WORD
 
 
 def check_cmk_allowed_for_class(facts: InstanceFacts) -> None:
@@ -153,13 +210,26 @@ class KeyLike(Protocol):
     tags: dict[str, str]
 
 
+def invalid_kms_key(message: str = "Kms key is disabled.") -> ApiError:
+    """RDS's own documented answer for a key it cannot use: 403 InvalidKmsKey."""
+    return ApiError(403, "InvalidKmsKey", message)
+
+
+def kms_api_error(message: str) -> ApiError:
+    """RDS's documented 400 KmsApiError (a KMS call RDS made failed); used for an unknown key
+    id (a guess: which KMS failures RDS reports with it is undocumented)."""
+    return ApiError(400, "KmsApiError", message)
+
+
 def check_key_state(key: KeyLike) -> None:
+    """RDS's own codes, not KMS's: Disabled is 403 InvalidKmsKey "Kms key is disabled."
+    (documented); PendingDeletion and PendingImport answer the same code (a guess)."""
     if key.state == "Disabled":
-        raise ApiError(409, "Rejected.Disabled", "The key is disabled.")
+        raise invalid_kms_key()
     if key.state == "PendingDeletion":
-        raise ApiError(409, "Rejected.PendingDeletion", "The key is pending deletion.")
+        raise invalid_kms_key("Kms key is disabled: the key is pending deletion.")
     if key.state != "Enabled":
-        raise ApiError(409, "Rejected.StateModifiedFailed", f"The key is {key.state}.")
+        raise invalid_kms_key(f"Kms key is disabled: the key is {key.state}.")
 
 
 def byok_not_authorized(reason: str) -> ApiError:
@@ -242,7 +312,7 @@ def check_not_locked(lock_mode: str) -> None:
 def check_running(status: str) -> None:
     if status != "Running":
         raise ApiError(
-            400,
+            403,
             "IncorrectDBInstanceState",
             "The operation is not permitted due to status of instance.",
         )

@@ -22,11 +22,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.emulator.errors import ApiError
 from reconciler.emulator.rds import models, peers, rules
 from reconciler.emulator.rds.models import RdsWorld
 
 _ASSOCIATE_STATUS = {"Creating": "CREATING", "CONFIG_ENCRYPTING": "INS_MAINTAINING"}
+
+
+PAY_TYPES_ON_THE_WIRE = {"Serverless": "SERVERLESS"}
+"""CreateDBInstance takes PayType ``Serverless``; the describe answers document ``SERVERLESS``
+(reference-details section 4), so a stored ``Serverless`` is shown that way."""
 
 
 def _common(world: RdsWorld, doc: dict[str, Any]) -> dict[str, Any]:
@@ -40,12 +44,11 @@ def _common(world: RdsWorld, doc: dict[str, Any]) -> dict[str, Any]:
         "EngineVersion": doc["EngineVersion"],
         "DBInstanceClass": doc["DBInstanceClass"],
         "DBInstanceStorageType": doc["DBInstanceStorageType"],
-        "Category": doc["Category"],
         "DBInstanceStatus": models.status_of(doc, world.now),
         "DBInstanceType": "Primary",
         "DBInstanceNetType": doc["DBInstanceNetType"],
         "InstanceNetworkType": doc["InstanceNetworkType"],
-        "PayType": doc["PayType"],
+        "PayType": PAY_TYPES_ON_THE_WIRE.get(doc["PayType"], doc["PayType"]),
         "LockMode": lock_mode,
         "LockReason": lock_reason,
         "ConnectionMode": "Standard",
@@ -55,15 +58,35 @@ def _common(world: RdsWorld, doc: dict[str, Any]) -> dict[str, Any]:
         "ReadOnlyDBInstanceIds": {"ReadOnlyDBInstanceId": []},
         "VpcId": doc.get("VPCId") or "",
         "VSwitchId": doc.get("VSwitchId") or "",
+        "ResourceGroupId": models.resource_group_of(world, doc),
+        "MasterInstanceId": "",
+        "GuardDBInstanceId": "",
+        "TempDBInstanceId": "",
     }
 
 
-def list_item(world: RdsWorld, doc: dict[str, Any]) -> dict[str, Any]:
-    """One ``Items.DBInstance[]`` entry: no DBInstanceClassType, no ServerlessConfig (as real)."""
-    return {**_common(world, doc), "CreateTime": doc["CreationTime"], "MutriORsignle": False}
+def list_item(
+    world: RdsWorld, doc: dict[str, Any], *, instance_level: bool = False
+) -> dict[str, Any]:
+    """One ``Items.DBInstance[]`` entry: no DBInstanceClassType, no ServerlessConfig (as real);
+    ``Category`` only when the request asked ``InstanceLevel=1`` (documented)."""
+    item = {
+        **_common(world, doc),
+        "CreateTime": doc["CreationTime"],
+        "MutriORsignle": False,
+        "AutoRenewal": False,  # renewal is not emulated: no instance renews itself
+    }
+    if instance_level:
+        item["Category"] = doc["Category"]
+    return item
 
 
 def _serverless_config(doc: dict[str, Any]) -> dict[str, Any]:
+    """The instance's serverless settings; an instance that is not serverless answers the
+    object with zero values (chosen: Terraform's read dereferences it unchecked, so the cloud
+    must send the object; its values for such an instance are undocumented)."""
+    if not rules.is_serverless(doc["Category"], doc["DBInstanceClass"]):
+        return {"ScaleMin": 0.0, "ScaleMax": 0.0, "AutoPause": False, "SwitchForce": False}
     given = doc.get("ServerlessConfig") or {}
     return {
         "ScaleMin": float(given.get("MinCapacity", 0.5)),
@@ -73,35 +96,55 @@ def _serverless_config(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _slave_zones(doc: dict[str, Any]) -> dict[str, Any]:
+    """High-availability and cluster editions keep a secondary node; the emulator places it in
+    the primary's zone unless CreateDBInstance named ``ZoneIdSlave1`` (chosen)."""
+    if doc["Category"] not in ("HighAvailability", "cluster", "AlwaysOn", "Finance"):
+        return {"SlaveZone": []}
+    return {"SlaveZone": [{"ZoneId": doc.get("ZoneIdSlave1") or doc["ZoneId"]}]}
+
+
 def attribute(world: RdsWorld, doc: dict[str, Any]) -> dict[str, Any]:
     """One ``Items.DBInstanceAttribute[]`` entry (it has no encryption field, as real)."""
-    view = {
+    return {
         **_common(world, doc),
+        "Category": doc["Category"],
         "DBInstanceClassType": rules.class_type(doc["DBInstanceClass"]),
         "DBInstanceStorage": int(doc["DBInstanceStorage"]),
         "MaintainTime": doc["MaintainTime"],
         "CreationTime": doc["CreationTime"],
         "SecurityIPList": doc["SecurityIPList"],
         "Port": doc["Port"],
+        "MasterZone": doc["ZoneId"],
+        "SlaveZones": _slave_zones(doc),
+        "ServerlessConfig": _serverless_config(doc),
+        "Extra": {"DBInstanceIds": {"DBInstanceId": []}},
     }
-    if rules.is_serverless(doc["Category"], doc["DBInstanceClass"]):
-        view["ServerlessConfig"] = _serverless_config(doc)
-    return view
+
+
+_DATES = ("DeleteDate", "MaterialExpireTime")
 
 
 def _key_entry(world: RdsWorld, region: str, key_id: str) -> dict[str, Any]:
+    """One key as RDS describes it. A key deleted from KMS keeps its details (RDS still names
+    the key it used; ``EncryptionKeyStatus`` Disabled, ``DeleteDate`` the deletion); the date
+    fields, documented as ``yyyy-MM-ddTHH:mm:ssZ``, are left out when there is no date rather
+    than sent empty (chosen)."""
     key = peers.find_key(world, region, key_id)
-    if key is None:  # deleted: RDS still names the key it used
+    deleted = key is None
+    if key is None:
+        key = peers.deleted_key(world, region, key_id)
+    if key is None:  # never known to this emulator (a seed's history): the id alone
         return {
             "EncryptionKey": key_id,
             "EncryptionKeyStatus": "Disabled",
             "KeyType": "CMK",
             "UsedBy": "DiskEncryption",
         }
-    aliases = peers.aliases_of(world, region, key.key_id)
-    return {
+    aliases = [] if deleted else peers.aliases_of(world, region, key.key_id)
+    entry = {
         "EncryptionKey": key.key_id,
-        "EncryptionKeyStatus": "Enabled" if key.state == "Enabled" else "Disabled",
+        "EncryptionKeyStatus": "Enabled" if key.state == "Enabled" and not deleted else "Disabled",
         "KeyType": "ServiceKey" if key.is_service_key else "CMK",
         "AliasName": aliases[0] if aliases else "",
         "Creator": key.creator,
@@ -112,6 +155,7 @@ def _key_entry(world: RdsWorld, region: str, key_id: str) -> dict[str, Any]:
         "MaterialExpireTime": key.material_expire_time,
         "UsedBy": "DiskEncryption",
     }
+    return {k: v for k, v in entry.items() if not (k in _DATES and not v)}
 
 
 def encryption_key(world: RdsWorld, doc: dict[str, Any], requested: str | None) -> dict[str, Any]:
@@ -119,7 +163,7 @@ def encryption_key(world: RdsWorld, doc: dict[str, Any], requested: str | None) 
     region = doc["RegionId"]
     if requested:
         if peers.find_key(world, region, requested) is None:
-            raise ApiError(404, "Forbidden.KeyNotFound", "The specified Key is not found.")
+            raise rules.kms_api_error(f"The specified key {requested} is not found in KMS.")
         key_id = requested
     elif doc["encryption"]["kind"] == "off":
         return {"EncryptionKey": "", "EncryptionKeyList": []}

@@ -44,6 +44,12 @@ File format (every key optional unless said)::
         encryption: off | service | <alias/... or key id>   # a CMK of the instance's region
         description: d
     kms: {activated: false}   # KMS not activated in the account (applied last); default true
+                              # or kms: {status: InDebt} (Enabled|NotEnabled|InDebt|Suspended)
+    users:                    # RAM users: their access keys may call only what their policies allow
+      - name: ci-plan                                     # required
+        access_keys: [{id: ci-plan-key, secret: ci-plan-secret}]
+        policies: [AliyunRDSFullAccess, {name: P, type: Custom}]   # as for roles above
+        documents: [{Version: "1", Statement: [...]}]    # inline documents (emulator only)
 
 A seeded instance may use a CMK its role cannot reach today (that is the world's history), but
 the instance rules (edition, ESSD, dedicated class for a CMK) still hold; a MySQL or SQL Server

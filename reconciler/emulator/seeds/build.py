@@ -12,7 +12,16 @@ from reconciler.emulator.services import load_services
 from reconciler.emulator.store import Transaction
 
 KMS_VERSION, RAM_VERSION = "2016-01-20", "2015-05-01"
-_TOP_KEYS = {"account", "regions", "kms", "kms_keys", "ram", "rds_instances", "description"}
+_TOP_KEYS = {
+    "account",
+    "regions",
+    "kms",
+    "kms_keys",
+    "ram",
+    "rds_instances",
+    "users",
+    "description",
+}
 _KEY_KEYS = {
     "region",
     "aliases",
@@ -161,6 +170,14 @@ class _Builder:
 
         return ram.get_policy(self.context("ram", "Seed", {}), name, "Custom") is not None
 
+    def user(self, where: str, entry: dict[str, Any]) -> None:
+        from reconciler.emulator import identity
+
+        try:
+            identity.put_user(self.context("ram", "Seed", {}), entry)
+        except identity.UserError as error:
+            raise SeedError(f"{where}: {error}") from None
+
     # --- RDS ----------------------------------------------------------------------------------
 
     def rds_instance(self, where: str, entry: dict[str, Any]) -> None:
@@ -212,24 +229,34 @@ def _encryption_value(value: Any) -> str | None:
     return str(value)
 
 
-def _kms_activated(doc: dict[str, Any]) -> bool | None:
-    """``kms: {activated: false}``: an account where KMS is not activated (None: unchanged)."""
-    kms = _check_keys("kms", doc.get("kms") or {}, {"activated"})
-    activated = kms.get("activated")
+def _kms_status(doc: dict[str, Any]) -> str | None:
+    """``kms: {activated: false}`` (KMS not activated) or ``kms: {status: InDebt}`` (one of the
+    documented AccountStatus values); None: unchanged."""
+    from reconciler.emulator import kms_activation
+
+    kms = _check_keys("kms", doc.get("kms") or {}, {"activated", "status"})
+    activated, status = kms.get("activated"), kms.get("status")
     if activated is not None and not isinstance(activated, bool):
         raise SeedError("kms.activated: must be true or false")
-    return activated
+    if status is not None and status not in kms_activation.STATUSES:
+        raise SeedError(f"kms.status: must be one of {', '.join(kms_activation.STATUSES)}")
+    if status is not None and activated is not None:
+        raise SeedError("kms: give status or activated, not both")
+    if activated is not None:
+        return kms_activation.ENABLED if activated else kms_activation.NOT_ENABLED
+    return status
 
 
 def build_world(state: EmulatorState, doc: dict[str, Any]) -> None:
-    """Build the seed's world in one transaction. ``kms.activated`` is applied last, so a seed
-    may still describe a history (keys, encrypted instances) from before KMS was deactivated."""
+    """Build the seed's world in one transaction. ``kms.activated``/``kms.status`` is applied
+    last, so a seed may still describe a history (keys, encrypted instances) from before KMS
+    was deactivated."""
     from reconciler.emulator import kms_activation
 
     _check_keys("seed", doc, _TOP_KEYS)
     load_services()
     ram = _check_keys("ram", doc.get("ram") or {}, {"roles", "policies"})
-    activated = _kms_activated(doc)
+    kms_status = _kms_status(doc)
     with state.store.transaction() as tx:
         builder = _Builder(state, tx)
         for region in doc.get("regions") or []:
@@ -242,5 +269,7 @@ def build_world(state: EmulatorState, doc: dict[str, Any]) -> None:
             builder.ram_role(f"ram.roles[{i}]", entry)
         for i, entry in enumerate(doc.get("rds_instances") or []):
             builder.rds_instance(f"rds_instances[{i}]", entry)
-        if activated is not None:
-            kms_activation.set_activated(tx, activated)
+        for i, entry in enumerate(doc.get("users") or []):
+            builder.user(f"users[{i}]", entry)
+        if kms_status is not None:
+            kms_activation.set_status(tx, kms_status)

@@ -7,7 +7,15 @@ from click.testing import CliRunner
 
 from reconciler.cli import cli
 
-COMMANDS = [[], ["validate"], ["schema"], ["plan"], ["emulator"], ["emulator", "serve"]]
+COMMANDS = [
+    [],
+    ["validate"],
+    ["schema"],
+    ["plan"],
+    ["permissions"],
+    ["emulator"],
+    ["emulator", "serve"],
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
