@@ -10,7 +10,7 @@ document of a mode is derived from it and nothing else:
 - `drift`: the reads `drift` and `import` make. `import` is not a mode of its own: it reads a
   subset of what drift reads (the same observer over the whole of a region, without the task
   center or the census of a key's users), and both are the read-only audit identity's work; one
-  document for both is one less policy to keep. Today plan and drift read the same 12 actions,
+  document for both is one less policy to keep. Today plan and drift read the same 14 actions,
   so their documents are equal; they are kept apart so that a read one of them gains does not
   widen the other.
 - `apply`: apply's reads (the same observation as plan, a fresh read of each target right
@@ -146,6 +146,21 @@ ACTIONS: tuple[ApiAction, ...] = (
         _READERS,
         "the aliases of a key named by id or found in use",
         _KEY,
+    ),
+    ApiAction(
+        "kms:ListKeys",
+        "read",
+        _READERS,
+        "only where a spec key's alias is absent: the region's keys, to find one a CreateKey "
+        "whose answer was lost made (no alias, the spec's tags) and adopt it",
+        "`acs:kms:<region>:<account>:key`",
+    ),
+    ApiAction(
+        "kms:ListAliases",
+        "read",
+        _READERS,
+        "with ListKeys: which of the region's keys have no alias",
+        "`acs:kms:<region>:<account>:alias`",
     ),
     ApiAction(
         "kms:DescribeAccountKmsStatus",

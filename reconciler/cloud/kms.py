@@ -266,28 +266,36 @@ PAGE_SIZE = 100
 
 
 def _pages(
-    clients: CloudClients, region: str, action: str, method: str, wrapper: str, field: str
+    clients: CloudClients, region: str, action: str, send: Any, wrapper: str, field: str
 ) -> list:
-    """Every item of a paged KMS list (ListKeys, ListAliases), 100 a page."""
+    """Every item of a paged KMS list (ListKeys, ListAliases), 100 a page; `send(number)`
+    sends the request of one page."""
     items: list = []
     number = 1
     while True:
-        request = getattr(_models(), f"{action}Request")(page_number=number, page_size=PAGE_SIZE)
-        if action == "ListKeys":  # only keys a user made that can be used now
-            request.filters = (
-                '[{"Key":"KeyState","Values":["Enabled"]},{"Key":"CreatorType","Values":["User"]}]'
-            )
         with reading(f"kms:{action}", f"the keys of {region}"):
-            response = clients.call(
-                "kms", region, action, lambda c, r=request: getattr(c, method)(r)
-            )
-            body = response.body.to_map() or {}
+            body = send(number).body.to_map() or {}
             page = (body[wrapper] or {}).get(field) or []
             items += page
             total = int(body["TotalCount"])
         if not page or number * PAGE_SIZE >= total:
             return items
         number += 1
+
+
+def _list_keys(clients: CloudClients, region: str, number: int) -> Any:
+    """One page of the region's Enabled keys that a user made (the service key left out)."""
+    request = _models().ListKeysRequest(
+        page_number=number,
+        page_size=PAGE_SIZE,
+        filters='[{"Key":"KeyState","Values":["Enabled"]},{"Key":"CreatorType","Values":["User"]}]',
+    )
+    return clients.call("kms", region, "ListKeys", lambda c: c.list_keys(request))
+
+
+def _list_aliases(clients: CloudClients, region: str, number: int) -> Any:
+    request = _models().ListAliasesRequest(page_number=number, page_size=PAGE_SIZE)
+    return clients.call("kms", region, "ListAliases", lambda c: c.list_aliases(request))
 
 
 def aliasless_keys(clients: CloudClients, region: str) -> dict[str, dict[str, str]]:
@@ -297,8 +305,17 @@ def aliasless_keys(clients: CloudClients, region: str) -> dict[str, dict[str, st
     Where a CreateKey's answer was lost, the key it made has its tags (CreateKey carries them)
     but no alias yet: the planner adopts it instead of creating another (observe calls this
     only for a region where a spec key's alias is absent)."""
-    keys = _pages(clients, region, "ListKeys", "list_keys", "Keys", "Key")
-    aliases = _pages(clients, region, "ListAliases", "list_aliases", "Aliases", "Alias")
+    keys = _pages(
+        clients, region, "ListKeys", lambda n: _list_keys(clients, region, n), "Keys", "Key"
+    )
+    aliases = _pages(
+        clients,
+        region,
+        "ListAliases",
+        lambda n: _list_aliases(clients, region, n),
+        "Aliases",
+        "Alias",
+    )
     with reading("kms:ListAliases", f"the keys of {region}"):
         named = {str(a["KeyId"]) for a in aliases}
         ids = sorted({str(k["KeyId"]) for k in keys} - named)

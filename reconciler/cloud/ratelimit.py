@@ -22,6 +22,8 @@ DEFAULT_LIMITS: dict[str, float] = {
     # key-management reads: 50 QPS
     "kms:DescribeKey": 50.0,
     "kms:ListAliasesByKeyId": 50.0,
+    "kms:ListKeys": 50.0,
+    "kms:ListAliases": 50.0,
     # tags: 300 QPS
     "kms:ListResourceTags": 300.0,
     # key creation: 10 QPS
@@ -123,7 +125,9 @@ KNOWN_ACTIONS: frozenset[str] = frozenset(
         "kms:DescribeKey",
         "kms:DisableKey",
         "kms:EnableKey",
+        "kms:ListAliases",
         "kms:ListAliasesByKeyId",
+        "kms:ListKeys",
         "kms:ListResourceTags",
         "kms:ScheduleKeyDeletion",
         "kms:SetDeletionProtection",
