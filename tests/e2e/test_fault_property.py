@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.cloud.clients import CloudClients, CloudSettings, StaticCredentials
+from reconciler.cloud.ratelimit import RateLimiter
 from reconciler.cloud.retry import RetryPolicy
 from reconciler.emulator.runtime import Settings
 from reconciler.emulator.server import Emulator
@@ -133,6 +134,7 @@ def demo_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             ),
             # Transient answers are retried, quickly: a persistent fault must still end.
             retry=RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.002),
+            limiter=RateLimiter({}),  # no quota here: plans need not wait for KMS's 1/s status
         )
         fault_free = {name: _plan(clients, path) for name, path in paths.items()}
         yield World(emulator, clients, paths, fault_free)

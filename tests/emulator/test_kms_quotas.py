@@ -38,6 +38,8 @@ def test_the_client_limits_are_the_same_for_every_kms_action_the_tool_sends() ->
     assert sent == {
         "kms:DescribeKey",
         "kms:ListAliasesByKeyId",
+        "kms:ListKeys",
+        "kms:ListAliases",
         "kms:ListResourceTags",
         "kms:CreateKey",
         "kms:DescribeAccountKmsStatus",

@@ -4,7 +4,7 @@ no key in use is disabled or scheduled for deletion; every apply changes each in
 once (the task center counts changes); an apply whose plan is refused writes nothing; and
 `converge` (faults cleared, apply, plan) always ends with no changes or a refusal.
 
-Bounded and deterministic: MACHINES runs of at most STEPS steps, derandomized; about 15 s.
+Bounded and deterministic: MACHINES (40) histories of at most STEPS (10) steps, derandomized; about 5 s.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from tests.apply.conftest import FakeTime, options
 from tests.e2e import world
 from tests.properties.test_apply_converges import HZ, clients_for, plan_of, user_keys
 
-MACHINES = int(os.environ.get("RECONCILER_STATEFUL_EXAMPLES", "25"))
-STEPS = 8
+MACHINES = int(os.environ.get("RECONCILER_STATEFUL_EXAMPLES", "40"))
+STEPS = 10
 DEDICATED = [f"pgm-bp1stat{n:09d}" for n in range(2)]
 GENERAL = "pgm-bp1statgp0000001"
 INSTANCES = [*DEDICATED, GENERAL]
