@@ -222,7 +222,8 @@ def test_drift_counts_no_instance_twice_when_a_page_moves(paged, page_two_moves)
     1 was read is counted (it existed then), the one shifted onto page 1 is read by id (it is
     managed), the new one is on page 2; none is counted twice, and none managed is missing.
     (An UNMANAGED instance shifted onto a page already read is not seen in that run: page
-    numbers give no snapshot; see the fault suite's README.)"""
+    numbers give no snapshot, and only managed instances are looked up by id. The next run
+    counts it.)"""
     emu, spec = paged
     run = cli_run("--endpoint", emu.endpoint, "drift", spec, "--format", "json")
     assert page_two_moves, "the listing was paged"
