@@ -4,7 +4,8 @@ no key in use is disabled or scheduled for deletion; every apply changes each in
 once (the task center counts changes); an apply whose plan is refused writes nothing; and
 `converge` (faults cleared, apply, plan) always ends with no changes or a refusal.
 
-Bounded and deterministic: MACHINES (40) histories of at most STEPS (10) steps, derandomized; about 5 s.
+Bounded and deterministic: MACHINES (40) histories of at most STEPS (10) steps,
+derandomized; about 5 s.
 """
 
 from __future__ import annotations
