@@ -255,10 +255,11 @@ def pending_tasks(clients: CloudClients, region: str, page: int, now: datetime) 
     )
     with reading("rds:DescribeHistoryTasks", f"{region} page {page}"):
         body = _answer(clients, region, "DescribeHistoryTasks", "describe_history_tasks", request)
-        items = body.get("Items") or []
+        total = int(body["TotalCount"])
+        # An empty task center may leave Items out; a count of tasks without them is broken.
+        items = body["Items"] if total or "Items" in body else []
         if not isinstance(items, list):
             raise TypeError("Items is not a list")
-        total = int(body["TotalCount"])
         return TaskPage(tasks=[task_from_item(i) for i in items], total=total)
 
 
