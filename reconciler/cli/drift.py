@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from reconciler.cli.console import show_progress, use_color
-from reconciler.cli.options import GlobalOptions, global_options
+from reconciler.cli.options import GlobalOptions, global_options, read_options
 from reconciler.cli.outfile import OutFile
 from reconciler.cli.root import DEFAULT_PATHS, EXIT_CHANGES, EXIT_OK, cli, fail
 from reconciler.errors import Interrupted, ReconcilerError
@@ -63,17 +63,6 @@ def render(report: Any, fmt: str, *, strict: bool, color: bool = False) -> str:
     return render_drift_text(report, color=color)
 
 
-def _parse_rate_limits(
-    _ctx: click.Context, _param: click.Parameter, items: tuple[str, ...]
-) -> tuple[tuple[str, float], ...]:
-    from reconciler.cloud.ratelimit import parse_limits
-
-    try:
-        return tuple(parse_limits(list(items)).items())
-    except ReconcilerError as error:
-        raise click.BadParameter(str(error)) from error
-
-
 @cli.command(short_help="Report how the cloud differs from the spec (nightly CI). Writes nothing.")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str), metavar="[PATH]...")
 @click.option(
@@ -100,21 +89,7 @@ def _parse_rate_limits(
     is_flag=True,
     help="Unmanaged instances count as drift too (exit 2).",
 )
-@click.option(
-    "--parallelism",
-    type=click.IntRange(1, 256),
-    default=16,
-    show_default=True,
-    help="Concurrent API calls while reading the cloud.",
-)
-@click.option(
-    "--rate-limit",
-    "rate_limits",
-    multiple=True,
-    metavar="SERVICE:ACTION=N",
-    callback=_parse_rate_limits,
-    help="Client-side limit of N calls a second for one API action (repeatable), as for plan.",
-)
+@read_options
 @global_options
 def drift(
     paths: tuple[str, ...],

@@ -112,3 +112,37 @@ def root_global_options(group: Callable[..., Any]) -> Callable[..., Any]:
     for option in _global_option_decorators(hidden=False):
         group = option(group)
     return group
+
+
+def _parse_rate_limits(
+    _ctx: click.Context, _param: click.Parameter, items: tuple[str, ...]
+) -> tuple[tuple[str, float], ...]:
+    """--rate-limit items -> the full limits table; a bad item is a usage error (exit 1)."""
+    from reconciler.cloud.ratelimit import parse_limits
+    from reconciler.errors import ReconcilerError
+
+    try:
+        return tuple(parse_limits(list(items)).items())
+    except ReconcilerError as error:
+        raise click.BadParameter(str(error)) from error
+
+
+def read_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--parallelism and --rate-limit: how a command that reads the whole cloud reads it."""
+    command = click.option(
+        "--rate-limit",
+        "rate_limits",
+        multiple=True,
+        metavar="SERVICE:ACTION=N",
+        callback=_parse_rate_limits,
+        help="Client-side limit of N calls a second for one API action (repeatable), e.g. "
+        "rds:DescribeDBInstanceEncryptionKey=50; 0 removes a default limit. Only the actions "
+        "this tool calls are accepted.",
+    )(command)
+    return click.option(
+        "--parallelism",
+        type=click.IntRange(1, 256),
+        default=16,
+        show_default=True,
+        help="Concurrent API calls while reading the cloud.",
+    )(command)

@@ -10,22 +10,10 @@ from typing import Any
 import click
 
 from reconciler.cli.console import show_progress, use_color
-from reconciler.cli.options import GlobalOptions, global_options
+from reconciler.cli.options import GlobalOptions, global_options, read_options
 from reconciler.cli.outfile import OutFile
 from reconciler.cli.root import DEFAULT_PATHS, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli, fail
 from reconciler.errors import ReconcilerError
-
-
-def _parse_rate_limits(
-    _ctx: click.Context, _param: click.Parameter, items: tuple[str, ...]
-) -> tuple[tuple[str, float], ...]:
-    """--rate-limit items -> the full limits table; a bad item is a usage error (exit 1)."""
-    from reconciler.cloud.ratelimit import parse_limits
-
-    try:
-        return tuple(parse_limits(list(items)).items())
-    except ReconcilerError as error:
-        raise click.BadParameter(str(error)) from error
 
 
 def cloud_target(
@@ -131,23 +119,7 @@ def render(plan: Any, fmt: str, *, to_stdout: bool = True) -> str:
     is_flag=True,
     help="Exit 0 when there is nothing to change, 2 when there are changes.",
 )
-@click.option(
-    "--parallelism",
-    type=click.IntRange(1, 256),
-    default=16,
-    show_default=True,
-    help="Concurrent API calls while reading the cloud.",
-)
-@click.option(
-    "--rate-limit",
-    "rate_limits",
-    multiple=True,
-    metavar="SERVICE:ACTION=N",
-    callback=_parse_rate_limits,
-    help="Client-side limit of N calls a second for one API action (repeatable), e.g. "
-    "rds:DescribeDBInstanceEncryptionKey=50; 0 removes a default limit. Only the actions "
-    "this tool calls are accepted.",
-)
+@read_options
 @global_options
 def plan(
     paths: tuple[str, ...],
