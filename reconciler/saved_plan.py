@@ -17,6 +17,7 @@ from reconciler.errors import ReconcilerError
 if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.plan.model import Change, Operation, Plan
     from reconciler.spec.loader import LoadedSpec
+    from reconciler.spec.models import Spec
     from reconciler.state.models import ObservedState
 
 
@@ -90,63 +91,209 @@ def check_saved_plan(
 ) -> list[StaleFinding]:
     """What makes `saved` unsafe to apply now; [] when it may be applied.
 
+    A saved plan is a commitment, not a program (docs/plan-format.md): apply carries out the
+    fresh plan, and only where it makes exactly the saved change.
     - The spec: the plan must have been made from this spec (`spec_digest`); a plan of other
-      spec files is refused as a whole.
-    - Per change: the facts it rests on (`facts_digest`) must be those of a fresh observation.
-      Changes elsewhere in the cloud do not count. A change whose resource has meanwhile
+      spec files is refused as a whole. So must a refused plan, or one without a `plan_id`.
+    - Per saved change: its address must appear once and belong to this spec. When the facts
+      it rests on (`facts_digest`) are those of the fresh observation, the fresh plan (made with
+      the saved `plan_id`) must hold the very same change: action, target, region, every
+      operation with every parameter (ClientTokens included), `restart`, `scheduled` and
+      `depends_on`. When they moved, the change is stale, unless the resource has meanwhile
       reached what the spec wants (an earlier run of this same plan was interrupted after
-      making it, or someone made it by hand) is not stale: nothing is left to do there, and
-      apply finds it done when it reads the resource again before writing.
-    - A refused plan is never applied (it was never saved by `plan -o` either).
-    `fresh` is the plan made from `observed` (made here when not given), used to say how the
-    facts moved and whether a resource already converged."""
-    from reconciler.plan.digest import facts_digest, spec_digest
+      making it, or someone made it by hand): then nothing is left to do there.
+    - A fresh change the saved plan does not hold (its resource moved since the plan) was
+      never reviewed: it is not carried out (resume() sets it apart), and no saved change may
+      depend on it (depends_on is compared).
+    `fresh` is the plan made from `observed` with the saved plan's plan_id (made here when not
+    given)."""
+    from reconciler.plan.digest import spec_digest
 
-    findings: list[StaleFinding] = []
     wanted = spec_digest(loaded.spec)
     if saved.spec_digest != wanted:
-        files = ", ".join(loaded.files) or "the spec"
-        why = (
-            "the plan carries no spec digest"
-            if saved.spec_digest is None
-            else "it was made from other spec files, or from these before they changed"
-        )
-        findings.append(
-            StaleFinding(
-                None,
-                f"the saved plan does not belong to the spec in {files}: {why}. Plan again "
-                "with these files (`reconciler plan -o FILE`), or name the files the plan "
-                "was made from",
-            )
-        )
-        return findings  # per-address facts mean nothing against another spec
+        return [_other_spec(saved, loaded)]  # per-address facts mean nothing against another spec
+    findings: list[StaleFinding] = []
     if saved.refusals:
         codes = ", ".join(sorted({r.code for r in saved.refusals}))
         findings.append(StaleFinding(None, f"the saved plan is refused ({codes})"))
+    if saved.plan_id is None:
+        findings.append(
+            StaleFinding(
+                None,
+                "the saved plan carries no plan_id (it was made by an older version of this "
+                "tool), so its ClientTokens cannot be checked",
+            )
+        )
+        return findings
+    fresh = _fresh_for(saved, loaded, observed, fresh)
+    made = made_addresses(saved, loaded, observed, fresh)
+    seen: set[str] = set()
+    for change in saved.changes:
+        findings.extend(_check_change(change, seen, made, loaded, observed, fresh))
+        seen.add(change.address)
+    return findings
+
+
+def _other_spec(saved: Plan, loaded: LoadedSpec) -> StaleFinding:
+    files = ", ".join(loaded.files) or "the spec"
+    why = (
+        "the plan carries no spec digest"
+        if saved.spec_digest is None
+        else "it was made from other spec files, or from these before they changed"
+    )
+    return StaleFinding(
+        None,
+        f"the saved plan does not belong to the spec in {files}: {why}. Plan again with these "
+        "files (`reconciler plan -o FILE`), or name the files the plan was made from",
+    )
+
+
+def _fresh_for(
+    saved: Plan, loaded: LoadedSpec, observed: ObservedState, fresh: Plan | None
+) -> Plan:
+    """The fresh plan, made with the saved plan's id so that its ClientTokens are comparable."""
     if fresh is None:
         from reconciler.workflow import make_plan
 
-        fresh = make_plan(loaded, observed)
-    for change in saved.changes:
-        if change.facts_digest is None:
-            findings.append(
-                StaleFinding(change.address, "the change carries no facts digest to check")
-            )
-            continue
-        if facts_digest(observed, change.address) == change.facts_digest:
-            continue
-        now = fresh.change(change.address)
-        refused = [r for r in fresh.refusals if r.address == change.address]
-        if now is None and not refused:
-            continue  # already what the spec wants: nothing left to do there
-        findings.append(
+        return make_plan(loaded, observed, plan_id=saved.plan_id)
+    if fresh.plan_id != saved.plan_id:
+        raise ValueError("the fresh plan must be made with the saved plan's plan_id")
+    return fresh
+
+
+def _check_change(
+    change: Change,
+    seen: set[str],
+    made: set[str],
+    loaded: LoadedSpec,
+    observed: ObservedState,
+    fresh: Plan,
+) -> list[StaleFinding]:
+    from reconciler.plan.digest import facts_digest
+
+    address = change.address
+    if address in seen:
+        return [StaleFinding(address, "the saved plan changes it twice")]
+    now = fresh.change(address)
+    if now is None and not declared(loaded.spec, address):
+        return [
             StaleFinding(
-                change.address,
+                address,
+                "is not a resource of this spec (the plan file was edited, or made from "
+                "another spec)",
+            )
+        ]
+    if change.facts_digest is None:
+        return [StaleFinding(address, "the change carries no facts digest to check")]
+    moved = facts_digest(observed, address) != change.facts_digest
+    refused = [r for r in fresh.refusals if r.address == address]
+    if address in made:
+        return []  # already what the spec wants: nothing left to do there
+    if moved:
+        return [
+            StaleFinding(
+                address,
                 "the facts this change rests on changed since the plan was made",
                 tuple(_how_it_moved(change, now, refused, observed)),
             )
-        )
-    return findings
+        ]
+    if now is None:
+        return [
+            StaleFinding(
+                address,
+                "a fresh plan of this spec makes no change here from the same facts: the saved "
+                "change is not what this spec plans (the file was edited, or made by another "
+                "version)",
+                tuple(f"a fresh plan refuses it: {r.code}" for r in refused),
+            )
+        ]
+    try:
+        differences = _differences(resolved_change(change, made, observed), now)
+    except PlanFileError as error:
+        return [StaleFinding(address, str(error))]
+    if differences:
+        return [
+            StaleFinding(
+                address,
+                "the saved change is not the change a fresh plan makes from the same facts "
+                "(the file was edited, or made by another version)",
+                tuple(differences),
+            )
+        ]
+    return []
+
+
+def declared(spec: Spec, address: str) -> bool:
+    """Whether `address` names a resource this spec manages (so a saved change there may have
+    been made by an earlier run of the plan)."""
+    kind, _, name = address.partition(".")
+    if kind == "rds_encryption":
+        return name in spec.instances
+    if kind == "kms_key":
+        return name in spec.kms_keys
+    ram = spec.effective_ram()
+    if ram is None or not ram.manage:
+        return False
+    if kind == "ram_policy":
+        return name == ram.policy
+    if kind == "ram_role":
+        return name == ram.role
+    if kind == "ram_attachment":
+        return name.partition("/")[0] == ram.role
+    return False
+
+
+def made_addresses(
+    saved: Plan, loaded: LoadedSpec, observed: ObservedState, fresh: Plan
+) -> set[str]:
+    """The saved changes already made: the spec declares the resource, the facts it rested on
+    moved since the plan, and a fresh plan has nothing left to do or refuse there."""
+    from reconciler.plan.digest import facts_digest
+
+    refused = {r.address for r in fresh.refusals}
+    return {
+        c.address
+        for c in saved.changes
+        if fresh.change(c.address) is None
+        and c.address not in refused
+        and declared(loaded.spec, c.address)
+        and c.facts_digest is not None
+        and c.facts_digest != facts_digest(observed, c.address)
+    }
+
+
+def resolved_change(change: Change, made: set[str], observed: ObservedState) -> Change:
+    """`change` with references to changes already made replaced by the values observed, and
+    without those changes in depends_on (as a fresh plan writes it)."""
+    if not made:
+        return change
+    return change.model_copy(
+        update={
+            "depends_on": [d for d in change.depends_on if d not in made],
+            "operations": [resolved(op, made, observed) for op in change.operations],
+        }
+    )
+
+
+_COMPARED = ("action", "target_id", "region", "restart", "scheduled", "depends_on")
+"""What must be equal besides the operations (docs/plan-format.md, "Saved plans")."""
+
+
+def _differences(saved: Change, fresh: Change) -> list[str]:
+    """How a saved change differs from the fresh plan's change at its address."""
+    from reconciler.render.common import format_value
+
+    lines = [
+        f"{name}: {format_value(_plain(getattr(saved, name)))} in the saved plan, "
+        f"{format_value(_plain(getattr(fresh, name)))} in a fresh one"
+        for name in _COMPARED
+        if getattr(saved, name) != getattr(fresh, name)
+    ]
+    return lines + _operations_moved(saved, fresh, keep_tokens=True)
+
+
+def _plain(value: Any) -> Any:
+    return getattr(value, "value", value)
 
 
 def _how_it_moved(
@@ -180,11 +327,12 @@ def _how_it_moved(
 
 
 _PLAN_DERIVED_PARAMS = frozenset({"ClientToken"})
-"""Parameters derived from the plan itself (its fingerprint), so they differ in every new plan."""
+"""Parameters derived from the plan itself (its plan_id), so they differ in every new plan."""
 
 
-def _operations_moved(saved: Change, now: Change) -> list[str]:
-    """What a fresh plan would call differently at this address."""
+def _operations_moved(saved: Change, now: Change, *, keep_tokens: bool = False) -> list[str]:
+    """What a fresh plan would call differently at this address (ClientTokens compared only
+    with `keep_tokens`: a fresh plan made with the saved plan's id)."""
     from reconciler.plan.diff import diff
     from reconciler.render.common import format_value
 
@@ -196,7 +344,7 @@ def _operations_moved(saved: Change, now: Change) -> list[str]:
     lines = []
     for then, fresh in zip(saved.operations, now.operations, strict=True):
         keep = [
-            {k: v for k, v in op.params.items() if k not in _PLAN_DERIVED_PARAMS}
+            {k: v for k, v in op.params.items() if keep_tokens or k not in _PLAN_DERIVED_PARAMS}
             for op in (then, fresh)
         ]
         for moved in diff(keep[0], keep[1]):
@@ -231,52 +379,39 @@ def _live_facts(address: str, observed: ObservedState) -> list[str]:
 
 @dataclass(frozen=True)
 class Resumption:
-    """A saved plan that check_saved_plan() accepted, split into what is left to do and what
-    is already made (an earlier run of the same plan was stopped after making it, or someone
-    made it by hand)."""
+    """What apply carries out: the plan, and the changes of a saved plan already made (an
+    earlier run of the same plan was stopped after making them, or someone made them by
+    hand)."""
 
     plan: Plan
-    """The saved plan less the changes already made: same fingerprint, so the same
-    ClientTokens. A reference to a change already made is replaced by the value now observed
-    (the key it created), and it no longer appears in depends_on."""
+    """What is left to do. For a saved plan that check_saved_plan() accepted, the FRESH plan
+    (made with the saved plan_id, so with the same ClientTokens): it holds exactly the saved
+    changes not yet made, and what apply prints comes from it."""
     made: tuple[Change, ...] = ()
     """The saved changes whose resource already is what the spec wants, in plan order."""
+    unreviewed: tuple[Change, ...] = ()
+    """Changes a fresh plan makes that the saved plan does not hold (their resources moved
+    since it was made): never carried out; the next plan shows them for review."""
     order: tuple[str, ...] = ()
     """Every address of the saved plan, in its order (for the result)."""
     observed: ObservedState | None = None
     """The observation the split was made on (an instance still re-encrypting is waited for)."""
 
 
-def resume(saved: Plan, observed: ObservedState, fresh: Plan) -> Resumption:
-    """Split an accepted saved plan (check_saved_plan gave []) into what is left to do and
-    what is already made. Raises PlanFileError when a change left to do needs a value of a
-    change already made that the observation does not hold (then plan again)."""
-    from reconciler.plan.digest import facts_digest
+def resume(saved: Plan, loaded: LoadedSpec, observed: ObservedState, fresh: Plan) -> Resumption:
+    """What apply does for a saved plan that check_saved_plan() accepted (it gave []): the
+    fresh plan, and the saved changes already made."""
     from reconciler.plan.model import summarise
 
-    made = [
-        c
-        for c in saved.changes
-        if c.facts_digest != facts_digest(observed, c.address) and fresh.change(c.address) is None
-    ]
+    made = made_addresses(saved, loaded, observed, fresh)
     order = tuple(c.address for c in saved.changes)
-    if not made:
-        return Resumption(saved, order=order, observed=observed)
-    gone = {c.address for c in made}
-    left = [
-        c.model_copy(
-            update={
-                "depends_on": [d for d in c.depends_on if d not in gone],
-                "operations": [resolved(op, gone, observed) for op in c.operations],
-            }
-        )
-        for c in saved.changes
-        if c.address not in gone
-    ]
-    plan = saved.model_copy(
-        update={"changes": left, "summary": summarise(left, list(saved.refusals))}
+    done = tuple(c for c in saved.changes if c.address in made)
+    reviewed = [c for c in fresh.changes if c.address in order]
+    unreviewed = tuple(c for c in fresh.changes if c.address not in order)
+    plan = fresh.model_copy(
+        update={"changes": reviewed, "summary": summarise(reviewed, list(fresh.refusals))}
     )
-    return Resumption(plan, tuple(made), order, observed)
+    return Resumption(plan, done, unreviewed, order, observed)
 
 
 def resolved(op: Operation, gone: set[str], observed: ObservedState) -> Operation:

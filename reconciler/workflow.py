@@ -19,6 +19,7 @@ so importing this module stays cheap (`reconciler --help`).
 from __future__ import annotations
 
 import dataclasses
+import secrets
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -97,13 +98,32 @@ def observe(
     return observe_cloud(loaded.spec, clients, parallelism=parallelism, progress=progress)
 
 
-def make_plan(loaded: LoadedSpec, observed: ObservedState, *, now: datetime | None = None) -> Plan:
-    """The plan from `observed` to the spec, stamped with `now` (default: the clock)."""
+def new_plan_id() -> str:
+    """A fresh random plan id (docs/plan-format.md: `plan_id`)."""
+    return secrets.token_hex(16)
+
+
+def make_plan(
+    loaded: LoadedSpec,
+    observed: ObservedState,
+    *,
+    now: datetime | None = None,
+    plan_id: str | None = None,
+) -> Plan:
+    """The plan from `observed` to the spec, stamped with `now` (default: the clock), with
+    `plan_id` (default: a new random one; apply of a saved plan passes the saved plan's, so the
+    fresh plan's ClientTokens are the saved plan's)."""
     from reconciler.plan.planner import build_plan
 
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     created_at = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return build_plan(loaded.spec, observed, created_at=created_at, locations=loaded.locations)
+    return build_plan(
+        loaded.spec,
+        observed,
+        created_at=created_at,
+        locations=loaded.locations,
+        plan_id=plan_id or new_plan_id(),
+    )
 
 
 def observe_and_plan(
@@ -113,10 +133,11 @@ def observe_and_plan(
     parallelism: int = 16,
     progress: Progress | None = None,
     now: datetime | None = None,
+    plan_id: str | None = None,
 ) -> tuple[ObservedState, Plan]:
     """observe() then make_plan(): the facts and the plan made from them."""
     observed = observe(loaded, clients, parallelism=parallelism, progress=progress)
-    return observed, make_plan(loaded, observed, now=now)
+    return observed, make_plan(loaded, observed, now=now, plan_id=plan_id)
 
 
 # --- apply ---------------------------------------------------------------------------------

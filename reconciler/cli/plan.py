@@ -45,12 +45,16 @@ def load_or_fail(paths: tuple[str, ...], opts: GlobalOptions) -> Any:
         fail("the spec is invalid: fix the problems above (`reconciler validate` checks offline)")
 
 
-def observe_and_plan_with_progress(loaded: Any, clients: Any, parallelism: int) -> Any:
+def observe_and_plan_with_progress(
+    loaded: Any, clients: Any, parallelism: int, plan_id: str | None = None
+) -> Any:
     """workflow.observe_and_plan(), with a progress bar on a terminal (stderr)."""
     from reconciler import workflow
 
     if not show_progress():
-        return workflow.observe_and_plan(loaded, clients, parallelism=parallelism)
+        return workflow.observe_and_plan(
+            loaded, clients, parallelism=parallelism, plan_id=plan_id
+        )
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -67,6 +71,7 @@ def observe_and_plan_with_progress(loaded: Any, clients: Any, parallelism: int) 
             clients,
             parallelism=parallelism,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            plan_id=plan_id,
         )
 
 

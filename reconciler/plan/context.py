@@ -32,8 +32,7 @@ class PlanContext:
     fingerprint: str = ""
     """The observed state's fingerprint, computed once."""
     token_seed: str = ""
-    """What ClientTokens derive from: the fingerprint, and the plan's created_at when it has
-    one (operations.client_token says why)."""
+    """What ClientTokens derive from: the plan's plan_id (operations.client_token says why)."""
 
     def cite(self, *path: Any) -> str | None:
         """file:line:col of the nearest written node on `path` (never the document root)."""

@@ -132,8 +132,17 @@ class Summary(_Frozen):
     refused: int = 0
 
 
+PLAN_ID = r"^[0-9a-f]{32}$"
+"""A plan id: 32 lowercase hex digits (128 random bits)."""
+
+
 class Plan(_Frozen):
     format_version: Literal["1"] = FORMAT_VERSION
+    plan_id: str | None = Field(default=None, pattern=PLAN_ID)
+    """This plan's own random id (docs/plan-format.md): the ClientTokens of its writes derive
+    from it, so two plans never share a token and every run of the same saved plan sends the
+    same ones. Apply of a saved plan makes its fresh plan with this id, so the two compare
+    token for token. Not a secret, and never a proof of anything: anyone can copy it."""
     fingerprint: str
     """sha256 of the observed facts the plan read (ObservedState.fingerprint())."""
     spec_digest: str | None = None

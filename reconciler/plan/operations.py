@@ -29,9 +29,10 @@ def client_token(token_seed: str, address: str, op: str) -> str:
     """The ClientToken of a write, derived from the plan (its token seed, the address, the
     operation): re-applying the same plan after a crash sends the same token, so the cloud
     does the write once, even when the journal of the first run is gone. The seed is the
-    fingerprint and the plan's created_at (PlanContext.token_seed): a NEW plan that finds the
-    same facts as an old one (we changed an instance, someone changed it back) must not send
-    the old plan's token, which the cloud would answer with its first answer, doing nothing."""
+    plan's random plan_id (PlanContext.token_seed): a NEW plan, even one made in the same
+    second from the same facts (we changed an instance, someone changed it back), must not
+    send an old plan's token, which the cloud would answer with its first answer, doing
+    nothing (docs/plan-format.md, "ClientToken")."""
     digest = hashlib.sha256(f"{token_seed}|{address}|{op}".encode()).hexdigest()
     return f"rcl-{digest[:40]}"
 

@@ -7,6 +7,7 @@ KeyInUse guard, which needs to know which instances move off a key; then the ord
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 from reconciler.plan.actions import RefusalCode
@@ -31,16 +32,20 @@ def build_plan(
     *,
     created_at: str | datetime | None = None,
     locations: Locations | None = None,
+    plan_id: str | None = None,
 ) -> Plan:
     """The ordered, guarded plan that takes `observed` to `spec`.
 
     `created_at` is stamped as given (the caller reads the clock); `locations` maps spec paths
     such as `("instances", "pgm-x")` to `file:line:col` so refusals can cite the spec.
+    `plan_id` is the plan's random id, drawn by the caller (workflow.new_plan_id): the planner
+    draws nothing. Without one, the id is derived from the facts and created_at, so a test
+    that calls the planner twice gets the same plan.
     """
     fingerprint = observed.fingerprint()
     stamp = _timestamp(created_at)
-    seed = f"{fingerprint}|{stamp}" if stamp else fingerprint
-    ctx = PlanContext(spec, observed, locations, fingerprint=fingerprint, token_seed=seed)
+    plan_id = plan_id or _derived_plan_id(fingerprint, stamp)
+    ctx = PlanContext(spec, observed, locations, fingerprint=fingerprint, token_seed=plan_id)
     _check_account(ctx)
     ram_tail = plan_ram(ctx)
     keys = plan_keys(ctx, ram_tail)
@@ -54,6 +59,7 @@ def build_plan(
     refusals = sorted(ctx.refusals, key=lambda r: (r.address, r.code, r.message))
     warnings = sorted(ctx.warnings, key=lambda w: (w.address, w.code, w.message))
     return Plan(
+        plan_id=plan_id,
         fingerprint=ctx.fingerprint,
         spec_digest=spec_digest(spec),
         created_at=stamp,
@@ -62,6 +68,10 @@ def build_plan(
         refusals=refusals,
         warnings=warnings,
     )
+
+
+def _derived_plan_id(fingerprint: str, stamp: str | None) -> str:
+    return hashlib.sha256(f"{fingerprint}|{stamp or ''}".encode()).hexdigest()[:32]
 
 
 def _timestamp(created_at: str | datetime | None) -> str | None:

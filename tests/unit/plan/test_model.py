@@ -79,6 +79,7 @@ def test_json_has_the_design_shape_in_order() -> None:
     document = json.loads(render_json(_plan()))
     assert list(document) == [
         "format_version",
+        "plan_id",
         "fingerprint",
         "spec_digest",
         "created_at",
