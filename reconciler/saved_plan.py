@@ -247,19 +247,52 @@ def made_addresses(
     saved: Plan, loaded: LoadedSpec, observed: ObservedState, fresh: Plan
 ) -> set[str]:
     """The saved changes already made: the spec declares the resource, the facts it rested on
-    moved since the plan, and a fresh plan has nothing left to do or refuse there."""
+    moved since the plan, a fresh plan has nothing left to do or refuse there, and what the
+    change's operations set is what the cloud shows now."""
     from reconciler.plan.digest import facts_digest
 
     refused = {r.address for r in fresh.refusals}
-    return {
-        c.address
+    candidates = [
+        c
         for c in saved.changes
         if fresh.change(c.address) is None
         and c.address not in refused
         and declared(loaded.spec, c.address)
         and c.facts_digest is not None
         and c.facts_digest != facts_digest(observed, c.address)
-    }
+    ]
+    return {c.address for c in candidates if achieved(c, observed)}
+
+
+_NAMES = {"RoleName", "PolicyName"}
+"""Parameters that name a RAM resource: a made RAM change names its own address's."""
+
+
+def achieved(change: Change, observed: ObservedState) -> bool:
+    """Whether the cloud now shows what the change's operations set, as far as the facts tell:
+    an encryption change sets the instance of its address to its ConfigValue; a key change
+    writes to the key its alias names; a RAM change names the role and policy of its address.
+    An edited change claimed as made by an earlier run fails this, and is refused."""
+    from reconciler.plan.desired import encryption_value
+
+    kind, _, name = change.address.partition(".")
+    made = {r["ref"] for op in change.operations for r in op.refs()}
+    try:
+        params = [resolved(op, made, observed).params for op in change.operations]
+    except PlanFileError:
+        return False
+    if kind == "rds_encryption":
+        instance = observed.instances.get(name)
+        return instance is not None and all(
+            p.get("DBInstanceId") == name
+            and p.get("ConfigValue") == encryption_value(observed, instance)
+            for p in params
+        )
+    if kind == "kms_key":
+        key = observed.keys.get(name)
+        return key is not None and all(p.get("KeyId", key.key_id) == key.key_id for p in params)
+    names = set(name.split("/"))
+    return all(p.get(n) in names for p in params for n in _NAMES if n in p)
 
 
 def resolved_change(change: Change, made: set[str], observed: ObservedState) -> Change:

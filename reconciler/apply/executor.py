@@ -80,6 +80,7 @@ def _check_well_formed(plan: Plan) -> None:
                     "earlier change of the plan; nothing was applied"
                 )
         produced: set[str] = set()
+        _check_target(change)
         for op in change.operations:
             if op.op not in calls.WRITES:
                 raise ApplyError(
@@ -97,6 +98,20 @@ def _check_well_formed(plan: Plan) -> None:
             if op.op in calls.PRODUCES:
                 produced.add(op.op)
         seen.add(change.address)
+
+
+def _check_target(change: Change) -> None:
+    """An instance change writes to the instance its address names, and to no other: the
+    fresh read before the write (compare.moved) reads that one."""
+    if not change.address.startswith("rds_encryption."):
+        return
+    instance_id = change.address.partition(".")[2]
+    aimed = {op.params.get("DBInstanceId") for op in change.operations} | {change.target_id}
+    if aimed != {instance_id}:
+        raise ApplyError(
+            f"malformed plan: {change.address} writes to {sorted(map(str, aimed))}, not to "
+            f"{instance_id} alone; nothing was applied"
+        )
 
 
 def apply_plan(

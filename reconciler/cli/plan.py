@@ -52,9 +52,7 @@ def observe_and_plan_with_progress(
     from reconciler import workflow
 
     if not show_progress():
-        return workflow.observe_and_plan(
-            loaded, clients, parallelism=parallelism, plan_id=plan_id
-        )
+        return workflow.observe_and_plan(loaded, clients, parallelism=parallelism, plan_id=plan_id)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 

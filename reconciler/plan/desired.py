@@ -16,7 +16,7 @@ from reconciler.plan.actions import (
 from reconciler.plan.context import PlanContext
 from reconciler.plan.keys import KeyOutcome
 from reconciler.spec.models import RDS_ENCRYPTION_TAG, SERVICE_KEY, KeyRef, KeyState, is_key_id
-from reconciler.state.models import ObservedInstance, ObservedTask
+from reconciler.state.models import ObservedInstance, ObservedState, ObservedTask
 
 
 @dataclass(frozen=True)
@@ -36,11 +36,16 @@ class DesiredKey:
 
 def current_value(ctx: PlanContext, instance: ObservedInstance) -> str:
     """`disabled`, `ServiceKey` (recognised by type or by the id of alias/acs/rds) or a key id."""
+    return encryption_value(ctx.observed, instance)
+
+
+def encryption_value(observed: ObservedState, instance: ObservedInstance) -> str:
+    """current_value() of an observation, without a plan being made (saved plans)."""
     enc = instance.encryption
     # The instance planner refuses a managed instance whose encryption was not read.
     if enc is None or not enc.enabled:
         return ENCRYPTION_DISABLED
-    service_key_id = ctx.observed.service_keys.get(instance.region)
+    service_key_id = observed.service_keys.get(instance.region)
     if enc.key_type == "ServiceKey" or not enc.key_id or enc.key_id == service_key_id:
         return SERVICE_KEY_CONFIG_VALUE
     return enc.key_id

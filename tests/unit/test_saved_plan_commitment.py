@@ -21,9 +21,7 @@ def _saved() -> tuple[Any, Any, Plan]:
 
 
 def _edit(plan: Plan, address: str, **fields: Any) -> Plan:
-    changes = [
-        c.model_copy(update=fields) if c.address == address else c for c in plan.changes
-    ]
+    changes = [c.model_copy(update=fields) if c.address == address else c for c in plan.changes]
     return plan.model_copy(update={"changes": changes})
 
 

@@ -109,3 +109,23 @@ def test_a_malformed_plan_is_refused_before_anything(plan: Plan, words: str) -> 
     with pytest.raises(ApplyError) as raised:
         check_applicable(plan, ApplyOptions(allow_restart=True))
     assert words in str(raised.value) and "nothing was applied" in str(raised.value)
+
+
+def test_an_instance_change_aimed_at_another_instance_is_malformed() -> None:
+    """Defence in depth below the saved-plan check: apply_plan itself never writes to an
+    instance other than the one the address names (issue 16, finding 1)."""
+    change = Change(
+        address="rds_encryption.pgm-a",
+        action="update",
+        target_id="pgm-a",
+        region="cn-hangzhou",
+        operations=[
+            Operation(
+                op="rds:ModifyDBInstanceConfig",
+                params={"DBInstanceId": "pgm-b", "ConfigValue": "disabled"},
+            )
+        ],
+    )
+    plan = Plan(fingerprint="sha256:x", changes=[change])
+    with pytest.raises(ApplyError, match="writes to .*pgm-b.*not to pgm-a alone"):
+        check_applicable(plan, ApplyOptions(allow_restart=True))
