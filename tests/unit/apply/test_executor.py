@@ -127,5 +127,5 @@ def test_an_instance_change_aimed_at_another_instance_is_malformed() -> None:
         ],
     )
     plan = Plan(fingerprint="sha256:x", changes=[change])
-    with pytest.raises(ApplyError, match="writes to .*pgm-b.*not to pgm-a alone"):
+    with pytest.raises(ApplyError, match=r"writes to .*pgm-b.*not to pgm-a alone"):
         check_applicable(plan, ApplyOptions(allow_restart=True))
