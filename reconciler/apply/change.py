@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.apply import calls, compare
+from reconciler.apply.guards import WriteGuards
 from reconciler.apply.journal import Journal
 from reconciler.apply.results import ApplyEvent, ApplyOptions, ChangeOutcome
 from reconciler.apply.waiter import Waiter
@@ -72,6 +73,7 @@ class RunState:
 
     def __post_init__(self) -> None:
         self.service_keys = compare.ServiceKeys(self.clients)
+        self.guards = WriteGuards(self.clients, self.ram_region)
         self.waiter = Waiter(self.clients, self.options, self.emit, self.service_keys)
 
 
@@ -95,6 +97,14 @@ def run_change(change: Change, run: RunState) -> ChangeOutcome:
                 "was written to it; plan again",
                 ids,
             )
+        try:
+            refusal = run.guards.check(change, _guard_params(change, run))
+        except CloudCallError as error:
+            detail = f"reading the facts its guards rest on failed: {error}. Nothing was written"
+            return _failed(run, address, detail, ids)
+        if refusal is not None:
+            detail = f"refused at the write: {refusal}. Nothing was written to it"
+            return _failed(run, address, detail, ids)
         for op in change.operations:
             if run.stop.is_set() and not ids:
                 return _not_started(run, address, "not started: an earlier change failed")
@@ -115,6 +125,18 @@ def run_change(change: Change, run: RunState) -> ChangeOutcome:
         return _failed(run, address, detail, [*ids, error.request_id or ""])
     except ApplyError as error:
         return _failed(run, address, _half_done(change, ids, str(error)), ids)
+
+
+def _guard_params(change: Change, run: RunState) -> list[dict[str, Any] | None]:
+    """Each operation's parameters with references resolved; None where one refers to what
+    this change itself makes first (a new key: nothing uses it yet)."""
+    found: list[dict[str, Any] | None] = []
+    for op in change.operations:
+        if any(r["ref"] == change.address for r in op.refs()):
+            found.append(None)
+        else:
+            found.append(calls.resolve(op.params, run.outputs))
+    return found
 
 
 def _half_done(change: Change, ids: list[str], detail: str) -> str:

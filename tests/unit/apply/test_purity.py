@@ -1,5 +1,7 @@
 """Apply interprets the plan and reads the cloud; it never re-plans (DESIGN section 2): it
-imports plan.model, cloud, errors and cancellation only, never spec, the planner or observe."""
+imports plan.model, cloud, errors and cancellation, and the pure rules its guards re-check at
+the write (plan.guards, plan.ram_eval, the refusal codes, the fact models); never spec, the
+planner engine or observe."""
 
 from __future__ import annotations
 
@@ -11,6 +13,10 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[3] / "reconciler"
 ALLOWED = (
     "reconciler.plan.model",
+    "reconciler.plan.guards",
+    "reconciler.plan.ram_eval",
+    "reconciler.plan.actions",
+    "reconciler.state.models",
     "reconciler.cloud",
     "reconciler.errors",
     "reconciler.cancellation",
