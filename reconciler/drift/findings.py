@@ -226,8 +226,9 @@ def _pending_severity(observed: ObservedState, instance_id: str) -> Severity:
 
 
 def from_kms_not_serving(plan: Plan, observed: ObservedState) -> list[Finding]:
-    """KMS InDebt or Suspended: every instance the plan warns about (InstanceAtRisk, managed
-    or not) is critical, since its disks cannot be decrypted while KMS stops serving."""
+    """Every instance the plan warns about (InstanceAtRisk) is critical: KMS InDebt or
+    Suspended (managed or not: its disks cannot be decrypted while KMS stops serving), or a
+    managed instance locked while nothing is planned for it."""
     found = []
     for warning in plan.warnings:
         if warning.code is WarningCode.INSTANCE_AT_RISK:

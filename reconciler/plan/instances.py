@@ -2,7 +2,10 @@
 per instance that differs. Every such change restarts the instance.
 
 A refusal is raised only where a change is needed (an instance already as desired is fine even
-on unsupported storage), except InstanceNotFound and InstanceLocked, which are always reported.
+on unsupported storage), except InstanceNotFound, EncryptionNotRead and EncryptionChangePending
+(a pending change runs whatever the plan says). A locked instance with nothing to change is
+InstanceAtRisk, a warning: refusing it would refuse the spec of what exists (`import`), while
+drift still reports it critical.
 """
 
 from __future__ import annotations
@@ -128,7 +131,20 @@ def plan_instance(
         )
         return
     current = current_value(ctx, instance)
-    if _locked(instance, keys):
+    desired = desired_value(ctx, instance_id, keys)
+    locked = _locked(instance, keys)
+    # Before "nothing to change": a pending change decides what the instance will be.
+    if _pending_change(ctx, instance, current, desired, keys) or desired.value == current:
+        if locked:  # nothing planned for it, yet it cannot be used: said, not refused
+            ctx.warn(
+                address,
+                WarningCode.INSTANCE_AT_RISK,
+                f"{instance_id} is locked ({instance.lock_mode}): nothing is planned for it, "
+                "but RDS rejects changes to it and it may be unavailable. "
+                + _lock_advice(ctx, instance),
+            )
+        return
+    if locked:
         ctx.refuse(
             address,
             RefusalCode.INSTANCE_LOCKED,
@@ -136,12 +152,6 @@ def plan_instance(
             + _lock_advice(ctx, instance),
             spec_path,
         )
-        return
-    desired = desired_value(ctx, instance_id, keys)
-    # Before "nothing to change": a pending change decides what the instance will be.
-    if _pending_change(ctx, instance, current, desired, keys):
-        return
-    if desired.value == current:
         return
     problems = _refusals_for_change(ctx, instance, desired)
     for code, message in problems:
