@@ -1,11 +1,12 @@
-"""`reconciler import`: read what exists and write spec YAML that plans to no changes."""
+"""`reconciler import`: read what exists and write spec YAML for it, with a header that says
+what it plans (computed by planning it against the same reading)."""
 
 from __future__ import annotations
 
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,6 +14,9 @@ from reconciler.cli.options import GlobalOptions, global_options
 from reconciler.cli.outfile import OutFile
 from reconciler.cli.root import EXIT_OK, cli, fail
 from reconciler.errors import Interrupted, ReconcilerError
+
+if TYPE_CHECKING:
+    from reconciler.spec.models import Spec
 
 DEFAULT_REGION = "cn-hangzhou"
 
@@ -24,7 +28,7 @@ def _regions(value: Any) -> tuple[str, ...]:
 
 
 @cli.command(
-    "import", short_help="Write spec YAML for what exists, so that plan reports no changes."
+    "import", short_help="Write spec YAML for what exists; its header says what plan plans."
 )
 @click.option(
     "-o",
@@ -47,7 +51,9 @@ def _regions(value: Any) -> tuple[str, ...]:
 def import_(out_dir: str | None, parallelism: int) -> None:
     """Read every instance of the regions named by --region (repeatable, after `import`;
     default cn-hangzhou), the KMS keys they use and the RAM role RDS uses, and write spec YAML
-    for them: `reconciler plan` on it reports no changes. Keys are named by their alias where
+    for them. The header says what `reconciler plan` plans on it, computed by planning it
+    against what was read: no changes, unless the cloud needs some (a key without the RDS tag,
+    the RAM role CMK instances need missing). Keys are named by their alias where
     they have one; instances that cannot be encrypted (serverless, storage that is not ESSD,
     another engine) are comments saying why. Every file starts with the $schema line.
 
@@ -58,7 +64,6 @@ def import_(out_dir: str | None, parallelism: int) -> None:
     target = _prepare(out_dir)
     try:
         files, document = _read(opts, regions, parallelism)
-        _check(files)
         if target is not None:
             _write(target, files)
     except Interrupted:
@@ -93,7 +98,12 @@ def _prepare(out_dir: str | None) -> Path | None:
 def _read(opts: GlobalOptions, regions: list[str], parallelism: int) -> tuple[dict[str, str], str]:
     from reconciler.cli.drift import cloud_target
     from reconciler.cloud.session import open_cloud
-    from reconciler.drift.importer import import_document, import_files
+    from reconciler.drift.importer import (
+        import_document,
+        import_files,
+        plan_imported,
+        planned_lines,
+    )
     from reconciler.spec.models import Defaults, RamSpec, Spec
     from reconciler.spec.regions import region_problem
     from reconciler.state.observe import ReadScope, observe
@@ -117,10 +127,11 @@ def _read(opts: GlobalOptions, regions: list[str], parallelism: int) -> tuple[di
             click.echo(f"API calls: {sum(counts.values())}", err=True)
             for name, count in counts.items():
                 click.echo(f"  {name}: {count}", err=True)
-    return import_files(observed, regions), import_document(observed, regions)
+    planned = planned_lines(plan_imported(_check(import_files(observed, regions)), observed))
+    return import_files(observed, regions, planned), import_document(observed, regions, planned)
 
 
-def _check(files: dict[str, str]) -> None:
+def _check(files: dict[str, str]) -> Spec:
     """The files must load as one valid configuration; anything else is a bug, said so."""
     from reconciler.errors import SpecError
     from reconciler.spec.loader import load_spec
@@ -129,7 +140,7 @@ def _check(files: dict[str, str]) -> None:
         for name, text in files.items():
             (Path(folder) / name).write_text(text, encoding="utf-8")
         try:
-            load_spec([folder])
+            return load_spec([folder]).spec
         except SpecError as error:
             raise ReconcilerError(
                 "the imported YAML does not validate (please report it): "

@@ -263,23 +263,46 @@ def pending_tasks(clients: CloudClients, region: str, page: int, now: datetime) 
         return TaskPage(tasks=[task_from_item(i) for i in items], total=total)
 
 
+CONFIG_TASK_TYPE = "ModifyDBInstanceConfig"
+"""The TaskType of a task made by ModifyDBInstanceConfig, the only action that changes disk
+encryption. The cloud does not document it (the emulator chose it, docs/emulator.md), so it
+only ever adds a refusal: a task of another type is still read by its TaskDetail."""
+
+
 def task_from_item(item: dict[str, Any]) -> ObservedTask:
     """A task-center item. Its target value (what ModifyDBInstanceConfig set) comes from
-    TaskDetail when the task is an encryption change; None when the task is something else or
-    does not say."""
+    TaskDetail when the task is an encryption change; None when the task is something else.
+
+    A task that may be an encryption change without saying its value is kept as a fact,
+    `target_unread`, so that only its instance is refused: an encryptionKey change without
+    ConfigValue, a garbled TaskDetail, or a ModifyDBInstanceConfig task whose TaskDetail names
+    no ConfigName."""
     status = str(item["Status"])
     if status not in PENDING_TASK_STATUSES:
         raise ValueError(f"task status {status!r} was not asked for")
-    detail = _task_detail(item.get("TaskDetail"))
+    task_type = str(item.get("TaskType") or "")
+    target, unread = _task_target(item.get("TaskDetail"), task_type)
     return ObservedTask(
         task_id=str(item["TaskId"]),
         instance_id=str(item["InstanceId"]),
         status=status,
-        task_type=str(item.get("TaskType") or ""),
+        task_type=task_type,
         start_time=str(item.get("StartTime") or "") or None,
         progress=float(item["Progress"]) if item.get("Progress") not in (None, "") else None,
-        encryption_target=encryption_target(detail),
+        encryption_target=target,
+        target_unread=unread,
     )
+
+
+def _task_target(raw: Any, task_type: str) -> tuple[str | None, bool]:
+    """(encryption target, whether the task may change encryption without saying to what)."""
+    try:
+        detail = _task_detail(raw)
+        target = encryption_target(detail)
+    except ValueError:  # garbled JSON, or an encryptionKey change without its value
+        return None, True
+    named = bool(detail.get("ConfigName"))
+    return target, not named and task_type.lower() == CONFIG_TASK_TYPE.lower()
 
 
 def _task_detail(raw: Any) -> dict[str, Any]:

@@ -5,9 +5,11 @@ refusal and pending-change warning becomes a finding, so drift and plan never di
 is out of sync. On top of the plan: instances at risk although nothing in the spec's terms
 differs (their key disabled, pending deletion, untagged, KMS off), and unmanaged instances.
 
-Severities (issue 11): critical, an instance locked or about to be, a RAM policy widened or its
-tag condition gone; high, a key without the RDS tag, the role's trust changed, the policy
-detached, a managed instance off or on another key; medium, rotation and deletion protection;
+Severities (issue 11): critical, an instance locked or about to be, a managed instance's
+decryption pending in the task center (or a pending change whose value it does not say), a RAM
+policy widened or its tag condition gone; high, a key without the RDS tag, the role's trust
+changed, the policy detached, a managed instance off or on another key or with a move to one
+pending, an unmanaged instance's decryption pending; medium, rotation and deletion protection;
 low, descriptions and user tags; info, unmanaged instances.
 """
 
@@ -18,10 +20,11 @@ from dataclasses import dataclass, field
 
 from reconciler.drift.model import Kind, Severity
 from reconciler.drift.ram_risk import policy_risk
-from reconciler.plan.actions import Action, RefusalCode, WarningCode
+from reconciler.plan.actions import ENCRYPTION_DISABLED, Action, RefusalCode, WarningCode
+from reconciler.plan.desired import describe_value, pending_task
 from reconciler.plan.model import Change, FieldChange, Plan, Refusal
 from reconciler.spec.models import RDS_ENCRYPTION_TAG, Spec
-from reconciler.state.models import ObservedInstance, ObservedKey, ObservedState
+from reconciler.state.models import ObservedInstance, ObservedKey, ObservedState, ObservedTask
 
 
 @dataclass(frozen=True)
@@ -83,14 +86,29 @@ def from_change(change: Change, observed: ObservedState) -> Finding:
         )
     if kind_name == "kms_key":
         return _key_changed(change, observed)
+    return _encryption_changed(change, observed)
+
+
+def _encryption_changed(change: Change, observed: ObservedState) -> Finding:
+    """From the change's views (never its human reason): where the instance is, where the
+    spec wants it, each spec key by name."""
+    now = (change.before or {})["encryption"]["key"]
+    after = change.after or {}
+    wanted_key = str(after.get("key_address") or "").removeprefix("kms_key.") or None
+    wanted = describe_value(after["encryption"]["key"], wanted_key)
     return Finding(
         change.address,
         Kind.CHANGED,
         Severity.HIGH,
-        f"{change.reason.split('; applied')[0].split('; submitted')[0]}. {_FIX}",
+        f"encryption is {describe_value(now, _spec_key_name(observed, now))}; the spec wants "
+        f"{wanted}. {_FIX}",
         tuple(change.field_changes),
         change.region,
     )
+
+
+def _spec_key_name(observed: ObservedState, key_id: str) -> str | None:
+    return next((n for n, k in sorted(observed.keys.items()) if k and k.key_id == key_id), None)
 
 
 def _missing(change: Change, kind_name: str) -> Finding:
@@ -184,21 +202,33 @@ def _uses(instance: ObservedInstance, key_id: str | None) -> bool:
     return key_id is not None and enc is not None and enc.enabled and enc.key_id == key_id
 
 
-def from_refusal(refusal: Refusal, region: str | None) -> Finding | None:
+def from_refusal(refusal: Refusal, region: str | None, observed: ObservedState) -> Finding | None:
     found = _REFUSALS.get(refusal.code)
     if found is None:
         return None
     kind, severity = found
     if refusal.code is RefusalCode.KEY_NOT_USABLE and not refusal.address.startswith("rds_"):
         severity = Severity.HIGH
+    if refusal.code is RefusalCode.ENCRYPTION_CHANGE_PENDING:
+        severity = _pending_severity(observed, refusal.address.split(".", 1)[1])
     return Finding(
         refusal.address, kind, severity, f"{refusal.code.value}: {refusal.message}", (), region
     )
 
 
+def _pending_severity(observed: ObservedState, instance_id: str) -> Severity:
+    """By what the refused pending change does when it runs (the task center's typed facts):
+    decrypt the disks, or a value the task center does not say, critical; another key high."""
+    task = pending_task(observed, instance_id)
+    if task is None or task.target_unread or task.encryption_target == ENCRYPTION_DISABLED:
+        return Severity.CRITICAL
+    return Severity.HIGH
+
+
 def from_kms_not_serving(plan: Plan, observed: ObservedState) -> list[Finding]:
-    """KMS InDebt or Suspended: every instance the plan warns about (InstanceAtRisk, managed
-    or not) is critical, since its disks cannot be decrypted while KMS stops serving."""
+    """Every instance the plan warns about (InstanceAtRisk) is critical: KMS InDebt or
+    Suspended (managed or not: its disks cannot be decrypted while KMS stops serving), or a
+    managed instance locked while nothing is planned for it."""
     found = []
     for warning in plan.warnings:
         if warning.code is WarningCode.INSTANCE_AT_RISK:
@@ -347,23 +377,43 @@ def describe_encryption(instance: ObservedInstance, observed: ObservedState) -> 
 
 
 def unmanaged(observed: ObservedState) -> list[Finding]:
+    """Info for each unmanaged PostgreSQL instance; high when the task center (read in the
+    regions of managed instances) shows its decryption pending, or a change it does not say
+    the value of. Still `unmanaged`: the spec claims nothing about it, so it is drift only
+    with --strict, but the report says it."""
     found = []
     for instance in observed.instances.values():
         if instance.managed or instance.engine.lower() != "postgresql":
             continue
+        task = pending_task(observed, instance.instance_id)
+        decrypting = task is not None and (
+            task.target_unread or task.encryption_target == ENCRYPTION_DISABLED
+        )
         found.append(
             Finding(
                 f"rds_encryption.{instance.instance_id}",
                 Kind.UNMANAGED,
-                Severity.INFO,
+                Severity.HIGH if decrypting else Severity.INFO,
                 f"{instance.instance_id} is not in the spec "
-                f"({describe_encryption(instance, observed)}); it is never changed. Add it "
-                "under instances to manage it",
+                f"({describe_encryption(instance, observed)}){_pending_words(task)}; it is "
+                "never changed. Add it under instances to manage it",
                 (),
                 instance.region,
             )
         )
     return found
+
+
+def _pending_words(task: ObservedTask | None) -> str:
+    if task is None:
+        return ""
+    when = f" at {task.start_time}" if task.start_time else ""
+    to = (
+        "a value the task center does not say"
+        if task.target_unread
+        else describe_value(task.encryption_target or "")
+    )
+    return f", with a change to {to} {task.status.lower()} (task {task.task_id}{when})"
 
 
 def checked_addresses(spec: Spec) -> list[str]:

@@ -1,4 +1,8 @@
-"""Observed state -> spec YAML that plans to no changes (`reconciler import`). Pure.
+"""Observed state -> spec YAML of what exists (`reconciler import`). Pure.
+
+The spec says what exists, so it plans no changes unless the cloud itself needs some (a key
+without the RDS tag, the RAM role CMK instances need missing): the header says what it plans,
+computed by planning the written files (`planned_lines`).
 
 What is written: `defaults` (the first region read, the account), the RAM block when the role
 exists (managed with the defaults when the role, the custom policy with the fixed document and
@@ -13,12 +17,15 @@ left out, as comments saying why. Every file starts with the `$schema` line.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from reconciler.plan import guards
+from reconciler.plan.model import Plan
+from reconciler.plan.planner import build_plan
 from reconciler.plan.ram_documents import (
     RDS_ENCRYPTION_POLICY_DOCUMENT,
     RDS_ENCRYPTION_TRUST_DOCUMENT,
@@ -29,6 +36,7 @@ from reconciler.spec.models import (
     DEFAULT_ROLE,
     INSTANCE_ID_PATTERN,
     RDS_ENCRYPTION_TAG,
+    Spec,
 )
 from reconciler.state.models import ObservedInstance, ObservedKey, ObservedRam, ObservedState
 
@@ -54,7 +62,15 @@ class Imported:
     """Instance id -> comment lines above its entry."""
 
 
+_NO_ROLE_NOTE = (
+    f"role {DEFAULT_ROLE} does not exist, and CMK instances need it to reach their keys: "
+    "plan creates it, its policy and the attachment"
+)
+
+
 def _ram(ram: ObservedRam | None) -> tuple[dict[str, Any] | None, str | None]:
+    """The RAM block, and a note; (None, None) when the role does not exist (the block is
+    then written only if a CMK is used, by `_ram_for_cmks`)."""
     if ram is None or ram.role is None:
         return None, None
     trusted = same_policy_document(ram.role.trust_document, RDS_ENCRYPTION_TRUST_DOCUMENT)
@@ -158,10 +174,21 @@ def import_state(observed: ObservedState, regions: list[str]) -> Imported:
         entry["encryption"] = _encryption(instance, observed, out, names)
         if instance.lock_mode.lower() != "unlock":
             out.notes[instance.instance_id] = [
-                f"locked ({instance.lock_mode}): plan refuses changes until the lock is lifted"
+                f"locked ({instance.lock_mode}): plan warns InstanceAtRisk, and refuses any "
+                "change to it until the lock is lifted"
             ]
         out.instances.setdefault(instance.region, {})[instance.instance_id] = entry
+    if out.ram is None and _uses_cmk(out):
+        # Omitted, the spec would manage RAM anyway (CMKs are used): say so where it shows.
+        out.ram, out.ram_note = {"manage": True}, _NO_ROLE_NOTE
     return out
+
+
+def _uses_cmk(imported: Imported) -> bool:
+    entries = [e for region in imported.instances.values() for e in region.values()]
+    return any(
+        isinstance(e["encryption"], dict) and e["encryption"]["key"] != "service" for e in entries
+    )
 
 
 def _encryption(
@@ -204,7 +231,41 @@ def _comment(line: str, spaces: int = 0) -> str:
     return " " * spaces + "# " + " ".join(line.split()) + "\n"
 
 
-def defaults_yaml(imported: Imported, regions: list[str]) -> str:
+def plan_imported(spec: Spec, observed: ObservedState) -> Plan:
+    """The written spec planned against what import read. Import reads keys by id (those the
+    instances use); plan reads the spec's keys by alias, so each is looked up here by its alias
+    and region among them, as plan would find it."""
+    by_alias = {
+        (alias, key.region): key
+        for key in observed.keys_by_id.values()
+        if key is not None
+        for alias in key.aliases
+    }
+    keys = {
+        name: by_alias.get((entry.alias, spec.key_region(name)))
+        for name, entry in spec.kms_keys.items()
+    }
+    return build_plan(spec, observed.model_copy(update={"keys": keys}))
+
+
+def planned_lines(plan: Plan) -> list[str]:
+    """What the written spec plans against what import read, for the header: computed by
+    planning it, so "no changes" is said only when true."""
+    if not plan.changes and not plan.refusals:
+        lines = ["`reconciler plan` on these files plans no changes (as import read the cloud)."]
+    else:
+        lines = [
+            f"`reconciler plan` on these files plans {len(plan.changes)} change(s) and "
+            f"{len(plan.refusals)} refusal(s) (as import read the cloud):"
+        ]
+        lines += [f"- {c.action.value} {c.address}" for c in plan.changes]
+        lines += [f"- refused {r.address}: {r.code.value}" for r in plan.refusals]
+    warned = sorted({(w.address, w.code.value) for w in plan.warnings})
+    lines += [f"- warns {address}: {code}" for address, code in warned]
+    return lines
+
+
+def defaults_yaml(imported: Imported, regions: list[str], planned: list[str]) -> str:
     defaults: dict[str, Any] = {"region": imported.default_region}
     if imported.account:
         defaults["account"] = imported.account
@@ -212,10 +273,8 @@ def defaults_yaml(imported: Imported, regions: list[str]) -> str:
     text = (
         SCHEMA_LINE
         + "\n#\n"
-        + _comment(
-            f"Written by `reconciler import` from what exists in {', '.join(regions)}: "
-            "`reconciler plan` on this folder reports no changes."
-        )
+        + _comment(f"Written by `reconciler import` from what exists in {', '.join(regions)}.")
+        + "".join(_comment(line) for line in planned)
     )
     text += _dump({"version": 1, "defaults": defaults})
     if imported.ram is not None:
@@ -250,11 +309,14 @@ def _instances_body(imported: Imported, region: str, *, head: bool) -> str:
     return text
 
 
-def import_files(observed: ObservedState, regions: list[str]) -> dict[str, str]:
-    """File name -> YAML text: 00-defaults.yaml, keys.yaml (when a key is used), and one file
-    per region read (`<region>.yaml`)."""
+def import_files(
+    observed: ObservedState, regions: list[str], planned: Sequence[str] = ()
+) -> dict[str, str]:
+    """File name -> YAML text: 00-defaults.yaml (its header says `planned`, the lines of
+    `planned_lines`), keys.yaml (when a key is used), and one file per region read
+    (`<region>.yaml`)."""
     imported = import_state(observed, regions)
-    files = {"00-defaults.yaml": defaults_yaml(imported, regions)}
+    files = {"00-defaults.yaml": defaults_yaml(imported, regions, list(planned))}
     if imported.keys:
         files["keys.yaml"] = (
             SCHEMA_LINE
@@ -272,10 +334,10 @@ def import_files(observed: ObservedState, regions: list[str]) -> dict[str, str]:
     return files
 
 
-def import_document(observed: ObservedState, regions: list[str]) -> str:
+def import_document(observed: ObservedState, regions: list[str], planned: list[str] = ()) -> str:
     """Everything in one YAML document (for stdout)."""
     imported = import_state(observed, regions)
-    text = defaults_yaml(imported, regions)
+    text = defaults_yaml(imported, regions, list(planned))
     if imported.keys:
         text += _keys_body(imported)
     if imported.instances:

@@ -54,7 +54,7 @@ def build_drift(
     regions = _regions(spec)
     found: list[Finding] = [findings.from_change(c, observed) for c in plan.changes]
     for refusal in plan.refusals:
-        one = findings.from_refusal(refusal, regions.get(refusal.address))
+        one = findings.from_refusal(refusal, regions.get(refusal.address), observed)
         if one is not None:
             found.append(one)
     found += findings.from_pending(plan, observed)

@@ -91,7 +91,9 @@ class WarningCode(StrEnum):
     INSTANCE_AT_RISK = "InstanceAtRisk"
     """KMS is InDebt or Suspended and the instance's disks are encrypted with a KMS key (the
     service key or a CMK): the disk-encryption document warns they cannot be decrypted while
-    the KMS instance is overdue. One per instance read, managed or not."""
+    the KMS instance is overdue. One per instance read, managed or not. Also a managed
+    instance that is locked (LockMode not Unlock) while nothing is planned for it: the plan
+    has nothing to refuse, but the lock is said (drift: critical)."""
     CHANGE_ALREADY_PENDING = "ChangeAlreadyPending"
     """The change the spec wants is already running or scheduled (task center): not planned
     again; the message says when it runs."""

@@ -51,15 +51,34 @@ def encryption_value(observed: ObservedState, instance: ObservedInstance) -> str
     return enc.key_id
 
 
+def describe_value(value: str, key_name: str | None = None) -> str:
+    """An encryption value as plans and drift reports name it: off, the service key, a spec
+    key by name (with its id, or as created by this plan), or a bare key id."""
+    if value == ENCRYPTION_DISABLED:
+        return "off"
+    if value == SERVICE_KEY_CONFIG_VALUE:
+        return "the service key alias/acs/rds"
+    if key_name is not None and value == KNOWN_AFTER_APPLY:
+        return f"kms_key.{key_name} (created by this plan)"
+    if key_name is not None:
+        return f"kms_key.{key_name} ({value})"
+    return f"key {value}"
+
+
 def pending_encryption_task(ctx: PlanContext, instance_id: str) -> ObservedTask | None:
+    return pending_task(ctx.observed, instance_id)
+
+
+def pending_task(observed: ObservedState, instance_id: str) -> ObservedTask | None:
     """The encryption change running or scheduled for an instance, if the task center lists
-    one (the latest to start, should there be several)."""
+    one: one whose target was not read first (it may be anything), else the latest to start,
+    should there be several."""
     found = [
         t
-        for t in ctx.observed.tasks
-        if t.instance_id == instance_id and t.encryption_target is not None
+        for t in observed.tasks
+        if t.instance_id == instance_id and (t.encryption_target is not None or t.target_unread)
     ]
-    return max(found, key=lambda t: (t.start_time or "", t.task_id), default=None)
+    return max(found, key=lambda t: (t.target_unread, t.start_time or "", t.task_id), default=None)
 
 
 def uses_key(instance: ObservedInstance, key_id: str | None) -> bool:

@@ -2,7 +2,10 @@
 per instance that differs. Every such change restarts the instance.
 
 A refusal is raised only where a change is needed (an instance already as desired is fine even
-on unsupported storage), except InstanceNotFound and InstanceLocked, which are always reported.
+on unsupported storage), except InstanceNotFound, EncryptionNotRead and EncryptionChangePending
+(a pending change runs whatever the plan says). A locked instance with nothing to change is
+InstanceAtRisk, a warning: refusing it would refuse the spec of what exists (`import`), while
+drift still reports it critical.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ from __future__ import annotations
 from reconciler.plan import guards
 from reconciler.plan.actions import (
     ENCRYPTION_DISABLED,
-    KNOWN_AFTER_APPLY,
     SERVICE_KEY_CONFIG_VALUE,
     Action,
     Op,
@@ -21,6 +23,7 @@ from reconciler.plan.context import PlanContext
 from reconciler.plan.desired import (
     DesiredKey,
     current_value,
+    describe_value,
     desired_value,
     pending_encryption_task,
     spec_key_in_use,
@@ -34,15 +37,7 @@ from reconciler.state.models import ObservedInstance, ObservedTask
 
 
 def _describe(value: str, key: KeyOutcome | None) -> str:
-    if value == ENCRYPTION_DISABLED:
-        return "off"
-    if value == SERVICE_KEY_CONFIG_VALUE:
-        return "the service key alias/acs/rds"
-    if key is not None and value == KNOWN_AFTER_APPLY:
-        return f"kms_key.{key.name} (created by this plan)"
-    if key is not None:
-        return f"kms_key.{key.name} ({value})"
-    return f"key {value}"
+    return describe_value(value, key.name if key is not None else None)
 
 
 def _locked(instance: ObservedInstance, keys: dict[str, KeyOutcome]) -> bool:
@@ -136,7 +131,20 @@ def plan_instance(
         )
         return
     current = current_value(ctx, instance)
-    if _locked(instance, keys):
+    desired = desired_value(ctx, instance_id, keys)
+    locked = _locked(instance, keys)
+    # Before "nothing to change": a pending change decides what the instance will be.
+    if _pending_change(ctx, instance, current, desired, keys) or desired.value == current:
+        if locked:  # nothing planned for it, yet it cannot be used: said, not refused
+            ctx.warn(
+                address,
+                WarningCode.INSTANCE_AT_RISK,
+                f"{instance_id} is locked ({instance.lock_mode}): nothing is planned for it, "
+                "but RDS rejects changes to it and it may be unavailable. "
+                + _lock_advice(ctx, instance),
+            )
+        return
+    if locked:
         ctx.refuse(
             address,
             RefusalCode.INSTANCE_LOCKED,
@@ -144,11 +152,6 @@ def plan_instance(
             + _lock_advice(ctx, instance),
             spec_path,
         )
-        return
-    desired = desired_value(ctx, instance_id, keys)
-    if desired.value == current:
-        return
-    if _already_pending(ctx, instance, desired, keys):
         return
     problems = _refusals_for_change(ctx, instance, desired)
     for code, message in problems:
@@ -158,37 +161,88 @@ def plan_instance(
     _add_change(ctx, instance, current, desired, keys, ram_tail)
 
 
-def _already_pending(
-    ctx: PlanContext, instance: ObservedInstance, desired: DesiredKey, keys: dict[str, KeyOutcome]
+def _pending_change(
+    ctx: PlanContext,
+    instance: ObservedInstance,
+    current: str,
+    desired: DesiredKey,
+    keys: dict[str, KeyOutcome],
 ) -> bool:
-    """An encryption change already running or scheduled for the instance (task center).
+    """An encryption change already running or scheduled for the instance (task center). It
+    decides the plan even when the instance matches the spec today, since it runs anyway.
 
-    To the value the spec wants: shown (with when it runs), not planned again. To another
-    value: refused, since a second change would race the first. True when either happened."""
+    To the value the spec wants: shown (with when it runs) when the instance still differs,
+    not planned again. To another value, or to a value the task center does not say: refused,
+    since it would undo the spec when it runs, and a second change would race it. True when
+    a pending change decided."""
     pending = pending_encryption_task(ctx, instance.instance_id)
     if pending is None:
         return False
     address = f"rds_encryption.{instance.instance_id}"
-    when = f" at {pending.start_time}" if pending.start_time else ""
-    what = f"{pending.status.lower()} (task {pending.task_id}{when})"
-    target = _describe(pending.encryption_target or "", _key_by_id(keys, pending))
-    if pending.encryption_target == desired.value:
-        ctx.warn(
-            address,
-            WarningCode.CHANGE_ALREADY_PENDING,
-            f"{instance.instance_id} already has the change to {target} {what}; it is not "
-            "planned again",
-        )
+    if not pending.target_unread and pending.encryption_target == desired.value:
+        if desired.value != current:
+            ctx.warn(
+                address,
+                WarningCode.CHANGE_ALREADY_PENDING,
+                f"{instance.instance_id} already has the change to "
+                f"{_pending_target(pending, keys)} {_task_words(pending)}; it is not planned "
+                "again",
+            )
         return True
     ctx.refuse(
         address,
         RefusalCode.ENCRYPTION_CHANGE_PENDING,
-        f"{instance.instance_id} has a change to {target} {what}, but the spec wants "
-        f"{_describe(desired.value, desired.key)}. Wait until it has run, or cancel it in the "
-        "RDS console (task center), then plan again",
+        _pending_refusal(instance, pending, current, desired, keys),
         ("instances", instance.instance_id, "encryption"),
     )
     return True
+
+
+def _task_words(task: ObservedTask) -> str:
+    when = f" at {task.start_time}" if task.start_time else ""
+    return f"{task.status.lower()} (task {task.task_id}{when})"
+
+
+def _pending_target(task: ObservedTask, keys: dict[str, KeyOutcome]) -> str:
+    return _describe(task.encryption_target or "", _key_by_id(keys, task))
+
+
+def _pending_refusal(
+    instance: ObservedInstance,
+    task: ObservedTask,
+    current: str,
+    desired: DesiredKey,
+    keys: dict[str, KeyOutcome],
+) -> str:
+    wanted = _describe(desired.value, desired.key)
+    if task.target_unread:
+        what = (
+            f"{instance.instance_id} has a {task.task_type or 'task'} {_task_words(task)} that "
+            "may change its encryption; the task center does not say to which value"
+        )
+    else:
+        what = (
+            f"{instance.instance_id} has a change to {_pending_target(task, keys)} "
+            f"{_task_words(task)}"
+        )
+    matches = (
+        ", as the instance is now: the task undoes that when it runs"
+        if desired.value == current
+        else ""
+    )
+    return f"{what}. The spec wants {wanted}{matches}. {_cancel_advice(task)}"
+
+
+def _cancel_advice(task: ObservedTask) -> str:
+    """What stops a pending change. The RDS API has no call that cancels a change the user
+    submitted: ModifyTaskInfo only moves its switch time, CancelActiveOperationTasks cancels
+    Alibaba's own O&M events (docs/plan-format.md)."""
+    if task.status.lower() == "running":
+        return "It is running: wait until it has finished, then plan again"
+    return (
+        "No RDS API call cancels it (ModifyTaskInfo only moves its time): cancel it in the "
+        "RDS console's Task Center before it starts, or it runs then. Then plan again"
+    )
 
 
 def _key_by_id(keys: dict[str, KeyOutcome], task: ObservedTask) -> KeyOutcome | None:

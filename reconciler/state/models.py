@@ -110,7 +110,11 @@ class ObservedTask(_Fact):
     progress: float | None = None
     encryption_target: str | None = None
     """The ConfigValue an encryption change sets (ServiceKey, a key id, disabled); None when
-    the task is not an encryption change."""
+    the task is not an encryption change, or when `target_unread`."""
+    target_unread: bool = False
+    """The task may be an encryption change, but the task center does not say to which value
+    (TaskDetail absent, garbled, or an encryptionKey change without its ConfigValue). The
+    planner refuses the instance rather than guess (fail closed)."""
 
 
 DEDICATED = "d"

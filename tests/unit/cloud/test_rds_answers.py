@@ -39,9 +39,35 @@ def test_target_spellings_are_normalised(value: str, target: str) -> None:
     assert encryption_target({"ConfigName": "encryptionKey", "ConfigValue": value}) == target
 
 
-@pytest.mark.parametrize("detail", ["", "not json", None, json.dumps({"ConfigName": "x"})])
-def test_a_task_that_is_not_an_encryption_change_has_no_target(detail: object) -> None:
-    assert task_from_item(_task(TaskDetail=detail)).encryption_target is None
+@pytest.mark.parametrize(
+    "over",
+    [
+        {"TaskDetail": json.dumps({"ConfigName": "x"})},
+        {"TaskDetail": "", "TaskType": "RestartDBInstance"},
+        {"TaskDetail": "not json", "TaskType": "RestartDBInstance"},
+        {"TaskDetail": None, "TaskType": "RestartDBInstance"},
+    ],
+)
+def test_a_task_that_is_not_an_encryption_change_has_no_target(over: dict) -> None:
+    task = task_from_item(_task(**over))
+    assert (task.encryption_target, task.target_unread) == (None, False)
+
+
+@pytest.mark.parametrize(
+    "over",
+    [
+        {"TaskDetail": json.dumps({"ConfigName": "encryptionKey"})},  # no ConfigValue
+        {"TaskDetail": json.dumps({"ConfigName": "encryptionKey", "ConfigValue": ""})},
+        {"TaskDetail": "{broken", "TaskType": "RestartDBInstance"},
+        {"TaskDetail": "not json"},  # a ModifyDBInstanceConfig task that does not say
+        {"TaskDetail": None},
+        {"TaskDetail": json.dumps({"callerUid": "1"})},
+    ],
+)
+def test_a_task_that_may_change_encryption_without_saying_to_what_is_unread(over: dict) -> None:
+    """Kept as a fact, so the planner refuses only its instance (fail closed)."""
+    task = task_from_item(_task(**over))
+    assert (task.encryption_target, task.target_unread) == (None, True)
 
 
 @pytest.mark.parametrize(
@@ -49,8 +75,6 @@ def test_a_task_that_is_not_an_encryption_change_has_no_target(detail: object) -
     [
         {"Status": "Succeed"},  # not asked for: the filter was not honoured
         {"TaskId": None},
-        {"TaskDetail": json.dumps({"ConfigName": "encryptionKey"})},  # no ConfigValue
-        {"TaskDetail": "{broken"},
     ],
 )
 def test_an_odd_task_is_an_error_not_a_fact(bad: dict) -> None:

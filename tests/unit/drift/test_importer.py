@@ -6,11 +6,18 @@ from typing import Any
 
 import yaml
 
-from reconciler.drift.importer import import_document, import_state
+from reconciler.drift.importer import (
+    import_document,
+    import_files,
+    import_state,
+    plan_imported,
+    planned_lines,
+)
 from reconciler.plan.ram_documents import (
     RDS_ENCRYPTION_POLICY_DOCUMENT,
     RDS_ENCRYPTION_TRUST_DOCUMENT,
 )
+from reconciler.spec.models import Spec
 from reconciler.state.models import (
     ObservedEncryption,
     ObservedInstance,
@@ -146,3 +153,58 @@ def test_the_document_is_valid_yaml_with_the_schema_line() -> None:
     data = yaml.safe_load(text)
     assert sorted(data["instances"]) == ["pgm-a0000001", "pgm-b0000001"]
     assert "# pgm-c0000001 (not encrypted): cannot be managed: is serverless" in text
+
+
+def test_a_missing_role_is_written_as_managed_ram_when_a_cmk_is_used() -> None:
+    """Omitted, ram would still be managed (a CMK is used): the spec says so, with why."""
+    keys = [_key("key-hz000001", "cn-hangzhou", ["alias/prod"])]
+    with_cmk = import_state(
+        _state([_instance("pgm-a0000001", "cn-hangzhou", "key-hz000001")], keys),
+        ["cn-hangzhou"],
+    )
+    assert with_cmk.ram == {"manage": True}
+    assert with_cmk.ram_note is not None and "does not exist" in with_cmk.ram_note
+    service_only = import_state(
+        _state([_instance("pgm-a0000001", "cn-hangzhou", "key-svchz000")], []), ["cn-hangzhou"]
+    )
+    assert service_only.ram is None
+
+
+def _planned(observed: ObservedState) -> list[str]:
+    files = import_files(observed, ["cn-hangzhou"])
+    spec = Spec.model_validate(
+        {k: v for text in files.values() for k, v in (yaml.safe_load(text) or {}).items()}
+    )
+    return planned_lines(plan_imported(spec, observed))
+
+
+def test_the_header_says_no_changes_only_when_the_written_spec_plans_none() -> None:
+    ram = _ram(
+        RDS_ENCRYPTION_TRUST_DOCUMENT,
+        RDS_ENCRYPTION_POLICY_DOCUMENT,
+        [("AliyunRDSInstanceEncryptionRolePolicy", "Custom")],
+    )
+    keys = [_key("key-hz000001", "cn-hangzhou", ["alias/prod"])]
+    instances = [_instance("pgm-a0000001", "cn-hangzhou", "key-hz000001", class_type="d")]
+    assert _planned(_state(instances, keys, ram)) == [
+        "`reconciler plan` on these files plans no changes (as import read the cloud)."
+    ]
+    untagged = [_key("key-hz000001", "cn-hangzhou", ["alias/prod"], tags={})]
+    lines = _planned(_state(instances, untagged, ram))
+    assert lines[0].startswith("`reconciler plan` on these files plans 1 change(s)")
+    assert "- update kms_key.prod" in lines
+
+
+def test_a_locked_instance_plans_no_change_and_the_header_says_the_warning() -> None:
+    keys = [_key("key-hz000001", "cn-hangzhou", ["alias/prod"], state="Disabled")]
+    ram = _ram(
+        RDS_ENCRYPTION_TRUST_DOCUMENT,
+        RDS_ENCRYPTION_POLICY_DOCUMENT,
+        [("AliyunRDSInstanceEncryptionRolePolicy", "Custom")],
+    )
+    locked = _instance(
+        "pgm-a0000001", "cn-hangzhou", "key-hz000001", class_type="d", lock_mode="LockByKey"
+    )
+    lines = _planned(_state([locked], keys, ram))
+    assert lines[0].endswith("plans no changes (as import read the cloud).")
+    assert "- warns rds_encryption.pgm-a0000001: InstanceAtRisk" in lines
