@@ -96,9 +96,10 @@ class WriteGuards:
         account = arn.split(":")[3] if arn.count(":") >= 4 else None
         users = [u.instance_id for u in rds.key_users(self._clients, region, key_id, account)]
         switching = [
-            f"{t.instance_id} (task {t.task_id}, {t.status.lower()})"
+            f"{t.instance_id} (task {t.task_id}, {t.status.lower()}"
+            + (", its target could not be read)" if t.target_unread else ")")
             for t in self._tasks(region)
-            if t.encryption_target == key_id and t.instance_id not in users
+            if (t.encryption_target == key_id or t.target_unread) and t.instance_id not in users
         ]
         named = [*users, *switching]
         if not named:

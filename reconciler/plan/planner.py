@@ -133,7 +133,12 @@ def _users_after_plan(ctx: PlanContext, key_id: str | None) -> list[str] | None:
         return None
     found = {u.instance_id for u in census}
     found.update(i.instance_id for i in ctx.observed.instances.values() if uses_key(i, key_id))
-    found.update(t.instance_id for t in ctx.observed.tasks if t.encryption_target == key_id)
+    # A task whose target cannot be read may be switching to this key: it counts as a user.
+    found.update(
+        t.instance_id
+        for t in ctx.observed.tasks
+        if t.encryption_target == key_id or t.target_unread
+    )
     return sorted(i for i in found if not _moves_off(ctx, i, key_id))
 
 
@@ -175,6 +180,8 @@ def _user_label(ctx: PlanContext, key_id: str | None, instance_id: str) -> str:
     if task is not None and task.encryption_target == key_id:
         when = f" at {task.start_time}" if task.start_time else ""
         notes.append(f"switching to it: {task.status.lower()}{when}")
+    if any(t.instance_id == instance_id and t.target_unread for t in ctx.observed.tasks):
+        notes.append("a pending change whose target could not be read")
     change = ctx.changes.get(f"rds_encryption.{instance_id}")
     if change is not None and change.scheduled:
         notes.append(

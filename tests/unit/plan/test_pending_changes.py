@@ -149,3 +149,26 @@ def test_drift_severity_follows_what_the_pending_change_does(task, severity) -> 
     found = {i.address: i.severity for i in report.items}
     assert found == ({f"rds_encryption.{INSTANCE}": severity} if severity else {})
     assert report.summary.drift is (severity is not None)
+
+
+def test_a_task_whose_target_was_not_read_keeps_a_retiring_key_in_use() -> None:
+    """Fail closed: a pending change that may be a switch to the key the spec deletes counts
+    as a user of it (issue 16: pending changes are facts)."""
+    from tests.unit.test_workflow import case
+
+    loaded, observed = case("key-deletion")
+    deleting = [c for c in build_plan(loaded.spec, observed).changes if c.action == "delete"]
+    assert deleting, "the case schedules a key deletion"
+    unread = ObservedTask(
+        task_id="t-unread",
+        instance_id="pgm-bp1elsewhere0001",
+        status="Scheduled",
+        task_type="ModifyDBInstanceConfig",
+        target_unread=True,
+    )
+    with_task = observed.model_copy(update={"tasks": [*observed.tasks, unread]})
+    plan = build_plan(loaded.spec, with_task)
+    refused = [r for r in plan.refusals if r.code is RefusalCode.KEY_IN_USE]
+    assert [r.address for r in refused] == [c.address for c in deleting]
+    assert "pgm-bp1elsewhere0001" in refused[0].message
+    assert "could not be read" in refused[0].message
