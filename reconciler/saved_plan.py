@@ -270,7 +270,8 @@ _NAMES = {"RoleName", "PolicyName"}
 
 def achieved(change: Change, observed: ObservedState) -> bool:
     """Whether the cloud now shows what the change's operations set, as far as the facts tell:
-    an encryption change sets the instance of its address to its ConfigValue; a key change
+    an encryption change sets the instance of its address to its ConfigValue (or a task of
+    that instance is setting it: an earlier run's write still under way); a key change
     writes to the key its alias names; a RAM change names the role and policy of its address.
     An edited change claimed as made by an earlier run fails this, and is refused."""
     from reconciler.plan.desired import encryption_value
@@ -283,11 +284,11 @@ def achieved(change: Change, observed: ObservedState) -> bool:
         return False
     if kind == "rds_encryption":
         instance = observed.instances.get(name)
-        return instance is not None and all(
-            p.get("DBInstanceId") == name
-            and p.get("ConfigValue") == encryption_value(observed, instance)
-            for p in params
-        )
+        if instance is None:
+            return False
+        underway = {t.encryption_target for t in observed.tasks if t.instance_id == name}
+        now = {encryption_value(observed, instance), *underway}
+        return all(p.get("DBInstanceId") == name and p.get("ConfigValue") in now for p in params)
     if kind == "kms_key":
         key = observed.keys.get(name)
         return key is not None and all(p.get("KeyId", key.key_id) == key.key_id for p in params)

@@ -26,6 +26,10 @@ class ApplyOptions:
     """Per wait for an instance to be Running again (after its change, or while it is busy)."""
     poll_interval_s: float = 1.0
     """At most one status read per instance per interval while waiting."""
+    start_grace_s: float = 30.0
+    """How long an Immediate change may show no sign of starting (the instance Running on its
+    old value, no task) before apply reports that the cloud answered the write but did not act
+    on it: a replayed ClientToken (docs/exit-codes.md)."""
     journal: Journal | None = None
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep

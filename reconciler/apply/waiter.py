@@ -77,12 +77,16 @@ class Waiter:
 
     def _poll(self, address: str, region: str, instance_id: str, target: str | None) -> WaitResult:
         options = self.options
-        deadline = options.clock() + options.timeout_s
+        began = options.clock()
+        deadline = began + options.timeout_s
         last_status = None
+        started = target is None
+        """Whether the change has shown a sign of starting: a busy status, or its task."""
         tick = 0
         while True:
             if target is not None and tick % TASK_EVERY == 1:
-                failed = self._tasks(address, region, instance_id, target)
+                failed, listed = self._tasks(address, region, instance_id, target)
+                started = started or listed
                 if failed is not None:
                     return WaitResult(False, failed)
             else:
@@ -101,6 +105,9 @@ class Waiter:
                     == target
                 ):
                     return WaitResult(True, f"{instance_id} is Running")
+                started = started or status != RUNNING
+                if not started and options.clock() - began >= options.start_grace_s:
+                    return WaitResult(False, _not_acted_on(instance_id, options.start_grace_s))
                 if status != last_status:
                     self.emit(ApplyEvent("waiting", address, f"{instance_id} is {status}"))
                     last_status = status
@@ -114,17 +121,21 @@ class Waiter:
             self.nap(options.poll_interval_s)
             tick += 1
 
-    def _tasks(self, address: str, region: str, instance_id: str, target: str) -> str | None:
-        """Emit the task's progress; the reason to stop when it failed, else None."""
+    def _tasks(
+        self, address: str, region: str, instance_id: str, target: str
+    ) -> tuple[str | None, bool]:
+        """Emit the task's progress; (the reason to stop when it failed, else None; whether
+        the task center lists the change)."""
         try:
             tasks = rds.instance_tasks(self.clients, region, instance_id, datetime.now(UTC))
         except CloudCallError:
-            return None  # progress is for display: the status reads decide
+            return None, False  # progress is for display: the status reads decide
         ours = next((t for t in tasks if t.encryption_target == target), None)
         if ours is None:
-            return None
+            return None, False
         if ours.status in FAILED_TASKS:
-            return f"the task center reports the change {ours.status} (task {ours.task_id})"
+            failed = f"the task center reports the change {ours.status} (task {ours.task_id})"
+            return failed, True
         if ours.status in WAITING_TASKS:
             self.emit(
                 ApplyEvent(
@@ -135,7 +146,8 @@ class Waiter:
                     remain_s=ours.remain_seconds,
                 )
             )
-        return None
+            return None, True
+        return None, False  # an earlier change's finished task says nothing of this one
 
     def scheduled_start(self, region: str, instance_id: str, target: str) -> str | None:
         """StartTime of the task a MaintainTime change created; None when not listed."""
@@ -145,3 +157,12 @@ class Waiter:
             None,
         )
         return ours.start_time if ours is not None else None
+
+
+def _not_acted_on(instance_id: str, grace_s: float) -> str:
+    return (
+        f"the cloud accepted the write, but {instance_id} showed no sign of the change after "
+        f"{grace_s:g} s (still Running on its old value, no task): its ClientToken was most "
+        "likely used before (this saved plan was applied already, and its change undone "
+        "since), so the cloud answered without acting. Plan again, and apply the new plan"
+    )

@@ -197,3 +197,28 @@ def test_a_role_broken_since_the_plan_stops_the_first_cmk_change(demo: Any) -> N
     (outcome,) = result.outcomes
     assert outcome.status == "failed" and "refused at the write: RamNotReady" in outcome.detail
     assert "rds:ModifyDBInstanceConfig" not in writes(demo)
+
+
+def test_a_replayed_client_token_is_reported_within_seconds_not_after_the_timeout(
+    demo: Any,
+) -> None:
+    """The same plan applied again after someone undid its change: its ClientToken was used
+    before, so the cloud answers with the first answer and does nothing (issue 16, item 7).
+    Apply says so once the grace period passes, not after --timeout (30 min)."""
+    clients = clients_for(demo)
+    spec = {
+        "defaults": {"region": HZ, "restart": "immediate"},
+        "instances": {"pgm-bp1gp00000000001": {"encryption": {"key": "service"}}},
+    }
+    plan = make_plan(clients, spec)
+    first = apply_plan(plan, clients, _options(demo))
+    assert first.ok, first.outcomes
+    _switch(demo, "pgm-bp1gp00000000001", "disabled")  # undone by hand
+    time = FakeTime(demo)
+
+    again = apply_plan(plan, clients, options(time, allow_restart=True))
+
+    (outcome,) = again.outcomes
+    assert outcome.status == "failed"
+    assert "ClientToken was most likely used before" in outcome.detail
+    assert sum(time.slept) <= 40, "reported after the grace period, not the 30 min timeout"
