@@ -10,11 +10,12 @@ from typing import Any
 import click
 
 from reconciler.cli.options import GlobalOptions, global_options
-from reconciler.cli.outfile import OutFile
+from reconciler.cli.outfile import OutFile, refuse_unless_regular
 from reconciler.cli.root import EXIT_OK, cli, fail
 from reconciler.errors import Interrupted, ReconcilerError
 
 DEFAULT_REGION = "cn-hangzhou"
+SCHEMA_NAME = "spec.schema.json"
 
 
 def _regions(value: Any) -> tuple[str, ...]:
@@ -87,6 +88,10 @@ def _prepare(out_dir: str | None) -> Path | None:
                 f"cannot import into {out_dir}: it already holds {', '.join(present)}; "
                 "name a new or empty folder"
             )
+        try:  # the one file that may be there already: replaced only if it is a regular file
+            refuse_unless_regular(target / SCHEMA_NAME, "imported spec")
+        except ReconcilerError as error:
+            fail(str(error))
     return target
 
 
@@ -141,7 +146,7 @@ def _write(target: Path, files: dict[str, str]) -> None:
     from reconciler.spec.schema import spec_json_schema_text
 
     target.mkdir(exist_ok=True)
-    for name, text in {**files, "spec.schema.json": spec_json_schema_text()}.items():
+    for name, text in {**files, SCHEMA_NAME: spec_json_schema_text()}.items():
         OutFile.prepare(str(target / name), "imported spec").commit(text)
 
 
