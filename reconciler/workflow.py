@@ -51,6 +51,7 @@ __all__ = [
     "apply",
     "apply_lock",
     "check_applicable",
+    "check_journal",
     "check_saved_plan",
     "journal_path",
     "load",
@@ -127,6 +128,14 @@ def journal_path(state_dir: str | Path) -> Path:
     return Path(state_dir) / JOURNAL_NAME
 
 
+def check_journal(state_dir: str | Path) -> None:
+    """Raise ApplyError when the journal of `state_dir` cannot be written (apply() checks it
+    too; the CLI asks first, so the error comes before the cloud is read)."""
+    from reconciler.apply.journal import Journal
+
+    Journal(journal_path(state_dir)).check()
+
+
 def apply_lock(state_dir: str | Path) -> ApplyLock:
     """The one-apply-at-a-time lock of a state directory (created if missing). Entering it
     raises ApplyError naming the holder when another apply holds it."""
@@ -174,6 +183,8 @@ def apply(
     if state_dir is not None and options.journal is None:
         options = dataclasses.replace(options, journal=Journal(journal_path(state_dir)))
     check_applicable(resumed.plan, options)
+    if options.journal is not None:
+        options.journal.check()
     lock = threading.Lock()
 
     def emit(event: ApplyEvent) -> None:

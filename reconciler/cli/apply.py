@@ -146,6 +146,11 @@ def apply(
     except ReconcilerError as error:
         fail(str(error))
     try:
+        workflow.check_journal(folder)
+    except ReconcilerError as error:
+        lock.release()
+        fail(str(error))
+    try:
         _run(loaded, saved, options, opts, folder, auto_approve, fmt)
     finally:
         lock.release()
