@@ -5,10 +5,14 @@ codes. Progress is reported through callbacks. Errors are raised as ReconcilerEr
 subclasses (SpecError, ObserveError, ApplyError, PlanFileError), never printed.
 
     loaded = load(paths, region)                           # SpecError
-    observed, plan = observe_and_plan(loaded, clients)     # ObserveError
     saved = read_plan_file(path)                           # PlanFileError
-    findings = check_saved_plan(saved, loaded, observed, plan)   # [] when it may be applied
-    with apply_lock(state_dir):                            # ApplyError naming the holder
+    observed, plan = observe_and_plan(loaded, clients)     # ObserveError (plan, drift)
+
+    account = read_account(loaded, clients)                # apply: one read, then the locks
+    with apply_lock(lock_scopes(loaded, account, endpoint)):   # ApplyError naming the holder
+        observed, plan = observe_and_plan(loaded, clients) # read under the lock
+        check_locked_account(account, observed)
+        findings = check_saved_plan(saved, loaded, observed, plan)   # [] when it may be applied
         result = apply(plan, clients, options, on_event)   # ApplyError before any write
 
 Saved plans (read_plan_file, check_saved_plan, resume) live in reconciler/saved_plan.py and
@@ -25,7 +29,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler.errors import ReconcilerError
 from reconciler.saved_plan import (
     PlanFileError,
     Resumption,
@@ -37,7 +40,7 @@ from reconciler.saved_plan import (
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.apply.executor import ApplyEvent, ApplyOptions, ApplyResult
-    from reconciler.apply.lock import ApplyLock
+    from reconciler.apply.lock import ApplyLocks, LockScope
     from reconciler.cloud.clients import CloudClients
     from reconciler.plan.model import Change, Plan
     from reconciler.spec.loader import LoadedSpec
@@ -52,12 +55,15 @@ __all__ = [
     "apply_lock",
     "check_applicable",
     "check_journal",
+    "check_locked_account",
     "check_saved_plan",
     "journal_path",
     "load",
+    "lock_scopes",
     "make_plan",
     "observe",
     "observe_and_plan",
+    "read_account",
     "read_plan_file",
     "resume",
 ]
@@ -136,19 +142,44 @@ def check_journal(state_dir: str | Path) -> None:
     Journal(journal_path(state_dir)).check()
 
 
-def apply_lock(state_dir: str | Path) -> ApplyLock:
-    """The one-apply-at-a-time lock of a state directory (created if missing). Entering it
-    raises ApplyError naming the holder when another apply holds it."""
-    from reconciler.apply.lock import ApplyLock
+def read_account(loaded: LoadedSpec, clients: CloudClients) -> str | None:
+    """The account of the credentials, with one read (the ARN of the RDS service key in the
+    default region; None where KMS is not activated): what the apply lock is named by, read
+    before the observation so that the plan is made from facts read under the lock."""
+    from reconciler.cloud.kms import service_key
 
-    folder = Path(state_dir)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ReconcilerError(
-            f"cannot create the state folder {folder}: {error.strerror}"
-        ) from error
-    return ApplyLock(folder)
+    return service_key(clients, loaded.spec.defaults.region).account_id
+
+
+def lock_scopes(loaded: LoadedSpec, account: str | None, endpoint: str | None) -> list[LockScope]:
+    """What an apply of `loaded` locks: every region the spec touches (a superset of the
+    plan's), and the account as a whole when RAM may be changed (the role is account-wide)."""
+    from reconciler.apply.lock import ACCOUNT_WIDE, LockScope
+
+    regions = list(loaded.spec.regions())
+    if loaded.spec.effective_ram() is not None:
+        regions.append(ACCOUNT_WIDE)
+    return [LockScope(account, region, endpoint) for region in regions]
+
+
+def apply_lock(scopes: Sequence[LockScope], home: str | Path | None = None) -> ApplyLocks:
+    """The one-apply-at-a-time locks of `scopes` in the user's state folder (`home`, default
+    lock_home()). Entering raises ApplyError naming the holder when another apply holds one."""
+    from reconciler.apply.lock import ApplyLocks, lock_home
+
+    return ApplyLocks(lock_home() if home is None else home, scopes)
+
+
+def check_locked_account(account: str | None, observed: ObservedState) -> None:
+    """Raise ApplyError when the observation saw another account than the locks are named by."""
+    from reconciler.errors import ApplyError
+
+    if observed.account_id != account:
+        raise ApplyError(
+            f"the account read before taking the apply lock ({account or 'unknown'}) is not "
+            f"the one observed ({observed.account_id or 'unknown'}); nothing was written: run "
+            "again"
+        )
 
 
 def check_applicable(plan: Plan, options: ApplyOptions) -> None:
@@ -169,9 +200,10 @@ def apply(
 ) -> ApplyResult:
     """Carry the plan out (a Resumption: what is left of a saved plan). With `state_dir`,
     writes are recorded in its journal (unless `options` already names one); the caller holds
-    apply_lock(state_dir) around this. Raises ApplyError before any write when the plan may
-    not be applied; re-raises Interrupted after stopping new writes and waiting for those in
-    flight (the executor's partial result is on the error as `apply_result`).
+    apply_lock(...) around this and the observation the plan was made from. Raises ApplyError
+    before any write when the plan may not be applied (or its journal cannot be written);
+    re-raises Interrupted after stopping new writes and waiting for those in flight (the
+    executor's partial result is on the error as `apply_result`).
 
     Changes of a Resumption that are already made report `done` without a write; an instance
     whose change an earlier run submitted and that is still re-encrypting is waited for, as
