@@ -83,12 +83,7 @@ def load(paths: Sequence[str], region: str | None = None) -> LoadedSpec:
     option) fills defaults.region where no file set it. Raises SpecError with every problem."""
     from reconciler.spec.loader import load_spec
 
-    loaded = load_spec(tuple(paths) or DEFAULT_PATHS)
-    spec = loaded.spec
-    if region is None or "region" in spec.defaults.model_fields_set:
-        return loaded
-    defaults = spec.defaults.model_copy(update={"region": region})
-    return dataclasses.replace(loaded, spec=spec.model_copy(update={"defaults": defaults}))
+    return load_spec(tuple(paths) or DEFAULT_PATHS, default_region=region)  # checks `region`
 
 
 def observe(

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from reconciler.cli.options import GlobalOptions, global_options
+from reconciler.cli.options import GlobalOptions, check_regions, global_options
 from reconciler.cli.outfile import OutFile, refuse_unless_regular
 from reconciler.cli.root import EXIT_OK, cli, fail
 from reconciler.errors import Interrupted, ReconcilerError
@@ -157,7 +157,9 @@ def _accept_repeated_region() -> None:
         if param.name == "region" and isinstance(param, click.Option):
             param.multiple = True
             param.default = None
-            param.callback = lambda _ctx, _param, value: tuple(value) or None
+            param.callback = lambda ctx, param, value: check_regions(
+                ctx, param, tuple(value) or None
+            )
             param.help = "Region to read (repeatable; default cn-hangzhou)."
 
 
