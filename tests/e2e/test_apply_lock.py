@@ -74,12 +74,15 @@ def test_another_region_does_not_exclude(
 def test_another_endpoint_does_not_exclude_and_the_same_one_does(
     demo: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with Emulator(":memory:", settings=Settings(restart_seconds=0), seed="demo") as other:
-        with held_by_this_test(other.endpoint):
-            run = apply_in(tmp_path, monkeypatch, "--endpoint", demo.endpoint)
-            assert run.exit_code == 0, run.stderr
-            same = apply_in(tmp_path, monkeypatch, "--endpoint", other.endpoint)
-            assert same.exit_code == 1 and "another apply holds the lock" in same.stderr
+    settings = Settings(restart_seconds=0)
+    with (
+        Emulator(":memory:", settings=settings, seed="demo") as other,
+        held_by_this_test(other.endpoint),
+    ):
+        run = apply_in(tmp_path, monkeypatch, "--endpoint", demo.endpoint)
+        assert run.exit_code == 0, run.stderr
+        same = apply_in(tmp_path, monkeypatch, "--endpoint", other.endpoint)
+        assert same.exit_code == 1 and "another apply holds the lock" in same.stderr
 
 
 def test_the_real_cloud_is_not_an_emulator(tmp_path: Path) -> None:
