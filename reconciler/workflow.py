@@ -138,12 +138,19 @@ def check_journal(state_dir: str | Path) -> None:
 
 
 def read_account(loaded: LoadedSpec, clients: CloudClients) -> str | None:
-    """The account of the credentials, with one read (the ARN of the RDS service key in the
-    default region; None where KMS is not activated): what the apply lock is named by, read
-    before the observation so that the plan is made from facts read under the lock."""
+    """The account of the credentials, from the ARN of the RDS service key of the default
+    region (one read), else of the spec's other regions in turn, as the observation finds it;
+    None where no region has one (KMS not activated). What the apply locks are named by, read
+    before the observation so that the plan is made from facts read under the locks."""
     from reconciler.cloud.kms import service_key
 
-    return service_key(clients, loaded.spec.defaults.region).account_id
+    spec = loaded.spec
+    others = [r for r in spec.regions() if r != spec.defaults.region]
+    for region in [spec.defaults.region, *others]:
+        account = service_key(clients, region).account_id
+        if account:
+            return account
+    return None
 
 
 def lock_scopes(loaded: LoadedSpec, account: str | None, endpoint: str | None) -> list[LockScope]:
