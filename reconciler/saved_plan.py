@@ -31,6 +31,7 @@ def read_plan_file(path: str | Path) -> Plan:
     from pydantic import ValidationError
 
     from reconciler.plan.model import FORMAT_VERSION, load_plan
+    from reconciler.strict_json import StrictJsonError, strict_loads
 
     name = str(path)
     try:
@@ -43,11 +44,15 @@ def read_plan_file(path: str | Path) -> Plan:
         detail = getattr(error, "strerror", None) or "not UTF-8 text"
         raise PlanFileError(f"cannot read plan file {name}: {detail}") from error
     try:
-        document = json.loads(text)
+        document = strict_loads(text)
     except json.JSONDecodeError as error:
         raise PlanFileError(
             f"plan file {name} is not JSON (line {error.lineno}, column {error.colno}: "
             f"{error.msg}); save a plan with `reconciler plan -o FILE`"
+        ) from error
+    except StrictJsonError as error:
+        raise PlanFileError(
+            f"plan file {name} is not a plan: {error}; save a plan with `reconciler plan -o FILE`"
         ) from error
     if not isinstance(document, dict) or "changes" not in document:
         raise PlanFileError(

@@ -5,10 +5,14 @@ codes. Progress is reported through callbacks. Errors are raised as ReconcilerEr
 subclasses (SpecError, ObserveError, ApplyError, PlanFileError), never printed.
 
     loaded = load(paths, region)                           # SpecError
-    observed, plan = observe_and_plan(loaded, clients)     # ObserveError
     saved = read_plan_file(path)                           # PlanFileError
-    findings = check_saved_plan(saved, loaded, observed, plan)   # [] when it may be applied
-    with apply_lock(state_dir):                            # ApplyError naming the holder
+    observed, plan = observe_and_plan(loaded, clients)     # ObserveError (plan, drift)
+
+    account = read_account(loaded, clients)                # apply: one read, then the locks
+    with apply_lock(lock_scopes(loaded, account, endpoint)):   # ApplyError naming the holder
+        observed, plan = observe_and_plan(loaded, clients) # read under the lock
+        check_locked_account(account, observed)
+        findings = check_saved_plan(saved, loaded, observed, plan)   # [] when it may be applied
         result = apply(plan, clients, options, on_event)   # ApplyError before any write
 
 Saved plans (read_plan_file, check_saved_plan, resume) live in reconciler/saved_plan.py and
@@ -26,7 +30,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler.errors import ReconcilerError
 from reconciler.saved_plan import (
     PlanFileError,
     Resumption,
@@ -38,7 +41,7 @@ from reconciler.saved_plan import (
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.apply.executor import ApplyEvent, ApplyOptions, ApplyResult
-    from reconciler.apply.lock import ApplyLock
+    from reconciler.apply.lock import ApplyLocks, LockScope
     from reconciler.cloud.clients import CloudClients
     from reconciler.plan.model import Change, Plan
     from reconciler.spec.loader import LoadedSpec
@@ -52,12 +55,16 @@ __all__ = [
     "apply",
     "apply_lock",
     "check_applicable",
+    "check_journal",
+    "check_locked_account",
     "check_saved_plan",
     "journal_path",
     "load",
+    "lock_scopes",
     "make_plan",
     "observe",
     "observe_and_plan",
+    "read_account",
     "read_plan_file",
     "resume",
 ]
@@ -77,12 +84,7 @@ def load(paths: Sequence[str], region: str | None = None) -> LoadedSpec:
     option) fills defaults.region where no file set it. Raises SpecError with every problem."""
     from reconciler.spec.loader import load_spec
 
-    loaded = load_spec(tuple(paths) or DEFAULT_PATHS)
-    spec = loaded.spec
-    if region is None or "region" in spec.defaults.model_fields_set:
-        return loaded
-    defaults = spec.defaults.model_copy(update={"region": region})
-    return dataclasses.replace(loaded, spec=spec.model_copy(update={"defaults": defaults}))
+    return load_spec(tuple(paths) or DEFAULT_PATHS, default_region=region)  # checks `region`
 
 
 def observe(
@@ -148,19 +150,59 @@ def journal_path(state_dir: str | Path) -> Path:
     return Path(state_dir) / JOURNAL_NAME
 
 
-def apply_lock(state_dir: str | Path) -> ApplyLock:
-    """The one-apply-at-a-time lock of a state directory (created if missing). Entering it
-    raises ApplyError naming the holder when another apply holds it."""
-    from reconciler.apply.lock import ApplyLock
+def check_journal(state_dir: str | Path) -> None:
+    """Raise ApplyError when the journal of `state_dir` cannot be written (apply() checks it
+    too; the CLI asks first, so the error comes before the cloud is read)."""
+    from reconciler.apply.journal import Journal
 
-    folder = Path(state_dir)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ReconcilerError(
-            f"cannot create the state folder {folder}: {error.strerror}"
-        ) from error
-    return ApplyLock(folder)
+    Journal(journal_path(state_dir)).check()
+
+
+def read_account(loaded: LoadedSpec, clients: CloudClients) -> str | None:
+    """The account of the credentials, from the ARN of the RDS service key of the default
+    region (one read), else of the spec's other regions in turn, as the observation finds it;
+    None where no region has one (KMS not activated). What the apply locks are named by, read
+    before the observation so that the plan is made from facts read under the locks."""
+    from reconciler.cloud.kms import service_key
+
+    spec = loaded.spec
+    others = [r for r in spec.regions() if r != spec.defaults.region]
+    for region in [spec.defaults.region, *others]:
+        account = service_key(clients, region).account_id
+        if account:
+            return account
+    return None
+
+
+def lock_scopes(loaded: LoadedSpec, account: str | None, endpoint: str | None) -> list[LockScope]:
+    """What an apply of `loaded` locks: every region the spec touches (a superset of the
+    plan's), and the account as a whole when RAM may be changed (the role is account-wide)."""
+    from reconciler.apply.lock import ACCOUNT_WIDE, LockScope
+
+    regions = list(loaded.spec.regions())
+    if loaded.spec.effective_ram() is not None:
+        regions.append(ACCOUNT_WIDE)
+    return [LockScope(account, region, endpoint) for region in regions]
+
+
+def apply_lock(scopes: Sequence[LockScope], home: str | Path | None = None) -> ApplyLocks:
+    """The one-apply-at-a-time locks of `scopes` in the user's state folder (`home`, default
+    lock_home()). Entering raises ApplyError naming the holder when another apply holds one."""
+    from reconciler.apply.lock import ApplyLocks, lock_home
+
+    return ApplyLocks(lock_home() if home is None else home, scopes)
+
+
+def check_locked_account(account: str | None, observed: ObservedState) -> None:
+    """Raise ApplyError when the observation saw another account than the locks are named by."""
+    from reconciler.errors import ApplyError
+
+    if observed.account_id != account:
+        raise ApplyError(
+            f"the account read before taking the apply lock ({account or 'unknown'}) is not "
+            f"the one observed ({observed.account_id or 'unknown'}); nothing was written: run "
+            "again"
+        )
 
 
 def check_applicable(plan: Plan, options: ApplyOptions) -> None:
@@ -181,9 +223,10 @@ def apply(
 ) -> ApplyResult:
     """Carry the plan out (a Resumption: what is left of a saved plan). With `state_dir`,
     writes are recorded in its journal (unless `options` already names one); the caller holds
-    apply_lock(state_dir) around this. Raises ApplyError before any write when the plan may
-    not be applied; re-raises Interrupted after stopping new writes and waiting for those in
-    flight (the executor's partial result is on the error as `apply_result`).
+    apply_lock(...) around this and the observation the plan was made from. Raises ApplyError
+    before any write when the plan may not be applied (or its journal cannot be written);
+    re-raises Interrupted after stopping new writes and waiting for those in flight (the
+    executor's partial result is on the error as `apply_result`).
 
     Changes of a Resumption that are already made report `done` without a write; an instance
     whose change an earlier run submitted and that is still re-encrypting is waited for, as
@@ -195,6 +238,8 @@ def apply(
     if state_dir is not None and options.journal is None:
         options = dataclasses.replace(options, journal=Journal(journal_path(state_dir)))
     check_applicable(resumed.plan, options)
+    if options.journal is not None:
+        options.journal.check()
     lock = threading.Lock()
 
     def emit(event: ApplyEvent) -> None:

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from reconciler.cloud.redact import redact
+from reconciler.errors import ApplyError
 
 SECRET_NAMES = ("secret", "password", "token", "signature", "accesskey")
 """Parameter names (lower case, contained) whose values never reach the file. ClientToken is
@@ -54,6 +56,25 @@ class Journal:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+
+    def check(self) -> None:
+        """Raise ApplyError, before any write to the cloud, when entries cannot be appended: a
+        write the journal cannot announce must not be made. Creates the folder and the file."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            kind = _not_a_file(self.path)
+            if kind:
+                raise ApplyError(
+                    f"cannot write the apply journal {self.path}: it is {kind}, not a file; "
+                    "move it away (nothing was written)"
+                )
+            with open(self.path, "a", encoding="utf-8"):
+                pass
+        except OSError as error:
+            raise ApplyError(
+                f"cannot write the apply journal {self.path}: {error.strerror}; fix its folder "
+                "or its permissions (nothing was written)"
+            ) from error
 
     def append(self, entry: dict[str, Any]) -> None:
         """Write one entry and make it durable (flush + fsync) before returning."""
@@ -123,3 +144,15 @@ class Journal:
             elif entry.get("event") == "after":
                 open_writes.pop(key, None)
         return list(open_writes.values())
+
+
+def _not_a_file(path: Path) -> str | None:
+    """What is at `path` (a link followed) when it is not a regular file; None when it is one
+    or nothing is there. Opening a FIFO to append would block until someone reads it."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    return "a folder" if stat.S_ISDIR(mode) else "a FIFO, device or socket"

@@ -3,17 +3,21 @@
     reconciler apply [PATH...]             plan now, show it, ask, apply
     reconciler apply --plan PLAN.json      apply a saved plan after checking it is not stale
 
-Order: read the plan file and the spec (no cloud yet), take the state directory's lock, read
-the cloud, check a saved plan against it, refuse what may not be applied (refusals, an
-immediate restart without --allow-restart), show the plan, ask (or --auto-approve), apply.
+Order: read the plan file and the spec, check that the journal can be written (no cloud yet),
+read the account (one call), take the locks of every (account, region) the spec touches in the
+user's state folder, read the cloud under them, check a saved plan against it, refuse what
+may not be applied (refusals, an immediate restart without --allow-restart), show the plan,
+ask (or --auto-approve), apply.
 Nothing is written before the answer, and nothing after a refusal.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +57,33 @@ class Duration(click.ParamType):
 
 
 def state_dir(opts: GlobalOptions) -> Path:
-    """Where the lock and the journal live: `.reconciler/`, or with --emulator the folder of
-    its state file (one emulated cloud, one lock)."""
+    """Where the journal lives: `.reconciler/`, or with --emulator the folder of its state
+    file."""
     if opts.emulator:
         return Path(opts.emulator_state).parent
     return Path(DEFAULT_STATE_DIR)
+
+
+def cloud_identity(opts: GlobalOptions) -> str | None:
+    """Which cloud the locks are for: None for the real one, else the endpoint, or with
+    --emulator its state file (its port changes with every run; its state does not)."""
+    if opts.emulator:
+        return "emulator:" + str(Path(opts.emulator_state).resolve())
+    return opts.endpoint.strip() if opts.endpoint else None
+
+
+@contextlib.contextmanager
+def locked(loaded: Any, clients: Any, opts: GlobalOptions) -> Iterator[str | None]:
+    """Hold the apply locks of the spec's (account, region)s; yields the account.
+
+    The account is read first, with one call (the RDS service key's ARN), so that the locks are
+    held before the observation the plan is made from: nothing read before them is used for a
+    write. (The other way, observing and then locking, would need a second observation.)"""
+    from reconciler import workflow
+
+    account = workflow.read_account(loaded, clients)
+    with workflow.apply_lock(workflow.lock_scopes(loaded, account, cloud_identity(opts))):
+        yield account
 
 
 @cli.command(short_help="Carry out the plan (made now, or saved with plan -o).")
@@ -122,11 +148,13 @@ def apply(
     --plan FILE, checked against the cloud first.
 
     Shows the plan and asks for 'yes' (a terminal is needed, or --auto-approve). Changes that
-    restart an instance now need --allow-restart. One apply at a time per state folder
-    (.reconciler/, next to the journal .reconciler/journal.jsonl; with --emulator, the folder
-    of its state file). Exit codes: 0 every change done or scheduled (also when there is
-    nothing to do); 1 a failed change, a refusal, a stale saved plan, a usage error;
-    130/143 interrupted (writes in flight finish, nothing new starts). See docs/exit-codes.md.
+    restart an instance now need --allow-restart. One apply at a time per account and region
+    on this machine (locks in $RECONCILER_STATE_HOME, else $XDG_STATE_HOME/reconciler, else
+    ~/.local/state/reconciler); writes are recorded in .reconciler/journal.jsonl (with
+    --emulator, beside its state file). Exit codes: 0 every change done or scheduled (also
+    when there is nothing to do); 1 a failed change, a refusal, a stale saved plan, a usage
+    error; 130/143 interrupted (writes in flight finish, nothing new starts). See
+    docs/exit-codes.md.
     """
     from reconciler import workflow
     from reconciler.apply.executor import ApplyOptions
@@ -141,14 +169,10 @@ def apply(
     )
     folder = state_dir(opts)
     try:
-        lock = workflow.apply_lock(folder)
-        lock.acquire()
+        workflow.check_journal(folder)
     except ReconcilerError as error:
         fail(str(error))
-    try:
-        _run(loaded, saved, options, opts, folder, auto_approve, fmt)
-    finally:
-        lock.release()
+    _run(loaded, saved, options, opts, folder, auto_approve, fmt)
 
 
 def _read_saved(plan_file: str | None) -> Any:
@@ -175,11 +199,15 @@ def _run(
     from reconciler.cli.plan import connected, observe_and_plan_with_progress, print_stats
 
     view_to_stderr = fmt == "json"
-    with connected(opts, max(OBSERVE_PARALLELISM, options.parallelism)) as clients:
+    with (
+        connected(opts, max(OBSERVE_PARALLELISM, options.parallelism)) as clients,
+        locked(loaded, clients, opts) as account,
+    ):
         plan_id = saved.plan_id if saved is not None else None
         observed, fresh = observe_and_plan_with_progress(
             loaded, clients, OBSERVE_PARALLELISM, plan_id=plan_id
         )
+        workflow.check_locked_account(account, observed)
         if saved is not None:
             _refuse_if_stale(saved, loaded, observed, fresh)
             work = workflow.resume(saved, loaded, observed, fresh)

@@ -82,7 +82,8 @@ def render(report: Any, fmt: str, *, strict: bool, color: bool = False) -> str:
     metavar="FILE",
     help="Also write the report to FILE (repeatable), in the format its name says (.json, "
     ".md, .xml JUnit, .sarif, .html, .txt; else --format); stdout still gets --format. "
-    "Written atomically and only on exit 0 or 2; on an error an old FILE is removed.",
+    "Written atomically and only on exit 0 or 2; on an error an old FILE is removed. FILE "
+    "must be a regular file or a new path (a link, FIFO, device or folder is refused).",
 )
 @click.option(
     "--strict",

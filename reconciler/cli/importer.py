@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from reconciler.cli.options import GlobalOptions, global_options
-from reconciler.cli.outfile import OutFile
+from reconciler.cli.options import GlobalOptions, check_regions, global_options
+from reconciler.cli.outfile import OutFile, refuse_unless_regular
 from reconciler.cli.root import EXIT_OK, cli, fail
 from reconciler.errors import Interrupted, ReconcilerError
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from reconciler.spec.models import Spec
 
 DEFAULT_REGION = "cn-hangzhou"
+SCHEMA_NAME = "spec.schema.json"
 
 
 def _regions(value: Any) -> tuple[str, ...]:
@@ -92,6 +93,10 @@ def _prepare(out_dir: str | None) -> Path | None:
                 f"cannot import into {out_dir}: it already holds {', '.join(present)}; "
                 "name a new or empty folder"
             )
+        try:  # the one file that may be there already: replaced only if it is a regular file
+            refuse_unless_regular(target / SCHEMA_NAME, "imported spec")
+        except ReconcilerError as error:
+            fail(str(error))
     return target
 
 
@@ -152,7 +157,7 @@ def _write(target: Path, files: dict[str, str]) -> None:
     from reconciler.spec.schema import spec_json_schema_text
 
     target.mkdir(exist_ok=True)
-    for name, text in {**files, "spec.schema.json": spec_json_schema_text()}.items():
+    for name, text in {**files, SCHEMA_NAME: spec_json_schema_text()}.items():
         OutFile.prepare(str(target / name), "imported spec").commit(text)
 
 
@@ -163,7 +168,9 @@ def _accept_repeated_region() -> None:
         if param.name == "region" and isinstance(param, click.Option):
             param.multiple = True
             param.default = None
-            param.callback = lambda _ctx, _param, value: tuple(value) or None
+            param.callback = lambda ctx, param, value: check_regions(
+                ctx, param, tuple(value) or None
+            )
             param.help = "Region to read (repeatable; default cn-hangzhou)."
 
 

@@ -22,6 +22,18 @@ class GlobalOptions:
     stats: bool = False
 
 
+def check_regions(_ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+    """--region must be a known region id (a usage error otherwise, exit 1): it names files,
+    lock files and endpoints, so `cn-hangzhou/../x` or an empty one never gets that far."""
+    from reconciler.spec.regions import region_problem
+
+    for region in (value,) if isinstance(value, str) else value or ():
+        problem = region_problem(region)
+        if problem:
+            raise click.BadParameter(problem)
+    return value
+
+
 def _global_option_decorators(
     hidden: bool,
 ) -> list[Callable[[Callable[..., Any]], Callable[..., Any]]]:
@@ -36,7 +48,11 @@ def _global_option_decorators(
             help="Send every API call to this endpoint over http (env RECONCILER_ENDPOINT).",
         ),
         click.option(
-            "--region", default=None, hidden=hidden, help="Region to use where the spec names none."
+            "--region",
+            default=None,
+            hidden=hidden,
+            callback=check_regions,
+            help="Region to use where the spec names none.",
         ),
         click.option(
             "--profile",

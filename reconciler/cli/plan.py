@@ -106,7 +106,8 @@ def render(plan: Any, fmt: str, *, to_stdout: bool = True) -> str:
     metavar="FILE",
     help="Also save the plan as JSON (docs/plan-format.md) to FILE, only when the plan "
     "succeeds (exit 0 or 2): a failed, refused or interrupted plan writes no file and removes "
-    "an old one at FILE. '-' prints the JSON on stdout instead, and the --format view on "
+    "an old one at FILE. FILE must be a regular file or a new path (a link, FIFO, device or "
+    "folder is refused). '-' prints the JSON on stdout instead, and the --format view on "
     "stderr.",
 )
 @click.option(

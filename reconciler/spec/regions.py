@@ -8,6 +8,7 @@ which must not import the product); a test checks that it is a subset of this on
 from __future__ import annotations
 
 import difflib
+import re
 
 REGIONS: tuple[str, ...] = (
     "cn-hangzhou",
@@ -45,10 +46,22 @@ REGIONS: tuple[str, ...] = (
 _KNOWN = frozenset(REGIONS)
 
 
+REGION_SHAPE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+")
+"""What a region id looks like: lowercase letters and digits in words joined by single
+hyphens, starting with a letter (cn-hangzhou, ap-southeast-1, cn-shanghai-finance-1)."""
+LONGEST = 32
+
+
 def region_problem(region: str) -> str | None:
     """None for a known region id, else a sentence saying so, with a did-you-mean."""
     if region in _KNOWN:
         return None
+    if len(region) > LONGEST or not REGION_SHAPE.fullmatch(region):
+        shown = f"`{region}`" if region.isprintable() and len(region) <= LONGEST else "that"
+        return (
+            f"{shown} is not a region id: one is lowercase letters and digits joined by single "
+            "hyphens, e.g. cn-hangzhou or ap-southeast-1"
+        )
     close = difflib.get_close_matches(region, REGIONS, n=1, cutoff=0.6)
     hint = f"did you mean `{close[0]}`?" if close else "e.g. cn-hangzhou or ap-southeast-1"
     return f"`{region}` is not an Alibaba Cloud region: {hint}"

@@ -217,7 +217,7 @@ def test_a_second_apply_fails_at_once_naming_the_holder(busy_world: tuple[str, s
     )
     took = time.monotonic() - started
     assert second.exit_code == 1
-    assert "another apply is running" in second.stderr
+    assert "another apply holds the lock" in second.stderr
     assert f"pid {first.pid}" in second.stderr
     assert took < 5.0, f"the second apply waited {took:.1f} s"
     out, err = first.communicate(timeout=120)

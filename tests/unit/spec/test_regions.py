@@ -62,3 +62,37 @@ def test_the_emulator_does_not_import_the_product_list() -> None:
 def test_the_json_schema_lists_the_regions_for_editors() -> None:
     region = spec_json_schema()["$defs"]["Defaults"]["properties"]["region"]
     assert region["enum"] == list(REGIONS)
+
+
+@pytest.mark.parametrize(
+    "region", ['""', "cn-hangzhou/../x", '"CN HANGZHOU"', "cn--hangzhou", "-cn-hangzhou", "cn-"]
+)
+@pytest.mark.parametrize(
+    "where",
+    [
+        "defaults: {{region: {r}}}",
+        "kms_keys:\n  k: {{alias: alias/k, region: {r}}}",
+        "instances:\n  pgm-bp1aaaa0000001: {{region: {r}, encryption: disabled}}",
+    ],
+)
+def test_a_region_of_the_wrong_shape_in_a_file_is_an_error_at_its_place(
+    write: WriteFile, region: str, where: str
+) -> None:
+    found = errors_of(write("a.yaml", "version: 1\n" + where.format(r=region) + "\n"))
+    assert len(found) == 1, found
+    line = 2 + where.count("\n")
+    column = where.format(r="@").splitlines()[-1].index("@") + 1
+    assert found[0].startswith(f"a.yaml:{line}:{column}: "), found
+    assert "cn-hangzhou" in found[0]
+
+
+@pytest.mark.parametrize("region", ["", "cn-hangzhou/../x", "CN HANGZHOU", "x" * 10_000])
+def test_the_region_option_of_the_library_is_checked(write: WriteFile, region: str) -> None:
+    from reconciler import workflow
+    from reconciler.errors import SpecError
+
+    path = write("a.yaml", "version: 1\n")
+    with pytest.raises(SpecError) as caught:
+        workflow.load([str(path)], region)
+    [problem] = caught.value.diagnostics
+    assert problem.file == "--region" and "is not a region id" in problem.message
