@@ -266,6 +266,7 @@ def result_document(plan: Any, result: Any) -> dict[str, Any]:
         "format_version": RESULT_FORMAT_VERSION,
         "ok": bool(result.ok),
         "plan": {
+            "plan_id": plan.plan_id,
             "fingerprint": plan.fingerprint,
             "spec_digest": plan.spec_digest,
             "created_at": plan.created_at,
