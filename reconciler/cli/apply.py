@@ -93,9 +93,10 @@ def locked(loaded: Any, clients: Any, opts: GlobalOptions) -> Iterator[str | Non
     "plan_file",
     type=click.Path(path_type=str),
     metavar="FILE",
-    help="Apply this saved plan (plan -o FILE) instead of planning now. It is refused when it "
-    "was made from other spec files than PATH, or when the facts any of its changes rest on "
-    "moved since (the output names each one and how).",
+    help="Apply this saved plan (plan -o FILE) instead of planning now. Apply plans afresh and "
+    "makes a saved change only where the fresh plan makes the very same one: a plan of other "
+    "spec files than PATH, an edited change, or one whose facts moved since is refused before "
+    "any write (the output names each and how). See docs/plan-format.md.",
 )
 @click.option(
     "--auto-approve",
