@@ -6,9 +6,10 @@ is out of sync. On top of the plan: instances at risk although nothing in the sp
 differs (their key disabled, pending deletion, untagged, KMS off), and unmanaged instances.
 
 Severities (issue 11): critical, an instance locked or about to be, a RAM policy widened or its
-tag condition gone; high, a key without the RDS tag, the role's trust changed, the policy
-detached, a managed instance off or on another key; medium, rotation and deletion protection;
-low, descriptions and user tags; info, unmanaged instances.
+tag condition gone, a policy the spec does not list attached to the role and widening it;
+high, a key without the RDS tag, the role's trust changed, the policy detached, any other
+policy the spec does not list attached, a managed instance off or on another key; medium,
+rotation and deletion protection; low, descriptions and user tags; info, unmanaged instances.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from dataclasses import dataclass, field
 
 from reconciler.drift.model import Kind, Severity
 from reconciler.drift.ram_risk import policy_risk
-from reconciler.plan.actions import Action, RefusalCode, WarningCode
+from reconciler.plan.actions import Action, Op, RefusalCode, WarningCode
 from reconciler.plan.model import Change, FieldChange, Plan, Refusal
+from reconciler.plan.ram_attachments import address as attachment_address
+from reconciler.plan.ram_attachments import unwanted_attachments
 from reconciler.spec.models import RDS_ENCRYPTION_TAG, Spec
 from reconciler.state.models import ObservedInstance, ObservedKey, ObservedState
 
@@ -63,14 +66,7 @@ def from_change(change: Change, observed: ObservedState) -> Finding:
     if change.action is Action.CREATE and change.before is None:
         return _missing(change, kind_name)
     if kind_name == "ram_attachment":
-        return Finding(
-            change.address,
-            Kind.MISSING,
-            Severity.HIGH,
-            f"{change.reason}: RDS cannot use any CMK through the role, so CMK instances fail "
-            f"at their next key operation. {_FIX}",
-            tuple(change.field_changes),
-        )
+        return _attachment_changed(change, observed)
     if kind_name == "ram_policy":
         return _policy_changed(change)
     if kind_name == "ram_role":
@@ -106,6 +102,36 @@ def _missing(change: Change, kind_name: str) -> Finding:
         f"{what}. {_FIX}",
         tuple(change.field_changes),
         change.region,
+    )
+
+
+def _attachment_changed(change: Change, observed: ObservedState) -> Finding:
+    """The spec's policy not attached (missing, high), or policies the spec does not list
+    attached (changed: critical when one widens the role as ram_risk judges it, else high)."""
+    detached = {
+        (o.params["PolicyName"], o.params["PolicyType"])
+        for o in change.operations
+        if o.op == Op.RAM_DETACH_POLICY_FROM_ROLE
+    }
+    if not detached:
+        return Finding(
+            change.address,
+            Kind.MISSING,
+            Severity.HIGH,
+            f"{change.reason}: RDS cannot use any CMK through the role, so CMK instances fail "
+            f"at their next key operation. {_FIX}",
+            tuple(change.field_changes),
+        )
+    attached = observed.ram.attached_policies if observed.ram else []
+    widening = any(
+        policy_risk(p.document).critical for p in attached if (p.name, p.policy_type) in detached
+    )
+    return Finding(
+        change.address,
+        Kind.CHANGED,
+        Severity.CRITICAL if widening else Severity.HIGH,
+        f"{change.reason}. {_FIX}",
+        tuple(change.field_changes),
     )
 
 
@@ -304,16 +330,17 @@ def _key_risk(
 
 
 def ram_widened(spec: Spec, observed: ObservedState) -> list[Finding]:
-    """Other policies attached to the role that widen it: the role RDS assumes may then do
-    more than use tagged keys (e.g. an administrator policy attached by hand). The spec's own
-    policy is the plan's business (custom) or Alibaba's (system), so it is not judged here."""
+    """Policies attached to the role that the spec does not list (plan/ram_attachments.py)
+    and that widen it: the role RDS assumes may then do more than use tagged keys (e.g. an
+    administrator policy attached by hand). The plan detaches them (managed) or refuses them
+    (verify only); this makes the item critical. The spec's own policy is the plan's business
+    (custom) or Alibaba's (system), and a policy ram.extra_policies keeps is in the spec, so
+    neither is judged here."""
     ram = spec.effective_ram()
     if ram is None or observed.ram is None or observed.ram.role is None:
         return []
     found = []
-    for policy in observed.ram.attached_policies:
-        if policy.name == ram.policy and policy.policy_type.lower() == ram.policy_type.value:
-            continue
+    for policy in unwanted_attachments(ram, observed.ram):
         risk = policy_risk(policy.document)
         if not risk.critical:
             continue
@@ -324,12 +351,12 @@ def ram_widened(spec: Spec, observed: ObservedState) -> list[Finding]:
             what.append(f"allows {', '.join(risk.widened)}")
         found.append(
             Finding(
-                f"ram_attachment.{ram.role}/{policy.name}",
+                attachment_address(ram.role, policy.name),
                 Kind.CHANGED,
                 Severity.CRITICAL,
                 f"{policy.policy_type.lower()} policy {policy.name} is attached to role "
-                f"{ram.role} and widens it: it {' and '.join(what)}. Detach it: the role RDS "
-                "assumes needs only the fixed policy",
+                f"{ram.role} and widens it: it {' and '.join(what)}. Detach it (plan does, with "
+                "ram.manage: true), or list it under ram.extra_policies to keep it",
             )
         )
     return found
@@ -375,6 +402,7 @@ def checked_addresses(spec: Spec) -> list[str]:
         found += [
             f"ram_policy.{ram.policy}",
             f"ram_role.{ram.role}",
-            f"ram_attachment.{ram.role}/{ram.policy}",
+            attachment_address(ram.role, ram.policy),
         ]
-    return sorted(found)
+        found += [attachment_address(ram.role, p.name) for p in ram.extra_policies]
+    return sorted(set(found))
