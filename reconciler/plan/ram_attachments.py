@@ -155,7 +155,7 @@ def _name_change(
         before=before,
         after=after,
         reason="; ".join(reasons)
-        + ". Detached; list it under ram.extra_policies to keep it"
+        + ". apply detaches it; list it under ram.extra_policies to keep it"
         + (" (the spec's policy is attached first)" if attach else ""),
     )
 
