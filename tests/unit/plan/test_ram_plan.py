@@ -399,3 +399,26 @@ def test_verify_only_takes_the_spec_policy_of_either_type_as_its_own() -> None:
 def test_extra_policies_reject_an_unknown_type() -> None:
     with pytest.raises(ValueError, match="extra_policies"):
         _spec({"extra_policies": [{"name": "X", "type": "builtin"}]})
+
+
+def test_a_reason_spells_out_what_an_odd_document_grants() -> None:
+    odd = {
+        "Version": "1",
+        "Statement": [
+            {"Effect": "Allow", "NotAction": ["kms:Decrypt"], "Resource": "*"},
+            {"Effect": "Allow", "Action": "oss:*", "Resource": "*", "Condition": {"Bool": {}}},
+            "not a statement",
+            {"Effect": "Deny", "Action": "ecs:*", "Resource": "*"},
+        ],
+    }
+    plan = build_plan(_spec(), _observed(_with_extra(_policy("Odd", document=odd))))
+    reason = plan.change(f"ram_attachment.{ROLE}/Odd").reason
+    assert "custom policy Odd" in reason and "It widens the role" in reason
+    assert "allows every action but kms:Decrypt on *" in reason
+    assert "allows oss:* on * under a condition" in reason
+    assert "a statement the reconciler cannot read; and 1 more statement(s)" in reason
+    empty = build_plan(_spec(), _observed(_with_extra(_policy("Empty", document={}))))
+    assert (
+        "states nothing the reconciler can read"
+        in empty.change(f"ram_attachment.{ROLE}/Empty").reason
+    )
