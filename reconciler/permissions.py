@@ -320,6 +320,13 @@ ACTIONS: tuple[ApiAction, ...] = (
         "the policy is not attached to the role",
         f"{_ROLE} and {_POLICY} (both)",
     ),
+    ApiAction(
+        "ram:DetachPolicyFromRole",
+        "write",
+        _APPLY,
+        "a policy attached to the role that the spec does not list (`ram.extra_policies`)",
+        f"{_ROLE} and {_POLICY} (both)",
+    ),
 )
 
 

@@ -24,6 +24,7 @@ WRITES: dict[str, WriteFn] = {
     "ram:CreateRole": ram.create_role,
     "ram:UpdateRole": ram.update_role,
     "ram:AttachPolicyToRole": ram.attach_policy_to_role,
+    "ram:DetachPolicyFromRole": ram.detach_policy_from_role,
     "kms:CreateKey": kms.create_key,
     "kms:CancelKeyDeletion": kms.cancel_key_deletion,
     "kms:EnableKey": kms.enable_key,
@@ -45,6 +46,7 @@ NOT_IDEMPOTENT = frozenset(
         "ram:CreatePolicy",
         "ram:CreateRole",
         "ram:AttachPolicyToRole",
+        "ram:DetachPolicyFromRole",
     }
 )
 """Writes without a ClientToken that fail when repeated or do it twice: never sent again after

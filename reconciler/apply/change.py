@@ -383,8 +383,9 @@ def _took_effect(op: str, params: dict[str, Any], clients: CloudClients, region:
         role = ram.get_role(clients, region, params["RoleName"])
         wanted = json.loads(params["AssumeRolePolicyDocument"])
         return role is not None and role.trust_document == wanted
-    if op == "ram:AttachPolicyToRole":
-        return compare.attached(
+    if op in (compare.ATTACH, compare.DETACH):
+        now = compare.attached(
             clients, region, params["RoleName"], params["PolicyName"], params["PolicyType"]
         )
+        return now == (op == compare.ATTACH)
     return False

@@ -192,9 +192,22 @@ def attached(clients: CloudClients, region: str, role: str, policy: str, policy_
     return (policy, ram.policy_type_name(policy_type)) in listed
 
 
+ATTACH, DETACH = "ram:AttachPolicyToRole", "ram:DetachPolicyFromRole"
+
+
 def _attachment(change: Change, clients: CloudClients, region: str) -> str | None:
-    after = change.after or {}
-    role, policy = str(after.get("role")), str(after.get("policy"))
-    if attached(clients, region, role, policy, str(after.get("policy_type") or "Custom")):
-        return f"policy {policy} is now attached to role {role}"
+    """Every attach of the change needs its policy still unattached, every detach its policy
+    still attached (one ListPoliciesForRole answers all). Another op: not known, not made."""
+    ops = change.operations
+    if not ops or any(o.op not in (ATTACH, DETACH) for o in ops):
+        return f"apply does not know an attachment change made of {change.op_names}"
+    role = str(ops[0].params["RoleName"])
+    listed = ram.attached_policies(clients, region, role)
+    for op in ops:
+        name, kind = str(op.params["PolicyName"]), str(op.params["PolicyType"])
+        now = (name, ram.policy_type_name(kind)) in listed
+        if op.op == ATTACH and now:
+            return f"{kind.lower()} policy {name} is now attached to role {role}"
+        if op.op == DETACH and not now:
+            return f"{kind.lower()} policy {name} is no longer attached to role {role}"
     return None

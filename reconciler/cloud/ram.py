@@ -156,3 +156,9 @@ def update_role(clients: CloudClients, region: str, params: dict[str, Any]) -> A
 def attach_policy_to_role(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
     """AttachPolicyToRole: not idempotent; after a lost answer, list the role's policies."""
     return _ram_write(clients, region, "AttachPolicyToRole", "attach_policy_to_role", params)
+
+
+def detach_policy_from_role(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
+    """DetachPolicyFromRole: not idempotent (a repeat fails with EntityNotExist.Role.Policy);
+    after a lost answer, list the role's policies."""
+    return _ram_write(clients, region, "DetachPolicyFromRole", "detach_policy_from_role", params)

@@ -139,6 +139,7 @@ KNOWN_ACTIONS: frozenset[str] = frozenset(
         "ram:CreatePolicy",
         "ram:CreatePolicyVersion",
         "ram:CreateRole",
+        "ram:DetachPolicyFromRole",
         "ram:GetPolicy",
         "ram:GetRole",
         "ram:ListPoliciesForRole",

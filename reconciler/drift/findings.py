@@ -7,10 +7,11 @@ differs (their key disabled, pending deletion, untagged, KMS off), and unmanaged
 
 Severities (issue 11): critical, an instance locked or about to be, a managed instance's
 decryption pending in the task center (or a pending change whose value it does not say), a RAM
-policy widened or its tag condition gone; high, a key without the RDS tag, the role's trust
-changed, the policy detached, a managed instance off or on another key or with a move to one
-pending, an unmanaged instance's decryption pending; medium, rotation and deletion protection;
-low, descriptions and user tags; info, unmanaged instances.
+policy widened or its tag condition gone, a policy the spec does not list attached to the role
+and widening it; high, a key without the RDS tag, the role's trust changed, the policy
+detached, any other policy the spec does not list attached, a managed instance off or on
+another key or with a move to one pending, an unmanaged instance's decryption pending; medium,
+rotation and deletion protection; low, descriptions and user tags; info, unmanaged instances.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from dataclasses import dataclass, field
 
 from reconciler.drift.model import Kind, Severity
 from reconciler.drift.ram_risk import policy_risk
-from reconciler.plan.actions import ENCRYPTION_DISABLED, Action, RefusalCode, WarningCode
+from reconciler.plan.actions import ENCRYPTION_DISABLED, Action, Op, RefusalCode, WarningCode
 from reconciler.plan.desired import describe_value, pending_task
 from reconciler.plan.model import Change, FieldChange, Plan, Refusal
+from reconciler.plan.ram_attachments import address as attachment_address
+from reconciler.plan.ram_attachments import unwanted_attachments
 from reconciler.spec.models import RDS_ENCRYPTION_TAG, Spec
 from reconciler.state.models import ObservedInstance, ObservedKey, ObservedState, ObservedTask
 
@@ -66,14 +69,7 @@ def from_change(change: Change, observed: ObservedState) -> Finding:
     if change.action is Action.CREATE and change.before is None:
         return _missing(change, kind_name)
     if kind_name == "ram_attachment":
-        return Finding(
-            change.address,
-            Kind.MISSING,
-            Severity.HIGH,
-            f"{change.reason}: RDS cannot use any CMK through the role, so CMK instances fail "
-            f"at their next key operation. {_FIX}",
-            tuple(change.field_changes),
-        )
+        return _attachment_changed(change, observed)
     if kind_name == "ram_policy":
         return _policy_changed(change)
     if kind_name == "ram_role":
@@ -124,6 +120,36 @@ def _missing(change: Change, kind_name: str) -> Finding:
         f"{what}. {_FIX}",
         tuple(change.field_changes),
         change.region,
+    )
+
+
+def _attachment_changed(change: Change, observed: ObservedState) -> Finding:
+    """The spec's policy not attached (missing, high), or policies the spec does not list
+    attached (changed: critical when one widens the role as ram_risk judges it, else high)."""
+    detached = {
+        (o.params["PolicyName"], o.params["PolicyType"])
+        for o in change.operations
+        if o.op == Op.RAM_DETACH_POLICY_FROM_ROLE
+    }
+    if not detached:
+        return Finding(
+            change.address,
+            Kind.MISSING,
+            Severity.HIGH,
+            f"{change.reason}: RDS cannot use any CMK through the role, so CMK instances fail "
+            f"at their next key operation. {_FIX}",
+            tuple(change.field_changes),
+        )
+    attached = observed.ram.attached_policies if observed.ram else []
+    widening = any(
+        policy_risk(p.document).critical for p in attached if (p.name, p.policy_type) in detached
+    )
+    return Finding(
+        change.address,
+        Kind.CHANGED,
+        Severity.CRITICAL if widening else Severity.HIGH,
+        f"{change.reason}. {_FIX}",
+        tuple(change.field_changes),
     )
 
 
@@ -334,16 +360,17 @@ def _key_risk(
 
 
 def ram_widened(spec: Spec, observed: ObservedState) -> list[Finding]:
-    """Other policies attached to the role that widen it: the role RDS assumes may then do
-    more than use tagged keys (e.g. an administrator policy attached by hand). The spec's own
-    policy is the plan's business (custom) or Alibaba's (system), so it is not judged here."""
+    """Policies attached to the role that the spec does not list (plan/ram_attachments.py)
+    and that widen it: the role RDS assumes may then do more than use tagged keys (e.g. an
+    administrator policy attached by hand). The plan detaches them (managed) or refuses them
+    (verify only); this makes the item critical. The spec's own policy is the plan's business
+    (custom) or Alibaba's (system), and a policy ram.extra_policies keeps is in the spec, so
+    neither is judged here."""
     ram = spec.effective_ram()
     if ram is None or observed.ram is None or observed.ram.role is None:
         return []
     found = []
-    for policy in observed.ram.attached_policies:
-        if policy.name == ram.policy and policy.policy_type.lower() == ram.policy_type.value:
-            continue
+    for policy in unwanted_attachments(ram, observed.ram):
         risk = policy_risk(policy.document)
         if not risk.critical:
             continue
@@ -354,12 +381,12 @@ def ram_widened(spec: Spec, observed: ObservedState) -> list[Finding]:
             what.append(f"allows {', '.join(risk.widened)}")
         found.append(
             Finding(
-                f"ram_attachment.{ram.role}/{policy.name}",
+                attachment_address(ram.role, policy.name),
                 Kind.CHANGED,
                 Severity.CRITICAL,
                 f"{policy.policy_type.lower()} policy {policy.name} is attached to role "
-                f"{ram.role} and widens it: it {' and '.join(what)}. Detach it: the role RDS "
-                "assumes needs only the fixed policy",
+                f"{ram.role} and widens it: it {' and '.join(what)}. Detach it (plan does, with "
+                "ram.manage: true), or list it under ram.extra_policies to keep it",
             )
         )
     return found
@@ -425,6 +452,7 @@ def checked_addresses(spec: Spec) -> list[str]:
         found += [
             f"ram_policy.{ram.policy}",
             f"ram_role.{ram.role}",
-            f"ram_attachment.{ram.role}/{ram.policy}",
+            attachment_address(ram.role, ram.policy),
         ]
-    return sorted(found)
+        found += [attachment_address(ram.role, p.name) for p in ram.extra_policies]
+    return sorted(set(found))

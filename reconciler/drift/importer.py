@@ -7,7 +7,8 @@ computed by planning the written files (`planned_lines`).
 What is written: `defaults` (the first region read, the account), the RAM block when the role
 exists (managed with the defaults when the role, the custom policy with the fixed document and
 the attachment are as the documented manual steps leave them; Alibaba's system policy when that
-is what is attached; verify only otherwise), every KMS key a PostgreSQL instance uses (named by
+is what is attached; verify only otherwise; every other policy attached to the role listed under
+`extra_policies`), every KMS key a PostgreSQL instance uses (named by
 its alias where it has one, else referred to by key id from the instance), and every
 PostgreSQL instance with its current encryption. Instances that cannot be encrypted
 (serverless, storage that is not ESSD, an edition without disk encryption, another engine) are
@@ -26,6 +27,7 @@ import yaml
 from reconciler.plan import guards
 from reconciler.plan.model import Plan
 from reconciler.plan.planner import build_plan
+from reconciler.plan.ram_attachments import unwanted_attachments
 from reconciler.plan.ram_documents import (
     RDS_ENCRYPTION_POLICY_DOCUMENT,
     RDS_ENCRYPTION_TRUST_DOCUMENT,
@@ -36,6 +38,7 @@ from reconciler.spec.models import (
     DEFAULT_ROLE,
     INSTANCE_ID_PATTERN,
     RDS_ENCRYPTION_TAG,
+    RamSpec,
     Spec,
 )
 from reconciler.state.models import ObservedInstance, ObservedKey, ObservedRam, ObservedState
@@ -71,6 +74,18 @@ _NO_ROLE_NOTE = (
 def _ram(ram: ObservedRam | None) -> tuple[dict[str, Any] | None, str | None]:
     """The RAM block, and a note; (None, None) when the role does not exist (the block is
     then written only if a CMK is used, by `_ram_for_cmks`)."""
+    block, note = _ram_block(ram)
+    if block is None or ram is None:
+        return block, note
+    # The role's attachments are exclusive: every other policy attached today is kept by name,
+    # so the imported spec plans no detach (a reviewer sees them listed and may drop some).
+    kept = unwanted_attachments(RamSpec.model_validate(block), ram)
+    if kept:
+        block["extra_policies"] = [{"name": p.name, "type": p.policy_type.lower()} for p in kept]
+    return block, note
+
+
+def _ram_block(ram: ObservedRam | None) -> tuple[dict[str, Any] | None, str | None]:
     if ram is None or ram.role is None:
         return None, None
     trusted = same_policy_document(ram.role.trust_document, RDS_ENCRYPTION_TRUST_DOCUMENT)

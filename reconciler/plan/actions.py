@@ -16,7 +16,8 @@ class Action(StrEnum):
     CREATE = "create"
     UPDATE = "update"
     DELETE = "delete"
-    """Only for a KMS key (ScheduleKeyDeletion); guarded by KeyInUse."""
+    """A KMS key (ScheduleKeyDeletion; guarded by KeyInUse), or a policy attached to the RDS
+    role that the spec does not list (DetachPolicyFromRole)."""
 
 
 class Op(StrEnum):
@@ -28,6 +29,7 @@ class Op(StrEnum):
     RAM_CREATE_ROLE = "ram:CreateRole"
     RAM_UPDATE_ROLE = "ram:UpdateRole"
     RAM_ATTACH_POLICY_TO_ROLE = "ram:AttachPolicyToRole"
+    RAM_DETACH_POLICY_FROM_ROLE = "ram:DetachPolicyFromRole"
     # KMS (regional)
     KMS_CREATE_KEY = "kms:CreateKey"
     KMS_CANCEL_KEY_DELETION = "kms:CancelKeyDeletion"

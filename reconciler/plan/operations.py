@@ -158,11 +158,6 @@ _BUILDERS: dict[Op, Callable[[Views], Params]] = {
         "RoleName": v[2]["name"],
         "NewAssumeRolePolicyDocument": _json(v[2]["trust_document"]),
     },
-    Op.RAM_ATTACH_POLICY_TO_ROLE: lambda v: {
-        "PolicyType": v[2]["policy_type"],
-        "PolicyName": v[2]["policy"],
-        "RoleName": v[2]["role"],
-    },
     Op.RDS_MODIFY_DB_INSTANCE_CONFIG: _modify_config,
 }
 

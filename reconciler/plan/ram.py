@@ -1,12 +1,15 @@
 """RAM: the policy, the role and the attachment RDS needs to use a CMK (DESIGN sections 3-5).
 
 Managed (`ram.manage: true`, or `ram` omitted while a CMK is used): missing or wrong pieces
-become changes, chained policy -> role -> attachment. With `policy_type: custom` (the documented
-manual steps) the tool creates the custom policy and keeps its document; with `system` it only
-attaches Alibaba Cloud's built-in policy, which it never creates or changes (a missing one is
-refused). Verify only (`manage: false`): nothing is written; when a CMK is used, the role must
-exist, trust rds.aliyuncs.com, and its attached policies (any names, either type) must together
-let RDS use the keys (plan/ram_verify.py), else RamNotReady.
+become changes, chained policy -> role -> attachment, then a detach of every other policy
+attached to the role that `ram.extra_policies` does not keep (plan/ram_attachments.py). With
+`policy_type: custom` (the documented manual steps) the tool creates the custom policy and
+keeps its document; with `system` it only attaches Alibaba Cloud's built-in policy, which it
+never creates or changes (a missing one is refused). Verify only (`manage: false`): nothing is
+written; when a CMK is used, the role must exist, trust rds.aliyuncs.com, and its attached
+policies (the spec's and `ram.extra_policies`, either type) must together let RDS use the
+keys (plan/ram_verify.py), else RamNotReady; a policy attached that the spec does not list is
+RamNotReady too, CMK or not.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from reconciler.plan.context import PlanContext
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Change
 from reconciler.plan.operations import operations
+from reconciler.plan.ram_attachments import attachment_changes, refuse_unwanted
 from reconciler.plan.ram_documents import (
     RDS_ENCRYPTION_POLICY_DOCUMENT,
     RDS_ENCRYPTION_TRUST_DOCUMENT,
@@ -26,7 +30,7 @@ from reconciler.plan.ram_documents import (
 )
 from reconciler.plan.ram_verify import verify_ram
 from reconciler.spec.models import PolicyType, RamSpec
-from reconciler.state.models import ObservedRam, PolicyTypeName
+from reconciler.state.models import ObservedRam
 
 
 def _missing(address: str, op: Op, after: dict[str, Any], reason: str) -> Change:
@@ -44,10 +48,6 @@ def _missing(address: str, op: Op, after: dict[str, Any], reason: str) -> Change
 def _ops(op: Op, address: str, before: dict[str, Any] | None, after: dict[str, Any]) -> list:
     """RAM calls take no ClientToken and refer to nothing created later: no fingerprint."""
     return operations([op], address, before, after, token_seed="")
-
-
-def _api_type(ram: RamSpec) -> PolicyTypeName:
-    return "System" if ram.policy_type is PolicyType.SYSTEM else "Custom"
 
 
 def _policy_change(ram: RamSpec, observed: ObservedRam) -> Change | None:
@@ -116,23 +116,6 @@ def _role_change(ram: RamSpec, observed: ObservedRam) -> Change | None:
     )
 
 
-def _attachment_change(ram: RamSpec, observed: ObservedRam) -> Change | None:
-    policy_type = _api_type(ram)
-    if observed.role is not None and observed.attached(ram.policy, policy_type):
-        return None
-    after = {"role": ram.role, "policy": ram.policy, "policy_type": policy_type, "attached": True}
-    address = f"ram_attachment.{ram.role}/{ram.policy}"
-    return Change(
-        address=address,
-        action=Action.CREATE,
-        operations=_ops(Op.RAM_ATTACH_POLICY_TO_ROLE, address, None, after),
-        field_changes=diff({"attached": False}, {"attached": True}),
-        before={"role": ram.role, "policy": ram.policy, "attached": False},
-        after=after,
-        reason=f"{policy_type.lower()} policy {ram.policy} is not attached to role {ram.role}",
-    )
-
-
 def _refuse_missing_system_policy(ctx: PlanContext, ram: RamSpec, observed: ObservedRam) -> None:
     """A system policy is Alibaba Cloud's: never created or changed, only attached."""
     if observed.policy is not None:
@@ -158,6 +141,7 @@ def plan_ram(ctx: PlanContext) -> str | None:
     # Observe reads RAM whenever effective_ram() is set; if it did not, assume nothing exists.
     observed = ctx.observed.ram or ObservedRam()
     if not ram.manage:
+        refuse_unwanted(ctx, ram, observed)
         verify_ram(ctx, ram, observed)
         return None
     if ram.policy_type is PolicyType.SYSTEM:
@@ -165,16 +149,16 @@ def plan_ram(ctx: PlanContext) -> str | None:
         policy = None
     else:
         policy = _policy_change(ram, observed)
-    changes = [
-        c
-        for c in (policy, _role_change(ram, observed), _attachment_change(ram, observed))
-        if c is not None
-    ]
+    attachment, detaches = attachment_changes(ram, observed)
+    changes = [c for c in (policy, _role_change(ram, observed), attachment) if c is not None]
     previous: str | None = None
     for change in changes:
         ctx.add(change)
         ctx.edge(previous, change.address)
         previous = change.address
+    for detach in detaches:  # independent of each other; after the role has what it needs
+        ctx.add(detach)
+        ctx.edge(previous, detach.address)
     if previous is not None:
         ctx.warn(
             previous,

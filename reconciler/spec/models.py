@@ -17,12 +17,14 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    SerializerFunctionWrapHandler,
     StrictBool,
     StrictInt,
     StringConstraints,
     Tag,
     WithJsonSchema,
     field_validator,
+    model_serializer,
 )
 
 from reconciler.spec.regions import REGIONS, region_problem
@@ -114,6 +116,15 @@ class PolicyType(StrEnum):
     SYSTEM = "system"
 
 
+class ExtraPolicy(_Model):
+    """A policy other than `ram.policy` that may stay attached to the role."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,128}$")]
+    """The policy's name, e.g. AliyunKMSReadOnlyAccess."""
+    type: PolicyType
+    """custom or system: RAM keeps the two namespaces apart."""
+
+
 class RamSpec(_Model):
     manage: StrictBool = True
     """true: create and repair the role, policy and attachment. false: only verify them."""
@@ -125,6 +136,24 @@ class RamSpec(_Model):
     """custom: the documented manual steps (the tool creates the policy and keeps its document).
     system: attach Alibaba Cloud's built-in system policy of that name, which the tool cannot
     change."""
+    extra_policies: tuple[ExtraPolicy, ...] = ()
+    """Other policies allowed on the role. The role's attachments are exclusive: RDS assumes it
+    for every CMK instance, so any other attached policy is planned for detach (manage: true)
+    or refused as RamNotReady (manage: false)."""
+
+    @model_serializer(mode="wrap")
+    def _without_empty_extras(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Left out of the canonical dump while empty, so the spec digest of a spec written
+        # before the field existed does not move (its saved plans stay valid).
+        dumped = handler(self)
+        if not self.extra_policies:
+            dumped.pop("extra_policies", None)
+        return dumped
+
+    def keeps(self, name: str, policy_type: str) -> bool:
+        """Whether ram.extra_policies allows the policy (`policy_type` in either spelling)."""
+        wanted = (name, policy_type.lower())
+        return any((p.name, p.type.value) == wanted for p in self.extra_policies)
 
 
 class Rotation(_Model):

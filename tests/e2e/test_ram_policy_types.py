@@ -126,7 +126,8 @@ def test_a_custom_policy_beside_the_system_one_is_read_in_its_own_namespace(  # 
     emulator, write_spec
 ) -> None:
     """The custom policy lost GenerateDataKey; the system one of the same name has it. The
-    custom spec repairs the custom policy, never reading the system one as its own."""
+    custom spec repairs the custom policy, never reading the system one as its own, and
+    detaches the system one, which it does not list (the role's attachments are exclusive)."""
     endpoint = emulator.endpoint
     instance, _ = cmk_world(endpoint)
     broken = json.loads(json.dumps(RDS_ENCRYPTION_POLICY_DOCUMENT))
@@ -137,7 +138,12 @@ def test_a_custom_policy_beside_the_system_one_is_read_in_its_own_namespace(  # 
     attach(endpoint, "System")
     run = plan_json(endpoint, write_spec(cmk_spec(instance, {"manage": True})))
     assert run.exit_code == 0, run.stdout + run.stderr
-    assert ram_changes(run.plan) == [(f"ram_policy.{POLICY}", ["ram:CreatePolicyVersion"], None)]
+    assert ram_changes(run.plan) == [
+        (f"ram_policy.{POLICY}", ["ram:CreatePolicyVersion"], None),
+        (f"ram_attachment.{ROLE}/{POLICY}", ["ram:DetachPolicyFromRole"], None),
+    ]
+    [detach] = [c for c in run.plan["changes"] if c["address"].startswith("ram_attachment.")]
+    assert detach["operations"][0]["params"]["PolicyType"] == "System"
 
 
 # --- the system policy ------------------------------------------------------------------------
@@ -198,7 +204,8 @@ def test_verify_only_a_deny_in_another_attached_policy_is_not_ready(emulator, wr
     create_role(endpoint)
     attach(endpoint, "System")
     attach(endpoint, "Custom", name="NoDecrypt")
-    run = plan_json(endpoint, write_spec(cmk_spec(instance, {"manage": False})))
+    kept = {"manage": False, "extra_policies": [{"name": "NoDecrypt", "type": "custom"}]}
+    run = plan_json(endpoint, write_spec(cmk_spec(instance, kept)))
     assert run.exit_code == 1, run.stdout + run.stderr
     [refusal] = run.plan["refusals"]
     assert refusal["code"] == "RamNotReady"
@@ -234,7 +241,8 @@ def test_observe_reads_ram_in_three_calls_plus_one_per_other_attached_policy(  #
     attach(endpoint, "System")
     attach(endpoint, "Custom", name="Extra")
     world.reset_calls(endpoint)
-    spec = cmk_spec(instance, {"manage": False, "policy_type": "system"})
+    kept = [{"name": "Extra", "type": "custom"}]
+    spec = cmk_spec(instance, {"manage": False, "policy_type": "system", "extra_policies": kept})
     run = plan_json(endpoint, write_spec(spec))
     assert run.exit_code == 0, run.stdout + run.stderr
     ram_calls = {a: n for a, n in world.calls(endpoint).items() if a.startswith("ram:")}

@@ -142,6 +142,26 @@ def test_the_ram_block_follows_what_the_role_has() -> None:
         assert import_state(_state([], [], ram), ["cn-hangzhou"]).ram == expected
 
 
+def test_other_policies_on_the_role_are_kept_by_name_so_the_import_plans_no_detach() -> None:
+    name = "AliyunRDSInstanceEncryptionRolePolicy"
+    fixed, trust = RDS_ENCRYPTION_POLICY_DOCUMENT, RDS_ENCRYPTION_TRUST_DOCUMENT
+    attached = [(name, "Custom"), ("AliyunKMSFullAccess", "System"), ("Audit", "Custom")]
+    managed = import_state(_state([], [], _ram(trust, fixed, attached)), ["cn-hangzhou"]).ram
+    assert managed == {
+        "manage": True,
+        "extra_policies": [
+            {"name": "Audit", "type": "custom"},
+            {"name": "AliyunKMSFullAccess", "type": "system"},
+        ],
+    }
+    # Verify only takes the spec's name of either type as its own: only other names are kept.
+    verify = _ram({"Statement": []}, fixed, [(name, "System"), ("Audit", "Custom")])
+    assert import_state(_state([], [], verify), ["cn-hangzhou"]).ram == {
+        "manage": False,
+        "extra_policies": [{"name": "Audit", "type": "custom"}],
+    }
+
+
 def test_the_document_is_valid_yaml_with_the_schema_line() -> None:
     instances = [
         _instance("pgm-a0000001", "cn-hangzhou", None),

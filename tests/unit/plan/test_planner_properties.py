@@ -182,22 +182,31 @@ _DENY_DECRYPT = {
     "Version": "1",
     "Statement": [{"Effect": "Deny", "Action": "kms:Decrypt", "Resource": "*"}],
 }
+_KMS_FULL_ACCESS = {
+    "Version": "1",
+    "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}],
+}
+_LIST_KEYS = {
+    "Version": "1",
+    "Statement": [{"Effect": "Allow", "Action": "kms:List*", "Resource": "*"}],
+}
+EXTRA_POLICY_NAMES = [("NoDecrypt", "custom"), ("AliyunKMSFullAccess", "system"),
+                      ("ListKeys", "custom")]  # fmt: skip
+"""Policies other than the spec's that may be attached to the role, as (name, spec type)."""
+
+
+def _record(name: str, policy_type: str, document: dict) -> dict[str, Any]:
+    return {"name": name, "policy_type": policy_type, "default_version": "v1", "document": document}
+
+
 _POLICY_RECORDS = [
-    {
-        "name": "AliyunRDSInstanceEncryptionRolePolicy",
-        "policy_type": t,
-        "default_version": "v1",
-        "document": d,
-    }
+    _record("AliyunRDSInstanceEncryptionRolePolicy", t, d)
     for t in ("Custom", "System")
     for d in (RDS_ENCRYPTION_POLICY_DOCUMENT, {"Version": "1"})
 ] + [
-    {
-        "name": "NoDecrypt",
-        "policy_type": "Custom",
-        "default_version": "v1",
-        "document": _DENY_DECRYPT,
-    }
+    _record("NoDecrypt", "Custom", _DENY_DECRYPT),
+    _record("AliyunKMSFullAccess", "System", _KMS_FULL_ACCESS),
+    _record("ListKeys", "Custom", _LIST_KEYS),
 ]
 
 
@@ -231,7 +240,7 @@ def observed_documents(draw: st.DrawFn) -> dict[str, Any]:
                 ),
                 "policy": st.none() | st.sampled_from(_POLICY_RECORDS[:4]),
                 "attached_policies": st.lists(
-                    st.sampled_from(_POLICY_RECORDS), max_size=3, unique_by=_record_key
+                    st.sampled_from(_POLICY_RECORDS), max_size=4, unique_by=_record_key
                 ),
             }
         )

@@ -92,7 +92,7 @@ def _observed(ram: ObservedRam | None, *, key: bool = True) -> ObservedState:
 
 def _ram_changes(plan: Plan) -> list[tuple[str, list[str], Any]]:
     return [
-        (c.address.split(".")[0], c.op_names, (c.after or {}).get("policy_type"))
+        (c.address.split(".")[0], c.op_names, c.operations[0].params.get("PolicyType"))
         for c in plan.changes
         if c.address.startswith("ram_")
     ]
@@ -123,13 +123,22 @@ def test_custom_in_place_has_no_ram_change() -> None:
 
 
 def test_custom_spec_is_authoritative_even_when_the_system_policy_already_allows_it() -> None:
+    """The system policy of the same name is not the spec's: the custom one is attached first,
+    then the system one detached (the role's attachments are exclusive), in one change."""
     system = _policy(policy_type="System")
     ram = ObservedRam(role=_role(), policy=None, attached_policies=[system])
     plan = build_plan(_spec({"manage": True}), _observed(ram))
     assert _ram_changes(plan) == [
         ("ram_policy", ["ram:CreatePolicy"], None),
-        ("ram_attachment", ["ram:AttachPolicyToRole"], "Custom"),
+        ("ram_attachment", ["ram:AttachPolicyToRole", "ram:DetachPolicyFromRole"], "Custom"),
     ]
+    attachment = plan.change(f"ram_attachment.{ROLE}/{POLICY}")
+    assert attachment is not None and attachment.action == "update"
+    assert attachment.operations[1].params == {
+        "PolicyType": "System",
+        "PolicyName": POLICY,
+        "RoleName": ROLE,
+    }
     assert not plan.refusals
 
 
@@ -137,7 +146,9 @@ def test_the_system_policy_attached_does_not_count_as_the_custom_one_attached() 
     custom, system = _policy(), _policy(policy_type="System")
     ram = ObservedRam(role=_role(), policy=custom, attached_policies=[system])
     plan = build_plan(_spec(), _observed(ram))
-    assert _ram_changes(plan) == [("ram_attachment", ["ram:AttachPolicyToRole"], "Custom")]
+    assert _ram_changes(plan) == [
+        ("ram_attachment", ["ram:AttachPolicyToRole", "ram:DetachPolicyFromRole"], "Custom")
+    ]
 
 
 # --- manage: true, system (Alibaba's built-in policy) -----------------------------------------
@@ -184,15 +195,22 @@ def test_verify_only_with_only_the_system_policy_attached_is_ready() -> None:
     assert [c.address for c in plan.changes] == ["rds_encryption.pgm-aaaa0001"]
 
 
+def _kept(*names: str) -> list[dict[str, str]]:
+    return [{"name": n, "type": "custom"} for n in names]
+
+
 def test_verify_only_accepts_any_policy_names_that_together_allow_it() -> None:
     ram = ObservedRam(role=_role(), attached_policies=[_policy("AdminForRds", document=ADMIN)])
-    assert not build_plan(_spec({"manage": False}), _observed(ram)).refusals
+    spec = _spec({"manage": False, "extra_policies": _kept("AdminForRds")})
+    assert not build_plan(spec, _observed(ram)).refusals
 
 
 def test_verify_only_a_deny_anywhere_is_not_ready_and_says_what_and_where() -> None:
     attached = [_policy(), _policy("NoDecrypt", document=DENY_DECRYPT)]
     ram = ObservedRam(role=_role(), policy=attached[0], attached_policies=attached)
-    plan = build_plan(_spec({"manage": False}), _observed(ram))
+    plan = build_plan(
+        _spec({"manage": False, "extra_policies": _kept("NoDecrypt")}), _observed(ram)
+    )
     [(address, message)] = _ram_refusals(plan)
     assert address == f"ram_attachment.{ROLE}/{POLICY}"
     assert "kms:Decrypt denied by NoDecrypt (Custom)" in message
@@ -264,8 +282,8 @@ def test_verify_only_checks_the_key_created_by_the_plan_in_its_region_and_accoun
         ],
     }
     ram = ObservedRam(role=_role(), attached_policies=[_policy("Sh", document=only_shanghai)])
-    plan = build_plan(_spec({"manage": False}), _observed(ram, key=False))
-    [(_, message)] = _ram_refusals(plan)
+    spec = _spec({"manage": False, "extra_policies": _kept("Sh")})
+    [(_, message)] = _ram_refusals(build_plan(spec, _observed(ram, key=False)))
     assert f"acs:kms:cn-hangzhou:{ACCOUNT}:key/(known after apply)" in message
 
 
@@ -282,7 +300,8 @@ def test_verify_only_a_condition_it_cannot_evaluate_is_not_ready() -> None:
         ],
     }
     ram = ObservedRam(role=_role(), attached_policies=[_policy("ByIp", document=by_ip)])
-    [(_, message)] = _ram_refusals(build_plan(_spec({"manage": False}), _observed(ram)))
+    spec = _spec({"manage": False, "extra_policies": _kept("ByIp")})
+    [(_, message)] = _ram_refusals(build_plan(spec, _observed(ram)))
     assert "undecidable" in message and "ByIp (Custom)" in message
 
 
@@ -301,3 +320,105 @@ def test_attached_policies_are_kept_sorted_so_the_fingerprint_is_stable() -> Non
         ("System", "A"),
     ]
     assert _observed(one).fingerprint() == _observed(two).fingerprint()
+
+
+# --- the role's attachments are exclusive -----------------------------------------------------
+
+KMS_FULL = _policy(
+    "AliyunKMSFullAccess",
+    policy_type="System",
+    document={
+        "Version": "1",
+        "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}],
+    },
+)
+EXTRA_ADDRESS = f"ram_attachment.{ROLE}/AliyunKMSFullAccess"
+
+
+def _with_extra(*extra: ObservedPolicy, attached_own: bool = True) -> ObservedRam:
+    own = _policy()
+    return ObservedRam(
+        role=_role(), policy=own, attached_policies=[own, *extra] if attached_own else [*extra]
+    )
+
+
+def test_an_extra_policy_on_the_role_is_planned_for_detach_and_says_what_it_grants() -> None:
+    plan = build_plan(_spec(), _observed(_with_extra(KMS_FULL)))
+    detach = plan.change(EXTRA_ADDRESS)
+    assert detach is not None and detach.action == "delete"
+    assert [(o.op, o.params) for o in detach.operations] == [
+        (
+            "ram:DetachPolicyFromRole",
+            {"PolicyType": "System", "PolicyName": "AliyunKMSFullAccess", "RoleName": ROLE},
+        )
+    ]
+    assert "widens the role RDS assumes for every CMK instance" in detach.reason
+    assert "Alibaba Cloud's system policy AliyunKMSFullAccess" in detach.reason
+    assert "allows kms:* on *" in detach.reason and "ram.extra_policies" in detach.reason
+    assert plan.summary.delete == 1 and not plan.refusals
+
+
+def test_a_detach_runs_after_the_attachment_the_role_needs() -> None:
+    plan = build_plan(_spec(), _observed(_with_extra(KMS_FULL, attached_own=False)))
+    addresses = [c.address for c in plan.changes]
+    own = f"ram_attachment.{ROLE}/{POLICY}"
+    assert addresses.index(own) < addresses.index(EXTRA_ADDRESS)
+    assert plan.change(EXTRA_ADDRESS).depends_on == [own]
+
+
+@pytest.mark.parametrize("manage", [True, False])
+def test_extra_policies_keep_a_policy_of_that_name_and_type(manage: bool) -> None:
+    kept = [{"name": "AliyunKMSFullAccess", "type": "system"}]
+    plan = build_plan(
+        _spec({"manage": manage, "extra_policies": kept}), _observed(_with_extra(KMS_FULL))
+    )
+    assert plan.change(EXTRA_ADDRESS) is None and not plan.refusals
+
+
+def test_extra_policies_of_the_other_type_keep_nothing() -> None:
+    kept = [{"name": "AliyunKMSFullAccess", "type": "custom"}]
+    plan = build_plan(_spec({"extra_policies": kept}), _observed(_with_extra(KMS_FULL)))
+    assert plan.change(EXTRA_ADDRESS) is not None
+
+
+@pytest.mark.parametrize("key", ["rds-prod", "service"])
+def test_verify_only_refuses_an_extra_policy_whether_or_not_a_cmk_is_used(key: str) -> None:
+    plan = build_plan(_spec({"manage": False}, key=key), _observed(_with_extra(KMS_FULL)))
+    [(address, message)] = _ram_refusals(plan)
+    assert address == EXTRA_ADDRESS and not plan.change(EXTRA_ADDRESS)
+    assert "allows kms:* on *" in message and "ask the RAM owner to detach it" in message
+    assert "{name: AliyunKMSFullAccess, type: system}" in message
+
+
+def test_verify_only_takes_the_spec_policy_of_either_type_as_its_own() -> None:
+    system = _policy(policy_type="System")
+    ram = ObservedRam(role=_role(), attached_policies=[_policy(), system])
+    assert not build_plan(_spec({"manage": False}), _observed(ram)).refusals
+
+
+def test_extra_policies_reject_an_unknown_type() -> None:
+    with pytest.raises(ValueError, match="extra_policies"):
+        _spec({"extra_policies": [{"name": "X", "type": "builtin"}]})
+
+
+def test_a_reason_spells_out_what_an_odd_document_grants() -> None:
+    odd = {
+        "Version": "1",
+        "Statement": [
+            {"Effect": "Allow", "NotAction": ["kms:Decrypt"], "Resource": "*"},
+            {"Effect": "Allow", "Action": "oss:*", "Resource": "*", "Condition": {"Bool": {}}},
+            "not a statement",
+            {"Effect": "Deny", "Action": "ecs:*", "Resource": "*"},
+        ],
+    }
+    plan = build_plan(_spec(), _observed(_with_extra(_policy("Odd", document=odd))))
+    reason = plan.change(f"ram_attachment.{ROLE}/Odd").reason
+    assert "custom policy Odd" in reason and "It widens the role" in reason
+    assert "allows every action but kms:Decrypt on *" in reason
+    assert "allows oss:* on * under a condition" in reason
+    assert "a statement the reconciler cannot read; and 1 more statement(s)" in reason
+    empty = build_plan(_spec(), _observed(_with_extra(_policy("Empty", document={}))))
+    assert (
+        "states nothing the reconciler can read"
+        in empty.change(f"ram_attachment.{ROLE}/Empty").reason
+    )
