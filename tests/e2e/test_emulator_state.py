@@ -43,8 +43,9 @@ def test_parallel_first_runs_all_succeed_with_the_same_plan(tmp_path: Path) -> N
     for _stdout, stderr, code in results:
         assert code == 0, stderr
     plans = [json.loads(stdout) for stdout, _stderr, _code in results]
-    for plan in plans:  # each plan has its stamp, and its own tokens derived from it
+    for plan in plans:  # each plan has its stamp, its id, and its own tokens derived from it
         plan.pop("created_at")
+        plan.pop("plan_id")
         for change in plan["changes"]:
             for op in change["operations"]:
                 op["params"].pop("ClientToken", None)
