@@ -288,9 +288,7 @@ def _clock(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
         raise AdminError(400, "give advance_seconds or advance_to, not both")
     try:
         if "advance_seconds" in body:
-            state.clock.advance(
-                number(body, "advance_seconds", 0, state.clock.MAX_ADVANCE_SECONDS)
-            )
+            state.clock.advance(number(body, "advance_seconds", 0, state.clock.MAX_ADVANCE_SECONDS))
         elif "advance_to" in body:
             state.clock.advance_to(_instant(body, "advance_to"))
     except ClockRangeError as error:
