@@ -18,7 +18,8 @@
                                show that status; its writes meanwhile answer 400
                                IncorrectDBInstanceState.  GET lists, DELETE clears
     POST   /_emulator/latency  {"ms": 20}: every API call waits that long first (0 = off)
-    GET|POST /_emulator/clock  {"advance_seconds": 3600} -> {"now": ..., "offset_seconds": ...}
+    GET|POST /_emulator/clock  {"advance_seconds": 3600} or {"advance_to": "2026-01-01T03:00:00Z"}
+                               -> {"now": ..., "offset_seconds": ...}; forward only
 
 Other services add routes with `register_admin_route("POST", "quota", handler)`; a handler
 takes (state, body dict) and returns a dict, raising AdminError(status, message) on bad input.
@@ -36,9 +37,10 @@ import json
 import math
 import random
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from reconciler.emulator.clock import ClockRangeError, iso
+from reconciler.emulator.clock import ClockRangeError, iso, parse_iso
 from reconciler.emulator.dispatch import Answer, error_answer, json_answer, new_request_id
 from reconciler.emulator.errors import ApiError
 from reconciler.emulator.runtime import (
@@ -267,13 +269,30 @@ def _set_latency(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
     return {"ms": ms}
 
 
+def _instant(body: dict[str, Any], name: str) -> datetime:
+    """body[name] as a UTC instant in the cloud's format, else AdminError 400."""
+    value = body.get(name)
+    try:
+        if not isinstance(value, str):
+            raise ValueError(value)
+        return parse_iso(value)
+    except ValueError:
+        shown = json.dumps(value)[:40]
+        raise AdminError(
+            400, f"{name} must be a UTC time such as 2026-01-01T03:00:00Z (got {shown})"
+        ) from None
+
+
 def _clock(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
-    if "advance_seconds" in body:
-        seconds = number(body, "advance_seconds", 0, state.clock.MAX_ADVANCE_SECONDS)
-        try:
-            state.clock.advance(seconds)
-        except ClockRangeError as error:
-            raise AdminError(400, str(error)) from None
+    if "advance_seconds" in body and "advance_to" in body:
+        raise AdminError(400, "give advance_seconds or advance_to, not both")
+    try:
+        if "advance_seconds" in body:
+            state.clock.advance(number(body, "advance_seconds", 0, state.clock.MAX_ADVANCE_SECONDS))
+        elif "advance_to" in body:
+            state.clock.advance_to(_instant(body, "advance_to"))
+    except ClockRangeError as error:
+        raise AdminError(400, str(error)) from None
     return {"now": iso(state.clock.now()), "offset_seconds": state.clock.offset_seconds}
 
 

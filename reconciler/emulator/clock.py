@@ -1,4 +1,5 @@
-"""The emulated clock: real UTC time plus an offset that `POST /_emulator/clock` advances.
+"""The emulated clock: real UTC time plus an offset that `POST /_emulator/clock` advances (by a
+number of seconds, or to an instant).
 
 It drives resource states only (restarts, maintenance windows, key deletion dates); request
 timestamps and nonces are checked against the real clock. The offset is stored in the store's
@@ -67,22 +68,40 @@ class EmulatedClock:
 
         ClockRangeError (nothing changed) for a negative or non-finite advance, one past
         MAX_ADVANCE_SECONDS, or one that would take the offset past MAX_OFFSET_SECONDS."""
+        with self._lock:
+            self._move(seconds)
+        return self.now()
+
+    def advance_to(self, moment: datetime) -> datetime:
+        """Move the emulated clock forward to `moment` (timezone-aware): what a test needs to
+        stand at a chosen time of day, whatever the real hour. ClockRangeError (nothing changed)
+        for a moment before the emulated now, or one `advance` would refuse."""
+        with self._lock:
+            seconds = (moment - self.now()).total_seconds()
+            if seconds < 0:
+                raise ClockRangeError(
+                    f"advance_to {iso(moment)} is before the emulated now {iso(self.now())}; "
+                    "the emulated clock only moves forward"
+                )
+            self._move(seconds)
+        return self.now()
+
+    def _move(self, seconds: float) -> None:
+        """Add `seconds` to the offset and persist it; the caller holds the lock."""
         if not (math.isfinite(seconds) and 0 <= seconds <= self.MAX_ADVANCE_SECONDS):
             raise ClockRangeError(
                 f"advance_seconds must be within 0..{self.MAX_ADVANCE_SECONDS:.0f} (100 years); "
                 "the emulated clock only moves forward"
             )
-        with self._lock:
-            if self._offset + seconds > self.MAX_OFFSET_SECONDS:
-                raise ClockRangeError(
-                    f"the emulated clock is {self._offset:.0f} s ahead; advancing "
-                    f"{seconds:.0f} s more would pass its limit of "
-                    f"{self.MAX_OFFSET_SECONDS:.0f} s (1000 years)"
-                )
-            self._offset += seconds
-            with self._store.transaction() as tx:
-                tx.set_meta(_OFFSET_KEY, repr(self._offset))
-        return self.now()
+        if self._offset + seconds > self.MAX_OFFSET_SECONDS:
+            raise ClockRangeError(
+                f"the emulated clock is {self._offset:.0f} s ahead; advancing "
+                f"{seconds:.0f} s more would pass its limit of "
+                f"{self.MAX_OFFSET_SECONDS:.0f} s (1000 years)"
+            )
+        self._offset += seconds
+        with self._store.transaction() as tx:
+            tx.set_meta(_OFFSET_KEY, repr(self._offset))
 
 
 def iso(moment: datetime) -> str:

@@ -98,17 +98,17 @@ def _no_cancellation() -> Iterator[None]:
 @pytest.fixture
 def demo() -> Iterator[Emulator]:
     with Emulator(":memory:", settings=Settings(restart_seconds=0), seed="demo") as emu:
-        yield emu
+        yield world.outside_the_window(emu)
 
 
 @pytest.fixture
 def slow_demo() -> Iterator[Emulator]:
     """The demo world where an encryption change keeps the instance busy for 30 s."""
     with Emulator(":memory:", settings=Settings(restart_seconds=30), seed="demo") as emu:
-        yield emu
+        yield world.outside_the_window(emu)
 
 
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
     with Emulator(":memory:", settings=Settings(restart_seconds=0)) as emu:
-        yield emu
+        yield world.outside_the_window(emu)

@@ -3,8 +3,13 @@ nothing left to do."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
+
 from reconciler.apply.executor import apply_plan
 from reconciler.apply.journal import Journal
+from reconciler.emulator.clock import parse_iso
 from tests.apply.conftest import (
     REPO_SPECS,
     Events,
@@ -197,6 +202,39 @@ def test_maintenance_window_change_is_scheduled_then_runs_in_the_window(demo) ->
     assert _encryption_key(demo, "pgm-bp1ded0000000001") == _key_id(demo, "alias/acs/rds")
     final = make_plan(clients, WINDOW_SPEC)
     assert final.changes == [] and final.warnings == []
+
+
+@pytest.mark.parametrize("inside", [False, True], ids=["outside-the-window", "inside-the-window"])
+def test_a_window_change_waits_for_the_window_or_runs_at_once_inside_it(  # type: ignore[no-untyped-def]
+    demo, inside: bool
+) -> None:
+    """The same plan at two emulated times of day, whatever the real hour: outside the window
+    the change is Scheduled for its next opening and the instance keeps its key until then;
+    inside it the cloud starts it at once. Apply waits for neither."""
+    moment = world.clock_at(
+        demo.endpoint, world.INSIDE_DEMO_WINDOW if inside else world.OUTSIDE_DEMO_WINDOW
+    )
+    clients = clients_for(demo)
+    time = FakeTime(demo)
+
+    result = apply_plan(make_plan(clients, WINDOW_SPEC), clients, options(time))
+
+    assert result.ok and result.outcomes[0].status == "scheduled"
+    assert time.slept == []
+    [task] = world.admin(demo.endpoint, "GET", "tasks")["tasks"]
+    start = parse_iso(task["start_time"])
+    again = make_plan(clients, WINDOW_SPEC)
+    if inside:
+        assert task["status"] == "Succeed"  # restart_seconds=0: started and done at once
+        assert moment <= start < moment + timedelta(minutes=1)
+        assert _encryption_key(demo, "pgm-bp1ded0000000001") == _key_id(demo, "alias/acs/rds")
+        assert again.changes == [] and again.warnings == []
+    else:
+        assert task["status"] == "Scheduled"
+        assert start == moment.replace(hour=18, minute=0)  # the window's next opening: today
+        assert _encryption_key(demo, "pgm-bp1ded0000000001") == ""
+        assert again.changes == []
+        assert [w.code for w in again.warnings] == ["ChangeAlreadyPending"]
 
 
 RETIRE_SPEC = {

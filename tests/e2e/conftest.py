@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from reconciler.cli import cli
 from reconciler.emulator.runtime import Settings
 from reconciler.emulator.server import Emulator
+from tests.e2e import world
 
 ENV = {
     "ALIBABA_CLOUD_ACCESS_KEY_ID": "emulator",
@@ -52,14 +53,14 @@ def only_reads(by_action: dict[str, int]) -> list[str]:
 def emulator() -> Iterator[Emulator]:
     """An empty world (service keys only) in memory."""
     with Emulator(":memory:", settings=Settings(restart_seconds=0)) as emu:
-        yield emu
+        yield world.outside_the_window(emu)
 
 
 @pytest.fixture
 def demo() -> Iterator[Emulator]:
     """The built-in demo world (notes/demo-fleet.md) in memory."""
     with Emulator(":memory:", settings=Settings(restart_seconds=0), seed="demo") as emu:
-        yield emu
+        yield world.outside_the_window(emu)
 
 
 @pytest.fixture

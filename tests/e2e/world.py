@@ -5,9 +5,19 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from typing import Any
+from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from reconciler.emulator.clock import iso, parse_iso
+
+if TYPE_CHECKING:
+    from reconciler.emulator.server import Emulator
 
 ACCOUNT = "1234567890123456"
+DEMO_WINDOW = "18:00Z-22:00Z"
+"""The maintenance window of the demo world's instances (reconciler/emulator/seeds)."""
+OUTSIDE_DEMO_WINDOW = time(3, 0)
+INSIDE_DEMO_WINDOW = time(19, 30)
 
 
 def sdk_config(endpoint: str, region: str = "cn-hangzhou") -> Any:
@@ -124,3 +134,22 @@ def calls(endpoint: str) -> dict[str, int]:
 
 def reset_calls(endpoint: str) -> None:
     admin(endpoint, "DELETE", "calls")
+
+
+def clock_at(endpoint: str, time_of_day: time) -> datetime:
+    """Advance the emulated clock to the next `time_of_day` (UTC) at least a minute ahead, and
+    return that instant: the emulated clock starts at the real time, so a test that needs to be
+    inside or outside a maintenance window stands there itself, whatever the real hour."""
+    now = parse_iso(admin(endpoint, "GET", "clock")["now"])
+    moment = datetime.combine(now.date(), time_of_day, UTC)
+    while moment < now + timedelta(minutes=1):
+        moment += timedelta(days=1)
+    admin(endpoint, "POST", "clock", {"advance_to": iso(moment)})
+    return moment
+
+
+def outside_the_window(emu: Emulator) -> Emulator:
+    """`emu` with its emulated clock at 03:00Z, outside the maintenance window every instance
+    gets unless told otherwise (DEMO_WINDOW): a fixture's world behaves alike at any real hour."""
+    clock_at(emu.endpoint, OUTSIDE_DEMO_WINDOW)
+    return emu

@@ -6,12 +6,14 @@ import json
 import time
 import urllib.error
 import urllib.request
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from alibabacloud_kms20160120 import models as km
 from alibabacloud_tea_openapi.exceptions import ThrottlingException
 
+from reconciler.emulator.clock import iso, parse_iso
 from tests.emulator import wire_client as wc
 
 
@@ -102,6 +104,45 @@ def test_clock(admin: Any) -> None:
     after = admin.post("clock", {"advance_seconds": 3600})
     assert after["offset_seconds"] == before["offset_seconds"] + 3600
     assert after["now"] > before["now"]
+
+
+def test_the_clock_advances_to_an_instant(admin: Any) -> None:
+    """`advance_to` moves the emulated clock to a chosen instant (a time of day a test needs),
+    by the offset it takes; the answer and every later read start there."""
+    start = parse_iso(admin.get("clock")["now"])
+    target = (start + timedelta(days=2)).replace(hour=3, minute=0, second=0)
+
+    after = admin.post("clock", {"advance_to": iso(target)})
+
+    assert after["now"] == iso(target)
+    assert admin.get("clock")["now"] >= iso(target)  # then it runs on with the real clock
+    assert after["offset_seconds"] > 0
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({"advance_to": "2000-01-01T00:00:00Z"}, "only moves forward"),  # the past
+        ({"advance_to": "2999-01-01T00:00:00Z"}, "100 years"),  # too far at once
+        ({"advance_to": "2030-01-01 03:00:00"}, "2026-01-01T03:00:00Z"),  # not the format
+        ({"advance_to": "2030-02-30T03:00:00Z"}, "2026-01-01T03:00:00Z"),  # no such date
+        ({"advance_to": 1893466800}, "2026-01-01T03:00:00Z"),  # a number, not a time
+        ({"advance_to": "2030-01-01T03:00:00Z", "advance_seconds": 60}, "not both"),
+    ],
+)
+def test_a_bad_clock_move_is_refused_and_changes_nothing(
+    admin: Any, emulator: Any, body: dict[str, Any], says: str
+) -> None:
+    before = admin.get("clock")["offset_seconds"]
+    request = urllib.request.Request(
+        f"{emulator.base_url}/_emulator/clock", data=json.dumps(body).encode(), method="POST"
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    answer = json.loads(refused.value.read())
+    assert (refused.value.code, answer["Code"]) == (400, "InvalidParameter")
+    assert says in answer["Message"]
+    assert admin.get("clock")["offset_seconds"] == before
 
 
 def _admin_status(base_url: str, method: str, name: str, body: bytes | None) -> int:
