@@ -190,14 +190,25 @@ def _scheduled(
     window = (change.after or {}).get("maintenance_window")
     in_window = f" (maintenance window {window})" if window else " (its maintenance window)"
     try:
-        start = run.waiter.scheduled_start(str(change.region), instance_id, target)
+        task = run.waiter.scheduled_start(str(change.region), instance_id, target)
     except CloudCallError as error:
         detail = f"submitted for the maintenance window{in_window}; its start was not read: {error}"
     else:
-        when = f"starts at {start}" if start else "starts in the maintenance window"
-        detail = f"{instance_id} {when}{in_window}; not waited for"
+        detail = f"{instance_id} {_when(task)}{in_window}; not waited for"
     run.emit(ApplyEvent("scheduled", change.address, detail))
     return ChangeOutcome(change.address, "scheduled", detail, ids)
+
+
+def _when(task: tuple[str, str] | None) -> str:
+    """When a change submitted for the window runs: its task's start, or that it started at
+    once because the window is open now (the instance restarts now)."""
+    if task is None:
+        return "starts in the maintenance window"
+    status, start = task
+    if status in ("Scheduled", "Waiting"):
+        return f"starts at {start}" if start else "starts in the maintenance window"
+    at = f" at {start}" if start else ""
+    return f"started{at}, at once: the maintenance window is open now ({status})"
 
 
 def _write(change: Change, op: Operation, run: RunState) -> Written:

@@ -149,14 +149,14 @@ class Waiter:
             return None, True
         return None, False  # an earlier change's finished task says nothing of this one
 
-    def scheduled_start(self, region: str, instance_id: str, target: str) -> str | None:
-        """StartTime of the task a MaintainTime change created; None when not listed."""
+    def scheduled_start(self, region: str, instance_id: str, target: str) -> tuple[str, str] | None:
+        """(status, StartTime) of the task a MaintainTime change created, the newest first;
+        None when not listed. A `Running` or finished task means the window was open: the
+        change started at once."""
         tasks = rds.instance_tasks(self.clients, region, instance_id, datetime.now(UTC))
-        ours = next(
-            (t for t in tasks if t.encryption_target == target and t.status in WAITING_TASKS),
-            None,
-        )
-        return ours.start_time if ours is not None else None
+        ours = [t for t in tasks if t.encryption_target == target]
+        newest = max(ours, key=lambda t: (t.start_time or "", t.task_id), default=None)
+        return (newest.status, newest.start_time or "") if newest is not None else None
 
 
 def _not_acted_on(instance_id: str, grace_s: float) -> str:

@@ -224,14 +224,17 @@ def test_a_window_change_waits_for_the_window_or_runs_at_once_inside_it(  # type
     [task] = world.admin(demo.endpoint, "GET", "tasks")["tasks"]
     start = parse_iso(task["start_time"])
     again = make_plan(clients, WINDOW_SPEC)
+    detail = result.outcomes[0].detail
     if inside:
         assert task["status"] == "Succeed"  # restart_seconds=0: started and done at once
         assert moment <= start < moment + timedelta(minutes=1)
+        assert "at once: the maintenance window is open now" in detail, detail
         assert _encryption_key(demo, "pgm-bp1ded0000000001") == _key_id(demo, "alias/acs/rds")
         assert again.changes == [] and again.warnings == []
     else:
         assert task["status"] == "Scheduled"
         assert start == moment.replace(hour=18, minute=0)  # the window's next opening: today
+        assert f"starts at {task['start_time']}" in detail, detail
         assert _encryption_key(demo, "pgm-bp1ded0000000001") == ""
         assert again.changes == []
         assert [w.code for w in again.warnings] == ["ChangeAlreadyPending"]
