@@ -108,8 +108,7 @@ def check_saved_plan(
       reached what the spec wants (an earlier run of this same plan was interrupted after
       making it, or someone made it by hand): then nothing is left to do there.
     - A fresh change the saved plan does not hold (its resource moved since the plan) was
-      never reviewed: it is not carried out (resume() sets it apart), and no saved change may
-      depend on it (depends_on is compared).
+      never reviewed: the plan is refused, naming it.
     `fresh` is the plan made from `observed` with the saved plan's plan_id (made here when not
     given)."""
     from reconciler.plan.digest import spec_digest
@@ -136,7 +135,22 @@ def check_saved_plan(
     for change in saved.changes:
         findings.extend(_check_change(change, seen, made, loaded, observed, fresh))
         seen.add(change.address)
+    findings.extend(_unreviewed(fresh, seen))
     return findings
+
+
+def _unreviewed(fresh: Plan, seen: set[str]) -> list[StaleFinding]:
+    """The fresh plan's changes the saved plan does not hold: nobody reviewed them."""
+    return [
+        StaleFinding(
+            change.address,
+            "a fresh plan also changes it, and the saved plan does not (it moved since the "
+            "plan was made): nobody reviewed that change. Plan again and review",
+            (f"a fresh plan would call {', '.join(change.op_names)}",),
+        )
+        for change in fresh.changes
+        if change.address not in seen
+    ]
 
 
 def _other_spec(saved: Plan, loaded: LoadedSpec) -> StaleFinding:
@@ -428,9 +442,6 @@ class Resumption:
     changes not yet made, and what apply prints comes from it."""
     made: tuple[Change, ...] = ()
     """The saved changes whose resource already is what the spec wants, in plan order."""
-    unreviewed: tuple[Change, ...] = ()
-    """Changes a fresh plan makes that the saved plan does not hold (their resources moved
-    since it was made): never carried out; the next plan shows them for review."""
     order: tuple[str, ...] = ()
     """Every address of the saved plan, in its order (for the result)."""
     observed: ObservedState | None = None
@@ -440,17 +451,10 @@ class Resumption:
 def resume(saved: Plan, loaded: LoadedSpec, observed: ObservedState, fresh: Plan) -> Resumption:
     """What apply does for a saved plan that check_saved_plan() accepted (it gave []): the
     fresh plan, and the saved changes already made."""
-    from reconciler.plan.model import summarise
-
     made = made_addresses(saved, loaded, observed, fresh)
     order = tuple(c.address for c in saved.changes)
     done = tuple(c for c in saved.changes if c.address in made)
-    reviewed = [c for c in fresh.changes if c.address in order]
-    unreviewed = tuple(c for c in fresh.changes if c.address not in order)
-    plan = fresh.model_copy(
-        update={"changes": reviewed, "summary": summarise(reviewed, list(fresh.refusals))}
-    )
-    return Resumption(plan, done, unreviewed, order, observed)
+    return Resumption(fresh, done, order, observed)
 
 
 def resolved(op: Operation, gone: set[str], observed: ObservedState) -> Operation:

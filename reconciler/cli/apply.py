@@ -220,8 +220,6 @@ def _run(
             fail("the plan is refused: fix the refusals above, then plan again")
         if not the_plan.changes and not work.made:
             _show(the_plan, to_stderr=view_to_stderr)
-            if work.unreviewed:
-                _say_unreviewed(work.unreviewed, to_stderr=view_to_stderr)
             if fmt == "json":
                 _print_result_json(the_plan, None)
             if opts.stats:
@@ -232,8 +230,6 @@ def _run(
             _show(the_plan, to_stderr=view_to_stderr)
         if work.made:
             _say_made(work.made, to_stderr=view_to_stderr)
-        if work.unreviewed:
-            _say_unreviewed(work.unreviewed, to_stderr=view_to_stderr)
         if the_plan.changes:
             _confirm(auto_approve, to_stderr=view_to_stderr)
         result = _apply_with_display(work, clients, options, folder, fmt)
@@ -251,18 +247,6 @@ def _say_made(made: Any, *, to_stderr: bool) -> None:
     )
     for change in made:
         click.echo(f"  = {change.address}", err=to_stderr)
-    click.echo("", err=to_stderr)
-
-
-def _say_unreviewed(unreviewed: Any, *, to_stderr: bool) -> None:
-    click.echo(
-        f"{len(unreviewed)} change(s) a fresh plan makes are not in the saved plan (their "
-        "resources moved since it was made); they were never reviewed, so they are not made. "
-        "Plan again to review them:",
-        err=to_stderr,
-    )
-    for change in unreviewed:
-        click.echo(f"  ? {change.address} ({', '.join(change.op_names)})", err=to_stderr)
     click.echo("", err=to_stderr)
 
 

@@ -153,9 +153,9 @@ def test_a_saved_plan_without_a_plan_id_is_refused() -> None:
     assert any(f.address is None and "plan_id" in f.message for f in findings)
 
 
-def test_a_fresh_change_the_saved_plan_does_not_hold_is_set_apart_not_made() -> None:
+def test_a_fresh_change_the_saved_plan_does_not_hold_is_refused() -> None:
     """Someone edits a declared key's description after the plan: the fresh plan would fix
-    it, but nobody reviewed that change, so apply leaves it for the next plan."""
+    it, but nobody reviewed that change, so the saved plan is refused, naming it."""
     loaded, observed, saved = _saved()
     legacy = observed.keys["rds-legacy"]
     assert legacy is not None
@@ -167,13 +167,10 @@ def test_a_fresh_change_the_saved_plan_does_not_hold_is_set_apart_not_made() -> 
             }
         }
     )
-    fresh = workflow.make_plan(loaded, moved, plan_id=saved.plan_id)
-    assert fresh.change("kms_key.rds-legacy") is not None
-    assert workflow.check_saved_plan(saved, loaded, moved, fresh) == []
-    work = workflow.resume(saved, loaded, moved, fresh)
-    assert [c.address for c in work.unreviewed] == ["kms_key.rds-legacy"]
-    assert [c.address for c in work.plan.changes] == [c.address for c in saved.changes]
-    assert work.plan.summary.update == len(saved.changes)
+    (finding,) = _findings(saved, loaded, moved)
+    assert finding.address == "kms_key.rds-legacy"
+    assert "nobody reviewed" in finding.message
+    assert "kms:UpdateKeyDescription" in finding.details[0]
 
 
 def test_two_plans_of_the_same_facts_in_the_same_second_share_no_token() -> None:

@@ -146,15 +146,16 @@ def test_live_facts_that_moved_without_the_view_are_named() -> None:
 def test_a_change_to_an_unrelated_resource_is_not_stale() -> None:
     loaded, observed = case("key-switch")
     saved = workflow.make_plan(loaded, observed)
-    # An instance the plan does not change (rds-legacy key aside) restarts; a key nobody in
-    # the plan changes gets a new description.
+    # A fact the plan does not act on moves: a key nobody in the plan changes gets a new
+    # creator. (A moved fact that makes a fresh plan change a resource is refused instead:
+    # tests/unit/test_saved_plan_commitment.py.)
     legacy = observed.keys["rds-legacy"]
     assert legacy is not None and saved.change("kms_key.rds-legacy") is None
     moved = observed.model_copy(
         update={
             "keys": {
                 **observed.keys,
-                "rds-legacy": legacy.model_copy(update={"description": "edited by hand"}),
+                "rds-legacy": legacy.model_copy(update={"creator": "someone else"}),
             }
         }
     )
@@ -258,7 +259,6 @@ def test_resume_of_an_untouched_plan_is_the_fresh_plan_with_the_same_tokens() ->
     fresh = workflow.make_plan(loaded, observed, plan_id=saved.plan_id)
     resumed = workflow.resume(saved, loaded, observed, fresh)
     assert resumed.plan.changes == saved.changes and resumed.made == ()
-    assert resumed.unreviewed == ()
     assert resumed.order == tuple(c.address for c in saved.changes)
 
 
