@@ -2,10 +2,11 @@
 with the change's `before` (the view the plan was made from). When they differ, someone changed
 the resource since the plan: the change is not made (DESIGN section 8).
 
-The fresh read is mapped into the planner's vocabulary here, independently (apply never
-imports the planner): encryption `disabled` / `ServiceKey` / a key id; key state `enabled` /
-`disabled` / `pending-deletion` / `pending-import`; the managed tags (every tag not under
-`acs:`, plus acs:rds:instance-encryption).
+The fresh read is mapped into the planner's vocabulary here, by the rules the planner uses
+too (reconciler.core.rules; apply never imports the planner): encryption `disabled` /
+`ServiceKey` / a key id; key state `enabled` / `disabled` / `pending-deletion` /
+`pending-import`; the managed tags (every tag not under `acs:`, plus
+acs:rds:instance-encryption).
 """
 
 from __future__ import annotations
@@ -17,20 +18,16 @@ from typing import Any
 from reconciler.cloud import kms, ram, rds
 from reconciler.cloud.answers import absent
 from reconciler.cloud.clients import CloudClients
+from reconciler.core.rules import (
+    ENCRYPTION_DISABLED,
+    SERVICE_KEY_TYPE,
+    is_service_key,
+    key_state_name,
+    managed_tags,
+    rotation_days,
+)
 from reconciler.errors import PermanentError
 from reconciler.plan.model import Change
-
-SERVICE_KEY = "ServiceKey"
-DISABLED = "disabled"
-RDS_TAG = "acs:rds:instance-encryption"
-"""The one `acs:` tag the spec manages (spec.models.RDS_ENCRYPTION_TAG; not imported: apply
-reads no spec)."""
-KEY_STATES = {
-    "Enabled": "enabled",
-    "Disabled": "disabled",
-    "PendingDeletion": "pending-deletion",
-    "PendingImport": "pending-import",
-}
 
 
 class ServiceKeys:
@@ -63,12 +60,12 @@ def encryption_value(
             return None
         raise
     if not enc.enabled:
-        return DISABLED
-    if enc.key_type == SERVICE_KEY or not enc.key_id:
-        return SERVICE_KEY
-    if enc.key_type is None and enc.key_id == service_keys.id(region):
-        return SERVICE_KEY
-    return enc.key_id
+        return ENCRYPTION_DISABLED
+    # alias/acs/rds's id is read (once per region) only when the answer does not say the type.
+    service_key_id = service_keys.id(region) if enc.key_type is None and enc.key_id else None
+    if is_service_key(enc.key_id, enc.key_type, service_key_id):
+        return SERVICE_KEY_TYPE
+    return str(enc.key_id)  # not None: an encryption without a key id is the service key
 
 
 def moved(
@@ -104,7 +101,8 @@ def _instance(change: Change, clients: CloudClients, service_keys: ServiceKeys) 
 
 def show_value(value: Any) -> str:
     """`off`, `the service key` or `key <id>`, for messages."""
-    return {DISABLED: "off", SERVICE_KEY: "the service key"}.get(str(value), f"key {value}")
+    names = {ENCRYPTION_DISABLED: "off", SERVICE_KEY_TYPE: "the service key"}
+    return names.get(str(value), f"key {value}")
 
 
 def _key(change: Change, clients: CloudClients) -> str | None:
@@ -135,7 +133,7 @@ def _key_view(
     view: dict[str, Any] = {}
     if "state" in before:
         state = str(metadata.get("KeyState"))
-        view["state"] = KEY_STATES.get(state, state)
+        view["state"] = key_state_name(state)
     if "deletion_protection" in before:
         view["deletion_protection"] = (
             str(metadata.get("DeletionProtection", "")).lower() == "enabled"
@@ -147,15 +145,11 @@ def _key_view(
             "enabled": str(metadata.get("AutomaticRotation", "")).lower() == "enabled"
         }
         if "interval_days" in before["rotation"]:
-            interval = metadata.get("RotationInterval")
-            days = int(str(interval).rstrip("s")) // 86_400 if interval not in (None, "") else None
-            rotation["interval_days"] = days
+            rotation["interval_days"] = rotation_days(metadata.get("RotationInterval"))
         view["rotation"] = rotation
     if "tags" in before:
         tags = kms.list_tags(clients, region, key_id)
-        view["tags"] = {
-            k: v for k, v in tags.items() if k == RDS_TAG or not k.lower().startswith("acs:")
-        }
+        view["tags"] = managed_tags(tags)
     return view
 
 

@@ -25,6 +25,12 @@ from typing import Any
 
 from reconciler.cloud import kms, ram, rds
 from reconciler.cloud.clients import CloudClients
+from reconciler.core.rules import (
+    ENCRYPTION_DISABLED,
+    RDS_ENCRYPTION_TAG,
+    SERVICE_KEY_TYPE,
+    account_of_arn,
+)
 from reconciler.plan.actions import RefusalCode
 from reconciler.plan.guards import check_cmk_class, check_engine, check_supports_encryption
 from reconciler.plan.model import Change
@@ -40,10 +46,10 @@ from reconciler.state.models import ObservedPolicy, ObservedRole
 
 RDS_ROLE = "AliyunRDSInstanceEncryptionDefaultRole"
 """The role RDS assumes to use a customer master key; RDS fixes its name (docs/permissions.md)."""
-RDS_TAG = ("acs:rds:instance-encryption", "true")
+RDS_TAG = RDS_ENCRYPTION_TAG
 """The tag a key must carry before RDS may use it (docs/plan-format.md, KeyNotUsable)."""
 RETIRING = frozenset({"kms:DisableKey", "kms:ScheduleKeyDeletion"})
-NOT_A_CMK = frozenset({"ServiceKey", "disabled"})
+NOT_A_CMK = frozenset({SERVICE_KEY_TYPE, ENCRYPTION_DISABLED})
 _NAMED = 5
 """How many users a KeyInUse refusal names before it says `and N more`."""
 
@@ -93,7 +99,7 @@ class WriteGuards:
         if metadata is None:
             return None  # gone: nothing to lock (compare.py reports the key moved)
         arn = str(metadata.get("Arn") or "")
-        account = arn.split(":")[3] if arn.count(":") >= 4 else None
+        account = account_of_arn(arn)
         users = [u.instance_id for u in rds.key_users(self._clients, region, key_id, account)]
         switching = [
             f"{t.instance_id} (task {t.task_id}, {t.status.lower()}"

@@ -26,6 +26,7 @@ import click
 from reconciler.cli.console import show_progress, use_color
 from reconciler.cli.options import GlobalOptions, global_options
 from reconciler.cli.root import EXIT_ERROR, EXIT_OK, cli, fail
+from reconciler.core.rules import SECONDS_PER_DAY
 from reconciler.errors import ReconcilerError
 
 OBSERVE_PARALLELISM = 16
@@ -51,7 +52,7 @@ class Duration(click.ParamType):
             if not text or "".join(n + u for n, u in parts) != text:
                 self.fail(f"{value!r} is not a duration such as 30m, 1800s or 1h", param, ctx)
             seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
-        if not 0 < seconds <= 7 * 86400:
+        if not 0 < seconds <= 7 * SECONDS_PER_DAY:
             self.fail(f"{value!r} must be more than 0 and at most 7 days", param, ctx)
         return seconds
 

@@ -8,10 +8,10 @@ from typing import Any
 from reconciler.cloud.answers import absent, reading
 from reconciler.cloud.clients import CloudClients
 from reconciler.cloud.retry import Family, family_of
+from reconciler.core.rules import SERVICE_KEY_ALIAS, account_of_arn, rotation_days
 from reconciler.errors import PermanentError
 from reconciler.state.models import ObservedKey
 
-SERVICE_KEY_ALIAS = "alias/acs/rds"
 KEY_ABSENT = ("Forbidden.KeyNotFound", "Forbidden.AliasNotFound")
 """DescribeKey's documented answers for a key id or alias that does not exist."""
 
@@ -123,20 +123,12 @@ def key_from_metadata(
         description=metadata.get("Description") or "",
         deletion_protection=str(metadata.get("DeletionProtection", "")).lower() == "enabled",
         rotation_enabled=str(metadata.get("AutomaticRotation", "")).lower() == "enabled",
-        rotation_interval_days=_interval_days(metadata.get("RotationInterval")),
+        rotation_interval_days=rotation_days(metadata.get("RotationInterval")),
         tags=tags,
         aliases=sorted(aliases),
         delete_date=metadata.get("DeleteDate") or None,
         creator=metadata.get("Creator") or None,
     )
-
-
-def _interval_days(value: Any) -> int | None:
-    """RotationInterval comes as seconds with an `s` suffix, e.g. "31536000s"."""
-    if value in (None, ""):
-        return None
-    seconds = int(str(value).rstrip("s"))
-    return seconds // 86_400
 
 
 @dataclass(frozen=True)
@@ -159,9 +151,7 @@ def service_key(clients: CloudClients, region: str) -> ServiceKeyFacts:
         raise
     if metadata is None:
         return ServiceKeyFacts(None, None, kms_activated=True)
-    arn = str(metadata.get("Arn") or "")
-    parts = arn.split(":")
-    account = parts[3] if len(parts) > 4 and parts[3] else None
+    account = account_of_arn(str(metadata.get("Arn") or ""))
     return ServiceKeyFacts(str(metadata["KeyId"]), account, kms_activated=True)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from reconciler.cloud.answers import absent, reading
 from reconciler.cloud.clients import CloudClients
+from reconciler.core.rules import CMK_TYPE, ENCRYPTION_DISABLED, SERVICE_KEY_TYPE, key_type_of
 from reconciler.errors import PermanentError
 from reconciler.state.models import (
     ObservedEncryption,
@@ -145,14 +146,10 @@ def encryption_from_body(body: dict[str, Any], service_key_id: str | None) -> Ob
         and item.get("UsedBy", "DiskEncryption") in ("DiskEncryption", None, "")
     ]
     key_type = listed[0].get("KeyType") if listed else None
-    if key_type not in ("ServiceKey", "CMK"):
+    if key_type not in (SERVICE_KEY_TYPE, CMK_TYPE):
         # Not said by the answer: decided by comparing with alias/acs/rds's id when known,
         # else left None for the caller to settle once it knows that id.
-        key_type = (
-            None
-            if service_key_id is None
-            else ("ServiceKey" if key_id == service_key_id else "CMK")
-        )
+        key_type = None if service_key_id is None else key_type_of(key_id, service_key_id)
     return ObservedEncryption(enabled=True, key_id=key_id, key_type=key_type)
 
 
@@ -324,7 +321,7 @@ def encryption_target(detail: dict[str, Any]) -> str | None:
     if not isinstance(value, str) or not value:
         raise ValueError("an encryption task without its ConfigValue")
     # The API takes ServiceKey (PostgreSQL) and serviceKey (SQL Server) alike.
-    spelled = {"servicekey": "ServiceKey", "disabled": "disabled"}
+    spelled = {SERVICE_KEY_TYPE.lower(): SERVICE_KEY_TYPE, ENCRYPTION_DISABLED: ENCRYPTION_DISABLED}
     return spelled.get(value.lower(), value)
 
 

@@ -305,7 +305,7 @@ def at_risk(spec: Spec, observed: ObservedState) -> list[Finding]:
         enc = instance.encryption if instance else None
         if instance is None or enc is None or not enc.enabled or not enc.key_id:
             continue
-        if enc.key_type == "ServiceKey" or enc.key_id == observed.service_keys.get(instance.region):
+        if observed.on_service_key(instance):
             continue
         address = f"rds_encryption.{instance_id}"
         key = _known_key(observed, enc.key_id)
@@ -398,7 +398,7 @@ def describe_encryption(instance: ObservedInstance, observed: ObservedState) -> 
         return "encryption not read"
     if not enc.enabled:
         return "not encrypted"
-    if enc.key_type == "ServiceKey" or enc.key_id == observed.service_keys.get(instance.region):
+    if observed.on_service_key(instance):
         return "encrypted with the service key alias/acs/rds"
     return f"encrypted with the CMK {enc.key_id}"
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from reconciler.core.rules import KEY_STATE_NAMES, user_tags
 from reconciler.plan import guards
 from reconciler.plan.model import Plan
 from reconciler.plan.planner import build_plan
@@ -38,13 +39,15 @@ from reconciler.spec.models import (
     DEFAULT_ROLE,
     INSTANCE_ID_PATTERN,
     RDS_ENCRYPTION_TAG,
+    KeyState,
     RamSpec,
     Spec,
 )
 from reconciler.state.models import ObservedInstance, ObservedKey, ObservedRam, ObservedState
 
 SCHEMA_LINE = "# yaml-language-server: $schema=spec.schema.json"
-_KEY_STATES = {"Enabled": "enabled", "Disabled": "disabled", "PendingDeletion": "pending-deletion"}
+_KEY_STATES = {api: name for api, name in KEY_STATE_NAMES.items() if name in set(KeyState)}
+"""The KMS key states the spec language can declare (not PendingImport)."""
 
 
 @dataclass
@@ -138,7 +141,7 @@ def _key_entry(key: ObservedKey, alias: str, default_region: str) -> dict[str, A
     state = _KEY_STATES.get(key.state)
     if state and state != "enabled":
         entry["state"] = state
-    tags = {k: v for k, v in sorted(key.tags.items()) if not k.lower().startswith("acs:")}
+    tags = user_tags(dict(sorted(key.tags.items())))
     if tags:
         entry["tags"] = tags
     return entry
@@ -164,7 +167,7 @@ def _encryption_label(instance: ObservedInstance, observed: ObservedState) -> st
     enc = instance.encryption
     if enc is None or not enc.enabled:
         return "not encrypted"
-    if enc.key_type == "ServiceKey" or enc.key_id == observed.service_keys.get(instance.region):
+    if observed.on_service_key(instance):
         return "on the service key"
     return f"on the CMK {enc.key_id}"
 
@@ -212,7 +215,7 @@ def _encryption(
     enc = instance.encryption
     if enc is None or not enc.enabled:
         return "disabled"
-    if enc.key_type == "ServiceKey" or enc.key_id == observed.service_keys.get(instance.region):
+    if observed.on_service_key(instance):
         return {"key": "service"}
     key_id = str(enc.key_id)
     if key_id in names:

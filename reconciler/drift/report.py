@@ -166,7 +166,7 @@ def encryption_class(instance: ObservedInstance, observed: ObservedState) -> str
         return "not_read"
     if not enc.enabled:
         return "not_encrypted"
-    if enc.key_type == "ServiceKey" or enc.key_id == observed.service_keys.get(instance.region):
+    if observed.on_service_key(instance):
         return "service_key"
     return "cmk"
 

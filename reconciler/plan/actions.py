@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from reconciler.core.rules import ENCRYPTION_DISABLED as ENCRYPTION_DISABLED
+from reconciler.core.rules import SERVICE_KEY_TYPE
+
 
 class Action(StrEnum):
     """What a change does to its resource. `restart` and `scheduled` are display marks on a
@@ -104,10 +107,8 @@ class WarningCode(StrEnum):
 KNOWN_AFTER_APPLY = "(known after apply)"
 """Stands for a value the cloud assigns during apply, e.g. the id of a key being created."""
 
-SERVICE_KEY_CONFIG_VALUE = "ServiceKey"
+SERVICE_KEY_CONFIG_VALUE = SERVICE_KEY_TYPE
 """ModifyDBInstanceConfig ConfigValue (and our field value) for the RDS service key."""
-ENCRYPTION_DISABLED = "disabled"
-"""ModifyDBInstanceConfig ConfigValue (and our field value) for encryption off."""
 
 DEFAULT_PENDING_WINDOW_DAYS = 30
 """ScheduleKeyDeletion's PendingWindowInDays (7-366): the spec has no field for it; 30 is the

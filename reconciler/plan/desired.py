@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reconciler.core.rules import usable_by_rds
 from reconciler.plan import guards
 from reconciler.plan.actions import (
     ENCRYPTION_DISABLED,
@@ -15,7 +16,7 @@ from reconciler.plan.actions import (
 )
 from reconciler.plan.context import PlanContext
 from reconciler.plan.keys import KeyOutcome
-from reconciler.spec.models import RDS_ENCRYPTION_TAG, SERVICE_KEY, KeyRef, KeyState, is_key_id
+from reconciler.spec.models import RDS_ENCRYPTION_TAG, SERVICE_KEY, KeyRef, is_key_id
 from reconciler.state.models import ObservedInstance, ObservedState, ObservedTask
 
 
@@ -45,10 +46,9 @@ def encryption_value(observed: ObservedState, instance: ObservedInstance) -> str
     # The instance planner refuses a managed instance whose encryption was not read.
     if enc is None or not enc.enabled:
         return ENCRYPTION_DISABLED
-    service_key_id = observed.service_keys.get(instance.region)
-    if enc.key_type == "ServiceKey" or not enc.key_id or enc.key_id == service_key_id:
+    if observed.on_service_key(instance):
         return SERVICE_KEY_CONFIG_VALUE
-    return enc.key_id
+    return str(enc.key_id)  # not None: an encryption without a key id is the service key
 
 
 def describe_value(value: str, key_name: str | None = None) -> str:
@@ -106,7 +106,7 @@ def _spec_key(ctx: PlanContext, outcome: KeyOutcome, region: str) -> DesiredKey:
     problems: list[guards.Finding] = []
     if outcome.region != region:
         problems.append(_region_mismatch(f"kms_key.{outcome.name}", outcome.region, region))
-    if outcome.desired_state is not KeyState.ENABLED:
+    if not usable_by_rds(outcome.desired_state):
         problems.append(
             (
                 RefusalCode.KEY_NOT_USABLE,

@@ -10,6 +10,7 @@ drift still reports it critical.
 
 from __future__ import annotations
 
+from reconciler.core.rules import CMK_TYPE, SERVICE_KEY_TYPE
 from reconciler.plan import guards
 from reconciler.plan.actions import (
     ENCRYPTION_DISABLED,
@@ -342,7 +343,8 @@ def warn_instances_at_risk(ctx: PlanContext) -> None:
             continue
         on = ""
         if enc is not None and enc.enabled:
-            kind = {"ServiceKey": "the service key", "CMK": "the CMK"}.get(enc.key_type or "")
+            kinds = {SERVICE_KEY_TYPE: "the service key", CMK_TYPE: "the CMK"}
+            kind = kinds.get(enc.key_type or "")
             on = f" with {kind or 'the KMS key'} {enc.key_id}"
         ctx.warn(
             f"rds_encryption.{instance_id}",

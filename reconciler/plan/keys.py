@@ -13,21 +13,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.core.rules import deletion_protected_conflict, key_state_name, managed_tags
 from reconciler.plan.actions import DEFAULT_PENDING_WINDOW_DAYS, Action, Op, RefusalCode
 from reconciler.plan.context import PlanContext
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Change, FieldChange
 from reconciler.plan.operations import operations
-from reconciler.spec.models import RDS_ENCRYPTION_TAG, KeyState, KmsKeySpec
+from reconciler.spec.models import KeyState, KmsKeySpec
 from reconciler.state.models import ObservedKey
-
-_STATE_NAMES = {
-    "Enabled": "enabled",
-    "Disabled": "disabled",
-    "PendingDeletion": "pending-deletion",
-    "PendingImport": "pending-import",
-}
-"""Observed KMS KeyState -> the spec's vocabulary."""
 
 
 @dataclass(frozen=True)
@@ -48,11 +41,6 @@ class KeyOutcome:
     """The change makes a disabled or pending-deletion key Enabled again."""
     refused: bool = False
     """The key itself is refused (no change planned), so no instance may move to it."""
-
-
-def _managed_tags(tags: dict[str, str]) -> dict[str, str]:
-    rds_tag = RDS_ENCRYPTION_TAG[0]
-    return {k: v for k, v in tags.items() if k == rds_tag or not k.lower().startswith("acs:")}
 
 
 def desired_view(spec_key: KmsKeySpec) -> dict[str, Any]:
@@ -83,9 +71,9 @@ def observed_view(key: ObservedKey, desired: dict[str, Any]) -> dict[str, Any]:
     alias = wanted if has_it else (sorted(key.aliases)[0] if key.aliases else None)
     view: dict[str, Any] = {
         "alias": alias,
-        "state": _STATE_NAMES.get(key.state, key.state),
+        "state": key_state_name(key.state),
         "deletion_protection": key.deletion_protection,
-        "tags": _managed_tags(key.tags),
+        "tags": managed_tags(key.tags),
     }
     if "description" in desired:
         view["description"] = key.description
@@ -295,7 +283,7 @@ def _blocker(
             f"{key.key_id if key else ''}, so the spec asks two things of one key. Declare it "
             "once, under one name, and refer to that name",
         )
-    if spec_key.state is KeyState.PENDING_DELETION and spec_key.deletion_protection:
+    if deletion_protected_conflict(spec_key.state, spec_key.deletion_protection):
         return (
             RefusalCode.KEY_DELETION_PROTECTED,
             "the spec asks for state pending-deletion and deletion_protection: true; "

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from reconciler.core.rules import rotation_interval
 from reconciler.plan.actions import KNOWN_AFTER_APPLY, Op
 from reconciler.plan.model import Operation, ref
 
@@ -56,7 +57,7 @@ def _key_arn(views: Views) -> Any:
 
 
 def _interval(rotation: dict[str, Any]) -> str:
-    return f"{int(rotation['interval_days']) * 86_400}s"
+    return rotation_interval(int(rotation["interval_days"]))
 
 
 def _create_key(views: Views) -> Params:

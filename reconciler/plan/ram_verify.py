@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from reconciler.core.rules import account_of_arn
 from reconciler.plan.actions import KNOWN_AFTER_APPLY, RefusalCode
 from reconciler.plan.context import PlanContext
 from reconciler.plan.ram_eval import (
@@ -47,9 +48,8 @@ def _account(ctx: PlanContext, observed: ObservedRam) -> str:
         return ctx.observed.account_id
     if ctx.spec.defaults.account:
         return ctx.spec.defaults.account
-    arn = observed.role.arn if observed.role else ""
-    parts = arn.split(":")  # acs:ram::<account>:role/<name>
-    return parts[3] if len(parts) > 4 and parts[3] else _UNKNOWN_ACCOUNT
+    arn = observed.role.arn if observed.role else ""  # acs:ram::<account>:role/<name>
+    return account_of_arn(arn) or _UNKNOWN_ACCOUNT
 
 
 def _targets(ctx: PlanContext, observed: ObservedRam) -> Iterator[KeyTarget]:

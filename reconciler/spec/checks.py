@@ -9,8 +9,9 @@ import difflib
 from collections.abc import Iterable
 from typing import Any
 
+from reconciler.core.rules import deletion_protected_conflict, usable_by_rds
 from reconciler.errors import Diagnostic
-from reconciler.spec.models import SERVICE_KEY, KeyRef, KeyState, is_key_id
+from reconciler.spec.models import SERVICE_KEY, KeyRef, is_key_id
 from reconciler.spec.scalars import shown
 from reconciler.spec.source import Location, ParsedFile
 
@@ -144,7 +145,7 @@ def planner_refusals(spec: Any, locations: dict[str, Location]) -> list[Diagnost
                 )
             )
         state = spec.kms_keys[ref].state
-        if state is not KeyState.ENABLED:
+        if not usable_by_rds(state):
             found.append(
                 _at(
                     locations[f"instances.{instance_id}.encryption.key"],
@@ -153,7 +154,7 @@ def planner_refusals(spec: Any, locations: dict[str, Location]) -> list[Diagnost
                 )
             )
     for name, key in spec.kms_keys.items():
-        if key.state is KeyState.PENDING_DELETION and key.deletion_protection:
+        if deletion_protected_conflict(key.state, key.deletion_protection):
             found.append(
                 _at(
                     locations[f"kms_keys.{name}.state"],

@@ -27,14 +27,13 @@ from pydantic import (
     model_serializer,
 )
 
+from reconciler.core.rules import RDS_ENCRYPTION_TAG as RDS_ENCRYPTION_TAG
+from reconciler.core.rules import SERVICE_KEY_ALIAS as SERVICE_KEY_ALIAS
 from reconciler.spec.regions import REGIONS, region_problem
 
 SERVICE_KEY = "service"
 """The key reference that means the RDS-managed service key `alias/acs/rds`."""
 
-SERVICE_KEY_ALIAS = "alias/acs/rds"
-RDS_ENCRYPTION_TAG = ("acs:rds:instance-encryption", "true")
-"""Every CMK used by RDS must carry this tag: the fixed RAM policy only allows tagged keys."""
 
 DEFAULT_ROLE = "AliyunRDSInstanceEncryptionDefaultRole"
 DEFAULT_POLICY = "AliyunRDSInstanceEncryptionRolePolicy"

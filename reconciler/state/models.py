@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from reconciler.core.rules import account_of_arn, is_service_key
+
 
 class _Fact(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -77,8 +79,12 @@ class ObservedKey(_Fact):
 
     @property
     def account_id(self) -> str:
-        """The owning account, read from the ARN `acs:kms:<region>:<account>:key/<id>`."""
-        return self.arn.split(":")[3]
+        """The owning account, read from the ARN `acs:kms:<region>:<account>:key/<id>`.
+        Raises ValueError when the ARN names none (an account is never guessed)."""
+        account = account_of_arn(self.arn)
+        if account is None:
+            raise ValueError(f"the key's ARN {self.arn!r} names no account")
+        return account
 
 
 class ObservedEncryption(_Fact):
@@ -191,6 +197,14 @@ class ObservedState(_Fact):
     planner needs a literal key here (state, region, the RDS tag) or refuses it as KeyNotUsable."""
     service_keys: dict[str, str] = Field(default_factory=dict)
     """Region -> key id of alias/acs/rds, so an instance on it is recognised."""
+
+    def on_service_key(self, instance: ObservedInstance) -> bool:
+        """True when the instance's disks are encrypted with its region's RDS service key."""
+        enc = instance.encryption
+        if enc is None or not enc.enabled:
+            return False
+        return is_service_key(enc.key_id, enc.key_type, self.service_keys.get(instance.region))
+
     instances: dict[str, ObservedInstance] = Field(default_factory=dict)
     """Every instance read, managed or not, by id. A declared one missing here does not exist."""
     regions_listed: list[str] = Field(default_factory=list)

@@ -53,9 +53,9 @@ from typing import Any
 
 from reconciler.cloud import kms, ram, rds
 from reconciler.cloud.clients import CloudClients
+from reconciler.core.rules import account_of_arn, key_type_of, managed_tags
 from reconciler.errors import CloudCallError, NetworkError, ObserveError
 from reconciler.spec.models import (
-    RDS_ENCRYPTION_TAG,
     SERVICE_KEY,
     KeyRef,
     KeyState,
@@ -78,12 +78,6 @@ Progress = Callable[[int, int], None]
 _ADOPTABLE = frozenset({KeyState.ENABLED, KeyState.DISABLED})
 """Spec key states for which a lost CreateKey's key is adopted (pending-deletion creates
 nothing)."""
-
-
-def _managed_tags(tags: dict[str, str]) -> dict[str, str]:
-    """The tags a spec manages: every tag not under `acs:`, plus acs:rds:instance-encryption."""
-    rds_tag = RDS_ENCRYPTION_TAG[0]
-    return {k: v for k, v in tags.items() if k == rds_tag or not k.lower().startswith("acs:")}
 
 
 @dataclass(frozen=True)
@@ -356,14 +350,14 @@ class _Observer:
         )
 
     def _count_users(self, region: str, key_id: str, arn: str = "") -> None:
-        account = arn.split(":")[3] if arn.count(":") >= 4 else ""  # acs:kms:<r>:<uid>:key/<id>
+        account = account_of_arn(arn)  # acs:kms:<r>:<uid>:key/<id>
         self.loop.submit(
             lambda users, k=key_id: self.facts.key_users.__setitem__(k, users),
             rds.key_users,
             self.clients,
             region,
             key_id,
-            account or None,
+            account,
         )
 
     def _task_page(self, region: str, number: int) -> None:
@@ -505,7 +499,7 @@ class _Observer:
             matches = [
                 key_id
                 for key_id, found in tagged.items()
-                if _managed_tags(found) == tags
+                if managed_tags(found) == tags
                 and key_id not in {k.key_id for k in adopted.values()}
             ]
             key = kms.adopt_key(self.clients, region, matches) if matches else None
@@ -533,7 +527,7 @@ class _Observer:
             return enc
         region = self.facts.items[instance_id][0]
         service_id = self._service_key_ids().get(region)
-        key_type = "ServiceKey" if enc.key_id == service_id else "CMK"
+        key_type = key_type_of(enc.key_id, service_id)
         return enc.model_copy(update={"key_type": key_type})
 
     def _state(self) -> ObservedState:

@@ -1,7 +1,7 @@
 """Apply interprets the plan and reads the cloud; it never re-plans (DESIGN section 2): it
-imports plan.model, cloud, errors and cancellation, and the pure rules its guards re-check at
-the write (plan.guards, plan.ram_eval, the refusal codes, the fact models); never spec, the
-planner engine or observe."""
+imports plan.model, cloud, errors, cancellation and core (the shared rules), and the pure
+rules its guards re-check at the write (plan.guards, plan.ram_eval, the refusal codes, the fact
+models); never spec, the planner engine or observe."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ ALLOWED = (
     "reconciler.cloud",
     "reconciler.errors",
     "reconciler.cancellation",
+    "reconciler.core",
     "reconciler.apply",
 )
 
