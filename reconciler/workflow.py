@@ -1,4 +1,4 @@
-"""load -> observe -> plan -> apply, as functions that print nothing (DESIGN section 2).
+"""load -> observe -> plan -> apply, as functions that print nothing (README, "Layout").
 
 What every command and test calls; the CLI adds only the printing, the prompts and the exit
 codes. Progress is reported through callbacks. Errors are raised as ReconcilerError

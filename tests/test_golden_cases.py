@@ -1,4 +1,4 @@
-"""Golden plans as data (STYLE.md, pyinfra): tests/cases/<name>/ holds spec.yaml,
+"""Golden plans as data (as pyinfra's tests): tests/cases/<name>/ holds spec.yaml,
 observed.json (an ObservedState), and the expected plan.txt, plan.json and plan.md. Each case
 builds the plan with a fixed created_at, renders it, and compares with the files.
 

@@ -1,4 +1,4 @@
-"""apply: carry a saved Plan out against the cloud (DESIGN section 8).
+"""apply: carry a saved Plan out against the cloud (README, "Apply").
 
 - executor.py  the public face: check_applicable, apply_plan, ApplyOptions/Event/Result;
                the order (instances in parallel, everything else alone, in plan order) and

@@ -1,6 +1,6 @@
 """Compare-and-set: right before a change's first write, read its target again and compare it
 with the change's `before` (the view the plan was made from). When they differ, someone changed
-the resource since the plan: the change is not made (DESIGN section 8).
+the resource since the plan: the change is not made (docs/plan-format.md, Change: `before`).
 
 The fresh read is mapped into the planner's vocabulary here, by the rules the planner uses
 too (reconciler.core.rules; apply never imports the planner): encryption `disabled` /

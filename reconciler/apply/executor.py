@@ -1,4 +1,4 @@
-"""Apply: interpret a Plan's operations against the cloud (DESIGN section 8).
+"""Apply: interpret a Plan's operations against the cloud (README, "Apply").
 
 Order: changes are taken in plan order. An `rds_encryption` change starts once its
 `depends_on` are done; such changes run in parallel, at most `parallelism` at once. Every other

@@ -15,7 +15,7 @@ from reconciler.cli.options import GlobalOptions, merge_global, root_global_opti
 
 DEFAULT_PATHS = ("specs",)
 
-# Exit codes (DESIGN section 6).
+# Exit codes (docs/exit-codes.md).
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from reconciler.errors import ReconcilerError
 
 # KMS's documented quotas per account and region, for the KMS actions the tool sends (Alibaba's
-# KMS "Limits" page, as reference/alibaba-api.md section 9 records them; the emulator starts
+# KMS "Limits" page: docs/real-cloud.md, KMS: quotas; the emulator starts
 # with the same quotas: reconciler/emulator/quota.py DEFAULT_KMS_QUOTAS). RDS and RAM publish no
 # per-API table: unlimited by default.
 DEFAULT_LIMITS: dict[str, float] = {

@@ -113,9 +113,10 @@ def encryption(
 ) -> ObservedEncryption:
     """Disk encryption of one instance.
 
-    Off answers success with an empty EncryptionKey (reference/alibaba-api-details.md section
-    1); on the service key it answers that key's id. Every error stops the plan: a failed read
-    is never "encryption off" (an instance that cannot say is refused, not guessed)."""
+    Off answers success with an empty EncryptionKey (docs/real-cloud.md, RDS:
+    DescribeDBInstanceEncryptionKey); on the service key it answers that key's id. Every error
+    stops the plan: a failed read is never "encryption off" (an instance that cannot say is
+    refused, not guessed)."""
     request = _models().DescribeDBInstanceEncryptionKeyRequest(
         dbinstance_id=instance_id, region_id=region
     )
@@ -133,7 +134,7 @@ def encryption(
 def encryption_from_body(body: dict[str, Any], service_key_id: str | None) -> ObservedEncryption:
     if not body.get("RequestId"):
         raise ValueError("not an answer of the API (no RequestId)")
-    # Off is documented as an empty or absent EncryptionKey (alibaba-api-details section 1).
+    # Off is an empty or absent EncryptionKey (docs/real-cloud.md, inferred from Terraform).
     key_id = body.get("EncryptionKey") or None
     if key_id is None:
         return ObservedEncryption(enabled=False)

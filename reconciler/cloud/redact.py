@@ -1,5 +1,5 @@
 """No output, log or error carries an access key secret, a security token or a signature
-(DESIGN section 6).
+(README, "In CI").
 
 Two leaks exist in the libraries under the SDK, and both are closed here, whatever the
 environment says:

@@ -1,7 +1,7 @@
 """Our own retry policy for cloud calls (the SDK retries nothing by default).
 
 Errors are classified by code FAMILY, never by one exact string: the cloud's codes are partly
-undocumented (reference/alibaba-api-details.md, "Still unknown"), so `Throttling.Api`,
+undocumented (docs/real-cloud.md, Errors and how they are classified), so `Throttling.Api`,
 `Rejected.Throttling` and a future `Throttling.Whatever` all land in the same family.
 
 Transient: throttling, service unavailable, 5xx, connection errors and timeouts, and (for

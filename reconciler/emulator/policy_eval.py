@@ -1,4 +1,5 @@
-"""Evaluate RAM policy documents the way the cloud documents it (reference-details section 7).
+"""Evaluate RAM policy documents the way the cloud documents it (docs/real-cloud.md, RAM: policy
+evaluation; the emulator's choices where it is silent: docs/emulator.md, RAM policy evaluation).
 
 Pure functions, no state and no HTTP. Used by the RDS emulator to decide whether the role
 ``AliyunRDSInstanceEncryptionDefaultRole`` really lets RDS use a customer master key, and

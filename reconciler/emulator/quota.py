@@ -48,8 +48,8 @@ _EXTENSION = "quota"
 WINDOW_SECONDS = 1.0
 MAX_PER_SECOND = 1_000_000
 
-# KMS's documented quotas per account and region (Alibaba's KMS "Limits" page, as
-# reference/alibaba-api.md section 9 records them: key-management reads 50 QPS,
+# KMS's documented quotas per account and region (Alibaba's KMS "Limits" page;
+# docs/real-cloud.md, KMS: quotas): key-management reads 50 QPS,
 # ListResourceTags 300 QPS, CreateKey 10 QPS; DescribeAccountKmsStatus 1 QPS). The emulator
 # starts with them (Settings.kms_quotas). It has one account, and counts all regions together:
 # stricter than the cloud only for a client reading several regions at full speed at once.

@@ -1,7 +1,8 @@
 """The plan's vocabulary: actions, operation names, refusal and warning codes.
 
 One enum per concept so the planner, the renderers and apply agree on spelling. Operation
-names are `<service>:<Action>` with the wire name of the API action (DESIGN section 4).
+names are `<service>:<Action>` with the wire name of the API action (docs/plan-format.md,
+Operations).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class Op(StrEnum):
 
 
 class RefusalCode(StrEnum):
-    """Why a change cannot be made (DESIGN section 5). Any refusal fails the plan (exit 1)."""
+    """Why a change cannot be made (README, "Refusals"). Any refusal fails the plan (exit 1)."""
 
     ENCRYPTION_UNSUPPORTED_SERVERLESS = "EncryptionUnsupportedServerless"
     ENCRYPTION_UNSUPPORTED_STORAGE = "EncryptionUnsupportedStorage"
@@ -59,7 +60,7 @@ class RefusalCode(StrEnum):
     CMK_REQUIRES_DEDICATED_INSTANCE = "CmkRequiresDedicatedInstance"
     KMS_NOT_ACTIVATED = "KmsNotActivated"
     KMS_IN_DEBT = "KmsInDebt"
-    """Not in DESIGN section 5 (an addition): KMS is activated but DescribeAccountKmsStatus is
+    """KMS is activated but DescribeAccountKmsStatus is
     InDebt (the account is overdue: "KMS stops providing services") or Suspended. No new key
     use and no key change is planned; distinct from KmsNotActivated."""
     KEY_IN_USE = "KeyInUse"
@@ -70,22 +71,23 @@ class RefusalCode(StrEnum):
     ACCOUNT_MISMATCH = "AccountMismatch"
     INSTANCE_LOCKED = "InstanceLocked"
     KEY_DELETION_PROTECTED = "KeyDeletionProtected"
-    """Not in DESIGN section 5 (an addition): the spec asks for pending-deletion while also
+    """The spec asks for pending-deletion while also
     asking for deletion protection, which KMS would refuse at apply time."""
     KEY_DECLARED_TWICE = "KeyDeclaredTwice"
-    """Not in DESIGN section 5 (an addition): two kms_keys entries find the same KMS key (one
+    """Two kms_keys entries find the same KMS key (one
     key may carry several aliases), so the spec would ask two states or tag sets of one key."""
     ENCRYPTION_CHANGE_PENDING = "EncryptionChangePending"
-    """Not in DESIGN section 5 (an addition): an encryption change to another value is already
+    """An encryption change to another value is already
     running or scheduled for the instance (task center); a second one would race it."""
     ENCRYPTION_NOT_READ = "EncryptionNotRead"
-    """Not in DESIGN section 5 (an addition): the observed state lacks a managed instance's
+    """The observed state lacks a managed instance's
     encryption. Observe never produces this (it fails instead); the planner refuses rather
     than take "not read" as "off"."""
 
 
 class WarningCode(StrEnum):
-    """Things the operator must know that do not stop the plan (DESIGN section 5)."""
+    """Things the operator must know that do not stop the plan (docs/plan-format.md, Refusal and
+    Warning)."""
 
     RESTART_REQUIRED = "RestartRequired"
     """An encryption change restarts the instance (now, or in its maintenance window)."""

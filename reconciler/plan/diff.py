@@ -1,4 +1,4 @@
-"""Desired vs observed, leaf by leaf. The only module that imports deepdiff (STYLE.md point 5):
+"""Desired vs observed, leaf by leaf. The only module that imports deepdiff:
 everything else sees our own sorted FieldChange list.
 """
 

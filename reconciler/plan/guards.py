@@ -1,5 +1,6 @@
-"""Can this instance take this encryption change at all? (DESIGN section 5, alibaba-api.md
-section 7). Each check returns (code, message) with what to do next, or None."""
+"""Can this instance take this encryption change at all? (README, "Refusals";
+docs/real-cloud.md, RDS: disk encryption rules). Each check returns (code, message) with what
+to do next, or None."""
 
 from __future__ import annotations
 

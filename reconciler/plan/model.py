@@ -1,4 +1,4 @@
-"""The Plan: frozen data, the only input of apply (STYLE.md, Terraform's plans.Plan).
+"""The Plan: frozen data, the only input of apply (as Terraform's plans.Plan).
 
 A saved plan file is `render.json.render_json(plan)`; `load_plan(text)` reads it back into an
 equal Plan. The format is defined field by field in docs/plan-format.md. A change carries its
@@ -63,7 +63,7 @@ class Change(_Frozen):
 
     address: str
     """`ram_policy.<name>`, `ram_role.<name>`, `ram_attachment.<role>/<policy>`,
-    `kms_key.<logical name>`, `rds_encryption.<instance id>` (DESIGN section 4)."""
+    `kms_key.<logical name>`, `rds_encryption.<instance id>` (docs/plan-format.md, Addresses)."""
     action: Action
     operations: list[Operation]
     """The API writes in the order apply makes them, each with every parameter it needs."""
@@ -91,7 +91,7 @@ class Change(_Frozen):
     `role/policy` for an attachment); null when it is created by this change."""
     before: dict[str, Any] | None = None
     """The observed view of the resource; null when it does not exist. Apply compares a fresh
-    read with it before writing (DESIGN section 8)."""
+    read with it before writing (docs/plan-format.md, Applying a saved plan)."""
     after: dict[str, Any] | None = None
     """The desired view, with every parameter the operations need."""
 
@@ -118,7 +118,7 @@ class PlanWarning(_Frozen):
 
 
 Warning = PlanWarning
-"""Alias with DESIGN's name."""
+"""Alias with the name docs/plan-format.md uses (Refusal and Warning)."""
 
 
 class Summary(_Frozen):
@@ -172,7 +172,7 @@ class Plan(_Frozen):
 
 
 def summarise(changes: list[Change], refusals: list[Refusal]) -> Summary:
-    """The counts of DESIGN section 7's `summary`."""
+    """The counts of the plan's `summary` (docs/plan-format.md)."""
     return Summary(
         create=sum(c.action is Action.CREATE for c in changes),
         update=sum(c.action is Action.UPDATE for c in changes),
@@ -188,5 +188,5 @@ def load_plan(text: str) -> Plan:
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
-    """The JSON document of DESIGN section 7 as plain data, keys in a fixed order."""
+    """The plan document of docs/plan-format.md as plain data, keys in a fixed order."""
     return plan.model_dump(mode="json")

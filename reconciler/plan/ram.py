@@ -1,4 +1,4 @@
-"""RAM: the policy, the role and the attachment RDS needs to use a CMK (DESIGN sections 3-5).
+"""RAM: the policy, the role and the attachment RDS needs to use a CMK (docs/real-cloud.md, RAM).
 
 Managed (`ram.manage: true`, or `ram` omitted while a CMK is used): missing or wrong pieces
 become changes, chained policy -> role -> attachment, then a detach of every other policy

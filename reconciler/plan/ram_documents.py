@@ -1,5 +1,5 @@
-"""The RAM documents Alibaba Cloud fixes for RDS disk encryption (alibaba-api.md section 7),
-held in one place, and their semantic comparison.
+"""The RAM documents Alibaba Cloud fixes for RDS disk encryption (docs/real-cloud.md, RAM: the
+role and the policy RDS needs), held in one place, and their semantic comparison.
 
 RAM accepts many spellings of one document: keys in any order, list items in any order,
 `"Effect": "allow"`, a single string where a one-item list is meant, `"Version": 1`. Two

@@ -1,7 +1,7 @@
 """Evaluate RAM policy documents as RAM does, to tell whether a role lets RDS use a key.
 
 Pure: documents in, a verdict out. The rules are those RAM documents
-(reference/alibaba-api-details.md section 7):
+(docs/real-cloud.md, RAM: policy evaluation):
 - `Effect` Allow | Deny; an explicit Deny in any statement of any attached policy wins; with no
   Allow the request is denied (implicitly).
 - `Action` or `NotAction` (a string or a list), `<service>:<name>`, matched ignoring case, with

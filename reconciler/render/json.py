@@ -1,5 +1,5 @@
-"""Plan -> the JSON document of DESIGN section 7 (also the saved plan file). Pure and stable:
-keys in the model's fixed order, lists in plan order, two-space indent, trailing newline."""
+"""Plan -> the JSON document of docs/plan-format.md (also the saved plan file). Pure and
+stable: keys in the model's fixed order, lists in plan order, two-space indent, trailing newline."""
 
 from __future__ import annotations
 

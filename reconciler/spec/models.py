@@ -1,4 +1,4 @@
-"""The spec language, version 1 (DESIGN section 3), as frozen pydantic models.
+"""The spec language, version 1 (README, "The spec language"), as frozen pydantic models.
 
 Field descriptions feed the JSON Schema (`reconciler schema`) and editor completion.
 Cross-field rules that need the whole document (dangling key references, one resource in two

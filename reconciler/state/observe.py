@@ -4,7 +4,7 @@ The scope is a spec (what plan and apply read), or a ReadScope: a spec plus what
 import read beyond it (every PostgreSQL instance's encryption for the coverage, regions the
 spec does not name, every engine, the keys instances use, the RAM role by its default name).
 
-Reads (DESIGN section 10 bounds them by N + ceil(N/100) + K + 10 for N instances, K keys):
+Reads (at most N + ceil(N/100) + K + 10 for N instances and K keys: README, "Measured"):
 - per region: DescribeDBInstances, paged 100 at a time: at once as many pages as the spec
   declares instances there (the list holds at least those), the rest in parallel once page 1
   gives the total (a spec naming instances that do not exist may cost an empty page); and
@@ -84,8 +84,8 @@ nothing)."""
 class ReadScope:
     """What observe reads: the spec's needs, plus what drift and import need beyond them.
 
-    Each extra stays within DESIGN section 10's bound for what it reads: N + ceil(N/100) + K
-    + 10 calls, N being the instances whose encryption is read and K the keys."""
+    Each extra stays within the call bound (README, "Measured") for what it reads: N +
+    ceil(N/100) + K + 10 calls, N being the instances whose encryption is read and K the keys."""
 
     spec: Spec = field(default_factory=Spec)
     regions: tuple[str, ...] = ()

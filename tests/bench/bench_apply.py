@@ -1,5 +1,5 @@
 """Apply of N encryption changes with a 5 s restart, at apply's default parallelism P
-(DESIGN section 10).
+(README, "Measured").
 
 The world: N instances on the service key, built through the SDK in an emulator in ANOTHER
 process started with restart_seconds=5. The emulated clock is real UTC plus an offset (only

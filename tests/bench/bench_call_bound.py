@@ -1,4 +1,4 @@
-"""The observe call bound N + ceil(N/100) + K + 10 in every configuration (DESIGN section 10).
+"""The observe call bound N + ceil(N/100) + K + 10 in every configuration (README, "Measured").
 
 One region of N instances (default 1,000) on the service key, emulator in another process, no
 latency (only calls are counted). Each configuration plans real work, so nothing is skipped:

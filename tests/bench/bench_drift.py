@@ -1,4 +1,4 @@
-"""drift and import over N instances at 20 ms per call (DESIGN section 10, issue 11).
+"""drift and import over N instances at 20 ms per call (README, "Measured"; issue 11).
 
 One region of N PostgreSQL instances on the service key, emulator in ANOTHER process; the spec
 names 90% of them (drift reads the other 10% too, for the coverage). Measured in one run:

@@ -1,6 +1,6 @@
 """Benchmark: signed requests per second the emulator answers on loopback.
 
-Target (DESIGN section 10): at least 1,000 signed requests/s, so the emulator never dominates
+Target (README, "Measured"): at least 1,000 signed requests/s, so the emulator never dominates
 another benchmark. The emulator runs as `reconciler emulator serve` in its own process (as in
 use); the load comes from other processes:
 - light clients: http.client on a keep-alive connection, each request freshly V3-signed

@@ -1,4 +1,4 @@
-"""Peak memory of observe + plan at 5,000 instances (DESIGN section 10: under 200 MB).
+"""Peak memory of observe + plan at 5,000 instances (README, "Measured": under 200 MB).
 
 An emulator (another process) holds 5,000 service-key instances built through the SDK; a
 FRESH Python process then runs observe + build_plan of a spec naming all of them and reports

@@ -1,4 +1,4 @@
-"""Observe + plan of N service-key instances at 20 ms per call (DESIGN section 10).
+"""Observe + plan of N service-key instances at 20 ms per call (README, "Measured").
 
 Measured in one run, against an emulator in ANOTHER process (so its CPU is not ours):
 - calls of observe+plan vs the bound N + ceil(N/100) + K + 10 (every repetition);
@@ -6,7 +6,7 @@ Measured in one run, against an emulator in ANOTHER process (so its CPU is not o
   emulator, process CPU time / calls, the lowest of three loops (the least disturbed one, so
   the tightest limit);
 - wall time of observe+plan at 20 ms vs the limit max(calls x 20 ms / parallelism, calls x c)
-  (target: at most WALL_TARGET = 1.2x, DESIGN section 10), repeated REPEATS times and judged
+  (target: at most WALL_TARGET = 1.2x, README "Measured"), repeated REPEATS times and judged
   on the median (the machine is shared: one sample is mostly a sample of the neighbours);
   min and max are reported too;
 - the same observe run serially (parallelism 1: instance by instance), the baseline

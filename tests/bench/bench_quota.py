@@ -1,4 +1,4 @@
-"""Observe + plan under a server quota (DESIGN section 10): zero throttled calls reach the
+"""Observe + plan under a server quota (README, "Measured"): zero throttled calls reach the
 user, and the wall time stays within 1.1x of calls / quota.
 
 The emulator (another process, no injected latency) throttles DescribeDBInstanceEncryptionKey

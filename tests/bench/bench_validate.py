@@ -1,6 +1,6 @@
 """Benchmark: `reconciler validate` of a generated 5,000-instance spec, and `--help` start-up.
 
-Targets (DESIGN section 10): validate under 1 s wall, --help under 0.3 s, peak memory under
+Targets (README, "Measured"): validate under 1 s wall, --help under 0.3 s, peak memory under
 200 MB. Each figure is the median of several runs of the real console script in a fresh
 process, so interpreter start-up and imports are included, as a user sees them.
 Prints the figures, writes bench-results/validate.json, exits 3 when a target is missed.

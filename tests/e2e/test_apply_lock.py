@@ -1,5 +1,5 @@
 """One apply at a time per account and region on a machine, whatever the working directory
-(DESIGN section 8, docs/exit-codes.md): the locks live in the user's state folder
+(docs/exit-codes.md, The apply lock): the locks live in the user's state folder
 ($RECONCILER_STATE_HOME here), one per (account, region[, endpoint])."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """observe(ReadScope): drift reads every PostgreSQL instance's encryption and import reads a
-region with no spec, each within the call bound N + ceil(N/100) + K + 10 (DESIGN section 10)
+region with no spec, each within the call bound N + ceil(N/100) + K + 10 (README, "Measured")
 for what it reads; a plain spec still reads only what the plan needs."""
 
 from __future__ import annotations

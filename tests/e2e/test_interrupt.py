@@ -1,5 +1,6 @@
 """Ctrl-C and job cancellation (SIGINT, SIGTERM) in a real process: no cloud call is started
-after the signal, the exit is prompt, with 130 / 143 and one line saying so (DESIGN section 6).
+after the signal, the exit is prompt, with 130 / 143 and one line saying so (docs/exit-codes.md,
+Signals).
 
 The emulator answers every call after 200 ms and holds 400 instances, so a whole plan takes
 several seconds; the signal comes once the plan is well under way."""

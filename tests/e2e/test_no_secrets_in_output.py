@@ -1,5 +1,5 @@
 """`DEBUG=sdk` (the SDK's own debug switch) must not make the CLI print a secret, a security
-token or a signature, on success or failure (DESIGN section 6).
+token or a signature, on success or failure (README, "In CI").
 
 The real CLI runs in a subprocess (the SDK's debug dump goes to the process's own stderr),
 against the emulator through a small recording proxy that keeps every signature and token the

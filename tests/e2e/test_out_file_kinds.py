@@ -1,4 +1,4 @@
-"""`-o FILE` writes regular files only (DESIGN section 6, docs/exit-codes.md): a path that exists
+"""`-o FILE` writes regular files only (docs/exit-codes.md): a path that exists
 and is not a regular file (a symbolic link, even to a regular file; a FIFO; a device; a folder)
 is refused before any cloud call, and nothing the run did not create is ever removed."""
 

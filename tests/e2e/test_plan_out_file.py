@@ -1,5 +1,5 @@
 """`plan -o FILE`: written atomically and only when the plan succeeds; a failed, refused or
-interrupted plan leaves no plan file behind, not even an old one (DESIGN section 6)."""
+interrupted plan leaves no plan file behind, not even an old one (docs/exit-codes.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """RAM policy types through the emulator and the real SDK: Alibaba's manual steps (a custom
-policy named AliyunRDSInstanceEncryptionRolePolicy, reference/sources/
-authorize-rds-to-access-kms.txt), the built-in system policy of that name, and verify only
+policy named AliyunRDSInstanceEncryptionRolePolicy, "ApsaraDB RDS: Authorize RDS
+to access KMS", docs/real-cloud.md), the built-in system policy of that name, and verify only
 (`ram.manage: false`) judged by what the attached policies let RDS do, as RDS itself judges it.
 """
 

@@ -1,4 +1,5 @@
-"""Every refusal code of DESIGN section 5, produced through the emulator with the real SDK.
+"""Every refusal code of the README's table ("Refusals"), produced through the emulator with
+the real SDK.
 
 Each world is built with the SDK (or the demo seed); the plan is run through the CLI and must
 exit 1 with the code in its refusals."""
@@ -247,7 +248,7 @@ def test_instance_locked_by_a_disabled_key(demo, write_spec) -> None:  # type: i
     ],
 )
 def test_every_design_refusal_code_is_covered_here(code: str) -> None:
-    """Guard: the list of DESIGN section 5 codes matches the planner's enum and this file."""
+    """Guard: the list of the first refusal codes matches the planner's enum and this file."""
     from pathlib import Path
 
     from reconciler.plan.actions import RefusalCode

@@ -1,5 +1,5 @@
-"""Retries against the emulator's injected faults and quotas, and the call bound of DESIGN
-section 10: throttled or failing calls never reach the user; reads stay within
+"""Retries against the emulator's injected faults and quotas, and the call bound (README,
+"Measured"): throttled or failing calls never reach the user; reads stay within
 N + ceil(N/100) + K + 10."""
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ action through the official SDK clients and keeps the JSON bodies the server sen
 2. every enum value is one the model's doc comments list ("Valid values: - **Enabled** ...");
    the RDS instance models of the Python SDK carry no doc comments, so their enums come from the
    documented sets in ``DOCUMENTED_ENUMS`` (the Go SDK's doc comments and Alibaba's help pages,
-   reference/alibaba-api-details.md section 4);
+   docs/real-cloud.md, Sources);
 3. every field of the model the emulator never sends is listed, with a reason, in ONE file,
    ``conformance_allowlist.txt``; the test fails on an omission not listed AND on a listed one
    that is now sent, so the list only shrinks. Enum values the emulator chooses where the
@@ -50,8 +50,8 @@ from tests.emulator.test_response_shapes import (
 ALLOWLIST = Path(__file__).with_name("conformance_allowlist.txt")
 
 # Documented value sets for fields whose Python SDK model has no doc comment (the RDS instance
-# models): the Go SDK's doc comments and help pages, as reference/alibaba-api-details.md lists
-# them. DBInstanceStatus also carries CONFIG_ENCRYPTING (inferred from Terraform: allow-listed).
+# models): the Go SDK's doc comments and help pages (docs/real-cloud.md, Sources).
+# DBInstanceStatus also carries CONFIG_ENCRYPTING (inferred from Terraform: allow-listed).
 _CATEGORIES = [
     "Basic",
     "HighAvailability",

@@ -21,7 +21,7 @@ KEY_ARN = "acs:kms:cn-hangzhou:1234567890123456:key/key-hzz6a7f0b1c2d3e4f5"
 TAGGED = kms_key_context({"acs:rds:instance-encryption": "true", "team": "dba"})
 UNTAGGED = kms_key_context({"team": "dba"})
 
-# The system policy AliyunRDSInstanceEncryptionRolePolicy, verbatim from the reference.
+# The system policy AliyunRDSInstanceEncryptionRolePolicy, verbatim (docs/real-cloud.md, RAM).
 RDS_ROLE_POLICY = {
     "Version": "1",
     "Statement": [

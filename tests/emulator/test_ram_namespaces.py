@@ -1,6 +1,6 @@
 """RAM keeps system and custom policies in separate namespaces, through the official SDK.
 
-Alibaba's manual steps (reference/sources/authorize-rds-to-access-kms.txt) create a CUSTOM
+Alibaba's manual steps (docs/real-cloud.md, RAM: the role and the policy) create a CUSTOM
 policy named AliyunRDSInstanceEncryptionRolePolicy, beside Alibaba's built-in SYSTEM policy of
 the same name. Every action that names a PolicyType addresses one namespace only; the actions
 without one (CreatePolicy, CreatePolicyVersion, DeletePolicy, ...) address custom policies, and

@@ -1,4 +1,4 @@
-"""Class types as DESIGN section 9 derives them from the class code, through the official SDK:
+"""Class types as docs/emulator.md derives them from the class code, through the official SDK:
 family ``x*`` dedicated (``d``), ``n*`` general-purpose (``x``), ``s*`` shared (``s``); a CMK
 only on ``d``."""
 

@@ -1,6 +1,7 @@
-"""Property: plan and drift agree (DESIGN section 5). Over random worlds and random valid
-specs, every drift item of severity high or critical has, in the plan made from the same spec
-and observation, a change or a refusal at its address, or one of these documented mappings:
+"""Property: plan and drift agree (docs/drift-format.md, Severities). Over random worlds and
+random valid specs, every drift item of severity high or critical has, in the plan made from the
+same spec and observation, a change or a refusal at its address, or one of these documented
+mappings:
 
 - an instance item (`rds_encryption.<id>`) is answered by a change of the key it is on
   (`kms_key.<name>` whose target is that key: the plan re-enables or re-tags it), or by a

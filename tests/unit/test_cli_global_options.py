@@ -1,4 +1,4 @@
-"""Global options are accepted before or after the command name (DESIGN section 6)."""
+"""Global options are accepted before or after the command name (README, "What it does")."""
 
 from click.testing import CliRunner
 

@@ -10,8 +10,8 @@ Functions other services call (with the current request's ctx, inside its transa
         (system and custom); [] for an unknown role
     get_policy(ctx, name, policy_type) -> dict | None
 
-System policies are built in (not in the store): AliyunRDSInstanceEncryptionRolePolicy (the
-document of the reference), AliyunKMSFullAccess, AliyunKMSReadOnlyAccess, AliyunRDSFullAccess,
+System policies are built in (not in the store): AliyunRDSInstanceEncryptionRolePolicy
+(docs/real-cloud.md, RAM), AliyunKMSFullAccess, AliyunKMSReadOnlyAccess, AliyunRDSFullAccess,
 AdministratorAccess. System and custom policies are separate namespaces, as in RAM: a custom
 policy may share a system policy's name (Alibaba's manual steps create a custom
 AliyunRDSInstanceEncryptionRolePolicy), every action with a PolicyType addresses one namespace,

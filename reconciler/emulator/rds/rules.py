@@ -1,8 +1,8 @@
 """The documented cloud-disk encryption rules of RDS for PostgreSQL, as pure functions.
 
 No state, no HTTP, no clock: callers pass the facts in. Each rule raises :class:`ApiError`
-with the code the emulator answers. Where the documentation names no code (reference-details
-"Still unknown"), the emulator picks one, listed here; the reconciler must classify errors by
+with the code the emulator answers. Where the documentation names no code (docs/real-cloud.md,
+its last table), the emulator picks one, listed here; the reconciler must classify errors by
 family and never depend on these exact codes.
 
 | rule                                            | status | code                              |
@@ -88,7 +88,7 @@ def class_family(class_code: str) -> str:
 
 
 def class_type(class_code: str) -> str:
-    """DBInstanceClassType from a class code (DESIGN section 9, reference-details section 5):
+    """DBInstanceClassType from a class code (docs/emulator.md, RDS: disk encryption rules):
     family ``x*`` is dedicated (``d``: ``pg.x4.large.2c``, ``pg.x8.medium.1``), ``n*``
     general-purpose (``x``: ``pg.n2.2c.1m``, ``pg.n4.*``, Yitian ``pg.n1e.*``/``pg.n2e.*``),
     ``st`` a dedicated host (``h``: ``rds.pg.st.h43``; the ``st`` family is the physical-host

@@ -2,7 +2,7 @@
 
 Emulator choices (undocumented in the cloud):
 - DescribeDBInstanceEncryptionKey with encryption off answers success with ``EncryptionKey``
-  "" and an empty ``EncryptionKeyList`` (reference-details section 1).
+  "" and an empty ``EncryptionKeyList`` (docs/real-cloud.md, RDS: DescribeDBInstanceEncryptionKey).
 - ``EncryptionKeyStatus`` stays within the documented Enabled|Disabled: a PendingDeletion or
   deleted key shows ``Disabled`` (with ``DeleteDate`` for a pending deletion).
 - CheckCloudResourceAuthorized answers ``AuthorizationState`` 1 when the role
@@ -30,7 +30,7 @@ _ASSOCIATE_STATUS = {"Creating": "CREATING", "CONFIG_ENCRYPTING": "INS_MAINTAINI
 
 PAY_TYPES_ON_THE_WIRE = {"Serverless": "SERVERLESS"}
 """CreateDBInstance takes PayType ``Serverless``; the describe answers document ``SERVERLESS``
-(reference-details section 4), so a stored ``Serverless`` is shown that way."""
+(docs/emulator.md, RDS: statuses), so a stored ``Serverless`` is shown that way."""
 
 
 def _common(world: RdsWorld, doc: dict[str, Any]) -> dict[str, Any]:

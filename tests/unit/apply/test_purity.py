@@ -1,6 +1,6 @@
-"""Apply interprets the plan and reads the cloud; it never re-plans (DESIGN section 2): it
-imports plan.model, cloud, errors, cancellation and core (the shared rules), and the pure
-rules its guards re-check at the write (plan.guards, plan.ram_eval, the refusal codes, the fact
+"""Apply interprets the plan and reads the cloud; it never re-plans (README, "Layout"): it
+imports plan.model, cloud, errors, cancellation and core (the shared rules), and the pure rules
+its guards re-check at the write (plan.guards, plan.ram_eval, the refusal codes, the fact
 models); never spec, the planner engine or observe."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Usage errors exit 1 with one line and a hint, never 2: in CI, 2 means "changes"
-(DESIGN section 6)."""
+(docs/exit-codes.md)."""
 
 from __future__ import annotations
 

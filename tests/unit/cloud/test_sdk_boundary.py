@@ -1,4 +1,4 @@
-"""The SDKs are imported lazily, and only by reconciler/cloud/ (DESIGN section 2)."""
+"""The SDKs are imported lazily, and only by reconciler/cloud/ (README, "Layout")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""drift/ is pure like plan/ (DESIGN section 2): no SDK, HTTP, clock or environment; the
+"""drift/ is pure like plan/ (README, "Layout"): no SDK, HTTP, clock or environment; the
 drift renderers compute nothing from the cloud either."""
 
 from __future__ import annotations

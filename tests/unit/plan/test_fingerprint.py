@@ -1,5 +1,6 @@
 """The fingerprint of a plan is a hash of the observed facts: the same cloud, read in any order,
-gives the same fingerprint, and any fact that changed gives another (DESIGN sections 7, 8)."""
+gives the same fingerprint, and any fact that changed gives another (docs/plan-format.md, Top
+level: `fingerprint`)."""
 
 from __future__ import annotations
 

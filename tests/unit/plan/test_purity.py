@@ -1,4 +1,4 @@
-"""Architecture rules that keep the planner pure (DESIGN section 2, STYLE.md)."""
+"""Architecture rules that keep the planner pure (README, "Layout")."""
 
 from __future__ import annotations
 

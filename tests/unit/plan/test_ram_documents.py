@@ -19,7 +19,7 @@ TRUST = RDS_ENCRYPTION_TRUST_DOCUMENT
 
 
 def test_reference_texts_match_the_documented_json() -> None:
-    # alibaba-api.md section 7, verbatim: the canonical texts must be these documents.
+    # Alibaba's documents, verbatim (docs/real-cloud.md, RAM): the canonical texts must be these.
     documented_trust = (
         '{"Statement":[{"Action":"sts:AssumeRole","Effect":"Allow","Principal":'
         '{"Service":["rds.aliyuncs.com"]}}],"Version":"1"}'

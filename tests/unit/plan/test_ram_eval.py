@@ -1,6 +1,6 @@
 """The planner's RAM policy evaluator: what the role's attached documents let RDS do with a key.
 
-Rules from reference/alibaba-api-details.md section 7 (Deny wins, wildcards, Condition
+Rules from docs/real-cloud.md, RAM: policy evaluation (Deny wins, wildcards, Condition
 operators, NotAction); where the documents are silent the evaluator answers "cannot tell"
 rather than guess in either direction (fail closed).
 """
