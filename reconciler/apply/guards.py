@@ -30,6 +30,7 @@ from reconciler.core.rules import (
     RDS_ENCRYPTION_TAG,
     SERVICE_KEY_TYPE,
     account_of_arn,
+    carries_rds_tag,
 )
 from reconciler.plan.actions import RefusalCode
 from reconciler.plan.guards import check_cmk_class, check_engine, check_supports_encryption
@@ -167,7 +168,7 @@ class WriteGuards:
                 f"key {key_id} is {state} in {region} now; RDS cannot use it. Plan again",
             )
         tags = kms.list_tags(self._clients, region, key_id)
-        if tags.get(RDS_TAG[0]) != RDS_TAG[1]:
+        if not carries_rds_tag(tags):
             return WriteRefusal(
                 RefusalCode.KEY_NOT_USABLE,
                 f"key {key_id} no longer carries the tag {RDS_TAG[0]}={RDS_TAG[1]} that RDS "

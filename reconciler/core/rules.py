@@ -71,6 +71,14 @@ def managed_tags(tags: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in tags.items() if k == rds_tag or not _alibabas(k)}
 
 
+def carries_rds_tag(tags: dict[str, str]) -> bool:
+    """Whether a key carries acs:rds:instance-encryption=true, the tag RDS needs before it may
+    use the key. The fixed RAM policy compares the value with StringEqualsIgnoreCase, so
+    `True` counts too (docs/real-cloud.md, RAM)."""
+    tag, value = RDS_ENCRYPTION_TAG
+    return tags.get(tag, "").lower() == value
+
+
 def account_of_arn(arn: str) -> str | None:
     """The account of an ARN `acs:<service>:<region>:<account>:<resource>`; None when the ARN
     has fewer parts or an empty account (never an IndexError: the caller decides)."""

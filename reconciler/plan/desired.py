@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.core.rules import usable_by_rds
+from reconciler.core.rules import carries_rds_tag, usable_by_rds
 from reconciler.plan import guards
 from reconciler.plan.actions import (
     ENCRYPTION_DISABLED,
@@ -151,8 +151,7 @@ def _literal_key(ctx: PlanContext, key_id: str, region: str) -> DesiredKey:
             )
         )
     tag, tag_value = RDS_ENCRYPTION_TAG
-    # The fixed RAM policy compares the value with StringEqualsIgnoreCase: `True` works too.
-    if key.tags.get(tag, "").lower() != tag_value:
+    if not carries_rds_tag(key.tags):
         problems.append(
             (
                 RefusalCode.KEY_NOT_USABLE,

@@ -103,3 +103,22 @@ def test_spec_alone_key_refusals() -> None:
     assert rules.deletion_protected_conflict("pending-deletion", True)
     assert not rules.deletion_protected_conflict("pending-deletion", False)
     assert not rules.deletion_protected_conflict("enabled", True)
+
+
+@pytest.mark.parametrize(
+    ("tags", "carries"),
+    [
+        ({"acs:rds:instance-encryption": "true"}, True),
+        ({"acs:rds:instance-encryption": "True"}, True),
+        ({"acs:rds:instance-encryption": "false"}, False),
+        ({"acs:rds:instance-encryption": ""}, False),
+        ({"ACS:RDS:INSTANCE-ENCRYPTION": "true"}, False),
+        ({}, False),
+    ],
+)
+def test_the_rds_tag_is_read_as_the_fixed_policy_reads_it(
+    tags: dict[str, str], carries: bool
+) -> None:
+    """The plan and apply's guard at the write agree: the value ignores case (the policy's
+    StringEqualsIgnoreCase), the key name does not."""
+    assert rules.carries_rds_tag(tags) is carries
