@@ -8,7 +8,10 @@ mappings:
   refusal of that key (e.g. KeyNotUsable: a PendingImport key can be neither fixed nor used);
 - a plan warning at the address that says why nothing is planned: `ChangeAlreadyPending` (the
   fix is already running or scheduled in the cloud) and `InstanceAtRisk` (KMS stops serving:
-  no write can help until the account is settled, and the plan says so).
+  no write can help until the account is settled, and the plan says so);
+- an `unmanaged` item (an instance the spec does not name, e.g. with a decryption pending): the
+  plan never changes such an instance by design, and the item's message says so and how to
+  manage it (docs/drift-format.md).
 
 Pure (no emulator): the world and spec generators of tests/unit/plan/test_planner_properties.py,
 with extra policies attached to the role (AliyunKMSFullAccess among them) and specs that keep
@@ -24,7 +27,7 @@ from typing import Any
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from reconciler.drift.model import DriftItem, DriftReport, Severity
+from reconciler.drift.model import DriftItem, DriftReport, Kind, Severity
 from reconciler.drift.report import DriftError, build_drift
 from reconciler.plan.actions import WarningCode
 from reconciler.plan.model import Plan
@@ -70,7 +73,8 @@ def _key_answers(item: DriftItem, plan: Plan, observed: ObservedState) -> bool:
 
 def answered(item: DriftItem, plan: Plan, observed: ObservedState) -> bool:
     return (
-        plan.change(item.address) is not None
+        item.kind == Kind.UNMANAGED
+        or plan.change(item.address) is not None
         or any(r.address == item.address for r in plan.refusals)
         or any(w.address == item.address and w.code in SAYS_WHY for w in plan.warnings)
         or _key_answers(item, plan, observed)
@@ -115,3 +119,42 @@ def test_a_critical_extra_policy_without_a_plan_entry_is_caught() -> None:
     )
     report = DriftReport(items=[item])
     assert unanswered(report, Plan(fingerprint="sha256:x"), ObservedState()) == [item]
+
+
+def test_an_unmanaged_instance_with_a_pending_decryption_is_high_and_says_why_not_planned() -> None:
+    """The one high item no plan answers with a change: the spec does not name the instance,
+    and the plan never changes what the spec does not name. The item says so."""
+    from reconciler.state.models import ObservedInstance, ObservedTask
+
+    instance = ObservedInstance(
+        instance_id="pgm-aaaa0001",
+        region="cn-hangzhou",
+        engine="PostgreSQL",
+        category="HighAvailability",
+        class_code="pg.x4.large.2c",
+        class_type="d",
+        storage_type="cloud_essd",
+        status="Running",
+        managed=False,
+        encryption={"enabled": False},
+    )
+    task = ObservedTask(
+        task_id="t-0",
+        instance_id="pgm-aaaa0001",
+        status="Scheduled",
+        task_type="ModifyDBInstanceConfig",
+        encryption_target="disabled",
+    )
+    observed = ObservedState(
+        instances={"pgm-aaaa0001": instance},
+        tasks=[task],
+        task_regions=["cn-hangzhou"],
+        regions_listed=["cn-hangzhou"],
+    )
+    spec = Spec.model_validate({"version": 1, "defaults": {"region": "cn-hangzhou"}})
+    report = build_drift(spec, observed)
+    (item,) = [i for i in report.items if i.address == "rds_encryption.pgm-aaaa0001"]
+    assert item.kind == Kind.UNMANAGED and item.severity == Severity.HIGH
+    assert "never changed" in item.message and "t-0" in item.message
+    assert build_plan(spec, observed).change(item.address) is None
+    assert unanswered(report, build_plan(spec, observed), observed) == []
