@@ -206,7 +206,7 @@ def create_key(clients: CloudClients, region: str, params: dict[str, Any]) -> An
     from dataclasses import replace
 
     written = _kms_write(clients, region, Op.KMS_CREATE_KEY, "create_key", params)
-    with reading("kms:CreateKey", "the new key"):
+    with reading(Op.KMS_CREATE_KEY, "the new key"):
         metadata = written.body["KeyMetadata"]
         outputs = {"key_id": str(metadata["KeyId"]), "arn": str(metadata["Arn"])}
     return replace(written, outputs=outputs)
