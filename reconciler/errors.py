@@ -4,6 +4,11 @@ PermanentError never. Every message is safe to print: no secret, token or signat
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # a type only: errors imports nothing of the package at run time
+    from reconciler.apply.results import ApplyResult
 
 
 class ReconcilerError(Exception):
@@ -42,6 +47,20 @@ class ApplyError(ReconcilerError):
     """A write failed or was refused during apply."""
 
 
+class Family(StrEnum):
+    """What an error code means, independent of its exact spelling (cloud/retry.py classifies
+    codes into families)."""
+
+    THROTTLING = "throttling"
+    UNAVAILABLE = "unavailable"
+    BUSY = "busy"
+    NOT_FOUND = "not-found"
+    NOT_AUTHORIZED = "not-authorized"
+    INVALID = "invalid"
+    CONNECTION = "connection"
+    TIMEOUT = "timeout"
+
+
 class CloudCallError(ReconcilerError):
     """An API call answered with an error. `code` is the cloud's error code."""
 
@@ -52,12 +71,20 @@ class CloudCallError(ReconcilerError):
         message: str,
         status: int | None = None,
         request_id: str | None = None,
+        *,
+        family: Family | None = None,
+        retry_after: float | None = None,
     ) -> None:
         self.action = action
         self.code = code
         self.message = message
         self.status = status
         self.request_id = request_id
+        self.family = family
+        """The code's family as classification found it; None for an error not classified
+        from an answer (retry.family_of then derives it from the code)."""
+        self.retry_after = retry_after
+        """Seconds the server asked us to wait before trying again (its Retry-After), if any."""
         self.resource: str | None = None
         """What the call was about (an instance id, a key alias), set by the reader."""
         super().__init__(action, code, message)
@@ -89,7 +116,15 @@ class Interrupted(ReconcilerError):
             self.signal_name = signal.Signals(signal_number).name
         except ValueError:
             self.signal_name = f"signal {signal_number}"
+        self.apply_result: ApplyResult | None = None
+        """What an interrupted apply had done: every change's outcome so far (None when the
+        signal came outside apply's writes)."""
         super().__init__(f"interrupted by {self.signal_name}")
+
+    def with_apply_result(self, result: ApplyResult) -> Interrupted:
+        """This error, carrying apply's partial result (apply raises it after recording it)."""
+        self.apply_result = result
+        return self
 
 
 class EndpointError(ReconcilerError):

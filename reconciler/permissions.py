@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
+from reconciler.core.ops import Op
+
 Kind = Literal["read", "write"]
 
 
@@ -61,7 +63,8 @@ class ApiAction:
     """One API action the tool may call."""
 
     name: str
-    """`<service>:<Action>`: the RAM action, also what the emulator's call counts name."""
+    """`<service>:<Action>`: the RAM action, also what the emulator's call counts name. A
+    write apply makes is named by its `Op` member (the same string)."""
     kind: Kind
     commands: frozenset[str]
     """The commands that may call it (not all of them do on every run)."""
@@ -195,7 +198,7 @@ ACTIONS: tuple[ApiAction, ...] = (
     ),
     # --- RDS writes --------------------------------------------------------------------------
     ApiAction(
-        "rds:ModifyDBInstanceConfig",
+        Op.RDS_MODIFY_DB_INSTANCE_CONFIG,
         "write",
         _APPLY,
         "an instance's encryption differs from the spec (`ConfigName=encryptionKey`)",
@@ -203,71 +206,71 @@ ACTIONS: tuple[ApiAction, ...] = (
     ),
     # --- KMS writes --------------------------------------------------------------------------
     ApiAction(
-        "kms:CreateKey",
+        Op.KMS_CREATE_KEY,
         "write",
         _APPLY,
         "a key of the spec does not exist (found by alias); it is created with its tags",
         "`acs:kms:<region>:<account>:key` (the key container)",
     ),
     ApiAction(
-        "kms:CreateAlias",
+        Op.KMS_CREATE_ALIAS,
         "write",
         _APPLY,
         "the spec's alias of a new key",
         f"{_KEY} and `acs:kms:<region>:<account>:alias/<alias-name>` (both)",
     ),
     ApiAction(
-        "kms:TagResource",
+        Op.KMS_TAG_RESOURCE,
         "write",
         _APPLY,
         "the key lacks a tag of the spec (`acs:rds:instance-encryption=true` is always added)",
         _KEY,
     ),
     ApiAction(
-        "kms:UntagResource",
+        Op.KMS_UNTAG_RESOURCE,
         "write",
         _APPLY,
         "the key has a tag the spec removes",
         _KEY,
     ),
-    ApiAction("kms:EnableKey", "write", _APPLY, "the spec wants a disabled key enabled", _KEY),
+    ApiAction(Op.KMS_ENABLE_KEY, "write", _APPLY, "the spec wants a disabled key enabled", _KEY),
     ApiAction(
-        "kms:DisableKey",
+        Op.KMS_DISABLE_KEY,
         "write",
         _APPLY,
         "the spec disables a key (refused while it is in use: `KeyInUse`)",
         _KEY,
     ),
     ApiAction(
-        "kms:CancelKeyDeletion",
+        Op.KMS_CANCEL_KEY_DELETION,
         "write",
         _APPLY,
         "the spec keeps a key that is pending deletion",
         _KEY,
     ),
     ApiAction(
-        "kms:ScheduleKeyDeletion",
+        Op.KMS_SCHEDULE_KEY_DELETION,
         "write",
         _APPLY,
         "the spec deletes a key (refused while it is in use: `KeyInUse`)",
         _KEY,
     ),
     ApiAction(
-        "kms:UpdateRotationPolicy",
+        Op.KMS_UPDATE_ROTATION_POLICY,
         "write",
         _APPLY,
         "the key's automatic rotation differs from the spec",
         _KEY,
     ),
     ApiAction(
-        "kms:SetDeletionProtection",
+        Op.KMS_SET_DELETION_PROTECTION,
         "write",
         _APPLY,
         "the key's deletion protection differs from the spec",
         _KEY,
     ),
     ApiAction(
-        "kms:UpdateKeyDescription",
+        Op.KMS_UPDATE_KEY_DESCRIPTION,
         "write",
         _APPLY,
         "the key's description differs from the spec",
@@ -275,14 +278,14 @@ ACTIONS: tuple[ApiAction, ...] = (
     ),
     # --- RAM writes --------------------------------------------------------------------------
     ApiAction(
-        "ram:CreatePolicy",
+        Op.RAM_CREATE_POLICY,
         "write",
         _APPLY,
         "the custom policy RDS's role needs does not exist",
         _POLICY,
     ),
     ApiAction(
-        "ram:CreatePolicyVersion",
+        Op.RAM_CREATE_POLICY_VERSION,
         "write",
         _APPLY,
         "its document differs from the one RDS needs (a new default version; at the limit of 5 "
@@ -300,28 +303,28 @@ ACTIONS: tuple[ApiAction, ...] = (
         implied=True,
     ),
     ApiAction(
-        "ram:CreateRole",
+        Op.RAM_CREATE_ROLE,
         "write",
         _APPLY,
         "the role RDS assumes does not exist",
         _ROLE,
     ),
     ApiAction(
-        "ram:UpdateRole",
+        Op.RAM_UPDATE_ROLE,
         "write",
         _APPLY,
         "the role's trust document does not let RDS assume it",
         _ROLE,
     ),
     ApiAction(
-        "ram:AttachPolicyToRole",
+        Op.RAM_ATTACH_POLICY_TO_ROLE,
         "write",
         _APPLY,
         "the policy is not attached to the role",
         f"{_ROLE} and {_POLICY} (both)",
     ),
     ApiAction(
-        "ram:DetachPolicyFromRole",
+        Op.RAM_DETACH_POLICY_FROM_ROLE,
         "write",
         _APPLY,
         "a policy attached to the role that the spec does not list (`ram.extra_policies`)",

@@ -13,47 +13,47 @@ from typing import Any
 from reconciler.cloud import kms, ram, rds
 from reconciler.cloud.clients import CloudClients
 from reconciler.cloud.writes import Written
+from reconciler.core.ops import Op
 from reconciler.errors import ApplyError
 from reconciler.plan.model import is_ref
 
 WriteFn = Callable[[CloudClients, str, dict[str, Any]], Written]
 
-WRITES: dict[str, WriteFn] = {
-    "ram:CreatePolicy": ram.create_policy,
-    "ram:CreatePolicyVersion": ram.create_policy_version,
-    "ram:CreateRole": ram.create_role,
-    "ram:UpdateRole": ram.update_role,
-    "ram:AttachPolicyToRole": ram.attach_policy_to_role,
-    "ram:DetachPolicyFromRole": ram.detach_policy_from_role,
-    "kms:CreateKey": kms.create_key,
-    "kms:CancelKeyDeletion": kms.cancel_key_deletion,
-    "kms:EnableKey": kms.enable_key,
-    "kms:UpdateKeyDescription": kms.update_key_description,
-    "kms:UpdateRotationPolicy": kms.update_rotation_policy,
-    "kms:TagResource": kms.tag_resource,
-    "kms:UntagResource": kms.untag_resource,
-    "kms:CreateAlias": kms.create_alias,
-    "kms:SetDeletionProtection": kms.set_deletion_protection,
-    "kms:DisableKey": kms.disable_key,
-    "kms:ScheduleKeyDeletion": kms.schedule_key_deletion,
-    "rds:ModifyDBInstanceConfig": rds.modify_config,
+WRITES: dict[Op, WriteFn] = {
+    Op.RAM_CREATE_POLICY: ram.create_policy,
+    Op.RAM_CREATE_POLICY_VERSION: ram.create_policy_version,
+    Op.RAM_CREATE_ROLE: ram.create_role,
+    Op.RAM_UPDATE_ROLE: ram.update_role,
+    Op.RAM_ATTACH_POLICY_TO_ROLE: ram.attach_policy_to_role,
+    Op.RAM_DETACH_POLICY_FROM_ROLE: ram.detach_policy_from_role,
+    Op.KMS_CREATE_KEY: kms.create_key,
+    Op.KMS_CANCEL_KEY_DELETION: kms.cancel_key_deletion,
+    Op.KMS_ENABLE_KEY: kms.enable_key,
+    Op.KMS_UPDATE_KEY_DESCRIPTION: kms.update_key_description,
+    Op.KMS_UPDATE_ROTATION_POLICY: kms.update_rotation_policy,
+    Op.KMS_TAG_RESOURCE: kms.tag_resource,
+    Op.KMS_UNTAG_RESOURCE: kms.untag_resource,
+    Op.KMS_CREATE_ALIAS: kms.create_alias,
+    Op.KMS_SET_DELETION_PROTECTION: kms.set_deletion_protection,
+    Op.KMS_DISABLE_KEY: kms.disable_key,
+    Op.KMS_SCHEDULE_KEY_DELETION: kms.schedule_key_deletion,
+    Op.RDS_MODIFY_DB_INSTANCE_CONFIG: rds.modify_config,
 }
 
-NOT_IDEMPOTENT = frozenset(
+NOT_IDEMPOTENT: frozenset[Op] = frozenset(
     {
-        "kms:CreateKey",
-        "kms:CreateAlias",
-        "ram:CreatePolicy",
-        "ram:CreateRole",
-        "ram:AttachPolicyToRole",
-        "ram:DetachPolicyFromRole",
+        Op.KMS_CREATE_KEY,
+        Op.KMS_CREATE_ALIAS,
+        Op.RAM_CREATE_POLICY,
+        Op.RAM_CREATE_ROLE,
+        Op.RAM_ATTACH_POLICY_TO_ROLE,
+        Op.RAM_DETACH_POLICY_FROM_ROLE,
     }
 )
 """Writes without a ClientToken that fail when repeated or do it twice: never sent again after
 a lost answer; the target is read instead to learn whether the call took effect."""
 
-MODIFY_CONFIG = "rds:ModifyDBInstanceConfig"
-PRODUCES = {"kms:CreateKey": ("key_id", "arn")}
+PRODUCES: dict[Op, tuple[str, ...]] = {Op.KMS_CREATE_KEY: ("key_id", "arn")}
 """Attributes an op's answer provides for references."""
 
 

@@ -29,6 +29,7 @@ from reconciler.cloud import kms, ram
 from reconciler.cloud.clients import CloudClients
 from reconciler.cloud.retry import Family, family_of
 from reconciler.cloud.writes import Written
+from reconciler.core.ops import Op
 from reconciler.errors import (
     ApplyError,
     CloudCallError,
@@ -162,7 +163,7 @@ def _not_started(run: RunState, address: str, detail: str) -> ChangeOutcome:
 def _finish(change: Change, run: RunState, ids: tuple[str, ...]) -> ChangeOutcome:
     address = change.address
     ids = tuple(i for i in ids if i)
-    config = next((o for o in change.operations if o.op == calls.MODIFY_CONFIG), None)
+    config = next((o for o in change.operations if o.op == Op.RDS_MODIFY_DB_INSTANCE_CONFIG), None)
     if config is None:
         detail = "made " + ", ".join(change.op_names)
         run.emit(ApplyEvent("done", address, detail))
@@ -261,7 +262,7 @@ def _write(change: Change, op: Operation, run: RunState) -> Written:
 def _send(change: Change, op: str, params: dict[str, Any], run: RunState) -> Written:
     region = str(change.region or run.ram_region)
     function = calls.WRITES[op]
-    if op == calls.MODIFY_CONFIG:
+    if op == Op.RDS_MODIFY_DB_INSTANCE_CONFIG:
         return _modify_config(change, params, run)
     try:
         return function(run.clients, region, params)
@@ -280,7 +281,7 @@ def _modify_config(change: Change, params: dict[str, Any], run: RunState) -> Wri
     delays = iter(RAM_RETRY_DELAYS)
     while True:
         try:
-            return calls.WRITES[calls.MODIFY_CONFIG](run.clients, region, params)
+            return calls.WRITES[Op.RDS_MODIFY_DB_INSTANCE_CONFIG](run.clients, region, params)
         except TransientError as error:
             if isinstance(error, NetworkError) or family_of(error) is not Family.BUSY:
                 raise
@@ -334,7 +335,7 @@ def _verify_lost(
 ) -> Written:
     """A not-idempotent write whose answer was lost: read whether it took effect."""
     region, clients = str(change.region or run.ram_region), run.clients
-    if op == "kms:CreateKey":
+    if op == Op.KMS_CREATE_KEY:
         return _find_created_key(change, params, run, error)
     try:
         took_effect = _took_effect(op, params, clients, region)
@@ -385,18 +386,18 @@ def _find_created_key(
 
 
 def _took_effect(op: str, params: dict[str, Any], clients: CloudClients, region: str) -> bool:
-    if op == "kms:CreateAlias":
+    if op == Op.KMS_CREATE_ALIAS:
         return kms.alias_target(clients, region, params["AliasName"]) == params["KeyId"]
-    if op == "ram:CreatePolicy":
+    if op == Op.RAM_CREATE_POLICY:
         policy = ram.get_policy(clients, region, params["PolicyName"], "Custom")
         return policy is not None and policy.document == json.loads(params["PolicyDocument"])
-    if op == "ram:CreateRole":
+    if op == Op.RAM_CREATE_ROLE:
         role = ram.get_role(clients, region, params["RoleName"])
         wanted = json.loads(params["AssumeRolePolicyDocument"])
         return role is not None and role.trust_document == wanted
-    if op in (compare.ATTACH, compare.DETACH):
+    if op in compare.ATTACHMENT_OPS:
         now = compare.attached(
             clients, region, params["RoleName"], params["PolicyName"], params["PolicyType"]
         )
-        return now == (op == compare.ATTACH)
+        return now == (op == Op.RAM_ATTACH_POLICY_TO_ROLE)
     return False

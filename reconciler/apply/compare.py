@@ -18,6 +18,7 @@ from typing import Any
 from reconciler.cloud import kms, ram, rds
 from reconciler.cloud.answers import absent
 from reconciler.cloud.clients import CloudClients
+from reconciler.core.ops import Op
 from reconciler.core.rules import (
     ENCRYPTION_DISABLED,
     SERVICE_KEY_TYPE,
@@ -186,22 +187,22 @@ def attached(clients: CloudClients, region: str, role: str, policy: str, policy_
     return (policy, ram.policy_type_name(policy_type)) in listed
 
 
-ATTACH, DETACH = "ram:AttachPolicyToRole", "ram:DetachPolicyFromRole"
+ATTACHMENT_OPS = (Op.RAM_ATTACH_POLICY_TO_ROLE, Op.RAM_DETACH_POLICY_FROM_ROLE)
 
 
 def _attachment(change: Change, clients: CloudClients, region: str) -> str | None:
     """Every attach of the change needs its policy still unattached, every detach its policy
     still attached (one ListPoliciesForRole answers all). Another op: not known, not made."""
     ops = change.operations
-    if not ops or any(o.op not in (ATTACH, DETACH) for o in ops):
+    if not ops or any(o.op not in ATTACHMENT_OPS for o in ops):
         return f"apply does not know an attachment change made of {change.op_names}"
     role = str(ops[0].params["RoleName"])
     listed = ram.attached_policies(clients, region, role)
     for op in ops:
         name, kind = str(op.params["PolicyName"]), str(op.params["PolicyType"])
         now = (name, ram.policy_type_name(kind)) in listed
-        if op.op == ATTACH and now:
+        if op.op == Op.RAM_ATTACH_POLICY_TO_ROLE and now:
             return f"{kind.lower()} policy {name} is now attached to role {role}"
-        if op.op == DETACH and not now:
+        if op.op == Op.RAM_DETACH_POLICY_FROM_ROLE and not now:
             return f"{kind.lower()} policy {name} is no longer attached to role {role}"
     return None

@@ -11,7 +11,7 @@ Failure: the first failed change stops new writes (changes not started are repor
 `not_started`); changes already writing or waiting finish. The result lists every change.
 `apply_plan` raises only ApplyError from `check_applicable` (before anything is read or
 written) and Interrupted (after a signal: no new write, writes in flight finish, the journal
-stays consistent; the partial result is attached as `error.apply_result`).
+stays consistent; the partial result is the error's `apply_result`).
 """
 
 from __future__ import annotations
@@ -146,8 +146,7 @@ def apply_plan(
             {"event": "end", "outcomes": {o.address: o.status for o in result.outcomes}}
         )
     if interrupted is not None:
-        interrupted.apply_result = result  # type: ignore[attr-defined]
-        raise interrupted
+        raise interrupted.with_apply_result(result)
     return result
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from reconciler.cloud import kms, ram, rds
 from reconciler.cloud.clients import CloudClients
+from reconciler.core.ops import Op
 from reconciler.core.rules import (
     ENCRYPTION_DISABLED,
     RDS_ENCRYPTION_TAG,
@@ -49,7 +50,7 @@ RDS_ROLE = "AliyunRDSInstanceEncryptionDefaultRole"
 """The role RDS assumes to use a customer master key; RDS fixes its name (docs/permissions.md)."""
 RDS_TAG = RDS_ENCRYPTION_TAG
 """The tag a key must carry before RDS may use it (docs/plan-format.md, KeyNotUsable)."""
-RETIRING = frozenset({"kms:DisableKey", "kms:ScheduleKeyDeletion"})
+RETIRING: frozenset[Op] = frozenset({Op.KMS_DISABLE_KEY, Op.KMS_SCHEDULE_KEY_DELETION})
 NOT_A_CMK = frozenset({SERVICE_KEY_TYPE, ENCRYPTION_DISABLED})
 _NAMED = 5
 """How many users a KeyInUse refusal names before it says `and N more`."""
@@ -87,7 +88,7 @@ class WriteGuards:
                 continue
             if op in RETIRING:
                 found = self._key_users(region, str(values["KeyId"]))
-            elif op == "rds:ModifyDBInstanceConfig":
+            elif op == Op.RDS_MODIFY_DB_INSTANCE_CONFIG:
                 found = self._instance(region, values)
             if found is not None:
                 return found

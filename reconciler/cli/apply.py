@@ -317,7 +317,7 @@ def _apply_with_display(work: Any, clients: Any, options: Any, folder: Path, fmt
         with view:
             return workflow.apply(work, clients, options, view.on_event, state_dir=folder)
     except Interrupted as error:
-        partial = getattr(error, "apply_result", None)
+        partial = error.apply_result
         if partial is not None:
             _report(work.plan, partial, "text", to_stderr=True, interrupted=True)
         click.echo(

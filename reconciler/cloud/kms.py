@@ -8,6 +8,7 @@ from typing import Any
 from reconciler.cloud.answers import absent, reading
 from reconciler.cloud.clients import CloudClients
 from reconciler.cloud.retry import Family, family_of
+from reconciler.core.ops import Op
 from reconciler.core.rules import SERVICE_KEY_ALIAS, account_of_arn, rotation_days
 from reconciler.errors import PermanentError
 from reconciler.state.models import ObservedKey
@@ -193,10 +194,10 @@ def kms_activated(clients: CloudClients, region: str) -> bool:
 # --- writes (apply): one function per plan operation, params by wire name -------------------
 
 
-def _kms_write(clients: CloudClients, region: str, action: str, method: str, params: dict) -> Any:
+def _kms_write(clients: CloudClients, region: str, op: Op, method: str, params: dict) -> Any:
     from reconciler.cloud.writes import write
 
-    return write(clients, "kms", region, action, _models(), method, params)
+    return write(clients, op, region, _models(), method, params)
 
 
 def create_key(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
@@ -204,8 +205,8 @@ def create_key(clients: CloudClients, region: str, params: dict[str, Any]) -> An
     Outputs `key_id` and `arn` from KeyMetadata."""
     from dataclasses import replace
 
-    written = _kms_write(clients, region, "CreateKey", "create_key", params)
-    with reading("kms:CreateKey", "the new key"):
+    written = _kms_write(clients, region, Op.KMS_CREATE_KEY, "create_key", params)
+    with reading(Op.KMS_CREATE_KEY, "the new key"):
         metadata = written.body["KeyMetadata"]
         outputs = {"key_id": str(metadata["KeyId"]), "arn": str(metadata["Arn"])}
     return replace(written, outputs=outputs)
@@ -213,43 +214,51 @@ def create_key(clients: CloudClients, region: str, params: dict[str, Any]) -> An
 
 def create_alias(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
     """CreateAlias: not idempotent; after a lost answer, read the alias (`alias_target`)."""
-    return _kms_write(clients, region, "CreateAlias", "create_alias", params)
+    return _kms_write(clients, region, Op.KMS_CREATE_ALIAS, "create_alias", params)
 
 
 def tag_resource(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
-    return _kms_write(clients, region, "TagResource", "tag_resource", params)
+    return _kms_write(clients, region, Op.KMS_TAG_RESOURCE, "tag_resource", params)
 
 
 def untag_resource(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
-    return _kms_write(clients, region, "UntagResource", "untag_resource", params)
+    return _kms_write(clients, region, Op.KMS_UNTAG_RESOURCE, "untag_resource", params)
 
 
 def enable_key(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
-    return _kms_write(clients, region, "EnableKey", "enable_key", params)
+    return _kms_write(clients, region, Op.KMS_ENABLE_KEY, "enable_key", params)
 
 
 def disable_key(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
-    return _kms_write(clients, region, "DisableKey", "disable_key", params)
+    return _kms_write(clients, region, Op.KMS_DISABLE_KEY, "disable_key", params)
 
 
 def cancel_key_deletion(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
-    return _kms_write(clients, region, "CancelKeyDeletion", "cancel_key_deletion", params)
+    return _kms_write(clients, region, Op.KMS_CANCEL_KEY_DELETION, "cancel_key_deletion", params)
 
 
 def schedule_key_deletion(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
-    return _kms_write(clients, region, "ScheduleKeyDeletion", "schedule_key_deletion", params)
+    return _kms_write(
+        clients, region, Op.KMS_SCHEDULE_KEY_DELETION, "schedule_key_deletion", params
+    )
 
 
 def update_rotation_policy(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
-    return _kms_write(clients, region, "UpdateRotationPolicy", "update_rotation_policy", params)
+    return _kms_write(
+        clients, region, Op.KMS_UPDATE_ROTATION_POLICY, "update_rotation_policy", params
+    )
 
 
 def set_deletion_protection(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
-    return _kms_write(clients, region, "SetDeletionProtection", "set_deletion_protection", params)
+    return _kms_write(
+        clients, region, Op.KMS_SET_DELETION_PROTECTION, "set_deletion_protection", params
+    )
 
 
 def update_key_description(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
-    return _kms_write(clients, region, "UpdateKeyDescription", "update_key_description", params)
+    return _kms_write(
+        clients, region, Op.KMS_UPDATE_KEY_DESCRIPTION, "update_key_description", params
+    )
 
 
 PAGE_SIZE = 100

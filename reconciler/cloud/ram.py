@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from reconciler.cloud.answers import absent, reading
 from reconciler.cloud.clients import CloudClients
+from reconciler.core.ops import Op
 from reconciler.errors import PermanentError
 from reconciler.state.models import ObservedPolicy, ObservedRam, ObservedRole, PolicyTypeName
 
@@ -129,36 +130,42 @@ def observe_ram(
 # --- writes (apply): one function per plan operation, params by wire name -------------------
 
 
-def _ram_write(clients: CloudClients, region: str, action: str, method: str, params: dict) -> Any:
+def _ram_write(clients: CloudClients, region: str, op: Op, method: str, params: dict) -> Any:
     from reconciler.cloud.writes import write
 
-    return write(clients, "ram", region, action, _models(), method, params)
+    return write(clients, op, region, _models(), method, params)
 
 
 def create_policy(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
     """CreatePolicy: not idempotent; after a lost answer, read the policy (`get_policy`)."""
-    return _ram_write(clients, region, "CreatePolicy", "create_policy", params)
+    return _ram_write(clients, region, Op.RAM_CREATE_POLICY, "create_policy", params)
 
 
 def create_policy_version(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
-    return _ram_write(clients, region, "CreatePolicyVersion", "create_policy_version", params)
+    return _ram_write(
+        clients, region, Op.RAM_CREATE_POLICY_VERSION, "create_policy_version", params
+    )
 
 
 def create_role(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
     """CreateRole: not idempotent; after a lost answer, read the role (`get_role`)."""
-    return _ram_write(clients, region, "CreateRole", "create_role", params)
+    return _ram_write(clients, region, Op.RAM_CREATE_ROLE, "create_role", params)
 
 
 def update_role(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
-    return _ram_write(clients, region, "UpdateRole", "update_role", params)
+    return _ram_write(clients, region, Op.RAM_UPDATE_ROLE, "update_role", params)
 
 
 def attach_policy_to_role(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
     """AttachPolicyToRole: not idempotent; after a lost answer, list the role's policies."""
-    return _ram_write(clients, region, "AttachPolicyToRole", "attach_policy_to_role", params)
+    return _ram_write(
+        clients, region, Op.RAM_ATTACH_POLICY_TO_ROLE, "attach_policy_to_role", params
+    )
 
 
 def detach_policy_from_role(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
     """DetachPolicyFromRole: not idempotent (a repeat fails with EntityNotExist.Role.Policy);
     after a lost answer, list the role's policies."""
-    return _ram_write(clients, region, "DetachPolicyFromRole", "detach_policy_from_role", params)
+    return _ram_write(
+        clients, region, Op.RAM_DETACH_POLICY_FROM_ROLE, "detach_policy_from_role", params
+    )

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from reconciler.errors import ReconcilerError
+from reconciler.permissions import ACTIONS
 
 # KMS's documented quotas per account and region, for the KMS actions the tool sends (Alibaba's
 # KMS "Limits" page: docs/real-cloud.md, KMS: quotas; the emulator starts
@@ -113,45 +114,10 @@ class RateLimiter:
             return self._buckets[qualified]
 
 
-# Every action the tool sends: the reads of kms.py, ram.py and rds.py and the writes the
-# planner's operations name. A limit on any other name would never apply, so it is refused.
-# tests/unit/cli/test_rate_limit_option.py checks this list against the code.
-KNOWN_ACTIONS: frozenset[str] = frozenset(
-    {
-        "kms:CancelKeyDeletion",
-        "kms:CreateAlias",
-        "kms:CreateKey",
-        "kms:DescribeAccountKmsStatus",
-        "kms:DescribeKey",
-        "kms:DisableKey",
-        "kms:EnableKey",
-        "kms:ListAliases",
-        "kms:ListAliasesByKeyId",
-        "kms:ListKeys",
-        "kms:ListResourceTags",
-        "kms:ScheduleKeyDeletion",
-        "kms:SetDeletionProtection",
-        "kms:TagResource",
-        "kms:UntagResource",
-        "kms:UpdateKeyDescription",
-        "kms:UpdateRotationPolicy",
-        "ram:AttachPolicyToRole",
-        "ram:CreatePolicy",
-        "ram:CreatePolicyVersion",
-        "ram:CreateRole",
-        "ram:DetachPolicyFromRole",
-        "ram:GetPolicy",
-        "ram:GetRole",
-        "ram:ListPoliciesForRole",
-        "ram:UpdateRole",
-        "rds:DescribeDBInstanceAttribute",
-        "rds:DescribeDBInstanceEncryptionKey",
-        "rds:DescribeDBInstances",
-        "rds:DescribeHistoryTasks",
-        "rds:DescribeKmsAssociateResources",
-        "rds:ModifyDBInstanceConfig",
-    }
-)
+KNOWN_ACTIONS: frozenset[str] = frozenset(a.name for a in ACTIONS if not a.implied)
+"""Every action the tool sends: the reads of kms.py, ram.py and rds.py and the writes a plan may
+contain (Op), as reconciler/permissions.py lists them. A limit on any other name would never
+apply, so it is refused. tests/unit/cli/test_rate_limit_option.py checks it against the code."""
 LIMIT_FORM = "service:Action=N, e.g. rds:DescribeDBInstanceEncryptionKey=50 (N > 0; 0 = no limit)"
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from reconciler.cloud.answers import absent, reading
 from reconciler.cloud.clients import CloudClients
+from reconciler.core.ops import Op
 from reconciler.core.rules import CMK_TYPE, ENCRYPTION_DISABLED, SERVICE_KEY_TYPE, key_type_of
 from reconciler.errors import PermanentError
 from reconciler.state.models import (
@@ -337,9 +338,8 @@ def modify_config(clients: CloudClients, region: str, params: dict[str, Any]) ->
 
     return write(
         clients,
-        "rds",
+        Op.RDS_MODIFY_DB_INSTANCE_CONFIG,
         region,
-        "ModifyDBInstanceConfig",
         _models(),
         "modify_dbinstance_config",
         params,

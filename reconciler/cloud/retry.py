@@ -22,7 +22,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import TypeVar
 
 from reconciler.cloud.network import TIMEOUTS, CallSite, network_cause, network_error, with_attempts
@@ -34,21 +33,11 @@ from reconciler.errors import (
     PermanentError,
     TransientError,
 )
+from reconciler.errors import (
+    Family as Family,  # defined with the errors that carry it; classified here
+)
 
 T = TypeVar("T")
-
-
-class Family(StrEnum):
-    """What an error code means, independent of its exact spelling."""
-
-    THROTTLING = "throttling"
-    UNAVAILABLE = "unavailable"
-    BUSY = "busy"
-    NOT_FOUND = "not-found"
-    NOT_AUTHORIZED = "not-authorized"
-    INVALID = "invalid"
-    CONNECTION = "connection"
-    TIMEOUT = "timeout"
 
 
 def code_family(code: str | None, status: int | None) -> Family:
@@ -131,11 +120,16 @@ def classify(
     message = redact(_safe_message(exc))
     request_id = getattr(exc, "request_id", None)
     cls = TransientError if is_transient(family, write=write) else PermanentError
-    error = cls(action, str(code or "Unknown"), message, status, request_id)
-    error.family = family  # type: ignore[attr-defined]
     retry_after_ms = getattr(exc, "retry_after", None)
-    error.retry_after = (retry_after_ms / 1000.0) if retry_after_ms else None  # type: ignore[attr-defined]
-    return error
+    return cls(
+        action,
+        str(code or "Unknown"),
+        message,
+        status,
+        request_id,
+        family=family,
+        retry_after=(retry_after_ms / 1000.0) if retry_after_ms else None,
+    )
 
 
 CREDENTIALS_ERROR = "CredentialsError"
@@ -158,7 +152,7 @@ def family_of(error: CloudCallError) -> Family:
     long."""
     if isinstance(error, NetworkError):
         return Family.TIMEOUT if error.cause in TIMEOUTS else Family.CONNECTION
-    return getattr(error, "family", None) or code_family(error.code, error.status)
+    return error.family or code_family(error.code, error.status)
 
 
 def _safe_message(exc: BaseException) -> str:
@@ -247,7 +241,7 @@ class RetryPolicy:
                 return None
             if error.fail_fast:
                 deadline = min(deadline, self.fail_fast_seconds)
-        wait = self.delay(attempt, getattr(error, "retry_after", None))
+        wait = self.delay(attempt, error.retry_after)
         if self.clock() - started + wait > deadline:
             return None
         return wait

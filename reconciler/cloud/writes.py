@@ -9,9 +9,10 @@ is carried out exactly, or not at all). The SDK is imported lazily by the callin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from reconciler.cloud.clients import CloudClients
+from reconciler.core.ops import Op
 from reconciler.errors import PermanentError
 
 Service = Literal["rds", "kms", "ram"]
@@ -32,25 +33,27 @@ class Written:
 
 def write(
     clients: CloudClients,
-    service: Service,
+    op: Op,
     region: str,
-    action: str,
     models: Any,
     method: str,
     params: dict[str, Any],
     *,
     idempotent: bool = False,
 ) -> Written:
-    """Send one write. `models` is the SDK's models module, `method` the client method name.
+    """Send the write `op`. `models` is the SDK's models module, `method` the client method
+    name.
 
     Raises PermanentError(UnknownParameter) before sending anything when a parameter is not a
     field of the action's request model; otherwise whatever `clients.call` raises."""
+    prefix, action = op.value.split(":", 1)
+    service = cast(Service, prefix)  # every Op is rds:, kms: or ram: (tests/unit/core/test_ops.py)
     request = getattr(models, f"{action}Request")().from_map(dict(params))
     sent = request.to_map() or {}
     unknown = sorted(set(params) - set(sent))
     if unknown:
         raise PermanentError(
-            f"{service}:{action}",
+            op.value,
             UNKNOWN_PARAMETER,
             f"the plan passes {', '.join(unknown)}, which the {action} request does not take; "
             "nothing was sent",

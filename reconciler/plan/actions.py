@@ -1,14 +1,15 @@
 """The plan's vocabulary: actions, operation names, refusal and warning codes.
 
 One enum per concept so the planner, the renderers and apply agree on spelling. Operation
-names are `<service>:<Action>` with the wire name of the API action (docs/plan-format.md,
-Operations).
+names (`Op`) are defined once in reconciler/core/ops.py, which apply, the permissions list and
+the rate limits share; the planner takes them from here.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
+from reconciler.core.ops import Op as Op
 from reconciler.core.rules import ENCRYPTION_DISABLED as ENCRYPTION_DISABLED
 from reconciler.core.rules import SERVICE_KEY_TYPE
 
@@ -22,32 +23,6 @@ class Action(StrEnum):
     DELETE = "delete"
     """A KMS key (ScheduleKeyDeletion; guarded by KeyInUse), or a policy attached to the RDS
     role that the spec does not list (DetachPolicyFromRole)."""
-
-
-class Op(StrEnum):
-    """Every API write a plan may contain, in the order apply carries them out within a change."""
-
-    # RAM (global)
-    RAM_CREATE_POLICY = "ram:CreatePolicy"
-    RAM_CREATE_POLICY_VERSION = "ram:CreatePolicyVersion"
-    RAM_CREATE_ROLE = "ram:CreateRole"
-    RAM_UPDATE_ROLE = "ram:UpdateRole"
-    RAM_ATTACH_POLICY_TO_ROLE = "ram:AttachPolicyToRole"
-    RAM_DETACH_POLICY_FROM_ROLE = "ram:DetachPolicyFromRole"
-    # KMS (regional)
-    KMS_CREATE_KEY = "kms:CreateKey"
-    KMS_CANCEL_KEY_DELETION = "kms:CancelKeyDeletion"
-    KMS_ENABLE_KEY = "kms:EnableKey"
-    KMS_UPDATE_KEY_DESCRIPTION = "kms:UpdateKeyDescription"
-    KMS_UPDATE_ROTATION_POLICY = "kms:UpdateRotationPolicy"
-    KMS_TAG_RESOURCE = "kms:TagResource"
-    KMS_UNTAG_RESOURCE = "kms:UntagResource"
-    KMS_CREATE_ALIAS = "kms:CreateAlias"
-    KMS_SET_DELETION_PROTECTION = "kms:SetDeletionProtection"
-    KMS_DISABLE_KEY = "kms:DisableKey"
-    KMS_SCHEDULE_KEY_DELETION = "kms:ScheduleKeyDeletion"
-    # RDS (regional)
-    RDS_MODIFY_DB_INSTANCE_CONFIG = "rds:ModifyDBInstanceConfig"
 
 
 class RefusalCode(StrEnum):

@@ -176,7 +176,8 @@ def test_a_signal_stops_new_writes_and_leaves_the_journal_consistent(demo, tmp_p
         )
 
     assert raised.value.exit_code == 143
-    result = raised.value.apply_result  # type: ignore[attr-defined]
+    result = raised.value.apply_result
+    assert result is not None
     statuses = {o.address: o.status for o in result.outcomes}
     assert statuses["kms_key.rds-prod"] == "done"
     assert statuses["kms_key.rds-prod-sh"] == "not_started"

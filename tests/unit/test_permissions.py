@@ -27,8 +27,9 @@ _ACTION_NAME = re.compile(r"[A-Z][A-Za-z]+")
 
 
 def sent_by_the_code() -> set[str]:
-    """`service:Action` for every action name that reconciler/cloud/{rds,kms,ram}.py passes to
-    a function that sends a call (clients.call, _answer, write and the per-service wrappers)."""
+    """`service:Action` for every action name (or Op) that reconciler/cloud/{rds,kms,ram}.py
+    passes to a function that sends a call (clients.call, _answer, write and the per-service
+    wrappers)."""
     found = set()
     for service in perms.SERVICES:
         tree = ast.parse((CLOUD / f"{service}.py").read_text())
@@ -43,7 +44,18 @@ def sent_by_the_code() -> set[str]:
                 value = arg.value if isinstance(arg, ast.Constant) else None
                 if isinstance(value, str) and _ACTION_NAME.fullmatch(value):
                     found.add(f"{service}:{value}")
+                op = _op_named(arg)
+                if op is not None:
+                    assert op.value.startswith(f"{service}:"), f"{op} sent by {service}.py"
+                    found.add(op.value)
     return found
+
+
+def _op_named(arg: ast.expr) -> Op | None:
+    """The Op of an `Op.MEMBER` argument (the writes name their action by its Op)."""
+    if isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name) and arg.value.id == "Op":
+        return Op[arg.attr]
+    return None
 
 
 def run(*args: str) -> tuple[int, str, str]:

@@ -95,7 +95,7 @@ def test_unknown_client_side_failure_is_permanent() -> None:
 
 def test_retry_after_is_carried_in_seconds() -> None:
     error = classify("x", FakeSdkError("Throttling", 400, retry_after=1500))
-    assert error.retry_after == pytest.approx(1.5)  # type: ignore[attr-defined]
+    assert error.retry_after == pytest.approx(1.5)
 
 
 class ScriptedCall:
