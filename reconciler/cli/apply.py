@@ -80,10 +80,10 @@ def locked(loaded: Any, clients: Any, opts: GlobalOptions) -> Iterator[str | Non
     The account is read first, with one call (the RDS service key's ARN), so that the locks are
     held before the observation the plan is made from: nothing read before them is used for a
     write. (The other way, observing and then locking, would need a second observation.)"""
-    from reconciler import workflow
+    from reconciler.app.apply import apply_lock, lock_scopes, read_account
 
-    account = workflow.read_account(loaded, clients)
-    with workflow.apply_lock(workflow.lock_scopes(loaded, account, cloud_identity(opts))):
+    account = read_account(loaded, clients)
+    with apply_lock(lock_scopes(loaded, account, cloud_identity(opts))):
         yield account
 
 
@@ -158,7 +158,7 @@ def apply(
     error; 130/143 interrupted (writes in flight finish, nothing new starts). See
     docs/exit-codes.md.
     """
-    from reconciler import workflow
+    from reconciler.app.apply import check_journal
     from reconciler.apply.executor import ApplyOptions
 
     opts: GlobalOptions = click.get_current_context().find_object(GlobalOptions)
@@ -171,7 +171,7 @@ def apply(
     )
     folder = state_dir(opts)
     try:
-        workflow.check_journal(folder)
+        check_journal(folder)
     except ReconcilerError as error:
         fail(str(error))
     _run(loaded, saved, options, opts, folder, auto_approve, fmt)
@@ -180,10 +180,10 @@ def apply(
 def _read_saved(plan_file: str | None) -> Any:
     if plan_file is None:
         return None
-    from reconciler import workflow
+    from reconciler.app.saved_plan import read_plan_file
 
     try:
-        return workflow.read_plan_file(plan_file)
+        return read_plan_file(plan_file)
     except ReconcilerError as error:
         fail(str(error))
 
@@ -197,7 +197,8 @@ def _run(
     auto_approve: bool,
     fmt: str,
 ) -> None:
-    from reconciler import workflow
+    from reconciler.app.apply import check_applicable, check_locked_account
+    from reconciler.app.saved_plan import Resumption, resume
     from reconciler.cli.plan import connected, observe_and_plan_with_progress, print_stats
 
     view_to_stderr = fmt == "json"
@@ -209,12 +210,12 @@ def _run(
         observed, fresh = observe_and_plan_with_progress(
             loaded, clients, OBSERVE_PARALLELISM, plan_id=plan_id
         )
-        workflow.check_locked_account(account, observed)
+        check_locked_account(account, observed)
         if saved is not None:
             _refuse_if_stale(saved, loaded, observed, fresh)
-            work = workflow.resume(saved, loaded, observed, fresh)
+            work = resume(saved, loaded, observed, fresh)
         else:
-            work = workflow.Resumption(fresh, order=tuple(c.address for c in fresh.changes))
+            work = Resumption(fresh, order=tuple(c.address for c in fresh.changes))
         the_plan = work.plan
         if the_plan.refusals:
             _show(the_plan, to_stderr=view_to_stderr)
@@ -226,7 +227,7 @@ def _run(
             if opts.stats:
                 print_stats(clients)
             sys.exit(EXIT_OK)
-        workflow.check_applicable(the_plan, options)  # ApplyError: one line, exit 1
+        check_applicable(the_plan, options)  # ApplyError: one line, exit 1
         if the_plan.changes:
             _show(the_plan, to_stderr=view_to_stderr)
         if work.made:
@@ -252,9 +253,9 @@ def _say_made(made: Any, *, to_stderr: bool) -> None:
 
 
 def _refuse_if_stale(saved: Any, loaded: Any, observed: Any, fresh: Any) -> None:
-    from reconciler import workflow
+    from reconciler.app.saved_plan import check_saved_plan
 
-    findings = workflow.check_saved_plan(saved, loaded, observed, fresh)
+    findings = check_saved_plan(saved, loaded, observed, fresh)
     if not findings:
         return
     moved = [f for f in findings if f.address]
@@ -304,7 +305,8 @@ def _on_a_terminal(to_stderr: bool) -> bool:
 
 
 def _apply_with_display(work: Any, clients: Any, options: Any, folder: Path, fmt: str) -> Any:
-    from reconciler import workflow
+    from reconciler.app.apply import apply as apply_work
+    from reconciler.app.apply import journal_path
     from reconciler.cli.apply_view import LiveView, PlainView
     from reconciler.errors import Interrupted
 
@@ -315,14 +317,14 @@ def _apply_with_display(work: Any, clients: Any, options: Any, folder: Path, fmt
     click.echo("", err=to_stderr)
     try:
         with view:
-            return workflow.apply(work, clients, options, view.on_event, state_dir=folder)
+            return apply_work(work, clients, options, view.on_event, state_dir=folder)
     except Interrupted as error:
         partial = getattr(error, "apply_result", None)
         if partial is not None:
             _report(work.plan, partial, "text", to_stderr=True, interrupted=True)
         click.echo(
             "Apply stopped: no write was started after the signal; "
-            f"{workflow.journal_path(folder)} records every write made. Run the same command "
+            f"{journal_path(folder)} records every write made. Run the same command "
             "again to carry on.",
             err=True,
         )

@@ -9,10 +9,11 @@ from typing import Any
 
 import click
 
+from reconciler.app.plan import DEFAULT_PATHS
 from reconciler.cli.console import show_progress, use_color
 from reconciler.cli.options import GlobalOptions, global_options, read_options
 from reconciler.cli.outfile import OutFile
-from reconciler.cli.root import DEFAULT_PATHS, EXIT_CHANGES, EXIT_OK, cli, fail
+from reconciler.cli.root import EXIT_CHANGES, EXIT_OK, cli, fail
 from reconciler.errors import Interrupted, ReconcilerError
 
 FORMATS = ("text", "json", "markdown", "junit", "sarif", "html")

@@ -9,10 +9,11 @@ from typing import Any
 
 import click
 
+from reconciler.app.plan import DEFAULT_PATHS
 from reconciler.cli.console import show_progress, use_color
 from reconciler.cli.options import GlobalOptions, global_options, read_options
 from reconciler.cli.outfile import OutFile
-from reconciler.cli.root import DEFAULT_PATHS, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli, fail
+from reconciler.cli.root import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli, fail
 from reconciler.errors import ReconcilerError
 
 
@@ -33,12 +34,12 @@ def cloud_target(
 
 
 def load_or_fail(paths: tuple[str, ...], opts: GlobalOptions) -> Any:
-    """workflow.load(), or every spec problem on stderr and exit 1."""
-    from reconciler import workflow
+    """app.plan.load(), or every spec problem on stderr and exit 1."""
+    from reconciler.app.plan import load
     from reconciler.errors import SpecError
 
     try:
-        return workflow.load(paths or DEFAULT_PATHS, opts.region)
+        return load(paths or DEFAULT_PATHS, opts.region)
     except SpecError as error:
         for diagnostic in error.diagnostics:
             click.echo(str(diagnostic), err=True)
@@ -48,11 +49,11 @@ def load_or_fail(paths: tuple[str, ...], opts: GlobalOptions) -> Any:
 def observe_and_plan_with_progress(
     loaded: Any, clients: Any, parallelism: int, plan_id: str | None = None
 ) -> Any:
-    """workflow.observe_and_plan(), with a progress bar on a terminal (stderr)."""
-    from reconciler import workflow
+    """app.plan.observe_and_plan(), with a progress bar on a terminal (stderr)."""
+    from reconciler.app.plan import observe_and_plan
 
     if not show_progress():
-        return workflow.observe_and_plan(loaded, clients, parallelism=parallelism, plan_id=plan_id)
+        return observe_and_plan(loaded, clients, parallelism=parallelism, plan_id=plan_id)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -64,7 +65,7 @@ def observe_and_plan_with_progress(
         transient=True,
     ) as bar:
         task = bar.add_task("observe", total=None)
-        return workflow.observe_and_plan(
+        return observe_and_plan(
             loaded,
             clients,
             parallelism=parallelism,

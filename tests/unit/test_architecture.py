@@ -11,13 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "reconciler"
 
 # --- no import cycle ----------------------------------------------------------------------
 
-KNOWN_CYCLE_EDGES: frozenset[tuple[str, str]] = frozenset(
-    {
-        # issue 17: to be removed. saved_plan makes the fresh plan through workflow.make_plan
-        # (a function-level import), and workflow loads saved plans through saved_plan.
-        ("reconciler.saved_plan", "reconciler.workflow"),
-    }
-)
+KNOWN_CYCLE_EDGES: frozenset[tuple[str, str]] = frozenset()
 """Import edges of cycles that existed before this test; every other cycle fails it."""
 
 
