@@ -26,6 +26,7 @@ import click
 from reconciler.cli.console import show_progress, use_color
 from reconciler.cli.options import GlobalOptions, global_options
 from reconciler.cli.root import EXIT_ERROR, EXIT_OK, cli, fail
+from reconciler.cli.run import connected, load_or_fail, print_stats, with_progress
 from reconciler.core.rules import SECONDS_PER_DAY
 from reconciler.errors import ReconcilerError
 
@@ -163,8 +164,6 @@ def apply(
 
     opts: GlobalOptions = click.get_current_context().find_object(GlobalOptions)
     saved = _read_saved(plan_file)
-    from reconciler.cli.plan import load_or_fail
-
     loaded = load_or_fail(paths, opts)
     options = ApplyOptions(
         allow_restart=allow_restart, parallelism=parallelism, timeout_s=timeout_s
@@ -198,8 +197,8 @@ def _run(
     fmt: str,
 ) -> None:
     from reconciler.app.apply import check_applicable, check_locked_account
+    from reconciler.app.plan import observe_and_plan
     from reconciler.app.saved_plan import Resumption, resume
-    from reconciler.cli.plan import connected, observe_and_plan_with_progress, print_stats
 
     view_to_stderr = fmt == "json"
     with (
@@ -207,8 +206,10 @@ def _run(
         locked(loaded, clients, opts) as account,
     ):
         plan_id = saved.plan_id if saved is not None else None
-        observed, fresh = observe_and_plan_with_progress(
-            loaded, clients, OBSERVE_PARALLELISM, plan_id=plan_id
+        observed, fresh = with_progress(
+            lambda progress: observe_and_plan(
+                loaded, clients, parallelism=OBSERVE_PARALLELISM, progress=progress, plan_id=plan_id
+            )
         )
         check_locked_account(account, observed)
         if saved is not None:
