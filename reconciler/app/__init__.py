@@ -1,4 +1,4 @@
-"""The use cases, as functions that print nothing (README, "Layout"): what every command
+"""The use cases, as functions that print nothing (docs/architecture.md): what every command
 and test calls; the CLI adds only the option parsing, the printing, the prompts and the exit
 codes. Progress is reported through callbacks; errors are raised as ReconcilerError subclasses
 (SpecError, ObserveError, ApplyError, PlanFileError), never printed.

@@ -1,5 +1,5 @@
 """apply: the locks, the journal, and carrying out a plan or what is left of a saved one,
-as functions that print nothing (README, "Layout").
+as functions that print nothing (docs/architecture.md).
 
     account = read_account(loaded, clients)                # one read, then the locks
     with apply_lock(lock_scopes(loaded, account, endpoint)):   # ApplyError naming the holder

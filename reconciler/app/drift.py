@@ -1,5 +1,5 @@
 """drift: read every PostgreSQL instance of the spec's regions and report how the cloud differs
-from the spec, as a function that prints nothing (README, "Layout"; the report's format:
+from the spec, as a function that prints nothing (docs/architecture.md; the report's format:
 docs/drift-format.md)."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """import: read what exists in some regions and make the spec files for it, with a header that
 says what `reconciler plan` plans on them (computed by planning them against the same
-reading), as functions that print nothing (README, "Layout"). The CLI writes the files."""
+reading), as functions that print nothing (docs/architecture.md). The CLI writes the files."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""load -> observe -> plan, as functions that print nothing (README, "Layout").
+"""load -> observe -> plan, as functions that print nothing (docs/architecture.md).
 
     loaded = load(paths, region)                           # SpecError
     observed, plan = observe_and_plan(loaded, clients)     # ObserveError
