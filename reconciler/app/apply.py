@@ -14,13 +14,14 @@ a write, and an instance still re-encrypting from that run is waited for.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler.app.saved_plan import Resumption, resolved
+from reconciler.app.saved_plan import Resumption, resolved, resume
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.apply.executor import ApplyEvent, ApplyOptions, ApplyResult
@@ -71,6 +72,30 @@ def lock_scopes(loaded: LoadedSpec, account: str | None, endpoint: str | None) -
     if loaded.spec.effective_ram() is not None:
         regions.append(ACCOUNT_WIDE)
     return [LockScope(account, region, endpoint) for region in regions]
+
+
+@contextlib.contextmanager
+def locked(
+    loaded: LoadedSpec, clients: CloudClients, endpoint: str | None, home: str | Path | None = None
+) -> Iterator[str | None]:
+    """Hold the apply locks of the spec's (account, region)s; yields the account.
+
+    The account is read first, with one call (the RDS service key's ARN), so that the locks are
+    held before the observation the plan is made from: nothing read before them is used for a
+    write. (The other way, observing and then locking, would need a second observation.)"""
+    account = read_account(loaded, clients)
+    with apply_lock(lock_scopes(loaded, account, endpoint), home):
+        yield account
+
+
+def to_apply(
+    saved: Plan | None, loaded: LoadedSpec, observed: ObservedState, fresh: Plan
+) -> Resumption:
+    """What apply carries out: of a saved plan that check_saved_plan() accepted, what is left
+    (resume()); without one, the fresh plan, in its order."""
+    if saved is not None:
+        return resume(saved, loaded, observed, fresh)
+    return Resumption(fresh, order=tuple(c.address for c in fresh.changes))
 
 
 def apply_lock(scopes: Sequence[LockScope], home: str | Path | None = None) -> ApplyLocks:

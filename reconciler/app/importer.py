@@ -27,14 +27,19 @@ class ImportedSpec:
     document: str
 
 
-def check_regions(regions: Sequence[str]) -> None:
-    """Raise ReconcilerError naming the first --region that is not a region (before any read)."""
+def import_regions(given: Sequence[str]) -> list[str]:
+    """The regions to read: those given, once each in their order, else the spec language's
+    default region (Defaults.region). Raises ReconcilerError naming the first that is not a
+    region, before any read."""
+    from reconciler.spec.models import Defaults
     from reconciler.spec.regions import region_problem
 
+    regions = list(dict.fromkeys(given)) or [Defaults().region]
     for region in regions:
         problem = region_problem(region)
         if problem:
             raise ReconcilerError(f"--region {region}: {problem}")
+    return regions
 
 
 def import_spec(

@@ -13,11 +13,9 @@ Nothing is written before the answer, and nothing after a refusal.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,20 +70,6 @@ def cloud_identity(opts: GlobalOptions) -> str | None:
     if opts.emulator:
         return "emulator:" + str(Path(opts.emulator_state).resolve())
     return opts.endpoint.strip() if opts.endpoint else None
-
-
-@contextlib.contextmanager
-def locked(loaded: Any, clients: Any, opts: GlobalOptions) -> Iterator[str | None]:
-    """Hold the apply locks of the spec's (account, region)s; yields the account.
-
-    The account is read first, with one call (the RDS service key's ARN), so that the locks are
-    held before the observation the plan is made from: nothing read before them is used for a
-    write. (The other way, observing and then locking, would need a second observation.)"""
-    from reconciler.app.apply import apply_lock, lock_scopes, read_account
-
-    account = read_account(loaded, clients)
-    with apply_lock(lock_scopes(loaded, account, cloud_identity(opts))):
-        yield account
 
 
 @cli.command(short_help="Carry out the plan (made now, or saved with plan -o).")
@@ -196,14 +180,13 @@ def _run(
     auto_approve: bool,
     fmt: str,
 ) -> None:
-    from reconciler.app.apply import check_applicable, check_locked_account
+    from reconciler.app.apply import check_applicable, check_locked_account, locked, to_apply
     from reconciler.app.plan import observe_and_plan
-    from reconciler.app.saved_plan import Resumption, resume
 
     view_to_stderr = fmt == "json"
     with (
         connected(opts, max(OBSERVE_PARALLELISM, options.parallelism)) as clients,
-        locked(loaded, clients, opts) as account,
+        locked(loaded, clients, cloud_identity(opts)) as account,
     ):
         plan_id = saved.plan_id if saved is not None else None
         observed, fresh = with_progress(
@@ -214,9 +197,7 @@ def _run(
         check_locked_account(account, observed)
         if saved is not None:
             _refuse_if_stale(saved, loaded, observed, fresh)
-            work = resume(saved, loaded, observed, fresh)
-        else:
-            work = Resumption(fresh, order=tuple(c.address for c in fresh.changes))
+        work = to_apply(saved, loaded, observed, fresh)
         the_plan = work.plan
         if the_plan.refusals:
             _show(the_plan, to_stderr=view_to_stderr)

@@ -18,7 +18,6 @@ from reconciler.errors import Interrupted, ReconcilerError
 if TYPE_CHECKING:
     from reconciler.app.importer import ImportedSpec
 
-DEFAULT_REGION = "cn-hangzhou"
 SCHEMA_NAME = "spec.schema.json"
 
 
@@ -61,10 +60,9 @@ def import_(out_dir: str | None, parallelism: int) -> None:
     Exit codes: 0 written, 1 error (nothing written); 130/143 interrupted.
     """
     opts: GlobalOptions = click.get_current_context().find_object(GlobalOptions)
-    regions = list(dict.fromkeys(_regions(opts.region))) or [DEFAULT_REGION]
     target = _prepare(out_dir)
     try:
-        imported = _read(opts, regions, parallelism)
+        imported = _read(opts, _regions(opts.region), parallelism)
         if target is not None:
             _write(target, imported.files)
     except Interrupted:
@@ -100,11 +98,11 @@ def _prepare(out_dir: str | None) -> Path | None:
     return target
 
 
-def _read(opts: GlobalOptions, regions: list[str], parallelism: int) -> ImportedSpec:
+def _read(opts: GlobalOptions, given: tuple[str, ...], parallelism: int) -> ImportedSpec:
     """app.importer.import_spec() for the regions, with the progress bar and --stats."""
-    from reconciler.app.importer import check_regions, import_spec
+    from reconciler.app.importer import import_regions, import_spec
 
-    check_regions(regions)
+    regions = import_regions(given)
     with cloud(opts, parallelism) as clients:
         imported = with_progress(
             lambda progress: import_spec(
