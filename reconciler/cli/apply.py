@@ -24,7 +24,7 @@ import click
 from reconciler.cli.console import show_progress, use_color
 from reconciler.cli.options import GlobalOptions, global_options
 from reconciler.cli.root import EXIT_ERROR, EXIT_OK, cli, fail
-from reconciler.cli.run import connected, load_or_fail, print_stats, with_progress
+from reconciler.cli.run import connected, load_or_fail, print_stats, render_plan, with_progress
 from reconciler.core.rules import SECONDS_PER_DAY
 from reconciler.errors import ReconcilerError
 
@@ -254,10 +254,8 @@ def _refuse_if_stale(saved: Any, loaded: Any, observed: Any, fresh: Any) -> None
 
 
 def _show(the_plan: Any, *, to_stderr: bool) -> None:
-    from reconciler.cli.plan import render
-
     stream = sys.stderr if to_stderr else sys.stdout
-    text = render(the_plan, "text", to_stdout=not to_stderr)
+    text = render_plan(the_plan, "text", to_stdout=not to_stderr)
     click.echo(text, nl=False, err=to_stderr, color=use_color(stream))
 
 

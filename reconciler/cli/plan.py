@@ -11,22 +11,8 @@ from reconciler.cli.console import use_color
 from reconciler.cli.options import GlobalOptions, global_options, read_options
 from reconciler.cli.outfile import OutFile
 from reconciler.cli.root import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli, fail
-from reconciler.cli.run import connected, load_or_fail, print_stats, with_progress
+from reconciler.cli.run import connected, load_or_fail, print_stats, render_plan, with_progress
 from reconciler.errors import ReconcilerError
-
-
-def render(plan: Any, fmt: str, *, to_stdout: bool = True) -> str:
-    if fmt == "json":
-        from reconciler.render.json import render_json
-
-        return render_json(plan)
-    if fmt == "markdown":
-        from reconciler.render.markdown import render_markdown
-
-        return render_markdown(plan)
-    from reconciler.render.text import render_text
-
-    return render_text(plan, color=use_color(sys.stdout if to_stdout else sys.stderr))
 
 
 @cli.command(short_help="Read the cloud and show the ordered, guarded plan. Writes nothing.")
@@ -83,7 +69,7 @@ def plan(
         _abandon(saved, "this plan failed")
         raise
     refused = bool(the_plan.refusals)
-    view = render(the_plan, fmt, to_stdout=out != "-")
+    view = render_plan(the_plan, fmt, to_stdout=out != "-")
     if out == "-":  # stdout holds the saved plan alone; the view goes to stderr
         if not refused:
             click.echo(render_json(the_plan), nl=False)

@@ -1,5 +1,6 @@
 """What every command that reads the cloud shares: loading the spec, the cloud target and
-connection, the progress bar while observing, and the `--stats` printer (one of each)."""
+connection, the progress bar while observing, the `--stats` printer and the plan's view (one
+of each)."""
 
 from __future__ import annotations
 
@@ -138,3 +139,19 @@ def print_stats(clients: Any) -> None:
     for name, count in counts.items():
         extra = f" ({retries[name]} retried)" if retries.get(name) else ""
         click.echo(f"  {name}: {count}{extra}", err=True)
+
+
+def render_plan(plan: Any, fmt: str, *, to_stdout: bool = True) -> str:
+    """The plan in one format (plan prints it, apply shows it before asking); text is
+    coloured as the stream it goes to allows."""
+    if fmt == "json":
+        from reconciler.render.json import render_json
+
+        return render_json(plan)
+    if fmt == "markdown":
+        from reconciler.render.markdown import render_markdown
+
+        return render_markdown(plan)
+    from reconciler.render.text import render_text
+
+    return render_text(plan, color=use_color(sys.stdout if to_stdout else sys.stderr))

@@ -273,3 +273,18 @@ def test_no_module_of_the_package_goes_through_the_workflow_facade() -> None:
     graph = import_graph()
     users = sorted(m for m, targets in graph.items() if "reconciler.workflow" in targets)
     assert users == [], f"import reconciler.app instead: {users}"
+
+
+COMMANDS = ("apply", "drift", "emulator", "importer", "permissions", "plan", "spec")
+"""cli/ modules that define commands; what they share lives in cli/run.py and its siblings."""
+
+
+def test_no_command_imports_another_commands_module() -> None:
+    """A helper two commands need goes to cli/run.py, not borrowed from one command (as apply,
+    drift and import once borrowed plan's connection and drift's cloud target)."""
+    graph = import_graph()
+    commands = {f"reconciler.cli.{name}" for name in COMMANDS}
+    borrowed = sorted(
+        f"{module} -> {target}" for module in commands for target in graph[module] & commands
+    )
+    assert borrowed == []
