@@ -1,36 +1,33 @@
-"""load -> observe -> plan -> apply, as functions that print nothing (README, "Layout").
+"""Compatibility facade: the use cases now live in reconciler.app (README, "Layout").
 
-What every command and test calls; the CLI adds only the printing, the prompts and the exit
-codes. Progress is reported through callbacks. Errors are raised as ReconcilerError
-subclasses (SpecError, ObserveError, ApplyError, PlanFileError), never printed.
-
-    loaded = load(paths, region)                           # SpecError
-    saved = read_plan_file(path)                           # PlanFileError
-    observed, plan = observe_and_plan(loaded, clients)     # ObserveError (plan, drift)
-
-    account = read_account(loaded, clients)                # apply: one read, then the locks
-    with apply_lock(lock_scopes(loaded, account, endpoint)):   # ApplyError naming the holder
-        observed, plan = observe_and_plan(loaded, clients) # read under the lock
-        check_locked_account(account, observed)
-        findings = check_saved_plan(saved, loaded, observed, plan)   # [] when it may be applied
-        result = apply(plan, clients, options, on_event)   # ApplyError before any write
-
-Saved plans (read_plan_file, check_saved_plan, resume) live in reconciler/saved_plan.py and
-are re-exported here. SDKs, the planner and the executor are imported inside the functions,
-so importing this module stays cheap (`reconciler --help`).
+Re-exports what callers (tests, benchmarks) imported from here before issue 17; new code
+imports reconciler.app.plan, .saved_plan, .apply, .drift or .importer directly.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import secrets
-import threading
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from reconciler.saved_plan import (
+from reconciler.app.apply import (
+    JOURNAL_NAME,
+    MADE_ALREADY,
+    apply,
+    apply_lock,
+    check_applicable,
+    check_journal,
+    check_locked_account,
+    journal_path,
+    lock_scopes,
+    read_account,
+)
+from reconciler.app.plan import (
+    DEFAULT_PATHS,
+    Progress,
+    load,
+    make_plan,
+    new_plan_id,
+    observe,
+    observe_and_plan,
+)
+from reconciler.app.saved_plan import (
     PlanFileError,
     Resumption,
     StaleFinding,
@@ -39,17 +36,12 @@ from reconciler.saved_plan import (
     resume,
 )
 
-if TYPE_CHECKING:  # pragma: no cover - types only
-    from reconciler.apply.executor import ApplyEvent, ApplyOptions, ApplyResult
-    from reconciler.apply.lock import ApplyLocks, LockScope
-    from reconciler.cloud.clients import CloudClients
-    from reconciler.plan.model import Change, Plan
-    from reconciler.spec.loader import LoadedSpec
-    from reconciler.state.models import ObservedState
-
 __all__ = [
     "DEFAULT_PATHS",
+    "JOURNAL_NAME",
+    "MADE_ALREADY",
     "PlanFileError",
+    "Progress",
     "Resumption",
     "StaleFinding",
     "apply",
@@ -62,255 +54,10 @@ __all__ = [
     "load",
     "lock_scopes",
     "make_plan",
+    "new_plan_id",
     "observe",
     "observe_and_plan",
     "read_account",
     "read_plan_file",
     "resume",
 ]
-
-DEFAULT_PATHS = ("specs",)
-JOURNAL_NAME = "journal.jsonl"
-
-Progress = Callable[[int, int], None]
-"""(finished, submitted) reads, as observation goes."""
-
-
-# --- load, observe, plan -------------------------------------------------------------------
-
-
-def load(paths: Sequence[str], region: str | None = None) -> LoadedSpec:
-    """The spec at `paths` (default specs/) as one configuration. `region` (the --region
-    option) fills defaults.region where no file set it. Raises SpecError with every problem."""
-    from reconciler.spec.loader import load_spec
-
-    return load_spec(tuple(paths) or DEFAULT_PATHS, default_region=region)  # checks `region`
-
-
-def observe(
-    loaded: LoadedSpec,
-    clients: CloudClients,
-    *,
-    parallelism: int = 16,
-    progress: Progress | None = None,
-) -> ObservedState:
-    """Read what the spec needs from the cloud. Raises ObserveError (fail closed)."""
-    from reconciler.state.observe import observe as observe_cloud
-
-    return observe_cloud(loaded.spec, clients, parallelism=parallelism, progress=progress)
-
-
-def new_plan_id() -> str:
-    """A fresh random plan id (docs/plan-format.md: `plan_id`)."""
-    return secrets.token_hex(16)
-
-
-def make_plan(
-    loaded: LoadedSpec,
-    observed: ObservedState,
-    *,
-    now: datetime | None = None,
-    plan_id: str | None = None,
-) -> Plan:
-    """The plan from `observed` to the spec, stamped with `now` (default: the clock), with
-    `plan_id` (default: a new random one; apply of a saved plan passes the saved plan's, so the
-    fresh plan's ClientTokens are the saved plan's)."""
-    from reconciler.plan.planner import build_plan
-
-    moment = (now or datetime.now(UTC)).astimezone(UTC)
-    created_at = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return build_plan(
-        loaded.spec,
-        observed,
-        created_at=created_at,
-        locations=loaded.locations,
-        plan_id=plan_id or new_plan_id(),
-    )
-
-
-def observe_and_plan(
-    loaded: LoadedSpec,
-    clients: CloudClients,
-    *,
-    parallelism: int = 16,
-    progress: Progress | None = None,
-    now: datetime | None = None,
-    plan_id: str | None = None,
-) -> tuple[ObservedState, Plan]:
-    """observe() then make_plan(): the facts and the plan made from them."""
-    observed = observe(loaded, clients, parallelism=parallelism, progress=progress)
-    return observed, make_plan(loaded, observed, now=now, plan_id=plan_id)
-
-
-# --- apply ---------------------------------------------------------------------------------
-
-
-def journal_path(state_dir: str | Path) -> Path:
-    """Where apply records its writes: `<state dir>/journal.jsonl`."""
-    return Path(state_dir) / JOURNAL_NAME
-
-
-def check_journal(state_dir: str | Path) -> None:
-    """Raise ApplyError when the journal of `state_dir` cannot be written (apply() checks it
-    too; the CLI asks first, so the error comes before the cloud is read)."""
-    from reconciler.apply.journal import Journal
-
-    Journal(journal_path(state_dir)).check()
-
-
-def read_account(loaded: LoadedSpec, clients: CloudClients) -> str | None:
-    """The account of the credentials, from the ARN of the RDS service key of the default
-    region (one read), else of the spec's other regions in turn, as the observation finds it;
-    None where no region has one (KMS not activated). What the apply locks are named by, read
-    before the observation so that the plan is made from facts read under the locks."""
-    from reconciler.cloud.kms import service_key
-
-    spec = loaded.spec
-    others = [r for r in spec.regions() if r != spec.defaults.region]
-    for region in [spec.defaults.region, *others]:
-        account = service_key(clients, region).account_id
-        if account:
-            return account
-    return None
-
-
-def lock_scopes(loaded: LoadedSpec, account: str | None, endpoint: str | None) -> list[LockScope]:
-    """What an apply of `loaded` locks: every region the spec touches (a superset of the
-    plan's), and the account as a whole when RAM may be changed (the role is account-wide)."""
-    from reconciler.apply.lock import ACCOUNT_WIDE, LockScope
-
-    regions = list(loaded.spec.regions())
-    if loaded.spec.effective_ram() is not None:
-        regions.append(ACCOUNT_WIDE)
-    return [LockScope(account, region, endpoint) for region in regions]
-
-
-def apply_lock(scopes: Sequence[LockScope], home: str | Path | None = None) -> ApplyLocks:
-    """The one-apply-at-a-time locks of `scopes` in the user's state folder (`home`, default
-    lock_home()). Entering raises ApplyError naming the holder when another apply holds one."""
-    from reconciler.apply.lock import ApplyLocks, lock_home
-
-    return ApplyLocks(lock_home() if home is None else home, scopes)
-
-
-def check_locked_account(account: str | None, observed: ObservedState) -> None:
-    """Raise ApplyError when the observation saw another account than the locks are named by."""
-    from reconciler.errors import ApplyError
-
-    if observed.account_id != account:
-        raise ApplyError(
-            f"the account read before taking the apply lock ({account or 'unknown'}) is not "
-            f"the one observed ({observed.account_id or 'unknown'}); nothing was written: run "
-            "again"
-        )
-
-
-def check_applicable(plan: Plan, options: ApplyOptions) -> None:
-    """Raise ApplyError, before any write, when the plan may not be applied with these
-    options (a refusal; an immediate restart without allow_restart, naming the instances)."""
-    from reconciler.apply.executor import check_applicable as check
-
-    check(plan, options)
-
-
-def apply(
-    plan: Plan | Resumption,
-    clients: CloudClients,
-    options: ApplyOptions,
-    on_event: Callable[[ApplyEvent], None] | None = None,
-    *,
-    state_dir: str | Path | None = None,
-) -> ApplyResult:
-    """Carry the plan out (a Resumption: what is left of a saved plan). With `state_dir`,
-    writes are recorded in its journal (unless `options` already names one); the caller holds
-    apply_lock(...) around this and the observation the plan was made from. Raises ApplyError
-    before any write when the plan may not be applied (or its journal cannot be written);
-    re-raises Interrupted after stopping new writes and waiting for those in flight (the
-    executor's partial result is on the error as `apply_result`).
-
-    Changes of a Resumption that are already made report `done` without a write; an instance
-    whose change an earlier run submitted and that is still re-encrypting is waited for, as
-    if this run had submitted it."""
-    from reconciler.apply.executor import ApplyResult, apply_plan
-    from reconciler.apply.journal import Journal
-
-    resumed = plan if isinstance(plan, Resumption) else Resumption(plan)
-    if state_dir is not None and options.journal is None:
-        options = dataclasses.replace(options, journal=Journal(journal_path(state_dir)))
-    check_applicable(resumed.plan, options)
-    if options.journal is not None:
-        options.journal.check()
-    lock = threading.Lock()
-
-    def emit(event: ApplyEvent) -> None:
-        if on_event is not None:
-            with lock:
-                on_event(event)
-
-    result = (
-        apply_plan(resumed.plan, clients, options, emit)
-        if resumed.plan.changes
-        else ApplyResult([])
-    )
-    if not resumed.made:
-        return result
-    settled = _settle(resumed, clients, options, emit)
-    outcomes = {o.address: o for o in [*result.outcomes, *settled]}
-    return ApplyResult([outcomes[a] for a in resumed.order if a in outcomes])
-
-
-MADE_ALREADY = "already as the plan wants (made by an earlier run of this plan, or by hand)"
-
-
-def _settle(
-    resumed: Resumption,
-    clients: CloudClients,
-    options: ApplyOptions,
-    emit: Callable[[ApplyEvent], None],
-) -> list[Any]:
-    """Outcomes of the changes an earlier run made; waits for instances still switching."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from reconciler.apply.compare import ServiceKeys
-    from reconciler.apply.executor import ApplyEvent, ChangeOutcome
-    from reconciler.apply.waiter import Waiter
-
-    waiter = Waiter(clients, options, emit, ServiceKeys(clients))
-
-    def one(change: Change) -> Any:
-        switching = _still_switching(change, resumed.observed)
-        if switching is None:
-            emit(ApplyEvent("done", change.address, MADE_ALREADY))
-            return ChangeOutcome(change.address, "done", MADE_ALREADY)
-        if change.scheduled:
-            detail = "submitted for the maintenance window by an earlier run of this plan"
-            emit(ApplyEvent("scheduled", change.address, detail))
-            return ChangeOutcome(change.address, "scheduled", detail)
-        instance, target = switching
-        emit(ApplyEvent("waiting", change.address, "submitted by an earlier run; waiting"))
-        waited = waiter.until_done(change.address, instance.region, instance.instance_id, target)
-        status = "done" if waited.ok else "failed"
-        emit(ApplyEvent(status, change.address, waited.detail))
-        return ChangeOutcome(change.address, status, waited.detail)
-
-    with ThreadPoolExecutor(max(1, options.parallelism), thread_name_prefix="settle") as pool:
-        return list(pool.map(one, resumed.made))
-
-
-def _still_switching(change: Change, observed: ObservedState | None) -> tuple[Any, str] | None:
-    """(instance, the ConfigValue it switches to) when `change` is an instance's encryption
-    change that is still under way (not Running, or a task listed); else None."""
-    if observed is None or not change.address.startswith("rds_encryption."):
-        return None
-    instance = observed.instances.get(change.target_id or "")
-    if instance is None:
-        return None
-    tasks = [t for t in observed.tasks if t.instance_id == instance.instance_id]
-    if instance.status == "Running" and not tasks:
-        return None
-    from reconciler.saved_plan import resolved
-
-    operation = change.operations[-1]
-    refs = {value["ref"] for value in operation.refs()}
-    target = resolved(operation, refs, observed).params.get("ConfigValue")
-    return instance, str(target)

@@ -2,6 +2,7 @@
 code that prints or prompts.
 
     root.py      the `reconciler` group, exit codes, usage errors, `main`
+    run.py       shared by the commands that read the cloud: load, connect, progress, --stats
     options.py   the global options (before or after the command name)
     spec.py      validate, schema (offline)
     plan.py      plan

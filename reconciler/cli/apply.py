@@ -13,11 +13,9 @@ Nothing is written before the answer, and nothing after a refusal.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ import click
 from reconciler.cli.console import show_progress, use_color
 from reconciler.cli.options import GlobalOptions, global_options
 from reconciler.cli.root import EXIT_ERROR, EXIT_OK, cli, fail
+from reconciler.cli.run import connected, load_or_fail, print_stats, render_plan, with_progress
 from reconciler.core.rules import SECONDS_PER_DAY
 from reconciler.errors import ReconcilerError
 
@@ -71,20 +70,6 @@ def cloud_identity(opts: GlobalOptions) -> str | None:
     if opts.emulator:
         return "emulator:" + str(Path(opts.emulator_state).resolve())
     return opts.endpoint.strip() if opts.endpoint else None
-
-
-@contextlib.contextmanager
-def locked(loaded: Any, clients: Any, opts: GlobalOptions) -> Iterator[str | None]:
-    """Hold the apply locks of the spec's (account, region)s; yields the account.
-
-    The account is read first, with one call (the RDS service key's ARN), so that the locks are
-    held before the observation the plan is made from: nothing read before them is used for a
-    write. (The other way, observing and then locking, would need a second observation.)"""
-    from reconciler import workflow
-
-    account = workflow.read_account(loaded, clients)
-    with workflow.apply_lock(workflow.lock_scopes(loaded, account, cloud_identity(opts))):
-        yield account
 
 
 @cli.command(short_help="Carry out the plan (made now, or saved with plan -o).")
@@ -158,20 +143,18 @@ def apply(
     error; 130/143 interrupted (writes in flight finish, nothing new starts). See
     docs/exit-codes.md.
     """
-    from reconciler import workflow
+    from reconciler.app.apply import check_journal
     from reconciler.apply.executor import ApplyOptions
 
     opts: GlobalOptions = click.get_current_context().find_object(GlobalOptions)
     saved = _read_saved(plan_file)
-    from reconciler.cli.plan import load_or_fail
-
     loaded = load_or_fail(paths, opts)
     options = ApplyOptions(
         allow_restart=allow_restart, parallelism=parallelism, timeout_s=timeout_s
     )
     folder = state_dir(opts)
     try:
-        workflow.check_journal(folder)
+        check_journal(folder)
     except ReconcilerError as error:
         fail(str(error))
     _run(loaded, saved, options, opts, folder, auto_approve, fmt)
@@ -180,10 +163,10 @@ def apply(
 def _read_saved(plan_file: str | None) -> Any:
     if plan_file is None:
         return None
-    from reconciler import workflow
+    from reconciler.app.saved_plan import read_plan_file
 
     try:
-        return workflow.read_plan_file(plan_file)
+        return read_plan_file(plan_file)
     except ReconcilerError as error:
         fail(str(error))
 
@@ -197,24 +180,24 @@ def _run(
     auto_approve: bool,
     fmt: str,
 ) -> None:
-    from reconciler import workflow
-    from reconciler.cli.plan import connected, observe_and_plan_with_progress, print_stats
+    from reconciler.app.apply import check_applicable, check_locked_account, locked, to_apply
+    from reconciler.app.plan import observe_and_plan
 
     view_to_stderr = fmt == "json"
     with (
         connected(opts, max(OBSERVE_PARALLELISM, options.parallelism)) as clients,
-        locked(loaded, clients, opts) as account,
+        locked(loaded, clients, cloud_identity(opts)) as account,
     ):
         plan_id = saved.plan_id if saved is not None else None
-        observed, fresh = observe_and_plan_with_progress(
-            loaded, clients, OBSERVE_PARALLELISM, plan_id=plan_id
+        observed, fresh = with_progress(
+            lambda progress: observe_and_plan(
+                loaded, clients, parallelism=OBSERVE_PARALLELISM, progress=progress, plan_id=plan_id
+            )
         )
-        workflow.check_locked_account(account, observed)
+        check_locked_account(account, observed)
         if saved is not None:
             _refuse_if_stale(saved, loaded, observed, fresh)
-            work = workflow.resume(saved, loaded, observed, fresh)
-        else:
-            work = workflow.Resumption(fresh, order=tuple(c.address for c in fresh.changes))
+        work = to_apply(saved, loaded, observed, fresh)
         the_plan = work.plan
         if the_plan.refusals:
             _show(the_plan, to_stderr=view_to_stderr)
@@ -226,7 +209,7 @@ def _run(
             if opts.stats:
                 print_stats(clients)
             sys.exit(EXIT_OK)
-        workflow.check_applicable(the_plan, options)  # ApplyError: one line, exit 1
+        check_applicable(the_plan, options)  # ApplyError: one line, exit 1
         if the_plan.changes:
             _show(the_plan, to_stderr=view_to_stderr)
         if work.made:
@@ -252,9 +235,9 @@ def _say_made(made: Any, *, to_stderr: bool) -> None:
 
 
 def _refuse_if_stale(saved: Any, loaded: Any, observed: Any, fresh: Any) -> None:
-    from reconciler import workflow
+    from reconciler.app.saved_plan import check_saved_plan
 
-    findings = workflow.check_saved_plan(saved, loaded, observed, fresh)
+    findings = check_saved_plan(saved, loaded, observed, fresh)
     if not findings:
         return
     moved = [f for f in findings if f.address]
@@ -271,10 +254,8 @@ def _refuse_if_stale(saved: Any, loaded: Any, observed: Any, fresh: Any) -> None
 
 
 def _show(the_plan: Any, *, to_stderr: bool) -> None:
-    from reconciler.cli.plan import render
-
     stream = sys.stderr if to_stderr else sys.stdout
-    text = render(the_plan, "text", to_stdout=not to_stderr)
+    text = render_plan(the_plan, "text", to_stdout=not to_stderr)
     click.echo(text, nl=False, err=to_stderr, color=use_color(stream))
 
 
@@ -304,7 +285,8 @@ def _on_a_terminal(to_stderr: bool) -> bool:
 
 
 def _apply_with_display(work: Any, clients: Any, options: Any, folder: Path, fmt: str) -> Any:
-    from reconciler import workflow
+    from reconciler.app.apply import apply as apply_work
+    from reconciler.app.apply import journal_path
     from reconciler.cli.apply_view import LiveView, PlainView
     from reconciler.errors import Interrupted
 
@@ -315,14 +297,14 @@ def _apply_with_display(work: Any, clients: Any, options: Any, folder: Path, fmt
     click.echo("", err=to_stderr)
     try:
         with view:
-            return workflow.apply(work, clients, options, view.on_event, state_dir=folder)
+            return apply_work(work, clients, options, view.on_event, state_dir=folder)
     except Interrupted as error:
         partial = error.apply_result
         if partial is not None:
             _report(work.plan, partial, "text", to_stderr=True, interrupted=True)
         click.echo(
             "Apply stopped: no write was started after the signal; "
-            f"{workflow.journal_path(folder)} records every write made. Run the same command "
+            f"{journal_path(folder)} records every write made. Run the same command "
             "again to carry on.",
             err=True,
         )

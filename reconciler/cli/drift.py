@@ -9,10 +9,11 @@ from typing import Any
 
 import click
 
-from reconciler.cli.console import show_progress, use_color
+from reconciler.cli.console import use_color
 from reconciler.cli.options import GlobalOptions, global_options, read_options
 from reconciler.cli.outfile import OutFile
-from reconciler.cli.root import DEFAULT_PATHS, EXIT_CHANGES, EXIT_OK, cli, fail
+from reconciler.cli.root import EXIT_CHANGES, EXIT_OK, cli, fail
+from reconciler.cli.run import cloud, load_or_raise, print_stats, with_progress
 from reconciler.errors import Interrupted, ReconcilerError
 
 FORMATS = ("text", "json", "markdown", "junit", "sarif", "html")
@@ -131,7 +132,7 @@ def drift(
     for path, _ in files:
         click.echo(f"Drift report ({format_for(path, fmt)}) saved to {path}.", err=True)
     if opts.stats:
-        _print_stats(clients)
+        print_stats(clients)
     sys.exit(EXIT_CHANGES if report.drifted(strict=strict) else EXIT_OK)
 
 
@@ -154,50 +155,6 @@ def _prepare(outs: tuple[str, ...]) -> list[tuple[str, OutFile]]:
     return files
 
 
-def _print_stats(clients: Any) -> None:
-    counts = clients.counter.by_action()
-    click.echo(f"API calls: {sum(counts.values())}", err=True)
-    for name, count in counts.items():
-        click.echo(f"  {name}: {count}", err=True)
-
-
-def _observe(scope: Any, clients: Any, parallelism: int) -> Any:
-    from reconciler.state.observe import observe
-
-    if not show_progress():
-        return observe(scope, clients, parallelism=parallelism)
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    with Progress(
-        TextColumn("reading the cloud"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=Console(stderr=True, no_color=not use_color(sys.stderr)),
-        transient=True,
-    ) as bar:
-        task = bar.add_task("observe", total=None)
-        return observe(
-            scope,
-            clients,
-            parallelism=parallelism,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-        )
-
-
-def cloud_target(opts: GlobalOptions, parallelism: int, rate_limits: Any) -> Any:
-    from reconciler.cloud.session import Target
-
-    return Target(
-        endpoint=opts.endpoint,
-        profile=opts.profile,
-        emulator=opts.emulator,
-        emulator_state=opts.emulator_state,
-        parallelism=parallelism,
-        rate_limits=rate_limits,
-    )
-
-
 def _build(
     paths: tuple[str, ...],
     opts: GlobalOptions,
@@ -205,38 +162,14 @@ def _build(
     rate_limits: tuple[tuple[str, float], ...],
 ) -> tuple[Any, Any]:
     """Load the spec, read the cloud (every PostgreSQL instance's encryption), build the
-    report. A ReconcilerError propagates; anything else becomes one line."""
-    from reconciler import cancellation
-    from reconciler.cloud.session import open_cloud
-    from reconciler.drift.report import build_drift
-    from reconciler.errors import SpecError
-    from reconciler.spec.loader import load_spec
-    from reconciler.state.observe import ReadScope
+    report. A ReconcilerError propagates (the caller removes the -o files first)."""
+    from reconciler.app.drift import drift_report
 
-    try:
-        loaded = load_spec(paths or DEFAULT_PATHS, default_region=opts.region)
-    except SpecError as error:
-        for diagnostic in error.diagnostics:
-            click.echo(str(diagnostic), err=True)
-        raise ReconcilerError(
-            "the spec is invalid: fix the problems above (`reconciler validate` checks offline)"
-        ) from error
-    clients = None
-    try:
-        with open_cloud(cloud_target(opts, parallelism, rate_limits)) as clients:
-            observed = _observe(
-                ReadScope(spec=loaded.spec, all_instances=True), clients, parallelism
+    loaded = load_or_raise(paths, opts)
+    with cloud(opts, parallelism, rate_limits) as clients:
+        report = with_progress(
+            lambda progress: drift_report(
+                loaded, clients, parallelism=parallelism, progress=progress
             )
-    except (Interrupted, ReconcilerError):
-        if opts.stats and clients is not None:
-            _print_stats(clients)
-        raise
-    except Exception as error:  # a bug, not a user error: still one line, no traceback
-        if cancellation.requested():
-            raise
-        raise ReconcilerError(
-            f"unexpected {type(error).__name__} while reading the cloud: {error}; "
-            "please report it with the command you ran"
-        ) from error
-    report = build_drift(loaded.spec, observed, locations=loaded.locations, spec_files=loaded.files)
+        )
     return report, clients

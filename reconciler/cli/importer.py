@@ -4,7 +4,6 @@ what it plans (computed by planning it against the same reading)."""
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,12 +12,12 @@ import click
 from reconciler.cli.options import GlobalOptions, check_regions, global_options
 from reconciler.cli.outfile import OutFile, refuse_unless_regular
 from reconciler.cli.root import EXIT_OK, cli, fail
+from reconciler.cli.run import cloud, print_stats, with_progress
 from reconciler.errors import Interrupted, ReconcilerError
 
 if TYPE_CHECKING:
-    from reconciler.spec.models import Spec
+    from reconciler.app.importer import ImportedSpec
 
-DEFAULT_REGION = "cn-hangzhou"
 SCHEMA_NAME = "spec.schema.json"
 
 
@@ -61,20 +60,19 @@ def import_(out_dir: str | None, parallelism: int) -> None:
     Exit codes: 0 written, 1 error (nothing written); 130/143 interrupted.
     """
     opts: GlobalOptions = click.get_current_context().find_object(GlobalOptions)
-    regions = list(dict.fromkeys(_regions(opts.region))) or [DEFAULT_REGION]
     target = _prepare(out_dir)
     try:
-        files, document = _read(opts, regions, parallelism)
+        imported = _read(opts, _regions(opts.region), parallelism)
         if target is not None:
-            _write(target, files)
+            _write(target, imported.files)
     except Interrupted:
         raise
     except ReconcilerError as error:
         fail(str(error))
     if target is None:
-        click.echo(document, nl=False)
+        click.echo(imported.document, nl=False)
     else:
-        click.echo(f"Wrote {', '.join(sorted(files))} to {target}.", err=True)
+        click.echo(f"Wrote {', '.join(sorted(imported.files))} to {target}.", err=True)
     sys.exit(EXIT_OK)
 
 
@@ -100,57 +98,20 @@ def _prepare(out_dir: str | None) -> Path | None:
     return target
 
 
-def _read(opts: GlobalOptions, regions: list[str], parallelism: int) -> tuple[dict[str, str], str]:
-    from reconciler.cli.drift import cloud_target
-    from reconciler.cloud.session import open_cloud
-    from reconciler.drift.importer import (
-        import_document,
-        import_files,
-        plan_imported,
-        planned_lines,
-    )
-    from reconciler.spec.models import Defaults, RamSpec, Spec
-    from reconciler.spec.regions import region_problem
-    from reconciler.state.observe import ReadScope, observe
+def _read(opts: GlobalOptions, given: tuple[str, ...], parallelism: int) -> ImportedSpec:
+    """app.importer.import_spec() for the regions, with the progress bar and --stats."""
+    from reconciler.app.importer import import_regions, import_spec
 
-    for region in regions:
-        problem = region_problem(region)
-        if problem:
-            raise ReconcilerError(f"--region {region}: {problem}")
-    scope = ReadScope(
-        spec=Spec(defaults=Defaults(region=regions[0])),
-        regions=tuple(regions),
-        all_instances=True,
-        all_engines=True,
-        keys_in_use=True,
-        ram=RamSpec(),
-    )
-    with open_cloud(cloud_target(opts, parallelism, None)) as clients:
-        observed = observe(scope, clients, parallelism=parallelism)
+    regions = import_regions(given)
+    with cloud(opts, parallelism) as clients:
+        imported = with_progress(
+            lambda progress: import_spec(
+                clients, regions, parallelism=parallelism, progress=progress
+            )
+        )
         if opts.stats:
-            counts = clients.counter.by_action()
-            click.echo(f"API calls: {sum(counts.values())}", err=True)
-            for name, count in counts.items():
-                click.echo(f"  {name}: {count}", err=True)
-    planned = planned_lines(plan_imported(_check(import_files(observed, regions)), observed))
-    return import_files(observed, regions, planned), import_document(observed, regions, planned)
-
-
-def _check(files: dict[str, str]) -> Spec:
-    """The files must load as one valid configuration; anything else is a bug, said so."""
-    from reconciler.errors import SpecError
-    from reconciler.spec.loader import load_spec
-
-    with tempfile.TemporaryDirectory(prefix="reconciler-import-") as folder:
-        for name, text in files.items():
-            (Path(folder) / name).write_text(text, encoding="utf-8")
-        try:
-            return load_spec([folder]).spec
-        except SpecError as error:
-            raise ReconcilerError(
-                "the imported YAML does not validate (please report it): "
-                + "; ".join(d.message for d in error.diagnostics[:5])
-            ) from error
+            print_stats(clients)
+    return imported
 
 
 def _write(target: Path, files: dict[str, str]) -> None:

@@ -2,98 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import click
 
-from reconciler.cli.console import show_progress, use_color
+from reconciler.cli.console import use_color
 from reconciler.cli.options import GlobalOptions, global_options, read_options
 from reconciler.cli.outfile import OutFile
-from reconciler.cli.root import DEFAULT_PATHS, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli, fail
+from reconciler.cli.root import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli, fail
+from reconciler.cli.run import connected, load_or_fail, print_stats, render_plan, with_progress
 from reconciler.errors import ReconcilerError
-
-
-def cloud_target(
-    opts: GlobalOptions, parallelism: int, rate_limits: tuple[tuple[str, float], ...] | None = None
-) -> Any:
-    """What open_cloud() is to connect to, from the global options."""
-    from reconciler.cloud.session import Target
-
-    return Target(
-        endpoint=opts.endpoint,
-        profile=opts.profile,
-        emulator=opts.emulator,
-        emulator_state=opts.emulator_state,
-        parallelism=parallelism,
-        rate_limits=rate_limits,
-    )
-
-
-def load_or_fail(paths: tuple[str, ...], opts: GlobalOptions) -> Any:
-    """workflow.load(), or every spec problem on stderr and exit 1."""
-    from reconciler import workflow
-    from reconciler.errors import SpecError
-
-    try:
-        return workflow.load(paths or DEFAULT_PATHS, opts.region)
-    except SpecError as error:
-        for diagnostic in error.diagnostics:
-            click.echo(str(diagnostic), err=True)
-        fail("the spec is invalid: fix the problems above (`reconciler validate` checks offline)")
-
-
-def observe_and_plan_with_progress(
-    loaded: Any, clients: Any, parallelism: int, plan_id: str | None = None
-) -> Any:
-    """workflow.observe_and_plan(), with a progress bar on a terminal (stderr)."""
-    from reconciler import workflow
-
-    if not show_progress():
-        return workflow.observe_and_plan(loaded, clients, parallelism=parallelism, plan_id=plan_id)
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    with Progress(
-        TextColumn("reading the cloud"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=Console(stderr=True, no_color=not use_color(sys.stderr)),
-        transient=True,
-    ) as bar:
-        task = bar.add_task("observe", total=None)
-        return workflow.observe_and_plan(
-            loaded,
-            clients,
-            parallelism=parallelism,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-            plan_id=plan_id,
-        )
-
-
-def print_stats(clients: Any) -> None:
-    counts = clients.counter.by_action()
-    retries = clients.counter.retries()
-    click.echo(f"API calls: {sum(counts.values())}", err=True)
-    for name, count in counts.items():
-        extra = f" ({retries[name]} retried)" if retries.get(name) else ""
-        click.echo(f"  {name}: {count}{extra}", err=True)
-
-
-def render(plan: Any, fmt: str, *, to_stdout: bool = True) -> str:
-    if fmt == "json":
-        from reconciler.render.json import render_json
-
-        return render_json(plan)
-    if fmt == "markdown":
-        from reconciler.render.markdown import render_markdown
-
-        return render_markdown(plan)
-    from reconciler.render.text import render_text
-
-    return render_text(plan, color=use_color(sys.stdout if to_stdout else sys.stderr))
 
 
 @cli.command(short_help="Read the cloud and show the ordered, guarded plan. Writes nothing.")
@@ -150,7 +69,7 @@ def plan(
         _abandon(saved, "this plan failed")
         raise
     refused = bool(the_plan.refusals)
-    view = render(the_plan, fmt, to_stdout=out != "-")
+    view = render_plan(the_plan, fmt, to_stdout=out != "-")
     if out == "-":  # stdout holds the saved plan alone; the view goes to stderr
         if not refused:
             click.echo(render_json(the_plan), nl=False)
@@ -202,39 +121,13 @@ def _build(
     rate_limits: tuple[tuple[str, float], ...],
 ) -> tuple[Any, Any]:
     """Load the spec, read the cloud, build the plan; fail() with one line on an error."""
+    from reconciler.app.plan import observe_and_plan
+
     loaded = load_or_fail(paths, opts)
     with connected(opts, parallelism, rate_limits) as clients:
-        _observed, the_plan = observe_and_plan_with_progress(loaded, clients, parallelism)
-    return the_plan, clients
-
-
-@contextlib.contextmanager
-def connected(
-    opts: GlobalOptions,
-    parallelism: int,
-    rate_limits: tuple[tuple[str, float], ...] | None = None,
-) -> Iterator[Any]:
-    """open_cloud() for the global options. A ReconcilerError inside: one line and exit 1
-    (with --stats, the counts first); any other error too, as a bug to report. A signal, and
-    click's own exits (a prompt's Ctrl-D), unwind untouched."""
-    from reconciler import cancellation
-    from reconciler.cloud.session import open_cloud
-    from reconciler.errors import Interrupted
-
-    clients = None
-    try:
-        with open_cloud(cloud_target(opts, parallelism, rate_limits)) as clients:
-            yield clients
-    except (Interrupted, click.exceptions.Exit, click.Abort, click.ClickException):
-        raise
-    except ReconcilerError as error:
-        if opts.stats and clients is not None:
-            print_stats(clients)
-        fail(str(error))
-    except Exception as error:  # a bug, not a user error: still one line, no traceback
-        if cancellation.requested():  # unwound by the signal: RootGroup reports that
-            raise
-        fail(
-            f"unexpected {type(error).__name__} while talking to the cloud: {error}; "
-            "please report it with the command you ran"
+        _observed, the_plan = with_progress(
+            lambda progress: observe_and_plan(
+                loaded, clients, parallelism=parallelism, progress=progress
+            )
         )
+    return the_plan, clients

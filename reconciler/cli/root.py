@@ -13,8 +13,6 @@ import click
 
 from reconciler.cli.options import GlobalOptions, merge_global, root_global_options
 
-DEFAULT_PATHS = ("specs",)
-
 # Exit codes (docs/exit-codes.md).
 EXIT_OK = 0
 EXIT_ERROR = 1

@@ -6,8 +6,9 @@ import sys
 
 import click
 
+from reconciler.app.plan import DEFAULT_PATHS
 from reconciler.cli.options import global_options
-from reconciler.cli.root import DEFAULT_PATHS, EXIT_ERROR, cli
+from reconciler.cli.root import EXIT_ERROR, cli
 
 
 @cli.command(short_help="Check spec files, reporting every problem with FILE:LINE:COL.")

@@ -2,7 +2,8 @@
 be applied, and split it into what is left to do and what an earlier run already made.
 
 Pure functions of the plan, the spec and a fresh observation; nothing here talks to the cloud
-or prints. reconciler.workflow re-exports them: callers use `workflow.check_saved_plan` etc.
+or prints. The fresh plan is made by reconciler.app.plan, which imports nothing of this
+module (no cycle); reconciler.app.apply carries a Resumption out.
 """
 
 from __future__ import annotations
@@ -172,7 +173,7 @@ def _fresh_for(
 ) -> Plan:
     """The fresh plan, made with the saved plan's id so that its ClientTokens are comparable."""
     if fresh is None:
-        from reconciler.workflow import make_plan
+        from reconciler.app.plan import make_plan
 
         return make_plan(loaded, observed, plan_id=saved.plan_id)
     if fresh.plan_id != saved.plan_id:
