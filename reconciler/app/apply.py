@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler.app.saved_plan import Resumption, resolved, resume
+from reconciler.kinds import find_kind
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.apply.executor import ApplyEvent, ApplyOptions, ApplyResult
@@ -211,17 +212,15 @@ def _settle(
 
 
 def _still_switching(change: Change, observed: ObservedState | None) -> tuple[Any, str] | None:
-    """(instance, the ConfigValue it switches to) when `change` is an instance's encryption
-    change that is still under way (not Running, or a task listed); else None."""
-    if observed is None or not change.address.startswith("rds_encryption."):
+    """(instance, the value it switches to) when an earlier run's write of `change` is still
+    under way (its kind says: reconciler/kinds); else None."""
+    kind = find_kind(change.address)
+    if observed is None or kind is None:
         return None
-    instance = observed.instances.get(change.target_id or "")
-    if instance is None:
-        return None
-    tasks = [t for t in observed.tasks if t.instance_id == instance.instance_id]
-    if instance.status == "Running" and not tasks:
-        return None
-    operation = change.operations[-1]
-    refs = {value["ref"] for value in operation.refs()}
-    target = resolved(operation, refs, observed).params.get("ConfigValue")
-    return instance, str(target)
+
+    def last_params() -> dict[str, Any]:
+        operation = change.operations[-1]
+        refs = {value["ref"] for value in operation.refs()}
+        return resolved(operation, refs, observed).params
+
+    return kind.still_switching(change, observed, last_params)

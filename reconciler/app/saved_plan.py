@@ -246,21 +246,10 @@ def _check_change(
 def declared(spec: Spec, address: str) -> bool:
     """Whether `address` names a resource this spec manages (so a saved change there may have
     been made by an earlier run of the plan)."""
-    kind, _, name = address.partition(".")
-    if kind == "rds_encryption":
-        return name in spec.instances
-    if kind == "kms_key":
-        return name in spec.kms_keys
-    ram = spec.effective_ram()
-    if ram is None or not ram.manage:
-        return False
-    if kind == "ram_policy":
-        return name == ram.policy
-    if kind == "ram_role":
-        return name == ram.role
-    if kind == "ram_attachment":
-        return name.partition("/")[0] == ram.role
-    return False
+    from reconciler.kinds import find_kind
+
+    kind = find_kind(address)
+    return kind is not None and kind.declared(spec, address)
 
 
 def made_addresses(
@@ -284,36 +273,19 @@ def made_addresses(
     return {c.address for c in candidates if achieved(c, observed)}
 
 
-_NAMES = {"RoleName", "PolicyName"}
-"""Parameters that name a RAM resource: a made RAM change names its own address's."""
-
-
 def achieved(change: Change, observed: ObservedState) -> bool:
-    """Whether the cloud now shows what the change's operations set, as far as the facts tell:
-    an encryption change sets the instance of its address to its ConfigValue (or a task of
-    that instance is setting it: an earlier run's write still under way); a key change
-    writes to the key its alias names; a RAM change names the role and policy of its address.
-    An edited change claimed as made by an earlier run fails this, and is refused."""
-    from reconciler.plan.desired import encryption_value
+    """Whether the cloud now shows what the change's operations set, as far as the facts tell
+    (its kind says how: reconciler/kinds). An edited change claimed as made by an earlier run
+    fails this, and is refused."""
+    from reconciler.kinds import find_kind
 
-    kind, _, name = change.address.partition(".")
+    kind = find_kind(change.address)
     made = {r["ref"] for op in change.operations for r in op.refs()}
     try:
         params = [resolved(op, made, observed).params for op in change.operations]
     except PlanFileError:
         return False
-    if kind == "rds_encryption":
-        instance = observed.instances.get(name)
-        if instance is None:
-            return False
-        underway = {t.encryption_target for t in observed.tasks if t.instance_id == name}
-        now = {encryption_value(observed, instance), *underway}
-        return all(p.get("DBInstanceId") == name and p.get("ConfigValue") in now for p in params)
-    if kind == "kms_key":
-        key = observed.keys.get(name)
-        return key is not None and all(p.get("KeyId", key.key_id) == key.key_id for p in params)
-    names = set(name.split("/"))
-    return all(p.get(n) in names for p in params for n in _NAMES if n in p)
+    return kind is not None and kind.achieved(change, params, observed)
 
 
 def resolved_change(change: Change, made: set[str], observed: ObservedState) -> Change:
@@ -411,24 +383,11 @@ def _operations_moved(saved: Change, now: Change, *, keep_tokens: bool = False) 
 
 def _live_facts(address: str, observed: ObservedState) -> list[str]:
     """The facts besides the view that a change rests on, as they are now."""
+    from reconciler.kinds import kind_of
     from reconciler.plan.digest import facts
 
-    kind = address.partition(".")[0]
     now = facts(observed, address)
-    if kind == "rds_encryption" and now.get("instance"):
-        instance = now["instance"]
-        lines = [f"instance status is now {instance['status']}, lock mode {instance['lock_mode']}"]
-        for task in now.get("tasks") or []:
-            lines.append(
-                f"task {task['task_id']} ({task.get('task_type') or 'encryption change'}) is "
-                f"{task['status']}"
-            )
-        return lines
-    if kind == "kms_key" and now.get("key"):
-        users = now.get("users")
-        count = "unknown" if users is None else str(len(users))
-        return [f"key {now['key']['key_id']} is {now['key']['state']}; users now: {count}"]
-    return ["facts besides the resource's own view changed (e.g. a related resource)"]
+    return kind_of(address).live_facts_lines(now)
 
 
 @dataclass(frozen=True)
@@ -470,9 +429,10 @@ def resolved(op: Operation, gone: set[str], observed: ObservedState) -> Operatio
 
 
 def _observed_attr(address: str, attr: str, observed: ObservedState) -> str:
-    kind, _, name = address.partition(".")
-    key = observed.keys.get(name) if kind == "kms_key" else None
-    value = getattr(key, attr, None) if key is not None else None
+    from reconciler.kinds import find_kind
+
+    kind = find_kind(address)
+    value = kind.observed_attr(address, attr, observed) if kind is not None else None
     if not value:
         raise PlanFileError(
             f"the saved plan needs the {attr} of {address}, which an earlier run made, but "

@@ -38,6 +38,9 @@ from reconciler.errors import (
     PermanentError,
     TransientError,
 )
+from reconciler.kinds import find_kind
+from reconciler.kinds.ram.apply import ATTACHMENT_OPS, attached
+from reconciler.kinds.rds_encryption.apply import show_value
 from reconciler.plan.model import Change, Operation
 
 RAM_PROPAGATION_S = 120.0
@@ -114,7 +117,8 @@ def run_change(change: Change, run: RunState) -> ChangeOutcome:
             if written.outputs:
                 with run.lock:
                     run.outputs.setdefault(address, {}).update(written.outputs)
-        if address.startswith("ram_"):
+        kind = find_kind(address)
+        if kind is not None and kind.writes_ram:
             run.ram_changed.set()
         return _finish(change, run, tuple(ids))
     except Interrupted:
@@ -180,7 +184,7 @@ def _finish(change: Change, run: RunState, ids: tuple[str, ...]) -> ChangeOutcom
         return _failed(run, address, detail, list(ids))
     if not result.ok:
         return _failed(run, address, result.detail, list(ids))
-    detail = f"{instance_id} is Running with encryption {compare.show_value(target)}"
+    detail = f"{instance_id} is Running with encryption {show_value(target)}"
     run.emit(ApplyEvent("done", address, detail))
     return ChangeOutcome(address, "done", detail, ids)
 
@@ -395,8 +399,8 @@ def _took_effect(op: str, params: dict[str, Any], clients: CloudClients, region:
         role = ram.get_role(clients, region, params["RoleName"])
         wanted = json.loads(params["AssumeRolePolicyDocument"])
         return role is not None and role.trust_document == wanted
-    if op in compare.ATTACHMENT_OPS:
-        now = compare.attached(
+    if op in ATTACHMENT_OPS:
+        now = attached(
             clients, region, params["RoleName"], params["PolicyName"], params["PolicyType"]
         )
         return now == (op == Op.RAM_ATTACH_POLICY_TO_ROLE)

@@ -31,6 +31,7 @@ from reconciler.apply.results import (
 )
 from reconciler.cloud.clients import CloudClients
 from reconciler.errors import ApplyError, Interrupted
+from reconciler.kinds import find_kind
 from reconciler.plan.model import Change, Plan, is_ref
 
 __all__ = [
@@ -101,17 +102,12 @@ def _check_well_formed(plan: Plan) -> None:
 
 
 def _check_target(change: Change) -> None:
-    """An instance change writes to the instance its address names, and to no other: the
-    fresh read before the write (compare.moved) reads that one."""
-    if not change.address.startswith("rds_encryption."):
-        return
-    instance_id = change.address.partition(".")[2]
-    aimed = {op.params.get("DBInstanceId") for op in change.operations} | {change.target_id}
-    if aimed != {instance_id}:
-        raise ApplyError(
-            f"malformed plan: {change.address} writes to {sorted(map(str, aimed))}, not to "
-            f"{instance_id} alone; nothing was applied"
-        )
+    """A change writes to the resource its address names, and to no other (its kind says how):
+    the fresh read before the write (compare.moved) reads that one."""
+    kind = find_kind(change.address)
+    problem = kind.target_problem(change) if kind is not None else None
+    if problem is not None:
+        raise ApplyError(problem)
 
 
 def apply_plan(
@@ -160,7 +156,8 @@ def _unrecorded(change: Change) -> ChangeOutcome:
 
 
 def _is_parallel(change: Change) -> bool:
-    return change.address.startswith("rds_encryption.")
+    kind = find_kind(change.address)
+    return kind is not None and kind.runs_in_parallel
 
 
 class _Scheduler:

@@ -21,12 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from reconciler.apply.compare import ServiceKeys, encryption_value
+from reconciler.apply.compare import ServiceKeys
 from reconciler.apply.results import ApplyEvent, ApplyOptions
 from reconciler.cancellation import raise_if_cancelled
 from reconciler.cloud import rds
 from reconciler.cloud.clients import CloudClients
 from reconciler.errors import CloudCallError
+from reconciler.kinds.rds_encryption.apply import encryption_value
 
 RUNNING = "Running"
 GONE_STATUSES = frozenset({"Deleting", "Released", "Deleted"})

@@ -16,29 +16,18 @@ rotation and deletion protection; low, descriptions and user tags; info, unmanag
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-
+from reconciler.drift.finding import FIX, Finding
 from reconciler.drift.model import Kind, Severity
 from reconciler.drift.ram_risk import policy_risk
-from reconciler.plan.actions import ENCRYPTION_DISABLED, Action, Op, RefusalCode, WarningCode
+from reconciler.kinds import find_kind, kind_of
+from reconciler.kinds.base import not_at_an_instance
+from reconciler.plan.actions import ENCRYPTION_DISABLED, Action, RefusalCode, WarningCode
 from reconciler.plan.desired import describe_value, pending_task
-from reconciler.plan.model import Change, FieldChange, Plan, Refusal
+from reconciler.plan.model import Change, Plan, Refusal
 from reconciler.plan.ram_attachments import address as attachment_address
 from reconciler.plan.ram_attachments import unwanted_attachments
 from reconciler.spec.models import RDS_ENCRYPTION_TAG, Spec
 from reconciler.state.models import ObservedInstance, ObservedKey, ObservedState, ObservedTask
-
-
-@dataclass(frozen=True)
-class Finding:
-    address: str
-    kind: Kind
-    severity: Severity
-    message: str
-    field_changes: tuple[FieldChange, ...] = field(default=())
-    region: str | None = None
-
 
 _REFUSALS: dict[RefusalCode, tuple[Kind, Severity]] = {
     RefusalCode.INSTANCE_NOT_FOUND: (Kind.MISSING, Severity.HIGH),
@@ -61,171 +50,19 @@ _REFUSALS: dict[RefusalCode, tuple[Kind, Severity]] = {
 """A refusal's finding; AccountMismatch is not here: drift stops on it (nothing read would be
 about the spec's account)."""
 
-_FIX = "Run `reconciler plan` to see the fix, or add the address to defaults.ignore."
-
 
 def from_change(change: Change, observed: ObservedState) -> Finding:
-    kind_name = change.address.split(".", 1)[0]
+    kind = kind_of(change.address)
     if change.action is Action.CREATE and change.before is None:
-        return _missing(change, kind_name)
-    if kind_name == "ram_attachment":
-        return _attachment_changed(change, observed)
-    if kind_name == "ram_policy":
-        return _policy_changed(change)
-    if kind_name == "ram_role":
-        return Finding(
-            change.address,
-            Kind.CHANGED,
-            Severity.HIGH,
-            f"the role's trust policy changed: {change.reason}. {_FIX}",
-            tuple(change.field_changes),
-        )
-    if kind_name == "kms_key":
-        return _key_changed(change, observed)
-    return _encryption_changed(change, observed)
-
-
-def _encryption_changed(change: Change, observed: ObservedState) -> Finding:
-    """From the change's views (never its human reason): where the instance is, where the
-    spec wants it, each spec key by name."""
-    now = (change.before or {})["encryption"]["key"]
-    after = change.after or {}
-    wanted_key = str(after.get("key_address") or "").removeprefix("kms_key.") or None
-    wanted = describe_value(after["encryption"]["key"], wanted_key)
-    return Finding(
-        change.address,
-        Kind.CHANGED,
-        Severity.HIGH,
-        f"encryption is {describe_value(now, _spec_key_name(observed, now))}; the spec wants "
-        f"{wanted}. {_FIX}",
-        tuple(change.field_changes),
-        change.region,
-    )
-
-
-def _spec_key_name(observed: ObservedState, key_id: str) -> str | None:
-    return next((n for n, k in sorted(observed.keys.items()) if k and k.key_id == key_id), None)
-
-
-def _missing(change: Change, kind_name: str) -> Finding:
-    what = {
-        "ram_policy": "the RAM policy RDS needs to use CMKs does not exist",
-        "ram_role": "the RAM role RDS assumes to use CMKs does not exist",
-        "kms_key": f"the key does not exist ({change.reason})",
-    }.get(kind_name, change.reason)
-    return Finding(
-        change.address,
-        Kind.MISSING,
-        Severity.HIGH,
-        f"{what}. {_FIX}",
-        tuple(change.field_changes),
-        change.region,
-    )
-
-
-def _attachment_changed(change: Change, observed: ObservedState) -> Finding:
-    """The spec's policy not attached (missing, high), or policies the spec does not list
-    attached (changed: critical when one widens the role as ram_risk judges it, else high)."""
-    detached = {
-        (o.params["PolicyName"], o.params["PolicyType"])
-        for o in change.operations
-        if o.op == Op.RAM_DETACH_POLICY_FROM_ROLE
-    }
-    if not detached:
         return Finding(
             change.address,
             Kind.MISSING,
             Severity.HIGH,
-            f"{change.reason}: RDS cannot use any CMK through the role, so CMK instances fail "
-            f"at their next key operation. {_FIX}",
+            f"{kind.missing_message(change)}. {FIX}",
             tuple(change.field_changes),
+            change.region,
         )
-    attached = observed.ram.attached_policies if observed.ram else []
-    widening = any(
-        policy_risk(p.document).critical for p in attached if (p.name, p.policy_type) in detached
-    )
-    return Finding(
-        change.address,
-        Kind.CHANGED,
-        Severity.CRITICAL if widening else Severity.HIGH,
-        f"{change.reason}. {_FIX}",
-        tuple(change.field_changes),
-    )
-
-
-def _policy_changed(change: Change) -> Finding:
-    document = (change.before or {}).get("document")
-    risk = policy_risk(document)
-    problems = []
-    if risk.tag_condition_gone:
-        problems.append(
-            "its tag condition is gone: the role may use keys without "
-            f"{RDS_ENCRYPTION_TAG[0]}={RDS_ENCRYPTION_TAG[1]}"
-        )
-    if risk.widened:
-        problems.append(f"it is widened: it allows {', '.join(risk.widened)}")
-    what = "; ".join(problems) if problems else "it no longer matches the fixed document"
-    return Finding(
-        change.address,
-        Kind.CHANGED,
-        Severity.CRITICAL if risk.critical else Severity.HIGH,
-        f"the policy's default version changed: {what}. {_FIX}",
-        tuple(change.field_changes),
-    )
-
-
-_TAG_PATH = f'tags["{RDS_ENCRYPTION_TAG[0]}"]'
-"""The field path of the RDS tag (plan/diff.py quotes a key that is not an identifier)."""
-
-
-def _field_severity(path: str, state_severity: Severity) -> Severity:
-    head = re.split(r"[.\[]", path, maxsplit=1)[0]
-    if head == "state":
-        return state_severity
-    if path == _TAG_PATH:
-        return Severity.HIGH
-    if head in ("rotation", "deletion_protection"):
-        return Severity.MEDIUM
-    return Severity.LOW
-
-
-def _key_changed(change: Change, observed: ObservedState) -> Finding:
-    key_id = change.target_id
-    used = any(_uses(i, key_id) for i in observed.instances.values()) or bool(
-        observed.key_users.get(key_id or "")
-    )
-    # The cloud's key no longer usable (disabled, pending deletion) is a risk to its users; a
-    # usable key the spec wants retired is only a difference.
-    usable_now = (change.before or {}).get("state") == "enabled"
-    at_stake = Severity.CRITICAL if used else Severity.HIGH
-    state_severity = Severity.MEDIUM if usable_now else at_stake
-    paths = [fc.path for fc in change.field_changes]
-    severity = min(
-        (_field_severity(p, state_severity) for p in paths),
-        key=lambda s: s.rank,
-        default=Severity.LOW,
-    )
-    notes = []
-    if "state" in paths and used and not usable_now:
-        notes.append("The key is in use: its instances are locked or will be.")
-    if _TAG_PATH in paths:
-        notes.append(
-            f"Without {RDS_ENCRYPTION_TAG[0]}={RDS_ENCRYPTION_TAG[1]} the RAM policy does not "
-            "let RDS use the key: its instances fail at their next key operation."
-        )
-    return Finding(
-        change.address,
-        Kind.CHANGED,
-        severity,
-        " ".join([f"{change.reason}.", *notes, _FIX]),
-        tuple(change.field_changes),
-        change.region,
-    )
-
-
-def _uses(instance: ObservedInstance, key_id: str | None) -> bool:
-    enc = instance.encryption
-    return key_id is not None and enc is not None and enc.enabled and enc.key_id == key_id
+    return kind.changed_finding(change, observed)
 
 
 def from_refusal(refusal: Refusal, region: str | None, observed: ObservedState) -> Finding | None:
@@ -233,22 +70,14 @@ def from_refusal(refusal: Refusal, region: str | None, observed: ObservedState) 
     if found is None:
         return None
     kind, severity = found
-    if refusal.code is RefusalCode.KEY_NOT_USABLE and not refusal.address.startswith("rds_"):
-        severity = Severity.HIGH
-    if refusal.code is RefusalCode.ENCRYPTION_CHANGE_PENDING:
-        severity = _pending_severity(observed, refusal.address.split(".", 1)[1])
+    owner = find_kind(refusal.address)
+    if owner is not None:
+        severity = owner.refusal_severity(refusal, observed, severity)
+    else:
+        severity = not_at_an_instance(refusal, severity)
     return Finding(
         refusal.address, kind, severity, f"{refusal.code.value}: {refusal.message}", (), region
     )
-
-
-def _pending_severity(observed: ObservedState, instance_id: str) -> Severity:
-    """By what the refused pending change does when it runs (the task center's typed facts):
-    decrypt the disks, or a value the task center does not say, critical; another key high."""
-    task = pending_task(observed, instance_id)
-    if task is None or task.target_unread or task.encryption_target == ENCRYPTION_DISABLED:
-        return Severity.CRITICAL
-    return Severity.HIGH
 
 
 def from_kms_not_serving(plan: Plan, observed: ObservedState) -> list[Finding]:

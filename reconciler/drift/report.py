@@ -26,6 +26,7 @@ from reconciler.drift.model import (
     UnencryptedInstance,
 )
 from reconciler.errors import ReconcilerError
+from reconciler.kinds import find_kind
 from reconciler.plan.actions import RefusalCode
 from reconciler.plan.planner import build_plan
 from reconciler.spec.models import Spec
@@ -92,12 +93,8 @@ def _by_address(found: Iterable[Finding]) -> list[list[Finding]]:
 def _location(address: str, locations: Mapping[str, Any] | None) -> str | None:
     if not locations:
         return None
-    where = locations.get(address)
-    if where is None and address.startswith("ram_attachment."):
-        role = address.split(".", 1)[1].split("/", 1)[0]
-        where = locations.get(f"ram_role.{role}")
-    if where is None and address.startswith("ram_"):
-        where = locations.get("ram")
+    kind = find_kind(address)
+    where = kind.spec_location(address, locations) if kind else locations.get(address)
     return str(where) if where is not None else None
 
 

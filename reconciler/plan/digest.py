@@ -12,6 +12,7 @@ import hashlib
 import json
 from typing import Any
 
+from reconciler.kinds import find_kind
 from reconciler.spec.models import Spec
 from reconciler.state.models import ObservedState, canonical
 
@@ -26,26 +27,11 @@ def spec_digest(spec: Spec) -> str:
 
 
 def facts(observed: ObservedState, address: str) -> dict[str, Any]:
-    """The observed facts a change of `address` rests on, as plain data."""
-    kind, _, name = address.partition(".")
-    if kind.startswith("ram_"):
-        ram = observed.ram
-        return {"ram": ram.model_dump(mode="json") if ram else None}
-    if kind == "kms_key":
-        key = observed.keys.get(name)
-        users = observed.key_users.get(key.key_id) if key is not None else None
-        return {
-            "key": key.model_dump(mode="json") if key else None,
-            "users": [u.model_dump(mode="json") for u in users] if users is not None else None,
-            "kms_activated": observed.kms_activated,
-        }
-    if kind == "rds_encryption":
-        instance = observed.instances.get(name)
-        return {
-            "instance": instance.model_dump(mode="json") if instance else None,
-            "tasks": [t.model_dump(mode="json") for t in observed.tasks if t.instance_id == name],
-        }
-    raise ValueError(f"no facts are defined for address {address!r}")
+    """The observed facts a change of `address` rests on, as plain data (its kind says which)."""
+    kind = find_kind(address)
+    if kind is None:
+        raise ValueError(f"no facts are defined for address {address!r}")
+    return kind.facts(observed, address)
 
 
 def facts_digest(observed: ObservedState, address: str) -> str:

@@ -11,6 +11,7 @@ drift still reports it critical.
 from __future__ import annotations
 
 from reconciler.core.rules import CMK_TYPE, SERVICE_KEY_TYPE
+from reconciler.kinds import RDS_ENCRYPTION
 from reconciler.plan import guards
 from reconciler.plan.actions import (
     ENCRYPTION_DISABLED,
@@ -359,7 +360,7 @@ def warn_old_snapshots(ctx: PlanContext, keys: dict[str, KeyOutcome]) -> None:
     """SnapshotsKeepOldKey for every planned move off a CMK. Run after the KeyInUse guard, so
     it knows whether the old key's disable or deletion is still in the plan."""
     for change in list(ctx.changes.values()):
-        if not change.address.startswith("rds_encryption.") or change.before is None:
+        if not RDS_ENCRYPTION.owns(change.address) or change.before is None:
             continue
         current = change.before["encryption"]["key"]
         if current in (ENCRYPTION_DISABLED, SERVICE_KEY_CONFIG_VALUE):

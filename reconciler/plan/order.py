@@ -1,25 +1,18 @@
 """Apply order: a topological order of the dependency edges (graphlib), ties broken by kind
-(policy, role, attachment, key, instance) and then address, so the same input always gives the
-same order."""
+in the registry's apply order (reconciler.kinds: policy, role, attachment, key, instance) and
+then address, so the same input always gives the same order."""
 
 from __future__ import annotations
 
 import heapq
 from graphlib import TopologicalSorter
 
+from reconciler.kinds import apply_rank
 from reconciler.plan.model import Change
-
-_KIND_RANK = {
-    "ram_policy": 0,
-    "ram_role": 1,
-    "ram_attachment": 2,
-    "kms_key": 3,
-    "rds_encryption": 4,
-}
 
 
 def _rank(address: str) -> tuple[int, str]:
-    return (_KIND_RANK.get(address.split(".", 1)[0], 9), address)
+    return (apply_rank(address), address)
 
 
 def order_changes(changes: dict[str, Change], edges: set[tuple[str, str]]) -> list[Change]:

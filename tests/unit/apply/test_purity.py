@@ -1,6 +1,7 @@
 """Apply interprets the plan and reads the cloud; it never re-plans (README, "Layout"): it
-imports plan.model, cloud, errors, cancellation and core (the shared rules), and the pure rules
-its guards re-check at the write (plan.guards, plan.ram_eval, the refusal codes, the fact
+imports plan.model, cloud, errors, cancellation, core (the shared rules), the kinds (whose
+apply side imports only cloud, core and plan.model; the rest they import lazily) and the pure
+rules its guards re-check at the write (plan.guards, plan.ram_eval, the refusal codes, the fact
 models); never spec, the planner engine or observe."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ ALLOWED = (
     "reconciler.cancellation",
     "reconciler.core",
     "reconciler.apply",
+    "reconciler.kinds",
 )
 
 

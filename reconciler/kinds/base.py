@@ -1,0 +1,116 @@
+"""ResourceKind: what the kind-agnostic engines (apply, saved plans, drift, the plan's digest
+and order) ask of a resource kind, so that no module outside reconciler/kinds dispatches on an
+address prefix (docs/architecture.md, "How to add a kind").
+
+A kind's methods import their bodies lazily: importing the registry loads no SDK, spec or
+planner, so apply and the planner may both ask it (tests/unit/apply/test_purity.py).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from reconciler.apply.compare import ServiceKeys
+    from reconciler.cloud.clients import CloudClients
+    from reconciler.drift.finding import Finding
+    from reconciler.drift.model import Severity
+    from reconciler.plan.model import Change, Refusal
+    from reconciler.spec.models import Spec
+    from reconciler.state.models import ObservedInstance, ObservedState
+
+
+class ResourceKind(ABC):
+    """One resource kind. Subclasses set `name` and `prefixes` and implement the abstract
+    methods; the others have the answer most kinds give."""
+
+    name: str
+    """The kind's name, e.g. `rds_encryption`."""
+    prefixes: tuple[str, ...]
+    """The address prefixes (the part before the first `.`) it owns, in apply order."""
+    runs_in_parallel: bool = False
+    """Apply runs its changes alongside others (each waits for its own task)."""
+    writes_ram: bool = False
+    """A write of it changes what RAM allows (apply re-reads RAM before its guards)."""
+
+    def owns(self, address: str) -> bool:
+        return address.partition(".")[0] in self.prefixes
+
+    # --- the plan's digest (plan/digest.py) -----------------------------------------------
+
+    @abstractmethod
+    def facts(self, observed: ObservedState, address: str) -> dict[str, Any]:
+        """The observed facts a change of `address` rests on, as plain data."""
+
+    # --- apply (apply/compare.py, apply/executor.py) --------------------------------------
+
+    @abstractmethod
+    def moved(
+        self, change: Change, clients: CloudClients, ram_region: str, service_keys: ServiceKeys
+    ) -> str | None:
+        """What differs between the target now and the change's `before`; None when nothing."""
+
+    def target_problem(self, change: Change) -> str | None:
+        """Why the change's writes aim at another resource than its address names; None."""
+        return None
+
+    # --- saved plans (app/saved_plan.py, app/apply.py) ------------------------------------
+
+    @abstractmethod
+    def declared(self, spec: Spec, address: str) -> bool:
+        """Whether `address` names a resource this spec manages."""
+
+    @abstractmethod
+    def achieved(
+        self, change: Change, params: list[dict[str, Any]], observed: ObservedState
+    ) -> bool:
+        """Whether the cloud shows what the change's operations (resolved `params`) set."""
+
+    def live_facts_lines(self, facts: dict[str, Any]) -> list[str]:
+        """The facts besides the view a change rests on, as they are now (from `facts`)."""
+        return ["facts besides the resource's own view changed (e.g. a related resource)"]
+
+    def observed_attr(self, address: str, attr: str, observed: ObservedState) -> Any:
+        """The attribute `attr` of the resource at `address` as observed; None when unknown."""
+        return None
+
+    def still_switching(
+        self,
+        change: Change,
+        observed: ObservedState,
+        last_params: Callable[[], dict[str, Any]],
+    ) -> tuple[ObservedInstance, str] | None:
+        """(instance, target) when an earlier run's write of `change` is still under way;
+        `last_params` gives the resolved parameters of the change's last operation."""
+        return None
+
+    # --- drift (drift/findings.py, drift/report.py) ----------------------------------------
+
+    @abstractmethod
+    def changed_finding(self, change: Change, observed: ObservedState) -> Finding:
+        """The finding of a change of a resource that exists."""
+
+    def missing_message(self, change: Change) -> str:
+        """What a create of a missing resource means, for a drift finding."""
+        return change.reason
+
+    def refusal_severity(
+        self, refusal: Refusal, observed: ObservedState, severity: Severity
+    ) -> Severity:
+        """The severity of a refusal's finding at an address of this kind."""
+        return not_at_an_instance(refusal, severity)
+
+    def spec_location(self, address: str, locations: Mapping[str, Any]) -> Any:
+        """Where in the spec the resource at `address` is declared; None when nowhere."""
+        return locations.get(address)
+
+
+def not_at_an_instance(refusal: Refusal, severity: Severity) -> Severity:
+    """A key RDS cannot use is high, not critical, where no instance is at stake yet (the
+    refusal is at a key, RAM or the account, not at an instance)."""
+    from reconciler.drift.model import Severity
+    from reconciler.plan.actions import RefusalCode
+
+    return Severity.HIGH if refusal.code is RefusalCode.KEY_NOT_USABLE else severity

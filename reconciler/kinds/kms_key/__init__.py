@@ -1,0 +1,65 @@
+"""The kind `kms_key`: one customer master key the spec declares (address `kms_key.<name>`).
+Its planner still lives in reconciler/plan/keys.py."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from reconciler.kinds.base import ResourceKind
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from reconciler.apply.compare import ServiceKeys
+    from reconciler.cloud.clients import CloudClients
+    from reconciler.drift.finding import Finding
+    from reconciler.plan.model import Change
+    from reconciler.spec.models import Spec
+    from reconciler.state.models import ObservedState
+
+
+class KmsKey(ResourceKind):
+    name = "kms_key"
+    prefixes = ("kms_key",)
+
+    def facts(self, observed: ObservedState, address: str) -> dict[str, Any]:
+        from reconciler.kinds.kms_key.digest import facts
+
+        return facts(observed, address.partition(".")[2])
+
+    def moved(
+        self, change: Change, clients: CloudClients, ram_region: str, service_keys: ServiceKeys
+    ) -> str | None:
+        from reconciler.kinds.kms_key.apply import moved
+
+        return moved(change, clients)
+
+    def declared(self, spec: Spec, address: str) -> bool:
+        return address.partition(".")[2] in spec.kms_keys
+
+    def achieved(
+        self, change: Change, params: list[dict[str, Any]], observed: ObservedState
+    ) -> bool:
+        """The change writes to the key its alias names."""
+        key = observed.keys.get(change.address.partition(".")[2])
+        return key is not None and all(p.get("KeyId", key.key_id) == key.key_id for p in params)
+
+    def live_facts_lines(self, facts: dict[str, Any]) -> list[str]:
+        if not facts.get("key"):
+            return super().live_facts_lines(facts)
+        users = facts.get("users")
+        count = "unknown" if users is None else str(len(users))
+        return [f"key {facts['key']['key_id']} is {facts['key']['state']}; users now: {count}"]
+
+    def observed_attr(self, address: str, attr: str, observed: ObservedState) -> Any:
+        key = observed.keys.get(address.partition(".")[2])
+        return getattr(key, attr, None) if key is not None else None
+
+    def changed_finding(self, change: Change, observed: ObservedState) -> Finding:
+        from reconciler.kinds.kms_key.drift import key_changed
+
+        return key_changed(change, observed)
+
+    def missing_message(self, change: Change) -> str:
+        return f"the key does not exist ({change.reason})"
+
+
+KIND = KmsKey()

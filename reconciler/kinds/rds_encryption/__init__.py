@@ -1,0 +1,81 @@
+"""The kind `rds_encryption`: the disk encryption of one RDS instance (address
+`rds_encryption.<instance id>`). Its planner still lives in reconciler/plan/instances.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from reconciler.kinds.base import ResourceKind
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from reconciler.apply.compare import ServiceKeys
+    from reconciler.cloud.clients import CloudClients
+    from reconciler.drift.finding import Finding
+    from reconciler.drift.model import Severity
+    from reconciler.plan.model import Change, Refusal
+    from reconciler.spec.models import Spec
+    from reconciler.state.models import ObservedInstance, ObservedState
+
+
+class RdsEncryption(ResourceKind):
+    name = "rds_encryption"
+    prefixes = ("rds_encryption",)
+    runs_in_parallel = True
+
+    def facts(self, observed: ObservedState, address: str) -> dict[str, Any]:
+        from reconciler.kinds.rds_encryption.digest import facts
+
+        return facts(observed, address.partition(".")[2])
+
+    def moved(
+        self, change: Change, clients: CloudClients, ram_region: str, service_keys: ServiceKeys
+    ) -> str | None:
+        from reconciler.kinds.rds_encryption.apply import moved
+
+        return moved(change, clients, service_keys)
+
+    def target_problem(self, change: Change) -> str | None:
+        from reconciler.kinds.rds_encryption.apply import target_problem
+
+        return target_problem(change)
+
+    def declared(self, spec: Spec, address: str) -> bool:
+        return address.partition(".")[2] in spec.instances
+
+    def achieved(
+        self, change: Change, params: list[dict[str, Any]], observed: ObservedState
+    ) -> bool:
+        from reconciler.kinds.rds_encryption.saved import achieved
+
+        return achieved(change.address.partition(".")[2], params, observed)
+
+    def live_facts_lines(self, facts: dict[str, Any]) -> list[str]:
+        from reconciler.kinds.rds_encryption.saved import live_facts_lines
+
+        return live_facts_lines(facts) or super().live_facts_lines(facts)
+
+    def still_switching(
+        self,
+        change: Change,
+        observed: ObservedState,
+        last_params: Callable[[], dict[str, Any]],
+    ) -> tuple[ObservedInstance, str] | None:
+        from reconciler.kinds.rds_encryption.saved import still_switching
+
+        return still_switching(change, observed, last_params)
+
+    def changed_finding(self, change: Change, observed: ObservedState) -> Finding:
+        from reconciler.kinds.rds_encryption.drift import encryption_changed
+
+        return encryption_changed(change, observed)
+
+    def refusal_severity(
+        self, refusal: Refusal, observed: ObservedState, severity: Severity
+    ) -> Severity:
+        from reconciler.kinds.rds_encryption.drift import refusal_severity
+
+        return refusal_severity(refusal, observed, severity)
+
+
+KIND = RdsEncryption()
