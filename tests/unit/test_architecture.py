@@ -288,3 +288,92 @@ def test_no_command_imports_another_commands_module() -> None:
         f"{module} -> {target}" for module in commands for target in graph[module] & commands
     )
     assert borrowed == []
+
+
+# --- only reconciler/kinds knows a resource kind --------------------------------------------
+
+ADDRESS_PREFIXES = ("rds_encryption", "kms_key", "ram_policy", "ram_role", "ram_attachment")
+"""Every address prefix today (reconciler.kinds.PREFIXES must list the same: a test says so)."""
+
+KINDS_HOME = ("kinds", "emulator")
+"""reconciler/kinds is the one home of the kinds; the emulator models the cloud on its own."""
+
+
+def _names_a_kind(node: ast.AST) -> bool:
+    """A string literal that is an address prefix, a stem of one (`ram_`), or a prefix with
+    its dot (`rds_encryption.`, `kms_key.x`): what code that dispatches on a kind compares
+    with. A tuple, list or set of them too."""
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return any(_names_a_kind(e) for e in node.elts)
+    if not (isinstance(node, ast.Constant) and isinstance(node.value, str)) or not node.value:
+        return False
+    text = node.value
+    return any(
+        text == p or text.startswith(p + ".") or (text.endswith("_") and p.startswith(text))
+        for p in ADDRESS_PREFIXES
+    )
+
+
+def dispatches_on_a_prefix(source: str) -> list[int]:
+    """Line numbers where `source` dispatches on an address prefix: compares with
+    (`==`, `!=`, `in`), starts with or strips such a literal, or keys a table by one. Building
+    an address (f"ram_role.{name}", "ram_role." + name) is not dispatching."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            if any(_names_a_kind(n) for n in [node.left, *node.comparators]):
+                found.add(node.lineno)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            tests = ("startswith", "endswith", "removeprefix", "get", "index")
+            if node.func.attr in tests and any(_names_a_kind(a) for a in node.args):
+                found.add(node.lineno)
+        elif isinstance(node, ast.Dict):
+            if any(k is not None and _names_a_kind(k) for k in node.keys):
+                found.add(node.lineno)
+        elif isinstance(node, ast.match_case) and any(
+            _names_a_kind(n.value) for n in ast.walk(node.pattern) if isinstance(n, ast.MatchValue)
+        ):
+            found.add(node.pattern.lineno)
+    return sorted(found)
+
+
+def test_no_module_outside_kinds_dispatches_on_an_address_prefix() -> None:
+    found = [
+        f"{path.relative_to(PACKAGE)}:{line}: {path.read_text().splitlines()[line - 1].strip()}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.relative_to(PACKAGE).parts[0] not in KINDS_HOME
+        for line in dispatches_on_a_prefix(path.read_text())
+    ]
+    assert found == [], "ask reconciler.kinds.kind_of(address) instead:\n" + "\n".join(found)
+
+
+def test_the_prefix_scanner_finds_the_dispatches_this_test_replaced() -> None:
+    """The dispatch sites the registry replaced, as they were written, are each caught; what
+    builds an address or splits a host name or an action is not."""
+    caught = [
+        'if not change.address.startswith("rds_encryption."):\n    pass',
+        'if kind.startswith("ram_"):\n    pass',
+        'kind = address.split(".", 1)[0]\nif kind == "kms_key":\n    pass',
+        'kind, _, name = address.partition(".")\nkey = keys.get(name) if kind == "kms_key" else 0',
+        '_KIND_RANK = {"ram_policy": 0, "ram_role": 1}',
+        'if address.split(".", 1)[0] in ("ram_policy", "ram_role"):\n    pass',
+        'wanted = str(after.get("key_address")).removeprefix("kms_key.")',
+        'match kind:\n    case "ram_attachment":\n        pass',
+    ]
+    for sample in caught:
+        assert dispatches_on_a_prefix(sample) != [], sample
+    not_caught = (
+        'address = f"ram_policy.{ram.policy}"\n'
+        'locations["ram_role." + str(role)] = where\n'
+        'service, _, action = "ram:CreateRole".partition(":")\n'
+        'host, _, rest = "kms.cn-hangzhou.aliyuncs.com".partition(".")\n'
+        'name = address.partition(".")[2]\n'
+        'where = locations.get("ram")\n'
+    )
+    assert dispatches_on_a_prefix(not_caught) == []
+
+
+def test_the_scanner_knows_every_prefix_of_the_registry() -> None:
+    from reconciler.kinds import PREFIXES
+
+    assert sorted(PREFIXES) == sorted(ADDRESS_PREFIXES)
