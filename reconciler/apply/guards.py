@@ -11,9 +11,9 @@ target (compare.py), and refuses the write when a guard refuses now.
   policies attached to it (GetRole, ListPoliciesForRole, GetPolicy), evaluated for that key
   (RamNotReady).
 
-The rules are the planner's own (plan/guards.py, plan/ram_eval.py: pure functions of facts);
-what is read here is read afresh, never taken from the plan. A guard that cannot read its facts
-refuses too: an unread fact is never a pass.
+The rules are the planner's own (kinds/rds_encryption/guards.py, plan/ram_eval.py: pure
+functions of facts); what is read here is read afresh, never taken from the plan. A guard that
+cannot read its facts refuses too: an unread fact is never a pass.
 """
 
 from __future__ import annotations
@@ -33,8 +33,12 @@ from reconciler.core.rules import (
     account_of_arn,
     carries_rds_tag,
 )
+from reconciler.kinds.rds_encryption.guards import (
+    check_cmk_class,
+    check_engine,
+    check_supports_encryption,
+)
 from reconciler.plan.actions import RefusalCode
-from reconciler.plan.guards import check_cmk_class, check_engine, check_supports_encryption
 from reconciler.plan.model import Change
 from reconciler.plan.ram_eval import (
     KEY_USE_ACTIONS,

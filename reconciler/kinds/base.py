@@ -17,6 +17,8 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.cloud.clients import CloudClients
     from reconciler.drift.finding import Finding
     from reconciler.drift.model import Severity
+    from reconciler.plan.context import PlanContext
+    from reconciler.plan.inputs import PlanInputs
     from reconciler.plan.model import Change, Refusal
     from reconciler.spec.models import Spec
     from reconciler.state.models import ObservedInstance, ObservedState
@@ -105,6 +107,17 @@ class ResourceKind(ABC):
     def spec_location(self, address: str, locations: Mapping[str, Any]) -> Any:
         """Where in the spec the resource at `address` is declared; None when nowhere."""
         return locations.get(address)
+
+    # --- kplan (issue 17) ---------------------------------------------------------------------
+
+    @abstractmethod
+    def plan(self, ctx: PlanContext, inputs: PlanInputs) -> PlanInputs:
+        """Add the kind's changes, edges, refusals and warnings to `ctx` (plan/planner.py calls
+        each kind in apply order); returns `inputs` with what later kinds need of this one."""
+
+    def after_guards(self, ctx: PlanContext, inputs: PlanInputs) -> None:
+        """Add what depends on the engine's cross-kind guards (KeyInUse), run after them."""
+        return None
 
 
 def not_at_an_instance(refusal: Refusal, severity: Severity) -> Severity:

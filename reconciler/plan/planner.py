@@ -1,24 +1,26 @@
 """build_plan(spec, observed) -> Plan: the pure heart. No SDK, no HTTP, no clock, no
 environment: the same spec and observed state always give the same plan.
 
-Steps: account guard; RAM (policy -> role -> attachment); KMS keys; instances; then the
-KeyInUse guard, which needs to know which instances move off a key; then the order.
+Steps: account guard; each kind's plan in the registry's apply order (RAM: policy -> role ->
+attachment; KMS keys; instances), passing on what later kinds need (plan/inputs.py); then the
+KeyInUse guard, which needs to know which instances move off a key; what each kind adds after
+it; then the order.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from reconciler.kinds import KINDS
+from reconciler.kinds.rds_encryption.desired import uses_key
 from reconciler.plan.actions import RefusalCode
 from reconciler.plan.context import Locations, PlanContext
-from reconciler.plan.desired import uses_key
 from reconciler.plan.digest import facts_digest, spec_digest
-from reconciler.plan.instances import plan_instances, warn_old_snapshots
-from reconciler.plan.keys import KeyOutcome, plan_keys
+from reconciler.plan.inputs import KeyOutcome, PlanInputs
 from reconciler.plan.model import Plan, summarise
 from reconciler.plan.order import order_changes
-from reconciler.plan.ram import plan_ram
 from reconciler.spec.models import KeyState, Spec
 from reconciler.state.models import ObservedState
 
@@ -47,11 +49,12 @@ def build_plan(
     plan_id = plan_id or _derived_plan_id(fingerprint, stamp)
     ctx = PlanContext(spec, observed, locations, fingerprint=fingerprint, token_seed=plan_id)
     _check_account(ctx)
-    ram_tail = plan_ram(ctx)
-    keys = plan_keys(ctx, ram_tail)
-    plan_instances(ctx, keys, ram_tail)
-    _check_keys_in_use(ctx, keys)
-    warn_old_snapshots(ctx, keys)
+    inputs = PlanInputs()
+    for kind in KINDS:
+        inputs = kind.plan(ctx, inputs)
+    _check_keys_in_use(ctx, inputs.keys)
+    for kind in KINDS:
+        kind.after_guards(ctx, inputs)
     changes = [
         c.model_copy(update={"facts_digest": facts_digest(observed, c.address)})
         for c in order_changes(ctx.changes, ctx.edges)
@@ -105,7 +108,7 @@ def _check_account(ctx: PlanContext) -> None:
     )
 
 
-def _check_keys_in_use(ctx: PlanContext, keys: dict[str, KeyOutcome]) -> None:
+def _check_keys_in_use(ctx: PlanContext, keys: Mapping[str, KeyOutcome]) -> None:
     """A key change that disables or deletes a key is refused while any instance, managed or
     not, of any engine, still uses it after this plan, is switching to it, or is scheduled to;
     instances moving off it go first (edges added by the instance planner). The users come

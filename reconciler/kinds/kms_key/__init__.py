@@ -1,5 +1,5 @@
 """The kind `kms_key`: one customer master key the spec declares (address `kms_key.<name>`).
-Its planner still lives in reconciler/plan/keys.py."""
+Its plan rules and guards are in plan.py."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.apply.compare import ServiceKeys
     from reconciler.cloud.clients import CloudClients
     from reconciler.drift.finding import Finding
+    from reconciler.plan.context import PlanContext
+    from reconciler.plan.inputs import PlanInputs
     from reconciler.plan.model import Change
     from reconciler.spec.models import Spec
     from reconciler.state.models import ObservedState
@@ -60,6 +62,13 @@ class KmsKey(ResourceKind):
 
     def missing_message(self, change: Change) -> str:
         return f"the key does not exist ({change.reason})"
+
+    # --- kplan (issue 17) ---------------------------------------------------------------------
+
+    def plan(self, ctx: PlanContext, inputs: PlanInputs) -> PlanInputs:
+        from reconciler.kinds.kms_key import plan
+
+        return plan.plan(ctx, inputs)
 
 
 KIND = KmsKey()

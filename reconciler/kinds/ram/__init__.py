@@ -1,6 +1,6 @@
 """The kind `ram`: the RAM policy RDS needs, the role it assumes and the role's attachments
 (addresses `ram_policy.<name>`, `ram_role.<name>`, `ram_attachment.<role>/<policy>`). Its
-planner still lives in reconciler/plan/ram*.py."""
+plan rules are in plan.py (managed), verify.py (verify only) and attachments.py."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.apply.compare import ServiceKeys
     from reconciler.cloud.clients import CloudClients
     from reconciler.drift.finding import Finding
+    from reconciler.plan.context import PlanContext
+    from reconciler.plan.inputs import PlanInputs
     from reconciler.plan.model import Change
     from reconciler.spec.models import Spec
     from reconciler.state.models import ObservedState
@@ -85,6 +87,13 @@ class Ram(ResourceKind):
         if where is None:
             where = locations.get("ram")
         return where
+
+    # --- kplan (issue 17) ---------------------------------------------------------------------
+
+    def plan(self, ctx: PlanContext, inputs: PlanInputs) -> PlanInputs:
+        from reconciler.kinds.ram import plan
+
+        return plan.plan(ctx, inputs)
 
 
 KIND = Ram()

@@ -1,5 +1,5 @@
 """The kind `rds_encryption`: the disk encryption of one RDS instance (address
-`rds_encryption.<instance id>`). Its planner still lives in reconciler/plan/instances.py."""
+`rds_encryption.<instance id>`). Its plan rules are in plan.py, desired.py and guards.py."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.cloud.clients import CloudClients
     from reconciler.drift.finding import Finding
     from reconciler.drift.model import Severity
+    from reconciler.plan.context import PlanContext
+    from reconciler.plan.inputs import PlanInputs
     from reconciler.plan.model import Change, Refusal
     from reconciler.spec.models import Spec
     from reconciler.state.models import ObservedInstance, ObservedState
@@ -76,6 +78,18 @@ class RdsEncryption(ResourceKind):
         from reconciler.kinds.rds_encryption.drift import refusal_severity
 
         return refusal_severity(refusal, observed, severity)
+
+    # --- kplan (issue 17) ---------------------------------------------------------------------
+
+    def plan(self, ctx: PlanContext, inputs: PlanInputs) -> PlanInputs:
+        from reconciler.kinds.rds_encryption import plan
+
+        return plan.plan(ctx, inputs)
+
+    def after_guards(self, ctx: PlanContext, inputs: PlanInputs) -> None:
+        from reconciler.kinds.rds_encryption import plan
+
+        plan.after_guards(ctx, inputs)
 
 
 KIND = RdsEncryption()

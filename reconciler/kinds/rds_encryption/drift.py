@@ -6,8 +6,8 @@ from __future__ import annotations
 from reconciler.core.rules import ENCRYPTION_DISABLED
 from reconciler.drift.finding import FIX, Finding
 from reconciler.drift.model import Kind, Severity
+from reconciler.kinds.rds_encryption.desired import describe_value, pending_task
 from reconciler.plan.actions import RefusalCode
-from reconciler.plan.desired import describe_value, pending_task
 from reconciler.plan.model import Change, Refusal
 from reconciler.state.models import ObservedState
 

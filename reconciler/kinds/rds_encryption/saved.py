@@ -13,7 +13,7 @@ from reconciler.state.models import ObservedInstance, ObservedState
 def achieved(instance_id: str, params: list[dict[str, Any]], observed: ObservedState) -> bool:
     """The change sets the instance of its address to its ConfigValue (or a task of that
     instance is setting it: an earlier run's write still under way)."""
-    from reconciler.plan.desired import encryption_value
+    from reconciler.kinds.rds_encryption.desired import encryption_value
 
     instance = observed.instances.get(instance_id)
     if instance is None:

@@ -10,37 +10,18 @@ omitted rotation mean "not managed": left as they are.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 from reconciler.core.rules import deletion_protected_conflict, key_state_name, managed_tags
 from reconciler.plan.actions import DEFAULT_PENDING_WINDOW_DAYS, Action, Op, RefusalCode
 from reconciler.plan.context import PlanContext
 from reconciler.plan.diff import diff
+from reconciler.plan.inputs import KeyOutcome, PlanInputs
 from reconciler.plan.model import Change, FieldChange
 from reconciler.plan.operations import operations
 from reconciler.spec.models import KeyState, KmsKeySpec
 from reconciler.state.models import ObservedKey
-
-
-@dataclass(frozen=True)
-class KeyOutcome:
-    """What the planner decided for one spec key; read when planning instances."""
-
-    name: str
-    address: str
-    region: str
-    key_id: str | None
-    """The observed key id; None when the key does not exist yet."""
-    desired_state: KeyState
-    forward: bool = False
-    """A change exists that instances using the key must wait for (create, tag, enable...)."""
-    backward: bool = False
-    """The change disables or schedules deletion: it waits for instances moving off the key."""
-    reenables: bool = False
-    """The change makes a disabled or pending-deletion key Enabled again."""
-    refused: bool = False
-    """The key itself is refused (no change planned), so no instance may move to it."""
 
 
 def desired_view(spec_key: KmsKeySpec) -> dict[str, Any]:
@@ -205,6 +186,12 @@ def _update_reason(key: ObservedKey, action: Action, changes: list[FieldChange])
             f"was lost): it is adopted, not created again; it differs in: {', '.join(fields)}"
         )
     return f"{key.key_id} differs from the spec in: {', '.join(fields)}"
+
+
+def plan(ctx: PlanContext, inputs: PlanInputs) -> PlanInputs:
+    """The key changes (or refusals), each after the RAM tail when instances will wait for it;
+    every key's outcome goes on to the instances and the KeyInUse guard."""
+    return replace(inputs, keys=plan_keys(ctx, inputs.ram_tail))
 
 
 def plan_keys(ctx: PlanContext, ram_tail: str | None) -> dict[str, KeyOutcome]:

@@ -10,9 +10,18 @@ drift still reports it critical.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from reconciler.core.rules import CMK_TYPE, SERVICE_KEY_TYPE
-from reconciler.kinds import RDS_ENCRYPTION
-from reconciler.plan import guards
+from reconciler.kinds.rds_encryption import guards
+from reconciler.kinds.rds_encryption.desired import (
+    DesiredKey,
+    current_value,
+    describe_value,
+    desired_value,
+    pending_encryption_task,
+    spec_key_in_use,
+)
 from reconciler.plan.actions import (
     ENCRYPTION_DISABLED,
     SERVICE_KEY_CONFIG_VALUE,
@@ -22,27 +31,22 @@ from reconciler.plan.actions import (
     WarningCode,
 )
 from reconciler.plan.context import PlanContext
-from reconciler.plan.desired import (
-    DesiredKey,
-    current_value,
-    describe_value,
-    desired_value,
-    pending_encryption_task,
-    spec_key_in_use,
-)
 from reconciler.plan.diff import diff
-from reconciler.plan.keys import KeyOutcome
+from reconciler.plan.inputs import KeyOutcome, PlanInputs
 from reconciler.plan.model import Change
 from reconciler.plan.operations import operations
 from reconciler.spec.models import RestartPolicy
 from reconciler.state.models import ObservedInstance, ObservedTask
+
+_PREFIX = "rds_encryption"
+"""The kind's own address prefix (an instance's change is `rds_encryption.<instance id>`)."""
 
 
 def _describe(value: str, key: KeyOutcome | None) -> str:
     return describe_value(value, key.name if key is not None else None)
 
 
-def _locked(instance: ObservedInstance, keys: dict[str, KeyOutcome]) -> bool:
+def _locked(instance: ObservedInstance, keys: Mapping[str, KeyOutcome]) -> bool:
     """Locked, and the plan does not itself re-enable the key the instance is locked on."""
     if instance.lock_mode.lower() == "unlock":
         return False
@@ -103,7 +107,7 @@ def _refusals_for_change(
 
 
 def plan_instance(
-    ctx: PlanContext, instance_id: str, keys: dict[str, KeyOutcome], ram_tail: str | None
+    ctx: PlanContext, instance_id: str, keys: Mapping[str, KeyOutcome], ram_tail: str | None
 ) -> None:
     address = f"rds_encryption.{instance_id}"
     spec_path = ("instances", instance_id)
@@ -168,7 +172,7 @@ def _pending_change(
     instance: ObservedInstance,
     current: str,
     desired: DesiredKey,
-    keys: dict[str, KeyOutcome],
+    keys: Mapping[str, KeyOutcome],
 ) -> bool:
     """An encryption change already running or scheduled for the instance (task center). It
     decides the plan even when the instance matches the spec today, since it runs anyway.
@@ -205,7 +209,7 @@ def _task_words(task: ObservedTask) -> str:
     return f"{task.status.lower()} (task {task.task_id}{when})"
 
 
-def _pending_target(task: ObservedTask, keys: dict[str, KeyOutcome]) -> str:
+def _pending_target(task: ObservedTask, keys: Mapping[str, KeyOutcome]) -> str:
     return _describe(task.encryption_target or "", _key_by_id(keys, task))
 
 
@@ -214,7 +218,7 @@ def _pending_refusal(
     task: ObservedTask,
     current: str,
     desired: DesiredKey,
-    keys: dict[str, KeyOutcome],
+    keys: Mapping[str, KeyOutcome],
 ) -> str:
     wanted = _describe(desired.value, desired.key)
     if task.target_unread:
@@ -247,7 +251,7 @@ def _cancel_advice(task: ObservedTask) -> str:
     )
 
 
-def _key_by_id(keys: dict[str, KeyOutcome], task: ObservedTask) -> KeyOutcome | None:
+def _key_by_id(keys: Mapping[str, KeyOutcome], task: ObservedTask) -> KeyOutcome | None:
     return next((k for k in keys.values() if k.key_id == task.encryption_target), None)
 
 
@@ -256,7 +260,7 @@ def _add_change(
     instance: ObservedInstance,
     current: str,
     desired: DesiredKey,
-    keys: dict[str, KeyOutcome],
+    keys: Mapping[str, KeyOutcome],
     ram_tail: str | None,
 ) -> None:
     instance_id = instance.instance_id
@@ -325,7 +329,14 @@ def _add_change(
         )
 
 
-def plan_instances(ctx: PlanContext, keys: dict[str, KeyOutcome], ram_tail: str | None) -> None:
+def plan(ctx: PlanContext, inputs: PlanInputs) -> PlanInputs:
+    """One change (or refusals) per spec instance, after the changes of the keys it moves to
+    and of RAM; the instances' moves are what the engine's KeyInUse guard weighs next."""
+    plan_instances(ctx, inputs.keys, inputs.ram_tail)
+    return inputs
+
+
+def plan_instances(ctx: PlanContext, keys: Mapping[str, KeyOutcome], ram_tail: str | None) -> None:
     for instance_id in sorted(ctx.spec.instances):
         plan_instance(ctx, instance_id, keys, ram_tail)
     warn_instances_at_risk(ctx)
@@ -356,11 +367,16 @@ def warn_instances_at_risk(ctx: PlanContext) -> None:
         )
 
 
-def warn_old_snapshots(ctx: PlanContext, keys: dict[str, KeyOutcome]) -> None:
+def after_guards(ctx: PlanContext, inputs: PlanInputs) -> None:
+    """The warnings that depend on which key changes survived the engine's KeyInUse guard."""
+    warn_old_snapshots(ctx, inputs.keys)
+
+
+def warn_old_snapshots(ctx: PlanContext, keys: Mapping[str, KeyOutcome]) -> None:
     """SnapshotsKeepOldKey for every planned move off a CMK. Run after the KeyInUse guard, so
     it knows whether the old key's disable or deletion is still in the plan."""
     for change in list(ctx.changes.values()):
-        if not RDS_ENCRYPTION.owns(change.address) or change.before is None:
+        if change.address.partition(".")[0] != _PREFIX or change.before is None:
             continue
         current = change.before["encryption"]["key"]
         if current in (ENCRYPTION_DISABLED, SERVICE_KEY_CONFIG_VALUE):

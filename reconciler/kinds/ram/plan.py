@@ -2,33 +2,35 @@
 
 Managed (`ram.manage: true`, or `ram` omitted while a CMK is used): missing or wrong pieces
 become changes, chained policy -> role -> attachment, then a detach of every other policy
-attached to the role that `ram.extra_policies` does not keep (plan/ram_attachments.py). With
+attached to the role that `ram.extra_policies` does not keep (kinds/ram/attachments.py). With
 `policy_type: custom` (the documented manual steps) the tool creates the custom policy and
 keeps its document; with `system` it only attaches Alibaba Cloud's built-in policy, which it
 never creates or changes (a missing one is refused). Verify only (`manage: false`): nothing is
 written; when a CMK is used, the role must exist, trust rds.aliyuncs.com, and its attached
 policies (the spec's and `ram.extra_policies`, either type) must together let RDS use the
-keys (plan/ram_verify.py), else RamNotReady; a policy attached that the spec does not list is
+keys (kinds/ram/verify.py), else RamNotReady; a policy attached that the spec does not list is
 RamNotReady too, CMK or not.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from reconciler.kinds.ram.attachments import attachment_changes, refuse_unwanted
+from reconciler.kinds.ram.verify import verify_ram
 from reconciler.plan.actions import Action, Op, RefusalCode, WarningCode
 from reconciler.plan.context import PlanContext
 from reconciler.plan.diff import diff
+from reconciler.plan.inputs import PlanInputs
 from reconciler.plan.model import Change
 from reconciler.plan.operations import operations
-from reconciler.plan.ram_attachments import attachment_changes, refuse_unwanted
 from reconciler.plan.ram_documents import (
     RDS_ENCRYPTION_POLICY_DOCUMENT,
     RDS_ENCRYPTION_TRUST_DOCUMENT,
     normalise_document,
     same_policy_document,
 )
-from reconciler.plan.ram_verify import verify_ram
 from reconciler.spec.models import PolicyType, RamSpec
 from reconciler.state.models import ObservedRam
 
@@ -130,6 +132,11 @@ def _refuse_missing_system_policy(ctx: PlanContext, ram: RamSpec, observed: Obse
         "manual steps",
         ("ram", "policy_type"),
     )
+
+
+def plan(ctx: PlanContext, inputs: PlanInputs) -> PlanInputs:
+    """The RAM changes (or refusals); the last of the chain goes on as the RAM tail."""
+    return replace(inputs, ram_tail=plan_ram(ctx))
 
 
 def plan_ram(ctx: PlanContext) -> str | None:
