@@ -1,8 +1,8 @@
 """Apply interprets the plan and reads the cloud; it never re-plans (README, "Layout"): it
 imports plan.model, cloud, errors, cancellation, core (the shared rules), the kinds (whose
 apply side imports only cloud, core and plan.model; the rest they import lazily) and the pure
-rules its guards re-check at the write (plan.guards, plan.ram_eval, the refusal codes, the fact
-models); never spec, the planner engine or observe."""
+rules its guards re-check at the write (the instance guards of kinds/rds_encryption,
+plan.ram_eval, the refusal codes, the fact models); never spec, the planner engine or observe."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[3] / "reconciler"
 ALLOWED = (
     "reconciler.plan.model",
-    "reconciler.plan.guards",
     "reconciler.plan.ram_eval",
     "reconciler.plan.actions",
     "reconciler.state.models",
