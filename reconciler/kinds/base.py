@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.plan.model import Change, Refusal
     from reconciler.spec.models import Spec
     from reconciler.state.models import ObservedInstance, ObservedState
+    from reconciler.state.reads import Reader, ReadScope
 
 
 class ResourceKind(ABC):
@@ -105,6 +106,21 @@ class ResourceKind(ABC):
     def spec_location(self, address: str, locations: Mapping[str, Any]) -> Any:
         """Where in the spec the resource at `address` is declared; None when nowhere."""
         return locations.get(address)
+
+    # --- kread (issue 17) ---------------------------------------------------------------------
+    # The reads (state/observe.py asks every kind, in registry order, then merges the fields).
+
+    @abstractmethod
+    def start_reads(self, reader: Reader, scope: ReadScope) -> None:
+        """Submit the first round of reads `scope` needs of this kind (kinds/<kind>/read.py)."""
+
+    def follow_up_reads(self, reader: Reader, scope: ReadScope) -> None:
+        """Submit the reads that need every first-round answer (of any kind); none by default."""
+        return None
+
+    @abstractmethod
+    def observed_fields(self, reader: Reader, scope: ReadScope) -> dict[str, Any]:
+        """This kind's fields of ObservedState, from the facts read (no two kinds share one)."""
 
 
 def not_at_an_instance(refusal: Refusal, severity: Severity) -> Severity:
