@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.plan.model import Change, Refusal
     from reconciler.spec.models import Spec
     from reconciler.state.models import ObservedInstance, ObservedState
+    from reconciler.state.reads import Reader, ReadScope
 
 
 class ResourceKind(ABC):
@@ -118,6 +119,21 @@ class ResourceKind(ABC):
     def after_guards(self, ctx: PlanContext, inputs: PlanInputs) -> None:
         """Add what depends on the engine's cross-kind guards (KeyInUse), run after them."""
         return None
+
+    # --- kread (issue 17) ---------------------------------------------------------------------
+    # The reads (state/observe.py asks every kind, in registry order, then merges the fields).
+
+    @abstractmethod
+    def start_reads(self, reader: Reader, scope: ReadScope) -> None:
+        """Submit the first round of reads `scope` needs of this kind (kinds/<kind>/read.py)."""
+
+    def follow_up_reads(self, reader: Reader, scope: ReadScope) -> None:
+        """Submit the reads that need every first-round answer (of any kind); none by default."""
+        return None
+
+    @abstractmethod
+    def observed_fields(self, reader: Reader, scope: ReadScope) -> dict[str, Any]:
+        """This kind's fields of ObservedState, from the facts read (no two kinds share one)."""
 
 
 def not_at_an_instance(refusal: Refusal, severity: Severity) -> Severity:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.plan.model import Change
     from reconciler.spec.models import Spec
     from reconciler.state.models import ObservedState
+    from reconciler.state.reads import Reader, ReadScope
 
 
 class KmsKey(ResourceKind):
@@ -69,6 +70,23 @@ class KmsKey(ResourceKind):
         from reconciler.kinds.kms_key import plan
 
         return plan.plan(ctx, inputs)
+
+    # --- kread (issue 17) ---------------------------------------------------------------------
+
+    def start_reads(self, reader: Reader, scope: ReadScope) -> None:
+        from reconciler.kinds.kms_key.read import start_reads
+
+        start_reads(reader, scope)
+
+    def follow_up_reads(self, reader: Reader, scope: ReadScope) -> None:
+        from reconciler.kinds.kms_key.read import follow_up_reads
+
+        follow_up_reads(reader, scope)
+
+    def observed_fields(self, reader: Reader, scope: ReadScope) -> dict[str, Any]:
+        from reconciler.kinds.kms_key.read import observed_fields
+
+        return observed_fields(reader, scope)
 
 
 KIND = KmsKey()

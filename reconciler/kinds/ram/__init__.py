@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.plan.model import Change
     from reconciler.spec.models import Spec
     from reconciler.state.models import ObservedState
+    from reconciler.state.reads import Reader, ReadScope
 
 POLICY, ROLE, ATTACHMENT = "ram_policy", "ram_role", "ram_attachment"
 
@@ -94,6 +95,18 @@ class Ram(ResourceKind):
         from reconciler.kinds.ram import plan
 
         return plan.plan(ctx, inputs)
+
+    # --- kread (issue 17) ---------------------------------------------------------------------
+
+    def start_reads(self, reader: Reader, scope: ReadScope) -> None:
+        from reconciler.kinds.ram.read import start_reads
+
+        start_reads(reader, scope)
+
+    def observed_fields(self, reader: Reader, scope: ReadScope) -> dict[str, Any]:
+        from reconciler.kinds.ram.read import observed_fields
+
+        return observed_fields(reader, scope)
 
 
 KIND = Ram()

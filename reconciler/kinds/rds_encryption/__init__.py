@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.plan.model import Change, Refusal
     from reconciler.spec.models import Spec
     from reconciler.state.models import ObservedInstance, ObservedState
+    from reconciler.state.reads import Reader, ReadScope
 
 
 class RdsEncryption(ResourceKind):
@@ -90,6 +91,18 @@ class RdsEncryption(ResourceKind):
         from reconciler.kinds.rds_encryption import plan
 
         plan.after_guards(ctx, inputs)
+
+    # --- kread (issue 17) ---------------------------------------------------------------------
+
+    def start_reads(self, reader: Reader, scope: ReadScope) -> None:
+        from reconciler.kinds.rds_encryption.read import start_reads
+
+        start_reads(reader, scope)
+
+    def observed_fields(self, reader: Reader, scope: ReadScope) -> dict[str, Any]:
+        from reconciler.kinds.rds_encryption.read import observed_fields
+
+        return observed_fields(reader, scope)
 
 
 KIND = RdsEncryption()
