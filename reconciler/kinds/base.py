@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.cloud.clients import CloudClients
     from reconciler.drift.finding import Finding
     from reconciler.drift.model import Severity
-    from reconciler.plan.model import Change, Refusal
+    from reconciler.plan.model import Change, Plan, Refusal
     from reconciler.spec.models import Spec
     from reconciler.state.models import ObservedInstance, ObservedState
 
@@ -105,6 +105,14 @@ class ResourceKind(ABC):
     def spec_location(self, address: str, locations: Mapping[str, Any]) -> Any:
         """Where in the spec the resource at `address` is declared; None when nowhere."""
         return locations.get(address)
+
+    # --- kyaml (issue 17) ------------------------------------------------------------------
+
+    def drift_findings(self, spec: Spec, plan: Plan, observed: ObservedState) -> list[Finding]:
+        """Drift findings beyond the plan's changes and refusals (drift/findings.py merges
+        them): its warnings at this kind's addresses, resources at risk although nothing in
+        the spec's terms differs, resources the spec does not manage."""
+        return []
 
 
 def not_at_an_instance(refusal: Refusal, severity: Severity) -> Severity:

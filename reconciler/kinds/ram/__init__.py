@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.apply.compare import ServiceKeys
     from reconciler.cloud.clients import CloudClients
     from reconciler.drift.finding import Finding
-    from reconciler.plan.model import Change
+    from reconciler.plan.model import Change, Plan
     from reconciler.spec.models import Spec
     from reconciler.state.models import ObservedState
 
@@ -85,6 +85,13 @@ class Ram(ResourceKind):
         if where is None:
             where = locations.get("ram")
         return where
+
+    # --- kyaml (issue 17) ------------------------------------------------------------------
+
+    def drift_findings(self, spec: Spec, plan: Plan, observed: ObservedState) -> list[Finding]:
+        from reconciler.kinds.ram.drift import ram_widened
+
+        return ram_widened(spec, observed)
 
 
 KIND = Ram()

@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.cloud.clients import CloudClients
     from reconciler.drift.finding import Finding
     from reconciler.drift.model import Severity
-    from reconciler.plan.model import Change, Refusal
+    from reconciler.plan.model import Change, Plan, Refusal
     from reconciler.spec.models import Spec
     from reconciler.state.models import ObservedInstance, ObservedState
 
@@ -76,6 +76,18 @@ class RdsEncryption(ResourceKind):
         from reconciler.kinds.rds_encryption.drift import refusal_severity
 
         return refusal_severity(refusal, observed, severity)
+
+    # --- kyaml (issue 17) ------------------------------------------------------------------
+
+    def drift_findings(self, spec: Spec, plan: Plan, observed: ObservedState) -> list[Finding]:
+        from reconciler.kinds.rds_encryption import drift
+
+        warnings = [w for w in plan.warnings if self.owns(w.address)]
+        return [
+            *drift.from_warnings(warnings, observed),
+            *drift.at_risk(spec, observed),
+            *drift.unmanaged(observed),
+        ]
 
 
 KIND = RdsEncryption()
