@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.apply.compare import ServiceKeys
     from reconciler.cloud.clients import CloudClients
+    from reconciler.core.api_actions import ApiAction
     from reconciler.drift.finding import Finding
     from reconciler.drift.model import Severity
     from reconciler.plan.model import Change, Plan, Refusal
@@ -113,6 +114,12 @@ class ResourceKind(ABC):
         them): its warnings at this kind's addresses, resources at risk although nothing in
         the spec's terms differs, resources the spec does not manage."""
         return []
+
+    @abstractmethod
+    def api_actions(self) -> tuple[ApiAction, ...]:
+        """Every API action the kind's reads and writes call, with the commands (so the
+        modes) that call it; its writes are named by their `Op` (reconciler/permissions.py
+        derives the policy documents from every kind's)."""
 
 
 def not_at_an_instance(refusal: Refusal, severity: Severity) -> Severity:

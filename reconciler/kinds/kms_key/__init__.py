@@ -10,6 +10,7 @@ from reconciler.kinds.base import ResourceKind
 if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.apply.compare import ServiceKeys
     from reconciler.cloud.clients import CloudClients
+    from reconciler.core.api_actions import ApiAction
     from reconciler.drift.finding import Finding
     from reconciler.plan.model import Change
     from reconciler.spec.models import Spec
@@ -60,6 +61,13 @@ class KmsKey(ResourceKind):
 
     def missing_message(self, change: Change) -> str:
         return f"the key does not exist ({change.reason})"
+
+    # --- kyaml (issue 17) ------------------------------------------------------------------
+
+    def api_actions(self) -> tuple[ApiAction, ...]:
+        from reconciler.kinds.kms_key.actions import ACTIONS
+
+        return ACTIONS
 
 
 KIND = KmsKey()

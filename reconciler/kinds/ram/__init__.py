@@ -12,6 +12,7 @@ from reconciler.kinds.base import ResourceKind
 if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.apply.compare import ServiceKeys
     from reconciler.cloud.clients import CloudClients
+    from reconciler.core.api_actions import ApiAction
     from reconciler.drift.finding import Finding
     from reconciler.plan.model import Change, Plan
     from reconciler.spec.models import Spec
@@ -92,6 +93,11 @@ class Ram(ResourceKind):
         from reconciler.kinds.ram.drift import ram_widened
 
         return ram_widened(spec, observed)
+
+    def api_actions(self) -> tuple[ApiAction, ...]:
+        from reconciler.kinds.ram.actions import ACTIONS
+
+        return ACTIONS
 
 
 KIND = Ram()

@@ -11,6 +11,7 @@ from reconciler.kinds.base import ResourceKind
 if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.apply.compare import ServiceKeys
     from reconciler.cloud.clients import CloudClients
+    from reconciler.core.api_actions import ApiAction
     from reconciler.drift.finding import Finding
     from reconciler.drift.model import Severity
     from reconciler.plan.model import Change, Plan, Refusal
@@ -88,6 +89,11 @@ class RdsEncryption(ResourceKind):
             *drift.at_risk(spec, observed),
             *drift.unmanaged(observed),
         ]
+
+    def api_actions(self) -> tuple[ApiAction, ...]:
+        from reconciler.kinds.rds_encryption.actions import ACTIONS
+
+        return ACTIONS
 
 
 KIND = RdsEncryption()
