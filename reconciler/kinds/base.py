@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.core.api_actions import ApiAction
     from reconciler.drift.finding import Finding
     from reconciler.drift.model import Severity
+    from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
     from reconciler.plan.model import Change, Plan, Refusal
     from reconciler.spec.models import Spec
     from reconciler.state.models import ObservedInstance, ObservedState
@@ -120,6 +121,12 @@ class ResourceKind(ABC):
         """Every API action the kind's reads and writes call, with the commands (so the
         modes) that call it; its writes are named by their `Op` (reconciler/permissions.py
         derives the policy documents from every kind's)."""
+
+    def to_yaml(self, context: ImportContext) -> YamlBlock | None:
+        """Its block of the spec `reconciler import` writes, from `context.observed` and the
+        blocks of the kinds after it in apply order (written first: they refer to it); None
+        when it writes none."""
+        return None
 
 
 def not_at_an_instance(refusal: Refusal, severity: Severity) -> Severity:

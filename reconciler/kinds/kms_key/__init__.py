@@ -12,6 +12,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.cloud.clients import CloudClients
     from reconciler.core.api_actions import ApiAction
     from reconciler.drift.finding import Finding
+    from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
     from reconciler.plan.model import Change
     from reconciler.spec.models import Spec
     from reconciler.state.models import ObservedState
@@ -68,6 +69,11 @@ class KmsKey(ResourceKind):
         from reconciler.kinds.kms_key.actions import ACTIONS
 
         return ACTIONS
+
+    def to_yaml(self, context: ImportContext) -> YamlBlock:
+        from reconciler.kinds.kms_key.to_yaml import to_yaml
+
+        return to_yaml(context, self.name)
 
 
 KIND = KmsKey()

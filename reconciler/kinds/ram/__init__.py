@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.cloud.clients import CloudClients
     from reconciler.core.api_actions import ApiAction
     from reconciler.drift.finding import Finding
+    from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
     from reconciler.plan.model import Change, Plan
     from reconciler.spec.models import Spec
     from reconciler.state.models import ObservedState
@@ -98,6 +99,11 @@ class Ram(ResourceKind):
         from reconciler.kinds.ram.actions import ACTIONS
 
         return ACTIONS
+
+    def to_yaml(self, context: ImportContext) -> YamlBlock | None:
+        from reconciler.kinds.ram.to_yaml import to_yaml
+
+        return to_yaml(context)
 
 
 KIND = Ram()

@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.core.api_actions import ApiAction
     from reconciler.drift.finding import Finding
     from reconciler.drift.model import Severity
+    from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
     from reconciler.plan.model import Change, Plan, Refusal
     from reconciler.spec.models import Spec
     from reconciler.state.models import ObservedInstance, ObservedState
@@ -94,6 +95,11 @@ class RdsEncryption(ResourceKind):
         from reconciler.kinds.rds_encryption.actions import ACTIONS
 
         return ACTIONS
+
+    def to_yaml(self, context: ImportContext) -> YamlBlock:
+        from reconciler.kinds.rds_encryption.to_yaml import to_yaml
+
+        return to_yaml(context)
 
 
 KIND = RdsEncryption()
