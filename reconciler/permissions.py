@@ -3,7 +3,9 @@
 This is about the AccessKey, profile, ECS role or OIDC role the tool runs as, not about the
 role RDS assumes to use a KMS key (that role is a resource the spec manages).
 
-`ACTIONS` lists every API action the tool can call, with the commands that call it. The policy
+`ACTIONS` lists every API action the tool can call, with the commands that call it: what each
+resource kind declares (`ResourceKind.api_actions`, in kinds/<kind>/actions.py) and the
+account's own reads (`ACCOUNT_ACTIONS`), in the order of their `ApiAction.order`. The policy
 document of a mode is derived from it and nothing else:
 
 - `plan`: the reads `plan` makes.
@@ -25,13 +27,15 @@ three can drift from the others. Pure data and functions: no SDK, no I/O.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable
 from enum import StrEnum
-from typing import Any, Literal
+from itertools import pairwise
+from typing import Any
 
-from reconciler.core.ops import Op
+from reconciler.core.api_actions import READERS, SERVICES, ApiAction
+from reconciler.kinds import KINDS
 
-Kind = Literal["read", "write"]
+__all__ = ["ACTIONS", "SERVICES", "ApiAction", "Mode"]
 
 
 class Mode(StrEnum):
@@ -49,288 +53,39 @@ MODE_COMMANDS: dict[Mode, frozenset[str]] = {
 }
 """The commands each mode's document is for."""
 
-SERVICES = ("rds", "kms", "ram")
-"""The order of the statements in a document."""
-
-_READERS = frozenset({"plan", "drift", "import", "apply"})
-_OBSERVERS = frozenset({"plan", "drift", "apply"})
-"""Reads every observing command makes (import reads no task center and no key census)."""
-_APPLY = frozenset({"apply"})
-
-
-@dataclass(frozen=True)
-class ApiAction:
-    """One API action the tool may call."""
-
-    name: str
-    """`<service>:<Action>`: the RAM action, also what the emulator's call counts name. A
-    write apply makes is named by its `Op` member (the same string)."""
-    kind: Kind
-    commands: frozenset[str]
-    """The commands that may call it (not all of them do on every run)."""
-    why: str
-    """When the tool calls it; shown in docs/permissions.md."""
-    resource: str
-    """The resource RAM checks, in Alibaba's ARN format (Markdown, for the docs); `*` where the
-    action has no resource-level permission or where the documentation does not say which."""
-    implied: bool = False
-    """Never called by the tool itself, but perhaps checked by RAM on its behalf (the reason is
-    in `why`); listed so a run cannot fail halfway for want of it."""
-
-    @property
-    def service(self) -> str:
-        return self.name.split(":", 1)[0]
-
-
-_INSTANCE = "`acs:rds:<region>:<account>:dbinstance/<id>`"
-_INSTANCES = "`acs:rds:<region>:<account>:dbinstance/*`"
-_KEY = "`acs:kms:<region>:<account>:key/<key-id>`"
-_ROLE = "`acs:ram::<account>:role/<role-name>`"
-_POLICY = "`acs:ram::<account>:policy/<policy-name>`"
-
-ACTIONS: tuple[ApiAction, ...] = (
-    # --- RDS reads ---------------------------------------------------------------------------
-    ApiAction(
-        "rds:DescribeDBInstances",
-        "read",
-        _READERS,
-        "list the instances of each region (paged, 100 a page); look up an instance the list "
-        "did not show",
-        f"{_INSTANCES} (a listing), {_INSTANCE} (one id)",
-    ),
-    ApiAction(
-        "rds:DescribeDBInstanceAttribute",
-        "read",
-        _OBSERVERS,
-        "class type (dedicated or not) and maintenance window where a change needs them; the "
-        "instance's status while apply waits for it",
-        _INSTANCE,
-    ),
-    ApiAction(
-        "rds:DescribeDBInstanceEncryptionKey",
-        "read",
-        _READERS,
-        "the disk encryption of each instance read",
-        _INSTANCE,
-    ),
-    ApiAction(
-        "rds:DescribeKmsAssociateResources",
-        "read",
-        _OBSERVERS,
-        "every instance of any engine using a key the spec disables or deletes (`KeyInUse`)",
-        "`*` (the documentation names no resource type)",
-    ),
-    ApiAction(
-        "rds:DescribeHistoryTasks",
-        "read",
-        _OBSERVERS,
-        "encryption changes running or scheduled for a maintenance window; their progress "
-        "while apply waits",
-        f"{_INSTANCES}, {_INSTANCE} (one instance's tasks)",
-    ),
-    # --- KMS reads ---------------------------------------------------------------------------
-    ApiAction(
-        "kms:DescribeKey",
-        "read",
-        _READERS,
-        "find each key by alias or id; `alias/acs/rds` gives the service key and the account id",
-        f"{_KEY} (an alias is resolved to its key)",
-    ),
-    ApiAction(
-        "kms:ListResourceTags",
-        "read",
-        _READERS,
-        "the key's tags (RDS needs `acs:rds:instance-encryption=true` on a CMK)",
-        _KEY,
-    ),
-    ApiAction(
-        "kms:ListAliasesByKeyId",
-        "read",
-        _READERS,
-        "the aliases of a key named by id or found in use",
-        _KEY,
-    ),
-    ApiAction(
-        "kms:ListKeys",
-        "read",
-        _READERS,
-        "only where a spec key's alias is absent: the region's keys, to find one a CreateKey "
-        "whose answer was lost made (no alias, the spec's tags) and adopt it",
-        "`acs:kms:<region>:<account>:key`",
-    ),
-    ApiAction(
-        "kms:ListAliases",
-        "read",
-        _READERS,
-        "with ListKeys: which of the region's keys have no alias",
-        "`acs:kms:<region>:<account>:alias`",
-    ),
+ACCOUNT_ACTIONS: tuple[ApiAction, ...] = (
     ApiAction(
         "kms:DescribeAccountKmsStatus",
         "read",
-        _READERS,
+        READERS,
         "whether KMS is activated (`KmsNotActivated`) and serving (`InDebt`, `Suspended`: "
         "`KmsInDebt`)",
         "`*`",
-    ),
-    # --- RAM reads ---------------------------------------------------------------------------
-    ApiAction(
-        "ram:GetPolicy",
-        "read",
-        _READERS,
-        "the policy RDS's role needs, and every policy attached to the role, with the default "
-        "version's document",
-        _POLICY,
-    ),
-    ApiAction(
-        "ram:GetRole",
-        "read",
-        _READERS,
-        "the role RDS assumes, and its trust document",
-        _ROLE,
-    ),
-    ApiAction(
-        "ram:ListPoliciesForRole",
-        "read",
-        _READERS,
-        "the policies attached to the role",
-        _ROLE,
-    ),
-    # --- RDS writes --------------------------------------------------------------------------
-    ApiAction(
-        Op.RDS_MODIFY_DB_INSTANCE_CONFIG,
-        "write",
-        _APPLY,
-        "an instance's encryption differs from the spec (`ConfigName=encryptionKey`)",
-        _INSTANCE,
-    ),
-    # --- KMS writes --------------------------------------------------------------------------
-    ApiAction(
-        Op.KMS_CREATE_KEY,
-        "write",
-        _APPLY,
-        "a key of the spec does not exist (found by alias); it is created with its tags",
-        "`acs:kms:<region>:<account>:key` (the key container)",
-    ),
-    ApiAction(
-        Op.KMS_CREATE_ALIAS,
-        "write",
-        _APPLY,
-        "the spec's alias of a new key",
-        f"{_KEY} and `acs:kms:<region>:<account>:alias/<alias-name>` (both)",
-    ),
-    ApiAction(
-        Op.KMS_TAG_RESOURCE,
-        "write",
-        _APPLY,
-        "the key lacks a tag of the spec (`acs:rds:instance-encryption=true` is always added)",
-        _KEY,
-    ),
-    ApiAction(
-        Op.KMS_UNTAG_RESOURCE,
-        "write",
-        _APPLY,
-        "the key has a tag the spec removes",
-        _KEY,
-    ),
-    ApiAction(Op.KMS_ENABLE_KEY, "write", _APPLY, "the spec wants a disabled key enabled", _KEY),
-    ApiAction(
-        Op.KMS_DISABLE_KEY,
-        "write",
-        _APPLY,
-        "the spec disables a key (refused while it is in use: `KeyInUse`)",
-        _KEY,
-    ),
-    ApiAction(
-        Op.KMS_CANCEL_KEY_DELETION,
-        "write",
-        _APPLY,
-        "the spec keeps a key that is pending deletion",
-        _KEY,
-    ),
-    ApiAction(
-        Op.KMS_SCHEDULE_KEY_DELETION,
-        "write",
-        _APPLY,
-        "the spec deletes a key (refused while it is in use: `KeyInUse`)",
-        _KEY,
-    ),
-    ApiAction(
-        Op.KMS_UPDATE_ROTATION_POLICY,
-        "write",
-        _APPLY,
-        "the key's automatic rotation differs from the spec",
-        _KEY,
-    ),
-    ApiAction(
-        Op.KMS_SET_DELETION_PROTECTION,
-        "write",
-        _APPLY,
-        "the key's deletion protection differs from the spec",
-        _KEY,
-    ),
-    ApiAction(
-        Op.KMS_UPDATE_KEY_DESCRIPTION,
-        "write",
-        _APPLY,
-        "the key's description differs from the spec",
-        _KEY,
-    ),
-    # --- RAM writes --------------------------------------------------------------------------
-    ApiAction(
-        Op.RAM_CREATE_POLICY,
-        "write",
-        _APPLY,
-        "the custom policy RDS's role needs does not exist",
-        _POLICY,
-    ),
-    ApiAction(
-        Op.RAM_CREATE_POLICY_VERSION,
-        "write",
-        _APPLY,
-        "its document differs from the one RDS needs (a new default version; at the limit of 5 "
-        "the oldest non-default one is rotated out)",
-        _POLICY,
-    ),
-    ApiAction(
-        "ram:DeletePolicyVersion",
-        "write",
-        _APPLY,
-        "never called by the tool: CreatePolicyVersion with RotateStrategy="
-        "DeleteOldestNonDefaultVersionWhenLimitExceeded deletes the oldest version of a policy "
-        "that has 5, and whether RAM checks this action for that is undocumented",
-        _POLICY,
-        implied=True,
-    ),
-    ApiAction(
-        Op.RAM_CREATE_ROLE,
-        "write",
-        _APPLY,
-        "the role RDS assumes does not exist",
-        _ROLE,
-    ),
-    ApiAction(
-        Op.RAM_UPDATE_ROLE,
-        "write",
-        _APPLY,
-        "the role's trust document does not let RDS assume it",
-        _ROLE,
-    ),
-    ApiAction(
-        Op.RAM_ATTACH_POLICY_TO_ROLE,
-        "write",
-        _APPLY,
-        "the policy is not attached to the role",
-        f"{_ROLE} and {_POLICY} (both)",
-    ),
-    ApiAction(
-        Op.RAM_DETACH_POLICY_FROM_ROLE,
-        "write",
-        _APPLY,
-        "a policy attached to the role that the spec does not list (`ram.extra_policies`)",
-        f"{_ROLE} and {_POLICY} (both)",
+        6,
     ),
 )
+"""The reads about the account rather than a resource of any kind."""
+
+
+def ordered(declared: Iterable[ApiAction]) -> tuple[ApiAction, ...]:
+    """The declared actions in their order (reads, then writes; by service; by rank). Raises
+    ValueError when two declare the same action or the same place: the documents' order would
+    then depend on the registry's."""
+    chosen = sorted(declared, key=lambda a: a.order)
+    for one, other in pairwise(chosen):
+        if one.order == other.order:
+            raise ValueError(f"{one.name} and {other.name} declare the same place {one.order}")
+    names = [a.name for a in chosen]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"declared more than once: {', '.join(twice)}")
+    return tuple(chosen)
+
+
+ACTIONS: tuple[ApiAction, ...] = ordered(
+    [*ACCOUNT_ACTIONS, *(action for kind in KINDS for action in kind.api_actions())]
+)
+"""Every API action the tool may call: each kind's and the account's."""
 
 
 def actions_for(mode: Mode | str) -> tuple[ApiAction, ...]:

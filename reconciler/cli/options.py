@@ -134,8 +134,8 @@ def _parse_rate_limits(
     _ctx: click.Context, _param: click.Parameter, items: tuple[str, ...]
 ) -> tuple[tuple[str, float], ...]:
     """--rate-limit items -> the full limits table; a bad item is a usage error (exit 1)."""
-    from reconciler.cloud.ratelimit import parse_limits
     from reconciler.errors import ReconcilerError
+    from reconciler.rate_limits import parse_limits
 
     try:
         return tuple(parse_limits(list(items)).items())

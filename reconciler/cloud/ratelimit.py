@@ -6,14 +6,10 @@ Limits are keyed by `service:Action` (e.g. `kms:DescribeKey`) or by the bare act
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-
-from reconciler.errors import ReconcilerError
-from reconciler.permissions import ACTIONS
 
 # KMS's documented quotas per account and region, for the KMS actions the tool sends (Alibaba's
 # KMS "Limits" page: docs/real-cloud.md, KMS: quotas; the emulator starts
@@ -112,44 +108,3 @@ class RateLimiter:
                     sleep=self.sleep,
                 )
             return self._buckets[qualified]
-
-
-KNOWN_ACTIONS: frozenset[str] = frozenset(a.name for a in ACTIONS if not a.implied)
-"""Every action the tool sends: the reads of kms.py, ram.py and rds.py and the writes a plan may
-contain (Op), as reconciler/permissions.py lists them. A limit on any other name would never
-apply, so it is refused. tests/unit/cli/test_rate_limit_option.py checks it against the code."""
-LIMIT_FORM = "service:Action=N, e.g. rds:DescribeDBInstanceEncryptionKey=50 (N > 0; 0 = no limit)"
-
-
-def qualified_action(name: str) -> str | None:
-    """`service:Action` for a known action, given with or without its service; else None."""
-    if name in KNOWN_ACTIONS:
-        return name
-    matches = [known for known in KNOWN_ACTIONS if known.split(":", 1)[1] == name]
-    return matches[0] if len(matches) == 1 else None
-
-
-def parse_limits(items: list[str] | tuple[str, ...]) -> dict[str, float]:
-    """Parse `service:Action=N` items (a known Action alone is qualified with its service);
-    `0` removes a limit. Unknown actions and numbers that are negative, not finite or not
-    numbers are refused: a limit that would never apply must not pass silently."""
-    limits = dict(DEFAULT_LIMITS)
-    for item in items:
-        name, sep, value = item.partition("=")
-        try:
-            rate = float(value)
-        except ValueError:
-            rate = -1.0
-        if not sep or not name or not math.isfinite(rate) or rate < 0:
-            raise ReconcilerError(f"bad rate limit {item!r}: write {LIMIT_FORM}")
-        action = qualified_action(name.strip())
-        if action is None:
-            raise ReconcilerError(
-                f"bad rate limit {item!r}: {name!r} is not an action this tool calls; "
-                f"write {LIMIT_FORM}"
-            )
-        if rate == 0:
-            limits.pop(action, None)
-        else:
-            limits[action] = rate
-    return limits

@@ -58,11 +58,7 @@ def build_drift(
         one = findings.from_refusal(refusal, regions.get(refusal.address), observed)
         if one is not None:
             found.append(one)
-    found += findings.from_pending(plan, observed)
-    found += findings.from_kms_not_serving(plan, observed)
-    found += findings.at_risk(spec, observed)
-    found += findings.ram_widened(spec, observed)
-    found += findings.unmanaged(observed)
+    found += findings.from_kinds(spec, plan, observed)
     merged = [_merge(group, locations) for group in _by_address(found)]
     shown, ignored = _apply_ignore(merged, spec.defaults.ignore)
     shown.sort(key=lambda i: (i.severity.rank, i.address, i.kind.value))

@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.apply.compare import ServiceKeys
     from reconciler.cloud.clients import CloudClients
+    from reconciler.core.api_actions import ApiAction
     from reconciler.drift.finding import Finding
     from reconciler.drift.model import Severity
+    from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
     from reconciler.plan.context import PlanContext
     from reconciler.plan.inputs import PlanInputs
-    from reconciler.plan.model import Change, Refusal
+    from reconciler.plan.model import Change, Plan, Refusal
     from reconciler.spec.models import Spec
     from reconciler.state.models import ObservedInstance, ObservedState
     from reconciler.state.reads import Reader, ReadScope
@@ -134,6 +136,26 @@ class ResourceKind(ABC):
     @abstractmethod
     def observed_fields(self, reader: Reader, scope: ReadScope) -> dict[str, Any]:
         """This kind's fields of ObservedState, from the facts read (no two kinds share one)."""
+
+    # --- kyaml (issue 17) ------------------------------------------------------------------
+
+    def drift_findings(self, spec: Spec, plan: Plan, observed: ObservedState) -> list[Finding]:
+        """Drift findings beyond the plan's changes and refusals (drift/findings.py merges
+        them): its warnings at this kind's addresses, resources at risk although nothing in
+        the spec's terms differs, resources the spec does not manage."""
+        return []
+
+    @abstractmethod
+    def api_actions(self) -> tuple[ApiAction, ...]:
+        """Every API action the kind's reads and writes call, with the commands (so the
+        modes) that call it; its writes are named by their `Op` (reconciler/permissions.py
+        derives the policy documents from every kind's)."""
+
+    def to_yaml(self, context: ImportContext) -> YamlBlock | None:
+        """Its block of the spec `reconciler import` writes, from `context.observed` and the
+        blocks of the kinds after it in apply order (written first: they refer to it); None
+        when it writes none."""
+        return None
 
 
 def not_at_an_instance(refusal: Refusal, severity: Severity) -> Severity:

@@ -10,10 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from reconciler.cloud.ratelimit import DEFAULT_LIMITS, KNOWN_ACTIONS
+from reconciler.cloud.ratelimit import DEFAULT_LIMITS
 from reconciler.emulator.quota import DEFAULT_KMS_QUOTAS
 from reconciler.emulator.runtime import Settings
 from reconciler.emulator.server import Emulator
+from reconciler.rate_limits import KNOWN_ACTIONS
 from tests.emulator import wire_client as wc
 from tests.emulator.conftest import AdminClient
 from tests.emulator.test_serve_command import Served

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -219,3 +220,36 @@ def test_the_docs_carry_the_table_as_the_command_prints_it() -> None:
     text = DOCS.read_text()
     command = "reconciler permissions --format markdown"
     assert _generated_block(text, command) == run("permissions", "--format", "markdown")[1]
+
+
+# --- derived from the kinds (issue 17) -------------------------------------------------------
+
+
+def test_the_list_is_every_kinds_declaration_and_the_accounts_in_order() -> None:
+    from reconciler.kinds import KINDS
+
+    declared = [a for kind in KINDS for a in kind.api_actions()] + list(perms.ACCOUNT_ACTIONS)
+    assert sorted(a.name for a in declared) == sorted(a.name for a in ACTIONS)
+    orders = [a.order for a in ACTIONS]
+    assert orders == sorted(orders) and len(set(orders)) == len(orders)
+
+
+def test_each_write_is_declared_by_the_one_kind_whose_changes_make_it() -> None:
+    from reconciler.kinds import KINDS
+
+    service_of_kind = {"rds_encryption": "rds", "kms_key": "kms", "ram": "ram"}
+    for kind in KINDS:
+        writes = {a.name for a in kind.api_actions() if a.kind == "write" and not a.implied}
+        own = {op.value for op in Op if op.value.startswith(f"{service_of_kind[kind.name]}:")}
+        assert writes == own, kind.name
+        assert all(a.commands == {"apply"} for a in kind.api_actions() if a.kind == "write")
+    assert all(a.kind == "read" for a in perms.ACCOUNT_ACTIONS)
+
+
+def test_an_action_declared_twice_or_two_at_one_place_is_refused() -> None:
+    one, other = ACTIONS[0], ACTIONS[1]
+    with pytest.raises(ValueError, match="same place"):
+        perms.ordered([one, replace(other, rank=one.rank)])
+    with pytest.raises(ValueError, match="more than once"):
+        perms.ordered([one, replace(one, rank=99)])
+    assert perms.ordered([other, one]) == (one, other)

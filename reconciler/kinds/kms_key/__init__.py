@@ -10,7 +10,9 @@ from reconciler.kinds.base import ResourceKind
 if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.apply.compare import ServiceKeys
     from reconciler.cloud.clients import CloudClients
+    from reconciler.core.api_actions import ApiAction
     from reconciler.drift.finding import Finding
+    from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
     from reconciler.plan.context import PlanContext
     from reconciler.plan.inputs import PlanInputs
     from reconciler.plan.model import Change
@@ -87,6 +89,18 @@ class KmsKey(ResourceKind):
         from reconciler.kinds.kms_key.read import observed_fields
 
         return observed_fields(reader, scope)
+
+    # --- kyaml (issue 17) ------------------------------------------------------------------
+
+    def api_actions(self) -> tuple[ApiAction, ...]:
+        from reconciler.kinds.kms_key.actions import ACTIONS
+
+        return ACTIONS
+
+    def to_yaml(self, context: ImportContext) -> YamlBlock:
+        from reconciler.kinds.kms_key.to_yaml import to_yaml
+
+        return to_yaml(context, self.name)
 
 
 KIND = KmsKey()

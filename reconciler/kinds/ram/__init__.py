@@ -12,10 +12,12 @@ from reconciler.kinds.base import ResourceKind
 if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.apply.compare import ServiceKeys
     from reconciler.cloud.clients import CloudClients
+    from reconciler.core.api_actions import ApiAction
     from reconciler.drift.finding import Finding
+    from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
     from reconciler.plan.context import PlanContext
     from reconciler.plan.inputs import PlanInputs
-    from reconciler.plan.model import Change
+    from reconciler.plan.model import Change, Plan
     from reconciler.spec.models import Spec
     from reconciler.state.models import ObservedState
     from reconciler.state.reads import Reader, ReadScope
@@ -107,6 +109,23 @@ class Ram(ResourceKind):
         from reconciler.kinds.ram.read import observed_fields
 
         return observed_fields(reader, scope)
+
+    # --- kyaml (issue 17) ------------------------------------------------------------------
+
+    def drift_findings(self, spec: Spec, plan: Plan, observed: ObservedState) -> list[Finding]:
+        from reconciler.kinds.ram.drift import ram_widened
+
+        return ram_widened(spec, observed)
+
+    def api_actions(self) -> tuple[ApiAction, ...]:
+        from reconciler.kinds.ram.actions import ACTIONS
+
+        return ACTIONS
+
+    def to_yaml(self, context: ImportContext) -> YamlBlock | None:
+        from reconciler.kinds.ram.to_yaml import to_yaml
+
+        return to_yaml(context)
 
 
 KIND = Ram()

@@ -6,9 +6,11 @@ from __future__ import annotations
 from reconciler.drift.finding import FIX, Finding
 from reconciler.drift.model import Kind, Severity
 from reconciler.drift.ram_risk import policy_risk
+from reconciler.kinds.ram.attachments import address as attachment_address
+from reconciler.kinds.ram.attachments import unwanted_attachments
 from reconciler.plan.actions import Op
 from reconciler.plan.model import Change
-from reconciler.spec.models import RDS_ENCRYPTION_TAG
+from reconciler.spec.models import RDS_ENCRYPTION_TAG, Spec
 from reconciler.state.models import ObservedState
 
 
@@ -71,3 +73,36 @@ def role_changed(change: Change) -> Finding:
         f"the role's trust policy changed: {change.reason}. {FIX}",
         tuple(change.field_changes),
     )
+
+
+def ram_widened(spec: Spec, observed: ObservedState) -> list[Finding]:
+    """Policies attached to the role that the spec does not list (kinds/ram/attachments.py)
+    and that widen it: the role RDS assumes may then do more than use tagged keys (e.g. an
+    administrator policy attached by hand). The plan detaches them (managed) or refuses them
+    (verify only); this makes the item critical. The spec's own policy is the plan's business
+    (custom) or Alibaba's (system), and a policy ram.extra_policies keeps is in the spec, so
+    neither is judged here."""
+    ram = spec.effective_ram()
+    if ram is None or observed.ram is None or observed.ram.role is None:
+        return []
+    found = []
+    for policy in unwanted_attachments(ram, observed.ram):
+        risk = policy_risk(policy.document)
+        if not risk.critical:
+            continue
+        what = []
+        if risk.tag_condition_gone:
+            what.append("lets the role use keys without the RDS tag")
+        if risk.widened:
+            what.append(f"allows {', '.join(risk.widened)}")
+        found.append(
+            Finding(
+                attachment_address(ram.role, policy.name),
+                Kind.CHANGED,
+                Severity.CRITICAL,
+                f"{policy.policy_type.lower()} policy {policy.name} is attached to role "
+                f"{ram.role} and widens it: it {' and '.join(what)}. Detach it (plan does, with "
+                "ram.manage: true), or list it under ram.extra_policies to keep it",
+            )
+        )
+    return found

@@ -11,11 +11,13 @@ from reconciler.kinds.base import ResourceKind
 if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.apply.compare import ServiceKeys
     from reconciler.cloud.clients import CloudClients
+    from reconciler.core.api_actions import ApiAction
     from reconciler.drift.finding import Finding
     from reconciler.drift.model import Severity
+    from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
     from reconciler.plan.context import PlanContext
     from reconciler.plan.inputs import PlanInputs
-    from reconciler.plan.model import Change, Refusal
+    from reconciler.plan.model import Change, Plan, Refusal
     from reconciler.spec.models import Spec
     from reconciler.state.models import ObservedInstance, ObservedState
     from reconciler.state.reads import Reader, ReadScope
@@ -103,6 +105,28 @@ class RdsEncryption(ResourceKind):
         from reconciler.kinds.rds_encryption.read import observed_fields
 
         return observed_fields(reader, scope)
+
+    # --- kyaml (issue 17) ------------------------------------------------------------------
+
+    def drift_findings(self, spec: Spec, plan: Plan, observed: ObservedState) -> list[Finding]:
+        from reconciler.kinds.rds_encryption import drift
+
+        warnings = [w for w in plan.warnings if self.owns(w.address)]
+        return [
+            *drift.from_warnings(warnings, observed),
+            *drift.at_risk(spec, observed),
+            *drift.unmanaged(observed),
+        ]
+
+    def api_actions(self) -> tuple[ApiAction, ...]:
+        from reconciler.kinds.rds_encryption.actions import ACTIONS
+
+        return ACTIONS
+
+    def to_yaml(self, context: ImportContext) -> YamlBlock:
+        from reconciler.kinds.rds_encryption.to_yaml import to_yaml
+
+        return to_yaml(context)
 
 
 KIND = RdsEncryption()

@@ -9,8 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import cli
-from reconciler.cloud.ratelimit import DEFAULT_LIMITS, KNOWN_ACTIONS, parse_limits
+from reconciler.cloud.ratelimit import DEFAULT_LIMITS
 from reconciler.errors import ReconcilerError
+from reconciler.rate_limits import KNOWN_ACTIONS, parse_limits
 
 PACKAGE = Path(__file__).resolve().parents[3] / "reconciler"
 CALL = re.compile(r'\.call\(\s*"(rds|kms|ram)",\s*[^,]+,\s*"([A-Za-z]+)"')

@@ -6,8 +6,9 @@ import threading
 
 import pytest
 
-from reconciler.cloud.ratelimit import DEFAULT_LIMITS, RateLimiter, TokenBucket, parse_limits
+from reconciler.cloud.ratelimit import DEFAULT_LIMITS, RateLimiter, TokenBucket
 from reconciler.errors import ReconcilerError
+from reconciler.rate_limits import parse_limits
 
 
 class FakeClock:

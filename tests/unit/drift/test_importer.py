@@ -7,12 +7,14 @@ from typing import Any
 import yaml
 
 from reconciler.drift.importer import (
+    Imported,
     import_document,
     import_files,
     import_state,
     plan_imported,
     planned_lines,
 )
+from reconciler.drift.yaml_blocks import YamlEntry
 from reconciler.plan.ram_documents import (
     RDS_ENCRYPTION_POLICY_DOCUMENT,
     RDS_ENCRYPTION_TRUST_DOCUMENT,
@@ -69,6 +71,18 @@ def _state(instances: list[ObservedInstance], keys: list[ObservedKey], ram=None)
     )
 
 
+def _entries(imported: Imported, key: str, region: str | None = None) -> dict[str, YamlEntry]:
+    """The entries of the block `key` (of `region`, when given), by name."""
+    block = imported.block(key)
+    assert block is not None, f"no {key} block"
+    return {e.name: e for e in block.entries if region is None or e.region == region}
+
+
+def _ram_of(imported: Imported) -> dict[str, Any] | None:
+    """The `ram` block as written; None when none is."""
+    return _entries(imported, "ram")["ram"].data if imported.block("ram") else None
+
+
 def test_one_alias_in_two_regions_gets_two_names_and_odd_keys_stay_literal() -> None:
     keys = [
         _key("key-hz000001", "cn-hangzhou", ["alias/prod"]),
@@ -90,16 +104,17 @@ def test_one_alias_in_two_regions_gets_two_names_and_odd_keys_stay_literal() -> 
         _instance("pgm-a0000005", "cn-hangzhou", "key-svchz000"),
     ]
     imported = import_state(_state(instances, keys), ["cn-hangzhou", "cn-shanghai"])
-    assert sorted(imported.keys) == ["prod", "prod-cn-shanghai", "rot"]
-    assert "rotation" not in imported.keys["rot"]  # 1000 days cannot be written: left alone
-    hz = imported.instances["cn-hangzhou"]
-    assert hz["pgm-a0000003"] == {"encryption": {"key": "key-imp00001"}}
-    assert hz["pgm-a0000005"] == {"encryption": {"key": "service"}}
-    assert imported.instances["cn-shanghai"]["pgm-a0000002"] == {
+    keys_written = _entries(imported, "kms_keys")
+    assert sorted(keys_written) == ["prod", "prod-cn-shanghai", "rot"]
+    assert "rotation" not in keys_written["rot"].data  # 1000 days cannot be written: left alone
+    hz = _entries(imported, "instances", "cn-hangzhou")
+    assert hz["pgm-a0000003"].data == {"encryption": {"key": "key-imp00001"}}
+    assert hz["pgm-a0000005"].data == {"encryption": {"key": "service"}}
+    assert _entries(imported, "instances", "cn-shanghai")["pgm-a0000002"].data == {
         "region": "cn-shanghai",
         "encryption": {"key": "prod-cn-shanghai"},
     }
-    assert "locked" in imported.notes["pgm-a0000004"][0]
+    assert "locked" in hz["pgm-a0000004"].notes[0]
 
 
 def _ram(trust: dict, policy_doc: dict | None, attached: list[tuple[str, str]]) -> ObservedRam:
@@ -139,14 +154,14 @@ def test_the_ram_block_follows_what_the_role_has() -> None:
         (None, None),
     ]
     for ram, expected in cases:
-        assert import_state(_state([], [], ram), ["cn-hangzhou"]).ram == expected
+        assert _ram_of(import_state(_state([], [], ram), ["cn-hangzhou"])) == expected
 
 
 def test_other_policies_on_the_role_are_kept_by_name_so_the_import_plans_no_detach() -> None:
     name = "AliyunRDSInstanceEncryptionRolePolicy"
     fixed, trust = RDS_ENCRYPTION_POLICY_DOCUMENT, RDS_ENCRYPTION_TRUST_DOCUMENT
     attached = [(name, "Custom"), ("AliyunKMSFullAccess", "System"), ("Audit", "Custom")]
-    managed = import_state(_state([], [], _ram(trust, fixed, attached)), ["cn-hangzhou"]).ram
+    managed = _ram_of(import_state(_state([], [], _ram(trust, fixed, attached)), ["cn-hangzhou"]))
     assert managed == {
         "manage": True,
         "extra_policies": [
@@ -156,7 +171,7 @@ def test_other_policies_on_the_role_are_kept_by_name_so_the_import_plans_no_deta
     }
     # Verify only takes the spec's name of either type as its own: only other names are kept.
     verify = _ram({"Statement": []}, fixed, [(name, "System"), ("Audit", "Custom")])
-    assert import_state(_state([], [], verify), ["cn-hangzhou"]).ram == {
+    assert _ram_of(import_state(_state([], [], verify), ["cn-hangzhou"])) == {
         "manage": False,
         "extra_policies": [{"name": "Audit", "type": "custom"}],
     }
@@ -182,12 +197,13 @@ def test_a_missing_role_is_written_as_managed_ram_when_a_cmk_is_used() -> None:
         _state([_instance("pgm-a0000001", "cn-hangzhou", "key-hz000001")], keys),
         ["cn-hangzhou"],
     )
-    assert with_cmk.ram == {"manage": True}
-    assert with_cmk.ram_note is not None and "does not exist" in with_cmk.ram_note
+    assert _ram_of(with_cmk) == {"manage": True}
+    (note,) = _entries(with_cmk, "ram")["ram"].notes
+    assert "does not exist" in note
     service_only = import_state(
         _state([_instance("pgm-a0000001", "cn-hangzhou", "key-svchz000")], []), ["cn-hangzhou"]
     )
-    assert service_only.ram is None
+    assert _ram_of(service_only) is None
 
 
 def _planned(observed: ObservedState) -> list[str]:

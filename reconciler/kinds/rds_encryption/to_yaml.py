@@ -1,0 +1,89 @@
+"""`reconciler import`'s `instances:` block (pure): every PostgreSQL instance with its current
+encryption, in its region's file; a CMK is referred to as a key (the kind `kms_key` names it),
+and instances that cannot be encrypted (serverless, storage that is not ESSD, an edition
+without disk encryption, another engine) are left out, as comments saying why."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from reconciler.drift.yaml_blocks import ImportContext, Placement, Ref, YamlBlock, YamlEntry
+from reconciler.kinds.rds_encryption import guards
+from reconciler.spec.models import INSTANCE_ID_PATTERN
+from reconciler.state.models import ObservedInstance, ObservedState
+
+KEY_KIND = "kms_key"
+"""The kind an instance's CMK is written as."""
+
+
+def to_yaml(context: ImportContext) -> YamlBlock:
+    observed = context.observed
+    block = YamlBlock(
+        "instances",
+        Placement.PER_REGION,
+        [],
+        header="Instances in {region}, with their encryption today.",
+    )
+    skipped: dict[str, list[str]] = {}
+    for instance in sorted(observed.instances.values(), key=lambda i: i.instance_id):
+        why = _why_not(instance)
+        if why is not None:
+            skipped.setdefault(instance.region, []).append(
+                f"{instance.instance_id} ({_encryption_label(instance, observed)}): "
+                f"cannot be managed: {why}"
+            )
+            continue
+        block.entries.append(_entry(instance, observed, context.default_region))
+    for region, lines in skipped.items():
+        intro = f"Not imported from {region}: RDS offers these no disk encryption."
+        block.region_comments[region] = [intro, *lines]
+    return block
+
+
+def _entry(instance: ObservedInstance, observed: ObservedState, default_region: str) -> YamlEntry:
+    data: dict[str, Any] = {}
+    if instance.region != default_region:
+        data["region"] = instance.region
+    data["encryption"] = _encryption(instance, observed)
+    notes: tuple[str, ...] = ()
+    if instance.lock_mode.lower() != "unlock":
+        notes = (
+            f"locked ({instance.lock_mode}): plan warns InstanceAtRisk, and refuses any "
+            "change to it until the lock is lifted",
+        )
+    return YamlEntry(instance.instance_id, data, notes, instance.region)
+
+
+def _why_not(instance: ObservedInstance) -> str | None:
+    """Why the instance cannot take disk encryption, or None when it can."""
+    engine = guards.check_engine(instance)
+    if engine is not None:
+        return f"runs {instance.engine}; this tool manages disk encryption of PostgreSQL only"
+    problems = guards.check_supports_encryption(instance)
+    if problems:
+        return "; ".join(
+            message.split(";")[0].split(". ")[0].removeprefix(f"{instance.instance_id} ")
+            for _, message in problems
+        )
+    if re.fullmatch(INSTANCE_ID_PATTERN, instance.instance_id) is None:
+        return "its id is not one the spec language accepts"
+    return None
+
+
+def _encryption_label(instance: ObservedInstance, observed: ObservedState) -> str:
+    enc = instance.encryption
+    if enc is None or not enc.enabled:
+        return "not encrypted"
+    if observed.on_service_key(instance):
+        return "on the service key"
+    return f"on the CMK {enc.key_id}"
+
+
+def _encryption(instance: ObservedInstance, observed: ObservedState) -> Any:
+    enc = instance.encryption
+    if enc is None or not enc.enabled:
+        return "disabled"
+    if observed.on_service_key(instance):
+        return {"key": "service"}
+    return {"key": Ref(KEY_KIND, str(enc.key_id))}
