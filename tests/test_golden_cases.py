@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.core.facts import ObservedState
 from reconciler.plan.actions import RefusalCode, WarningCode
 from reconciler.plan.model import Plan, load_plan
 from reconciler.plan.planner import build_plan
@@ -21,7 +22,6 @@ from reconciler.render.json import render_json
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text
 from reconciler.spec.loader import load_spec
-from reconciler.state.models import ObservedState
 
 CASES = Path(__file__).parent / "cases"
 CREATED_AT = "2024-01-01T00:00:00Z"

@@ -28,9 +28,9 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.apply.executor import ApplyEvent, ApplyOptions, ApplyResult
     from reconciler.apply.lock import ApplyLocks, LockScope
     from reconciler.cloud.clients import CloudClients
+    from reconciler.core.facts import ObservedState
     from reconciler.plan.model import Change, Plan
     from reconciler.spec.loader import LoadedSpec
-    from reconciler.state.models import ObservedState
 
 JOURNAL_NAME = "journal.jsonl"
 

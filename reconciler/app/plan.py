@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.cloud.clients import CloudClients
+    from reconciler.core.facts import ObservedState
     from reconciler.plan.model import Plan
     from reconciler.spec.loader import LoadedSpec
-    from reconciler.state.models import ObservedState
 
 DEFAULT_PATHS = ("specs",)
 """Where the spec is read from when no PATH is given."""

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from reconciler.errors import ReconcilerError
 
 if TYPE_CHECKING:  # pragma: no cover - types only
+    from reconciler.core.facts import ObservedState
     from reconciler.plan.model import Change, Operation, Plan
     from reconciler.spec.loader import LoadedSpec
     from reconciler.spec.models import Spec
-    from reconciler.state.models import ObservedState
 
 
 class PlanFileError(ReconcilerError):

@@ -25,6 +25,7 @@ from typing import Any
 
 from reconciler.cloud import kms, ram, rds
 from reconciler.cloud.clients import CloudClients
+from reconciler.core.facts import ObservedPolicy, ObservedRole
 from reconciler.core.ops import Op
 from reconciler.core.rules import (
     ENCRYPTION_DISABLED,
@@ -48,7 +49,6 @@ from reconciler.plan.ram_eval import (
     key_use_request,
     trust_lets_service_assume,
 )
-from reconciler.state.models import ObservedPolicy, ObservedRole
 
 RDS_ROLE = "AliyunRDSInstanceEncryptionDefaultRole"
 """The role RDS assumes to use a customer master key; RDS fixes its name (docs/permissions.md)."""

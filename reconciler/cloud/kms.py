@@ -8,10 +8,10 @@ from typing import Any
 from reconciler.cloud.answers import absent, reading
 from reconciler.cloud.clients import CloudClients
 from reconciler.cloud.retry import Family, family_of
+from reconciler.core.facts import ObservedKey
 from reconciler.core.ops import Op
 from reconciler.core.rules import SERVICE_KEY_ALIAS, account_of_arn, rotation_days
 from reconciler.errors import PermanentError
-from reconciler.state.models import ObservedKey
 
 KEY_ABSENT = ("Forbidden.KeyNotFound", "Forbidden.AliasNotFound")
 """DescribeKey's documented answers for a key id or alias that does not exist."""

@@ -14,9 +14,9 @@ from typing import Any, cast
 
 from reconciler.cloud.answers import absent, reading
 from reconciler.cloud.clients import CloudClients
+from reconciler.core.facts import ObservedPolicy, ObservedRam, ObservedRole, PolicyTypeName
 from reconciler.core.ops import Op
 from reconciler.errors import PermanentError
-from reconciler.state.models import ObservedPolicy, ObservedRam, ObservedRole, PolicyTypeName
 
 ROLE_ABSENT = ("EntityNotExist.Role",)
 POLICY_ABSENT = ("EntityNotExist.Policy",)

@@ -9,16 +9,16 @@ from typing import Any
 
 from reconciler.cloud.answers import absent, reading
 from reconciler.cloud.clients import CloudClients
-from reconciler.core.ops import Op
-from reconciler.core.rules import CMK_TYPE, ENCRYPTION_DISABLED, SERVICE_KEY_TYPE, key_type_of
-from reconciler.errors import PermanentError
-from reconciler.state.models import (
+from reconciler.core.facts import (
     ObservedEncryption,
     ObservedInstance,
     ObservedKeyUser,
     ObservedTask,
     class_type_from_code,
 )
+from reconciler.core.ops import Op
+from reconciler.core.rules import CMK_TYPE, ENCRYPTION_DISABLED, SERVICE_KEY_TYPE, key_type_of
+from reconciler.errors import PermanentError
 
 PAGE_SIZE = 100
 ENGINE = "PostgreSQL"

@@ -18,6 +18,7 @@ rotation and deletion protection; low, descriptions and user tags; info, unmanag
 
 from __future__ import annotations
 
+from reconciler.core.facts import ObservedState
 from reconciler.drift.finding import FIX, Finding
 from reconciler.drift.model import Kind, Severity
 from reconciler.kinds import KINDS, find_kind, kind_of
@@ -26,7 +27,6 @@ from reconciler.kinds.ram.attachments import address as attachment_address
 from reconciler.plan.actions import Action, RefusalCode
 from reconciler.plan.model import Change, Plan, Refusal
 from reconciler.spec.models import Spec
-from reconciler.state.models import ObservedState
 
 _REFUSALS: dict[RefusalCode, tuple[Kind, Severity]] = {
     RefusalCode.INSTANCE_NOT_FOUND: (Kind.MISSING, Severity.HIGH),

@@ -20,12 +20,12 @@ from typing import Any
 
 import yaml
 
+from reconciler.core.facts import ObservedState
 from reconciler.drift.yaml_blocks import ImportContext, Placement, YamlBlock, YamlEntry, resolved
 from reconciler.kinds import KINDS
 from reconciler.plan.model import Plan
 from reconciler.plan.planner import build_plan
 from reconciler.spec.models import Spec
-from reconciler.state.models import ObservedState
 
 SCHEMA_LINE = "# yaml-language-server: $schema=spec.schema.json"
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
+from reconciler.core.facts import ObservedInstance, ObservedState
 from reconciler.drift import findings
 from reconciler.drift.findings import Finding
 from reconciler.drift.model import (
@@ -30,7 +31,6 @@ from reconciler.kinds import find_kind
 from reconciler.plan.actions import RefusalCode
 from reconciler.plan.planner import build_plan
 from reconciler.spec.models import Spec
-from reconciler.state.models import ObservedInstance, ObservedState
 
 
 class DriftError(ReconcilerError):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from reconciler.state.models import ObservedState
+from reconciler.core.facts import ObservedState
 
 
 class Placement(StrEnum):

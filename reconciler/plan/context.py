@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.core.facts import ObservedState
 from reconciler.plan.actions import RefusalCode, WarningCode
 from reconciler.plan.model import Change, PlanWarning, Refusal
 from reconciler.spec.models import Spec
-from reconciler.state.models import ObservedState
 
 Locations = Mapping[Any, Any]
 """Where the spec wrote things, as the loader gives it (LoadedSpec.locations): dotted spec paths

@@ -12,9 +12,9 @@ import hashlib
 import json
 from typing import Any
 
+from reconciler.core.facts import ObservedState, canonical
 from reconciler.kinds import find_kind
 from reconciler.spec.models import Spec
-from reconciler.state.models import ObservedState, canonical
 
 
 def _sha256(document: Any) -> str:

@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from reconciler.core.facts import ObservedState
 from reconciler.kinds import KINDS
 from reconciler.kinds.rds_encryption.desired import uses_key
 from reconciler.plan.actions import RefusalCode
@@ -22,7 +23,6 @@ from reconciler.plan.inputs import KeyOutcome, PlanInputs
 from reconciler.plan.model import Plan, summarise
 from reconciler.plan.order import order_changes
 from reconciler.spec.models import KeyState, Spec
-from reconciler.state.models import ObservedState
 
 _MAX_NAMED = 10
 """How many instances a KeyInUse message names before it says `and N more`."""

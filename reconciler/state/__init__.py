@@ -1,1 +1,2 @@
-"""Observed* models and observe(spec) -> ObservedState: the only I/O before planning."""
+"""observe(spec) -> ObservedState (the fact models live in reconciler.core.facts): the only I/O
+before planning."""

@@ -29,10 +29,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.cloud.clients import CloudClients
+from reconciler.core.facts import ObservedState
 from reconciler.errors import CloudCallError, NetworkError, ObserveError
 from reconciler.kinds import KINDS
 from reconciler.spec.models import Spec
-from reconciler.state.models import ObservedState
 from reconciler.state.reads import Facts, ReadScope
 
 __all__ = ["Progress", "ReadScope", "observe"]

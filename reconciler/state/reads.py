@@ -10,15 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from reconciler.core.rules import key_type_of
-from reconciler.spec.models import RamSpec, Spec
-from reconciler.state.models import (
+from reconciler.core.facts import (
     ObservedEncryption,
     ObservedKey,
     ObservedKeyUser,
     ObservedRam,
     ObservedTask,
 )
+from reconciler.core.rules import key_type_of
+from reconciler.spec.models import RamSpec, Spec
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.cloud.clients import CloudClients

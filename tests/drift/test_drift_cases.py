@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.core.facts import ObservedState
 from reconciler.drift.model import DriftReport, Kind, Severity
 from reconciler.drift.report import DriftError, build_drift
 from reconciler.render.drift_json import render_drift_json
 from reconciler.render.drift_markdown import render_drift_markdown
 from reconciler.render.drift_text import render_drift_text
 from reconciler.spec.loader import load_spec
-from reconciler.state.models import ObservedState
 
 PLAN_CASES = Path(__file__).parents[1] / "cases"
 DRIFT_CASES = Path(__file__).parent / "cases"

@@ -27,13 +27,13 @@ from typing import Any
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from reconciler.core.facts import ObservedState
 from reconciler.drift.model import DriftItem, DriftReport, Kind, Severity
 from reconciler.drift.report import DriftError, build_drift
 from reconciler.plan.actions import WarningCode
 from reconciler.plan.model import Plan
 from reconciler.plan.planner import build_plan
 from reconciler.spec.models import Spec
-from reconciler.state.models import ObservedState
 from tests.unit.plan.test_planner_properties import (
     EXTRA_POLICY_NAMES,
     observed_documents,
@@ -124,7 +124,7 @@ def test_a_critical_extra_policy_without_a_plan_entry_is_caught() -> None:
 def test_an_unmanaged_instance_with_a_pending_decryption_is_high_and_says_why_not_planned() -> None:
     """The one high item no plan answers with a change: the spec does not name the instance,
     and the plan never changes what the spec does not name. The item says so."""
-    from reconciler.state.models import ObservedInstance, ObservedTask
+    from reconciler.core.facts import ObservedInstance, ObservedTask
 
     instance = ObservedInstance(
         instance_id="pgm-aaaa0001",

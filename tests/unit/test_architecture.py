@@ -227,13 +227,15 @@ def test_the_scanner_finds_each_rule_copied_as_it_was() -> None:
     assert copies_in("account = account_of_arn(arn)\nif observed.on_service_key(i):") == []
 
 
-def test_core_imports_nothing_of_the_package_and_does_no_io() -> None:
-    """core sits below every layer (each may import it without a cycle) and is pure."""
+def test_core_imports_nothing_of_the_package_but_core_and_does_no_io() -> None:
+    """core sits below every layer (each may import it without a cycle) and is pure; its
+    modules may use each other (the fact models use the shared rules)."""
     graph = import_graph()
     io = ("os", "io", "socket", "http", "urllib", "time", "datetime", "pathlib", "alibabacloud")
     for path in sorted((PACKAGE / "core").glob("*.py")):
         name = _module_name(path)
-        assert graph[name] == set(), f"{name} imports {sorted(graph[name])}"
+        outside = {t for t in graph[name] if not t.startswith("reconciler.core")}
+        assert outside == set(), f"{name} imports {sorted(outside)}"
         roots = {
             (a.name if isinstance(n, ast.Import) else n.module or "").split(".")[0]
             for n in _import_nodes(ast.parse(path.read_text()))
@@ -241,6 +243,33 @@ def test_core_imports_nothing_of_the_package_and_does_no_io() -> None:
         }
         assert not roots & set(io), f"{name} imports {sorted(roots & set(io))}"
         assert "open(" not in path.read_text(), f"{name} opens files"
+
+
+# --- cloud/ sits below state/ and every layer that plans or writes -------------------------
+
+CLOUD_MAY_IMPORT = (
+    "reconciler.cloud",
+    "reconciler.core",
+    "reconciler.errors",
+    "reconciler.cancellation",
+    "reconciler.emulator.server",
+)
+"""The adapters return core's fact models; `--emulator` starts the emulator (cloud/session.py,
+lazily). Nothing that observes, plans, applies, reports, knows a kind or prints."""
+
+
+def test_cloud_imports_only_core_errors_cancellation_and_the_emulator() -> None:
+    """cloud/ returns fact models that live below it (core.facts), so state/ sits above cloud/
+    only; an adapter that imports state, plan, apply, drift, app, cli or kinds fails here."""
+    graph = import_graph()
+    found = sorted(
+        f"{module} -> {target}"
+        for module, targets in graph.items()
+        if module == "reconciler.cloud" or module.startswith("reconciler.cloud.")
+        for target in targets
+        if not any(target == a or target.startswith(a + ".") for a in CLOUD_MAY_IMPORT)
+    )
+    assert found == [], "cloud/ imports above itself:\n" + "\n".join(found)
 
 
 # --- the use cases print nothing; the CLI goes through them --------------------------------

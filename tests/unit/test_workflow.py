@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from reconciler import workflow
+from reconciler.core.facts import ObservedState
 from reconciler.errors import SpecError
 from reconciler.render.json import render_json
-from reconciler.state.models import ObservedState
 
 CASES = Path(__file__).resolve().parents[1] / "cases"
 

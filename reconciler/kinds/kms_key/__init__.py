@@ -11,13 +11,13 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.apply.compare import ServiceKeys
     from reconciler.cloud.clients import CloudClients
     from reconciler.core.api_actions import ApiAction
+    from reconciler.core.facts import ObservedState
     from reconciler.drift.finding import Finding
     from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
     from reconciler.plan.context import PlanContext
     from reconciler.plan.inputs import PlanInputs
     from reconciler.plan.model import Change
     from reconciler.spec.models import Spec
-    from reconciler.state.models import ObservedState
     from reconciler.state.reads import Reader, ReadScope
 
 

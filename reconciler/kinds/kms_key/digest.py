@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.state.models import ObservedState
+from reconciler.core.facts import ObservedState
 
 
 def facts(observed: ObservedState, name: str) -> dict[str, Any]:

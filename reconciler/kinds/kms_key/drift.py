@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
+from reconciler.core.facts import ObservedInstance, ObservedState
 from reconciler.drift.finding import FIX, Finding
 from reconciler.drift.model import Kind, Severity
 from reconciler.plan.model import Change
 from reconciler.spec.models import RDS_ENCRYPTION_TAG
-from reconciler.state.models import ObservedInstance, ObservedState
 
 _TAG_PATH = f'tags["{RDS_ENCRYPTION_TAG[0]}"]'
 """The field path of the RDS tag (plan/diff.py quotes a key that is not an identifier)."""

@@ -13,6 +13,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from reconciler.core.facts import ObservedKey
 from reconciler.core.rules import deletion_protected_conflict, key_state_name, managed_tags
 from reconciler.plan.actions import DEFAULT_PENDING_WINDOW_DAYS, Action, Op, RefusalCode
 from reconciler.plan.context import PlanContext
@@ -21,7 +22,6 @@ from reconciler.plan.inputs import KeyOutcome, PlanInputs
 from reconciler.plan.model import Change, FieldChange
 from reconciler.plan.operations import operations
 from reconciler.spec.models import KeyState, KmsKeySpec
-from reconciler.state.models import ObservedKey
 
 
 def desired_view(spec_key: KmsKeySpec) -> dict[str, Any]:

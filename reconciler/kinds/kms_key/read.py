@@ -24,9 +24,9 @@ import functools
 from typing import Any
 
 from reconciler.cloud import kms, rds
+from reconciler.core.facts import ObservedKey
 from reconciler.core.rules import account_of_arn, managed_tags
 from reconciler.spec.models import KeyRef, KeyState, is_key_id
-from reconciler.state.models import ObservedKey
 from reconciler.state.reads import Reader, ReadScope
 
 _ADOPTABLE = frozenset({KeyState.ENABLED, KeyState.DISABLED})

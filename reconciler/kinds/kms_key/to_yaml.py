@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from reconciler.core.facts import ObservedKey
 from reconciler.core.rules import KEY_STATE_NAMES, user_tags
 from reconciler.drift.yaml_blocks import ImportContext, Placement, YamlBlock, YamlEntry
 from reconciler.spec.models import RDS_ENCRYPTION_TAG, KeyState
-from reconciler.state.models import ObservedKey
 
 _KEY_STATES = {api: name for api, name in KEY_STATE_NAMES.items() if name in set(KeyState)}
 """The KMS key states the spec language can declare (not PendingImport)."""

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.core.facts import ObservedPolicy, ObservedRam, PolicyTypeName
 from reconciler.plan.actions import Action, Op, RefusalCode
 from reconciler.plan.context import PlanContext
 from reconciler.plan.diff import diff
 from reconciler.plan.model import Change, Operation
 from reconciler.spec.models import PolicyType, RamSpec
-from reconciler.state.models import ObservedPolicy, ObservedRam, PolicyTypeName
 
 _TYPES: tuple[PolicyTypeName, ...] = ("Custom", "System")
 _MAX_STATEMENTS = 3

@@ -3,6 +3,7 @@ one widens the role), the policy's document changed, the role's trust changed.""
 
 from __future__ import annotations
 
+from reconciler.core.facts import ObservedState
 from reconciler.drift.finding import FIX, Finding
 from reconciler.drift.model import Kind, Severity
 from reconciler.drift.ram_risk import policy_risk
@@ -11,7 +12,6 @@ from reconciler.kinds.ram.attachments import unwanted_attachments
 from reconciler.plan.actions import Op
 from reconciler.plan.model import Change
 from reconciler.spec.models import RDS_ENCRYPTION_TAG, Spec
-from reconciler.state.models import ObservedState
 
 
 def attachment_changed(change: Change, observed: ObservedState) -> Finding:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from reconciler.core.facts import ObservedRam
 from reconciler.kinds.ram.attachments import attachment_changes, refuse_unwanted
 from reconciler.kinds.ram.verify import verify_ram
 from reconciler.plan.actions import Action, Op, RefusalCode, WarningCode
@@ -32,7 +33,6 @@ from reconciler.plan.ram_documents import (
     same_policy_document,
 )
 from reconciler.spec.models import PolicyType, RamSpec
-from reconciler.state.models import ObservedRam
 
 
 def _missing(address: str, op: Op, after: dict[str, Any], reason: str) -> Change:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.core.facts import ObservedRam
 from reconciler.drift.yaml_blocks import ImportContext, Placement, YamlBlock, YamlEntry
 from reconciler.kinds.ram.attachments import unwanted_attachments
 from reconciler.plan.ram_documents import (
@@ -17,7 +18,6 @@ from reconciler.plan.ram_documents import (
     same_policy_document,
 )
 from reconciler.spec.models import DEFAULT_POLICY, DEFAULT_ROLE, RamSpec
-from reconciler.state.models import ObservedRam
 
 KEY_KIND = "kms_key"
 """The kind of the keys RDS reaches through the role."""

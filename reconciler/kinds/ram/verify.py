@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from reconciler.core.facts import ObservedRam
 from reconciler.core.rules import account_of_arn
 from reconciler.plan.actions import KNOWN_AFTER_APPLY, RefusalCode
 from reconciler.plan.context import PlanContext
@@ -27,7 +28,6 @@ from reconciler.plan.ram_eval import (
     trust_lets_service_assume,
 )
 from reconciler.spec.models import RDS_ENCRYPTION_TAG, SERVICE_KEY, KeyRef, RamSpec, is_key_id
-from reconciler.state.models import ObservedRam
 
 _UNKNOWN_ACCOUNT = "(unknown account)"
 

@@ -12,6 +12,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.apply.compare import ServiceKeys
     from reconciler.cloud.clients import CloudClients
     from reconciler.core.api_actions import ApiAction
+    from reconciler.core.facts import ObservedInstance, ObservedState
     from reconciler.drift.finding import Finding
     from reconciler.drift.model import Severity
     from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
@@ -19,7 +20,6 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.plan.inputs import PlanInputs
     from reconciler.plan.model import Change, Plan, Refusal
     from reconciler.spec.models import Spec
-    from reconciler.state.models import ObservedInstance, ObservedState
     from reconciler.state.reads import Reader, ReadScope
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from reconciler.core.facts import ObservedInstance, ObservedState, ObservedTask
 from reconciler.core.rules import carries_rds_tag, usable_by_rds
 from reconciler.kinds.rds_encryption import guards
 from reconciler.plan.actions import (
@@ -18,7 +19,6 @@ from reconciler.plan.actions import (
 from reconciler.plan.context import PlanContext
 from reconciler.plan.inputs import KeyOutcome
 from reconciler.spec.models import RDS_ENCRYPTION_TAG, SERVICE_KEY, KeyRef, is_key_id
-from reconciler.state.models import ObservedInstance, ObservedState, ObservedTask
 
 
 @dataclass(frozen=True)

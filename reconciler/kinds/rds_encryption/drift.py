@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from reconciler.core.facts import ObservedInstance, ObservedKey, ObservedState, ObservedTask
 from reconciler.core.rules import ENCRYPTION_DISABLED
 from reconciler.drift.finding import FIX, Finding
 from reconciler.drift.model import Kind, Severity
@@ -13,7 +14,6 @@ from reconciler.kinds.rds_encryption.desired import describe_value, pending_task
 from reconciler.plan.actions import RefusalCode, WarningCode
 from reconciler.plan.model import Change, PlanWarning, Refusal
 from reconciler.spec.models import RDS_ENCRYPTION_TAG, Spec
-from reconciler.state.models import ObservedInstance, ObservedKey, ObservedState, ObservedTask
 
 
 def encryption_changed(change: Change, observed: ObservedState) -> Finding:

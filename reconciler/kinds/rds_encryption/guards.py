@@ -4,8 +4,8 @@ to do next, or None."""
 
 from __future__ import annotations
 
+from reconciler.core.facts import DEDICATED, ObservedInstance
 from reconciler.plan.actions import RefusalCode
-from reconciler.state.models import DEDICATED, ObservedInstance
 
 SERVERLESS_CATEGORIES = frozenset({"serverless_basic", "serverless_standard", "serverless_ha"})
 SUPPORTED_CATEGORIES = frozenset({"basic", "highavailability", "cluster"})

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from reconciler.core.facts import ObservedInstance, ObservedTask
 from reconciler.core.rules import CMK_TYPE, SERVICE_KEY_TYPE
 from reconciler.kinds.rds_encryption import guards
 from reconciler.kinds.rds_encryption.desired import (
@@ -36,7 +37,6 @@ from reconciler.plan.inputs import KeyOutcome, PlanInputs
 from reconciler.plan.model import Change
 from reconciler.plan.operations import operations
 from reconciler.spec.models import RestartPolicy
-from reconciler.state.models import ObservedInstance, ObservedTask
 
 _PREFIX = "rds_encryption"
 """The kind's own address prefix (an instance's change is `rds_encryption.<instance id>`)."""

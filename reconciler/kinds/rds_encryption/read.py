@@ -20,8 +20,8 @@ import math
 from typing import Any
 
 from reconciler.cloud import rds
+from reconciler.core.facts import ObservedInstance, class_type_from_code
 from reconciler.spec.models import SERVICE_KEY, KeyRef
-from reconciler.state.models import ObservedInstance, class_type_from_code
 from reconciler.state.reads import Reader, ReadScope
 
 

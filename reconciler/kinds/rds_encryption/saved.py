@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from reconciler.core.facts import ObservedInstance, ObservedState
 from reconciler.plan.model import Change
-from reconciler.state.models import ObservedInstance, ObservedState
 
 
 def achieved(instance_id: str, params: list[dict[str, Any]], observed: ObservedState) -> bool:

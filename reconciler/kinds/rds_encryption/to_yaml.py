@@ -8,10 +8,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from reconciler.core.facts import ObservedInstance, ObservedState
 from reconciler.drift.yaml_blocks import ImportContext, Placement, Ref, YamlBlock, YamlEntry
 from reconciler.kinds.rds_encryption import guards
 from reconciler.spec.models import INSTANCE_ID_PATTERN
-from reconciler.state.models import ObservedInstance, ObservedState
 
 KEY_KIND = "kms_key"
 """The kind an instance's CMK is written as."""

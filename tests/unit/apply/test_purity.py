@@ -16,7 +16,6 @@ ALLOWED = (
     "reconciler.plan.model",
     "reconciler.plan.ram_eval",
     "reconciler.plan.actions",
-    "reconciler.state.models",
     "reconciler.cloud",
     "reconciler.errors",
     "reconciler.cancellation",

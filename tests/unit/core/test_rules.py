@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from reconciler.core import rules
-from reconciler.state.models import ObservedKey
+from reconciler.core.facts import ObservedKey
 
 SERVICE_ID = "0d9f0c1e-service"
 

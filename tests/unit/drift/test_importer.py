@@ -6,6 +6,15 @@ from typing import Any
 
 import yaml
 
+from reconciler.core.facts import (
+    ObservedEncryption,
+    ObservedInstance,
+    ObservedKey,
+    ObservedPolicy,
+    ObservedRam,
+    ObservedRole,
+    ObservedState,
+)
 from reconciler.drift.importer import (
     Imported,
     import_document,
@@ -20,15 +29,6 @@ from reconciler.plan.ram_documents import (
     RDS_ENCRYPTION_TRUST_DOCUMENT,
 )
 from reconciler.spec.models import Spec
-from reconciler.state.models import (
-    ObservedEncryption,
-    ObservedInstance,
-    ObservedKey,
-    ObservedPolicy,
-    ObservedRam,
-    ObservedRole,
-    ObservedState,
-)
 
 TAG = {"acs:rds:instance-encryption": "true"}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from reconciler.core.facts import ObservedState
 from reconciler.drift.yaml_blocks import (
     ImportContext,
     Placement,
@@ -14,7 +15,6 @@ from reconciler.drift.yaml_blocks import (
     YamlEntry,
     resolved,
 )
-from reconciler.state.models import ObservedState
 
 
 def _block(*entries: YamlEntry, names: dict[str, str] | None = None) -> YamlBlock:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.core.facts import ObservedState
 from reconciler.plan.planner import build_plan
 from reconciler.spec.models import Spec
-from reconciler.state.models import ObservedState
 
 ACCOUNT = "1234567890123456"
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from reconciler.core.facts import ObservedInstance, ObservedState, ObservedTask
 from reconciler.drift.model import Severity
 from reconciler.drift.report import build_drift
 from reconciler.plan.actions import RefusalCode, WarningCode
 from reconciler.plan.model import Plan
 from reconciler.plan.planner import build_plan
 from reconciler.spec.models import Spec
-from reconciler.state.models import ObservedInstance, ObservedState, ObservedTask
 
 INSTANCE = "pgm-aaaa0001"
 SERVICE_KEY_ID = "key-hzservice1"

@@ -7,12 +7,12 @@ from graphlib import CycleError
 
 import pytest
 
+from reconciler.core.facts import ObservedInstance, ObservedState, class_type_from_code
 from reconciler.plan.actions import Action, RefusalCode
 from reconciler.plan.model import Change
 from reconciler.plan.order import order_changes
 from reconciler.plan.planner import build_plan
 from reconciler.spec.models import Spec
-from reconciler.state.models import ObservedInstance, ObservedState, class_type_from_code
 
 ACCOUNT = "1234567890123456"
 

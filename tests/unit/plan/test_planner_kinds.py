@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from reconciler.core.facts import ObservedState
 from reconciler.plan import planner
 from reconciler.plan.context import PlanContext
 from reconciler.plan.inputs import PlanInputs
 from reconciler.spec.models import Spec
-from reconciler.state.models import ObservedState
 
 
 class _Recording:

@@ -9,6 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from reconciler.core.facts import ObservedInstance, ObservedKey, ObservedState
 from reconciler.plan.actions import (
     ENCRYPTION_DISABLED,
     KNOWN_AFTER_APPLY,
@@ -34,7 +35,6 @@ from reconciler.render.json import render_json
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text
 from reconciler.spec.models import RestartPolicy, Spec
-from reconciler.state.models import ObservedInstance, ObservedKey, ObservedState
 
 ACCOUNT = "1234567890123456"
 REGIONS = ["cn-hangzhou", "cn-shanghai"]

@@ -68,7 +68,7 @@ def test_building_a_plan_loads_no_sdk_cloud_or_observe() -> None:
     code = (
         "import sys; from reconciler.plan.planner import build_plan;"
         "from reconciler.spec.models import Spec;"
-        "from reconciler.state.models import ObservedState;"
+        "from reconciler.core.facts import ObservedState;"
         "spec = Spec.model_validate({'version': 1, 'defaults': {'region': 'cn-hangzhou'},"
         " 'instances': {'pgm-aaaa0001': {'encryption': {'key': 'app'}}},"
         " 'kms_keys': {'app': {'alias': 'alias/app'}}});"

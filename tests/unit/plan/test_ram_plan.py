@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from reconciler.core.facts import ObservedPolicy, ObservedRam, ObservedRole, ObservedState
 from reconciler.plan.actions import RefusalCode
 from reconciler.plan.model import Plan
 from reconciler.plan.planner import build_plan
@@ -14,7 +15,6 @@ from reconciler.plan.ram_documents import (
     RDS_ENCRYPTION_TRUST_DOCUMENT,
 )
 from reconciler.spec.models import Spec
-from reconciler.state.models import ObservedPolicy, ObservedRam, ObservedRole, ObservedState
 
 ACCOUNT = "1234567890123456"
 ROLE = "AliyunRDSInstanceEncryptionDefaultRole"

@@ -1,6 +1,7 @@
-"""What the cloud looked like when we read it. Produced by `state.observe`, consumed by the
-pure planner. Only facts live here, in our own vocabulary, never SDK objects; every model is
-frozen and JSON-serialisable so the fingerprint of a plan is a hash of this document."""
+"""What the cloud looked like when we read it. The cloud adapters return these models and
+`state.observe` assembles them; they live in core, below both, so cloud/ never imports state/.
+Only facts live here, in our own vocabulary, never SDK objects; every model is frozen and
+JSON-serialisable so the fingerprint of a plan is a hash of this document."""
 
 from __future__ import annotations
 
