@@ -178,7 +178,8 @@ class ResourceKind(ABC):
         return self.body_models(change.address)[1].of(change, "before")
 
     def maintenance_window(self, change: Change) -> str | None:
-        """The maintenance window a scheduled change runs in, as read; None when unknown."""
+        """The maintenance window a scheduled change runs in, as read; None when the change
+        is not scheduled or the window is unknown."""
         return None
 
 

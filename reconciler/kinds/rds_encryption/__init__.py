@@ -139,7 +139,7 @@ class RdsEncryption(ResourceKind):
     def maintenance_window(self, change: Change) -> str | None:
         from reconciler.kinds.rds_encryption.body import InstanceAfter
 
-        return InstanceAfter.of(change).maintenance_window
+        return InstanceAfter.of(change).maintenance_window if change.scheduled else None
 
 
 KIND = RdsEncryption()
