@@ -67,7 +67,7 @@ def read_plan_file(path: str | Path) -> Plan:
             f'applies format_version "{FORMAT_VERSION}" only: make the plan again with it'
         )
     try:
-        return load_plan(text)
+        plan = load_plan(text)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "(top level)"
@@ -75,6 +75,26 @@ def read_plan_file(path: str | Path) -> Plan:
         raise PlanFileError(
             f"plan file {name} is not a valid plan: {where}: {first['msg']}{more}"
         ) from error
+    _check_bodies(plan, name)
+    return plan
+
+
+def _check_bodies(plan: Plan, name: str) -> None:
+    """Every change's `after` and `before` must be the typed body its kind writes
+    (kinds/<kind>/body.py), so nothing later reads a key the planner did not write. An
+    address of no kind is left to check_saved_plan, which names it as undeclared."""
+    from reconciler.kinds import find_kind
+    from reconciler.kinds.body import ChangeBodyError
+
+    for change in plan.changes:
+        kind = find_kind(change.address)
+        if kind is None:
+            continue
+        try:
+            kind.after(change)
+            kind.before(change)
+        except ChangeBodyError as error:
+            raise PlanFileError(f"plan file {name} is not a valid plan: {error}") from None
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,8 @@ from reconciler.errors import (
     PermanentError,
     TransientError,
 )
-from reconciler.kinds import find_kind
+from reconciler.kinds import find_kind, kind_of
+from reconciler.kinds.kms_key.body import KeyAfter
 from reconciler.kinds.ram.apply import ATTACHMENT_OPS, attached
 from reconciler.kinds.rds_encryption.apply import show_value
 from reconciler.plan.model import Change, Operation
@@ -192,7 +193,7 @@ def _finish(change: Change, run: RunState, ids: tuple[str, ...]) -> ChangeOutcom
 def _scheduled(
     change: Change, run: RunState, instance_id: str, target: str, ids: tuple[str, ...]
 ) -> ChangeOutcome:
-    window = (change.after or {}).get("maintenance_window")
+    window = kind_of(change.address).maintenance_window(change)
     in_window = f" (maintenance window {window})" if window else " (its maintenance window)"
     try:
         task = run.waiter.scheduled_start(str(change.region), instance_id, target)
@@ -362,7 +363,7 @@ def _find_created_key(
     description and no alias. Found, it is used as the answer (the next plan would adopt it
     the same way); not found, the write did not take effect and is not sent again."""
     region, clients = str(change.region or run.ram_region), run.clients
-    alias = (change.after or {}).get("alias", "")
+    alias = KeyAfter.of(change).alias
     wanted = {t["TagKey"]: t["TagValue"] for t in json.loads(params.get("Tags") or "[]")}
     try:
         candidates = [

@@ -21,6 +21,8 @@ from typing import IO, Any
 
 import click
 
+from reconciler.kinds import kind_of
+
 LABEL_WIDTH = 36
 """Characters of the address in a live row (rds_encryption.<instance id> fits)."""
 PLAIN_PROGRESS_SECONDS = 60.0
@@ -194,7 +196,9 @@ def _duration(value: float) -> str:
 
 def _window(plan: Any, address: str) -> str | None:
     change = plan.change(address)
-    return (change.after or {}).get("maintenance_window") if change is not None else None
+    if change is None:
+        return None
+    return kind_of(change.address).maintenance_window(change)
 
 
 def _requests(outcome: Any) -> str:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.drift.finding import Finding
     from reconciler.drift.model import Severity
     from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
+    from reconciler.kinds.body import ChangeBody
     from reconciler.plan.context import PlanContext
     from reconciler.plan.inputs import PlanInputs
     from reconciler.plan.model import Change, Plan, Refusal
@@ -155,6 +156,30 @@ class ResourceKind(ABC):
         """Its block of the spec `reconciler import` writes, from `context.observed` and the
         blocks of the kinds after it in apply order (written first: they refer to it); None
         when it writes none."""
+        return None
+
+    # --- kafter (issue 17) ------------------------------------------------------------------
+    # A change's `after` and `before` as typed bodies (kinds/body.py, kinds/<kind>/body.py).
+
+    @abstractmethod
+    def body_models(self, address: str) -> tuple[type[ChangeBody], type[ChangeBody]]:
+        """(the model of `after`, the model of `before`) of a change at `address`."""
+
+    def after(self, change: Change) -> ChangeBody:
+        """The change's `after` as the kind's typed body; ChangeBodyError (naming the address
+        and the field) when it is absent or not what the planner writes."""
+        return self.body_models(change.address)[0].of(change, "after")
+
+    def before(self, change: Change) -> ChangeBody | None:
+        """The change's `before` as the kind's typed body; None when the resource did not
+        exist; ChangeBodyError when it is not what the planner writes."""
+        if change.before is None:
+            return None
+        return self.body_models(change.address)[1].of(change, "before")
+
+    def maintenance_window(self, change: Change) -> str | None:
+        """The maintenance window a scheduled change runs in, as read; None when the change
+        is not scheduled or the window is unknown."""
         return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from reconciler.kinds import kind_of
 from reconciler.plan.actions import KNOWN_AFTER_APPLY, Action
 from reconciler.plan.model import Change, Plan
 
@@ -32,7 +33,7 @@ def format_value(value: Any) -> str:
 def restart_when(change: Change) -> str:
     """When a restarting change restarts its instance, e.g. `in its maintenance window W`."""
     if change.scheduled:
-        window = (change.after or {}).get("maintenance_window") or "(not read)"
+        window = kind_of(change.address).maintenance_window(change) or "(not read)"
         return f"in its maintenance window {window}"
     return "when applied"
 

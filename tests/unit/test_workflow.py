@@ -105,6 +105,33 @@ def test_a_malformed_plan_file_is_a_clear_error(
     assert str(path) in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("side", "edit", "says"),
+    [
+        ("after", lambda body: body.pop("switch_time_mode"), "switch_time_mode: Field required"),
+        ("after", lambda body: body.update(config_value=None), "config_value: Input should be"),
+        ("before", lambda body: body.update(encryption="off"), "encryption: Input should be"),
+    ],
+)
+def test_a_change_body_edited_by_hand_is_a_clear_error(
+    tmp_path: Path, side: str, edit: Any, says: str
+) -> None:
+    """Apply, drift and the views read a change's after and before through its kind's typed
+    body (kinds/<kind>/body.py): a body the planner does not write stops the file's reading,
+    naming the address and the field, before anything reads a key of it."""
+    loaded, observed = case("key-switch")
+    document = json.loads(render_json(workflow.make_plan(loaded, observed)))
+    change = next(c for c in document["changes"] if c["address"].startswith("rds_encryption."))
+    edit(change[side])
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(workflow.PlanFileError) as raised:
+        workflow.read_plan_file(path)
+    message = str(raised.value)
+    assert f"plan file {path} is not a valid plan: {change['address']}: its {side}" in message
+    assert says in message
+
+
 def test_a_folder_is_not_a_plan_file(tmp_path: Path) -> None:
     with pytest.raises(workflow.PlanFileError, match="is a folder"):
         workflow.read_plan_file(tmp_path)

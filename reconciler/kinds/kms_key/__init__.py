@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.core.facts import ObservedState
     from reconciler.drift.finding import Finding
     from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
+    from reconciler.kinds.body import ChangeBody
     from reconciler.plan.context import PlanContext
     from reconciler.plan.inputs import PlanInputs
     from reconciler.plan.model import Change
@@ -101,6 +102,13 @@ class KmsKey(ResourceKind):
         from reconciler.kinds.kms_key.to_yaml import to_yaml
 
         return to_yaml(context, self.name)
+
+    # --- kafter (issue 17) ------------------------------------------------------------------
+
+    def body_models(self, address: str) -> tuple[type[ChangeBody], type[ChangeBody]]:
+        from reconciler.kinds.kms_key.body import KeyAfter, KeyBefore
+
+        return KeyAfter, KeyBefore
 
 
 KIND = KmsKey()

@@ -1,6 +1,6 @@
 """Apply's side of a key: the fresh read before the write, in the shape of the change's
-`before` (key state names and managed tags by reconciler.core.rules). Imports only cloud, core
-and plan.model."""
+`before` (key state names and managed tags by reconciler.core.rules). Imports only cloud, core,
+plan.model and its change bodies (kinds/kms_key/body.py)."""
 
 from __future__ import annotations
 
@@ -9,24 +9,26 @@ from typing import Any
 from reconciler.cloud import kms
 from reconciler.cloud.clients import CloudClients
 from reconciler.core.rules import key_state_name, managed_tags, rotation_days
+from reconciler.kinds.kms_key.body import KeyAfter, KeyBefore
 from reconciler.plan.model import Change
 
 
 def moved(change: Change, clients: CloudClients) -> str | None:
     region = str(change.region)
     if change.before is None:  # create: the alias must still be free
-        alias = str((change.after or {}).get("alias"))
+        alias = KeyAfter.of(change).alias
         holder = kms.alias_target(clients, region, alias)
         return None if holder is None else f"the alias {alias} now exists (key {holder})"
     key_id = str(change.target_id)
     metadata = kms.describe_key(clients, region, key_id)
     if metadata is None:
         return f"key {key_id} no longer exists"
-    now = _key_view(clients, region, key_id, metadata, change.before)
-    differ = sorted(k for k in now if now[k] != change.before.get(k))
+    before = KeyBefore.of(change, "before").wire()  # the settings it holds, as planned
+    now = _key_view(clients, region, key_id, metadata, before)
+    differ = sorted(k for k in now if now[k] != before.get(k))
     if not differ:
         return None
-    return "; ".join(f"{k} is now {now[k]!r}, was {change.before.get(k)!r}" for k in differ)
+    return "; ".join(f"{k} is now {now[k]!r}, was {before.get(k)!r}" for k in differ)
 
 
 def _key_view(

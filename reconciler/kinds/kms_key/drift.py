@@ -7,6 +7,7 @@ import re
 from reconciler.core.facts import ObservedInstance, ObservedState
 from reconciler.drift.finding import FIX, Finding
 from reconciler.drift.model import Kind, Severity
+from reconciler.kinds.kms_key.body import KeyBefore
 from reconciler.plan.model import Change
 from reconciler.spec.models import RDS_ENCRYPTION_TAG
 
@@ -32,7 +33,8 @@ def key_changed(change: Change, observed: ObservedState) -> Finding:
     )
     # The cloud's key no longer usable (disabled, pending deletion) is a risk to its users; a
     # usable key the spec wants retired is only a difference.
-    usable_now = (change.before or {}).get("state") == "enabled"
+    before = KeyBefore.of(change, "before") if change.before is not None else None
+    usable_now = before is not None and before.state == "enabled"
     at_stake = Severity.CRITICAL if used else Severity.HIGH
     state_severity = Severity.MEDIUM if usable_now else at_stake
     paths = [fc.path for fc in change.field_changes]

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.core.facts import ObservedState
     from reconciler.drift.finding import Finding
     from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
+    from reconciler.kinds.body import ChangeBody
     from reconciler.plan.context import PlanContext
     from reconciler.plan.inputs import PlanInputs
     from reconciler.plan.model import Change, Plan
@@ -126,6 +127,18 @@ class Ram(ResourceKind):
         from reconciler.kinds.ram.to_yaml import to_yaml
 
         return to_yaml(context)
+
+    # --- kafter (issue 17) ------------------------------------------------------------------
+
+    def body_models(self, address: str) -> tuple[type[ChangeBody], type[ChangeBody]]:
+        from reconciler.kinds.ram import body
+
+        models: dict[str, tuple[type[ChangeBody], type[ChangeBody]]] = {
+            POLICY: (body.PolicyAfter, body.PolicyBefore),
+            ROLE: (body.RoleBody, body.RoleBody),
+            ATTACHMENT: (body.AttachmentBody, body.AttachmentBody),
+        }
+        return models[address.partition(".")[0]]  # kind_of gives only its own prefixes
 
 
 KIND = Ram()

@@ -1,41 +1,36 @@
 """Apply's side of RAM: the fresh read of a policy, a role or a role's attachments before the
-write, against the change's `before`. Imports only cloud, core and plan.model."""
+write, against the change's `before`. Imports only cloud, core, plan.model and its change
+bodies (kinds/ram/body.py)."""
 
 from __future__ import annotations
-
-import json
-from typing import Any
 
 from reconciler.cloud import ram
 from reconciler.cloud.clients import CloudClients
 from reconciler.core.ops import Op
+from reconciler.kinds.ram.body import PolicyAfter, PolicyBefore, RoleBody
 from reconciler.plan.model import Change
 
 
-def _document(text: Any) -> Any:
-    return json.loads(text) if isinstance(text, str) else text
-
-
 def policy_moved(change: Change, clients: CloudClients, region: str) -> str | None:
-    name = str((change.after or {}).get("name") or change.target_id)
+    name = PolicyAfter.of(change).name
     policy = ram.get_policy(clients, region, name, "Custom")
     if change.before is None:
         return None if policy is None else f"the policy {name} now exists"
     if policy is None:
         return f"the policy {name} no longer exists"
-    if policy.document != _document(change.before.get("document")):
+    if policy.document != PolicyBefore.of(change, "before").document:
         return f"the document of policy {name} changed"
     return None
 
 
 def role_moved(change: Change, clients: CloudClients, region: str) -> str | None:
-    name = str((change.after or {}).get("name") or change.target_id)
+    name = RoleBody.of(change).name
     role = ram.get_role(clients, region, name)
     if change.before is None:
         return None if role is None else f"the role {name} now exists"
     if role is None:
         return f"the role {name} no longer exists"
-    if role.trust_document != _document(change.before.get("trust_document")):
+    if role.trust_document != RoleBody.of(change, "before").trust_document:
         return f"the trust policy of role {name} changed"
     return None
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.core.facts import ObservedPolicy, ObservedRam, PolicyTypeName
+from reconciler.kinds.ram.body import AttachmentBody
 from reconciler.plan.actions import Action, Op, RefusalCode
 from reconciler.plan.context import PlanContext
 from reconciler.plan.diff import diff
@@ -110,24 +111,23 @@ def _operation(op: Op, role: str, policy: str, policy_type: str) -> Operation:
 
 def _attach_only(ram: RamSpec) -> Change:
     policy_type = api_type(ram)
-    after = {"role": ram.role, "policy": ram.policy, "policy_type": policy_type, "attached": True}
+    after = AttachmentBody(
+        role=ram.role, policy=ram.policy, policy_type=policy_type, attached=True
+    ).wire()
     return Change(
         address=address(ram.role, ram.policy),
         action=Action.CREATE,
         operations=[_operation(Op.RAM_ATTACH_POLICY_TO_ROLE, ram.role, ram.policy, policy_type)],
         field_changes=diff({"attached": False}, {"attached": True}),
-        before={"role": ram.role, "policy": ram.policy, "attached": False},
+        before=AttachmentBody(role=ram.role, policy=ram.policy, attached=False).wire(),
         after=after,
         reason=f"{policy_type.lower()} policy {ram.policy} is not attached to role {ram.role}",
     )
 
 
 def _attachment_view(ram: RamSpec, name: str, types: set[str]) -> dict[str, Any]:
-    return {
-        "role": ram.role,
-        "policy": name,
-        "attached": {t: t in types for t in _TYPES},
-    }
+    attached = {t: t in types for t in _TYPES}
+    return AttachmentBody(role=ram.role, policy=name, attached=attached).wire()
 
 
 def _name_change(

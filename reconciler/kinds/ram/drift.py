@@ -9,6 +9,7 @@ from reconciler.drift.model import Kind, Severity
 from reconciler.drift.ram_risk import policy_risk
 from reconciler.kinds.ram.attachments import address as attachment_address
 from reconciler.kinds.ram.attachments import unwanted_attachments
+from reconciler.kinds.ram.body import PolicyBefore
 from reconciler.plan.actions import Op
 from reconciler.plan.model import Change
 from reconciler.spec.models import RDS_ENCRYPTION_TAG, Spec
@@ -45,7 +46,7 @@ def attachment_changed(change: Change, observed: ObservedState) -> Finding:
 
 
 def policy_changed(change: Change) -> Finding:
-    document = (change.before or {}).get("document")
+    document = PolicyBefore.of(change, "before").document
     risk = policy_risk(document)
     problems = []
     if risk.tag_condition_gone:

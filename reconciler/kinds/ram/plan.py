@@ -19,6 +19,7 @@ from typing import Any
 
 from reconciler.core.facts import ObservedRam
 from reconciler.kinds.ram.attachments import attachment_changes, refuse_unwanted
+from reconciler.kinds.ram.body import PolicyAfter, PolicyBefore, RoleBody
 from reconciler.kinds.ram.verify import verify_ram
 from reconciler.plan.actions import Action, Op, RefusalCode, WarningCode
 from reconciler.plan.context import PlanContext
@@ -56,7 +57,7 @@ def _policy_change(ram: RamSpec, observed: ObservedRam) -> Change | None:
     """The custom policy: created with the fixed document, or given it as a new default
     version when its default version means something else."""
     address = f"ram_policy.{ram.policy}"
-    after = {"name": ram.policy, "document": RDS_ENCRYPTION_POLICY_DOCUMENT}
+    after = PolicyAfter(name=ram.policy, document=RDS_ENCRYPTION_POLICY_DOCUMENT).wire()
     policy = observed.policy
     if policy is None:
         return _missing(
@@ -67,11 +68,9 @@ def _policy_change(ram: RamSpec, observed: ObservedRam) -> Change | None:
         )
     if same_policy_document(policy.document, RDS_ENCRYPTION_POLICY_DOCUMENT):
         return None
-    before = {
-        "name": policy.name,
-        "document": policy.document,
-        "default_version": policy.default_version,
-    }
+    before = PolicyBefore(
+        name=policy.name, document=policy.document, default_version=policy.default_version
+    ).wire()
     return Change(
         address=address,
         action=Action.UPDATE,
@@ -91,7 +90,7 @@ def _policy_change(ram: RamSpec, observed: ObservedRam) -> Change | None:
 
 def _role_change(ram: RamSpec, observed: ObservedRam) -> Change | None:
     address = f"ram_role.{ram.role}"
-    after = {"name": ram.role, "trust_document": RDS_ENCRYPTION_TRUST_DOCUMENT}
+    after = RoleBody(name=ram.role, trust_document=RDS_ENCRYPTION_TRUST_DOCUMENT).wire()
     role = observed.role
     if role is None:
         return _missing(
@@ -112,7 +111,7 @@ def _role_change(ram: RamSpec, observed: ObservedRam) -> Change | None:
             ["trust_document"],
         ),
         target_id=role.name,
-        before={"name": role.name, "trust_document": role.trust_document},
+        before=RoleBody(name=role.name, trust_document=role.trust_document).wire(),
         after=after,
         reason="the role's trust policy does not let rds.aliyuncs.com assume it",
     )

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.drift.finding import Finding
     from reconciler.drift.model import Severity
     from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
+    from reconciler.kinds.body import ChangeBody
     from reconciler.plan.context import PlanContext
     from reconciler.plan.inputs import PlanInputs
     from reconciler.plan.model import Change, Plan, Refusal
@@ -127,6 +128,18 @@ class RdsEncryption(ResourceKind):
         from reconciler.kinds.rds_encryption.to_yaml import to_yaml
 
         return to_yaml(context)
+
+    # --- kafter (issue 17) ------------------------------------------------------------------
+
+    def body_models(self, address: str) -> tuple[type[ChangeBody], type[ChangeBody]]:
+        from reconciler.kinds.rds_encryption.body import InstanceAfter, InstanceBefore
+
+        return InstanceAfter, InstanceBefore
+
+    def maintenance_window(self, change: Change) -> str | None:
+        from reconciler.kinds.rds_encryption.body import InstanceAfter
+
+        return InstanceAfter.of(change).maintenance_window if change.scheduled else None
 
 
 KIND = RdsEncryption()

@@ -11,6 +11,7 @@ from reconciler.cloud.answers import absent
 from reconciler.cloud.clients import CloudClients
 from reconciler.core.rules import ENCRYPTION_DISABLED, SERVICE_KEY_TYPE, is_service_key
 from reconciler.errors import PermanentError
+from reconciler.kinds.rds_encryption.body import InstanceBefore
 from reconciler.plan.model import Change
 
 if TYPE_CHECKING:  # pragma: no cover - types only
@@ -39,7 +40,7 @@ def encryption_value(
 
 def moved(change: Change, clients: CloudClients, service_keys: ServiceKeys) -> str | None:
     instance_id = str(change.target_id)
-    expected = ((change.before or {}).get("encryption") or {}).get("key")
+    expected = InstanceBefore.of(change, "before").encryption.key
     now = encryption_value(clients, str(change.region), instance_id, service_keys)
     if now is None:
         return f"instance {instance_id} no longer exists"

@@ -10,6 +10,7 @@ from reconciler.core.facts import ObservedInstance, ObservedKey, ObservedState, 
 from reconciler.core.rules import ENCRYPTION_DISABLED
 from reconciler.drift.finding import FIX, Finding
 from reconciler.drift.model import Kind, Severity
+from reconciler.kinds.rds_encryption.body import InstanceAfter, InstanceBefore
 from reconciler.kinds.rds_encryption.desired import describe_value, pending_task
 from reconciler.plan.actions import RefusalCode, WarningCode
 from reconciler.plan.model import Change, PlanWarning, Refusal
@@ -19,10 +20,9 @@ from reconciler.spec.models import RDS_ENCRYPTION_TAG, Spec
 def encryption_changed(change: Change, observed: ObservedState) -> Finding:
     """From the change's views (never its human reason): where the instance is, where the
     spec wants it, each spec key by name."""
-    now = (change.before or {})["encryption"]["key"]
-    after = change.after or {}
-    wanted_key = str(after.get("key_address") or "").removeprefix("kms_key.") or None
-    wanted = describe_value(after["encryption"]["key"], wanted_key)
+    now = InstanceBefore.of(change, "before").encryption.key
+    after = InstanceAfter.of(change)
+    wanted = describe_value(after.encryption.key, after.key_name)
     return Finding(
         change.address,
         Kind.CHANGED,

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from reconciler.core.facts import ObservedInstance, ObservedTask
 from reconciler.core.rules import CMK_TYPE, SERVICE_KEY_TYPE
 from reconciler.kinds.rds_encryption import guards
+from reconciler.kinds.rds_encryption.body import EncryptionView, InstanceAfter, InstanceBefore
 from reconciler.kinds.rds_encryption.desired import (
     DesiredKey,
     current_value,
@@ -272,23 +273,23 @@ def _add_change(
         if instance.maintain_time
         else "next maintenance window"
     )
-    before = {"encryption": {"key": current}}
-    after_view = {"encryption": {"key": desired.value}}
+    before = InstanceBefore(encryption=EncryptionView(key=current)).wire()
+    after_view = InstanceBefore(encryption=EncryptionView(key=desired.value)).wire()
     current_key = spec_key_in_use(instance, keys)
     reason = (
         f"encryption is {_describe(current, current_key)}; the spec wants "
         f"{_describe(desired.value, desired.key)}"
     )
     reason += f"; submitted for its {window}" if scheduled else "; applied immediately"
-    after = {
-        **after_view,
-        "instance_id": instance_id,
-        "config_name": "encryptionKey",
-        "config_value": desired.value,
-        "key_address": desired.key.address if desired.key else None,
-        "switch_time_mode": "MaintainTime" if scheduled else "Immediate",
-        "maintenance_window": instance.maintain_time if scheduled else None,
-    }
+    after = InstanceAfter(
+        encryption=EncryptionView(key=desired.value),
+        instance_id=instance_id,
+        config_name="encryptionKey",
+        config_value=desired.value,
+        key_address=desired.key.address if desired.key else None,
+        switch_time_mode="MaintainTime" if scheduled else "Immediate",
+        maintenance_window=instance.maintain_time if scheduled else None,
+    ).wire()
     ops = [Op.RDS_MODIFY_DB_INSTANCE_CONFIG]
     ctx.add(
         Change(
@@ -378,7 +379,7 @@ def warn_old_snapshots(ctx: PlanContext, keys: Mapping[str, KeyOutcome]) -> None
     for change in list(ctx.changes.values()):
         if change.address.partition(".")[0] != _PREFIX or change.before is None:
             continue
-        current = change.before["encryption"]["key"]
+        current = InstanceBefore.of(change, "before").encryption.key
         if current in (ENCRYPTION_DISABLED, SERVICE_KEY_CONFIG_VALUE):
             continue
         old_key = next((k for k in keys.values() if k.key_id and k.key_id == current), None)

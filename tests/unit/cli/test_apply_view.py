@@ -16,6 +16,7 @@ from reconciler.cli.apply_view import (
 )
 from reconciler.plan.actions import Action
 from reconciler.plan.model import Change, Operation, Plan
+from tests.unit.bodies import instance_after
 
 A = "rds_encryption.pgm-bp1aaaa0000000001"
 B = "rds_encryption.pgm-bp1bbbb0000000002"
@@ -36,7 +37,12 @@ def plan() -> Plan:
         changes=[
             change(K),
             change(A, restart=True),
-            change(B, restart=True, scheduled=True, after={"maintenance_window": "18:00Z-22:00Z"}),
+            change(
+                B,
+                restart=True,
+                scheduled=True,
+                after=instance_after("pgm-bp1bbbb0000000002", "18:00Z-22:00Z"),
+            ),
         ],
     )
 

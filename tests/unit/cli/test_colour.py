@@ -12,6 +12,7 @@ from reconciler.cli.console import use_color
 from reconciler.plan.actions import Action, RefusalCode
 from reconciler.plan.model import Change, FieldChange, Operation, Plan, Refusal, summarise
 from reconciler.render.text import render_text
+from tests.unit.bodies import instance_after
 
 SGR = re.compile(r"\x1b\[([0-9;]*)m")
 
@@ -56,7 +57,7 @@ def _plan() -> Plan:
         operations=[Operation(op="rds:ModifyDBInstanceConfig")],
         field_changes=[FieldChange(path="encryption.key", before="disabled", after="ServiceKey")],
         restart=True,
-        after={"maintenance_window": None},
+        after=instance_after("pgm-bp1aaaa0000001"),
     )
     key = Change(
         address="kms_key.rds-prod", action=Action.CREATE, operations=[Operation(op="kms:CreateKey")]

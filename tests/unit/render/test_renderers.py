@@ -18,6 +18,7 @@ from reconciler.plan.model import (
 from reconciler.render.json import render_json
 from reconciler.render.markdown import MAX_CHARS, render_markdown
 from reconciler.render.text import render_text
+from tests.unit.bodies import instance_after
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -31,7 +32,7 @@ def _instance_change(i: int, *, scheduled: bool = False) -> Change:
         restart=True,
         scheduled=scheduled,
         reason="encryption is off; the spec wants it on",
-        after={"maintenance_window": "18:00Z-22:00Z" if scheduled else None},
+        after=instance_after(f"pgm-{i:012d}", "18:00Z-22:00Z" if scheduled else None),
     )
 
 
