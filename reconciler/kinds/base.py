@@ -16,9 +16,11 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.apply.compare import ServiceKeys
     from reconciler.cloud.clients import CloudClients
     from reconciler.core.api_actions import ApiAction
+    from reconciler.core.ops import Op
     from reconciler.drift.finding import Finding
     from reconciler.drift.model import Severity
     from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
+    from reconciler.kinds.write_rule import WriteRule
     from reconciler.plan.context import PlanContext
     from reconciler.plan.inputs import PlanInputs
     from reconciler.plan.model import Change, Plan, Refusal
@@ -156,6 +158,14 @@ class ResourceKind(ABC):
         blocks of the kinds after it in apply order (written first: they refer to it); None
         when it writes none."""
         return None
+
+    # --- kwrites (issue 17) ----------------------------------------------------------------
+
+    @abstractmethod
+    def writes(self) -> Mapping[Op, WriteRule]:
+        """Its writes by `Op` (kinds/<kind>/writes.py): the cloud function, idempotent or
+        not, what the answer produces, how a lost answer is read back, and what apply does
+        around and after the write (apply/calls.py is the union of every kind's)."""
 
 
 def not_at_an_instance(refusal: Refusal, severity: Severity) -> Severity:

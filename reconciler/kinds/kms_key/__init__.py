@@ -3,6 +3,7 @@ Its plan rules and guards are in plan.py."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from reconciler.kinds.base import ResourceKind
@@ -11,8 +12,10 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.apply.compare import ServiceKeys
     from reconciler.cloud.clients import CloudClients
     from reconciler.core.api_actions import ApiAction
+    from reconciler.core.ops import Op
     from reconciler.drift.finding import Finding
     from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
+    from reconciler.kinds.write_rule import WriteRule
     from reconciler.plan.context import PlanContext
     from reconciler.plan.inputs import PlanInputs
     from reconciler.plan.model import Change
@@ -101,6 +104,13 @@ class KmsKey(ResourceKind):
         from reconciler.kinds.kms_key.to_yaml import to_yaml
 
         return to_yaml(context, self.name)
+
+    # --- kwrites (issue 17) ----------------------------------------------------------------
+
+    def writes(self) -> Mapping[Op, WriteRule]:
+        from reconciler.kinds.kms_key.writes import WRITES
+
+        return WRITES
 
 
 KIND = KmsKey()

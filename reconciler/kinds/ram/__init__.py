@@ -13,8 +13,10 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.apply.compare import ServiceKeys
     from reconciler.cloud.clients import CloudClients
     from reconciler.core.api_actions import ApiAction
+    from reconciler.core.ops import Op
     from reconciler.drift.finding import Finding
     from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
+    from reconciler.kinds.write_rule import WriteRule
     from reconciler.plan.context import PlanContext
     from reconciler.plan.inputs import PlanInputs
     from reconciler.plan.model import Change, Plan
@@ -126,6 +128,13 @@ class Ram(ResourceKind):
         from reconciler.kinds.ram.to_yaml import to_yaml
 
         return to_yaml(context)
+
+    # --- kwrites (issue 17) ----------------------------------------------------------------
+
+    def writes(self) -> Mapping[Op, WriteRule]:
+        from reconciler.kinds.ram.writes import WRITES
+
+        return WRITES
 
 
 KIND = Ram()

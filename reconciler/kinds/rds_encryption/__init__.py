@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from reconciler.kinds.base import ResourceKind
@@ -12,9 +12,11 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.apply.compare import ServiceKeys
     from reconciler.cloud.clients import CloudClients
     from reconciler.core.api_actions import ApiAction
+    from reconciler.core.ops import Op
     from reconciler.drift.finding import Finding
     from reconciler.drift.model import Severity
     from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
+    from reconciler.kinds.write_rule import WriteRule
     from reconciler.plan.context import PlanContext
     from reconciler.plan.inputs import PlanInputs
     from reconciler.plan.model import Change, Plan, Refusal
@@ -127,6 +129,13 @@ class RdsEncryption(ResourceKind):
         from reconciler.kinds.rds_encryption.to_yaml import to_yaml
 
         return to_yaml(context)
+
+    # --- kwrites (issue 17) ----------------------------------------------------------------
+
+    def writes(self) -> Mapping[Op, WriteRule]:
+        from reconciler.kinds.rds_encryption.writes import WRITES
+
+        return WRITES
 
 
 KIND = RdsEncryption()
