@@ -18,7 +18,7 @@ declared by the op's write rule (kinds/<kind>/writes.py, through apply/calls.py)
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -280,6 +280,15 @@ def _send(change: Change, op: str, params: dict[str, Any], run: RunState) -> Wri
         raise
 
 
+@dataclass
+class _Refused:
+    """Since when a write has been refused as busy, or as perhaps RAM not yet propagated."""
+
+    busy_since: float | None = None
+    refused_since: float | None = None
+    delays: Iterator[float] = field(default_factory=lambda: iter(RAM_RETRY_DELAYS))
+
+
 def _send_waiting(
     change: Change, op: str, rule: WriteRule, params: dict[str, Any], run: RunState
 ) -> Written:
@@ -288,48 +297,56 @@ def _send_waiting(
     region = str(change.region)
     busy = rule.busy_resource
     resource_id = busy(params) if busy is not None else str(change.target_id)
-    clock = run.options.clock
-    refused_since: float | None = None
-    busy_since: float | None = None
-    delays = iter(RAM_RETRY_DELAYS)
+    refused = _Refused()
     while True:
         try:
             return calls.WRITES[op](run.clients, region, params)
         except TransientError as error:
-            if (
-                busy is None
-                or isinstance(error, NetworkError)
-                or family_of(error) is not Family.BUSY
-            ):
+            if busy is None or not _busy(error):
                 raise
-            busy_since = clock() if busy_since is None else busy_since
-            if clock() - busy_since >= run.options.timeout_s:
-                raise WriteFailed(
-                    f"{error}; still refused as busy after {run.options.timeout_s:g} s"
-                ) from error
-            run.emit(ApplyEvent("waiting", change.address, f"{resource_id} is busy ({error.code})"))
-            waited = run.waiter.until_running(change.address, region, resource_id)
-            if not waited.ok:
-                raise WriteFailed(f"{error}; then {waited.detail}") from error
-            # Running, yet refused as busy: give the cloud a moment before sending again.
-            run.waiter.nap(run.options.poll_interval_s)
+            _wait_out_busy(change, resource_id, error, refused, run)
         except PermanentError as error:
             if not _ram_not_ready(rule, error, params, run):
                 raise
-            now = clock()
-            refused_since = now if refused_since is None else refused_since
-            if now - refused_since >= RAM_PROPAGATION_S:
-                raise
-            delay = next(delays, RAM_RETRY_DELAYS[-1])
-            run.emit(
-                ApplyEvent(
-                    "waiting",
-                    change.address,
-                    f"{resource_id}: {error.code}; RAM changes of this run may not have "
-                    f"reached RDS yet, retrying in {delay:g} s",
-                )
-            )
-            run.waiter.nap(delay)
+            _wait_for_ram(change, resource_id, error, refused, run)
+
+
+def _wait_out_busy(
+    change: Change, resource_id: str, error: TransientError, refused: _Refused, run: RunState
+) -> None:
+    """Wait until the resource is Running again; raises WriteFailed past `timeout_s`."""
+    clock = run.options.clock
+    refused.busy_since = clock() if refused.busy_since is None else refused.busy_since
+    if clock() - refused.busy_since >= run.options.timeout_s:
+        raise WriteFailed(
+            f"{error}; still refused as busy after {run.options.timeout_s:g} s"
+        ) from error
+    run.emit(ApplyEvent("waiting", change.address, f"{resource_id} is busy ({error.code})"))
+    waited = run.waiter.until_running(change.address, str(change.region), resource_id)
+    if not waited.ok:
+        raise WriteFailed(f"{error}; then {waited.detail}") from error
+    # Running, yet refused as busy: give the cloud a moment before sending again.
+    run.waiter.nap(run.options.poll_interval_s)
+
+
+def _wait_for_ram(
+    change: Change, resource_id: str, error: PermanentError, refused: _Refused, run: RunState
+) -> None:
+    """Nap before sending again; raises the refusal past RAM_PROPAGATION_S."""
+    now = run.options.clock()
+    refused.refused_since = now if refused.refused_since is None else refused.refused_since
+    if now - refused.refused_since >= RAM_PROPAGATION_S:
+        raise error
+    delay = next(refused.delays, RAM_RETRY_DELAYS[-1])
+    run.emit(
+        ApplyEvent(
+            "waiting",
+            change.address,
+            f"{resource_id}: {error.code}; RAM changes of this run may not have "
+            f"reached RDS yet, retrying in {delay:g} s",
+        )
+    )
+    run.waiter.nap(delay)
 
 
 def _busy(error: TransientError) -> bool:
