@@ -4,7 +4,9 @@ a lost answer is read back; a failed read-back is never taken for an answer."""
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -134,3 +136,40 @@ def test_which_refusals_of_an_instance_change_may_be_ram_not_yet_propagated(
 ) -> None:
     error = PermanentError("rds:ModifyDBInstanceConfig", code, "refused", status=403)
     assert ram_not_ready(error, {"ConfigValue": value}) is retried
+
+
+KIND_AGNOSTIC = ("calls.py", "change.py", "executor.py")
+"""apply modules that carry writes out by asking the op's rule: they name no op and import
+no kind's own modules (only the registry, kinds/base.py and kinds/write_rule.py)."""
+
+
+def _named_ops_and_kind_modules(path: Path) -> list[str]:
+    found: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            found += [f"Op.{node.attr}"] if node.value.id == "Op" else []
+        elif isinstance(node, ast.ImportFrom):
+            found += [node.module] if _a_kinds_own(node.module or "") else []
+    return found
+
+
+def _a_kinds_own(module: str) -> bool:
+    shared = ("reconciler.kinds.base", "reconciler.kinds.write_rule")
+    return module.startswith("reconciler.kinds.") and module not in shared
+
+
+@pytest.mark.parametrize("name", KIND_AGNOSTIC)
+def test_apply_names_no_op_and_no_kind_where_it_writes(name: str) -> None:
+    path = Path(__file__).resolve().parents[3] / "reconciler" / "apply" / name
+    assert _named_ops_and_kind_modules(path) == []
+
+
+def test_the_scanner_finds_an_op_named_and_a_kind_imported(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from reconciler.kinds.ram.apply import attached\nif op == Op.KMS_CREATE_KEY:\n    pass\n"
+    )
+    assert _named_ops_and_kind_modules(sample) == [
+        "reconciler.kinds.ram.apply",
+        "Op.KMS_CREATE_KEY",
+    ]
