@@ -7,7 +7,8 @@
                propagation, lost answers), then waiting or reporting it scheduled
 - compare.py   the fresh read of a target, in the plan's vocabulary, against `before`
 - waiter.py    every wait, on the injectable clock
-- calls.py     op name -> cloud write function; references between changes
+- calls.py     op name -> its write rule (the union of the kinds' writes()); references
+               between changes
 - journal.py   the append-only record of writes; lock.py  one apply per state folder
 
 Imports plan.model, cloud, errors and cancellation only (tests/unit/apply/test_purity.py).

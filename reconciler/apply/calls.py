@@ -1,59 +1,47 @@
 """Plan operations -> cloud write functions, and the typed references between changes.
 
 Apply interprets `Operation{op, params}` and re-derives nothing: each op name maps to the one
-function in cloud/{kms,ram,rds}.py that sends it; a `{"ref": address, "attr": ...}` value is
-replaced by what an earlier change produced (CreateKey's KeyId and Arn).
+write rule a kind declares for it (`ResourceKind.writes()`, kinds/<kind>/writes.py), whose
+function in cloud/{kms,ram,rds}.py sends it; a `{"ref": address, "attr": ...}` value is
+replaced by what an earlier change produced (CreateKey's KeyId and Arn). This module knows no
+kind: its tables are the union of the kinds'.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable
 from typing import Any
 
-from reconciler.cloud import kms, ram, rds
-from reconciler.cloud.clients import CloudClients
-from reconciler.cloud.writes import Written
 from reconciler.core.ops import Op
 from reconciler.errors import ApplyError
+from reconciler.kinds import KINDS
+from reconciler.kinds.base import ResourceKind
+from reconciler.kinds.write_rule import WriteFn, WriteRule
 from reconciler.plan.model import is_ref
 
-WriteFn = Callable[[CloudClients, str, dict[str, Any]], Written]
 
-WRITES: dict[Op, WriteFn] = {
-    Op.RAM_CREATE_POLICY: ram.create_policy,
-    Op.RAM_CREATE_POLICY_VERSION: ram.create_policy_version,
-    Op.RAM_CREATE_ROLE: ram.create_role,
-    Op.RAM_UPDATE_ROLE: ram.update_role,
-    Op.RAM_ATTACH_POLICY_TO_ROLE: ram.attach_policy_to_role,
-    Op.RAM_DETACH_POLICY_FROM_ROLE: ram.detach_policy_from_role,
-    Op.KMS_CREATE_KEY: kms.create_key,
-    Op.KMS_CANCEL_KEY_DELETION: kms.cancel_key_deletion,
-    Op.KMS_ENABLE_KEY: kms.enable_key,
-    Op.KMS_UPDATE_KEY_DESCRIPTION: kms.update_key_description,
-    Op.KMS_UPDATE_ROTATION_POLICY: kms.update_rotation_policy,
-    Op.KMS_TAG_RESOURCE: kms.tag_resource,
-    Op.KMS_UNTAG_RESOURCE: kms.untag_resource,
-    Op.KMS_CREATE_ALIAS: kms.create_alias,
-    Op.KMS_SET_DELETION_PROTECTION: kms.set_deletion_protection,
-    Op.KMS_DISABLE_KEY: kms.disable_key,
-    Op.KMS_SCHEDULE_KEY_DELETION: kms.schedule_key_deletion,
-    Op.RDS_MODIFY_DB_INSTANCE_CONFIG: rds.modify_config,
-}
+def union(kinds: Iterable[ResourceKind]) -> dict[Op, WriteRule]:
+    """Every kind's write rules; an op two kinds declare is a bug, refused."""
+    rules: dict[Op, WriteRule] = {}
+    for kind in kinds:
+        for op, rule in kind.writes().items():
+            if op in rules:
+                raise ValueError(f"{op} is a write of two kinds (the second: {kind.name})")
+            rules[op] = rule
+    return rules
 
-NOT_IDEMPOTENT: frozenset[Op] = frozenset(
-    {
-        Op.KMS_CREATE_KEY,
-        Op.KMS_CREATE_ALIAS,
-        Op.RAM_CREATE_POLICY,
-        Op.RAM_CREATE_ROLE,
-        Op.RAM_ATTACH_POLICY_TO_ROLE,
-        Op.RAM_DETACH_POLICY_FROM_ROLE,
-    }
-)
+
+RULES: dict[Op, WriteRule] = union(KINDS)
+"""Each op's write rule (what apply/change.py asks: read-back, waits)."""
+
+WRITES: dict[Op, WriteFn] = {op: rule.send for op, rule in RULES.items()}
+"""The function that sends each op: apply sends through this table (a test may replace one)."""
+
+NOT_IDEMPOTENT: frozenset[Op] = frozenset(op for op, rule in RULES.items() if not rule.idempotent)
 """Writes without a ClientToken that fail when repeated or do it twice: never sent again after
 a lost answer; the target is read instead to learn whether the call took effect."""
 
-PRODUCES: dict[Op, tuple[str, ...]] = {Op.KMS_CREATE_KEY: ("key_id", "arn")}
+PRODUCES: dict[Op, tuple[str, ...]] = {op: r.produces for op, r in RULES.items() if r.produces}
 """Attributes an op's answer provides for references."""
 
 

@@ -1,21 +1,24 @@
 """Carrying out ONE change: compare-and-set, its writes in order (journalled), then waiting for
 an Immediate encryption change or reporting a scheduled one.
 
-Special cases on the write road (everything else is clients.call's shared retry policy):
-- a busy instance on ModifyDBInstanceConfig: once the shared retries give up, wait (waiter)
-  until it is Running, then send again (same ClientToken), within `timeout_s`;
-- a CMK ModifyDBInstanceConfig refused as not authorised right after this run created or
-  changed RAM: retried for up to RAM_PROPAGATION_S (RAM changes take time to reach RDS);
-- a lost answer of a write that is not idempotent: never sent again; the target is read to
-  learn whether it took effect (CreateKey: the alias-less key carrying its tags, as the
-  planner adopts it).
+Special cases on the write road (everything else is clients.call's shared retry policy), each
+declared by the op's write rule (kinds/<kind>/writes.py, through apply/calls.py):
+- a busy resource (`busy_resource`, ModifyDBInstanceConfig): once the shared retries give up,
+  wait (waiter) until it is Running, then send again (same ClientToken), within `timeout_s`;
+- a refusal that may be RAM not yet propagated (`ram_not_ready`: a CMK ModifyDBInstanceConfig
+  refused as not authorised) right after this run created or changed RAM: retried for up to
+  RAM_PROPAGATION_S (RAM changes take time to reach RDS);
+- a lost answer of a write that is not idempotent: never sent again; the rule's `read_back`
+  reads the target to learn whether it took effect (CreateKey: the alias-less key carrying
+  its tags, as the planner adopts it);
+- after the writes (`after`): wait until the instance is Running with the target, or report
+  when a change for the maintenance window starts.
 """
 
 from __future__ import annotations
 
-import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,11 +28,9 @@ from reconciler.apply.journal import Journal
 from reconciler.apply.results import ApplyEvent, ApplyOptions, ChangeOutcome
 from reconciler.apply.waiter import Waiter
 from reconciler.cancellation import raise_if_cancelled
-from reconciler.cloud import kms, ram
 from reconciler.cloud.clients import CloudClients
 from reconciler.cloud.retry import Family, family_of
 from reconciler.cloud.writes import Written
-from reconciler.core.ops import Op
 from reconciler.errors import (
     ApplyError,
     CloudCallError,
@@ -39,18 +40,13 @@ from reconciler.errors import (
     TransientError,
 )
 from reconciler.kinds import find_kind, kind_of
-from reconciler.kinds.kms_key.body import KeyAfter
-from reconciler.kinds.ram.apply import ATTACHMENT_OPS, attached
-from reconciler.kinds.rds_encryption.apply import show_value
+from reconciler.kinds.write_rule import ReadBackFailed, Wait, WriteRule
 from reconciler.plan.model import Change, Operation
 
 RAM_PROPAGATION_S = 120.0
 """How long a CMK change refused as not authorised is retried after this run changed RAM."""
 RAM_RETRY_DELAYS = (2.0, 4.0, 8.0, 15.0)
 """Seconds between those retries (the last repeats)."""
-CALLER_DENIED = ("Forbidden.RAM", "NoPermission")
-"""The documented common codes of a call the tool's OWN identity may not make (its RAM
-policies lack the action): never RAM propagation of RDS's role, never retried."""
 
 
 class WriteFailed(Exception):
@@ -168,15 +164,14 @@ def _not_started(run: RunState, address: str, detail: str) -> ChangeOutcome:
 def _finish(change: Change, run: RunState, ids: tuple[str, ...]) -> ChangeOutcome:
     address = change.address
     ids = tuple(i for i in ids if i)
-    config = next((o for o in change.operations if o.op == Op.RDS_MODIFY_DB_INSTANCE_CONFIG), None)
-    if config is None:
+    wait = _wait_after(change, run)
+    if wait is None:
         detail = "made " + ", ".join(change.op_names)
         run.emit(ApplyEvent("done", address, detail))
         return ChangeOutcome(address, "done", detail, ids)
-    params = calls.resolve(config.params, run.outputs)
-    instance_id, target = str(params["DBInstanceId"]), str(params["ConfigValue"])
+    instance_id, target = wait.resource_id, wait.target
     region = str(change.region)
-    if params.get("SwitchTimeMode") == "MaintainTime":
+    if wait.scheduled:
         return _scheduled(change, run, instance_id, target, ids)
     try:
         result = run.waiter.until_done(address, region, instance_id, target)
@@ -185,9 +180,17 @@ def _finish(change: Change, run: RunState, ids: tuple[str, ...]) -> ChangeOutcom
         return _failed(run, address, detail, list(ids))
     if not result.ok:
         return _failed(run, address, result.detail, list(ids))
-    detail = f"{instance_id} is Running with encryption {show_value(target)}"
-    run.emit(ApplyEvent("done", address, detail))
-    return ChangeOutcome(address, "done", detail, ids)
+    run.emit(ApplyEvent("done", address, wait.done))
+    return ChangeOutcome(address, "done", wait.done, ids)
+
+
+def _wait_after(change: Change, run: RunState) -> Wait | None:
+    """What the first operation whose rule waits after the write asks to wait for; None."""
+    for op in change.operations:
+        after = calls.RULES[op.op].after
+        if after is not None:
+            return after(calls.resolve(op.params, run.outputs))
+    return None
 
 
 def _scheduled(
@@ -266,143 +269,117 @@ def _write(change: Change, op: Operation, run: RunState) -> Written:
 
 def _send(change: Change, op: str, params: dict[str, Any], run: RunState) -> Written:
     region = str(change.region or run.ram_region)
-    function = calls.WRITES[op]
-    if op == Op.RDS_MODIFY_DB_INSTANCE_CONFIG:
-        return _modify_config(change, params, run)
+    rule = calls.RULES[op]
+    if rule.busy_resource is not None or rule.ram_not_ready is not None:
+        return _send_waiting(change, op, rule, params, run)
     try:
-        return function(run.clients, region, params)
+        return calls.WRITES[op](run.clients, region, params)
     except NetworkError as error:
-        if op in calls.NOT_IDEMPOTENT and error.outcome_unknown:
-            return _verify_lost(change, op, params, run, error)
+        if not rule.idempotent and error.outcome_unknown:
+            return _verify_lost(change, op, rule, params, run, error)
         raise
 
 
-def _modify_config(change: Change, params: dict[str, Any], run: RunState) -> Written:
-    """ModifyDBInstanceConfig, waiting out a busy instance and RAM propagation."""
-    region, instance_id = str(change.region), str(params["DBInstanceId"])
-    clock = run.options.clock
-    refused_since: float | None = None
+@dataclass
+class _Refused:
+    """Since when a write has been refused as busy, or as perhaps RAM not yet propagated."""
+
     busy_since: float | None = None
-    delays = iter(RAM_RETRY_DELAYS)
+    refused_since: float | None = None
+    delays: Iterator[float] = field(default_factory=lambda: iter(RAM_RETRY_DELAYS))
+
+
+def _send_waiting(
+    change: Change, op: str, rule: WriteRule, params: dict[str, Any], run: RunState
+) -> Written:
+    """An idempotent write (ModifyDBInstanceConfig), waiting out a busy resource and RAM
+    propagation, as its rule says."""
+    region = str(change.region)
+    busy = rule.busy_resource
+    resource_id = busy(params) if busy is not None else str(change.target_id)
+    refused = _Refused()
     while True:
         try:
-            return calls.WRITES[Op.RDS_MODIFY_DB_INSTANCE_CONFIG](run.clients, region, params)
+            return calls.WRITES[op](run.clients, region, params)
         except TransientError as error:
-            if isinstance(error, NetworkError) or family_of(error) is not Family.BUSY:
+            if busy is None or not _busy(error):
                 raise
-            busy_since = clock() if busy_since is None else busy_since
-            if clock() - busy_since >= run.options.timeout_s:
-                raise WriteFailed(
-                    f"{error}; still refused as busy after {run.options.timeout_s:g} s"
-                ) from error
-            run.emit(ApplyEvent("waiting", change.address, f"{instance_id} is busy ({error.code})"))
-            waited = run.waiter.until_running(change.address, region, instance_id)
-            if not waited.ok:
-                raise WriteFailed(f"{error}; then {waited.detail}") from error
-            # Running, yet refused as busy: give the cloud a moment before sending again.
-            run.waiter.nap(run.options.poll_interval_s)
+            _wait_out_busy(change, resource_id, error, refused, run)
         except PermanentError as error:
-            if not _ram_not_ready(error, params, run):
+            if not _ram_not_ready(rule, error, params, run):
                 raise
-            now = clock()
-            refused_since = now if refused_since is None else refused_since
-            if now - refused_since >= RAM_PROPAGATION_S:
-                raise
-            delay = next(delays, RAM_RETRY_DELAYS[-1])
-            run.emit(
-                ApplyEvent(
-                    "waiting",
-                    change.address,
-                    f"{instance_id}: {error.code}; RAM changes of this run may not have reached "
-                    f"RDS yet, retrying in {delay:g} s",
-                )
-            )
-            run.waiter.nap(delay)
+            _wait_for_ram(change, resource_id, error, refused, run)
 
 
-def _ram_not_ready(error: PermanentError, params: dict[str, Any], run: RunState) -> bool:
-    """A CMK change refused as not authorised, after this run changed RAM (not the tool's own
-    identity refused the call: CALLER_DENIED)."""
-    value = str(params.get("ConfigValue") or "")
-    code = error.code.lower()
-    return (
-        run.ram_changed.is_set()
-        and code not in {c.lower() for c in CALLER_DENIED}
-        and value.lower() not in ("servicekey", "disabled")
-        and (family_of(error) is Family.NOT_AUTHORIZED or "byok" in code)
-        and "notenabled" not in code
-        and "lockmode" not in code
+def _wait_out_busy(
+    change: Change, resource_id: str, error: TransientError, refused: _Refused, run: RunState
+) -> None:
+    """Wait until the resource is Running again; raises WriteFailed past `timeout_s`."""
+    clock = run.options.clock
+    refused.busy_since = clock() if refused.busy_since is None else refused.busy_since
+    if clock() - refused.busy_since >= run.options.timeout_s:
+        raise WriteFailed(
+            f"{error}; still refused as busy after {run.options.timeout_s:g} s"
+        ) from error
+    run.emit(ApplyEvent("waiting", change.address, f"{resource_id} is busy ({error.code})"))
+    waited = run.waiter.until_running(change.address, str(change.region), resource_id)
+    if not waited.ok:
+        raise WriteFailed(f"{error}; then {waited.detail}") from error
+    # Running, yet refused as busy: give the cloud a moment before sending again.
+    run.waiter.nap(run.options.poll_interval_s)
+
+
+def _wait_for_ram(
+    change: Change, resource_id: str, error: PermanentError, refused: _Refused, run: RunState
+) -> None:
+    """Nap before sending again; raises the refusal past RAM_PROPAGATION_S."""
+    now = run.options.clock()
+    refused.refused_since = now if refused.refused_since is None else refused.refused_since
+    if now - refused.refused_since >= RAM_PROPAGATION_S:
+        raise error
+    delay = next(refused.delays, RAM_RETRY_DELAYS[-1])
+    run.emit(
+        ApplyEvent(
+            "waiting",
+            change.address,
+            f"{resource_id}: {error.code}; RAM changes of this run may not have "
+            f"reached RDS yet, retrying in {delay:g} s",
+        )
     )
+    run.waiter.nap(delay)
+
+
+def _busy(error: TransientError) -> bool:
+    """Refused as busy (not a network failure: that is the shared retry policy's)."""
+    return not isinstance(error, NetworkError) and family_of(error) is Family.BUSY
+
+
+def _ram_not_ready(
+    rule: WriteRule, error: PermanentError, params: dict[str, Any], run: RunState
+) -> bool:
+    """A refusal the rule says may be RAM not yet propagated, after this run changed RAM."""
+    ready = rule.ram_not_ready
+    return run.ram_changed.is_set() and ready is not None and ready(error, params)
 
 
 def _verify_lost(
-    change: Change, op: str, params: dict[str, Any], run: RunState, error: NetworkError
+    change: Change,
+    op: str,
+    rule: WriteRule,
+    params: dict[str, Any],
+    run: RunState,
+    error: NetworkError,
 ) -> Written:
-    """A not-idempotent write whose answer was lost: read whether it took effect."""
-    region, clients = str(change.region or run.ram_region), run.clients
-    if op == Op.KMS_CREATE_KEY:
-        return _find_created_key(change, params, run, error)
+    """A not-idempotent write whose answer was lost: its rule reads whether it took effect."""
+    region = str(change.region or run.ram_region)
+    read_back = rule.read_back
+    if read_back is None:  # WriteRule refuses this; fail closed all the same
+        raise WriteFailed(f"{error}; no way to read back whether it took effect") from error
     try:
-        took_effect = _took_effect(op, params, clients, region)
-    except CloudCallError as read_error:
-        raise WriteFailed(
-            f"{error}; reading back whether it took effect failed too: {read_error}"
-        ) from error
-    if not took_effect:
-        raise WriteFailed(
-            f"{error}; read back: it did not take effect. It was not sent again: apply again"
-        ) from error
-    run.emit(ApplyEvent("write", change.address, f"{op}: answer lost; read back: it took effect"))
-    return Written(note="the answer was lost; read back: it took effect")
-
-
-def _find_created_key(
-    change: Change, params: dict[str, Any], run: RunState, error: NetworkError
-) -> Written:
-    """A lost CreateKey answer: the key it made (if any) has the request's tags and
-    description and no alias. Found, it is used as the answer (the next plan would adopt it
-    the same way); not found, the write did not take effect and is not sent again."""
-    region, clients = str(change.region or run.ram_region), run.clients
-    alias = KeyAfter.of(change).alias
-    wanted = {t["TagKey"]: t["TagValue"] for t in json.loads(params.get("Tags") or "[]")}
-    try:
-        candidates = [
-            key_id
-            for key_id, tags in kms.aliasless_keys(clients, region).items()
-            if {k: v for k, v in tags.items() if k in wanted or not k.startswith("acs:")} == wanted
-        ]
-        key = kms.adopt_key(clients, region, candidates) if candidates else None
-    except CloudCallError as read_error:
-        raise WriteFailed(
-            f"{error}. A key may have been created in {region} without its alias {alias}; "
-            f"looking for it failed too: {read_error}. The next plan finds such a key by its "
-            "tags and adopts it"
-        ) from error
-    if key is None or key.description != (params.get("Description") or ""):
-        raise WriteFailed(
-            f"{error}; read back: no key without an alias carries its tags, so it did not "
-            "take effect. It was not sent again: apply again"
-        ) from error
-    run.emit(ApplyEvent("write", change.address, f"kms:CreateKey: answer lost; found {key.key_id}"))
-    return Written(
-        outputs={"key_id": key.key_id, "arn": key.arn},
-        note=f"the answer was lost; read back: it created {key.key_id} (no alias yet)",
-    )
-
-
-def _took_effect(op: str, params: dict[str, Any], clients: CloudClients, region: str) -> bool:
-    if op == Op.KMS_CREATE_ALIAS:
-        return kms.alias_target(clients, region, params["AliasName"]) == params["KeyId"]
-    if op == Op.RAM_CREATE_POLICY:
-        policy = ram.get_policy(clients, region, params["PolicyName"], "Custom")
-        return policy is not None and policy.document == json.loads(params["PolicyDocument"])
-    if op == Op.RAM_CREATE_ROLE:
-        role = ram.get_role(clients, region, params["RoleName"])
-        wanted = json.loads(params["AssumeRolePolicyDocument"])
-        return role is not None and role.trust_document == wanted
-    if op in ATTACHMENT_OPS:
-        now = attached(
-            clients, region, params["RoleName"], params["PolicyName"], params["PolicyType"]
-        )
-        return now == (op == Op.RAM_ATTACH_POLICY_TO_ROLE)
-    return False
+        seen = read_back(run.clients, region, params, change)
+    except ReadBackFailed as failed:
+        raise WriteFailed(f"{error}{failed.detail}") from error
+    if not seen.took_effect:
+        raise WriteFailed(f"{error}; {seen.detail}. It was not sent again: apply again") from error
+    run.emit(ApplyEvent("write", change.address, f"{op}: answer lost; {seen.detail}"))
+    return Written(outputs=dict(seen.outputs), note=f"the answer was lost; {seen.note}")

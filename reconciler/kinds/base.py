@@ -17,10 +17,12 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.cloud.clients import CloudClients
     from reconciler.core.api_actions import ApiAction
     from reconciler.core.facts import ObservedInstance, ObservedState
+    from reconciler.core.ops import Op
     from reconciler.drift.finding import Finding
     from reconciler.drift.model import Severity
     from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
     from reconciler.kinds.body import ChangeBody
+    from reconciler.kinds.write_rule import WriteRule
     from reconciler.plan.context import PlanContext
     from reconciler.plan.inputs import PlanInputs
     from reconciler.plan.model import Change, Plan, Refusal
@@ -181,6 +183,14 @@ class ResourceKind(ABC):
         """The maintenance window a scheduled change runs in, as read; None when the change
         is not scheduled or the window is unknown."""
         return None
+
+    # --- kwrites (issue 17) ----------------------------------------------------------------
+
+    @abstractmethod
+    def writes(self) -> Mapping[Op, WriteRule]:
+        """Its writes by `Op` (kinds/<kind>/writes.py): the cloud function, idempotent or
+        not, what the answer produces, how a lost answer is read back, and what apply does
+        around and after the write (apply/calls.py is the union of every kind's)."""
 
 
 def not_at_an_instance(refusal: Refusal, severity: Severity) -> Severity:

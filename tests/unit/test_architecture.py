@@ -169,7 +169,7 @@ RULE_COPIES: dict[str, tuple[re.Pattern[str], ...]] = {
 
 NOT_COPIES: dict[tuple[str, str], str] = {
     (
-        "apply/change.py",
+        "kinds/kms_key/writes.py",
         'if {k: v for k, v in tags.items() if k in wanted or not k.startswith("acs:")} == wanted',
     ): "a lost CreateKey's key is found by the tags of the request itself, acs: ones included",
 }

@@ -3,6 +3,7 @@ Its plan rules and guards are in plan.py."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from reconciler.kinds.base import ResourceKind
@@ -12,9 +13,11 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.cloud.clients import CloudClients
     from reconciler.core.api_actions import ApiAction
     from reconciler.core.facts import ObservedState
+    from reconciler.core.ops import Op
     from reconciler.drift.finding import Finding
     from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
     from reconciler.kinds.body import ChangeBody
+    from reconciler.kinds.write_rule import WriteRule
     from reconciler.plan.context import PlanContext
     from reconciler.plan.inputs import PlanInputs
     from reconciler.plan.model import Change
@@ -109,6 +112,13 @@ class KmsKey(ResourceKind):
         from reconciler.kinds.kms_key.body import KeyAfter, KeyBefore
 
         return KeyAfter, KeyBefore
+
+    # --- kwrites (issue 17) ----------------------------------------------------------------
+
+    def writes(self) -> Mapping[Op, WriteRule]:
+        from reconciler.kinds.kms_key.writes import WRITES
+
+        return WRITES
 
 
 KIND = KmsKey()

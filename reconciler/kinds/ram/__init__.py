@@ -14,9 +14,11 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.cloud.clients import CloudClients
     from reconciler.core.api_actions import ApiAction
     from reconciler.core.facts import ObservedState
+    from reconciler.core.ops import Op
     from reconciler.drift.finding import Finding
     from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
     from reconciler.kinds.body import ChangeBody
+    from reconciler.kinds.write_rule import WriteRule
     from reconciler.plan.context import PlanContext
     from reconciler.plan.inputs import PlanInputs
     from reconciler.plan.model import Change, Plan
@@ -139,6 +141,13 @@ class Ram(ResourceKind):
             ATTACHMENT: (body.AttachmentBody, body.AttachmentBody),
         }
         return models[address.partition(".")[0]]  # kind_of gives only its own prefixes
+
+    # --- kwrites (issue 17) ----------------------------------------------------------------
+
+    def writes(self) -> Mapping[Op, WriteRule]:
+        from reconciler.kinds.ram.writes import WRITES
+
+        return WRITES
 
 
 KIND = Ram()

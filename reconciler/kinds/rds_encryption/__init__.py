@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from reconciler.kinds.base import ResourceKind
@@ -13,10 +13,12 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.cloud.clients import CloudClients
     from reconciler.core.api_actions import ApiAction
     from reconciler.core.facts import ObservedInstance, ObservedState
+    from reconciler.core.ops import Op
     from reconciler.drift.finding import Finding
     from reconciler.drift.model import Severity
     from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
     from reconciler.kinds.body import ChangeBody
+    from reconciler.kinds.write_rule import WriteRule
     from reconciler.plan.context import PlanContext
     from reconciler.plan.inputs import PlanInputs
     from reconciler.plan.model import Change, Plan, Refusal
@@ -140,6 +142,13 @@ class RdsEncryption(ResourceKind):
         from reconciler.kinds.rds_encryption.body import InstanceAfter
 
         return InstanceAfter.of(change).maintenance_window if change.scheduled else None
+
+    # --- kwrites (issue 17) ----------------------------------------------------------------
+
+    def writes(self) -> Mapping[Op, WriteRule]:
+        from reconciler.kinds.rds_encryption.writes import WRITES
+
+        return WRITES
 
 
 KIND = RdsEncryption()
