@@ -15,6 +15,7 @@ from typing import Any
 
 from reconciler.core.facts import ObservedKey
 from reconciler.core.rules import deletion_protected_conflict, key_state_name, managed_tags
+from reconciler.kinds.kms_key.params import BUILDERS
 from reconciler.plan.actions import DEFAULT_PENDING_WINDOW_DAYS, Action, Op, RefusalCode
 from reconciler.plan.context import PlanContext
 from reconciler.plan.diff import diff
@@ -114,7 +115,9 @@ def _create(ctx: PlanContext, name: str, spec_key: KmsKeySpec, region: str) -> K
         Change(
             address=address,
             action=Action.CREATE,
-            operations=operations(ops, address, None, after, token_seed=ctx.token_seed),
+            operations=operations(
+                ops, address, None, after, builders=BUILDERS, token_seed=ctx.token_seed
+            ),
             field_changes=diff(None, after),
             region=region,
             after=after,
@@ -152,7 +155,9 @@ def _update(ctx: PlanContext, name: str, spec_key: KmsKeySpec, key: ObservedKey)
         Change(
             address=address,
             action=action,
-            operations=operations(ops, address, before, full_after, token_seed=ctx.token_seed),
+            operations=operations(
+                ops, address, before, full_after, builders=BUILDERS, token_seed=ctx.token_seed
+            ),
             field_changes=diff(before, after),
             region=key.region,
             target_id=key.key_id,

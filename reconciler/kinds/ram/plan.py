@@ -20,6 +20,7 @@ from typing import Any
 from reconciler.core.facts import ObservedRam
 from reconciler.kinds.ram.attachments import attachment_changes, refuse_unwanted
 from reconciler.kinds.ram.body import PolicyAfter, PolicyBefore, RoleBody
+from reconciler.kinds.ram.params import BUILDERS
 from reconciler.kinds.ram.verify import verify_ram
 from reconciler.plan.actions import Action, Op, RefusalCode, WarningCode
 from reconciler.plan.context import PlanContext
@@ -50,7 +51,7 @@ def _missing(address: str, op: Op, after: dict[str, Any], reason: str) -> Change
 
 def _ops(op: Op, address: str, before: dict[str, Any] | None, after: dict[str, Any]) -> list:
     """RAM calls take no ClientToken and refer to nothing created later: no fingerprint."""
-    return operations([op], address, before, after, token_seed="")
+    return operations([op], address, before, after, builders=BUILDERS, token_seed="")
 
 
 def _policy_change(ram: RamSpec, observed: ObservedRam) -> Change | None:

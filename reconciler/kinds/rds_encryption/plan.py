@@ -24,6 +24,7 @@ from reconciler.kinds.rds_encryption.desired import (
     pending_encryption_task,
     spec_key_in_use,
 )
+from reconciler.kinds.rds_encryption.params import BUILDERS, TOKENED
 from reconciler.plan.actions import (
     ENCRYPTION_DISABLED,
     SERVICE_KEY_CONFIG_VALUE,
@@ -295,7 +296,15 @@ def _add_change(
         Change(
             address=address,
             action=Action.UPDATE,
-            operations=operations(ops, address, before, after, token_seed=ctx.token_seed),
+            operations=operations(
+                ops,
+                address,
+                before,
+                after,
+                builders=BUILDERS,
+                token_seed=ctx.token_seed,
+                tokened=TOKENED,
+            ),
             field_changes=diff(before, after_view),
             restart=True,
             scheduled=scheduled,
