@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from reconciler.cloud.clients import CloudClients
 from reconciler.cloud.writes import Written
 from reconciler.errors import CloudCallError, PermanentError
+from reconciler.plan.actions import RefusalCode
 from reconciler.plan.model import Change
 
 Params = dict[str, Any]
@@ -78,6 +79,35 @@ class Wait:
 
 
 @dataclass(frozen=True)
+class WriteRefusal:
+    """A guard that refuses a write now: its code (the plan's refusal codes) and why."""
+
+    code: RefusalCode
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.code.value}: {self.message}"
+
+
+T = TypeVar("T")
+
+
+class GuardReads(Protocol):
+    """What a write's guard gets from apply: the clients, and a per-run memo for facts several
+    guards share (read at most once per run, e.g. the RDS role)."""
+
+    clients: CloudClients
+    ram_region: str
+
+    def once(self, name: str, read: Callable[[], T]) -> T: ...
+
+
+GuardFn = Callable[[GuardReads, str, Params], "WriteRefusal | None"]
+"""(reads, region, resolved params) -> the refusal of the write's guard now, or None. Raises
+CloudCallError when a fact cannot be read (the change then fails: never a pass)."""
+
+
+@dataclass(frozen=True)
 class WriteRule:
     """One write of a kind."""
 
@@ -96,6 +126,9 @@ class WriteRule:
     is retried for a while); None: never."""
     after: Callable[[Params], Wait] | None = None
     """What to wait for after the write; None: nothing."""
+    guard: GuardFn | None = None
+    """The plan's guards of this write, checked again right before it (docs/plan-format.md,
+    "Every guard again at its write"); None: the compare-and-set of the target is all."""
 
     def __post_init__(self) -> None:
         if not self.idempotent and self.read_back is None:

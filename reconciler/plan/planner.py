@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from reconciler.core.facts import ObservedState
 from reconciler.kinds import KINDS
+from reconciler.kinds.rds_encryption.body import InstanceAfter
 from reconciler.kinds.rds_encryption.desired import uses_key
 from reconciler.plan.actions import RefusalCode
 from reconciler.plan.context import Locations, PlanContext
@@ -201,5 +202,5 @@ def _moves_off(ctx: PlanContext, instance_id: str, key_id: str | None) -> bool:
     return (
         change is not None
         and not change.scheduled
-        and (change.after or {}).get("config_value") != key_id
+        and InstanceAfter.of(change).config_value != key_id
     )

@@ -12,6 +12,7 @@ from reconciler.cloud.clients import CloudClients
 from reconciler.core.ops import Op
 from reconciler.errors import CloudCallError
 from reconciler.kinds.kms_key.body import KeyAfter
+from reconciler.kinds.kms_key.write_guards import key_not_in_use
 from reconciler.kinds.write_rule import Params, ReadBack, ReadBackFailed, WriteRule, read_back_by
 from reconciler.plan.model import Change
 
@@ -67,6 +68,8 @@ WRITES: dict[Op, WriteRule] = {
         kms.create_alias, idempotent=False, read_back=read_back_by(_alias_created)
     ),
     Op.KMS_SET_DELETION_PROTECTION: WriteRule(kms.set_deletion_protection, idempotent=True),
-    Op.KMS_DISABLE_KEY: WriteRule(kms.disable_key, idempotent=True),
-    Op.KMS_SCHEDULE_KEY_DELETION: WriteRule(kms.schedule_key_deletion, idempotent=True),
+    Op.KMS_DISABLE_KEY: WriteRule(kms.disable_key, idempotent=True, guard=key_not_in_use),
+    Op.KMS_SCHEDULE_KEY_DELETION: WriteRule(
+        kms.schedule_key_deletion, idempotent=True, guard=key_not_in_use
+    ),
 }

@@ -11,6 +11,7 @@ from reconciler.cloud.retry import Family, family_of
 from reconciler.core.ops import Op
 from reconciler.errors import PermanentError
 from reconciler.kinds.rds_encryption.apply import show_value
+from reconciler.kinds.rds_encryption.write_guards import instance_may_change
 from reconciler.kinds.write_rule import Params, Wait, WriteRule
 
 CALLER_DENIED = ("Forbidden.RAM", "NoPermission")
@@ -55,5 +56,6 @@ WRITES: dict[Op, WriteRule] = {
         busy_resource=_instance,
         ram_not_ready=ram_not_ready,
         after=wait_for,
+        guard=instance_may_change,
     ),
 }

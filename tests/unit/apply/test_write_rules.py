@@ -138,7 +138,7 @@ def test_which_refusals_of_an_instance_change_may_be_ram_not_yet_propagated(
     assert ram_not_ready(error, {"ConfigValue": value}) is retried
 
 
-KIND_AGNOSTIC = ("calls.py", "change.py", "executor.py")
+KIND_AGNOSTIC = ("calls.py", "change.py", "executor.py", "guards.py")
 """apply modules that carry writes out by asking the op's rule: they name no op and import
 no kind's own modules (only the registry, kinds/base.py and kinds/write_rule.py)."""
 
@@ -173,3 +173,18 @@ def test_the_scanner_finds_an_op_named_and_a_kind_imported(tmp_path: Path) -> No
         "reconciler.kinds.ram.apply",
         "Op.KMS_CREATE_KEY",
     ]
+
+
+def test_the_writes_that_can_lock_or_decrypt_a_database_are_guarded_at_the_write() -> None:
+    """Disabling or deleting a key, and changing an instance's encryption, each re-check the
+    plan's guards right before they are sent (docs/plan-format.md, "Every guard again at its
+    write"); dropping one of these guards fails here."""
+    from reconciler.apply import calls
+    from reconciler.core.ops import Op
+
+    guarded = {op for op, rule in calls.RULES.items() if rule.guard is not None}
+    assert guarded == {
+        Op.KMS_DISABLE_KEY,
+        Op.KMS_SCHEDULE_KEY_DELETION,
+        Op.RDS_MODIFY_DB_INSTANCE_CONFIG,
+    }
