@@ -1,5 +1,5 @@
 """Apply's side of a key: the fresh read before the write, in the shape of the change's
-`before` (key state names and managed tags by reconciler.core.rules). Imports only cloud, core,
+`before`, through the kind's one view of a key (kinds/kms_key/view.py). Imports only cloud, core,
 plan.model and its change bodies (kinds/kms_key/body.py)."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from typing import Any
 
 from reconciler.cloud import kms
 from reconciler.cloud.clients import CloudClients
-from reconciler.core.rules import key_state_name, managed_tags, rotation_days
 from reconciler.kinds.kms_key.body import KeyAfter, KeyBefore
+from reconciler.kinds.kms_key.view import key_view
 from reconciler.plan.model import Change
 
 
@@ -38,25 +38,16 @@ def _key_view(
     metadata: dict[str, Any],
     before: dict[str, Any],
 ) -> dict[str, Any]:
-    """The fresh read in the shape of `before`, limited to the settings `before` holds."""
-    view: dict[str, Any] = {}
-    if "state" in before:
-        state = str(metadata.get("KeyState"))
-        view["state"] = key_state_name(state)
-    if "deletion_protection" in before:
-        view["deletion_protection"] = (
-            str(metadata.get("DeletionProtection", "")).lower() == "enabled"
-        )
+    """The fresh read in the shape of `before`, limited to the settings `before` holds: the
+    planner's own view of the key (kinds/kms_key/view.py), from the same reads (DescribeKey,
+    and ListResourceTags when the tags are compared). The alias is not read again here."""
+    tags = kms.list_tags(clients, region, key_id) if "tags" in before else {}
+    key = kms.key_from_metadata(metadata, region, tags=tags, aliases=[])
+    rotation = before.get("rotation") or {}
+    desired: dict[str, Any] = {"alias": ""}
     if "description" in before:
-        view["description"] = metadata.get("Description") or ""
+        desired["description"] = before["description"]
     if "rotation" in before:
-        rotation: dict[str, Any] = {
-            "enabled": str(metadata.get("AutomaticRotation", "")).lower() == "enabled"
-        }
-        if "interval_days" in before["rotation"]:
-            rotation["interval_days"] = rotation_days(metadata.get("RotationInterval"))
-        view["rotation"] = rotation
-    if "tags" in before:
-        tags = kms.list_tags(clients, region, key_id)
-        view["tags"] = managed_tags(tags)
-    return view
+        desired["rotation"] = {"enabled": "interval_days" in rotation}
+    view = key_view(key, desired)
+    return {k: v for k, v in view.items() if k in before and k != "alias"}

@@ -14,8 +14,9 @@ from dataclasses import replace
 from typing import Any
 
 from reconciler.core.facts import ObservedKey
-from reconciler.core.rules import deletion_protected_conflict, key_state_name, managed_tags
+from reconciler.core.rules import deletion_protected_conflict
 from reconciler.kinds.kms_key.params import BUILDERS
+from reconciler.kinds.kms_key.view import key_view
 from reconciler.plan.actions import DEFAULT_PENDING_WINDOW_DAYS, Action, Op, RefusalCode
 from reconciler.plan.context import PlanContext
 from reconciler.plan.diff import diff
@@ -41,28 +42,6 @@ def desired_view(spec_key: KmsKeySpec) -> dict[str, Any]:
             if spec_key.rotation.enabled
             else {"enabled": False}
         )
-    return view
-
-
-def observed_view(key: ObservedKey, desired: dict[str, Any]) -> dict[str, Any]:
-    """The same settings as observed, limited to what `desired` manages."""
-    wanted = desired["alias"]
-    # Observe finds a spec key by its alias (then listed), or adopts a key with no alias at
-    # all (a CreateKey whose answer was lost): its alias is then absent, and made.
-    has_it = wanted.lower() in (a.lower() for a in key.aliases)
-    alias = wanted if has_it else (sorted(key.aliases)[0] if key.aliases else None)
-    view: dict[str, Any] = {
-        "alias": alias,
-        "state": key_state_name(key.state),
-        "deletion_protection": key.deletion_protection,
-        "tags": managed_tags(key.tags),
-    }
-    if "description" in desired:
-        view["description"] = key.description
-    if "rotation" in desired:
-        view["rotation"] = {"enabled": key.rotation_enabled}
-        if desired["rotation"]["enabled"]:
-            view["rotation"]["interval_days"] = key.rotation_interval_days
     return view
 
 
@@ -132,7 +111,7 @@ def _create(ctx: PlanContext, name: str, spec_key: KmsKeySpec, region: str) -> K
 def _update(ctx: PlanContext, name: str, spec_key: KmsKeySpec, key: ObservedKey) -> KeyOutcome:
     address = f"kms_key.{name}"
     after = desired_view(spec_key)
-    before = observed_view(key, after)
+    before = key_view(key, after)
     if spec_key.state is KeyState.PENDING_DELETION:
         # A key on its way out accepts no other change: only protection and state matter.
         before = {k: before[k] for k in ("alias", "state", "deletion_protection")}
