@@ -269,6 +269,7 @@ def _rds(sdk: Sdk, admin: AdminClient, key_id: str) -> None:
         to_start_time="2999-01-01T00:00:00Z",
     )
     rds("ModifyDBInstanceMaintainTime", dbinstance_id=SERVICE, maintain_time="02:00Z-03:00Z")
+    _tde(rds, key_id)
     created = rds(
         "CreateDBInstance",
         region_id=REGION,
@@ -282,6 +283,16 @@ def _rds(sdk: Sdk, admin: AdminClient, key_id: str) -> None:
     )
     admin.post("clock", {"advance_seconds": 600})
     rds("DeleteDBInstance", dbinstance_id=created.dbinstance_id)
+
+
+def _tde(rds: Any, key_id: str) -> None:
+    """TDE off, then on: a generated key on SERVICE, the CMK on OFF (whose disk uses it too)."""
+    rds("DescribeDBInstanceTDE", dbinstance_id=SERVICE)
+    rds("ModifyDBInstanceTDE", dbinstance_id=SERVICE, tdestatus="Enabled")
+    rds("ModifyDBInstanceTDE", dbinstance_id=OFF, tdestatus="Enabled", encryption_key=key_id)
+    for instance_id in (SERVICE, OFF):
+        rds("DescribeDBInstanceTDE", dbinstance_id=instance_id)
+        rds("DescribeDBInstanceEncryptionKey", dbinstance_id=instance_id, region_id=REGION)
 
 
 @pytest.fixture(scope="module")

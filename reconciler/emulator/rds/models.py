@@ -24,7 +24,7 @@ from typing import Any
 
 from reconciler.emulator.dispatch import RequestContext, stable_token
 from reconciler.emulator.errors import ApiError
-from reconciler.emulator.rds import peers, rules, tasks
+from reconciler.emulator.rds import kernel, peers, rules, tasks
 from reconciler.emulator.rds.rules import InstanceFacts
 from reconciler.emulator.store import Transaction
 
@@ -318,6 +318,9 @@ def create_instance(
         "CreationTime": world.ctx.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
         "ConnectionString": f"{instance_id}.pg.rds.aliyuncs.com",
         "Port": "5432",
+        # the newest minor engine version, as the real cloud creates it; a seed may pin one
+        "CurrentKernelVersion": fields.get("CurrentKernelVersion")
+        or kernel.newest(fields["Engine"], fields["EngineVersion"]),
     }
     if status == "Creating":
         doc["busy"] = {"status": "Creating", "until": world.now + world.restart_seconds}

@@ -18,6 +18,7 @@ from reconciler.emulator.rds import (
     rules,
     task_admin,  # noqa: F401  (registers GET/POST tasks)
     tasks,
+    tde,
     views,
 )
 from reconciler.emulator.rds.models import RdsWorld
@@ -372,6 +373,7 @@ REQUIRED = {
     "CheckCloudResourceAuthorized": ("DBInstanceId",),
     "DescribeKmsAssociateResources": ("KmsResourceId", "KmsResourceType", "KmsResourceUser"),
     "DescribeHistoryTasks": ("FromStartTime", "ToStartTime"),
+    **tde.REQUIRED,
 }
 
 register_service(
@@ -388,6 +390,7 @@ register_service(
         "CheckCloudResourceAuthorized": check_cloud_resource_authorized,
         "DescribeKmsAssociateResources": describe_kms_associate_resources,
         "DescribeHistoryTasks": describe_history_tasks,
+        **tde.ACTIONS,
     },
     required=REQUIRED,
 )

@@ -11,18 +11,23 @@ Emulator choices (undocumented in the cloud):
 - DescribeKmsAssociateResources lists every instance of the key's region (any engine) that is
   on the key, switching to it or scheduled to switch to it (``models.instances_using_key``), in
   creation order, each ``{DBInstanceName, Engine, KeyUsedBy, Status}`` (a plain list, as the
-  SDK maps it). ``KeyUsedBy`` is always ``DiskEncryption`` (TDE is not emulated). Instance
+  SDK maps it), then every instance whose TDE uses the key with ``KeyUsedBy`` ``TDE``: one
+  entry per use, so an instance using the key for both is listed twice (chosen). Instance
   statuses map onto the answer's own enum: Creating -> CREATING, CONFIG_ENCRYPTING ->
   INS_MAINTAINING, anything else -> ACTIVATION (so an instance that waits for its window to
   switch to the key shows ACTIVATION: it is running). DescribeHistoryTasks tells such a
   scheduled change apart (``rds.tasks``).
+- DescribeDBInstanceEncryptionKey lists one ``EncryptionKeyList`` entry per use (``UsedBy``
+  ``DiskEncryption``, then ``TDE``). The top-level fields describe the disk's key when disk
+  encryption is on; when only TDE is on they describe the TDE key (chosen, undocumented: the
+  worst case for a reader that takes the top-level ``EncryptionKey`` as the disk's).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from reconciler.emulator.rds import models, peers, rules
+from reconciler.emulator.rds import kernel, models, peers, rules, tde
 from reconciler.emulator.rds.models import RdsWorld
 
 _ASSOCIATE_STATUS = {"Creating": "CREATING", "CONFIG_ENCRYPTING": "INS_MAINTAINING"}
@@ -119,13 +124,22 @@ def attribute(world: RdsWorld, doc: dict[str, Any]) -> dict[str, Any]:
         "SlaveZones": _slave_zones(doc),
         "ServerlessConfig": _serverless_config(doc),
         "Extra": {"DBInstanceIds": {"DBInstanceId": []}},
+        "CurrentKernelVersion": kernel_version_of(doc),
     }
+
+
+def kernel_version_of(doc: dict[str, Any]) -> str:
+    """The instance's minor engine version; an instance stored before versions were kept runs
+    the newest (``rds.kernel``)."""
+    return doc.get("CurrentKernelVersion") or kernel.newest(doc["Engine"], doc["EngineVersion"])
 
 
 _DATES = ("DeleteDate", "MaterialExpireTime")
 
 
-def _key_entry(world: RdsWorld, region: str, key_id: str) -> dict[str, Any]:
+def _key_entry(
+    world: RdsWorld, region: str, key_id: str, used_by: str = "DiskEncryption"
+) -> dict[str, Any]:
     """One key as RDS describes it. A key deleted from KMS keeps its details (RDS still names
     the key it used; ``EncryptionKeyStatus`` Disabled, ``DeleteDate`` the deletion); the date
     fields, documented as ``yyyy-MM-ddTHH:mm:ssZ``, are left out when there is no date rather
@@ -139,7 +153,7 @@ def _key_entry(world: RdsWorld, region: str, key_id: str) -> dict[str, Any]:
             "EncryptionKey": key_id,
             "EncryptionKeyStatus": "Disabled",
             "KeyType": "CMK",
-            "UsedBy": "DiskEncryption",
+            "UsedBy": used_by,
         }
     aliases = [] if deleted else peers.aliases_of(world, region, key.key_id)
     entry = {
@@ -153,25 +167,35 @@ def _key_entry(world: RdsWorld, region: str, key_id: str) -> dict[str, Any]:
         "Origin": key.origin,
         "DeleteDate": key.delete_date,
         "MaterialExpireTime": key.material_expire_time,
-        "UsedBy": "DiskEncryption",
+        "UsedBy": used_by,
     }
     return {k: v for k, v in entry.items() if not (k in _DATES and not v)}
 
 
 def encryption_key(world: RdsWorld, doc: dict[str, Any], requested: str | None) -> dict[str, Any]:
-    """``EncryptionKey`` given: that key's details; else the instance's key (or empty)."""
+    """``EncryptionKey`` given: that key's details; else the instance's keys, one list entry
+    per use (disk, then TDE), the top level the first of them (or empty)."""
     region = doc["RegionId"]
     if requested:
         if peers.find_key(world, region, requested) is None:
             raise rules.kms_api_error(f"The specified key {requested} is not found in KMS.")
-        key_id = requested
-    elif doc["encryption"]["kind"] == "off":
-        return {"EncryptionKey": "", "EncryptionKeyList": []}
+        entries = [_key_entry(world, region, requested)]
     else:
-        key_id = doc["encryption"]["key_id"]
-    entry = _key_entry(world, region, key_id)
-    top = {k: v for k, v in entry.items() if k not in ("KeyType", "AliasName", "UsedBy")}
-    return {**top, "EncryptionKeyList": [entry]}
+        entries = _entries_in_use(world, doc)
+    if not entries:
+        return {"EncryptionKey": "", "EncryptionKeyList": []}
+    top = {k: v for k, v in entries[0].items() if k not in ("KeyType", "AliasName", "UsedBy")}
+    return {**top, "EncryptionKeyList": entries}
+
+
+def _entries_in_use(world: RdsWorld, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    region, entries = doc["RegionId"], []
+    if doc["encryption"]["kind"] != "off":
+        entries.append(_key_entry(world, region, doc["encryption"]["key_id"]))
+    tde_key = tde.key_of(doc)
+    if tde_key:
+        entries.append(_key_entry(world, region, tde_key, "TDE"))
+    return entries
 
 
 def authorization(world: RdsWorld) -> dict[str, Any]:
@@ -184,13 +208,15 @@ def authorization(world: RdsWorld) -> dict[str, Any]:
 
 def associations(world: RdsWorld, region: str, key_id: str) -> dict[str, Any]:
     using = models.instances_using_key(world, region, key_id)
-    listed = [
-        {
-            "DBInstanceName": doc["DBInstanceId"],
-            "Engine": doc["Engine"],
-            "KeyUsedBy": "DiskEncryption",
-            "Status": _ASSOCIATE_STATUS.get(models.status_of(doc, world.now), "ACTIVATION"),
-        }
-        for doc in using
-    ]
+    listed = [_association(world, doc, "DiskEncryption") for doc in using]
+    listed += [_association(world, doc, "TDE") for doc in tde.users_of(world, region, key_id)]
     return {"AssociateStatus": bool(listed), "AssociateDBInstances": listed}
+
+
+def _association(world: RdsWorld, doc: dict[str, Any], used_by: str) -> dict[str, Any]:
+    return {
+        "DBInstanceName": doc["DBInstanceId"],
+        "Engine": doc["Engine"],
+        "KeyUsedBy": used_by,
+        "Status": _ASSOCIATE_STATUS.get(models.status_of(doc, world.now), "ACTIVATION"),
+    }

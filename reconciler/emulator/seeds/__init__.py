@@ -43,6 +43,8 @@ File format (every key optional unless said)::
         maintain_time: 18:00Z-22:00Z
         encryption: off | service | <alias/... or key id>   # a CMK of the instance's region
         description: d
+        kernel_version: rds_postgres_1600_20220830   # default: the newest minor version
+        tde: service | <alias/... or key id>          # TDE on with that key (default: off)
     kms: {activated: false}   # KMS not activated in the account (applied last); default true
                               # or kms: {status: InDebt} (Enabled|NotEnabled|InDebt|Suspended)
     users:                    # RAM users: their access keys may call only what their policies allow

@@ -46,6 +46,8 @@ _INSTANCE_KEYS = {
     "maintain_time",
     "encryption",
     "description",
+    "kernel_version",
+    "tde",
 }
 
 
@@ -209,15 +211,32 @@ class _Builder:
         }
         world = rds.RdsWorld(self.context("rds", "Seed", {"RegionId": region}))
         try:
-            rds.create_instance(
+            fields.update(_kernel_version(where, entry))
+            doc = rds.create_instance(
                 world,
                 fields,
                 encryption_key=_encryption_value(entry.get("encryption")),
                 status=entry.get("status", "Running"),
                 check_key_access=False,
             )
+            if entry.get("tde"):
+                from reconciler.emulator.rds import tde
+
+                rds.save(world, tde.seed(world, doc, str(entry["tde"])))
         except ApiError as error:
             raise SeedError(f"{where}: {error.code}: {error.message}") from None
+
+
+def _kernel_version(where: str, entry: dict[str, Any]) -> dict[str, str]:
+    """``kernel_version: rds_postgres_1600_20220830`` pins an older minor engine version."""
+    from reconciler.emulator.rds import kernel
+
+    pinned = entry.get("kernel_version")
+    if pinned is None:
+        return {}
+    if not kernel.is_valid(str(pinned)):
+        raise SeedError(f"{where}: kernel_version must look like rds_postgres_1600_20220830")
+    return {"CurrentKernelVersion": str(pinned)}
 
 
 def _encryption_value(value: Any) -> str | None:
