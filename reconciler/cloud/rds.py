@@ -17,7 +17,14 @@ from reconciler.core.facts import (
     class_type_from_code,
 )
 from reconciler.core.ops import Op
-from reconciler.core.rules import CMK_TYPE, ENCRYPTION_DISABLED, SERVICE_KEY_TYPE, key_type_of
+from reconciler.core.rules import (
+    CMK_TYPE,
+    DISK_USE,
+    ENCRYPTION_DISABLED,
+    KEY_USES,
+    SERVICE_KEY_TYPE,
+    key_type_of,
+)
 from reconciler.errors import PermanentError
 
 PAGE_SIZE = 100
@@ -133,26 +140,55 @@ def encryption(
 
 
 def encryption_from_body(body: dict[str, Any], service_key_id: str | None) -> ObservedEncryption:
+    """Disk encryption from a DescribeDBInstanceEncryptionKey answer (docs/real-cloud.md, "TDE
+    and the key list"). The disk's key is the `EncryptionKeyList` entry whose `UsedBy` is
+    `DiskEncryption`; a `TDE` entry never makes the disk encrypted.
+
+    Off is exactly: a successful answer (with a `RequestId`) whose list, absent or empty or
+    only of `TDE` entries, has no `DiskEncryption` entry, and whose top-level `EncryptionKey`
+    is empty, absent, or a key the list gives to TDE. Everything that cannot be attributed
+    raises (the caller's `reading` names the instance; the plan stops): a list that is not a
+    list, an entry without its key or with a `UsedBy` not documented (missing included), two
+    `DiskEncryption` entries, a top-level key no entry gives a use."""
     if not body.get("RequestId"):
         raise ValueError("not an answer of the API (no RequestId)")
-    # Off is an empty or absent EncryptionKey (docs/real-cloud.md, inferred from Terraform).
-    key_id = body.get("EncryptionKey") or None
-    if key_id is None:
-        return ObservedEncryption(enabled=False)
-    if not isinstance(key_id, str):
+    top = body.get("EncryptionKey") or None
+    if top is not None and not isinstance(top, str):
         raise TypeError("EncryptionKey is not a string")
-    listed = [
-        item
-        for item in body.get("EncryptionKeyList") or []
-        if item.get("EncryptionKey") == key_id
-        and item.get("UsedBy", "DiskEncryption") in ("DiskEncryption", None, "")
-    ]
-    key_type = listed[0].get("KeyType") if listed else None
+    entries = _key_uses(body.get("EncryptionKeyList"))
+    if top is not None and top not in {e["EncryptionKey"] for e in entries}:
+        raise ValueError(f"EncryptionKey {top} has no EncryptionKeyList entry saying its use")
+    disk = [e for e in entries if e["UsedBy"] == DISK_USE]
+    if len(disk) > 1:
+        raise ValueError(f"{len(disk)} EncryptionKeyList entries used by DiskEncryption")
+    if not disk:
+        return ObservedEncryption(enabled=False)
+    key_id = disk[0]["EncryptionKey"]
+    key_type = disk[0].get("KeyType")
     if key_type not in (SERVICE_KEY_TYPE, CMK_TYPE):
         # Not said by the answer: decided by comparing with alias/acs/rds's id when known,
         # else left None for the caller to settle once it knows that id.
         key_type = None if service_key_id is None else key_type_of(key_id, service_key_id)
     return ObservedEncryption(enabled=True, key_id=key_id, key_type=key_type)
+
+
+def _key_uses(listed: Any) -> list[dict[str, Any]]:
+    """The entries of `EncryptionKeyList`, each with a key id and a documented `UsedBy`."""
+    if listed is None:
+        return []
+    if not isinstance(listed, list):
+        raise TypeError("EncryptionKeyList is not a list")
+    for entry in listed:
+        if not isinstance(entry, dict):
+            raise TypeError("an EncryptionKeyList entry is not an object")
+        if not entry.get("EncryptionKey") or not isinstance(entry["EncryptionKey"], str):
+            raise ValueError("an EncryptionKeyList entry has no EncryptionKey")
+        if entry.get("UsedBy") not in KEY_USES:
+            raise ValueError(
+                f"EncryptionKeyList entry {entry['EncryptionKey']} has UsedBy "
+                f"{entry.get('UsedBy')!r}, not one of {', '.join(KEY_USES)}"
+            )
+    return listed
 
 
 def instance_from_item(

@@ -108,3 +108,24 @@ def deletion_protected_conflict(spec_state: str, deletion_protection: bool) -> b
     """The spec asks to delete a key it also protects from deletion: KMS refuses
     (KeyDeletionProtected)."""
     return spec_state == KEY_PENDING_DELETION and deletion_protection
+
+
+# --- what a key is used for (issue 18: TDE-aware reads) -----------------------------------------
+
+DISK_USE = "DiskEncryption"
+TDE_USE = "TDE"
+KEY_USES = (DISK_USE, TDE_USE)
+"""The documented values of DescribeDBInstanceEncryptionKey's `EncryptionKeyList[].UsedBy` and
+DescribeKmsAssociateResources' `KeyUsedBy` (docs/real-cloud.md, "TDE and the key list"). Only
+the `DiskEncryption` entry is the disk's key; TDE cannot be turned off once on."""
+
+
+def key_use_notes(uses: set[str]) -> list[str]:
+    """What a refusal says of a key user's uses beyond the disk (the census's `KeyUsedBy`): a
+    TDE user keeps the key for good, whatever happens to its disk encryption."""
+    return [
+        "a TDE user: TDE cannot be turned off, so the key stays in use"
+        if use == TDE_USE
+        else f"used by {use or 'an unnamed use'}"
+        for use in sorted(uses - {DISK_USE})
+    ]

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from reconciler.core.facts import ObservedState
+from reconciler.core.rules import DISK_USE, key_use_notes
 from reconciler.kinds import KINDS
 from reconciler.kinds.rds_encryption.body import InstanceAfter
 from reconciler.kinds.rds_encryption.desired import uses_key
@@ -143,7 +144,10 @@ def _users_after_plan(ctx: PlanContext, key_id: str | None) -> list[str] | None:
         for t in ctx.observed.tasks
         if t.encryption_target == key_id or t.target_unread
     )
-    return sorted(i for i in found if not _moves_off(ctx, i, key_id))
+    # A user for anything but the disk (TDE, which cannot be turned off, or a use not known)
+    # keeps the key whatever this plan does to the instance's disk encryption.
+    pinned = {u.instance_id for u in census if u.used_by != DISK_USE}
+    return sorted(i for i in found if i in pinned or not _moves_off(ctx, i, key_id))
 
 
 def _key_in_use_message(ctx: PlanContext, outcome: KeyOutcome, users: list[str] | None) -> str:
@@ -167,14 +171,13 @@ def _key_in_use_message(ctx: PlanContext, outcome: KeyOutcome, users: list[str] 
 
 def _user_label(ctx: PlanContext, key_id: str | None, instance_id: str) -> str:
     notes: list[str] = []
-    census = next(
-        (u for u in ctx.observed.key_users.get(key_id or "", []) if u.instance_id == instance_id),
-        None,
-    )
+    entries = [
+        u for u in ctx.observed.key_users.get(key_id or "", []) if u.instance_id == instance_id
+    ]
+    census = entries[0] if entries else None
     if census is not None and census.engine and census.engine.lower() != "postgresql":
         notes.append(census.engine)
-    if census is not None and census.used_by and census.used_by != "DiskEncryption":
-        notes.append(census.used_by)
+    notes.extend(key_use_notes({u.used_by for u in entries}))
     if instance_id not in ctx.spec.instances:
         notes.append("not in the spec")
     task = next(

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.cloud import kms, rds
-from reconciler.core.rules import account_of_arn
+from reconciler.core.facts import ObservedKeyUser
+from reconciler.core.rules import DISK_USE, account_of_arn, key_use_notes
 from reconciler.kinds.write_rule import GuardReads, Params, WriteRefusal
 from reconciler.plan.actions import RefusalCode
 
@@ -25,12 +26,14 @@ def key_not_in_use(reads: GuardReads, region: str, params: Params) -> WriteRefus
     if metadata is None:
         return None  # gone: nothing to lock (the compare-and-set reports the key moved)
     account = account_of_arn(str(metadata.get("Arn") or ""))
-    users = [u.instance_id for u in rds.key_users(reads.clients, region, key_id, account)]
+    census = rds.key_users(reads.clients, region, key_id, account)
+    counted = {u.instance_id for u in census}
+    users = _labelled(census)
     switching = [
         f"{t.instance_id} (task {t.task_id}, {t.status.lower()}"
         + (", its target could not be read)" if t.target_unread else ")")
         for t in _tasks(reads, region)
-        if (t.encryption_target == key_id or t.target_unread) and t.instance_id not in users
+        if (t.encryption_target == key_id or t.target_unread) and t.instance_id not in counted
     ]
     named = [*users, *switching]
     if not named:
@@ -43,6 +46,18 @@ def key_not_in_use(reads: GuardReads, region: str, params: Params) -> WriteRefus
         f"key {key_id} is in use now by {shown}: disabling or deleting it would lock "
         "them. Move them off the key, then plan again",
     )
+
+
+def _labelled(census: list[ObservedKeyUser]) -> list[str]:
+    """One name per instance, saying a use other than the disk's: a TDE user keeps the key
+    for good (TDE cannot be turned off)."""
+    uses: dict[str, set[str]] = {}
+    for user in census:
+        uses.setdefault(user.instance_id, set()).add(user.used_by)
+    return [
+        instance_id + ("" if found == {DISK_USE} else f" ({'; '.join(key_use_notes(found))})")
+        for instance_id, found in uses.items()
+    ]
 
 
 def _tasks(reads: GuardReads, region: str) -> list[Any]:

@@ -90,8 +90,13 @@ def test_encryption_answers() -> None:
     assert not off.enabled
     absent = encryption_from_body({"RequestId": "r"}, None)
     assert not absent.enabled  # documented: empty or absent means off
-    on = encryption_from_body({"RequestId": "r", "EncryptionKey": "key-s"}, "key-s")
+    entry = {"EncryptionKey": "key-s", "UsedBy": "DiskEncryption"}
+    on = encryption_from_body(
+        {"RequestId": "r", "EncryptionKey": "key-s", "EncryptionKeyList": [entry]}, "key-s"
+    )
     assert (on.enabled, on.key_type) == (True, "ServiceKey")
+    with pytest.raises(ValueError):  # a key no entry gives a use (tests/unit/cloud/test_key_list)
+        encryption_from_body({"RequestId": "r", "EncryptionKey": "key-s"}, "key-s")
     with pytest.raises(ValueError):
         encryption_from_body({}, None)  # not an answer of the API
     with pytest.raises(TypeError):

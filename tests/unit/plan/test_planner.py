@@ -193,7 +193,9 @@ def test_a_key_is_disabled_only_after_an_instance_leaves_it_whatever_its_type_la
             "account_id": ACCOUNT,
             "keys": {"old": key},
             "instances": {"pgm-aaaa0001": _instance(encryption=enc).model_dump()},
-            "key_users": {"key-old000001": [{"instance_id": "pgm-aaaa0001"}]},
+            "key_users": {
+                "key-old000001": [{"instance_id": "pgm-aaaa0001", "used_by": "DiskEncryption"}]
+            },
         }
     )
     plan = build_plan(spec, observed)
@@ -290,3 +292,37 @@ def test_key_in_use_comes_from_the_census_and_the_task_center(census, tasks, ref
     assert refusal.code is RefusalCode.KEY_IN_USE
     assert refused_because in refusal.message
     assert plan.changes == []
+
+
+def test_a_census_user_of_an_unknown_use_keeps_the_key_when_its_disk_moves_off() -> None:
+    # Only a DiskEncryption user is freed by moving the disk; TDE (or a use the census does not
+    # name) keeps the key whatever the plan does to the disk (docs/real-cloud.md, "TDE and the
+    # key list").
+    spec = Spec.model_validate(
+        {
+            "defaults": {"restart": "immediate"},
+            "kms_keys": {"old": {"alias": "alias/old", "state": "disabled"}},
+            "instances": {"pgm-aaaa0001": {"encryption": "disabled"}},
+        }
+    )
+    key = {
+        "key_id": "key-old000001",
+        "arn": f"acs:kms:cn-hangzhou:{ACCOUNT}:key/key-old000001",
+        "region": "cn-hangzhou",
+        "state": "Enabled",
+        "tags": {"acs:rds:instance-encryption": "true"},
+    }
+    enc = {"enabled": True, "key_id": "key-old000001", "key_type": "CMK"}
+    for use, note in (("TDE", "a TDE user"), ("", "used by an unnamed use"), ("X", "used by X")):
+        observed = ObservedState.model_validate(
+            {
+                "account_id": ACCOUNT,
+                "keys": {"old": key},
+                "instances": {"pgm-aaaa0001": _instance(encryption=enc).model_dump()},
+                "key_users": {"key-old000001": [{"instance_id": "pgm-aaaa0001", "used_by": use}]},
+            }
+        )
+        plan = build_plan(spec, observed)
+        assert [c.address for c in plan.changes] == ["rds_encryption.pgm-aaaa0001"]
+        [refusal] = plan.refusals
+        assert refusal.code == "KeyInUse" and f"pgm-aaaa0001 ({note}" in refusal.message
