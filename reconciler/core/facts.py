@@ -105,6 +105,17 @@ class ObservedKeyUser(_Fact):
     status: str = ""
 
 
+class ObservedBackup(_Fact):
+    """One backup set not expired (DescribeBackups): the disk key it was taken with."""
+
+    backup_id: str
+    instance_id: str
+    key_id: str | None
+    """The KMS key the set is encrypted with (its `Encryption`); None: not encrypted."""
+    expires: str | None = None
+    """ExpectExpireTime (UTC, ISO 8601); None: kept until deleted by hand."""
+
+
 class ObservedTask(_Fact):
     """A task-center entry not finished yet (DescribeHistoryTasks): Scheduled, Running or
     Waiting."""
@@ -217,6 +228,13 @@ class ObservedState(_Fact):
     """Unfinished task-center entries of the regions in `task_regions`, sorted."""
     task_regions: list[str] = Field(default_factory=list)
     """Regions whose pending tasks were read in full."""
+    backups: dict[str, list[ObservedBackup]] = Field(default_factory=dict)
+    """Instance id -> its backup sets not expired (DescribeBackups, every page), for every
+    instance of `backup_regions` (any engine, managed or not) and every managed instance moving
+    off a CMK. An instance missing here was not read."""
+    backup_regions: list[str] = Field(default_factory=list)
+    """Regions whose every instance's backup sets were read (those of a key the spec disables
+    or deletes): only there may a key be taken as needed by no backup set."""
 
     def fingerprint(self) -> str:
         """sha256 of the canonical JSON of every fact the plan read.
@@ -227,7 +245,10 @@ class ObservedState(_Fact):
         give the same fingerprint, or a saved plan would look stale for nothing."""
         # kms_status adds a fact only when KMS is activated but not serving: otherwise it says
         # what kms_activated says, and fingerprints stay those of states read before it existed.
-        redundant = {"kms_status"} if self.kms_serving else None
+        redundant = {"kms_status"} if self.kms_serving else set()
+        # Backups add facts only where they were read (a key retired, an instance moving off a
+        # CMK): other fingerprints stay those of states read before backups were.
+        redundant |= {f for f in ("backups", "backup_regions") if not getattr(self, f)}
         text = json.dumps(
             canonical(self.model_dump(mode="json", exclude=redundant)),
             sort_keys=True,

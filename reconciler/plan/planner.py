@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from reconciler.core.backups import all_sets, backup_use, describe
 from reconciler.core.facts import ObservedState
 from reconciler.core.rules import DISK_USE, key_use_notes
 from reconciler.kinds import KINDS
@@ -119,15 +120,38 @@ def _check_keys_in_use(ctx: PlanContext, keys: Mapping[str, KeyOutcome]) -> None
         if not outcome.backward or outcome.address not in ctx.changes:
             continue
         users = _users_after_plan(ctx, outcome.key_id)
-        if users == []:
+        backups = _backups_on_key(ctx, outcome)
+        if users == [] and backups == "":
             continue
         del ctx.changes[outcome.address]
+        message = _key_in_use_message(ctx, outcome, users) if users != [] else ""
         ctx.refuse(
             outcome.address,
             RefusalCode.KEY_IN_USE,
-            _key_in_use_message(ctx, outcome, users),
+            " ".join(m for m in (message, backups) if m),
             ("kms_keys", outcome.name, "state"),
         )
+
+
+def _backups_on_key(ctx: PlanContext, outcome: KeyOutcome) -> str:
+    """Why the key's backup sets forbid the change ("" when none needs it). Backup sets of any
+    instance of the region, managed or not, keep the key they were taken with until they expire
+    (kinds/kms_key/backups.py); a region whose sets were not all read may hold some."""
+    verb = "disabled" if outcome.desired_state is KeyState.DISABLED else "scheduled for deletion"
+    if outcome.region not in ctx.observed.backup_regions:
+        return (
+            f"key {outcome.key_id} would be {verb}, but the backup sets of {outcome.region} "
+            "(DescribeBackups) were not read, so some may still need it. Plan again; keep "
+            "state: enabled until the plan can read them"
+        )
+    use = backup_use(all_sets(ctx.observed.backups), outcome.key_id)
+    if use is None:
+        return ""
+    return (
+        f"key {outcome.key_id} would be {verb} while {describe(use)} "
+        f"{'is' if use.count == 1 else 'are'} encrypted with it: they could not be restored. "
+        "Keep state: enabled until they expire (or delete them), then plan again"
+    )
 
 
 def _users_after_plan(ctx: PlanContext, key_id: str | None) -> list[str] | None:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from reconciler.core.facts import (
+    ObservedBackup,
     ObservedEncryption,
     ObservedKey,
     ObservedKeyUser,
@@ -88,6 +89,10 @@ class Facts:
     task_regions: set[str] = field(default_factory=set)
     absent_keys: dict[str, list[str]] = field(default_factory=dict)
     """Region -> the spec keys whose alias does not exist there (adoption candidates)."""
+    backups: dict[str, list[ObservedBackup]] = field(default_factory=dict)
+    """Instance id -> its backup sets, once every page is in (kinds/kms_key/backups.py)."""
+    backup_regions: set[str] = field(default_factory=set)
+    """Regions whose every instance's backup sets are being read."""
 
     def service_key_ids(self) -> dict[str, str]:
         return {r: f.key_id for r, f in sorted(self.service_keys.items()) if f.key_id}

@@ -222,3 +222,33 @@ def test_a_replayed_client_token_is_reported_within_seconds_not_after_the_timeou
     assert outcome.status == "failed"
     assert "ClientToken was most likely used before" in outcome.detail
     assert sum(time.slept) <= 40, "reported after the grace period, not the 30 min timeout"
+
+
+def test_a_backup_taken_on_the_key_during_apply_keeps_it_enabled(demo: Any) -> None:
+    """Issue 18 (backups are key users): right before MOVING leaves rds-legacy, someone takes
+    a backup of it, still on rds-legacy. The plan's KeyInUse saw no backup set on the key; the
+    backup sets read again right before DisableKey refuse, naming the instance, the count and
+    the expiry, so the set stays restorable."""
+    from alibabacloud_rds20140815 import models
+
+    clients = _demo_applied(demo)
+    plan = make_plan(clients, RETIRE_LEGACY)
+    legacy = plan.change("kms_key.rds-legacy")
+    assert legacy is not None and legacy.op_names == ["kms:DisableKey"]
+    key_id = str(legacy.target_id)
+
+    def back_up() -> None:
+        request = models.CreateBackupRequest(dbinstance_id=MOVING, backup_method="Snapshot")
+        world.rds(demo.endpoint).create_backup(request)
+
+    hook = _when(f"rds_encryption.{MOVING}", "write", back_up)
+    result = apply_plan(plan, clients, _options(demo), hook)
+
+    outcome = {o.address: o for o in result.outcomes}
+    assert outcome[f"rds_encryption.{MOVING}"].status == "done"
+    refused = outcome[legacy.address]
+    assert refused.status == "failed" and not result.ok
+    assert "refused at the write: KeyInUse" in refused.detail, refused.detail
+    assert f"1 backup set of {MOVING}" in refused.detail and "the last expires" in refused.detail
+    assert "kms:DisableKey" not in writes(demo)
+    assert _key_state(demo, key_id) == "Enabled"

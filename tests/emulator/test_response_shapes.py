@@ -270,6 +270,11 @@ def _rds(sdk: Sdk, admin: AdminClient, key_id: str) -> None:
     )
     rds("ModifyDBInstanceMaintainTime", dbinstance_id=SERVICE, maintain_time="02:00Z-03:00Z")
     _tde(rds, key_id)
+    rds("CreateBackup", dbinstance_id=CMK, backup_method="Snapshot")
+    rds("CreateBackup", dbinstance_id=OFF, backup_method="Snapshot", backup_retention_period=-1)
+    admin.post("clock", {"advance_seconds": 86400})  # a daily set of each instance
+    rds("DescribeBackups", dbinstance_id=CMK, page_size=30)
+    rds("DescribeBackups", dbinstance_id=OFF, page_size=30, page_number=1)
     created = rds(
         "CreateDBInstance",
         region_id=REGION,

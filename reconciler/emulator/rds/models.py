@@ -69,6 +69,10 @@ def settle(doc: dict[str, Any], now: float) -> dict[str, Any]:
         doc["busy"] = None
     pending = doc.get("pending")
     if pending and now >= pending["end"]:
+        if doc["encryption"].get("key_id") != pending["value"].get("key_id"):
+            # The key it leaves, and until when: backup sets keep it (rds/backups.py, key_at).
+            past = {"key_id": doc["encryption"].get("key_id"), "until": pending["end"]}
+            doc["key_history"] = [*(doc.get("key_history") or []), past]
         doc["encryption"] = pending["value"]
         doc["pending"] = None
     return doc

@@ -13,6 +13,7 @@ from typing import Any
 from reconciler.emulator import quota  # noqa: F401  (registers the quota hook and admin route)
 from reconciler.emulator.dispatch import RequestContext, register_service
 from reconciler.emulator.rds import (
+    backups,  # DescribeBackups, CreateBackup
     models,
     paging,
     rules,
@@ -391,6 +392,7 @@ register_service(
         "DescribeKmsAssociateResources": describe_kms_associate_resources,
         "DescribeHistoryTasks": describe_history_tasks,
         **tde.ACTIONS,
+        **backups.ACTIONS,
     },
-    required=REQUIRED,
+    required={**REQUIRED, **backups.REQUIRED},
 )

@@ -45,6 +45,10 @@ File format (every key optional unless said)::
         description: d
         kernel_version: rds_postgres_1600_20220830   # default: the newest minor version
         tde: service | <alias/... or key id>          # TDE on with that key (default: off)
+        backups:                        # backup sets taken before now (rds/backups.py)
+          - key: alias/rds-legacy       # the disk key of the set: alias, key id, service, off
+            taken_days_ago: 10          # default 1
+            expires_in_days: 3          # from now; absent: kept for ever
     kms: {activated: false}   # KMS not activated in the account (applied last); default true
                               # or kms: {status: InDebt} (Enabled|NotEnabled|InDebt|Suspended)
     users:                    # RAM users: their access keys may call only what their policies allow

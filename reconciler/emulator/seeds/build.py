@@ -48,6 +48,7 @@ _INSTANCE_KEYS = {
     "description",
     "kernel_version",
     "tde",
+    "backups",
 }
 
 
@@ -225,6 +226,21 @@ class _Builder:
                 rds.save(world, tde.seed(world, doc, str(entry["tde"])))
         except ApiError as error:
             raise SeedError(f"{where}: {error.code}: {error.message}") from None
+        self.backups(where, world, entry)
+
+    def backups(self, where: str, world: Any, entry: dict[str, Any]) -> None:
+        """The instance's backup sets from before the world's present (rds/backups.py)."""
+        from reconciler.emulator.rds import backups
+
+        for i, item in enumerate(entry.get("backups") or []):
+            item = _check_keys(f"{where}.backups[{i}]", item, _BACKUP_KEYS)
+            try:
+                backups.seed_set(world, entry["id"], item)
+            except ApiError as error:
+                raise SeedError(f"{where}.backups[{i}]: {error.message}") from None
+
+
+_BACKUP_KEYS = {"key", "taken_days_ago", "expires_in_days"}
 
 
 def _kernel_version(where: str, entry: dict[str, Any]) -> dict[str, str]:

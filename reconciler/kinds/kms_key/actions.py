@@ -12,6 +12,16 @@ _KEY = "`acs:kms:<region>:<account>:key/<key-id>`"
 
 ACTIONS: tuple[ApiAction, ...] = (
     ApiAction(
+        "rds:DescribeBackups",
+        "read",
+        OBSERVERS,
+        "the backup sets of every instance in the region of a key the spec disables or deletes, "
+        "and of an instance moving off a CMK: an unexpired set still needs its key (`KeyInUse`, "
+        "`SnapshotsKeepOldKey`)",
+        "`acs:rds:<region>:<account>:dbinstance/<id>`",
+        6,
+    ),
+    ApiAction(
         "rds:DescribeKmsAssociateResources",
         "read",
         OBSERVERS,

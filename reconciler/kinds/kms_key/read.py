@@ -12,6 +12,8 @@
   spec aliases all exist costs nothing more;
 - per key the spec disables or deletes: DescribeKmsAssociateResources, the cloud's census of
   its users (every engine, disk encryption and TDE, switching or scheduled to switch).
+- per region of a key the spec disables or deletes, and per managed instance moving off a
+  CMK: the backup sets (kinds/kms_key/backups.py says which calls, and their bound).
 
 KMS not activated: a not-enabled answer (Forbidden.KmsServiceNotEnabled) on any KMS read, or a
 DescribeAccountKmsStatus other than Enabled, is a fact, not an error: no key is observed and
@@ -26,6 +28,7 @@ from typing import Any
 from reconciler.cloud import kms, rds
 from reconciler.core.facts import ObservedKey
 from reconciler.core.rules import account_of_arn, managed_tags
+from reconciler.kinds.kms_key import backups
 from reconciler.spec.models import KeyRef, KeyState, is_key_id
 from reconciler.state.reads import Reader, ReadScope
 
@@ -80,10 +83,25 @@ class KeyReads:
             if in_use and in_use not in known:
                 known.add(in_use)
                 self._read_key(facts.keys_by_id, in_use, region, in_use)
+        self._read_backups_of_switches()
         for region, names in sorted(facts.absent_keys.items()):
             wanted = [n for n in sorted(names) if self.spec.kms_keys[n].state in _ADOPTABLE]
             if wanted and facts.kms_status:
                 self.reader.submit(self._on_adopted, self._adopt, region, wanted)
+
+    def _read_backups_of_switches(self) -> None:
+        """The backup sets of each managed instance on a CMK the spec does not name for it:
+        they keep that key (kinds/kms_key/backups.py; the SnapshotsKeepOldKey warning)."""
+        facts = self.facts
+        for instance_id, region in sorted(self.scope.managed().items()):
+            enc = facts.settled_encryption(instance_id) if instance_id in facts.items else None
+            if enc is None or enc.key_type != "CMK" or enc.key_id is None:
+                continue
+            wanted = self.spec.instances[instance_id].encryption
+            name = wanted.key if isinstance(wanted, KeyRef) else None
+            spec_key = facts.keys.get(name or "")
+            if enc.key_id not in (name, spec_key.key_id if spec_key else None):
+                backups.read_instance(self.reader, region, instance_id)
 
     def _literal_key_ids(self) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -115,6 +133,7 @@ class KeyReads:
                 self.facts.kms_status = False
             if by_alias and name in self.retiring and read.key is not None:
                 self._count_users(region, read.key.key_id, read.key.arn)
+                backups.read_region(self.reader, region)
             if by_alias and read.key is None and read.kms_activated:
                 self.facts.absent_keys.setdefault(region, []).append(name)
 
@@ -165,6 +184,7 @@ class KeyReads:
             self.facts.keys[name] = key
             if name in self.retiring:
                 self._count_users(key.region, key.key_id, key.arn)
+                backups.read_region(self.reader, key.region)
 
 
 def start_reads(reader: Reader, scope: ReadScope) -> None:
@@ -188,6 +208,8 @@ def observed_fields(reader: Reader, scope: ReadScope) -> dict[str, Any]:
         "keys_by_id": dict(sorted(facts.keys_by_id.items())),
         "service_keys": facts.service_key_ids(),
         "key_users": dict(sorted(facts.key_users.items())),
+        "backups": dict(sorted(facts.backups.items())),
+        "backup_regions": sorted(facts.backup_regions),
     }
 
 

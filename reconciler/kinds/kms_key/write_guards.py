@@ -1,9 +1,10 @@
 """The guard of the kind `kms_key`'s retiring writes (DisableKey, ScheduleKeyDeletion), checked
 again right before the write (docs/plan-format.md, "Every guard again at its write"): the key's
 users, from the cloud's census (DescribeKmsAssociateResources) and the task center
-(DescribeHistoryTasks, every page of the region). An instance on the key, switching or
+(DescribeHistoryTasks, every page of the region), and the backup sets of every instance of the
+region (DescribeBackups, kinds/kms_key/backups.py). An instance on the key, switching or
 scheduled to switch to it, or with a pending change whose target cannot be read, would be
-locked: KeyInUse."""
+locked, and an unexpired backup set on the key could not be restored: KeyInUse."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.cloud import kms, rds
+from reconciler.core.backups import BackupUse, backup_use, describe
 from reconciler.core.facts import ObservedKeyUser
 from reconciler.core.rules import DISK_USE, account_of_arn, key_use_notes
 from reconciler.kinds.write_rule import GuardReads, Params, WriteRefusal
@@ -36,15 +38,24 @@ def key_not_in_use(reads: GuardReads, region: str, params: Params) -> WriteRefus
         if (t.encryption_target == key_id or t.target_unread) and t.instance_id not in counted
     ]
     named = [*users, *switching]
-    if not named:
+    backups = _backups_now(reads, region, key_id)
+    if not named and backups is None:
         return None
+    if not named:
+        return WriteRefusal(
+            RefusalCode.KEY_IN_USE,
+            f"key {key_id} is still needed by {describe(backups)}: disabling or deleting it "
+            "now would leave them unrestorable. Keep it enabled until they expire (or delete "
+            "them), then plan again",
+        )
     shown = ", ".join(named[:_NAMED]) + (
         f" and {len(named) - _NAMED} more" if len(named) > _NAMED else ""
     )
     return WriteRefusal(
         RefusalCode.KEY_IN_USE,
-        f"key {key_id} is in use now by {shown}: disabling or deleting it would lock "
-        "them. Move them off the key, then plan again",
+        f"key {key_id} is in use now by {shown}"
+        + (f", and still needed by {describe(backups)}" if backups is not None else "")
+        + ": disabling or deleting it would lock them. Move them off the key, then plan again",
     )
 
 
@@ -58,6 +69,14 @@ def _labelled(census: list[ObservedKeyUser]) -> list[str]:
         instance_id + ("" if found == {DISK_USE} else f" ({'; '.join(key_use_notes(found))})")
         for instance_id, found in uses.items()
     ]
+
+
+def _backups_now(reads: GuardReads, region: str, key_id: str) -> BackupUse | None:
+    """The region's backup sets on the key, read again (kinds/kms_key/backups.py: the same
+    calls as the plan's read; a failed page or an unreadable Encryption raises: no write)."""
+    from reconciler.kinds.kms_key.backups import region_backups
+
+    return backup_use(region_backups(reads.clients, region), key_id)
 
 
 def _tasks(reads: GuardReads, region: str) -> list[Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from reconciler.core.backups import backup_use, count, until
 from reconciler.core.facts import ObservedInstance, ObservedTask
 from reconciler.core.rules import CMK_TYPE, SERVICE_KEY_TYPE
 from reconciler.kinds.rds_encryption import guards
@@ -403,5 +404,12 @@ def warn_old_snapshots(ctx: PlanContext, keys: Mapping[str, KeyOutcome]) -> None
             change.address,
             WarningCode.SNAPSHOTS_KEEP_OLD_KEY,
             f"existing snapshots and backups of {change.target_id} stay encrypted with "
-            f"{_describe(current, old_key)}: {advice}",
+            f"{_describe(current, old_key)}{_backups_kept(ctx, change.target_id, current)}: "
+            f"{advice}",
         )
+
+
+def _backups_kept(ctx: PlanContext, instance_id: str | None, key_id: str) -> str:
+    """`, today 3 backup sets, the last expires ...` when the instance's sets were read."""
+    use = backup_use(ctx.observed.backups.get(instance_id or "", []), key_id)
+    return "" if use is None else f", today {count(use)}, {until(use)}"

@@ -156,7 +156,7 @@ def test_a_task_whose_target_was_not_read_keeps_a_retiring_key_in_use() -> None:
     as a user of it (issue 16: pending changes are facts)."""
     from tests.unit.test_workflow import case
 
-    loaded, observed = case("key-deletion")
+    loaded, observed = case("key-deletion-backups-expired")
     deleting = [c for c in build_plan(loaded.spec, observed).changes if c.action == "delete"]
     assert deleting, "the case schedules a key deletion"
     unread = ObservedTask(

@@ -196,6 +196,7 @@ def test_a_key_is_disabled_only_after_an_instance_leaves_it_whatever_its_type_la
             "key_users": {
                 "key-old000001": [{"instance_id": "pgm-aaaa0001", "used_by": "DiskEncryption"}]
             },
+            "backup_regions": ["cn-hangzhou"],
         }
     )
     plan = build_plan(spec, observed)
@@ -282,6 +283,7 @@ def test_key_in_use_comes_from_the_census_and_the_task_center(census, tasks, ref
             "instances": {"pgm-aaaa0001": unmanaged},
             "key_users": {} if census is None else {"key-old000001": census},
             "tasks": tasks,
+            "backup_regions": ["cn-hangzhou"],
         }
     )
     plan = build_plan(spec, observed)
@@ -320,9 +322,63 @@ def test_a_census_user_of_an_unknown_use_keeps_the_key_when_its_disk_moves_off()
                 "keys": {"old": key},
                 "instances": {"pgm-aaaa0001": _instance(encryption=enc).model_dump()},
                 "key_users": {"key-old000001": [{"instance_id": "pgm-aaaa0001", "used_by": use}]},
+                "backup_regions": ["cn-hangzhou"],
             }
         )
         plan = build_plan(spec, observed)
         assert [c.address for c in plan.changes] == ["rds_encryption.pgm-aaaa0001"]
         [refusal] = plan.refusals
         assert refusal.code == "KeyInUse" and f"pgm-aaaa0001 ({note}" in refusal.message
+
+
+def _backup(backup_id: str, key_id: str | None, expires: str | None) -> dict[str, str | None]:
+    return {
+        "backup_id": backup_id,
+        "instance_id": "pgm-aaaa0001",
+        "key_id": key_id,
+        "expires": expires,
+    }
+
+
+@pytest.mark.parametrize(
+    ("regions", "sets", "refused_because"),
+    [
+        ([], [], "backup sets of cn-hangzhou (DescribeBackups) were not read"),
+        (["cn-hangzhou"], [], None),
+        (["cn-hangzhou"], [_backup("1", "key-other", "2024-02-01T00:00:00Z")], None),
+        (
+            ["cn-hangzhou"],
+            [
+                _backup("1", "key-old000001", "2024-02-01T00:00:00Z"),
+                _backup("2", "key-old000001", "2024-01-09T00:00:00Z"),
+            ],
+            "2 backup sets of pgm-aaaa0001 (the last expires 2024-02-01T00:00:00Z)",
+        ),
+        (
+            ["cn-hangzhou"],
+            [_backup("1", "key-old000001", None)],
+            "1 backup set of pgm-aaaa0001 (one has no expiry: it is kept until deleted by hand)",
+        ),
+    ],
+)
+def test_backup_sets_on_a_key_keep_it_in_use(regions, sets, refused_because) -> None:  # type: ignore[no-untyped-def]
+    """Issue 18: an unexpired backup set of any instance of the region needs the key it was
+    taken with; a region whose sets were not read is never taken as holding none."""
+    spec = Spec.model_validate({"kms_keys": {"old": {"alias": "alias/old", "state": "disabled"}}})
+    observed = ObservedState.model_validate(
+        {
+            "account_id": ACCOUNT,
+            "keys": {"old": _OLD_KEY},
+            "instances": {"pgm-aaaa0001": _instance(managed=False).model_dump()},
+            "key_users": {"key-old000001": []},
+            "backups": {"pgm-aaaa0001": sets},
+            "backup_regions": regions,
+        }
+    )
+    plan = build_plan(spec, observed)
+    if refused_because is None:
+        assert plan.refusals == [] and plan.change("kms_key.old") is not None
+        return
+    [refusal] = plan.refusals
+    assert refusal.code is RefusalCode.KEY_IN_USE and refused_because in refusal.message
+    assert plan.change("kms_key.old") is None
