@@ -328,14 +328,17 @@ def _add_change(
             address,
             WarningCode.RESTART_REQUIRED,
             f"{instance_id} restarts when the change runs, in its {window} "
-            "(SwitchTimeMode=MaintainTime), not at apply time",
+            "(SwitchTimeMode=MaintainTime), not at apply time; apply needs --allow-restart all "
+            "the same, since Alibaba Cloud does not document that an encryption change waits "
+            "for the window",
         )
     else:
         ctx.warn(
             address,
             WarningCode.RESTART_REQUIRED,
             f"{instance_id} restarts as soon as this is applied (a short outage); apply "
-            "needs --allow-restart, or set restart: maintenance-window",
+            "needs --allow-restart (restart: maintenance-window asks RDS to wait for the "
+            "instance's window instead)",
         )
 
 
