@@ -137,13 +137,13 @@ def apply(
     --plan FILE, checked against the cloud first.
 
     Shows the plan and asks for 'yes' (a terminal is needed, or --auto-approve). Changes that
-    restart an instance need --allow-restart, scheduled ones too. One apply at a time per account and region on this machine (locks in
-    $RECONCILER_STATE_HOME, else $XDG_STATE_HOME/reconciler, else
-    ~/.local/state/reconciler); writes are recorded in .reconciler/journal.jsonl (with
-    --emulator, beside its state file). Exit codes: 0 every change done or scheduled (also
-    when there is nothing to do); 1 a failed change, a refusal, a stale saved plan, a usage
-    error; 130/143 interrupted (writes in flight finish, nothing new starts). See
-    docs/exit-codes.md.
+    restart an instance need --allow-restart, scheduled ones too. One apply at a time per
+    account and region on this machine (locks in $RECONCILER_STATE_HOME, else
+    $XDG_STATE_HOME/reconciler, else ~/.local/state/reconciler); writes are recorded in
+    .reconciler/journal.jsonl (with --emulator, beside its state file). Exit codes: 0 every
+    change done or scheduled (also when there is nothing to do); 1 a failed change, a refusal,
+    a stale saved plan, a usage error; 130/143 interrupted (writes in flight finish, nothing
+    new starts). See docs/exit-codes.md.
     """
     from reconciler.app.apply import check_journal
     from reconciler.apply.executor import ApplyOptions

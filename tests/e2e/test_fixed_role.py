@@ -24,14 +24,18 @@ instances:
 """
 
 
-def _folder(tmp_path: Path, role: str, policy: str = "AliyunRDSInstanceEncryptionRolePolicy") -> str:
+def _folder(
+    tmp_path: Path, role: str, policy: str = "AliyunRDSInstanceEncryptionRolePolicy"
+) -> str:
     (tmp_path / "spec.yaml").write_text(SPEC.format(role=role, policy=policy))
     return str(tmp_path)
 
 
 @pytest.mark.parametrize("role", ["MyEncryptionRole", "aliyunrdsinstanceencryptiondefaultrole"])
 @pytest.mark.parametrize("command", ["validate", "plan"])
-def test_a_renamed_role_is_a_validation_error(demo, tmp_path: Path, command: str, role: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_renamed_role_is_a_validation_error(
+    demo, tmp_path: Path, command: str, role: str
+) -> None:  # type: ignore[no-untyped-def]
     world.reset_calls(demo.endpoint)
     args = ("--endpoint", demo.endpoint, command) if command == "plan" else (command,)
     run = run_cli(*args, _folder(tmp_path, role))

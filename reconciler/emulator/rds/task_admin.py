@@ -111,7 +111,11 @@ def _text(body: dict[str, Any], name: str, default: str | None = None) -> str:
 
 def _seconds(body: dict[str, Any], name: str, default: float) -> float:
     value = body.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 86400 * 30:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 <= value <= 86400 * 30
+    ):
         raise AdminError(400, f"{name} must be a number of seconds from 0 to 30 days")
     return float(value)
 

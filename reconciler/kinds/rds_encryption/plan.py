@@ -226,8 +226,7 @@ def _pending_refusal(
     if task.target_unread:
         return _unknown_target_refusal(instance, task, wanted)
     what = (
-        f"{instance.instance_id} has a change to {_pending_target(task, keys)} "
-        f"{_task_words(task)}"
+        f"{instance.instance_id} has a change to {_pending_target(task, keys)} {_task_words(task)}"
     )
     matches = (
         ", as the instance is now: the task undoes that when it runs"
