@@ -51,24 +51,41 @@ POLL_S = 0.2
 
 def check_applicable(plan: Plan, options: ApplyOptions) -> None:
     """Raise ApplyError before any read or write when the plan must not be applied: it has
-    refusals; a change restarts an instance now (restart=True, scheduled=False) and
-    `allow_restart` is not set; or it is not well formed (an unknown operation, a dependency or
-    reference to a change that does not come before)."""
+    refusals; a change restarts an instance (restart=True), now or scheduled for its
+    maintenance window, and `allow_restart` is not set; or it is not well formed (an unknown
+    operation, a dependency or reference to a change that does not come before)."""
     if plan.refusals:
         listed = "; ".join(f"{r.address}: {r.code}" for r in plan.refusals)
         raise ApplyError(
             f"the plan has {len(plan.refusals)} refusal(s), so nothing was applied ({listed}). "
             "Fix them and plan again"
         )
-    restarting = [c for c in plan.changes if c.restart and not c.scheduled]
+    restarting = [c for c in plan.changes if c.restart]
     if restarting and not options.allow_restart:
-        names = ", ".join(c.target_id or c.address for c in restarting)
-        raise ApplyError(
-            f"applying this plan restarts {len(restarting)} instance(s) now: {names}. Pass "
-            "--allow-restart to accept the restarts, or set restart: maintenance-window in the "
-            "spec and plan again; nothing was applied"
-        )
+        raise ApplyError(_restart_consent_message(restarting))
     _check_well_formed(plan)
+
+
+def _restart_consent_message(restarting: list[Change]) -> str:
+    """Every restart needs --allow-restart, a scheduled one too: that RDS defers an encryption
+    change to the maintenance window (SwitchTimeMode=MaintainTime) is not documented
+    (docs/real-cloud.md), so the restart may come at once."""
+    names = ", ".join(
+        f"{c.target_id or c.address} ({'in its maintenance window' if c.scheduled else 'now'})"
+        for c in restarting
+    )
+    scheduled = any(c.scheduled for c in restarting)
+    why = (
+        " A scheduled change is submitted for the maintenance window (SwitchTimeMode="
+        "MaintainTime), but whether Alibaba Cloud honours the window for an encryption change "
+        "is not documented (docs/real-cloud.md): it may restart the instance at once."
+        if scheduled
+        else ""
+    )
+    return (
+        f"applying this plan restarts {len(restarting)} instance(s): {names}.{why} Pass "
+        "--allow-restart to accept the restarts; nothing was applied"
+    )
 
 
 def _check_well_formed(plan: Plan) -> None:

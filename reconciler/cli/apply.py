@@ -6,7 +6,7 @@
 Order: read the plan file and the spec, check that the journal can be written (no cloud yet),
 read the account (one call), take the locks of every (account, region) the spec touches in the
 user's state folder, read the cloud under them, check a saved plan against it, refuse what
-may not be applied (refusals, an immediate restart without --allow-restart), show the plan,
+may not be applied (refusals, a restart without --allow-restart), show the plan,
 ask (or --auto-approve), apply.
 Nothing is written before the answer, and nothing after a refusal.
 """
@@ -93,8 +93,10 @@ def cloud_identity(opts: GlobalOptions) -> str | None:
 @click.option(
     "--allow-restart",
     is_flag=True,
-    help="Let changes that restart an instance now (restart: immediate) run. Without it such a "
-    "plan is refused before any write, naming the instances.",
+    help="Let changes that restart an instance run: now (restart: immediate) or scheduled for "
+    "its maintenance window (restart: maintenance-window; that RDS waits for the window is not "
+    "documented for encryption). Without it such a plan is refused before any write, naming "
+    "the instances.",
 )
 @click.option(
     "--parallelism",
@@ -135,13 +137,13 @@ def apply(
     --plan FILE, checked against the cloud first.
 
     Shows the plan and asks for 'yes' (a terminal is needed, or --auto-approve). Changes that
-    restart an instance now need --allow-restart. One apply at a time per account and region
-    on this machine (locks in $RECONCILER_STATE_HOME, else $XDG_STATE_HOME/reconciler, else
-    ~/.local/state/reconciler); writes are recorded in .reconciler/journal.jsonl (with
-    --emulator, beside its state file). Exit codes: 0 every change done or scheduled (also
-    when there is nothing to do); 1 a failed change, a refusal, a stale saved plan, a usage
-    error; 130/143 interrupted (writes in flight finish, nothing new starts). See
-    docs/exit-codes.md.
+    restart an instance need --allow-restart, scheduled ones too. One apply at a time per
+    account and region on this machine (locks in $RECONCILER_STATE_HOME, else
+    $XDG_STATE_HOME/reconciler, else ~/.local/state/reconciler); writes are recorded in
+    .reconciler/journal.jsonl (with --emulator, beside its state file). Exit codes: 0 every
+    change done or scheduled (also when there is nothing to do); 1 a failed change, a refusal,
+    a stale saved plan, a usage error; 130/143 interrupted (writes in flight finish, nothing
+    new starts). See docs/exit-codes.md.
     """
     from reconciler.app.apply import check_journal
     from reconciler.apply.executor import ApplyOptions

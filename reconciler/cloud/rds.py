@@ -299,30 +299,25 @@ def pending_tasks(clients: CloudClients, region: str, page: int, now: datetime) 
         return TaskPage(tasks=[task_from_item(i) for i in items], total=total)
 
 
-CONFIG_TASK_TYPE = "ModifyDBInstanceConfig"
-"""The TaskType of a task made by ModifyDBInstanceConfig, the only action that changes disk
-encryption. The cloud does not document it (the emulator chose it, docs/emulator.md), so it
-only ever adds a refusal: a task of another type is still read by its TaskDetail."""
-
-
 def task_from_item(item: dict[str, Any]) -> ObservedTask:
     """A task-center item. Its target value (what ModifyDBInstanceConfig set) comes from
     TaskDetail when the task is an encryption change; None when the task is something else.
 
-    A task that may be an encryption change without saying its value is kept as a fact,
-    `target_unread`, so that only its instance is refused: an encryptionKey change without
-    ConfigValue, a garbled TaskDetail, or a ModifyDBInstanceConfig task whose TaskDetail names
-    no ConfigName."""
+    "Something else" is an allow-list: a TaskDetail that parses to a JSON object whose
+    ConfigName names a setting other than encryptionKey. Alibaba documents TaskDetail only as
+    "the task details" (docs/real-cloud.md), so every other task, whatever its TaskType (plain
+    text, garbled or empty detail, an object without ConfigName, an encryptionKey change
+    without its ConfigValue), may change encryption without saying to what: `target_unread`,
+    which refuses its instance (EncryptionChangePending) and keeps keys it may move to in use."""
     status = str(item["Status"])
     if status not in PENDING_TASK_STATUSES:
         raise ValueError(f"task status {status!r} was not asked for")
-    task_type = str(item.get("TaskType") or "")
-    target, unread = _task_target(item.get("TaskDetail"), task_type)
+    target, unread = _task_target(item.get("TaskDetail"))
     return ObservedTask(
         task_id=str(item["TaskId"]),
         instance_id=str(item["InstanceId"]),
         status=status,
-        task_type=task_type,
+        task_type=str(item.get("TaskType") or ""),
         start_time=str(item.get("StartTime") or "") or None,
         progress=float(item["Progress"]) if item.get("Progress") not in (None, "") else None,
         encryption_target=target,
@@ -330,25 +325,38 @@ def task_from_item(item: dict[str, Any]) -> ObservedTask:
     )
 
 
-def _task_target(raw: Any, task_type: str) -> tuple[str | None, bool]:
+def _task_target(raw: Any) -> tuple[str | None, bool]:
     """(encryption target, whether the task may change encryption without saying to what)."""
-    try:
-        detail = _task_detail(raw)
-        target = encryption_target(detail)
-    except ValueError:  # garbled JSON, or an encryptionKey change without its value
+    detail = _task_detail(raw)
+    if detail is None or not str(detail.get("ConfigName") or ""):
         return None, True
-    named = bool(detail.get("ConfigName"))
-    return target, not named and task_type.lower() == CONFIG_TASK_TYPE.lower()
+    try:
+        return encryption_target(detail), False
+    except ValueError:  # an encryptionKey change without its value
+        return None, True
 
 
-def _task_detail(raw: Any) -> dict[str, Any]:
-    """TaskDetail arrives as a JSON string (or an object); anything else says nothing."""
+def _task_detail(raw: Any) -> dict[str, Any] | None:
+    """TaskDetail as a JSON object (a string of one, or an object); None for anything else."""
     if isinstance(raw, dict):
         return raw
-    if isinstance(raw, str) and raw.strip().startswith("{"):
+    if not isinstance(raw, str):
+        return None
+    try:
         parsed = json.loads(raw)
-        return parsed if isinstance(parsed, dict) else {}
-    return {}
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _readable_target(raw: Any) -> str | None:
+    """The encryption target of a task whose detail says it, else None (apply's waiter looks
+    for its own change only: a task it cannot read is not that change)."""
+    detail = _task_detail(raw)
+    try:
+        return encryption_target(detail) if detail is not None else None
+    except ValueError:
+        return None
 
 
 def encryption_target(detail: dict[str, Any]) -> str | None:
@@ -434,7 +442,6 @@ def instance_tasks(
         for item in items:
             if str(item.get("InstanceId")) != instance_id:
                 continue
-            detail = _task_detail(item.get("TaskDetail"))
             found.append(
                 TaskStatus(
                     task_id=str(item["TaskId"]),
@@ -442,7 +449,7 @@ def instance_tasks(
                     start_time=str(item.get("StartTime") or "") or None,
                     progress=_number(item.get("Progress")),
                     remain_seconds=_int(item.get("RemainTime")),
-                    encryption_target=encryption_target(detail),
+                    encryption_target=_readable_target(item.get("TaskDetail")),
                 )
             )
         return sorted(found, key=lambda t: (t.start_time or "", t.task_id), reverse=True)

@@ -71,7 +71,8 @@ class Change(_Frozen):
     """Sorted by path. For humans and reviews; apply reads `operations`."""
     restart: bool = False
     """A decision apply reads: carrying this change out restarts a database instance, so apply
-    needs --allow-restart unless the change is `scheduled`."""
+    needs --allow-restart, `scheduled` or not (that RDS defers an encryption change to the
+    window is not documented, docs/real-cloud.md)."""
     scheduled: bool = False
     """A decision apply reads: submitted with SwitchTimeMode=MaintainTime; it runs in the
     maintenance window, so apply does not wait for it."""

@@ -124,13 +124,31 @@ class ExtraPolicy(_Model):
     """custom or system: RAM keeps the two namespaces apart."""
 
 
+def _the_rds_role(role: str) -> str:
+    # "Authorize RDS to access KMS" names the one role RDS assumes (docs/real-cloud.md): a
+    # role of another name would be created and never used, and every CMK change would fail.
+    if role != DEFAULT_ROLE:
+        raise ValueError(
+            f"RDS only assumes {DEFAULT_ROLE} to use a customer master key, so the role "
+            f"cannot be renamed: write role: {DEFAULT_ROLE} or leave ram.role out (a custom "
+            "ram.policy name is allowed)"
+        )
+    return role
+
+
 class RamSpec(_Model):
     manage: StrictBool = True
     """true: create and repair the role, policy and attachment. false: only verify them."""
-    role: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.-]{1,64}$")] = DEFAULT_ROLE
-    """The RAM role RDS assumes to use KMS. Alibaba Cloud fixes this name."""
+    role: Annotated[
+        str,
+        AfterValidator(_the_rds_role),
+        WithJsonSchema({"type": "string", "const": DEFAULT_ROLE}),
+    ] = DEFAULT_ROLE
+    """The RAM role RDS assumes to use KMS: always AliyunRDSInstanceEncryptionDefaultRole, the
+    only role RDS assumes (any other name is a validation error)."""
     policy: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,128}$")] = DEFAULT_POLICY
-    """The RAM policy attached to the role. Alibaba Cloud fixes this name."""
+    """The RAM policy attached to the role. Its name is free (the documented one by default):
+    what counts is its document."""
     policy_type: PolicyType = PolicyType.CUSTOM
     """custom: the documented manual steps (the tool creates the policy and keeps its document).
     system: attach Alibaba Cloud's built-in system policy of that name, which the tool cannot

@@ -179,8 +179,8 @@ def test_maintenance_window_change_is_scheduled_then_runs_in_the_window(demo) ->
     assert plan.changes[0].scheduled and plan.changes[0].restart
     time = FakeTime(demo)
 
-    # No --allow-restart needed: the restart happens in the window.
-    result = apply_plan(plan, clients, options(time))
+    # --allow-restart all the same: that RDS waits for the window is not documented.
+    result = apply_plan(plan, clients, options(time, allow_restart=True))
 
     outcome = result.outcomes[0]
     assert result.ok
@@ -217,7 +217,7 @@ def test_a_window_change_waits_for_the_window_or_runs_at_once_inside_it(  # type
     clients = clients_for(demo)
     time = FakeTime(demo)
 
-    result = apply_plan(make_plan(clients, WINDOW_SPEC), clients, options(time))
+    result = apply_plan(make_plan(clients, WINDOW_SPEC), clients, options(time, allow_restart=True))
 
     assert result.ok and result.outcomes[0].status == "scheduled"
     assert time.slept == []

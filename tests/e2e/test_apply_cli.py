@@ -287,12 +287,34 @@ def test_a_maintenance_window_change_is_scheduled_not_waited_for(
             "instances": {"pgm-bp1gp00000000001": {"encryption": {"key": "service"}}},
         }
     )
-    done = apply(demo.endpoint, folder, "--auto-approve")  # no restart now: no --allow-restart
+    done = apply(demo.endpoint, folder, "--auto-approve", "--allow-restart")
     assert done.exit_code == 0, done.stdout + done.stderr
     summary = done.stdout.split("Scheduled", 1)[1]
     assert "starts at " in summary and "T18:00:00Z (its maintenance window)" in summary
     assert done.stdout.rstrip().endswith("Apply complete! 0 changed, 1 scheduled.")
     assert_converged(demo.endpoint, folder)
+
+
+def test_a_maintenance_window_change_needs_allow_restart_too(
+    demo: Emulator, write_spec: Any
+) -> None:
+    """Whether RDS defers an encryption change to the window (SwitchTimeMode=MaintainTime) is
+    not documented: should it restart at once, the restart must have been accepted."""
+    folder = write_spec(
+        {
+            "defaults": {"region": "cn-hangzhou", "restart": "maintenance-window"},
+            "instances": {"pgm-bp1gp00000000001": {"encryption": {"key": "service"}}},
+        }
+    )
+    world.reset_calls(demo.endpoint)
+    refused = apply(demo.endpoint, folder, "--auto-approve")
+    assert refused.exit_code == 1, refused.stdout + refused.stderr
+    message = " ".join(refused.stderr.split())
+    assert "pgm-bp1gp00000000001 (in its maintenance window)" in message
+    assert "--allow-restart" in message and "docs/real-cloud.md" in message
+    assert "not documented" in message and "nothing was applied" in message
+    assert writes(demo.endpoint) == []
+    assert world.admin(demo.endpoint, "GET", "tasks")["tasks"] == []
 
 
 @pytest.mark.parametrize(

@@ -258,7 +258,7 @@ def run_case(emu: Emulator, case: Case) -> None:
     try:
         result = apply_plan(fault_free, clients, options(time, allow_restart=case.allow_restart))
     except ApplyError:  # refused before any write: refusals, or restarts not allowed
-        restarting = any(c.restart and not c.scheduled for c in fault_free.changes)
+        restarting = any(c.restart for c in fault_free.changes)
         assert fault_free.refusals or (restarting and not case.allow_restart)
         event("refused before any write" if fault_free.refusals else "restart not allowed")
         assert not [a for a in world.calls(emu.endpoint) if a.split(":")[1] in WRITES]

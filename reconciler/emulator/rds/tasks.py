@@ -28,6 +28,11 @@ Emulator choices (the cloud documents none of these): ``TaskType`` is ``ModifyDB
 store's task counter; the statuses ``Waiting``, ``Failed`` and ``Cancelling`` never occur;
 ``ActionInfo`` and ``ReasonCode`` are empty; tasks are listed newest first (by creation); a task
 is kept 30 days after its start (the documented horizon of the query).
+
+The emulator makes no task of another kind by itself. Tests inject them (``add_other``, the admin
+route ``POST /_emulator/tasks/other``) with any ``TaskType`` and any ``TaskDetail`` text, as the
+real task center may list O&M tasks whose detail is not the JSON above: such a task only appears
+in the task center (Scheduled, then Running, then Succeed by the clock) and changes nothing.
 """
 
 from __future__ import annotations
@@ -85,6 +90,37 @@ def create(
         "canceled": None,
     }
     ctx.tx.put(KIND, instance["RegionId"], task_id, doc)
+    return task_id
+
+
+def add_other(
+    tx: Transaction,
+    instance: dict[str, Any],
+    task_type: str,
+    task_detail: str,
+    start: float,
+    end: float,
+    account_id: str,
+) -> str:
+    """Record a task of another kind for ``instance`` (it runs nothing); return its id. Its id
+    comes from the same counter as ``create``'s (RequestContext.next_serial's meta key)."""
+    serial = int(tx.get_meta("serial:rds_task", "0") or 0) + 1
+    tx.set_meta("serial:rds_task", str(serial))
+    task_id = "t-" + stable_token(serial, 16, account_id)
+    doc = {
+        "TaskId": task_id,
+        "InstanceId": instance["DBInstanceId"],
+        "InstanceName": instance.get("DBInstanceDescription") or instance["DBInstanceId"],
+        "RegionId": instance["RegionId"],
+        "DbType": instance["Engine"],
+        "TaskType": task_type,
+        "TaskDetail": task_detail,
+        "created": start,
+        "start": start,
+        "end": end,
+        "canceled": None,
+    }
+    tx.put(KIND, instance["RegionId"], task_id, doc)
     return task_id
 
 

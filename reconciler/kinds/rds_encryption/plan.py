@@ -225,21 +225,36 @@ def _pending_refusal(
 ) -> str:
     wanted = _describe(desired.value, desired.key)
     if task.target_unread:
-        what = (
-            f"{instance.instance_id} has a {task.task_type or 'task'} {_task_words(task)} that "
-            "may change its encryption; the task center does not say to which value"
-        )
-    else:
-        what = (
-            f"{instance.instance_id} has a change to {_pending_target(task, keys)} "
-            f"{_task_words(task)}"
-        )
+        return _unknown_target_refusal(instance, task, wanted)
+    what = (
+        f"{instance.instance_id} has a change to {_pending_target(task, keys)} {_task_words(task)}"
+    )
     matches = (
         ", as the instance is now: the task undoes that when it runs"
         if desired.value == current
         else ""
     )
     return f"{what}. The spec wants {wanted}{matches}. {_cancel_advice(task)}"
+
+
+def _unknown_target_refusal(instance: ObservedInstance, task: ObservedTask, wanted: str) -> str:
+    """A pending task whose TaskDetail does not show that it leaves encryption alone: its
+    target is unknown, so any change now might race it or be undone by it (docs/real-cloud.md,
+    the task center)."""
+    kind = f"of type {task.task_type}" if task.task_type else "without a TaskType"
+    advice = (
+        "wait until it has finished"
+        if task.status.lower() == "running"
+        else "wait until it has run, or cancel it in the RDS console's Task Center (no RDS API "
+        "call cancels it)"
+    )
+    return (
+        f"{instance.instance_id} has a pending task of unknown target: task {task.task_id} "
+        f"{kind}, {task.status.lower()}{f' at {task.start_time}' if task.start_time else ''}, "
+        "whose TaskDetail does not show that it leaves the disk encryption alone, so it may "
+        f"change it to a value the task center does not name. The spec wants {wanted}. To go "
+        f"on, {advice}; then plan again"
+    )
 
 
 def _cancel_advice(task: ObservedTask) -> str:
@@ -329,14 +344,17 @@ def _add_change(
             address,
             WarningCode.RESTART_REQUIRED,
             f"{instance_id} restarts when the change runs, in its {window} "
-            "(SwitchTimeMode=MaintainTime), not at apply time",
+            "(SwitchTimeMode=MaintainTime), not at apply time; apply needs --allow-restart all "
+            "the same, since Alibaba Cloud does not document that an encryption change waits "
+            "for the window",
         )
     else:
         ctx.warn(
             address,
             WarningCode.RESTART_REQUIRED,
             f"{instance_id} restarts as soon as this is applied (a short outage); apply "
-            "needs --allow-restart, or set restart: maintenance-window",
+            "needs --allow-restart (restart: maintenance-window asks RDS to wait for the "
+            "instance's window instead)",
         )
 
 

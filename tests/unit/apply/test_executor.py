@@ -87,7 +87,7 @@ def test_dependents_of_a_scheduled_or_failed_change_do_not_start(monkeypatch) ->
         _instance("i1", restart=True, scheduled=True),
         _key("old", "kms:DisableKey", "rds_encryption.i1"),
     )
-    result = apply_plan(plan, object(), ApplyOptions())  # type: ignore[arg-type]
+    result = apply_plan(plan, object(), ApplyOptions(allow_restart=True))  # type: ignore[arg-type]
     assert [o.status for o in result.outcomes] == ["scheduled", "not_started"]
     assert "rds_encryption.i1 is scheduled" in result.outcomes[1].detail
     assert not result.ok

@@ -43,12 +43,13 @@ def test_target_spellings_are_normalised(value: str, target: str) -> None:
     "over",
     [
         {"TaskDetail": json.dumps({"ConfigName": "x"})},
-        {"TaskDetail": "", "TaskType": "RestartDBInstance"},
-        {"TaskDetail": "not json", "TaskType": "RestartDBInstance"},
-        {"TaskDetail": None, "TaskType": "RestartDBInstance"},
+        {"TaskDetail": json.dumps({"ConfigName": "maintainTime"}), "TaskType": "Other"},
+        {"TaskDetail": {"ConfigName": "sslEnabled", "ConfigValue": "1"}},
     ],
 )
-def test_a_task_that_is_not_an_encryption_change_has_no_target(over: dict) -> None:
+def test_a_task_that_names_another_setting_has_no_target(over: dict) -> None:
+    """The only way a task is "not an encryption change": its detail is an object whose
+    ConfigName names another setting (an allow-list, docs/real-cloud.md)."""
     task = task_from_item(_task(**over))
     assert (task.encryption_target, task.target_unread) == (None, False)
 
@@ -58,10 +59,17 @@ def test_a_task_that_is_not_an_encryption_change_has_no_target(over: dict) -> No
     [
         {"TaskDetail": json.dumps({"ConfigName": "encryptionKey"})},  # no ConfigValue
         {"TaskDetail": json.dumps({"ConfigName": "encryptionKey", "ConfigValue": ""})},
+        {"TaskDetail": json.dumps({"ConfigName": "encryptionKey", "ConfigValue": 3})},
         {"TaskDetail": "{broken", "TaskType": "RestartDBInstance"},
-        {"TaskDetail": "not json"},  # a ModifyDBInstanceConfig task that does not say
+        {"TaskDetail": "not json"},
+        {"TaskDetail": "", "TaskType": "RestartDBInstance"},
+        {"TaskDetail": "not json", "TaskType": "RestartDBInstance"},  # any type: still unread
+        {"TaskDetail": None, "TaskType": "RestartDBInstance"},
         {"TaskDetail": None},
+        {"TaskDetail": "[1, 2]"},
+        {"TaskDetail": "null"},
         {"TaskDetail": json.dumps({"callerUid": "1"})},
+        {"TaskDetail": json.dumps({"ConfigName": ""}), "TaskType": "MinorVersionUpgrade"},
     ],
 )
 def test_a_task_that_may_change_encryption_without_saying_to_what_is_unread(over: dict) -> None:

@@ -121,7 +121,10 @@ def test_a_task_whose_target_was_not_read_is_refused(encrypted: bool) -> None:
     assert plan.changes == []
     [refusal] = plan.refusals
     assert refusal.code is RefusalCode.ENCRYPTION_CHANGE_PENDING
-    assert "does not say to which value" in refusal.message
+    assert "pending task of unknown target: task t-1 of type ModifyDBInstanceConfig" in (
+        refusal.message
+    )
+    assert "cancel it in the RDS console's Task Center" in refusal.message
 
 
 def test_a_task_with_an_unread_target_outranks_a_readable_one() -> None:

@@ -106,8 +106,8 @@ def test_a_yaml11_word_where_a_word_of_a_list_is_expected_is_shown_as_written(
             "a.yaml:3:30: `kms_keys.k.tags.`: must not be empty",
         ),
         (
-            "version: 1\nram: {role: my_role}\n",
-            "a.yaml:2:13: `my_role` is not valid here: it must match ^[A-Za-z0-9.-]{1,64}$",
+            "version: 1\nram: {policy: my_policy}\n",
+            "a.yaml:2:15: `my_policy` is not valid here: it must match ^[A-Za-z0-9-]{1,128}$",
         ),
     ],
 )
