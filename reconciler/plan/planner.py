@@ -119,7 +119,11 @@ def _check_keys_in_use(ctx: PlanContext, keys: Mapping[str, KeyOutcome]) -> None
     for outcome in keys.values():
         if not outcome.backward or outcome.address not in ctx.changes:
             continue
-        users = _users_after_plan(ctx, outcome.key_id)
+        users = (
+            _users_after_plan(ctx, outcome.key_id)
+            if outcome.region in ctx.observed.task_regions
+            else None  # the region's task center was not read: switches to the key unknown
+        )
         backups = _backups_on_key(ctx, outcome)
         if users == [] and backups == "":
             continue
@@ -178,9 +182,10 @@ def _key_in_use_message(ctx: PlanContext, outcome: KeyOutcome, users: list[str] 
     verb = "disabled" if outcome.desired_state is KeyState.DISABLED else "scheduled for deletion"
     if users is None:
         return (
-            f"key {outcome.key_id} would be {verb}, but its users (DescribeKmsAssociateResources) "
-            "were not counted, so it may still be in use. Plan again; keep state: enabled "
-            "until the plan can count them"
+            f"key {outcome.key_id} would be {verb}, but its users (DescribeKmsAssociateResources "
+            f"and the task center of {outcome.region}, DescribeHistoryTasks) were not all read, "
+            "so it may still be in use. Plan again; keep state: enabled until the plan can "
+            "count them"
         )
     named = ", ".join(_user_label(ctx, outcome.key_id, u) for u in users[:_MAX_NAMED])
     more = f" and {len(users) - _MAX_NAMED} more" if len(users) > _MAX_NAMED else ""

@@ -101,6 +101,25 @@ def test_a_task_of_unknown_target_keeps_a_retiring_key_in_use(emulator, write_sp
     assert "a pending change whose target could not be read" in refusal["message"]
 
 
+def test_a_spec_that_only_retires_a_key_still_reads_its_region_s_task_center(  # type: ignore[no-untyped-def]
+    emulator, write_spec
+) -> None:
+    """The plan shows the refusal the guard at the write would give: a spec with no instance in
+    the key's region still reads that region's task center before it disables the key."""
+    world.create_key(
+        emulator.endpoint, alias="alias/old", tags={"acs:rds:instance-encryption": "true"}
+    )
+    unmanaged = world.create_instance(emulator.endpoint)
+    _inject(emulator.endpoint, unmanaged, "Switch over", start_in_seconds=3600)
+    spec = write_spec({"kms_keys": {"old": {"alias": "alias/old", "state": "disabled"}}})
+    run = plan_json(emulator.endpoint, spec)
+    assert run.exit_code == 1, run.stdout + run.stderr
+    assert run.plan["changes"] == []
+    [refusal] = run.plan["refusals"]
+    assert refusal["code"] == "KeyInUse"
+    assert unmanaged in refusal["message"]
+
+
 def test_the_admin_api_refuses_a_task_for_no_instance(emulator) -> None:  # type: ignore[no-untyped-def]
     import urllib.error
 

@@ -11,7 +11,9 @@
   CreateKey whose answer was lost, and is adopted rather than created again. A region whose
   spec aliases all exist costs nothing more;
 - per key the spec disables or deletes: DescribeKmsAssociateResources, the cloud's census of
-  its users (every engine, disk encryption and TDE, switching or scheduled to switch).
+  its users (every engine, disk encryption and TDE, switching or scheduled to switch); and
+  its region's task center, once per region (state/task_center.py; free when the region has
+  managed instances, whose reads ask for it too).
 - per region of a key the spec disables or deletes, and per managed instance moving off a
   CMK: the backup sets (kinds/kms_key/backups.py says which calls, and their bound).
 
@@ -30,6 +32,7 @@ from reconciler.core.facts import ObservedKey
 from reconciler.core.rules import account_of_arn, managed_tags
 from reconciler.kinds.kms_key import backups
 from reconciler.spec.models import KeyRef, KeyState, is_key_id
+from reconciler.state import task_center
 from reconciler.state.reads import Reader, ReadScope
 
 _ADOPTABLE = frozenset({KeyState.ENABLED, KeyState.DISABLED})
@@ -134,6 +137,7 @@ class KeyReads:
             if by_alias and name in self.retiring and read.key is not None:
                 self._count_users(region, read.key.key_id, read.key.arn)
                 backups.read_region(self.reader, region)
+                task_center.read_tasks(self.reader, region)
             if by_alias and read.key is None and read.kms_activated:
                 self.facts.absent_keys.setdefault(region, []).append(name)
 
@@ -185,6 +189,7 @@ class KeyReads:
             if name in self.retiring:
                 self._count_users(key.region, key.key_id, key.arn)
                 backups.read_region(self.reader, key.region)
+                task_center.read_tasks(self.reader, key.region)
 
 
 def start_reads(reader: Reader, scope: ReadScope) -> None:

@@ -7,8 +7,9 @@
 - per managed instance (per PostgreSQL instance listed, with `all_instances`):
   DescribeDBInstanceEncryptionKey; DescribeDBInstanceAttribute only where a CMK is wanted and
   the class code does not state the class type (the list carries none);
-- per region with managed instances: DescribeHistoryTasks (unfinished tasks, paged), so a change
-  running or scheduled for a maintenance window is seen and not planned again.
+- per region with managed instances: DescribeHistoryTasks (unfinished tasks, paged, once per
+  region: state/task_center.py), so a change running or scheduled for a maintenance window is
+  seen and not planned again.
 
 A listed page submits that page's instance reads at once, so the pool stays full.
 """
@@ -22,6 +23,7 @@ from typing import Any
 from reconciler.cloud import rds
 from reconciler.core.facts import ObservedInstance, class_type_from_code
 from reconciler.spec.models import SERVICE_KEY, KeyRef
+from reconciler.state import task_center
 from reconciler.state.reads import Reader, ReadScope
 
 
@@ -41,8 +43,7 @@ class InstanceReads:
 
     def start(self) -> None:
         for region in sorted(set(self.managed.values())):
-            self.facts.task_pages_left[region] = 1
-            self._task_page(region, 1)
+            task_center.read_tasks(self.reader, region)
         for region in self.scope.listed_regions(set(self.managed.values())):
             # The region lists at least the spec's instances there, so that many pages exist:
             # ask for them all at once instead of waiting a round trip for page 1's total.
@@ -51,28 +52,6 @@ class InstanceReads:
             self.facts.pages_left[region] = self.facts.pages_asked[region]
             for number in range(1, self.facts.pages_asked[region] + 1):
                 self._list_page(region, number)
-
-    def _task_page(self, region: str, number: int) -> None:
-        self.reader.submit(
-            lambda page, r=region, n=number: self._on_task_page(r, n, page),
-            rds.pending_tasks,
-            self.reader.clients,
-            region,
-            number,
-            self.reader.now,
-        )
-
-    def _on_task_page(self, region: str, number: int, page: rds.TaskPage) -> None:
-        if number == 1:
-            pages = max(1, math.ceil(page.total / rds.TASK_PAGE_SIZE))
-            self.facts.task_pages_left[region] += pages - 1
-            for later in range(2, pages + 1):
-                self._task_page(region, later)
-        for task in page.tasks:
-            self.facts.tasks[task.task_id] = task
-        self.facts.task_pages_left[region] -= 1
-        if self.facts.task_pages_left[region] == 0:
-            self.facts.task_regions.add(region)
 
     def _list_page(self, region: str, number: int) -> None:
         self.reader.submit(

@@ -197,6 +197,7 @@ def test_a_key_is_disabled_only_after_an_instance_leaves_it_whatever_its_type_la
                 "key-old000001": [{"instance_id": "pgm-aaaa0001", "used_by": "DiskEncryption"}]
             },
             "backup_regions": ["cn-hangzhou"],
+            "task_regions": ["cn-hangzhou"],
         }
     )
     plan = build_plan(spec, observed)
@@ -253,7 +254,8 @@ _OLD_KEY = {
 @pytest.mark.parametrize(
     ("census", "tasks", "refused_because"),
     [
-        (None, [], "were not counted"),
+        (None, [], "were not all read"),
+        ([], None, "the task center of cn-hangzhou, DescribeHistoryTasks) were not all read"),
         ([], [], None),
         ([{"instance_id": "rm-mysql0001", "engine": "MySQL", "used_by": "TDE"}], [], "MySQL"),
         (
@@ -273,7 +275,7 @@ _OLD_KEY = {
 )
 def test_key_in_use_comes_from_the_census_and_the_task_center(census, tasks, refused_because):
     """Users of a key: the cloud's census (any engine, TDE too), instances switching to it or
-    scheduled to; a key whose census was not read is never taken as unused."""
+    scheduled to; a key whose census or task center was not read is never taken as unused."""
     spec = Spec.model_validate({"kms_keys": {"old": {"alias": "alias/old", "state": "disabled"}}})
     unmanaged = _instance(managed=False).model_dump()
     observed = ObservedState.model_validate(
@@ -282,8 +284,9 @@ def test_key_in_use_comes_from_the_census_and_the_task_center(census, tasks, ref
             "keys": {"old": _OLD_KEY},
             "instances": {"pgm-aaaa0001": unmanaged},
             "key_users": {} if census is None else {"key-old000001": census},
-            "tasks": tasks,
+            "tasks": tasks or [],
             "backup_regions": ["cn-hangzhou"],
+            "task_regions": [] if tasks is None else ["cn-hangzhou"],
         }
     )
     plan = build_plan(spec, observed)
@@ -323,6 +326,8 @@ def test_a_census_user_of_an_unknown_use_keeps_the_key_when_its_disk_moves_off()
                 "instances": {"pgm-aaaa0001": _instance(encryption=enc).model_dump()},
                 "key_users": {"key-old000001": [{"instance_id": "pgm-aaaa0001", "used_by": use}]},
                 "backup_regions": ["cn-hangzhou"],
+                "task_regions": ["cn-hangzhou"],
+            "task_regions": ["cn-hangzhou"],
             }
         )
         plan = build_plan(spec, observed)
@@ -373,6 +378,7 @@ def test_backup_sets_on_a_key_keep_it_in_use(regions, sets, refused_because) -> 
             "key_users": {"key-old000001": []},
             "backups": {"pgm-aaaa0001": sets},
             "backup_regions": regions,
+            "task_regions": ["cn-hangzhou"],
         }
     )
     plan = build_plan(spec, observed)
