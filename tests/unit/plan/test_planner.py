@@ -327,7 +327,6 @@ def test_a_census_user_of_an_unknown_use_keeps_the_key_when_its_disk_moves_off()
                 "key_users": {"key-old000001": [{"instance_id": "pgm-aaaa0001", "used_by": use}]},
                 "backup_regions": ["cn-hangzhou"],
                 "task_regions": ["cn-hangzhou"],
-            "task_regions": ["cn-hangzhou"],
             }
         )
         plan = build_plan(spec, observed)
