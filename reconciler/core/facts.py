@@ -9,9 +9,17 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+)
 
 from reconciler.core.rules import account_of_arn, is_service_key
+from reconciler.core.unset import without_unset
 
 
 class _Fact(BaseModel):
@@ -156,6 +164,16 @@ def class_type_from_code(class_code: str) -> str | None:
     return None
 
 
+class ObservedTde(_Fact):
+    """DescribeDBInstanceTDE as read (docs/real-cloud.md, "TDE and the key list")."""
+
+    enabled: bool
+    mode: str | None = None
+    """TDEMode: Aliyun_Generate_Key (RDS's key) or Customer_Provided_Key (a KMS key)."""
+    key_id: str | None = None
+    """EncryptionKey: the KMS key TDE uses, when the answer names one."""
+
+
 class ObservedInstance(_Fact):
     instance_id: str
     region: str
@@ -175,6 +193,18 @@ class ObservedInstance(_Fact):
     encryption: ObservedEncryption | None = None
     """None when not read (unmanaged instances). Observe reads it for every managed instance,
     or fails; the planner refuses a managed instance without it rather than guess."""
+    tde: ObservedTde | None = None
+    """None when not read: observe reads it only for instances whose spec sets `tde`."""
+    kernel_version: str = ""
+    """CurrentKernelVersion (the minor engine version, e.g. rds_postgres_1400_20221030), where
+    DescribeDBInstanceAttribute was read; "" when not read."""
+    read_only_ids: list[str] = Field(default_factory=list)
+    """The read-only instances attached to this one (DescribeDBInstanceAttribute's
+    ReadOnlyDBInstanceIds), where the attribute was read."""
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return without_unset(handler(self), frozenset({"tde", "kernel_version", "read_only_ids"}))
 
 
 KMS_NOT_SERVING = frozenset({"InDebt", "Suspended"})

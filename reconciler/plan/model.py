@@ -76,6 +76,9 @@ class Change(_Frozen):
     scheduled: bool = False
     """A decision apply reads: submitted with SwitchTimeMode=MaintainTime; it runs in the
     maintenance window, so apply does not wait for it."""
+    irreversible: bool = False
+    """A decision apply reads: once made, this change cannot be undone (enabling TDE), so apply
+    needs --allow-irreversible as well as --allow-restart."""
     depends_on: list[str] = Field(default_factory=list)
     """Addresses of changes in this plan that must complete first; sorted by kind (policy,
     role, attachment, key, instance), then address."""

@@ -29,6 +29,7 @@ from pydantic import (
 
 from reconciler.core.rules import RDS_ENCRYPTION_TAG as RDS_ENCRYPTION_TAG
 from reconciler.core.rules import SERVICE_KEY_ALIAS as SERVICE_KEY_ALIAS
+from reconciler.core.unset import without_unset
 from reconciler.spec.regions import REGIONS, region_problem
 
 SERVICE_KEY = "service"
@@ -90,6 +91,36 @@ class KeyState(StrEnum):
     PENDING_DELETION = "pending-deletion"
 
 
+class KeyRef(_Model):
+    key: Annotated[str, StringConstraints(min_length=1)]
+    """`service` (the RDS service key), a name under kms_keys, or a literal KMS key id."""
+
+
+def _encryption_kind(value: Any) -> str:
+    """Route a mapping to KeyRef and anything else to the `disabled` literal, so an error names
+    one alternative instead of both."""
+    return "reference" if isinstance(value, dict | KeyRef) else "disabled"
+
+
+Encryption = Annotated[
+    Annotated[KeyRef, Tag("reference")] | Annotated[Literal["disabled"], Tag("disabled")],
+    Discriminator(_encryption_kind),
+]
+
+
+Tde = Annotated[
+    Annotated[KeyRef, Tag("reference")] | Annotated[Literal["disabled"], Tag("disabled")],
+    Discriminator(_encryption_kind),
+]
+"""Transparent data encryption (TDE) of an instance: {key: service | <kms_keys name> | <KMS key
+id>}. One-way: once on, RDS cannot turn it off, so `disabled` is accepted only to be refused by
+the plan where TDE is on (TdeCannotBeDisabled), never silently ignored."""
+
+
+_ADDED_LATER = frozenset({"tde"})
+"""Left out of the spec's dump while unset (core/unset.py): spec digests stay as they were."""
+
+
 class Defaults(_Model):
     region: RegionId = "cn-hangzhou"
     """Region of every key and instance that does not name its own, e.g. cn-hangzhou."""
@@ -97,6 +128,13 @@ class Defaults(_Model):
     """Optional guard: the 16-digit Alibaba Cloud account id the credentials must belong to."""
     restart: RestartPolicy = RestartPolicy.MAINTENANCE_WINDOW
     """How a restarting change is applied: immediate, or in the instance's maintenance window."""
+    tde: Tde | None = None
+    """TDE of every instance that does not set its own; absent: TDE is not managed."""
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return without_unset(handler(self), _ADDED_LATER)
+
     ignore: tuple[Annotated[str, StringConstraints(min_length=1, max_length=256)], ...] = Field(
         default=(), exclude=True
     )
@@ -213,23 +251,6 @@ class KmsKeySpec(_Model):
         return {**self.tags, key: value}
 
 
-class KeyRef(_Model):
-    key: Annotated[str, StringConstraints(min_length=1)]
-    """`service` (the RDS service key), a name under kms_keys, or a literal KMS key id."""
-
-
-def _encryption_kind(value: Any) -> str:
-    """Route a mapping to KeyRef and anything else to the `disabled` literal, so an error names
-    one alternative instead of both."""
-    return "reference" if isinstance(value, dict | KeyRef) else "disabled"
-
-
-Encryption = Annotated[
-    Annotated[KeyRef, Tag("reference")] | Annotated[Literal["disabled"], Tag("disabled")],
-    Discriminator(_encryption_kind),
-]
-
-
 class InstanceSpec(_Model):
     region: RegionId | None = None
     """Region of the instance. Defaults to defaults.region."""
@@ -237,6 +258,13 @@ class InstanceSpec(_Model):
     """{key: service | <kms_keys name> | <KMS key id>}, or `disabled` to turn encryption off."""
     restart: RestartPolicy | None = None
     """Override of defaults.restart for this instance."""
+    tde: Tde | None = None
+    """TDE (one-way: it cannot be turned off once on). Absent: defaults.tde; both absent: TDE
+    is not managed for this instance."""
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return without_unset(handler(self), _ADDED_LATER)
 
 
 _CLOSED: dict[str, Any] = {"additionalProperties": False}
@@ -276,12 +304,17 @@ class Spec(_Model):
     def restart_policy(self, instance_id: str) -> RestartPolicy:
         return self.instances[instance_id].restart or self.defaults.restart
 
+    def tde_of(self, instance_id: str) -> KeyRef | Literal["disabled"] | None:
+        """The TDE the spec wants for the instance; None when TDE is not managed there."""
+        own = self.instances[instance_id].tde
+        return own if own is not None else self.defaults.tde
+
     def uses_cmk(self) -> bool:
-        """True when any instance names a key other than the service key."""
-        return any(
-            isinstance(i.encryption, KeyRef) and i.encryption.key != SERVICE_KEY
-            for i in self.instances.values()
-        )
+        """True when any instance names a key other than the service key, for its disk or its
+        TDE (both need the RAM role RDS assumes)."""
+        wanted = [i.encryption for i in self.instances.values()]
+        wanted += [self.tde_of(i) for i in self.instances]
+        return any(isinstance(w, KeyRef) and w.key != SERVICE_KEY for w in wanted)
 
     def effective_ram(self) -> RamSpec | None:
         """The RAM block in force: as written, or the managed defaults when a CMK is used."""

@@ -97,13 +97,14 @@ def test_json_has_the_design_shape_in_order() -> None:
         "refused": 1,
     }
     change = document["changes"][1]
-    assert list(change)[:10] == [
+    assert list(change)[:11] == [
         "address",
         "action",
         "operations",
         "field_changes",
         "restart",
         "scheduled",
+        "irreversible",
         "depends_on",
         "facts_digest",
         "reason",
