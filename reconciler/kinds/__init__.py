@@ -1,5 +1,6 @@
-"""The registry of resource kinds, in apply order (RAM, then keys, then instances): the only
-place that maps an address prefix to its kind (docs/architecture.md, "How to add a kind")."""
+"""The registry of resource kinds, in apply order (RAM, then keys, then instances' disks, then
+their TDE): the only place that maps an address prefix to its kind (docs/architecture.md, "How
+to add a kind")."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from reconciler.kinds.base import ResourceKind
 from reconciler.kinds.kms_key import KIND as KMS_KEY
 from reconciler.kinds.ram import KIND as RAM
 from reconciler.kinds.rds_encryption import KIND as RDS_ENCRYPTION
+from reconciler.kinds.rds_tde import KIND as RDS_TDE
 
-KINDS: tuple[ResourceKind, ...] = (RAM, KMS_KEY, RDS_ENCRYPTION)
+KINDS: tuple[ResourceKind, ...] = (RAM, KMS_KEY, RDS_ENCRYPTION, RDS_TDE)
 """Every kind, in apply order."""
 
 PREFIXES: tuple[str, ...] = tuple(p for kind in KINDS for p in kind.prefixes)

@@ -321,7 +321,14 @@ def test_no_command_imports_another_commands_module() -> None:
 
 # --- only reconciler/kinds knows a resource kind --------------------------------------------
 
-ADDRESS_PREFIXES = ("rds_encryption", "kms_key", "ram_policy", "ram_role", "ram_attachment")
+ADDRESS_PREFIXES = (
+    "rds_encryption",
+    "rds_tde",
+    "kms_key",
+    "ram_policy",
+    "ram_role",
+    "ram_attachment",
+)
 """Every address prefix today (reconciler.kinds.PREFIXES must list the same: a test says so)."""
 
 KINDS_HOME = ("kinds", "emulator")

@@ -35,7 +35,7 @@ def test_each_prefix_has_its_kind(address: str, kind: object) -> None:
     assert kind_of(address).owns(address)
 
 
-@pytest.mark.parametrize("address", ["rds_tde.pgm-1", "ram.x", "kms_keys.app", "", "Kms_key.a"])
+@pytest.mark.parametrize("address", ["rds_tdes.pgm-1", "ram.x", "kms_keys.app", "", "Kms_key.a"])
 def test_an_address_no_kind_owns_is_refused(address: str) -> None:
     assert find_kind(address) is None
     with pytest.raises(UnknownKindError, match="no resource kind owns address") as raised:
@@ -45,13 +45,20 @@ def test_an_address_no_kind_owns_is_refused(address: str) -> None:
 
 
 def test_the_registry_is_in_apply_order_and_no_prefix_has_two_kinds() -> None:
-    assert [k.name for k in KINDS] == ["ram", "kms_key", "rds_encryption"]
-    assert PREFIXES == ("ram_policy", "ram_role", "ram_attachment", "kms_key", "rds_encryption")
+    assert [k.name for k in KINDS] == ["ram", "kms_key", "rds_encryption", "rds_tde"]
+    assert PREFIXES == (
+        "ram_policy",
+        "ram_role",
+        "ram_attachment",
+        "kms_key",
+        "rds_encryption",
+        "rds_tde",
+    )
     assert len(set(PREFIXES)) == len(PREFIXES)
     ranks = [apply_rank(f"{p}.x") for p in PREFIXES]
     assert ranks == sorted(ranks) and apply_rank("other.x") > max(ranks)
 
 
 def test_only_instances_run_in_parallel_and_only_ram_changes_what_ram_allows() -> None:
-    assert [k.name for k in KINDS if k.runs_in_parallel] == ["rds_encryption"]
+    assert [k.name for k in KINDS if k.runs_in_parallel] == ["rds_encryption", "rds_tde"]
     assert [k.name for k in KINDS if k.writes_ram] == ["ram"]

@@ -1,0 +1,76 @@
+"""The kind `rds_tde`: transparent data encryption (TDE) of one RDS PostgreSQL instance (address
+`rds_tde.<instance id>`), managed where the spec sets `tde` (docs/architecture.md, "How to add
+a kind"). TDE is one-way: once on, RDS cannot turn it off."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from reconciler.kinds.base import ResourceKind
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from reconciler.apply.compare import ServiceKeys
+    from reconciler.cloud.clients import CloudClients
+    from reconciler.core.api_actions import ApiAction
+    from reconciler.core.facts import ObservedState
+    from reconciler.core.ops import Op
+    from reconciler.drift.finding import Finding
+    from reconciler.kinds.body import ChangeBody
+    from reconciler.kinds.write_rule import WriteRule
+    from reconciler.plan.context import PlanContext
+    from reconciler.plan.inputs import PlanInputs
+    from reconciler.plan.model import Change
+    from reconciler.spec.models import Spec
+    from reconciler.state.reads import Reader, ReadScope
+
+
+class RdsTde(ResourceKind):
+    name = "rds_tde"
+    prefixes = ("rds_tde",)
+    runs_in_parallel = True
+
+    def declared(self, spec: Spec, address: str) -> bool:
+        instance_id = address.partition(".")[2]
+        return instance_id in spec.instances and spec.tde_of(instance_id) is not None
+
+    # --- tdeplan: plan, writes, apply, bodies, digest ------------------------------------------
+
+    def facts(self, observed: ObservedState, address: str) -> dict[str, Any]:
+        return {}
+
+    def moved(
+        self, change: Change, clients: CloudClients, ram_region: str, service_keys: ServiceKeys
+    ) -> str | None:
+        return None
+
+    def achieved(
+        self, change: Change, params: list[dict[str, Any]], observed: ObservedState
+    ) -> bool:
+        return False
+
+    def changed_finding(self, change: Change, observed: ObservedState) -> Finding:
+        raise NotImplementedError("rds_tde plans no change yet")
+
+    def plan(self, ctx: PlanContext, inputs: PlanInputs) -> PlanInputs:
+        return inputs
+
+    def body_models(self, address: str) -> tuple[type[ChangeBody], type[ChangeBody]]:
+        raise NotImplementedError("rds_tde plans no change yet")
+
+    def writes(self) -> Mapping[Op, WriteRule]:
+        return {}
+
+    # --- tdeobs: reads, drift, import, permissions of the reads --------------------------------
+
+    def start_reads(self, reader: Reader, scope: ReadScope) -> None:
+        return None
+
+    def observed_fields(self, reader: Reader, scope: ReadScope) -> dict[str, Any]:
+        return {}
+
+    def api_actions(self) -> tuple[ApiAction, ...]:
+        return ()
+
+
+KIND = RdsTde()
