@@ -121,8 +121,8 @@ def check_locked_account(account: str | None, observed: ObservedState) -> None:
 
 def check_applicable(plan: Plan, options: ApplyOptions) -> None:
     """Raise ApplyError, before any write, when the plan may not be applied with these
-    options (a refusal; a restart, immediate or scheduled, without allow_restart, naming the
-    instances)."""
+    options (a refusal; a restart, immediate or scheduled, without allow_restart; a change
+    that cannot be undone without allow_irreversible; naming the instances)."""
     from reconciler.apply.executor import check_applicable as check
 
     check(plan, options)

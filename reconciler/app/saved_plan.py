@@ -124,10 +124,11 @@ def check_saved_plan(
     - Per saved change: its address must appear once and belong to this spec. When the facts
       it rests on (`facts_digest`) are those of the fresh observation, the fresh plan (made with
       the saved `plan_id`) must hold the very same change: action, target, region, every
-      operation with every parameter (ClientTokens included), `restart`, `scheduled` and
-      `depends_on`. When they moved, the change is stale, unless the resource has meanwhile
-      reached what the spec wants (an earlier run of this same plan was interrupted after
-      making it, or someone made it by hand): then nothing is left to do there.
+      operation with every parameter (ClientTokens included), `restart`, `scheduled`,
+      `irreversible` and `depends_on`. When they moved, the change is stale, unless the
+      resource has meanwhile reached what the spec wants (an earlier run of this same plan was
+      interrupted after making it, or someone made it by hand): then nothing is left to do
+      there.
     - A fresh change the saved plan does not hold (its resource moved since the plan) was
       never reviewed: the plan is refused, naming it.
     `fresh` is the plan made from `observed` with the saved plan's plan_id (made here when not
@@ -321,7 +322,15 @@ def resolved_change(change: Change, made: set[str], observed: ObservedState) -> 
     )
 
 
-_COMPARED = ("action", "target_id", "region", "restart", "scheduled", "depends_on")
+_COMPARED = (
+    "action",
+    "target_id",
+    "region",
+    "restart",
+    "scheduled",
+    "irreversible",
+    "depends_on",
+)
 """What must be equal besides the operations (docs/plan-format.md, "Saved plans")."""
 
 

@@ -174,7 +174,7 @@ def _finish(change: Change, run: RunState, ids: tuple[str, ...]) -> ChangeOutcom
     if wait.scheduled:
         return _scheduled(change, run, instance_id, target, ids)
     try:
-        result = run.waiter.until_done(address, region, instance_id, target)
+        result = run.waiter.until_done(address, region, instance_id, target, wait.reached)
     except CloudCallError as error:
         detail = f"the change was submitted, but waiting for it failed: {error}; plan again later"
         return _failed(run, address, detail, list(ids))

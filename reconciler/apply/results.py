@@ -20,6 +20,8 @@ OutcomeStatus = Literal["done", "scheduled", "failed", "not_started"]
 class ApplyOptions:
     allow_restart: bool = False
     """Let changes that restart an instance now (restart=True, scheduled=False) run."""
+    allow_irreversible: bool = False
+    """Let changes that cannot be undone (irreversible=True: enabling TDE) run."""
     parallelism: int = 4
     """Independent instance changes at once."""
     timeout_s: float = 1800.0

@@ -38,6 +38,10 @@ TASK_EVERY = 5
 SLICE_S = 1.0
 
 
+Reached = Callable[[CloudClients, str], bool]
+"""Whether the instance shows a change's target now (kinds/write_rule.py, `Wait.reached`)."""
+
+
 @dataclass(frozen=True)
 class WaitResult:
     ok: bool
@@ -67,16 +71,30 @@ class Waiter:
             left -= step
         raise_if_cancelled()
 
-    def until_done(self, address: str, region: str, instance_id: str, target: str) -> WaitResult:
+    def until_done(
+        self,
+        address: str,
+        region: str,
+        instance_id: str,
+        target: str,
+        reached: Reached | None = None,
+    ) -> WaitResult:
         """Poll until the instance is Running with encryption `target` (ServiceKey, a key id,
-        disabled), a terminal state, or `timeout_s`."""
-        return self._poll(address, region, instance_id, target)
+        disabled; or, given `reached`, until it says so), a terminal state, or `timeout_s`."""
+        return self._poll(address, region, instance_id, target, reached)
 
     def until_running(self, address: str, region: str, instance_id: str) -> WaitResult:
         """Poll until the instance is Running (a busy instance before a write)."""
         return self._poll(address, region, instance_id, None)
 
-    def _poll(self, address: str, region: str, instance_id: str, target: str | None) -> WaitResult:
+    def _poll(
+        self,
+        address: str,
+        region: str,
+        instance_id: str,
+        target: str | None,
+        reached: Reached | None = None,
+    ) -> WaitResult:
         options = self.options
         began = options.clock()
         deadline = began + options.timeout_s
@@ -101,9 +119,7 @@ class Waiter:
                 if lock.lower() != "unlock":
                     return WaitResult(False, f"instance {instance_id} is locked ({lock})")
                 if status == RUNNING and (
-                    target is None
-                    or encryption_value(self.clients, region, instance_id, self.service_keys)
-                    == target
+                    target is None or self._reached(region, instance_id, target, reached)
                 ):
                     return WaitResult(True, f"{instance_id} is Running")
                 started = started or status != RUNNING
@@ -121,6 +137,11 @@ class Waiter:
                 )
             self.nap(options.poll_interval_s)
             tick += 1
+
+    def _reached(self, region: str, instance_id: str, target: str, reached: Reached | None) -> bool:
+        if reached is not None:
+            return reached(self.clients, region)
+        return encryption_value(self.clients, region, instance_id, self.service_keys) == target
 
     def _tasks(
         self, address: str, region: str, instance_id: str, target: str

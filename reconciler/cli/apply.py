@@ -6,7 +6,8 @@
 Order: read the plan file and the spec, check that the journal can be written (no cloud yet),
 read the account (one call), take the locks of every (account, region) the spec touches in the
 user's state folder, read the cloud under them, check a saved plan against it, refuse what
-may not be applied (refusals, a restart without --allow-restart), show the plan,
+may not be applied (refusals, a restart without --allow-restart, enabling TDE without
+--allow-irreversible), show the plan,
 ask (or --auto-approve), apply.
 Nothing is written before the answer, and nothing after a refusal.
 """
@@ -99,6 +100,13 @@ def cloud_identity(opts: GlobalOptions) -> str | None:
     "the instances.",
 )
 @click.option(
+    "--allow-irreversible",
+    is_flag=True,
+    help="Let changes that cannot be undone run: enabling TDE (RDS cannot turn TDE off once "
+    "on; it also restarts the instance, so --allow-restart is needed too). Without it such a "
+    "plan is refused before any write, naming the instances.",
+)
+@click.option(
     "--parallelism",
     type=click.IntRange(1, 256),
     default=4,
@@ -129,6 +137,7 @@ def apply(
     plan_file: str | None,
     auto_approve: bool,
     allow_restart: bool,
+    allow_irreversible: bool,
     parallelism: int,
     timeout_s: float,
     fmt: str,
@@ -137,7 +146,8 @@ def apply(
     --plan FILE, checked against the cloud first.
 
     Shows the plan and asks for 'yes' (a terminal is needed, or --auto-approve). Changes that
-    restart an instance need --allow-restart, scheduled ones too. One apply at a time per
+    restart an instance need --allow-restart, scheduled ones too; changes that cannot be
+    undone (enabling TDE) need --allow-irreversible as well. One apply at a time per
     account and region on this machine (locks in $RECONCILER_STATE_HOME, else
     $XDG_STATE_HOME/reconciler, else ~/.local/state/reconciler); writes are recorded in
     .reconciler/journal.jsonl (with --emulator, beside its state file). Exit codes: 0 every
@@ -152,7 +162,10 @@ def apply(
     saved = _read_saved(plan_file)
     loaded = load_or_fail(paths, opts)
     options = ApplyOptions(
-        allow_restart=allow_restart, parallelism=parallelism, timeout_s=timeout_s
+        allow_restart=allow_restart,
+        allow_irreversible=allow_irreversible,
+        parallelism=parallelism,
+        timeout_s=timeout_s,
     )
     folder = state_dir(opts)
     try:

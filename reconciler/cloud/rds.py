@@ -15,6 +15,7 @@ from reconciler.core.facts import (
     ObservedInstance,
     ObservedKeyUser,
     ObservedTask,
+    ObservedTde,
     class_type_from_code,
 )
 from reconciler.core.ops import Op
@@ -540,4 +541,43 @@ def backup_key(text: Any, backup_id: str) -> str | None:
     raise ValueError(
         f"backup set {backup_id}: Encryption {str(text)[:80]!r} names no key we can read, so "
         "the key it needs is unknown"
+    )
+
+
+# --- TDE (issue 19): the write and the read apply needs around it ----------------------------
+
+TDE_STATUSES = ("Enabled", "Disabled")
+"""DescribeDBInstanceTDE's documented TDEStatus values (docs/real-cloud.md, "TDE and the key
+list"); any other answer is not read as either."""
+
+
+def tde(clients: CloudClients, region: str, instance_id: str) -> ObservedTde:
+    """DescribeDBInstanceTDE of one instance. A TDEStatus other than Enabled or Disabled, or an
+    Enabled answer without its key, is an unexpected answer (never "off")."""
+    request = _models().DescribeDBInstanceTDERequest(dbinstance_id=instance_id)
+    with reading("rds:DescribeDBInstanceTDE", instance_id):
+        body = _answer(clients, region, "DescribeDBInstanceTDE", "describe_dbinstance_tde", request)
+        status = body["TDEStatus"]
+        if status not in TDE_STATUSES:
+            raise ValueError(f"TDEStatus {status!r} is not one of {', '.join(TDE_STATUSES)}")
+        if status == "Disabled":
+            return ObservedTde(enabled=False)
+        key_id = str(body.get("EncryptionKey") or "")
+        if not key_id:
+            raise ValueError("TDE is Enabled but the answer names no EncryptionKey")
+        return ObservedTde(enabled=True, mode=body.get("TDEMode") or None, key_id=key_id)
+
+
+def modify_tde(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
+    """ModifyDBInstanceTDE. It takes no ClientToken, so it is never sent again after a lost
+    answer: DescribeDBInstanceTDE tells whether it took effect (kinds/rds_tde/writes.py)."""
+    from reconciler.cloud.writes import write
+
+    return write(
+        clients,
+        Op.RDS_MODIFY_DB_INSTANCE_TDE,
+        region,
+        _models(),
+        "modify_dbinstance_tde",
+        params,
     )

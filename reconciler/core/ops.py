@@ -34,3 +34,5 @@ class Op(StrEnum):
     KMS_SCHEDULE_KEY_DELETION = "kms:ScheduleKeyDeletion"
     # RDS (regional)
     RDS_MODIFY_DB_INSTANCE_CONFIG = "rds:ModifyDBInstanceConfig"
+    RDS_MODIFY_DB_INSTANCE_TDE = "rds:ModifyDBInstanceTDE"
+    """Turn TDE on (one-way: it cannot be turned off) or rotate its key (IsRotate)."""

@@ -76,6 +76,9 @@ class Wait:
     target: str
     scheduled: bool
     done: str
+    reached: Callable[[CloudClients, str], bool] | None = None
+    """Whether the resource shows the target now, given (clients, region); None: its disk
+    encryption is `target` (ModifyDBInstanceConfig). A failed read raises."""
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,20 @@ class RefusalCode(StrEnum):
     """The observed state lacks a managed instance's
     encryption. Observe never produces this (it fails instead); the planner refuses rather
     than take "not read" as "off"."""
+    TDE_CANNOT_BE_DISABLED = "TdeCannotBeDisabled"
+    """The spec sets `tde: disabled` on an instance whose TDE is on: RDS cannot turn TDE off
+    ("Configure TDE"), so the spec cannot be met."""
+    TDE_UNSUPPORTED_ENGINE_VERSION = "TdeUnsupportedEngineVersion"
+    """TDE needs PostgreSQL 10 or later on minor engine version 20221030 or later; the
+    message names the version to upgrade to (UpgradeDBInstanceKernelVersion)."""
+    TDE_UNSUPPORTED_STORAGE = "TdeUnsupportedStorage"
+    """TDE needs cloud disks; the instance uses another storage type."""
+    TDE_READ_ONLY_NOT_READY = "TdeReadOnlyNotReady"
+    """A read-only instance of the instance does not meet TDE's prerequisites (version,
+    storage), or its facts were not read: each is named."""
+    TDE_NOT_READ = "TdeNotRead"
+    """The observed state lacks a managed instance's TDE (DescribeDBInstanceTDE) or its minor
+    engine version: nothing is assumed about it (fail closed)."""
 
 
 class WarningCode(StrEnum):

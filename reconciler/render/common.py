@@ -14,6 +14,13 @@ RESTART_MARK = "[restart]"
 """Appended to the header of a change that restarts the instance. Not Terraform's `-/+`: that
 means destroy-and-recreate, and nothing here is ever recreated."""
 
+IRREVERSIBLE_MARK = "[irreversible]"
+"""Appended to the header of a change that cannot be undone (enabling TDE)."""
+IRREVERSIBLE_NOTE = (
+    "IRREVERSIBLE: TDE cannot be turned off once enabled (apply needs --allow-irreversible)"
+)
+"""The line every format shows under such a change's header."""
+
 NO_CHANGES = "No changes. The cloud matches the spec."
 
 

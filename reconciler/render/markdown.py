@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from reconciler.plan.model import Change, Plan
 from reconciler.render.common import (
+    IRREVERSIBLE_NOTE,
     NO_CHANGES,
     format_value,
     restart_note,
@@ -81,11 +82,15 @@ def _warnings(plan: Plan) -> list[str]:
 
 def _headline(change: Change) -> str:
     mark = f" — :warning: **restarts {restart_when(change)}**" if change.restart else ""
+    if change.irreversible:
+        mark += " — :no_entry: **irreversible**"
     return f"<code>{symbol(change)} {change.address}</code> ({change.action.value}){mark}"
 
 
 def _change_details(change: Change) -> str:
     body = [f"operations: {', '.join(change.op_names)}"]
+    if change.irreversible:
+        body.insert(0, f"! {IRREVERSIBLE_NOTE}")
     if change.restart:
         body.insert(0, f"! {restart_note(change)}")
     if change.depends_on:

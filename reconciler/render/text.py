@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from reconciler.plan.actions import Action
 from reconciler.plan.model import Change, Plan, PlanWarning, Refusal
 from reconciler.render.common import (
+    IRREVERSIBLE_MARK,
+    IRREVERSIBLE_NOTE,
     NO_CHANGES,
     RESTART_MARK,
     format_value,
@@ -47,9 +49,13 @@ def _change_lines(change: Change, paint: _Painter) -> list[str]:
     head = f"  {symbol(change)} {change.action.value:<6} {change.address}"
     if change.restart:
         head += f"  {RESTART_MARK}"
+    if change.irreversible:
+        head += f"  {IRREVERSIBLE_MARK}"
     lines = [paint(head, style)]
     if change.restart:
         lines.append(paint(f"      ! {restart_note(change)}", RESTART_STYLE))
+    if change.irreversible:
+        lines.append(paint(f"      ! {IRREVERSIBLE_NOTE}", RESTART_STYLE))
     if change.reason:
         lines.append(f"      why: {change.reason}")
     lines.append(f"      operations: {', '.join(change.op_names)}")

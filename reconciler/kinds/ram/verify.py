@@ -52,12 +52,18 @@ def _account(ctx: PlanContext, observed: ObservedRam) -> str:
     return account_of_arn(arn) or _UNKNOWN_ACCOUNT
 
 
-def _targets(ctx: PlanContext, observed: ObservedRam) -> Iterator[KeyTarget]:
+def _cmk_refs(ctx: PlanContext) -> Iterator[tuple[str, str]]:
+    """(instance id, key reference) of every CMK an instance names, for its disk or its TDE."""
     spec = ctx.spec
     for instance_id, instance in sorted(spec.instances.items()):
-        if not isinstance(instance.encryption, KeyRef) or instance.encryption.key == SERVICE_KEY:
-            continue
-        ref = instance.encryption.key
+        for wanted in (instance.encryption, spec.tde_of(instance_id)):
+            if isinstance(wanted, KeyRef) and wanted.key != SERVICE_KEY:
+                yield instance_id, wanted.key
+
+
+def _targets(ctx: PlanContext, observed: ObservedRam) -> Iterator[KeyTarget]:
+    spec = ctx.spec
+    for instance_id, ref in _cmk_refs(ctx):
         if ref in spec.kms_keys:
             key = ctx.observed.keys.get(ref)
             region = spec.key_region(ref)

@@ -167,10 +167,18 @@ def _literal_key(ctx: PlanContext, key_id: str, region: str) -> DesiredKey:
 
 def desired_value(ctx: PlanContext, instance_id: str, keys: Mapping[str, KeyOutcome]) -> DesiredKey:
     encryption = ctx.spec.instances[instance_id].encryption
-    region = ctx.spec.instance_region(instance_id)
-    if not isinstance(encryption, KeyRef):
+    return desired_key(ctx, encryption, ctx.spec.instance_region(instance_id), keys)
+
+
+def desired_key(
+    ctx: PlanContext, wanted: object, region: str, keys: Mapping[str, KeyOutcome]
+) -> DesiredKey:
+    """A spec's key reference (`encryption` or `tde`) for an instance of `region`, with every
+    rule that makes the key unusable there (shared by disk encryption and TDE); anything but a
+    KeyRef is `disabled`."""
+    if not isinstance(wanted, KeyRef):
         return DesiredKey(ENCRYPTION_DISABLED)
-    ref = encryption.key
+    ref = wanted.key
     if ref == SERVICE_KEY or ref == ctx.observed.service_keys.get(region):
         return DesiredKey(SERVICE_KEY_CONFIG_VALUE)
     if ref in keys:

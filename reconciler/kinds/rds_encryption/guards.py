@@ -4,7 +4,7 @@ to do next, or None."""
 
 from __future__ import annotations
 
-from reconciler.core.facts import DEDICATED, ObservedInstance
+from reconciler.core.facts import DEDICATED, ObservedInstance, ObservedState
 from reconciler.plan.actions import RefusalCode
 
 SERVERLESS_CATEGORIES = frozenset({"serverless_basic", "serverless_standard", "serverless_ha"})
@@ -59,7 +59,7 @@ def check_supports_encryption(instance: ObservedInstance) -> list[Finding]:
     return found
 
 
-def check_cmk_class(instance: ObservedInstance) -> Finding | None:
+def check_cmk_class(instance: ObservedInstance, field: str = "encryption") -> Finding | None:
     """An allow-list: a CMK only on a dedicated class (type `d`). General-purpose (`x`),
     shared (`s`) and a class whose type could not be learnt are refused."""
     if instance.class_type == DEDICATED:
@@ -69,6 +69,25 @@ def check_cmk_class(instance: ObservedInstance) -> Finding | None:
     return (
         RefusalCode.CMK_REQUIRES_DEDICATED_INSTANCE,
         f"{instance.instance_id} is {kind} (class {instance.class_code}), and RDS accepts a "
-        "customer master key only on dedicated classes. Set encryption: {key: service}, or "
+        f"customer master key only on dedicated classes. Set {field}: {{key: service}}, or "
         "change it to a dedicated class (e.g. pg.x4.large.2c) first",
     )
+
+
+def check_kms(observed: ObservedState, needs: str, taker: str) -> Finding | None:
+    """KMS must be activated and serving for `needs` (disk encryption, TDE) to take a key;
+    `taker` names what cannot take one while KMS stops providing services (`no disk`)."""
+    if not observed.kms_activated:
+        return (
+            RefusalCode.KMS_NOT_ACTIVATED,
+            f"KMS is not activated in this account, and {needs} needs it. "
+            "Activate KMS (console: Key Management Service) and plan again",
+        )
+    if not observed.kms_serving:
+        return (
+            RefusalCode.KMS_IN_DEBT,
+            f"KMS's account status is {observed.kms_status}: KMS stops providing "
+            f"services, so {taker} can take a key now. Settle the account (top up the "
+            "overdue KMS instance) and plan again",
+        )
+    return None

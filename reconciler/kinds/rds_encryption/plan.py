@@ -84,23 +84,9 @@ def _refusals_for_change(
         found.append(engine)
     if desired.value != ENCRYPTION_DISABLED:
         found.extend(guards.check_supports_encryption(instance))
-        if not ctx.observed.kms_activated:
-            found.append(
-                (
-                    RefusalCode.KMS_NOT_ACTIVATED,
-                    "KMS is not activated in this account, and disk encryption needs it. "
-                    "Activate KMS (console: Key Management Service) and plan again",
-                )
-            )
-        elif not ctx.observed.kms_serving:
-            found.append(
-                (
-                    RefusalCode.KMS_IN_DEBT,
-                    f"KMS's account status is {ctx.observed.kms_status}: KMS stops providing "
-                    "services, so no disk can take a key now. Settle the account (top up the "
-                    "overdue KMS instance) and plan again",
-                )
-            )
+        kms = guards.check_kms(ctx.observed, "disk encryption", "no disk")
+        if kms:
+            found.append(kms)
     if desired.is_cmk:
         cmk = guards.check_cmk_class(instance)
         if cmk:

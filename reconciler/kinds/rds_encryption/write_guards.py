@@ -53,10 +53,12 @@ def instance_may_change(reads: GuardReads, region: str, params: Params) -> Write
         return WriteRefusal(first[0], f"now: {first[1]}")
     if target in NOT_A_CMK:
         return None
-    return _cmk_usable(reads, region, target)
+    return cmk_usable(reads, region, target)
 
 
-def _cmk_usable(reads: GuardReads, region: str, key_id: str) -> WriteRefusal | None:
+def cmk_usable(reads: GuardReads, region: str, key_id: str) -> WriteRefusal | None:
+    """The key is Enabled and tagged now, and the RDS role lets RDS use it (disk encryption
+    and TDE alike); None when so."""
     metadata = kms.describe_key(reads.clients, region, key_id)
     if metadata is None or metadata.get("KeyState") != "Enabled":
         state = "gone" if metadata is None else str(metadata.get("KeyState"))
@@ -80,4 +82,4 @@ def _cmk_usable(reads: GuardReads, region: str, key_id: str) -> WriteRefusal | N
     )
 
 
-__all__ = ["NOT_A_CMK", "RDS_ROLE", "instance_may_change"]
+__all__ = ["NOT_A_CMK", "RDS_ROLE", "cmk_usable", "instance_may_change"]

@@ -37,29 +37,48 @@ class RdsTde(ResourceKind):
     # --- tdeplan: plan, writes, apply, bodies, digest ------------------------------------------
 
     def facts(self, observed: ObservedState, address: str) -> dict[str, Any]:
-        return {}
+        from reconciler.kinds.rds_tde.digest import facts
+
+        return facts(observed, address.partition(".")[2])
 
     def moved(
         self, change: Change, clients: CloudClients, ram_region: str, service_keys: ServiceKeys
     ) -> str | None:
-        return None
+        from reconciler.kinds.rds_tde.apply import moved
+
+        return moved(change, clients, service_keys)
+
+    def target_problem(self, change: Change) -> str | None:
+        from reconciler.kinds.rds_tde.apply import target_problem
+
+        return target_problem(change)
 
     def achieved(
         self, change: Change, params: list[dict[str, Any]], observed: ObservedState
     ) -> bool:
-        return False
+        from reconciler.kinds.rds_tde.saved import achieved
+
+        return achieved(change.address.partition(".")[2], params, observed)
 
     def changed_finding(self, change: Change, observed: ObservedState) -> Finding:
-        raise NotImplementedError("rds_tde plans no change yet")
+        from reconciler.kinds.rds_tde.finding import tde_changed
+
+        return tde_changed(change, observed)
 
     def plan(self, ctx: PlanContext, inputs: PlanInputs) -> PlanInputs:
-        return inputs
+        from reconciler.kinds.rds_tde import plan
+
+        return plan.plan(ctx, inputs)
 
     def body_models(self, address: str) -> tuple[type[ChangeBody], type[ChangeBody]]:
-        raise NotImplementedError("rds_tde plans no change yet")
+        from reconciler.kinds.rds_tde.body import TdeAfter, TdeBefore
+
+        return TdeAfter, TdeBefore
 
     def writes(self) -> Mapping[Op, WriteRule]:
-        return {}
+        from reconciler.kinds.rds_tde.writes import WRITES
+
+        return WRITES
 
     # --- tdeobs: reads, drift, import, permissions of the reads --------------------------------
 
@@ -70,7 +89,9 @@ class RdsTde(ResourceKind):
         return {}
 
     def api_actions(self) -> tuple[ApiAction, ...]:
-        return ()
+        from reconciler.kinds.rds_tde.actions import ACTIONS  # tdeplan: the write (tdeobs: reads)
+
+        return ACTIONS
 
 
 KIND = RdsTde()

@@ -55,6 +55,7 @@ def test_the_tables_of_apply_are_read_from_the_rules() -> None:
         Op.RAM_CREATE_ROLE,
         Op.RAM_ATTACH_POLICY_TO_ROLE,
         Op.RAM_DETACH_POLICY_FROM_ROLE,
+        Op.RDS_MODIFY_DB_INSTANCE_TDE,  # no ClientToken: read back with DescribeDBInstanceTDE
     } == calls.NOT_IDEMPOTENT
     assert calls.PRODUCES == {Op.KMS_CREATE_KEY: ("key_id", "arn")}
     assert all(calls.RULES[op].read_back is not None for op in calls.NOT_IDEMPOTENT)
@@ -103,9 +104,10 @@ def test_a_read_back_says_what_it_saw(found: bool, took: bool) -> None:
     assert seen.detail.startswith("read back: it")
 
 
-def test_only_the_instance_change_waits_after_the_write() -> None:
+def test_only_the_instance_changes_wait_after_the_write() -> None:
     waiting = {op for op, rule in calls.RULES.items() if rule.after is not None}
-    assert waiting == set(RDS_ENCRYPTION.writes()) == {Op.RDS_MODIFY_DB_INSTANCE_CONFIG}
+    assert set(RDS_ENCRYPTION.writes()) == {Op.RDS_MODIFY_DB_INSTANCE_CONFIG}
+    assert waiting == {Op.RDS_MODIFY_DB_INSTANCE_CONFIG, Op.RDS_MODIFY_DB_INSTANCE_TDE}
 
 
 @pytest.mark.parametrize(("mode", "scheduled"), [("Immediate", False), ("MaintainTime", True)])
@@ -176,7 +178,7 @@ def test_the_scanner_finds_an_op_named_and_a_kind_imported(tmp_path: Path) -> No
 
 
 def test_the_writes_that_can_lock_or_decrypt_a_database_are_guarded_at_the_write() -> None:
-    """Disabling or deleting a key, and changing an instance's encryption, each re-check the
+    """Disabling or deleting a key, and changing an instance's encryption or TDE, each re-check the
     plan's guards right before they are sent (docs/plan-format.md, "Every guard again at its
     write"); dropping one of these guards fails here."""
     from reconciler.apply import calls
@@ -187,4 +189,5 @@ def test_the_writes_that_can_lock_or_decrypt_a_database_are_guarded_at_the_write
         Op.KMS_DISABLE_KEY,
         Op.KMS_SCHEDULE_KEY_DELETION,
         Op.RDS_MODIFY_DB_INSTANCE_CONFIG,
+        Op.RDS_MODIFY_DB_INSTANCE_TDE,
     }
