@@ -5,7 +5,8 @@
 - second round, once the instance lists are in, for each listed instance whose spec sets `tde`
   (with `tde_of_every_instance`, import: each PostgreSQL instance whose encryption is read):
   DescribeDBInstanceTDE, one call;
-- for each of those whose spec wants TDE on a key (the prerequisites of enabling it):
+- for each of those whose spec wants TDE on and whose TDE is read off (the prerequisites of
+  enabling it; an instance with TDE on enables nothing, so its `kernel_version` stays ""):
   DescribeDBInstanceAttribute (CurrentKernelVersion, ReadOnlyDBInstanceIds, the engine version
   and storage), unless kinds/rds_encryption already read it (`facts.attributes`), and then the
   attribute of each read-only instance it names (their own kernel version and storage);
@@ -71,8 +72,6 @@ class TdeReads:
                 region,
                 instance_id,
             )
-            if instance_id in self.enabling:
-                self._read_attribute(instance_id, region, self._on_primary)
 
     def _tde_targets(self) -> dict[str, str]:
         """Listed instances whose spec sets tde (an instance not found is the plan's refusal,
@@ -85,6 +84,8 @@ class TdeReads:
 
     def _on_tde(self, instance_id: str, region: str, tde: ObservedTde) -> None:
         self.facts.instance_extras.setdefault(instance_id, {})["tde"] = tde
+        if instance_id in self.enabling and not tde.enabled:
+            self._read_attribute(instance_id, region, self._on_primary)
         follow = instance_id in self.tde_wanted or self.scope.keys_in_use
         custom = tde.enabled and tde.mode == rds.TDE_CUSTOM_MODE and tde.key_id
         if custom and follow and tde.key_id not in self._known_key_ids():
