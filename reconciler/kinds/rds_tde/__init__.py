@@ -96,5 +96,13 @@ class RdsTde(ResourceKind):
 
         return to_yaml(context)
 
+    def spec_location(self, address: str, locations: Mapping[str, Any]) -> Any:
+        """The instance's `tde`, else `defaults.tde` (which it takes), else the instance."""
+        instance_id = address.partition(".")[2]
+        for key in (f"instances.{instance_id}.tde", "defaults.tde", f"instances.{instance_id}"):
+            if key in locations:
+                return locations[key]
+        return None
+
 
 KIND = RdsTde()
