@@ -69,6 +69,7 @@ def import_spec(
         all_engines=True,
         keys_in_use=True,
         ram=RamSpec(),
+        tde_of_every_instance=True,
     )
     observed = observe(scope, clients, parallelism=parallelism, progress=progress)
     planned = planned_lines(plan_imported(_check(import_files(observed, wanted)), observed))

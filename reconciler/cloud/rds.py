@@ -200,8 +200,11 @@ def instance_from_item(
     managed: bool,
     attributes: dict[str, Any] | None = None,
     encryption: ObservedEncryption | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> ObservedInstance:
-    """One DescribeDBInstances item (plus the attribute answer where read) as our model."""
+    """One DescribeDBInstances item (plus the attribute answer where read) as our model;
+    `extra`: fields another kind's reads found (kinds/rds_tde/read.py: TDE, kernel version,
+    read-only instances)."""
     merged = {**item, **(attributes or {})}
     return ObservedInstance(
         instance_id=merged["DBInstanceId"],
@@ -218,6 +221,7 @@ def instance_from_item(
         maintain_time=merged.get("MaintainTime") or None,
         managed=managed,
         encryption=encryption,
+        **(extra or {}),
     )
 
 
@@ -544,28 +548,100 @@ def backup_key(text: Any, backup_id: str) -> str | None:
     )
 
 
-# --- TDE (issue 19): the write and the read apply needs around it ----------------------------
+# --- TDE (issue 19: kinds/rds_tde/read.py) -------------------------------------------------------
 
-TDE_STATUSES = ("Enabled", "Disabled")
-"""DescribeDBInstanceTDE's documented TDEStatus values (docs/real-cloud.md, "TDE and the key
-list"); any other answer is not read as either."""
+TDE_ENABLED, TDE_DISABLED = "Enabled", "Disabled"
+TDE_SERVICE_MODE, TDE_CUSTOM_MODE = "Aliyun_Generate_Key", "Customer_Provided_Key"
+TDE_MODES = (TDE_SERVICE_MODE, TDE_CUSTOM_MODE)
+"""The TDEMode values that say whose key TDE uses; `Unknown` (also documented) says nothing."""
 
 
 def tde(clients: CloudClients, region: str, instance_id: str) -> ObservedTde:
-    """DescribeDBInstanceTDE of one instance. A TDEStatus other than Enabled or Disabled, or an
-    Enabled answer without its key, is an unexpected answer (never "off")."""
+    """DescribeDBInstanceTDE of one instance that was listed: any error (not found included)
+    and any answer `tde_from_body` cannot read stops the plan, never "TDE off"."""
     request = _models().DescribeDBInstanceTDERequest(dbinstance_id=instance_id)
     with reading("rds:DescribeDBInstanceTDE", instance_id):
         body = _answer(clients, region, "DescribeDBInstanceTDE", "describe_dbinstance_tde", request)
-        status = body["TDEStatus"]
-        if status not in TDE_STATUSES:
-            raise ValueError(f"TDEStatus {status!r} is not one of {', '.join(TDE_STATUSES)}")
-        if status == "Disabled":
-            return ObservedTde(enabled=False)
-        key_id = str(body.get("EncryptionKey") or "")
-        if not key_id:
-            raise ValueError("TDE is Enabled but the answer names no EncryptionKey")
-        return ObservedTde(enabled=True, mode=body.get("TDEMode") or None, key_id=key_id)
+        return tde_from_body(body)
+
+
+def tde_from_body(body: dict[str, Any]) -> ObservedTde:
+    """TDE from a DescribeDBInstanceTDE answer, an allow-list (docs/real-cloud.md, "TDE and the
+    key list"): `Disabled` with no key (TDEMode absent, empty or `Unknown`) is off; `Enabled`
+    with `Aliyun_Generate_Key` is on RDS's key (EncryptionKey, when sent, is that key's id);
+    `Enabled` with `Customer_Provided_Key` and an EncryptionKey is on that KMS key. Everything
+    else raises: no RequestId, another TDEStatus or TDEMode, `Enabled` with TDEMode `Unknown`
+    or absent, a custom key without its id, `Disabled` naming a key or a key mode."""
+    if not body.get("RequestId"):
+        raise ValueError("not an answer of the API (no RequestId)")
+    status, mode = body.get("TDEStatus"), body.get("TDEMode") or None
+    key = body.get("EncryptionKey") or None
+    if key is not None and not isinstance(key, str):
+        raise TypeError("EncryptionKey is not a string")
+    if status == TDE_DISABLED:
+        if key is not None or mode not in (None, "Unknown"):
+            raise ValueError(f"TDEStatus Disabled with TDEMode {mode!r} and EncryptionKey {key!r}")
+        return ObservedTde(enabled=False)
+    if status != TDE_ENABLED:
+        raise ValueError(f"TDEStatus {status!r}, not {TDE_ENABLED} or {TDE_DISABLED}")
+    if mode not in TDE_MODES:
+        raise ValueError(f"TDEStatus Enabled with TDEMode {mode!r}: whose key TDE uses is unsaid")
+    if mode == TDE_CUSTOM_MODE and key is None:
+        raise ValueError(f"TDEMode {TDE_CUSTOM_MODE} without its EncryptionKey")
+    return ObservedTde(enabled=True, mode=mode, key_id=key)
+
+
+def kernel_version_of(attribute: dict[str, Any]) -> str:
+    """CurrentKernelVersion (e.g. rds_postgres_1400_20221030); "" when the answer has none,
+    which the planner takes as not read (it refuses rather than guess the version)."""
+    version = attribute.get("CurrentKernelVersion") or ""
+    if not isinstance(version, str):
+        raise TypeError("CurrentKernelVersion is not a string")
+    return version
+
+
+READ_ONLY_TYPE = "Readonly"
+"""The DBInstanceType of a read-only instance (which has no read-only instances of its own)."""
+
+
+def read_only_ids_of(attribute: dict[str, Any], listed: dict[str, Any] | None = None) -> list[str]:
+    """The read-only instances attached (ReadOnlyDBInstanceIds.ReadOnlyDBInstanceId[]
+    .DBInstanceId, as the SDK models it), from the attribute answer and the instance's list item
+    (DescribeDBInstances carries the same field): the union, so an id either names is checked.
+
+    A field that is present must have that shape, else the answer raises. The field absent from
+    both answers reads as "no read-only instances" (the SDK models it as optional; the emulator
+    always sends it) only when nothing in the answers says otherwise: an instance that is itself
+    read-only (DBInstanceType Readonly, or a MasterInstanceId) has none; a primary whose answers
+    both leave the field out cannot say, and raises (docs/real-cloud.md, "TDE and the key
+    list")."""
+    found: dict[str, None] = {}
+    sent = False
+    for answer in (attribute, listed or {}):
+        if "ReadOnlyDBInstanceIds" in answer and answer["ReadOnlyDBInstanceIds"] is not None:
+            sent = True
+            found.update(dict.fromkeys(_read_only_ids(answer["ReadOnlyDBInstanceIds"])))
+    if sent or _is_read_only(attribute):
+        return list(found)
+    raise ValueError("the answer does not say which read-only instances are attached")
+
+
+def _is_read_only(attribute: dict[str, Any]) -> bool:
+    return attribute.get("DBInstanceType") == READ_ONLY_TYPE or bool(
+        attribute.get("MasterInstanceId")
+    )
+
+
+def _read_only_ids(field: Any) -> list[str]:
+    if not isinstance(field, dict):
+        raise TypeError("ReadOnlyDBInstanceIds is not an object")
+    entries = field.get("ReadOnlyDBInstanceId") or []
+    if not isinstance(entries, list):
+        raise TypeError("ReadOnlyDBInstanceIds.ReadOnlyDBInstanceId is not a list")
+    ids = [e.get("DBInstanceId") if isinstance(e, dict) else None for e in entries]
+    if not all(isinstance(i, str) and i for i in ids):
+        raise ValueError("a ReadOnlyDBInstanceId entry has no DBInstanceId")
+    return [str(i) for i in ids]
 
 
 def modify_tde(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:

@@ -50,13 +50,42 @@ def import_state(observed: ObservedState, regions: list[str]) -> Imported:
         block = kind.to_yaml(context)
         if block is not None:
             context.blocks[kind.name] = block
-    blocks = [context.blocks[k.name] for k in KINDS if k.name in context.blocks]
+    blocks = _merged([context.blocks[k.name] for k in KINDS if k.name in context.blocks])
     for block in blocks:
         block.entries = [
             YamlEntry(e.name, resolved(e.data, context.blocks), e.notes, e.region)
             for e in block.entries
         ]
     return Imported(regions[0], observed.account_id, blocks)
+
+
+def _merged(blocks: list[YamlBlock]) -> list[YamlBlock]:
+    """Blocks of one key and placement as one (an instance's `tde`, kinds/rds_tde, joins its
+    `encryption`, kinds/rds_encryption): a later block's entry adds its data to the earlier
+    entry of its name; one with no such entry is not written (the key needs the earlier
+    block's data), which its region's comments say."""
+    kept: list[YamlBlock] = []
+    for block in blocks:
+        place = (block.key, block.placement)
+        first = next((b for b in kept if (b.key, b.placement) == place), None)
+        if first is None:
+            kept.append(block)
+            continue
+        index = {e.name: n for n, e in enumerate(first.entries)}
+        for entry in block.entries:
+            if entry.name not in index:
+                first.region_comments.setdefault(entry.region or "", []).append(
+                    f"{entry.name}: its {', '.join(entry.data)} is not written, as the instance "
+                    "is not imported"
+                )
+                continue
+            old = first.entries[index[entry.name]]
+            first.entries[index[entry.name]] = YamlEntry(
+                old.name, {**old.data, **entry.data}, old.notes + entry.notes, old.region
+            )
+        for region, lines in block.region_comments.items():
+            first.region_comments.setdefault(region, []).extend(lines)
+    return kept
 
 
 # --- YAML ------------------------------------------------------------------------------------

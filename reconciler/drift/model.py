@@ -79,6 +79,16 @@ class RegionCoverage(_Frozen):
     """Instances whose encryption was not read (none, when drift reads every instance)."""
     managed: int = 0
     """Instances the spec names."""
+    disk_only: int = 0
+    """Disk encrypted, TDE off (both read). TDE is read where the spec sets `tde`."""
+    tde_only: int = 0
+    """TDE on, disk not encrypted."""
+    disk_and_tde: int = 0
+    """Disk encrypted and TDE on."""
+    neither: int = 0
+    """Disk not encrypted and TDE off."""
+    tde_not_read: int = 0
+    """Instances whose TDE (or disk encryption) was not read: not in the four above."""
 
 
 class UnencryptedInstance(_Frozen):

@@ -164,6 +164,17 @@ def encryption_class(instance: ObservedInstance, observed: ObservedState) -> str
     return "cmk"
 
 
+def disk_and_tde_class(instance: ObservedInstance, disk: str) -> str:
+    """`disk_only`, `tde_only`, `disk_and_tde`, `neither` or `tde_not_read`, from the disk's
+    class (`encryption_class`) and the TDE read (only where the spec sets tde, or by import)."""
+    if instance.tde is None or disk == "not_read":
+        return "tde_not_read"
+    encrypted = disk != "not_encrypted"
+    if instance.tde.enabled:
+        return "disk_and_tde" if encrypted else "tde_only"
+    return "disk_only" if encrypted else "neither"
+
+
 def coverage(observed: ObservedState) -> Coverage:
     """Counts over the PostgreSQL instances read, per region and in total."""
     counts: dict[str, dict[str, int]] = {r: {} for r in observed.regions_listed}
@@ -173,7 +184,8 @@ def coverage(observed: ObservedState) -> Coverage:
             continue
         region = counts.setdefault(instance.region, {})
         what = encryption_class(instance, observed)
-        for name in ("instances", what, "managed" if instance.managed else ""):
+        both = disk_and_tde_class(instance, what)
+        for name in ("instances", what, "managed" if instance.managed else "", both):
             if name:
                 region[name] = region.get(name, 0) + 1
         if what == "not_encrypted":
@@ -208,4 +220,8 @@ def _region(counts: dict[str, int]) -> RegionCoverage:
         not_encrypted=counts.get("not_encrypted", 0),
         not_read=counts.get("not_read", 0),
         managed=counts.get("managed", 0),
+        **{name: counts.get(name, 0) for name in TDE_CLASSES},
     )
+
+
+TDE_CLASSES = ("disk_only", "tde_only", "disk_and_tde", "neither", "tde_not_read")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from reconciler.drift.model import DriftItem, DriftReport, Severity
 from reconciler.render.common import format_value
+from reconciler.render.drift_text import tde_counts
 from reconciler.render.markdown import _cell
 
 MAX_CHARS = 65_000
@@ -75,6 +76,8 @@ def _coverage(report: DriftReport) -> list[str]:
         f"| **total** | {c.instances} | {c.service_key} | {c.cmk} | {c.not_encrypted} | "
         f"{c.managed} |"
     )
+    if c.tde_not_read < c.instances:
+        lines += ["", f"Disk encryption and TDE: {tde_counts(c)}."]
     if c.unencrypted:
         listed = ", ".join(
             f"`{u.instance_id}` ({u.region}{'' if u.managed else ', unmanaged'})"

@@ -6,7 +6,7 @@ Items most severe first, each with its kind, its message and its field changes a
 
 from __future__ import annotations
 
-from reconciler.drift.model import Coverage, DriftItem, DriftReport, Severity
+from reconciler.drift.model import Coverage, DriftItem, DriftReport, RegionCoverage, Severity
 from reconciler.render.common import format_value
 
 NO_DRIFT = "No drift. The cloud matches the spec."
@@ -46,6 +46,8 @@ def coverage_lines(coverage: Coverage) -> list[str]:
             + (f", {r.not_read} not read" if r.not_read else "")
             + f"; {r.managed} managed"
         )
+    if c.tde_not_read < c.instances:
+        lines.append(f"Disk encryption and TDE: {tde_counts(c)}")
     if c.unencrypted:
         shown = c.unencrypted[:MAX_UNENCRYPTED_LISTED]
         lines.append("Not encrypted:")
@@ -91,3 +93,12 @@ def render_drift_text(report: DriftReport, *, color: bool = False) -> str:
     out += [*coverage_lines(report.coverage), ""]
     out.append(summary_line(report))
     return "\n".join(out) + "\n"
+
+
+def tde_counts(c: RegionCoverage) -> str:
+    """Disk encryption and TDE together (shown where any instance's TDE was read: where the
+    spec sets `tde`)."""
+    return (
+        f"{c.disk_only} disk only, {c.tde_only} TDE only, {c.disk_and_tde} both, "
+        f"{c.neither} neither, {c.tde_not_read} TDE not read"
+    )

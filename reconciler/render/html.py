@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from html import escape
 
-from reconciler.drift.model import Coverage, DriftItem, DriftReport, Kind, Severity
+from reconciler.drift.model import Coverage, DriftItem, DriftReport, Kind, RegionCoverage, Severity
 from reconciler.render.common import format_value
 from reconciler.render.drift_text import summary_line
 
@@ -152,6 +152,34 @@ def coverage_svg(coverage: Coverage) -> str:
     return "".join(parts)
 
 
+TDE_COLUMNS = (
+    ("disk_only", "disk encryption only"),
+    ("tde_only", "TDE only"),
+    ("disk_and_tde", "both"),
+    ("neither", "neither"),
+    ("tde_not_read", "TDE not read"),
+)
+"""The coverage of disk encryption and TDE together (TDE is read where the spec sets `tde`)."""
+
+
+def tde_table(coverage: Coverage) -> str:
+    """Per region and in total: instances with disk encryption only, TDE only, both, neither,
+    and those whose TDE was not read."""
+    head = "".join(f'<th scope="col">{_e(title)}</th>' for _, title in TDE_COLUMNS)
+    rows = [(region, r) for region, r in coverage.regions.items()]
+    rows.append(("all regions", coverage))
+    body = "".join(_tde_row(label, r) for label, r in rows)
+    return (
+        '<table id="tde-coverage"><caption>Disk encryption and TDE</caption><thead><tr>'
+        f'<th scope="col">Region</th>{head}</tr></thead><tbody>{body}</tbody></table>'
+    )
+
+
+def _tde_row(label: str, r: RegionCoverage) -> str:
+    cells = "".join(f'<td data-part="{name}">{getattr(r, name)}</td>' for name, _ in TDE_COLUMNS)
+    return f'<tr data-region="{_e(label)}"><th scope="row">{_e(label)}</th>{cells}</tr>'
+
+
 def _changes(item: DriftItem) -> str:
     if not item.field_changes:
         return '<span class="muted">-</span>'
@@ -264,7 +292,8 @@ def render_html(report: DriftReport) -> str:
         "<h1>Reconciler drift report</h1>"
         f'<p class="muted">Spec: {_e(files or "(none)")}</p>'
         f'<p class="status {status_class}" id="status">{_e(summary_line(report))}</p>'
-        f"<h2>Coverage</h2>{coverage_svg(report.coverage)}{_lists(report)}"
+        f"<h2>Coverage</h2>{coverage_svg(report.coverage)}{tde_table(report.coverage)}"
+        f"{_lists(report)}"
         f"<h2>Items</h2>{_table(report)}"
         f"<script>{_SCRIPT}</script></body></html>\n"
     )

@@ -47,6 +47,10 @@ class ReadScope:
     keys by alias); without it, only the keys managed instances use."""
     ram: RamSpec | None = None
     """Read this RAM role and policy even where the spec leaves RAM alone (import)."""
+    tde_of_every_instance: bool = False
+    """Read the TDE (DescribeDBInstanceTDE) of every PostgreSQL instance whose encryption is
+    read, not only of those whose spec sets `tde` (import writes `tde:`): one call more per
+    instance (kinds/rds_tde/read.py)."""
 
     @classmethod
     def of(cls, scope: Spec | ReadScope) -> ReadScope:
@@ -93,6 +97,9 @@ class Facts:
     """Instance id -> its backup sets, once every page is in (kinds/kms_key/backups.py)."""
     backup_regions: set[str] = field(default_factory=set)
     """Regions whose every instance's backup sets are being read."""
+    instance_extras: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Instance id -> fields of its ObservedInstance that another kind's reads found
+    (kinds/rds_tde/read.py: `tde`, `kernel_version`, `read_only_ids`)."""
 
     def service_key_ids(self) -> dict[str, str]:
         return {r: f.key_id for r, f in sorted(self.service_keys.items()) if f.key_id}

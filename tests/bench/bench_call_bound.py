@@ -8,7 +8,10 @@ latency (only calls are counted). Each configuration plans real work, so nothing
   instances: its users come from one DescribeKmsAssociateResources, not from reading every
   instance of the region; but its backup sets do need every instance's (DescribeBackups takes
   one instance): ceil(N/100) DescribeDBInstances of every engine and N DescribeBackups more
-  (each instance has under 100 sets), the bound of kinds/kms_key/backups.py (issue 18).
+  (each instance has under 100 sets), the bound of kinds/kms_key/backups.py (issue 18);
+- tde: the immediate moves, and `defaults.tde` on the service key (TDE off everywhere): one
+  DescribeDBInstanceTDE per instance and, as each is to be enabled, one
+  DescribeDBInstanceAttribute (kinds/rds_tde/read.py): 2N more (issue 19).
 Writes bench-results/bench_call_bound.json. Exit 3 when a configuration breaks the bound.
 
     python -m tests.bench.bench_call_bound [--instances 1000]
@@ -49,6 +52,13 @@ def _specs(ids: list[str]) -> dict[str, tuple[Any, int, bool]]:
             1,
             True,
         ),
+        "tde": (
+            Spec.model_validate(
+                {"defaults": {"restart": "immediate", "tde": {"key": "service"}}, "instances": off}
+            ),
+            0,
+            False,
+        ),
     }
 
 
@@ -84,6 +94,8 @@ def run(count: int) -> dict[str, Any]:
             bound = count + math.ceil(count / 100) + keys + 10
             if backups:
                 bound += count + math.ceil(count / 100)
+            if name == "tde":  # a DescribeDBInstanceTDE each, and the attribute of each to enable
+                bound += 2 * count
             results[name] = {**counted, "keys": keys, "bound": bound}
     return {"instances": count, "configurations": results}
 
@@ -98,7 +110,8 @@ def report(result: dict[str, Any]) -> int:
             f"calls, {name}",
             f"{r['calls']} calls, {r['changes']} changes, {r['refusals']} refused",
             f"<= {r['bound']} (N + ceil(N/100) + {r['keys']} + 10, and N + ceil(N/100) backup "
-            "reads where a key retires) with changes planned",
+            "reads where a key retires, 2N TDE reads where TDE is to be enabled) with changes "
+            "planned",
             r["calls"] <= r["bound"] and worked,
         )
         top = sorted(r["by_action"].items(), key=lambda kv: -kv[1])[:4]

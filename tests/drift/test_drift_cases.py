@@ -20,11 +20,14 @@ from reconciler.drift.report import DriftError, build_drift
 from reconciler.render.drift_json import render_drift_json
 from reconciler.render.drift_markdown import render_drift_markdown
 from reconciler.render.drift_text import render_drift_text
+from reconciler.render.html import render_html
 from reconciler.spec.loader import load_spec
 
 PLAN_CASES = Path(__file__).parents[1] / "cases"
 DRIFT_CASES = Path(__file__).parent / "cases"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+HTML_CASES = frozenset({"tde-drift"})
+"""Cases whose HTML report is a golden too (drift.html): the coverage of disk encryption and TDE."""
 
 
 def _inputs() -> dict[str, Path]:
@@ -68,6 +71,8 @@ def test_golden_drift(name: str) -> None:
     _compare(expected / "drift.txt", render_drift_text(report))
     _compare(expected / "drift.json", render_drift_json(report))
     _compare(expected / "drift.md", render_drift_markdown(report))
+    if name in HTML_CASES:
+        _compare(expected / "drift.html", render_html(report))
     assert DriftReport.model_validate_json(render_drift_json(report)) == report
     assert build(INPUTS[name]) == report, "the same inputs must give the same report"
 

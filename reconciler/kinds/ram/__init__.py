@@ -116,9 +116,9 @@ class Ram(ResourceKind):
     # --- kyaml (issue 17) ------------------------------------------------------------------
 
     def drift_findings(self, spec: Spec, plan: Plan, observed: ObservedState) -> list[Finding]:
-        from reconciler.kinds.ram.drift import ram_widened
+        from reconciler.kinds.ram.drift import ram_widened, tde_dependents
 
-        return ram_widened(spec, observed)
+        return [*ram_widened(spec, observed), *tde_dependents(spec, plan, observed, self.owns)]
 
     def api_actions(self) -> tuple[ApiAction, ...]:
         from reconciler.kinds.ram.actions import ACTIONS

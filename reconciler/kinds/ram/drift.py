@@ -3,6 +3,8 @@ one widens the role), the policy's document changed, the role's trust changed.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from reconciler.core.facts import ObservedState
 from reconciler.drift.finding import FIX, Finding
 from reconciler.drift.model import Kind, Severity
@@ -10,8 +12,9 @@ from reconciler.drift.ram_risk import policy_risk
 from reconciler.kinds.ram.attachments import address as attachment_address
 from reconciler.kinds.ram.attachments import unwanted_attachments
 from reconciler.kinds.ram.body import PolicyBefore
+from reconciler.kinds.ram.tde_users import naming, tde_users
 from reconciler.plan.actions import Op
-from reconciler.plan.model import Change
+from reconciler.plan.model import Change, Plan
 from reconciler.spec.models import RDS_ENCRYPTION_TAG, Spec
 
 
@@ -107,3 +110,19 @@ def ram_widened(spec: Spec, observed: ObservedState) -> list[Finding]:
             )
         )
     return found
+
+
+def tde_dependents(
+    spec: Spec, plan: Plan, observed: ObservedState, owns: Callable[[str], bool]
+) -> list[Finding]:
+    """An info finding naming the TDE instances that depend on the role (kinds/ram/tde_users.py)
+    at each RAM address the plan changes or refuses: merged into that address's item, whose
+    kind and severity stay those of its most severe finding (drift/report.py)."""
+    users = tde_users(spec, observed)
+    if not users:
+        return []
+    addresses = {c.address for c in plan.changes} | {r.address for r in plan.refusals}
+    return [
+        Finding(address, Kind.CHANGED, Severity.INFO, naming(users))
+        for address in sorted(a for a in addresses if owns(a))
+    ]

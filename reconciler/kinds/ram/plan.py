@@ -21,6 +21,7 @@ from reconciler.core.facts import ObservedRam
 from reconciler.kinds.ram.attachments import attachment_changes, refuse_unwanted
 from reconciler.kinds.ram.body import PolicyAfter, PolicyBefore, RoleBody
 from reconciler.kinds.ram.params import BUILDERS
+from reconciler.kinds.ram.tde_users import tde_users, with_users
 from reconciler.kinds.ram.verify import verify_ram
 from reconciler.plan.actions import Action, Op, RefusalCode, WarningCode
 from reconciler.plan.context import PlanContext
@@ -158,6 +159,9 @@ def plan_ram(ctx: PlanContext) -> str | None:
         policy = _policy_change(ram, observed)
     attachment, detaches = attachment_changes(ram, observed)
     changes = [c for c in (policy, _role_change(ram, observed), attachment) if c is not None]
+    users = tde_users(ctx.spec, ctx.observed)
+    changes = [c.model_copy(update={"reason": with_users(c.reason, users)}) for c in changes]
+    detaches = [c.model_copy(update={"reason": with_users(c.reason, users)}) for c in detaches]
     previous: str | None = None
     for change in changes:
         ctx.add(change)

@@ -24,7 +24,8 @@ ACTIONS: tuple[ApiAction, ...] = (
         "read",
         OBSERVERS,
         "class type (dedicated or not) and maintenance window where a change needs them; the "
-        "instance's status while apply waits for it",
+        "instance's status while apply waits for it; the minor engine version and read-only "
+        "instances of an instance whose spec wants TDE on, and each read-only instance's",
         _INSTANCE,
         2,
     ),

@@ -147,6 +147,7 @@ def observed_fields(reader: Reader, scope: ReadScope) -> dict[str, Any]:
             managed=managed.get(instance_id) == region,
             attributes=facts.attributes.get(instance_id),
             encryption=facts.settled_encryption(instance_id),
+            extra=facts.instance_extras.get(instance_id),
         )
     return {
         "instances": instances,

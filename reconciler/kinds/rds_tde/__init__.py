@@ -16,11 +16,12 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.core.facts import ObservedState
     from reconciler.core.ops import Op
     from reconciler.drift.finding import Finding
+    from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
     from reconciler.kinds.body import ChangeBody
     from reconciler.kinds.write_rule import WriteRule
     from reconciler.plan.context import PlanContext
     from reconciler.plan.inputs import PlanInputs
-    from reconciler.plan.model import Change
+    from reconciler.plan.model import Change, Plan
     from reconciler.spec.models import Spec
     from reconciler.state.reads import Reader, ReadScope
 
@@ -60,11 +61,6 @@ class RdsTde(ResourceKind):
 
         return achieved(change.address.partition(".")[2], params, observed)
 
-    def changed_finding(self, change: Change, observed: ObservedState) -> Finding:
-        from reconciler.kinds.rds_tde.finding import tde_changed
-
-        return tde_changed(change, observed)
-
     def plan(self, ctx: PlanContext, inputs: PlanInputs) -> PlanInputs:
         from reconciler.kinds.rds_tde import plan
 
@@ -83,15 +79,47 @@ class RdsTde(ResourceKind):
     # --- tdeobs: reads, drift, import, permissions of the reads --------------------------------
 
     def start_reads(self, reader: Reader, scope: ReadScope) -> None:
-        return None
+        from reconciler.kinds.rds_tde.read import start_reads
+
+        start_reads(reader, scope)
+
+    def follow_up_reads(self, reader: Reader, scope: ReadScope) -> None:
+        from reconciler.kinds.rds_tde.read import follow_up_reads
+
+        follow_up_reads(reader, scope)
 
     def observed_fields(self, reader: Reader, scope: ReadScope) -> dict[str, Any]:
+        # Its facts are fields of each ObservedInstance (kinds/rds_encryption/read.py builds
+        # them with `facts.instance_extras`) and keys in keys_by_id (kinds/kms_key sets it).
         return {}
 
     def api_actions(self) -> tuple[ApiAction, ...]:
-        from reconciler.kinds.rds_tde.actions import ACTIONS  # tdeplan: the write (tdeobs: reads)
+        from reconciler.kinds.rds_tde.actions import ACTIONS
 
         return ACTIONS
+
+    def changed_finding(self, change: Change, observed: ObservedState) -> Finding:
+        from reconciler.kinds.rds_tde.drift import tde_changed
+
+        return tde_changed(change, observed)
+
+    def drift_findings(self, spec: Spec, plan: Plan, observed: ObservedState) -> list[Finding]:
+        from reconciler.kinds.rds_tde import drift
+
+        return [*drift.differs(spec, plan, observed), *drift.at_risk(spec, observed)]
+
+    def to_yaml(self, context: ImportContext) -> YamlBlock:
+        from reconciler.kinds.rds_tde.to_yaml import to_yaml
+
+        return to_yaml(context)
+
+    def spec_location(self, address: str, locations: Mapping[str, Any]) -> Any:
+        """The instance's `tde`, else `defaults.tde` (which it takes), else the instance."""
+        instance_id = address.partition(".")[2]
+        for key in (f"instances.{instance_id}.tde", "defaults.tde", f"instances.{instance_id}"):
+            if key in locations:
+                return locations[key]
+        return None
 
 
 KIND = RdsTde()

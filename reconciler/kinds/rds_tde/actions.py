@@ -1,6 +1,7 @@
-"""The API actions of an instance's TDE: DescribeDBInstanceTDE (apply reads it again before
-and after its write; the plan's reads share it) and the write (reconciler/permissions.py
-derives the documents from them)."""
+"""The API actions of an instance's TDE (reconciler/permissions.py derives the documents from
+them): DescribeDBInstanceTDE (kinds/rds_tde/read.py; apply reads it again right before and after
+its write) and the write. DescribeDBInstanceAttribute, which it reads too, is declared once, by
+kinds/rds_encryption, and KMS's key reads by kinds/kms_key."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ ACTIONS: tuple[ApiAction, ...] = (
         "rds:DescribeDBInstanceTDE",
         "read",
         READERS,
-        "the TDE of each instance whose spec sets `tde`; apply reads it again right before and "
-        "after its write",
+        "the TDE (on or off, and its key) of each instance whose spec sets `tde`; import: of "
+        "each PostgreSQL instance it imports; apply reads it again right before and after its "
+        "write",
         _INSTANCE,
         7,
     ),

@@ -244,3 +244,31 @@ def test_a_locked_instance_plans_no_change_and_the_header_says_the_warning() -> 
     lines = _planned(_state([locked], keys, ram))
     assert lines[0].endswith("plans no changes (as import read the cloud).")
     assert "- warns rds_encryption.pgm-a0000001: InstanceAtRisk" in lines
+
+
+def test_blocks_of_one_key_merge_by_entry_and_say_what_they_could_not_place() -> None:
+    """kinds/rds_tde writes an instance's `tde:` into the entry kinds/rds_encryption writes; a
+    TDE instance that is not imported (its disk cannot be managed) is said, not written alone."""
+    from reconciler.drift.importer import _merged
+    from reconciler.drift.yaml_blocks import Placement, YamlBlock, YamlEntry
+
+    disks = YamlBlock(
+        "instances", Placement.PER_REGION, [YamlEntry("pgm-a", {"encryption": "disabled"}, (), "r")]
+    )
+    tde = YamlBlock(
+        "instances",
+        Placement.PER_REGION,
+        [
+            YamlEntry("pgm-a", {"tde": {"key": "service"}}, ("TDE is on",), "r"),
+            YamlEntry("pgm-b", {"tde": {"key": "service"}}, (), "r"),
+        ],
+    )
+    [merged] = _merged([disks, tde])
+    assert merged.entries == [
+        YamlEntry(
+            "pgm-a", {"encryption": "disabled", "tde": {"key": "service"}}, ("TDE is on",), "r"
+        )
+    ]
+    assert merged.region_comments == {
+        "r": ["pgm-b: its tde is not written, as the instance is not imported"]
+    }
