@@ -45,6 +45,11 @@ _REFUSALS: dict[RefusalCode, tuple[Kind, Severity]] = {
     RefusalCode.KEY_IN_USE: (Kind.CHANGED, Severity.MEDIUM),
     RefusalCode.KEY_DELETION_PROTECTED: (Kind.CHANGED, Severity.MEDIUM),
     RefusalCode.KEY_DECLARED_TWICE: (Kind.CHANGED, Severity.MEDIUM),
+    RefusalCode.TDE_NOT_READ: (Kind.AT_RISK, Severity.HIGH),
+    RefusalCode.TDE_UNSUPPORTED_ENGINE_VERSION: (Kind.CHANGED, Severity.HIGH),
+    RefusalCode.TDE_UNSUPPORTED_STORAGE: (Kind.CHANGED, Severity.HIGH),
+    RefusalCode.TDE_READ_ONLY_NOT_READY: (Kind.CHANGED, Severity.HIGH),
+    RefusalCode.TDE_CANNOT_BE_DISABLED: (Kind.CHANGED, Severity.MEDIUM),
 }
 """A refusal's finding; AccountMismatch is not here: drift stops on it (nothing read would be
 about the spec's account)."""
