@@ -1,11 +1,7 @@
 """Apply of TDE (issue 19) through the emulator with the real SDK: enabling TDE on a CMK (after
 RAM, the key and the disk) applies and replans empty; without --allow-irreversible nothing is
 written; the guard at the write reads the instance and the key again and refuses when the
-minor engine version or the key no longer allows TDE.
-
-The plans here are built from the facts observe reads plus the instance's TDE, minor engine
-version and read-only instances read through reconciler/cloud/rds.py (`with_tde_facts`), so the
-tests hold whether or not observe itself reads them yet (the kind's reads land separately)."""
+minor engine version or the key no longer allows TDE."""
 
 from __future__ import annotations
 
@@ -15,15 +11,11 @@ from typing import Any
 import pytest
 
 from reconciler.apply.executor import apply_plan, check_applicable
-from reconciler.cloud import rds
-from reconciler.core.facts import ObservedState
 from reconciler.emulator.runtime import Settings
 from reconciler.emulator.server import Emulator
 from reconciler.errors import ApplyError
-from reconciler.kinds.rds_tde.write_guards import read_only_ids
 from reconciler.plan.model import Plan
 from reconciler.plan.planner import build_plan
-from reconciler.spec.models import Spec
 from reconciler.state.observe import observe
 from tests.apply.conftest import FakeTime, clients_for, options, spec_of, writes
 from tests.e2e import world
@@ -32,28 +24,10 @@ TDE_WRITE = "rds:ModifyDBInstanceTDE"
 RDS_TAG = {"acs:rds:instance-encryption": "true"}
 
 
-def with_tde_facts(spec: Spec, observed: ObservedState, clients: Any) -> ObservedState:
-    """`observed` with each TDE instance's TDE, minor engine version and read-only ids read."""
-    instances = dict(observed.instances)
-    for instance_id in spec.instances:
-        found = instances.get(instance_id)
-        if spec.tde_of(instance_id) is None or found is None:
-            continue
-        item = rds.attribute(clients, found.region, instance_id)
-        instances[instance_id] = found.model_copy(
-            update={
-                "tde": rds.tde(clients, found.region, instance_id),
-                "kernel_version": str(item.get("CurrentKernelVersion") or ""),
-                "read_only_ids": read_only_ids(item),
-            }
-        )
-    return observed.model_copy(update={"instances": instances})
-
-
 def tde_plan(clients: Any, source: dict[str, Any], **facts: Any) -> Plan:
     """The plan of `source`, from the facts read (`facts` overrides fields of instances)."""
     spec = spec_of(source)
-    observed = with_tde_facts(spec, observe(spec, clients), clients)
+    observed = observe(spec, clients)
     if facts:
         instances = {i: o.model_copy(update=facts) for i, o in observed.instances.items()}
         observed = observed.model_copy(update={"instances": instances})

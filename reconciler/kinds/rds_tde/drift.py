@@ -9,6 +9,8 @@ from __future__ import annotations
 from reconciler.core.facts import ObservedKey, ObservedState, ObservedTde
 from reconciler.drift.finding import FIX, Finding
 from reconciler.drift.model import Kind, Severity
+from reconciler.kinds.rds_encryption.desired import describe_value
+from reconciler.kinds.rds_tde.body import TdeAfter
 from reconciler.plan.model import Change, Plan
 from reconciler.spec.models import RDS_ENCRYPTION_TAG, SERVICE_KEY, KeyRef, Spec, is_key_id
 
@@ -38,10 +40,13 @@ def tde_changed(change: Change, observed: ObservedState) -> Finding:
     wants is the change's field changes; the message says where TDE is now."""
     instance = observed.instances.get(change.address.partition(".")[2])
     tde = instance.tde if instance else None
+    after = TdeAfter.of(change)
+    key_name = after.key_address.partition(".")[2] if after.key_address else None
+    wanted = f"the spec wants it on {describe_value(after.tde.key, key_name)}"
     if tde is not None and tde.enabled:
-        message = f"TDE is {describe(tde, observed)}; the spec wants it on another key. {FIX}"
+        message = f"TDE is {describe(tde, observed)}; {wanted}. {FIX}"
     else:
-        message = f"TDE is {describe(tde, observed)}; the spec wants it on. {ONE_WAY} {FIX}"
+        message = f"TDE is {describe(tde, observed)}; {wanted}. {ONE_WAY} {FIX}"
     return Finding(
         change.address,
         Kind.CHANGED,

@@ -7,8 +7,6 @@ write_guards.py). The rules are the planner's own (kinds/rds_tde/guards.py)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from reconciler.cloud import rds
 from reconciler.core.facts import ObservedInstance
 from reconciler.kinds.rds_encryption.guards import check_cmk_class
@@ -16,14 +14,6 @@ from reconciler.kinds.rds_encryption.write_guards import cmk_usable
 from reconciler.kinds.rds_tde.guards import instance_problems
 from reconciler.kinds.write_rule import GuardReads, Params, WriteRefusal
 from reconciler.plan.actions import RefusalCode
-
-
-def read_only_ids(item: dict[str, Any]) -> list[str]:
-    """DescribeDBInstanceAttribute's ReadOnlyDBInstanceIds.ReadOnlyDBInstanceId[].DBInstanceId
-    (the SDK's shape). Raises KeyError or TypeError when the answer lacks them: a read-only
-    instance not read is never taken as none."""
-    listed = item["ReadOnlyDBInstanceIds"]["ReadOnlyDBInstanceId"] or []
-    return [str(entry["DBInstanceId"]) for entry in listed]
 
 
 def _instance(reads: GuardReads, region: str, instance_id: str) -> ObservedInstance:
@@ -34,8 +24,8 @@ def _instance(reads: GuardReads, region: str, instance_id: str) -> ObservedInsta
         raise ValueError("no LockMode")  # not assumed unlocked (caller refuses)
     return rds.instance_from_item(item, region, managed=True).model_copy(
         update={
-            "kernel_version": str(item.get("CurrentKernelVersion") or ""),
-            "read_only_ids": read_only_ids(item),
+            "kernel_version": rds.kernel_version_of(item),
+            "read_only_ids": rds.read_only_ids_of(item),
         }
     )
 
@@ -58,7 +48,10 @@ def instance_may_take_tde(reads: GuardReads, region: str, params: Params) -> Wri
             "Plan again to see what lifts the lock",
         )
     key_id = params.get("EncryptionKey")
-    found = instance_problems(instance, read_only)
+    # A rotation (IsRotate) moves the key of TDE that is on: the prerequisites held when it was
+    # enabled, and only enabling is documented as needing them ("Configure TDE").
+    rotating = str(params.get("IsRotate", "")).lower() == "true"
+    found = [] if rotating else instance_problems(instance, read_only)
     if key_id:
         found.append(check_cmk_class(instance, "tde"))
     first = next((f for f in found if f is not None), None)
