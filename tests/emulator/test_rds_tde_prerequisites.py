@@ -292,6 +292,8 @@ def test_a_seed_refuses_an_unknown_read_only_field(tmp_path: Path) -> None:
         "  - {id: pgm-bp1x, region: cn-hangzhou, class: pg.x4.large.2c,\n"
         "     read_only: [{id: pgm-bp1y, tde: service}]}\n"
     )
-    with pytest.raises(SeedError, match=r"read_only\[0\]: unknown field\(s\) tde"):
-        with Emulator(state_path=":memory:", seed=str(seed)):
-            pass
+    with (
+        pytest.raises(SeedError, match=r"read_only\[0\]: unknown field\(s\) tde"),
+        Emulator(state_path=":memory:", seed=str(seed)),
+    ):
+        pass
