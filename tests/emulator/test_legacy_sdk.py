@@ -295,7 +295,7 @@ def test_rds_describe_instances_and_attribute(demo: Emulator) -> None:
     legacy = Legacy(demo.endpoint)
     page = legacy.rds("DescribeDBInstances", Engine="PostgreSQL", PageSize=5, PageNumber=1)
     assert isinstance(page["Items"]["DBInstance"], list) and len(page["Items"]["DBInstance"]) == 5
-    assert (page["PageNumber"], page["PageRecordCount"], page["TotalRecordCount"]) == (1, 5, 8)
+    assert (page["PageNumber"], page["PageRecordCount"], page["TotalRecordCount"]) == (1, 5, 9)
     first = page["Items"]["DBInstance"][0]
     assert {"DBInstanceId", "DBInstanceStatus", "DBInstanceClass", "LockMode"} <= first.keys()
     assert "DBInstanceClassType" not in first  # only the attribute call has it, as real

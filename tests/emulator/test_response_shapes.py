@@ -54,6 +54,7 @@ RDS_TAG = json.dumps([{"TagKey": "acs:rds:instance-encryption", "TagValue": "tru
 # demo world (reconciler/emulator/seeds/demo.yaml)
 OFF, SERVICE, CMK = "pgm-bp1ded0000000001", "pgm-bp1ded0000000002", "pgm-bp1ded0000000003"
 SERVERLESS = "pgm-bp1sls0000000001"
+READ_ONLY = "pgm-bp1ro00000000001"  # OFF's read-only instance
 
 
 def all_actions() -> list[tuple[str, str]]:
@@ -242,7 +243,7 @@ def _rds(sdk: Sdk, admin: AdminClient, key_id: str) -> None:
     rds("DescribeDBInstances", region_id=REGION, page_size=3, page_number=2)
     token = rds("DescribeDBInstances", region_id=REGION, max_results=3).next_token
     rds("DescribeDBInstances", region_id=REGION, max_results=3, next_token=token)
-    for instance_id in (OFF, CMK, SERVERLESS):
+    for instance_id in (OFF, CMK, SERVERLESS, READ_ONLY):
         rds("DescribeDBInstanceAttribute", dbinstance_id=instance_id)
     for instance_id in (OFF, SERVICE, CMK):
         rds("DescribeDBInstanceEncryptionKey", dbinstance_id=instance_id, region_id=REGION)
@@ -269,7 +270,7 @@ def _rds(sdk: Sdk, admin: AdminClient, key_id: str) -> None:
         to_start_time="2999-01-01T00:00:00Z",
     )
     rds("ModifyDBInstanceMaintainTime", dbinstance_id=SERVICE, maintain_time="02:00Z-03:00Z")
-    _tde(rds, key_id)
+    _tde(rds, admin, key_id)
     rds("CreateBackup", dbinstance_id=CMK, backup_method="Snapshot")
     rds("CreateBackup", dbinstance_id=OFF, backup_method="Snapshot", backup_retention_period=-1)
     admin.post("clock", {"advance_seconds": 86400})  # a daily set of each instance
@@ -290,14 +291,22 @@ def _rds(sdk: Sdk, admin: AdminClient, key_id: str) -> None:
     rds("DeleteDBInstance", dbinstance_id=created.dbinstance_id)
 
 
-def _tde(rds: Any, key_id: str) -> None:
-    """TDE off, then on: a generated key on SERVICE, the CMK on OFF (whose disk uses it too)."""
+def _tde(rds: Any, admin: AdminClient, key_id: str) -> None:
+    """TDE off, then on: a generated key on SERVICE, the CMK on OFF (whose disk uses it too).
+    SERVICE runs an older minor version (demo world): it is upgraded first; then OFF restarts."""
+    advance = lambda seconds: admin.post("clock", {"advance_seconds": seconds})  # noqa: E731
     rds("DescribeDBInstanceTDE", dbinstance_id=SERVICE)
+    rds("UpgradeDBInstanceKernelVersion", dbinstance_id=SERVICE, upgrade_time="Immediate")
+    rds("DescribeDBInstanceAttribute", dbinstance_id=SERVICE)  # EngineVersionUpgrading
+    rds("DescribeDBInstances", region_id=REGION, dbinstance_id=SERVICE)
+    advance(600)
     rds("ModifyDBInstanceTDE", dbinstance_id=SERVICE, tdestatus="Enabled")
     rds("ModifyDBInstanceTDE", dbinstance_id=OFF, tdestatus="Enabled", encryption_key=key_id)
     for instance_id in (SERVICE, OFF):
         rds("DescribeDBInstanceTDE", dbinstance_id=instance_id)
         rds("DescribeDBInstanceEncryptionKey", dbinstance_id=instance_id, region_id=REGION)
+    advance(600)
+    rds("RestartDBInstance", dbinstance_id=OFF)
 
 
 @pytest.fixture(scope="module")
@@ -382,7 +391,21 @@ def test_the_scenario_reaches_the_state_dependent_fields(recorded: list[Recorded
         "DescribeHistoryTasks:Items[].EndTime",
         "GetPolicy:DefaultPolicyVersion.PolicyDocument",
         "ListPoliciesForRole:Policies.Policy[].AttachDate",
+        # issue 19: read-only instances (demo world) and minor version upgrades
+        "DescribeDBInstanceAttribute:Items.DBInstanceAttribute[].MasterInstanceId",
+        "DescribeDBInstanceAttribute:Items.DBInstanceAttribute[].ReadOnlyDBInstanceIds"
+        ".ReadOnlyDBInstanceId[].DBInstanceId",
+        "DescribeDBInstances:Items.DBInstance[].ReadOnlyDBInstanceIds"
+        ".ReadOnlyDBInstanceId[].DBInstanceId",
+        "UpgradeDBInstanceKernelVersion:TaskId",
     } <= sent
+    statuses = {
+        item["DBInstanceStatus"]
+        for r in recorded
+        if r.action == "DescribeDBInstanceAttribute"
+        for item in r.sent["Items"]["DBInstanceAttribute"]
+    }
+    assert {"EngineVersionUpgrading", "Running"} <= statuses
     states = {
         r.sent["KeyMetadata"]["AutomaticRotation"] for r in recorded if r.action == "DescribeKey"
     }

@@ -26,6 +26,7 @@ HZ, SH, HA, SLS = "cn-hangzhou", "cn-shanghai", "HighAvailability", "serverless_
 # id: (region, class, class type, category, storage, encryption at start)
 DEMO_FLEET = {
     "pgm-bp1ded0000000001": (HZ, "pg.x4.large.2c", "d", HA, "cloud_essd", "off"),
+    "pgm-bp1ro00000000001": (HZ, "pg.x4.large.2c", "d", "Basic", "cloud_essd", "off"),
     "pgm-bp1ded0000000002": (HZ, "pg.x8.medium.1", "d", "Basic", "cloud_essd", "service"),
     "pgm-bp1ded0000000003": (HZ, "pg.x4.large.2c", "d", HA, "cloud_essd3", "alias/rds-legacy"),
     "pgm-bp1gp00000000001": (HZ, "pg.n2.2c.2m", "x", HA, "cloud_essd", "off"),
@@ -86,6 +87,32 @@ def test_demo_encryption_at_start(demo: Emulator) -> None:
         if row[0] != "cn-hangzhou":
             continue
         assert encryption_key(rds, instance_id).encryption_key == expected[row[5]], instance_id
+
+
+def test_demo_has_one_instance_that_qualifies_for_tde_with_its_read_only_instance(
+    demo: Emulator,
+) -> None:
+    """Issue 19: pgm-bp1ded0000000001 and its read-only instance run the newest minor version;
+    every other instance an older one than TDE needs (20221030)."""
+    from reconciler.emulator.rds import kernel
+
+    versions: dict[str, str] = {}
+    for region in (HZ, SH):
+        rds, _, _ = _clients(demo, region)
+        for instance_id in (i for i, row in DEMO_FLEET.items() if row[0] == region):
+            request = m.DescribeDBInstanceAttributeRequest(dbinstance_id=instance_id)
+            item = rds.describe_dbinstance_attribute(request).body.items.dbinstance_attribute[0]
+            versions[instance_id] = item.current_kernel_version
+            if instance_id == "pgm-bp1ded0000000001":
+                readers = item.read_only_dbinstance_ids.read_only_dbinstance_id
+                assert [r.dbinstance_id for r in readers] == ["pgm-bp1ro00000000001"]
+            if instance_id == "pgm-bp1ro00000000001":
+                assert (item.dbinstance_type, item.master_instance_id) == (
+                    "Readonly",
+                    "pgm-bp1ded0000000001",
+                )
+    ready = {i for i, v in versions.items() if (kernel.release_of(v) or "") >= "20221030"}
+    assert ready == {"pgm-bp1ded0000000001", "pgm-bp1ro00000000001"}
 
 
 def test_demo_legacy_key_lost_its_rds_tag(demo: Emulator) -> None:
@@ -231,7 +258,7 @@ def test_cli_serve_with_seed_demo(tmp_path: Path) -> None:
         endpoint = line.strip().rsplit("//", 1)[1]
         rds = sdk_client("rds", endpoint)
         body = rds.describe_dbinstances(m.DescribeDBInstancesRequest(region_id="cn-hangzhou"))
-        assert body.body.total_record_count == 8
+        assert body.body.total_record_count == 9  # eight instances and one read-only
     finally:
         process.terminate()
         process.wait(timeout=10)

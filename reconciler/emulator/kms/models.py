@@ -87,10 +87,24 @@ class KeyRecord:
     primary_key_version: str = ""
     dkms_instance_id: str = ""
     tags: dict[str, str] = field(default_factory=dict)
+    unusable_periods: list[list[float | None]] = field(default_factory=list)
+    """``[since, until]`` (epoch seconds; ``until`` None while it lasts) of each time the key
+    was Disabled or PendingDeletion: RDS reads it for what a TDE key's loss stopped
+    (rds/tde.py, the lock effects)."""
 
     @property
     def is_service_key(self) -> bool:
         return self.creator_type == "Service"
+
+    def mark_usable(self, usable: bool, now: float) -> None:
+        """Open (``usable`` False) or close the current unusable period at ``now``."""
+        periods = [list(p) for p in self.unusable_periods]
+        open_now = bool(periods) and periods[-1][1] is None
+        if not usable and not open_now:
+            periods.append([now, None])
+        elif usable and open_now:
+            periods[-1][1] = now
+        self.unusable_periods = periods
 
     def to_doc(self) -> dict[str, Any]:
         return dict(self.__dict__)

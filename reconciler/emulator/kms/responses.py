@@ -214,6 +214,7 @@ def _set_enabled(ctx: RequestContext, operation: str, state: str) -> dict[str, A
     if record.state not in (m.ENABLED, m.DISABLED):
         raise m.state_error("Rejected.StateModifiedFailed")
     record.state = state
+    record.mark_usable(state == m.ENABLED, ctx.now().timestamp())
     m.save(ctx, record)
     return {}
 
@@ -238,6 +239,7 @@ def schedule_key_deletion(ctx: RequestContext) -> dict[str, Any]:
         raise m.no_permission("the key has deletion protection enabled.")
     record.state = m.PENDING_DELETION
     record.delete_date = iso(ctx.now() + timedelta(days=days or 7))
+    record.mark_usable(False, ctx.now().timestamp())
     m.save(ctx, record)
     return {}
 
@@ -247,6 +249,7 @@ def cancel_key_deletion(ctx: RequestContext) -> dict[str, Any]:
     if record.state != m.PENDING_DELETION:
         raise m.state_error("Rejected.StateModifiedFailed")
     record.state, record.delete_date = m.ENABLED, ""
+    record.mark_usable(True, ctx.now().timestamp())
     m.save(ctx, record)
     return {}
 

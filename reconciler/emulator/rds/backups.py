@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.emulator.dispatch import RequestContext
-from reconciler.emulator.rds import models, peers, rules
+from reconciler.emulator.rds import models, peers, rules, tde_loss
 
 KIND = "rds_backup"
 DAY = 86400.0
@@ -119,8 +120,11 @@ def _automatic_id(instance_id: str, day: int) -> str:
     return str(200_000_000 + digest % 700_000_000)
 
 
-def automatic_sets(raw: dict[str, Any], now: float) -> list[dict[str, Any]]:
-    """The daily sets not expired at `now`, oldest first (see the module's choices)."""
+def automatic_sets(
+    raw: dict[str, Any], now: float, stopped: Sequence[tuple[float, float | None]] = ()
+) -> list[dict[str, Any]]:
+    """The daily sets not expired at `now`, oldest first (see the module's choices); none for a
+    day whose moment falls in a `stopped` period (the TDE key was lost: ``tde_loss``)."""
     created = _epoch(raw["CreationTime"])
     days = int((now - created) // DAY)
     first = max(1, days - RETENTION_DAYS + 1)
@@ -128,7 +132,7 @@ def automatic_sets(raw: dict[str, Any], now: float) -> list[dict[str, Any]]:
     for day in range(first, days + 1):
         start = created + day * DAY
         expire = start + RETENTION_DAYS * DAY
-        if expire > now:
+        if expire > now and not tde_loss.lost_at(stopped, start):
             key_id = key_at(raw, start)
             found.append(
                 _set(
@@ -194,7 +198,8 @@ def describe_backups(ctx: RequestContext) -> dict[str, Any]:
     if size not in _PAGE_SIZES:
         raise rules.invalid("PageSize must be 30, 50 or 100.")
     number = ctx.int_param("PageNumber", 1, lo=1) or 1
-    found = [*automatic_sets(raw, world.now), *stored_sets(world, raw)]
+    stopped = tde_loss.lost_periods(world, raw)
+    found = [*automatic_sets(raw, world.now, stopped), *stored_sets(world, raw)]
     found = [item for item in found if _wanted(ctx, item)]
     found.sort(key=lambda i: (i["BackupStartTime"], i["BackupId"]), reverse=True)
     page = found[(number - 1) * size : number * size]
@@ -231,6 +236,7 @@ def create_backup(ctx: RequestContext) -> dict[str, Any]:
     """A manual set of the instance with its disk key of now (see the module's choices)."""
     world = models.RdsWorld(ctx)
     raw = _raw(world, ctx.required("DBInstanceId"))
+    tde_loss.check_key_usable(world, raw)
     method = ctx.str_param("BackupMethod", "Physical") or "Physical"
     if method not in _METHODS:
         raise rules.invalid(f"BackupMethod must be one of {', '.join(_METHODS)}.")

@@ -35,3 +35,28 @@ def release_of(kernel_version: str) -> str | None:
 
 def is_valid(kernel_version: str) -> bool:
     return release_of(kernel_version) is not None
+
+
+# --- issue 19: the releases UpgradeDBInstanceKernelVersion knows, and TDE's major version ------
+
+RELEASES = ("20220830", "20221030", "20230830", "20240830", NEWEST_RELEASE)
+"""The PostgreSQL minor releases the emulator offers as an upgrade target (chosen dates; the
+real list is "Release notes for minor engine versions of ApsaraDB RDS for PostgreSQL"). A seed
+may pin any well-formed version (a world's history)."""
+TDE_MIN_MAJOR = 10
+"""PostgreSQL TDE needs PostgreSQL 10 or later ("Configure TDE")."""
+
+
+def major_of(engine_version: str) -> int | None:
+    """``16.0`` -> 16, ``9.4`` -> 9; None when it is not a version number."""
+    head = str(engine_version).split(".")[0]
+    return int(head) if head.isdigit() else None
+
+
+def target_for(kernel_version: str, engine_version: str) -> str | None:
+    """The known release ``kernel_version`` names for an instance of ``engine_version``
+    (its major version, one of :data:`RELEASES`), else None."""
+    match = _POSTGRES.match(kernel_version or "")
+    if not match or match.group(1) != str(major_of(engine_version)):
+        return None
+    return kernel_version if match.group(2) in RELEASES else None

@@ -24,9 +24,9 @@ from typing import Any
 
 from reconciler.emulator.dispatch import RequestContext, stable_token
 from reconciler.emulator.errors import ApiError
-from reconciler.emulator.rds import kernel, peers, rules, tasks
+from reconciler.emulator.rds import kernel, peers, rules, tasks, tde_loss
 from reconciler.emulator.rds.rules import InstanceFacts
-from reconciler.emulator.store import Transaction
+from reconciler.emulator.store import Transaction, index_field
 
 KIND = "rds_instance"
 TOKEN_KIND = "rds_client_token"
@@ -67,8 +67,12 @@ def settle(doc: dict[str, Any], now: float) -> dict[str, Any]:
     busy = doc.get("busy")
     if busy and now >= busy["until"]:
         doc["busy"] = None
+        if busy.get("since") is not None:  # a restart: its start stays known (tde_loss)
+            doc["last_restart"] = max(doc.get("last_restart") or 0.0, busy["since"])
+    doc = _settle_kernel_upgrade(doc, now)
     pending = doc.get("pending")
     if pending and now >= pending["end"]:
+        doc["last_restart"] = max(doc.get("last_restart") or 0.0, pending["start"])
         if doc["encryption"].get("key_id") != pending["value"].get("key_id"):
             # The key it leaves, and until when: backup sets keep it (rds/backups.py, key_at).
             past = {"key_id": doc["encryption"].get("key_id"), "until": pending["end"]}
@@ -85,16 +89,22 @@ def status_of(doc: dict[str, Any], now: float) -> str:
     pending = doc.get("pending")
     if pending and pending["start"] <= now < pending["end"]:
         return "CONFIG_ENCRYPTING"
+    upgrade = doc.get("kernel_upgrade")
+    if upgrade and upgrade["start"] <= now < upgrade["end"]:
+        return UPGRADING
     return doc["status"]
 
 
 def lock_of(world: RdsWorld, doc: dict[str, Any]) -> tuple[str, str]:
-    """(LockMode, LockReason), derived from the state of the instance's CMK right now."""
+    """(LockMode, LockReason), derived from the state of the instance's CMK right now: the
+    disk's CMK, else a TDE key lost before the instance's latest restart (``tde_loss``)."""
     encryption = doc["encryption"]
-    if encryption["kind"] != "cmk":
-        return rules.UNLOCKED, ""
-    key = peers.find_key(world, doc["RegionId"], encryption["key_id"])
-    return rules.lock_for_key_state(None if key is None else key.state)
+    if encryption["kind"] == "cmk":
+        key = peers.find_key(world, doc["RegionId"], encryption["key_id"])
+        lock = rules.lock_for_key_state(None if key is None else key.state)
+        if lock[0] != rules.UNLOCKED:
+            return lock
+    return tde_loss.lock_of(world, doc) or (rules.UNLOCKED, "")
 
 
 def load(world: RdsWorld, instance_id: str) -> dict[str, Any]:
@@ -388,3 +398,41 @@ def keys_in_use(doc: dict[str, Any]) -> set[str]:
     if pending:
         keys.add(pending["value"].get("key_id"))
     return {k for k in keys if k}
+
+
+# --- restarts, minor version upgrades and read-only instances (issue 19) ----------------------
+
+UPGRADING = "EngineVersionUpgrading"
+"""The documented DBInstanceStatus "the database engine version of the instance is being
+upgraded" ("Instance state table"), shown while a minor version upgrade runs."""
+READ_ONLY = "Readonly"
+index_field("MasterInstanceId")  # a primary lists its read-only instances by it
+
+
+def restart(world: RdsWorld, doc: dict[str, Any], status: str = "Rebooting") -> dict[str, Any]:
+    """The document restarting from now for ``--restart-seconds`` in ``status``."""
+    until = world.now + world.restart_seconds
+    return {**doc, "busy": {"status": status, "since": world.now, "until": until}}
+
+
+def _settle_kernel_upgrade(doc: dict[str, Any], now: float) -> dict[str, Any]:
+    """A finished minor version upgrade: the instance runs the target from its end on."""
+    upgrade = doc.get("kernel_upgrade")
+    if not upgrade or now < upgrade["end"]:
+        return doc
+    last = max(doc.get("last_restart") or 0.0, upgrade["start"])
+    return {
+        **doc,
+        "CurrentKernelVersion": upgrade["target"],
+        "kernel_upgrade": None,
+        "last_restart": last,
+    }
+
+
+def read_only_of(world: RdsWorld, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The read-only instances attached to a primary, settled, in creation order."""
+    return list_instances(world, doc["RegionId"], where={"MasterInstanceId": doc["DBInstanceId"]})
+
+
+def is_read_only(doc: dict[str, Any]) -> bool:
+    return doc.get("DBInstanceType") == READ_ONLY

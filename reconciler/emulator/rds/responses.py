@@ -14,6 +14,7 @@ from reconciler.emulator import quota  # noqa: F401  (registers the quota hook a
 from reconciler.emulator.dispatch import RequestContext, register_service
 from reconciler.emulator.rds import (
     backups,  # DescribeBackups, CreateBackup
+    maintenance,  # UpgradeDBInstanceKernelVersion, RestartDBInstance
     models,
     paging,
     rules,
@@ -393,6 +394,7 @@ register_service(
         "DescribeHistoryTasks": describe_history_tasks,
         **tde.ACTIONS,
         **backups.ACTIONS,
+        **maintenance.ACTIONS,
     },
-    required={**REQUIRED, **backups.REQUIRED},
+    required={**REQUIRED, **backups.REQUIRED, **maintenance.REQUIRED},
 )

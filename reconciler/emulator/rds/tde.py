@@ -23,7 +23,14 @@ later. Emulator choices (docs/emulator.md, "RDS: TDE"):
   ``Enabled`` again with the same key or none: success, no change; with another key without
   ``IsRotate``: 400 ``InvalidParameter``. ``IsRotate=true`` while on moves TDE to the given key
   (or a new generated one) without a restart; while off it is 400 ``InvalidParameter``.
-- A minor engine version older than 20221030: 400 ``UnsupportedMinorVersion``.
+- A minor engine version older than 20221030, on the instance or on an attached read-only
+  instance: 400 ``UnsupportedMinorVersion`` (naming the read-only instance). PostgreSQL older
+  than 10: 400 ``IncorrectEngineVersion``; local SSDs: 400 ``Unsupported.StorageType``; a
+  read-only instance: 400 ``IncorrectDBInstanceType`` (codes chosen). Checked when enabling,
+  not on a rotation.
+- DescribeDBInstanceTDE of a read-only instance answers its primary's TDE.
+- A lost TDE key (Disabled, PendingDeletion, deleted) stops backups and locks the instance at
+  its next restart: ``tde_loss``.
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ from reconciler.emulator.rds import kernel, models, peers, rules
 from reconciler.emulator.rds.models import RdsWorld
 
 ENABLED, DISABLED = "Enabled", "Disabled"
+CLOUD_DISKS = rules.ALL_STORAGE - {"local_ssd"}
+"""Every storage type but local SSDs is a cloud disk (ESSDs, general ESSD, standard SSD)."""
 CUSTOMER_KEY, GENERATED_KEY = "Customer_Provided_Key", "Aliyun_Generate_Key"
 REQUIRED = {
     "ModifyDBInstanceTDE": ("DBInstanceId", "TDEStatus"),
@@ -65,13 +74,34 @@ def _check_engine(doc: dict[str, Any]) -> None:
         )
 
 
-def _check_minor_version(doc: dict[str, Any]) -> None:
+def _check_minor_version(doc: dict[str, Any], what: str = "") -> None:
     release = kernel.release_of(doc.get("CurrentKernelVersion") or "")
     if release is None or release < kernel.TDE_MIN_RELEASE:
         raise rules.invalid(
-            f"TDE needs minor engine version {kernel.TDE_MIN_RELEASE} or later.",
+            f"TDE needs minor engine version {kernel.TDE_MIN_RELEASE} or later{what}.",
             "UnsupportedMinorVersion",
         )
+
+
+def check_prerequisites(world: RdsWorld, doc: dict[str, Any]) -> None:
+    """What enabling TDE needs of the instance ("Configure TDE"): not a read-only instance
+    (chosen: TDE is enabled on the primary), PostgreSQL 10 or later, cloud disks, minor engine
+    version 20221030 or later on the primary and on every attached read-only instance."""
+    if models.is_read_only(doc):
+        raise rules.invalid(
+            "TDE is enabled on the primary instance, not on a read-only instance.",
+            "IncorrectDBInstanceType",
+        )
+    major = kernel.major_of(doc["EngineVersion"])
+    if major is None or major < kernel.TDE_MIN_MAJOR:
+        raise rules.invalid(
+            f"TDE needs PostgreSQL {kernel.TDE_MIN_MAJOR} or later.", "IncorrectEngineVersion"
+        )
+    if doc["DBInstanceStorageType"] not in CLOUD_DISKS:
+        raise rules.invalid("TDE needs cloud disks.", "Unsupported.StorageType")
+    _check_minor_version(doc)
+    for read_only in models.read_only_of(world, doc):
+        _check_minor_version(read_only, f" on the read-only instance {read_only['DBInstanceId']}")
 
 
 def resolve_key(
@@ -121,10 +151,11 @@ def request(
         if key_ref in (None, "", current["key_id"]):
             return doc
         raise rules.invalid("TDE is already enabled: rotate its key with IsRotate=true.")
-    _check_minor_version(doc)
+    if not current:
+        check_prerequisites(world, doc)
     doc = {**doc, "tde": resolve_key(world, doc, key_ref, role_arn)}
     if not current:  # enabling restarts the instance (documented); a rotation does not (chosen)
-        doc["busy"] = {"status": "Rebooting", "until": world.now + world.restart_seconds}
+        doc = models.restart(world, doc)
     return doc
 
 
@@ -169,6 +200,8 @@ def describe_dbinstance_tde(ctx: RequestContext) -> dict[str, Any]:
     SQL Server's (database-level TDE) and never sent."""
     world = RdsWorld(ctx)
     doc = models.load(world, ctx.required("DBInstanceId"))
+    if models.is_read_only(doc):  # chosen: a read-only instance follows its primary
+        doc = models.load(world, doc["MasterInstanceId"])
     tde = state_of(doc)
     if not tde:
         return {"TDEStatus": DISABLED}

@@ -50,7 +50,7 @@ def _common(world: RdsWorld, doc: dict[str, Any]) -> dict[str, Any]:
         "DBInstanceClass": doc["DBInstanceClass"],
         "DBInstanceStorageType": doc["DBInstanceStorageType"],
         "DBInstanceStatus": models.status_of(doc, world.now),
-        "DBInstanceType": "Primary",
+        "DBInstanceType": doc.get("DBInstanceType") or "Primary",
         "DBInstanceNetType": doc["DBInstanceNetType"],
         "InstanceNetworkType": doc["InstanceNetworkType"],
         "PayType": PAY_TYPES_ON_THE_WIRE.get(doc["PayType"], doc["PayType"]),
@@ -60,14 +60,22 @@ def _common(world: RdsWorld, doc: dict[str, Any]) -> dict[str, Any]:
         "ConnectionString": doc["ConnectionString"],
         "DeletionProtection": False,
         "ExpireTime": "",
-        "ReadOnlyDBInstanceIds": {"ReadOnlyDBInstanceId": []},
+        "ReadOnlyDBInstanceIds": {"ReadOnlyDBInstanceId": _read_only_ids(world, doc)},
         "VpcId": doc.get("VPCId") or "",
         "VSwitchId": doc.get("VSwitchId") or "",
         "ResourceGroupId": models.resource_group_of(world, doc),
-        "MasterInstanceId": "",
+        "MasterInstanceId": doc.get("MasterInstanceId") or "",
         "GuardDBInstanceId": "",
         "TempDBInstanceId": "",
     }
+
+
+def _read_only_ids(world: RdsWorld, doc: dict[str, Any]) -> list[dict[str, str]]:
+    """``ReadOnlyDBInstanceIds.ReadOnlyDBInstanceId[]`` of a primary (SDK shape); a read-only
+    instance names its primary in ``MasterInstanceId`` instead."""
+    if models.is_read_only(doc):
+        return []
+    return [{"DBInstanceId": r["DBInstanceId"]} for r in models.read_only_of(world, doc)]
 
 
 def list_item(

@@ -49,7 +49,9 @@ _INSTANCE_KEYS = {
     "kernel_version",
     "tde",
     "backups",
+    "read_only",
 }
+_READ_ONLY_KEYS = {"id", "zone", "class", "category", "storage_type", "kernel_version", "status"}
 
 
 class SeedError(ValueError):
@@ -227,6 +229,35 @@ class _Builder:
         except ApiError as error:
             raise SeedError(f"{where}: {error.code}: {error.message}") from None
         self.backups(where, world, entry)
+        for i, item in enumerate(entry.get("read_only") or []):
+            self.read_only(f"{where}.read_only[{i}]", world, fields, item)
+
+    def read_only(
+        self, where: str, world: Any, primary: dict[str, Any], entry: dict[str, Any]
+    ) -> None:
+        """A read-only instance attached to ``primary`` (its fields unless the entry overrides
+        them): ``{id, zone, class, category, storage_type, kernel_version, status}``."""
+        from reconciler.emulator.rds import models as rds
+
+        entry = _check_keys(where, entry, _READ_ONLY_KEYS)
+        if not entry.get("id"):
+            raise SeedError(f"{where}: id is required")
+        fields = {
+            **primary,
+            "DBInstanceId": entry["id"],
+            "ZoneId": entry.get("zone") or primary["ZoneId"],
+            "DBInstanceClass": entry.get("class") or primary["DBInstanceClass"],
+            "Category": entry.get("category", primary["Category"]),
+            "DBInstanceStorageType": entry.get("storage_type", primary["DBInstanceStorageType"]),
+            "DBInstanceType": rds.READ_ONLY,
+            "MasterInstanceId": primary["DBInstanceId"],
+            "CurrentKernelVersion": None,
+            **_kernel_version(where, entry),
+        }
+        try:
+            rds.create_instance(world, fields, status=entry.get("status", "Running"))
+        except ApiError as error:
+            raise SeedError(f"{where}: {error.code}: {error.message}") from None
 
     def backups(self, where: str, world: Any, entry: dict[str, Any]) -> None:
         """The instance's backup sets from before the world's present (rds/backups.py)."""
