@@ -14,6 +14,7 @@ from reconciler.core.facts import (
     ObservedEncryption,
     ObservedKey,
     ObservedKeyUser,
+    ObservedKmsInstance,
     ObservedRam,
     ObservedTask,
 )
@@ -88,6 +89,8 @@ class Facts:
     task_regions: set[str] = field(default_factory=set)
     absent_keys: dict[str, list[str]] = field(default_factory=dict)
     """Region -> the spec keys whose alias does not exist there (adoption candidates)."""
+    kms_instances: dict[str, ObservedKmsInstance | None] = field(default_factory=dict)
+    """The KMS instances the spec's keys name (None: GetKmsInstance says there is none)."""
 
     def service_key_ids(self) -> dict[str, str]:
         return {r: f.key_id for r, f in sorted(self.service_keys.items()) if f.key_id}
