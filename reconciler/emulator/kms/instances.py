@@ -88,14 +88,14 @@ class KmsInstance:
             "StartDate": self.start_date,
             "EndDate": self.end_date,
             "KeyNum": self.key_num,
-            "SecretNum": self.secret_num,
+            "SecretNum": str(self.secret_num),
             "Spec": self.spec,
             "ChargeType": self.charge_type,
             "ProductVersion": self.product_version,
             "ProductType": "kms_ddi_public_cn" if self.charge_type == "PREPAY" else "kms_ppi_public_cn",
             "SaleStatus": "NORMAL",
             "VpcNum": 1,
-            "Log": "0",
+            "Log": 0,
             "LogStorage": 0,
         }
 
