@@ -201,7 +201,9 @@ stops the plan, so a different real code is safe (an error, never "absent")."""
 KMS_INSTANCE_STATUSES = ("Uninitialized", "Connecting", "Connected", "Disconnected", "Error")
 
 
-def kms_instance(clients: CloudClients, region: str, instance_id: str) -> ObservedKmsInstance | None:
+def kms_instance(
+    clients: CloudClients, region: str, instance_id: str
+) -> ObservedKmsInstance | None:
     """GetKmsInstance + GetKmsInstanceQuotaInfos(key) of one instance; None when it does not
     exist. A status outside the documented five, a KeyNum or quota that is not a number, or an
     EndDate that is not a time is an UnexpectedAnswer (the plan stops)."""
@@ -217,7 +219,9 @@ def kms_instance(clients: CloudClients, region: str, instance_id: str) -> Observ
             raise
         found = (response.body.to_map() or {})["KmsInstance"]
         if found.get("InstanceId") != instance_id:
-            raise ValueError(f"asked for {instance_id}, the answer is about {found.get('InstanceId')}")
+            raise ValueError(
+                f"asked for {instance_id}, the answer is about {found.get('InstanceId')}"
+            )
         if found["Status"] not in KMS_INSTANCE_STATUSES:
             raise ValueError(f"unknown Status {found['Status']!r}")
         key_num = _count(found["KeyNum"], "KeyNum")

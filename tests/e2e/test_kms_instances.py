@@ -58,9 +58,7 @@ def test_two_keys_in_one_region_are_created_in_the_kms_instance(emulator, write_
     assert run.exit_code == 0 and not run.plan["refusals"], run.stdout + run.stderr
     create = next(c for c in run.plan["changes"] if c["address"] == "kms_key.prod")
     assert create["operations"][0]["params"]["DKMSInstanceId"] == HZ
-    applied = run_cli(
-        "--endpoint", endpoint, "apply", folder, "--auto-approve", "--allow-restart"
-    )
+    applied = run_cli("--endpoint", endpoint, "apply", folder, "--auto-approve", "--allow-restart")
     assert applied.exit_code == 0, applied.stdout + applied.stderr
     for alias in ("alias/rds-prod", "alias/rds-reports"):
         assert _describe(endpoint, alias).dkmsinstance_id == HZ
@@ -69,7 +67,9 @@ def test_two_keys_in_one_region_are_created_in_the_kms_instance(emulator, write_
 
 
 def test_an_unknown_instance_is_refused(emulator, write_spec) -> None:  # type: ignore[no-untyped-def]
-    folder = write_spec({"kms_keys": {"prod": {"alias": "alias/p", "kms_instance": "kst-nope0000"}}})
+    folder = write_spec(
+        {"kms_keys": {"prod": {"alias": "alias/p", "kms_instance": "kst-nope0000"}}}
+    )
     run = plan_json(emulator.endpoint, folder)
     assert run.exit_code == 1
     assert _refusals(run) == {"kms_key.prod": "KmsInstanceNotFound"}
@@ -90,8 +90,13 @@ def test_an_instance_not_connected_is_refused_and_apply_checks_it_again(  # type
         endpoint,
         "POST",
         "kms/instances",
-        {"region": "cn-hangzhou", "instance_id": connecting, "key_num": 10, "status": "Connected",
-         "end_date": "2099-01-01T00:00:00Z"},
+        {
+            "region": "cn-hangzhou",
+            "instance_id": connecting,
+            "key_num": 10,
+            "status": "Connected",
+            "end_date": "2099-01-01T00:00:00Z",
+        },
     )
     saved = Path(folder) / "plan.json"
     made = run_cli("--endpoint", endpoint, "plan", folder, "-o", str(saved))
@@ -100,8 +105,13 @@ def test_an_instance_not_connected_is_refused_and_apply_checks_it_again(  # type
         endpoint,
         "POST",
         "kms/instances",
-        {"region": "cn-hangzhou", "instance_id": connecting, "key_num": 10,
-         "status": "Disconnected", "end_date": "2099-01-01T00:00:00Z"},
+        {
+            "region": "cn-hangzhou",
+            "instance_id": connecting,
+            "key_num": 10,
+            "status": "Disconnected",
+            "end_date": "2099-01-01T00:00:00Z",
+        },
     )
     world.admin(endpoint, "DELETE", "calls")
     applied = run_cli(
@@ -131,7 +141,10 @@ def test_a_second_default_key_in_a_region_is_refused(emulator, write_spec) -> No
     world.create_key(endpoint, alias="alias/a-first", kms_instance=None)
     keys = {**keys, "c-third": {"alias": "alias/c", "kms_instance": None}}
     run = plan_json(endpoint, write_spec({"kms_keys": keys}))
-    assert _refusals(run) == {"kms_key.b-second": "DefaultKeyLimit", "kms_key.c-third": "DefaultKeyLimit"}
+    assert _refusals(run) == {
+        "kms_key.b-second": "DefaultKeyLimit",
+        "kms_key.c-third": "DefaultKeyLimit",
+    }
 
 
 def test_rotation_of_a_default_key_needs_the_purchase(emulator, write_spec) -> None:  # type: ignore[no-untyped-def]
@@ -140,7 +153,9 @@ def test_rotation_of_a_default_key_needs_the_purchase(emulator, write_spec) -> N
     assert _refusals(run) == {"kms_key.prod": "DefaultKeyRotationNotPurchased"}
     bought = {**key, "default_key_rotation_purchased": True}
     world.admin(
-        emulator.endpoint, "POST", "kms/default_key_rotation",
+        emulator.endpoint,
+        "POST",
+        "kms/default_key_rotation",
         {"region": "cn-hangzhou", "purchased": True},
     )
     folder = write_spec({"kms_keys": {"prod": bought}})
@@ -158,10 +173,15 @@ def test_an_expiring_instance_is_warned_and_an_expired_one_is_critical_drift(  #
     soon = _new_instance(endpoint, key_num=10, end_date=iso(now + timedelta(days=10)))
     gone = _new_instance(endpoint, key_num=10, end_date=iso(now - timedelta(days=5)))
     dw.make_ram(endpoint)
-    world.create_key(endpoint, alias="alias/soon", tags={"acs:rds:instance-encryption": "true"},
-                     kms_instance=soon)
-    old = world.create_key(endpoint, alias="alias/old", tags={"acs:rds:instance-encryption": "true"},
-                           kms_instance=gone)
+    world.create_key(
+        endpoint,
+        alias="alias/soon",
+        tags={"acs:rds:instance-encryption": "true"},
+        kms_instance=soon,
+    )
+    old = world.create_key(
+        endpoint, alias="alias/old", tags={"acs:rds:instance-encryption": "true"}, kms_instance=gone
+    )
     user = world.create_instance(endpoint, encryption_key=old)
     world.admin(endpoint, "POST", "clock", {"advance_seconds": 60})
     folder = write_spec(
@@ -174,22 +194,29 @@ def test_an_expiring_instance_is_warned_and_an_expired_one_is_critical_drift(  #
         }
     )
     run = plan_json(endpoint, folder)
-    warnings = {w["address"]: w["message"] for w in run.plan["warnings"]
-                if w["code"] == "KmsInstanceExpiring"}
+    warnings = {
+        w["address"]: w["message"]
+        for w in run.plan["warnings"]
+        if w["code"] == "KmsInstanceExpiring"
+    }
     assert set(warnings) == {"kms_key.soon", "kms_key.old"}, run.stdout
     assert "expired" in warnings["kms_key.old"] and user in warnings["kms_key.old"]
     drift = run_cli("--endpoint", endpoint, "drift", folder, "--format", "json")
     assert drift.exit_code == 2, drift.stdout + drift.stderr
     items = {i["address"]: i for i in json.loads(drift.stdout)["items"]}
-    assert (items["kms_key.old"]["kind"], items["kms_key.old"]["severity"]) == ("at-risk", "critical")
+    assert (items["kms_key.old"]["kind"], items["kms_key.old"]["severity"]) == (
+        "at-risk",
+        "critical",
+    )
     assert items["kms_key.soon"]["severity"] == "high"
 
 
 def test_import_writes_kms_instance_and_plans_empty(emulator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     endpoint = emulator.endpoint
     dw.make_ram(endpoint)
-    key = world.create_key(endpoint, alias="alias/rds-prod",
-                           tags={"acs:rds:instance-encryption": "true"})
+    key = world.create_key(
+        endpoint, alias="alias/rds-prod", tags={"acs:rds:instance-encryption": "true"}
+    )
     world.create_instance(endpoint, encryption_key=key)
     world.admin(endpoint, "POST", "clock", {"advance_seconds": 60})
     out = tmp_path / "imported"
@@ -197,6 +224,7 @@ def test_import_writes_kms_instance_and_plans_empty(emulator, tmp_path: Path) ->
     assert run.exit_code == 0, run.stdout + run.stderr
     keys = yaml.safe_load((out / "keys.yaml").read_text())["kms_keys"]
     assert [k["kms_instance"] for k in keys.values()] == [HZ]
-    again = run_cli("--endpoint", endpoint, "plan", str(out), "--format", "json",
-                    "--detailed-exitcode")
+    again = run_cli(
+        "--endpoint", endpoint, "plan", str(out), "--format", "json", "--detailed-exitcode"
+    )
     assert again.exit_code == 0, again.stdout + again.stderr

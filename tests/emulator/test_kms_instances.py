@@ -77,7 +77,11 @@ def test_get_and_list_as_the_sdk_models_shape_them(kms: Any, admin: AdminClient)
     found = kms.get_kms_instance(km.GetKmsInstanceRequest(kms_instance_id=instance)).body
     got = found.kms_instance
     assert (got.instance_id, got.status, got.end_date, got.key_num, got.charge_type) == (
-        instance, "Connecting", "2030-05-01T00:00:00Z", 5, "PREPAY"
+        instance,
+        "Connecting",
+        "2030-05-01T00:00:00Z",
+        5,
+        "PREPAY",
     )
     listed = kms.list_kms_instances(km.ListKmsInstancesRequest(page_size=100)).body
     ids = [i.kms_instance_id for i in listed.kms_instances.kms_instance]
@@ -106,10 +110,18 @@ def test_rotation_of_a_default_key_needs_the_purchase(
         {"key_num": 5, "end_date": "2099-01-01T00:00:00Z"},  # no region
         {"region": "cn-hangzhou", "end_date": "2099-01-01T00:00:00Z"},  # no key_num
         {"region": "cn-hangzhou", "key_num": 5, "end_date": "soon"},
-        {"region": "cn-hangzhou", "key_num": 5, "end_date": "2099-01-01T00:00:00Z",
-         "status": "Busy"},
-        {"region": "cn-hangzhou", "key_num": 5, "end_date": "2099-01-01T00:00:00Z",
-         "instance_id": "inst-1"},
+        {
+            "region": "cn-hangzhou",
+            "key_num": 5,
+            "end_date": "2099-01-01T00:00:00Z",
+            "status": "Busy",
+        },
+        {
+            "region": "cn-hangzhou",
+            "key_num": 5,
+            "end_date": "2099-01-01T00:00:00Z",
+            "instance_id": "inst-1",
+        },
     ],
 )
 def test_the_admin_api_refuses_a_bad_instance(emulator: Emulator, body: dict) -> None:
@@ -124,11 +136,16 @@ def test_a_seed_declares_instances_with_fixed_ids(tmp_path: Any) -> None:
     seed = {
         "regions": ["cn-hangzhou"],
         "kms_instances": [
-            {"id": "kst-hzzseed0001", "region": "cn-hangzhou", "end_date": "2099-01-01T00:00:00Z",
-             "key_num": 3}
+            {
+                "id": "kst-hzzseed0001",
+                "region": "cn-hangzhou",
+                "end_date": "2099-01-01T00:00:00Z",
+                "key_num": 3,
+            }
         ],
-        "kms_keys": [{"region": "cn-hangzhou", "kms_instance": "kst-hzzseed0001",
-                      "aliases": ["alias/a"]}],
+        "kms_keys": [
+            {"region": "cn-hangzhou", "kms_instance": "kst-hzzseed0001", "aliases": ["alias/a"]}
+        ],
     }
     import yaml
 

@@ -92,7 +92,9 @@ class KmsInstance:
             "Spec": self.spec,
             "ChargeType": self.charge_type,
             "ProductVersion": self.product_version,
-            "ProductType": "kms_ddi_public_cn" if self.charge_type == "PREPAY" else "kms_ppi_public_cn",
+            "ProductType": "kms_ddi_public_cn"
+            if self.charge_type == "PREPAY"
+            else "kms_ppi_public_cn",
             "SaleStatus": "NORMAL",
             "VpcNum": 1,
             "Log": 0,
@@ -102,7 +104,9 @@ class KmsInstance:
 
 def not_found(instance_id: str) -> ApiError:
     return ApiError(
-        404, "Forbidden.ResourceNotFound", f"The specified KMS instance is not found: {instance_id}."
+        404,
+        "Forbidden.ResourceNotFound",
+        f"The specified KMS instance is not found: {instance_id}.",
     )
 
 
@@ -225,8 +229,11 @@ def get_kms_instance_quota_infos(ctx: RequestContext) -> dict[str, Any]:
     if wanted is not None and wanted not in ("key", "secret", "qps", "vpc"):
         raise invalid_parameter("ResourceType", f"{wanted!r} is not key, secret, qps or vpc")
     quotas = [
-        {"ResourceType": "key", "ResourceQuota": instance.key_num,
-         "UsedQuantity": keys_in(ctx, instance)},
+        {
+            "ResourceType": "key",
+            "ResourceQuota": instance.key_num,
+            "UsedQuantity": keys_in(ctx, instance),
+        },
         {"ResourceType": "secret", "ResourceQuota": instance.secret_num, "UsedQuantity": 0},
     ]
     return {

@@ -79,7 +79,9 @@ def _rotation_refusal(spec_key: KmsKeySpec) -> Blocker:
     )
 
 
-def _in_instance(spec: Spec, observed: ObservedState, name: str, instance_id: str) -> Blocker | None:
+def _in_instance(
+    spec: Spec, observed: ObservedState, name: str, instance_id: str
+) -> Blocker | None:
     region = spec.key_region(name)
     if instance_id not in observed.kms_instances:
         return (
@@ -187,7 +189,9 @@ def expiring(observed: ObservedState) -> list[Expiry]:
 def expiry_message(expiry: Expiry, users: list[str]) -> str:
     instance = expiry.instance
     on_keys = (
-        f"; instances on its keys: {', '.join(users)}" if users else "; no instance read uses its keys"
+        f"; instances on its keys: {', '.join(users)}"
+        if users
+        else "; no instance read uses its keys"
     )
     if expiry.expired:
         return (
