@@ -45,6 +45,12 @@ _REFUSALS: dict[RefusalCode, tuple[Kind, Severity]] = {
     RefusalCode.KEY_IN_USE: (Kind.CHANGED, Severity.MEDIUM),
     RefusalCode.KEY_DELETION_PROTECTED: (Kind.CHANGED, Severity.MEDIUM),
     RefusalCode.KEY_DECLARED_TWICE: (Kind.CHANGED, Severity.MEDIUM),
+    RefusalCode.KMS_INSTANCE_NOT_FOUND: (Kind.AT_RISK, Severity.HIGH),
+    RefusalCode.KMS_INSTANCE_NOT_READY: (Kind.AT_RISK, Severity.HIGH),
+    RefusalCode.KMS_INSTANCE_KEY_QUOTA: (Kind.CHANGED, Severity.HIGH),
+    RefusalCode.KMS_INSTANCE_MISMATCH: (Kind.CHANGED, Severity.MEDIUM),
+    RefusalCode.DEFAULT_KEY_LIMIT: (Kind.CHANGED, Severity.HIGH),
+    RefusalCode.DEFAULT_KEY_ROTATION_NOT_PURCHASED: (Kind.CHANGED, Severity.MEDIUM),
 }
 """A refusal's finding; AccountMismatch is not here: drift stops on it (nothing read would be
 about the spec's account)."""

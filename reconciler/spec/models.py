@@ -66,6 +66,9 @@ RegionId = Annotated[
 wrong shape (`Hangzhou`) is told what a region id looks like."""
 InstanceId = Annotated[str, StringConstraints(pattern=INSTANCE_ID_PATTERN)]
 KeyName = Annotated[str, StringConstraints(pattern=KEY_NAME_PATTERN)]
+KMS_INSTANCE_ID_PATTERN = r"^kst-[A-Za-z0-9]{4,64}$"
+KmsInstanceId = Annotated[str, StringConstraints(pattern=KMS_INSTANCE_ID_PATTERN)]
+"""A KMS 3.0 instance id, e.g. kst-hzz62f5ba3dnpb6v8xxxx (docs/spec-format: kms_instance)."""
 
 # Booleans and integers are strict so that pydantic accepts exactly what the JSON Schema accepts
 # (lax mode would take "yes" or "365" as strings, which the schema, and editors, reject).
@@ -105,6 +108,14 @@ class Defaults(_Model):
     known, accepted difference belongs here. plan and apply do not read it."""
     # exclude=True: left out of the spec's canonical dump, so the plan's spec digest does not
     # move when only the ignore list does (a saved plan stays valid).
+    kms_instance: KmsInstanceId | None = None
+    """The KMS instance (kst-...) of every key that does not name its own. Omitted: such a key
+    is its region's default key, of which KMS keeps one per account and region."""
+
+    @model_serializer(mode="wrap")
+    def _without_unset_instance(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Left out while unset, so the spec digest of older specs does not move.
+        return _without_unset(handler(self), kms_instance=None)
 
 
 class PolicyType(StrEnum):
@@ -199,6 +210,21 @@ class KmsKeySpec(_Model):
         Annotated[str, StringConstraints(max_length=256)],
     ] = Field(default_factory=dict)
     """Tags on the key. acs:rds:instance-encryption=true is always added."""
+    kms_instance: KmsInstanceId | None = None
+    """The KMS instance the key is created in (CreateKey's DKMSInstanceId), e.g.
+    kst-hzz62f5ba3dnpb6v8xxxx. Omitted: defaults.kms_instance, else the region's default key
+    (one per account and region). A key never moves between instances."""
+    default_key_rotation_purchased: StrictBool = False
+    """Only for a default key (no kms_instance): true says the paid rotation of the default key
+    is purchased, so `rotation: {enabled: true}` may be planned. Without it, rotation of a
+    default key is refused (DefaultKeyRotationNotPurchased)."""
+
+    @model_serializer(mode="wrap")
+    def _without_unset_instance(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Left out while unset, so the spec digest of older specs does not move.
+        return _without_unset(
+            handler(self), kms_instance=None, default_key_rotation_purchased=False
+        )
 
     @field_validator("alias")
     @classmethod
@@ -270,6 +296,19 @@ class Spec(_Model):
     def key_region(self, name: str) -> str:
         return self.kms_keys[name].region or self.defaults.region
 
+    def key_kms_instance(self, name: str) -> str | None:
+        """The KMS instance a spec key lives in; None: the region's default key."""
+        return self.kms_keys[name].kms_instance or self.defaults.kms_instance
+
+    def kms_instances(self) -> dict[str, str]:
+        """Every KMS instance a spec key names -> the region it is read in (the key's)."""
+        found: dict[str, str] = {}
+        for name in sorted(self.kms_keys):
+            instance = self.key_kms_instance(name)
+            if instance is not None:
+                found.setdefault(instance, self.key_region(name))
+        return found
+
     def instance_region(self, instance_id: str) -> str:
         return self.instances[instance_id].region or self.defaults.region
 
@@ -300,3 +339,12 @@ class Spec(_Model):
 def is_key_id(ref: str) -> bool:
     """True when a key reference is a literal KMS key id rather than a logical name."""
     return re.fullmatch(KEY_ID_PATTERN, ref) is not None
+
+
+def _without_unset(dumped: Any, **unset: Any) -> Any:
+    """A dump without the fields that hold their default (see the serializers above)."""
+    if isinstance(dumped, dict):
+        for name, default in unset.items():
+            if name in dumped and dumped[name] == default:
+                del dumped[name]
+    return dumped

@@ -15,6 +15,7 @@ from reconciler.core.facts import (
     ObservedEncryption,
     ObservedKey,
     ObservedKeyUser,
+    ObservedKmsInstance,
     ObservedRam,
     ObservedTask,
 )
@@ -93,6 +94,8 @@ class Facts:
     """Instance id -> its backup sets, once every page is in (kinds/kms_key/backups.py)."""
     backup_regions: set[str] = field(default_factory=set)
     """Regions whose every instance's backup sets are being read."""
+    kms_instances: dict[str, ObservedKmsInstance | None] = field(default_factory=dict)
+    """The KMS instances the spec's keys name (None: GetKmsInstance says there is none)."""
 
     def service_key_ids(self) -> dict[str, str]:
         return {r: f.key_id for r, f in sorted(self.service_keys.items()) if f.key_id}
