@@ -8,7 +8,7 @@ from typing import Any
 from reconciler.cloud.answers import absent, reading
 from reconciler.cloud.clients import CloudClients
 from reconciler.cloud.retry import Family, family_of
-from reconciler.core.facts import ObservedKey
+from reconciler.core.facts import ObservedKey, ObservedKmsInstance
 from reconciler.core.ops import Op
 from reconciler.core.rules import SERVICE_KEY_ALIAS, account_of_arn, rotation_days
 from reconciler.errors import PermanentError
@@ -129,6 +129,7 @@ def key_from_metadata(
         aliases=sorted(aliases),
         delete_date=metadata.get("DeleteDate") or None,
         creator=metadata.get("Creator") or None,
+        dkms_instance_id=str(metadata.get("DKMSInstanceId") or ""),
     )
 
 
@@ -189,6 +190,92 @@ def account_status(clients: CloudClients, region: str) -> str:
 def kms_activated(clients: CloudClients, region: str) -> bool:
     """DescribeAccountKmsStatus: only `Enabled` counts as activated."""
     return account_status(clients, region) == "Enabled"
+
+
+# --- KMS instances (KMS 3.0) -----------------------------------------------------------------
+
+KMS_INSTANCE_ABSENT = ("Forbidden.ResourceNotFound",)
+"""GetKmsInstance's answer for an instance id that does not exist. Alibaba documents no code:
+this is the emulator's (docs/real-cloud.md, "KMS instances and default keys"); any other error
+stops the plan, so a different real code is safe (an error, never "absent")."""
+KMS_INSTANCE_STATUSES = ("Uninitialized", "Connecting", "Connected", "Disconnected", "Error")
+
+
+def kms_instance(
+    clients: CloudClients, region: str, instance_id: str
+) -> ObservedKmsInstance | None:
+    """GetKmsInstance + GetKmsInstanceQuotaInfos(key) of one instance; None when it does not
+    exist. A status outside the documented five, a KeyNum or quota that is not a number, or an
+    EndDate that is not a time is an UnexpectedAnswer (the plan stops)."""
+    request = _models().GetKmsInstanceRequest(kms_instance_id=instance_id)
+    with reading("kms:GetKmsInstance", instance_id):
+        try:
+            response = clients.call(
+                "kms", region, "GetKmsInstance", lambda c: c.get_kms_instance(request)
+            )
+        except PermanentError as error:
+            if absent(error, *KMS_INSTANCE_ABSENT):
+                return None
+            raise
+        found = (response.body.to_map() or {})["KmsInstance"]
+        if found.get("InstanceId") != instance_id:
+            raise ValueError(
+                f"asked for {instance_id}, the answer is about {found.get('InstanceId')}"
+            )
+        if found["Status"] not in KMS_INSTANCE_STATUSES:
+            raise ValueError(f"unknown Status {found['Status']!r}")
+        key_num = _count(found["KeyNum"], "KeyNum")
+        end_date = _time(found.get("EndDate"), "EndDate")
+    quota, used = kms_instance_key_quota(clients, region, instance_id)
+    return ObservedKmsInstance(
+        instance_id=instance_id,
+        region=region,
+        status=found["Status"],
+        end_date=end_date,
+        start_date=str(found.get("StartDate") or "") or None,
+        charge_type=str(found.get("ChargeType") or ""),
+        key_num=min(key_num, quota),  # the smaller of two bounds: never more room than either
+        keys_used=used,
+    )
+
+
+def kms_instance_key_quota(clients: CloudClients, region: str, instance_id: str) -> tuple[int, int]:
+    """(ResourceQuota, UsedQuantity) of the instance's `key` quota."""
+    request = _models().GetKmsInstanceQuotaInfosRequest(
+        kms_instance_id=instance_id, resource_type="key"
+    )
+    with reading("kms:GetKmsInstanceQuotaInfos", instance_id):
+        response = clients.call(
+            "kms",
+            region,
+            "GetKmsInstanceQuotaInfos",
+            lambda c: c.get_kms_instance_quota_infos(request),
+        )
+        infos = (response.body.to_map() or {})["KmsInstanceQuotaInfos"]
+        keys = [q for q in infos if q.get("ResourceType") == "key"]
+        if len(keys) != 1:
+            raise ValueError(f"{len(keys)} key quotas in the answer, expected one")
+        quota = _count(keys[0]["ResourceQuota"], "ResourceQuota")
+        return quota, _count(keys[0]["UsedQuantity"], "UsedQuantity")
+
+
+def _count(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} is not a count: {value!r}")
+    return value
+
+
+def _time(value: Any, name: str) -> str | None:
+    """An ISO 8601 time as the cloud writes it (2027-01-01T00:00:00Z), checked; None if absent."""
+    from datetime import datetime
+
+    if value in (None, ""):
+        return None
+    text = str(value)
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"{name} {text!r} has no time zone")
+    return text
 
 
 # --- writes (apply): one function per plan operation, params by wire name -------------------

@@ -10,19 +10,16 @@ import json
 from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
     field_validator,
-    model_serializer,
 )
 
 from reconciler.core.rules import account_of_arn, is_service_key
-from reconciler.core.unset import without_unset
+from reconciler.core.unset import OmitsDefaults
 
 
-class _Fact(BaseModel):
+class _Fact(OmitsDefaults):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -73,6 +70,9 @@ KeyStateName = Literal["Enabled", "Disabled", "PendingDeletion", "PendingImport"
 
 
 class ObservedKey(_Fact):
+    omit_when_default = frozenset({"dkms_instance_id"})
+    """Left out of the dump while unset, so older states keep their digests (core/unset.py)."""
+
     key_id: str
     arn: str
     region: str
@@ -85,6 +85,9 @@ class ObservedKey(_Fact):
     aliases: list[str] = Field(default_factory=list)
     delete_date: str | None = None
     creator: str | None = None
+    dkms_instance_id: str = ""
+    """DescribeKey's DKMSInstanceId: the KMS instance the key lives in; empty for the region's
+    default key (docs/real-cloud.md, "KMS instances and default keys")."""
 
     @property
     def account_id(self) -> str:
@@ -94,6 +97,23 @@ class ObservedKey(_Fact):
         if account is None:
             raise ValueError(f"the key's ARN {self.arn!r} names no account")
         return account
+
+
+class ObservedKmsInstance(_Fact):
+    """A KMS instance a spec key names: GetKmsInstance + GetKmsInstanceQuotaInfos (key)."""
+
+    instance_id: str
+    region: str
+    status: str
+    """Uninitialized, Connecting, Connected, Disconnected or Error: only Connected takes keys."""
+    end_date: str | None = None
+    """When the subscription expires (ISO 8601); None for pay-as-you-go with no end."""
+    start_date: str | None = None
+    charge_type: str = ""
+    key_num: int
+    """The most keys the instance holds (KeyNum; the key quota's ResourceQuota)."""
+    keys_used: int
+    """Keys in the instance now (the key quota's UsedQuantity)."""
 
 
 class ObservedEncryption(_Fact):
@@ -175,6 +195,9 @@ class ObservedTde(_Fact):
 
 
 class ObservedInstance(_Fact):
+    omit_when_default = frozenset({"kernel_version", "read_only_ids", "tde"})
+    """Left out of the dump while unset, so older states keep their digests (core/unset.py)."""
+
     instance_id: str
     region: str
     engine: str
@@ -201,10 +224,6 @@ class ObservedInstance(_Fact):
     read_only_ids: list[str] = Field(default_factory=list)
     """The read-only instances attached to this one (DescribeDBInstanceAttribute's
     ReadOnlyDBInstanceIds), where the attribute was read."""
-
-    @model_serializer(mode="wrap")
-    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return without_unset(handler(self), frozenset({"tde", "kernel_version", "read_only_ids"}))
 
 
 KMS_NOT_SERVING = frozenset({"InDebt", "Suspended"})
@@ -265,6 +284,12 @@ class ObservedState(_Fact):
     backup_regions: list[str] = Field(default_factory=list)
     """Regions whose every instance's backup sets were read (those of a key the spec disables
     or deletes): only there may a key be taken as needed by no backup set."""
+    kms_instances: dict[str, ObservedKmsInstance | None] = Field(default_factory=dict)
+    """The KMS instances the spec's keys name, by id; None when GetKmsInstance says there is
+    none. An instance missing here was not read (the planner refuses rather than assume)."""
+    read_at: str | None = None
+    """When the reads ran (UTC, 2026-01-02T03:04:05Z): the planner's "now" for dates (a KMS
+    instance's EndDate). Not part of the fingerprint: a time is not a fact of the cloud."""
 
     def fingerprint(self) -> str:
         """sha256 of the canonical JSON of every fact the plan read.
@@ -279,6 +304,7 @@ class ObservedState(_Fact):
         # Backups add facts only where they were read (a key retired, an instance moving off a
         # CMK): other fingerprints stay those of states read before backups were.
         redundant |= {f for f in ("backups", "backup_regions") if not getattr(self, f)}
+        redundant |= {"read_at"} | (set() if self.kms_instances else {"kms_instances"})
         text = json.dumps(
             canonical(self.model_dump(mode="json", exclude=redundant)),
             sort_keys=True,

@@ -50,6 +50,12 @@ _REFUSALS: dict[RefusalCode, tuple[Kind, Severity]] = {
     RefusalCode.TDE_UNSUPPORTED_STORAGE: (Kind.CHANGED, Severity.HIGH),
     RefusalCode.TDE_READ_ONLY_NOT_READY: (Kind.CHANGED, Severity.HIGH),
     RefusalCode.TDE_CANNOT_BE_DISABLED: (Kind.CHANGED, Severity.MEDIUM),
+    RefusalCode.KMS_INSTANCE_NOT_FOUND: (Kind.AT_RISK, Severity.HIGH),
+    RefusalCode.KMS_INSTANCE_NOT_READY: (Kind.AT_RISK, Severity.HIGH),
+    RefusalCode.KMS_INSTANCE_KEY_QUOTA: (Kind.CHANGED, Severity.HIGH),
+    RefusalCode.KMS_INSTANCE_MISMATCH: (Kind.CHANGED, Severity.MEDIUM),
+    RefusalCode.DEFAULT_KEY_LIMIT: (Kind.CHANGED, Severity.HIGH),
+    RefusalCode.DEFAULT_KEY_ROTATION_NOT_PURCHASED: (Kind.CHANGED, Severity.MEDIUM),
 }
 """A refusal's finding; AccountMismatch is not here: drift stops on it (nothing read would be
 about the spec's account)."""

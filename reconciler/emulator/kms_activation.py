@@ -43,6 +43,7 @@ NOT_ACTIVATED_STATUS = NOT_ENABLED
 ALWAYS_ANSWERED = frozenset({"DescribeAccountKmsStatus", "DescribeRegions"})
 READS = frozenset(
     {"DescribeKey", "ListKeys", "ListAliases", "ListAliasesByKeyId", "ListResourceTags"}
+    | {"ListKmsInstances", "GetKmsInstance", "GetKmsInstanceQuotaInfos"}
 )
 _STOPPED_CODES = {IN_DEBT: "Forbidden.KmsInDebt", SUSPENDED: "Forbidden.KmsSuspended"}
 

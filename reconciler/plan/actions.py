@@ -72,6 +72,21 @@ class RefusalCode(StrEnum):
     TDE_NOT_READ = "TdeNotRead"
     """The observed state lacks a managed instance's TDE (DescribeDBInstanceTDE) or its minor
     engine version: nothing is assumed about it (fail closed)."""
+    KMS_INSTANCE_NOT_FOUND = "KmsInstanceNotFound"
+    """A key's kms_instance does not exist in its region (or was not read)."""
+    KMS_INSTANCE_NOT_READY = "KmsInstanceNotReady"
+    """A key's KMS instance is not Connected, so CreateKey in it would fail."""
+    KMS_INSTANCE_KEY_QUOTA = "KmsInstanceKeyQuota"
+    """The KMS instance has no room (KeyNum) for the keys the plan creates in it."""
+    KMS_INSTANCE_MISMATCH = "KmsInstanceMismatch"
+    """An existing key lives in another KMS instance (or is a default key) than the spec says:
+    a key never moves between instances."""
+    DEFAULT_KEY_LIMIT = "DefaultKeyLimit"
+    """A second key without kms_instance in a region: KMS keeps one default key per account
+    and region."""
+    DEFAULT_KEY_ROTATION_NOT_PURCHASED = "DefaultKeyRotationNotPurchased"
+    """Rotation of a default key is a paid feature the spec does not say is purchased
+    (kms_keys.<name>.default_key_rotation_purchased)."""
 
 
 class WarningCode(StrEnum):
@@ -93,6 +108,10 @@ class WarningCode(StrEnum):
     CHANGE_ALREADY_PENDING = "ChangeAlreadyPending"
     """The change the spec wants is already running or scheduled (task center): not planned
     again; the message says when it runs."""
+    KMS_INSTANCE_EXPIRING = "KmsInstanceExpiring"
+    """A spec key's KMS instance expires (EndDate) within 30 days of the reads, or has
+    expired: its keys, and the instances encrypted with them, are at risk (drift: high, or
+    critical once expired)."""
 
 
 KNOWN_AFTER_APPLY = "(known after apply)"

@@ -13,23 +13,20 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Discriminator,
     Field,
-    SerializerFunctionWrapHandler,
     StrictBool,
     StrictInt,
     StringConstraints,
     Tag,
     WithJsonSchema,
     field_validator,
-    model_serializer,
 )
 
 from reconciler.core.rules import RDS_ENCRYPTION_TAG as RDS_ENCRYPTION_TAG
 from reconciler.core.rules import SERVICE_KEY_ALIAS as SERVICE_KEY_ALIAS
-from reconciler.core.unset import without_unset
+from reconciler.core.unset import OmitsDefaults
 from reconciler.spec.regions import REGIONS, region_problem
 
 SERVICE_KEY = "service"
@@ -67,12 +64,15 @@ RegionId = Annotated[
 wrong shape (`Hangzhou`) is told what a region id looks like."""
 InstanceId = Annotated[str, StringConstraints(pattern=INSTANCE_ID_PATTERN)]
 KeyName = Annotated[str, StringConstraints(pattern=KEY_NAME_PATTERN)]
+KMS_INSTANCE_ID_PATTERN = r"^kst-[A-Za-z0-9]{4,64}$"
+KmsInstanceId = Annotated[str, StringConstraints(pattern=KMS_INSTANCE_ID_PATTERN)]
+"""A KMS 3.0 instance id, e.g. kst-hzz62f5ba3dnpb6v8xxxx (docs/spec-format: kms_instance)."""
 
 # Booleans and integers are strict so that pydantic accepts exactly what the JSON Schema accepts
 # (lax mode would take "yes" or "365" as strings, which the schema, and editors, reject).
 
 
-class _Model(BaseModel):
+class _Model(OmitsDefaults):
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
@@ -117,11 +117,10 @@ id>}. One-way: once on, RDS cannot turn it off, so `disabled` is accepted only t
 the plan where TDE is on (TdeCannotBeDisabled), never silently ignored."""
 
 
-_ADDED_LATER = frozenset({"tde"})
-"""Left out of the spec's dump while unset (core/unset.py): spec digests stay as they were."""
-
-
 class Defaults(_Model):
+    omit_when_default = frozenset({"kms_instance", "tde"})
+    """Left out of the dump while unset, so older specs keep their digest (core/unset.py)."""
+
     region: RegionId = "cn-hangzhou"
     """Region of every key and instance that does not name its own, e.g. cn-hangzhou."""
     account: Annotated[str, StringConstraints(pattern=ACCOUNT_PATTERN)] | None = None
@@ -131,10 +130,6 @@ class Defaults(_Model):
     tde: Tde | None = None
     """TDE of every instance that does not set its own; absent: TDE is not managed."""
 
-    @model_serializer(mode="wrap")
-    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return without_unset(handler(self), _ADDED_LATER)
-
     ignore: tuple[Annotated[str, StringConstraints(min_length=1, max_length=256)], ...] = Field(
         default=(), exclude=True
     )
@@ -143,6 +138,9 @@ class Defaults(_Model):
     known, accepted difference belongs here. plan and apply do not read it."""
     # exclude=True: left out of the spec's canonical dump, so the plan's spec digest does not
     # move when only the ignore list does (a saved plan stays valid).
+    kms_instance: KmsInstanceId | None = None
+    """The KMS instance (kst-...) of every key that does not name its own. Omitted: such a key
+    is its region's default key, of which KMS keeps one per account and region."""
 
 
 class PolicyType(StrEnum):
@@ -175,6 +173,9 @@ def _the_rds_role(role: str) -> str:
 
 
 class RamSpec(_Model):
+    omit_when_default = frozenset({"extra_policies"})
+    """Left out of the dump while unset, so older specs keep their digest (core/unset.py)."""
+
     manage: StrictBool = True
     """true: create and repair the role, policy and attachment. false: only verify them."""
     role: Annotated[
@@ -196,15 +197,6 @@ class RamSpec(_Model):
     for every CMK instance, so any other attached policy is planned for detach (manage: true)
     or refused as RamNotReady (manage: false)."""
 
-    @model_serializer(mode="wrap")
-    def _without_empty_extras(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # Left out of the canonical dump while empty, so the spec digest of a spec written
-        # before the field existed does not move (its saved plans stay valid).
-        dumped = handler(self)
-        if not self.extra_policies:
-            dumped.pop("extra_policies", None)
-        return dumped
-
     def keeps(self, name: str, policy_type: str) -> bool:
         """Whether ram.extra_policies allows the policy (`policy_type` in either spelling)."""
         wanted = (name, policy_type.lower())
@@ -219,6 +211,9 @@ class Rotation(_Model):
 
 
 class KmsKeySpec(_Model):
+    omit_when_default = frozenset({"kms_instance", "default_key_rotation_purchased"})
+    """Left out of the dump while unset, so older specs keep their digest (core/unset.py)."""
+
     alias: Annotated[str, StringConstraints(pattern=ALIAS_PATTERN)]
     """How the key is found, e.g. alias/rds-prod. Created with CreateAlias. alias/acs/ is
     reserved for Alibaba Cloud services."""
@@ -237,6 +232,14 @@ class KmsKeySpec(_Model):
         Annotated[str, StringConstraints(max_length=256)],
     ] = Field(default_factory=dict)
     """Tags on the key. acs:rds:instance-encryption=true is always added."""
+    kms_instance: KmsInstanceId | None = None
+    """The KMS instance the key is created in (CreateKey's DKMSInstanceId), e.g.
+    kst-hzz62f5ba3dnpb6v8xxxx. Omitted: defaults.kms_instance, else the region's default key
+    (one per account and region). A key never moves between instances."""
+    default_key_rotation_purchased: StrictBool = False
+    """Only for a default key (no kms_instance): true says the paid rotation of the default key
+    is purchased, so `rotation: {enabled: true}` may be planned. Without it, rotation of a
+    default key is refused (DefaultKeyRotationNotPurchased)."""
 
     @field_validator("alias")
     @classmethod
@@ -252,6 +255,9 @@ class KmsKeySpec(_Model):
 
 
 class InstanceSpec(_Model):
+    omit_when_default = frozenset({"tde"})
+    """Left out of the dump while unset, so older specs keep their digest (core/unset.py)."""
+
     region: RegionId | None = None
     """Region of the instance. Defaults to defaults.region."""
     encryption: Encryption
@@ -261,10 +267,6 @@ class InstanceSpec(_Model):
     tde: Tde | None = None
     """TDE (one-way: it cannot be turned off once on). Absent: defaults.tde; both absent: TDE
     is not managed for this instance."""
-
-    @model_serializer(mode="wrap")
-    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return without_unset(handler(self), _ADDED_LATER)
 
 
 _CLOSED: dict[str, Any] = {"additionalProperties": False}
@@ -297,6 +299,19 @@ class Spec(_Model):
 
     def key_region(self, name: str) -> str:
         return self.kms_keys[name].region or self.defaults.region
+
+    def key_kms_instance(self, name: str) -> str | None:
+        """The KMS instance a spec key lives in; None: the region's default key."""
+        return self.kms_keys[name].kms_instance or self.defaults.kms_instance
+
+    def kms_instances(self) -> dict[str, str]:
+        """Every KMS instance a spec key names -> the region it is read in (the key's)."""
+        found: dict[str, str] = {}
+        for name in sorted(self.kms_keys):
+            instance = self.key_kms_instance(name)
+            if instance is not None:
+                found.setdefault(instance, self.key_region(name))
+        return found
 
     def instance_region(self, instance_id: str) -> str:
         return self.instances[instance_id].region or self.defaults.region

@@ -15,6 +15,7 @@ from reconciler.core.facts import (
     ObservedEncryption,
     ObservedKey,
     ObservedKeyUser,
+    ObservedKmsInstance,
     ObservedRam,
     ObservedTask,
 )
@@ -100,6 +101,8 @@ class Facts:
     instance_extras: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Instance id -> fields of its ObservedInstance that another kind's reads found
     (kinds/rds_tde/read.py: `tde`, `kernel_version`, `read_only_ids`)."""
+    kms_instances: dict[str, ObservedKmsInstance | None] = field(default_factory=dict)
+    """The KMS instances the spec's keys name (None: GetKmsInstance says there is none)."""
 
     def service_key_ids(self) -> dict[str, str]:
         return {r: f.key_id for r, f in sorted(self.service_keys.items()) if f.key_id}

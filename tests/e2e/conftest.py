@@ -51,9 +51,10 @@ def only_reads(by_action: dict[str, int]) -> list[str]:
 
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
-    """An empty world (service keys only) in memory."""
+    """An empty world (service keys and a KMS instance per region: world.KMS_INSTANCES) in
+    memory."""
     with Emulator(":memory:", settings=Settings(restart_seconds=0)) as emu:
-        yield world.outside_the_window(emu)
+        yield world.outside_the_window(world.with_kms_instances(emu))
 
 
 @pytest.fixture
@@ -71,7 +72,10 @@ def write_spec(tmp_path: Path):  # type: ignore[no-untyped-def]
     def write(doc: dict[str, Any]) -> str:
         folder = tmp_path / f"spec{next(counter)}"
         folder.mkdir()
-        (folder / "spec.yaml").write_text(yaml.safe_dump({"version": 1, **doc}))
+        # Keys live in the test KMS instances (world.in_kms_instances): KMS keeps one default
+        # key per region.
+        spec = world.in_kms_instances({"version": 1, **doc})
+        (folder / "spec.yaml").write_text(yaml.safe_dump(spec))
         return str(folder)
 
     return write

@@ -40,6 +40,8 @@ GREENFIELD_ACTIONS = [
     "kms:CreateKey",
     "kms:DescribeAccountKmsStatus",
     "kms:DescribeKey",
+    "kms:GetKmsInstance",  # the KMS instance the demo's keys are created in
+    "kms:GetKmsInstanceQuotaInfos",
     "kms:ListAliases",  # the keys to create: is one there already, without its alias?
     "kms:ListKeys",
     "kms:ListResourceTags",
@@ -290,7 +292,12 @@ def narrowed_apply_document(role: str = "aliyunrdsinstanceencryptiondefaultrole"
     def statement(actions: set[str], *resources: str) -> dict[str, Any]:
         return {"Effect": "Allow", "Action": sorted(actions), "Resource": list(resources)}
 
-    anywhere = {"rds:DescribeKmsAssociateResources", "kms:DescribeAccountKmsStatus"}
+    anywhere = {
+        "rds:DescribeKmsAssociateResources",
+        "kms:DescribeAccountKmsStatus",
+        "kms:GetKmsInstance",
+        "kms:GetKmsInstanceQuotaInfos",
+    }
     rds = {a for a in names if a.startswith("rds:")} - anywhere
     containers = {"kms:CreateKey", "kms:ListKeys", "kms:ListAliases"}
     kms = {a for a in names if a.startswith("kms:")} - anywhere - containers

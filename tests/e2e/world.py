@@ -17,6 +17,13 @@ ACCOUNT = "1234567890123456"
 DEMO_WINDOW = "18:00Z-22:00Z"
 """The maintenance window of the demo world's instances (reconciler/emulator/seeds)."""
 OUTSIDE_DEMO_WINDOW = time(3, 0)
+KMS_INSTANCES = {
+    "cn-hangzhou": "kst-hzz62d0demo0000000000001",
+    "cn-shanghai": "kst-shh62d0demo0000000000002",
+}
+"""The KMS instance of each region in the demo world (seeds/demo.yaml) and in the empty world
+of tests/e2e/conftest.py: keys the tests make live in them (KMS keeps one default key per
+region)."""
 INSIDE_DEMO_WINDOW = time(19, 30)
 
 
@@ -88,15 +95,21 @@ def create_key(
     alias: str | None = None,
     tags: dict[str, str] | None = None,
     description: str = "",
+    kms_instance: str | None = "",
 ) -> str:
+    """A key in the region's test KMS instance (KMS_INSTANCES); `kms_instance=None` makes the
+    region's default key instead."""
     from alibabacloud_kms20160120 import models
 
     client = kms(endpoint, region)
+    if kms_instance == "":
+        ensure_kms_instance(endpoint, region)
     tag_list = [{"TagKey": k, "TagValue": v} for k, v in (tags or {}).items()]
     key_id = client.create_key(
         models.CreateKeyRequest(
             description=description,
             tags=json.dumps(tag_list) if tag_list else None,
+            dkmsinstance_id=KMS_INSTANCES[region] if kms_instance == "" else kms_instance,
         )
     ).body.key_metadata.key_id
     if alias:
@@ -146,6 +159,49 @@ def clock_at(endpoint: str, time_of_day: time) -> datetime:
         moment += timedelta(days=1)
     admin(endpoint, "POST", "clock", {"advance_to": iso(moment)})
     return moment
+
+
+def ensure_kms_instance(endpoint: str, region: str) -> None:
+    """The region's test KMS instance (KMS_INSTANCES), made if absent (Connected, 1000 keys,
+    far from expiry); an existing one is left as it is."""
+    from alibabacloud_kms20160120 import models
+    from Tea.exceptions import TeaException
+
+    instance_id = KMS_INSTANCES[region]
+    try:
+        kms(endpoint, region).get_kms_instance(
+            models.GetKmsInstanceRequest(kms_instance_id=instance_id)
+        )
+    except TeaException:
+        body = {"region": region, "instance_id": instance_id, "key_num": 1000}
+        admin(endpoint, "POST", "kms/instances", {**body, "end_date": "2099-12-31T00:00:00Z"})
+
+
+def with_kms_instances(emu: Emulator) -> Emulator:
+    """`emu` with the KMS instances of KMS_INSTANCES."""
+    for region in KMS_INSTANCES:
+        ensure_kms_instance(emu.endpoint, region)
+    return emu
+
+
+def in_kms_instances(doc: dict[str, Any]) -> dict[str, Any]:
+    """A spec document whose keys live in the test KMS instances: each key without
+    `kms_instance` (and no `defaults.kms_instance`) gets its region's; a key that says
+    `kms_instance: null` stays its region's default key."""
+    keys = doc.get("kms_keys")
+    defaults = doc.get("defaults") or {}
+    if not isinstance(keys, dict) or not isinstance(defaults, dict) or "kms_instance" in defaults:
+        return doc
+    region = defaults.get("region", "cn-hangzhou")
+    placed = {}
+    for name, key in keys.items():
+        if isinstance(key, dict) and "kms_instance" not in key:
+            where = KMS_INSTANCES.get(key.get("region", region))
+            key = {**key, "kms_instance": where} if where else key
+        elif isinstance(key, dict) and key.get("kms_instance") is None:
+            key = {k: v for k, v in key.items() if k != "kms_instance"}
+        placed[name] = key
+    return {**doc, "kms_keys": placed}
 
 
 def outside_the_window(emu: Emulator) -> Emulator:

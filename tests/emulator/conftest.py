@@ -82,10 +82,32 @@ def sdk_client(
     return importlib.import_module(SDK_MODULES[service]).Client(Config(**options))
 
 
+TEST_KMS_INSTANCES = {
+    "cn-hangzhou": "kst-hzz0test000000000000001",
+    "cn-shanghai": "kst-shh0test000000000000002",
+}
+"""A Connected KMS instance per region in every `emulator` of these tests: KMS keeps one default
+key per region, so the helpers create keys in these (emulator/kms/instances.py)."""
+
+
+def seed_kms_instances(emu: Emulator) -> Emulator:
+    """Put TEST_KMS_INSTANCES into the emulator's store (as a seed's kms_instances would)."""
+    from reconciler.emulator.dispatch import RequestContext
+    from reconciler.emulator.kms import instances
+
+    with emu.state.store.transaction() as tx:
+        for region, instance_id in TEST_KMS_INSTANCES.items():
+            ctx = RequestContext("kms", "Seed", {"RegionId": region}, tx, emu.state, "seed")
+            instances.put_instance(
+                ctx, region, key_num=1000, end_date="2099-12-31T00:00:00Z", instance_id=instance_id
+            )
+    return emu
+
+
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
     with Emulator(state_path=":memory:") as emu:
-        yield emu
+        yield seed_kms_instances(emu)
 
 
 @pytest.fixture(params=["v3", "v1"])

@@ -19,6 +19,7 @@ from alibabacloud_rds20140815 import models as rds_models
 
 from reconciler.emulator.runtime import Settings
 from reconciler.emulator.server import Emulator
+from tests.emulator.conftest import TEST_KMS_INSTANCES, seed_kms_instances
 
 RESTART_SECONDS = 600.0
 REGION = "cn-hangzhou"
@@ -39,7 +40,7 @@ RDS_TRUST = {
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
     with Emulator(state_path=":memory:", settings=Settings(restart_seconds=RESTART_SECONDS)) as emu:
-        yield emu
+        yield seed_kms_instances(emu)
 
 
 @pytest.fixture
@@ -109,6 +110,7 @@ def create_key(kms: Any, *, tagged: bool = True, region: str = REGION, **extra: 
     tags = [{"TagKey": "team", "TagValue": "dba"}]
     if tagged:
         tags.append({"TagKey": "acs:rds:instance-encryption", "TagValue": "true"})
+    extra.setdefault("dkmsinstance_id", TEST_KMS_INSTANCES.get(region))  # not a default key
     request = kms_models.CreateKeyRequest(description="test key", tags=json.dumps(tags), **extra)
     return str(kms.create_key(request).body.key_metadata.key_id)
 

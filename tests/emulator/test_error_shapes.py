@@ -48,6 +48,7 @@ def test_every_action_names_a_missing_parameter(
         assert action in {
             "CreateKey",
             "ListKeys",
+            "ListKmsInstances",
             "ListAliases",
             "DescribeAccountKmsStatus",
             "DescribeRegions",

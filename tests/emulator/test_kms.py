@@ -8,11 +8,15 @@ from typing import Any
 import pytest
 from alibabacloud_kms20160120 import models as km
 
+from tests.emulator.conftest import TEST_KMS_INSTANCES
+
 SERVICE_ALIAS = "alias/acs/rds"
 TAG = '[{"TagKey":"acs:rds:instance-encryption","TagValue":"true"}]'
 
 
 def create_key(kms: Any, **fields: Any) -> str:
+    """A key in the region's test KMS instance (conftest.TEST_KMS_INSTANCES) unless told."""
+    fields.setdefault("dkmsinstance_id", TEST_KMS_INSTANCES["cn-hangzhou"])
     return kms.create_key(km.CreateKeyRequest(**fields)).body.key_metadata.key_id
 
 
@@ -44,6 +48,7 @@ def test_create_key_options_and_bad_values(kms: Any, api_error: Any) -> None:
             enable_automatic_rotation=True,
             rotation_interval="604800s",
             origin="EXTERNAL",
+            dkmsinstance_id=TEST_KMS_INSTANCES["cn-hangzhou"],
         )
     ).body.key_metadata
     assert meta.key_state == "PendingImport"

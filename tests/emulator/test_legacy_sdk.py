@@ -32,7 +32,7 @@ import pytest
 from reconciler.emulator.runtime import Settings
 from reconciler.emulator.server import Emulator
 from tests.emulator import wire_client as wc
-from tests.emulator.conftest import AdminClient
+from tests.emulator.conftest import TEST_KMS_INSTANCES, AdminClient
 
 ServerException = core_exceptions.ServerException
 SECRET = "emulator-secret"
@@ -124,6 +124,8 @@ def test_kms_key_lifecycle(legacy: Legacy) -> None:
         Tags=json.dumps([TAG]),
         EnableAutomaticRotation=True,  # sent as "True"
         RotationInterval="30d",
+        # in the test KMS instance: rotation of the default key is a paid feature
+        DKMSInstanceId=TEST_KMS_INSTANCES["cn-hangzhou"],
     )
     meta = created["KeyMetadata"]
     key_id = meta["KeyId"]

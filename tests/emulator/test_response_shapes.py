@@ -34,6 +34,8 @@ from tests.emulator.conftest import SDK_MODULES, AdminClient, sdk_client
 
 MODELS = {name: module.replace(".client", ".models") for name, module in SDK_MODULES.items()}
 REGION, ACCOUNT = "cn-hangzhou", "1234567890123456"
+DEMO_KMS_INSTANCE = "kst-hzz62d0demo0000000000001"
+"""The demo seed's KMS instance in cn-hangzhou (reconciler/emulator/seeds/demo.yaml)."""
 ROLE = "AliyunRDSInstanceEncryptionDefaultRole"
 DOC = json.dumps(
     {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]}
@@ -174,10 +176,16 @@ class Sdk:
 def _kms(sdk: Sdk, admin: AdminClient) -> str:
     """Every KMS action; returns a tagged, enabled key for the RDS part."""
     kms = lambda action, **f: sdk.call("kms", action, **f)  # noqa: E731
-    key = kms("CreateKey", description="k1", tags=RDS_TAG).key_metadata.key_id
-    other = kms("CreateKey", enable_automatic_rotation=True, rotation_interval="7d")
+    inside = {"dkmsinstance_id": DEMO_KMS_INSTANCE}  # the demo seed's (KMS keeps one default key)
+    key = kms("CreateKey", description="k1", tags=RDS_TAG, **inside).key_metadata.key_id
+    other = kms("CreateKey", enable_automatic_rotation=True, rotation_interval="7d", **inside)
     k2 = other.key_metadata.key_id
-    kms("CreateKey", origin="EXTERNAL")
+    kms("CreateKey", origin="EXTERNAL", **inside)
+    kms("CreateKey", description="the region's default key")  # no DKMSInstanceId
+    kms("ListKmsInstances", page_size=1)
+    kms("GetKmsInstance", kms_instance_id=DEMO_KMS_INSTANCE)
+    kms("GetKmsInstanceQuotaInfos", kms_instance_id=DEMO_KMS_INSTANCE)
+    kms("GetKmsInstanceQuotaInfos", kms_instance_id=DEMO_KMS_INSTANCE, resource_type="key")
     kms("DescribeKey", key_id="alias/acs/rds")
     kms("ListKeys", page_size=2)
     kms("ListKeys", filters=json.dumps([{"Key": "KeyState", "Values": ["Enabled"]}]))

@@ -153,13 +153,18 @@ def test_demo_refusals_hold(demo: Emulator, api_error: Any) -> None:
 
 WORLD = {
     "regions": ["cn-hangzhou"],
+    "kms_instances": [
+        {"id": "kst-hzzworld0001", "region": "cn-hangzhou", "end_date": "2099-01-01T00:00:00Z"}
+    ],
     "kms_keys": [
         {"region": "cn-hangzhou", "aliases": ["alias/on"], "description": "on",
+         "kms_instance": "kst-hzzworld0001",
          "tags": {"acs:rds:instance-encryption": "true"},
          "rotation": {"enabled": True, "interval_days": 30}, "deletion_protection": True},
-        {"region": "cn-hangzhou", "aliases": ["alias/off"], "state": "Disabled"},
+        {"region": "cn-hangzhou", "aliases": ["alias/off"], "state": "Disabled",
+         "kms_instance": "kst-hzzworld0001"},
         {"region": "cn-hangzhou", "aliases": ["alias/going"], "state": "PendingDeletion",
-         "pending_window_days": 10},
+         "pending_window_days": 10, "kms_instance": "kst-hzzworld0001"},
     ],
     "ram": {
         "policies": [{"name": "RdsKms", "document": {"Version": "1", "Statement": [

@@ -14,7 +14,7 @@ from alibabacloud_ram20150501 import models as rm
 
 from reconciler.emulator.runtime import Settings
 from reconciler.emulator.server import Emulator
-from tests.emulator.conftest import sdk_client
+from tests.emulator.conftest import sdk_client, seed_kms_instances
 from tests.emulator.rds_fixtures import RDS_TRUST, create_instance, create_key
 
 KEY_ID = re.compile(r"key-[a-z0-9]{24}")
@@ -25,7 +25,9 @@ def _world(emu: Emulator, role_name: str) -> dict[str, Any]:
     """Make one of everything that gets a generated id; return the ids."""
     kms, ram, rds = (sdk_client(s, emu.endpoint) for s in ("kms", "ram", "rds"))
     keys = [create_key(kms) for _ in range(3)]
-    shanghai = create_key(sdk_client("kms", emu.endpoint, region="cn-shanghai"))
+    shanghai = create_key(
+        sdk_client("kms", emu.endpoint, region="cn-shanghai"), region="cn-shanghai"
+    )
     versions = [
         kms.describe_key(km.DescribeKeyRequest(key_id=k)).body.key_metadata.primary_key_version
         for k in keys
@@ -45,7 +47,7 @@ def _world(emu: Emulator, role_name: str) -> dict[str, Any]:
 
 def _fresh_world(path: str = ":memory:", role_name: str = "R1") -> dict[str, Any]:
     with Emulator(state_path=path, settings=Settings(restart_seconds=1.0)) as emu:
-        return _world(emu, role_name)
+        return _world(seed_kms_instances(emu), role_name)
 
 
 def test_the_same_calls_on_a_fresh_store_give_the_same_ids() -> None:
@@ -74,7 +76,7 @@ def test_ids_are_unique_within_a_store_and_across_a_restart(tmp_path: Path) -> N
 
 def test_many_keys_are_all_different() -> None:
     with Emulator(settings=Settings(restart_seconds=1.0)) as emu:
-        kms = sdk_client("kms", emu.endpoint)
+        kms = sdk_client("kms", seed_kms_instances(emu).endpoint)
         keys = [create_key(kms) for _ in range(40)]
     assert len(set(keys)) == 40
 

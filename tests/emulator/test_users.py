@@ -14,7 +14,7 @@ import yaml
 
 from reconciler.emulator.seeds import SeedError, apply_seed
 from reconciler.emulator.server import Emulator
-from tests.emulator.conftest import AdminClient, sdk_client
+from tests.emulator.conftest import TEST_KMS_INSTANCES, AdminClient, sdk_client
 
 ACCOUNT = "1234567890123456"
 KEY = {"id": "ci-user-key", "secret": "ci-user-secret-value"}
@@ -193,8 +193,9 @@ def test_deletion_protection_is_checked_on_the_key_its_arn_names(
 ) -> None:
     from alibabacloud_kms20160120 import models
 
-    mine = kms.create_key(models.CreateKeyRequest()).body.key_metadata
-    other = kms.create_key(models.CreateKeyRequest()).body.key_metadata
+    inside = models.CreateKeyRequest(dkmsinstance_id=TEST_KMS_INSTANCES["cn-hangzhou"])
+    mine = kms.create_key(inside).body.key_metadata
+    other = kms.create_key(inside).body.key_metadata
     put_user(admin, allow(["kms:SetDeletionProtection"], mine.arn))
 
     def protect(arn: str) -> Any:

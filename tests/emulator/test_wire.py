@@ -13,6 +13,7 @@ import pytest
 from alibabacloud_kms20160120 import models as km
 
 from tests.emulator import wire_client as wc
+from tests.emulator.conftest import TEST_KMS_INSTANCES
 
 KMS = "2016-01-20"
 
@@ -178,7 +179,10 @@ def test_emulated_clock_does_not_move_the_signature_window(emulator: Any, admin:
 
 
 def test_booleans_case_insensitive_and_bad_boolean(emulator: Any) -> None:
-    key_id = wc.call(emulator.endpoint, "kms", "CreateKey")[1]["KeyMetadata"]["KeyId"]
+    inside = {
+        "DKMSInstanceId": TEST_KMS_INSTANCES["cn-hangzhou"]
+    }  # rotation is not for a default key
+    key_id = wc.call(emulator.endpoint, "kms", "CreateKey", inside)[1]["KeyMetadata"]["KeyId"]
     for value in ("true", "TRUE", "True"):
         status, body = wc.call(
             emulator.endpoint,
@@ -231,7 +235,7 @@ def test_many_threads_lose_no_write(emulator: Any) -> None:
                 emulator.endpoint,
                 "kms",
                 "CreateKey",
-                {"Description": f"{n}-{i}"},
+                {"Description": f"{n}-{i}", "DKMSInstanceId": TEST_KMS_INSTANCES["cn-hangzhou"]},
                 signature="v3" if n % 2 else "v1",
             )
             if status != 200:

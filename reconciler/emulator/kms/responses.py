@@ -9,6 +9,7 @@ from reconciler.emulator import kms_activation
 from reconciler.emulator.clock import iso
 from reconciler.emulator.dispatch import Handler, RequestContext, register_service
 from reconciler.emulator.errors import ApiError, invalid_parameter
+from reconciler.emulator.kms import instances
 from reconciler.emulator.kms import models as m
 from reconciler.emulator.regions import REGIONS
 
@@ -63,6 +64,7 @@ def create_key(ctx: RequestContext) -> dict[str, Any]:
     tags = ctx.json_param("Tags")
     if tags is not None:
         record.tags = m.parse_tags(tags)
+    instances.admit_new_key(ctx, record)  # the KMS instance, or the region's one default key
     m.create_key(ctx, record)
     meta = m.key_metadata(record, now)
     # CreateKey's KeyMetadata has no DeletionProtection field (SDK CreateKeyResponseBody).
@@ -267,6 +269,7 @@ def update_rotation_policy(ctx: RequestContext) -> dict[str, Any]:
     }
     if record.state in state_codes:
         raise m.state_error(state_codes[record.state])
+    instances.check_rotation(ctx, record, bool(enable))
     record.last_rotation_date = m.rotation_view(record, ctx.now())["LastRotationDate"]
     if enable:
         record.rotation_interval_seconds = m.parse_rotation_interval(
@@ -336,6 +339,7 @@ ACTIONS = {
     "UpdateKeyDescription": update_key_description,
     "DescribeAccountKmsStatus": describe_account_kms_status,
     "DescribeRegions": describe_regions,
+    **instances.ACTIONS,
 }
 
 
@@ -369,6 +373,7 @@ REQUIRED = {
     "UpdateRotationPolicy": ("KeyId", "EnableAutomaticRotation"),
     "SetDeletionProtection": ("EnableDeletionProtection",),
     "UpdateKeyDescription": ("KeyId", "Description"),
+    **instances.REQUIRED,
 }
 
 register_service(

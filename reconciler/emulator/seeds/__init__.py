@@ -12,8 +12,15 @@ File format (every key optional unless said)::
 
     account: "1234567890123456"   # used only when the target is a bare Store
     regions: [cn-hangzhou]        # each gets its RDS service key (alias/acs/rds)
+    kms_instances:                # KMS 3.0 instances (emulator/kms/instances.py), made first
+      - id: kst-hzz0demo000000000000001   # required, fixed
+        region: cn-hangzhou       # required
+        end_date: "2099-01-01T00:00:00Z"  # required: the subscription's expiry
+        key_num: 1000             # the most keys it holds (default 1000)
+        status: Connected         # Uninitialized|Connecting|Connected|Disconnected|Error
     kms_keys:
       - region: cn-hangzhou       # required
+        kms_instance: kst-hzz0demo000000000000001   # omitted: the region's one default key
         aliases: [alias/rds-legacy]
         description: legacy RDS key
         tags: {team: dba}

@@ -17,6 +17,7 @@ _TOP_KEYS = {
     "regions",
     "kms",
     "kms_keys",
+    "kms_instances",
     "ram",
     "rds_instances",
     "users",
@@ -31,7 +32,9 @@ _KEY_KEYS = {
     "pending_window_days",
     "rotation",
     "deletion_protection",
+    "kms_instance",
 }
+_KMS_INSTANCE_KEYS = {"id", "region", "key_num", "end_date", "status"}
 _INSTANCE_KEYS = {
     "id",
     "region",
@@ -98,7 +101,11 @@ class _Builder:
             raise SeedError(f"{where}: region is required")
         rotation = entry.get("rotation") or {}
         tags = entry.get("tags") or {}
-        params: dict[str, Any] = {"RegionId": region, "Description": entry.get("description")}
+        params: dict[str, Any] = {
+            "RegionId": region,
+            "Description": entry.get("description"),
+            "DKMSInstanceId": entry.get("kms_instance"),
+        }
         if tags:
             params["Tags"] = json.dumps(
                 [{"TagKey": k, "TagValue": str(v)} for k, v in tags.items()]
@@ -118,6 +125,26 @@ class _Builder:
                 {**key, "EnableDeletionProtection": True},
             )
         self.key_state(where, key, entry)
+
+    def kms_instance(self, where: str, entry: dict[str, Any]) -> None:
+        from reconciler.emulator.kms import instances
+
+        entry = _check_keys(where, entry, _KMS_INSTANCE_KEYS)
+        for required in ("id", "region", "end_date"):
+            if not entry.get(required):
+                raise SeedError(f"{where}: {required} is required")
+        region = str(entry["region"])
+        try:
+            instances.put_instance(
+                self.context("kms", "Seed", {"RegionId": region}),
+                region,
+                key_num=int(entry.get("key_num", 1000)),
+                end_date=entry["end_date"],
+                status=str(entry.get("status", instances.CONNECTED)),
+                instance_id=str(entry["id"]),
+            )
+        except ValueError as error:
+            raise SeedError(f"{where}: {error}") from None
 
     def key_state(self, where: str, key: dict[str, str], entry: dict[str, Any]) -> None:
         state = entry.get("state", "Enabled")
@@ -327,6 +354,8 @@ def build_world(state: EmulatorState, doc: dict[str, Any]) -> None:
         builder = _Builder(state, tx)
         for region in doc.get("regions") or []:
             builder.region_service_key(str(region))
+        for i, entry in enumerate(doc.get("kms_instances") or []):
+            builder.kms_instance(f"kms_instances[{i}]", entry)
         for i, entry in enumerate(doc.get("kms_keys") or []):
             builder.kms_key(f"kms_keys[{i}]", entry)
         for i, entry in enumerate(ram.get("policies") or []):

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.kinds.write_rule import WriteRule
     from reconciler.plan.context import PlanContext
     from reconciler.plan.inputs import PlanInputs
-    from reconciler.plan.model import Change
+    from reconciler.plan.model import Change, Plan
     from reconciler.spec.models import Spec
     from reconciler.state.reads import Reader, ReadScope
 
@@ -69,6 +69,11 @@ class KmsKey(ResourceKind):
 
     def missing_message(self, change: Change) -> str:
         return f"the key does not exist ({change.reason})"
+
+    def drift_findings(self, spec: Spec, plan: Plan, observed: ObservedState) -> list[Finding]:
+        from reconciler.kinds.kms_key.drift import expiring_findings
+
+        return expiring_findings([w for w in plan.warnings if self.owns(w.address)], observed)
 
     # --- kplan (issue 17) ---------------------------------------------------------------------
 

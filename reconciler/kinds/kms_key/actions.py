@@ -70,6 +70,24 @@ ACTIONS: tuple[ApiAction, ...] = (
         "`acs:kms:<region>:<account>:alias`",
         5,
     ),
+    ApiAction(
+        "kms:GetKmsInstance",
+        "read",
+        READERS,
+        "each KMS instance a spec key names (`kms_instance`): its status and `EndDate` "
+        "(`KmsInstanceNotFound`, `KmsInstanceNotReady`, `KmsInstanceExpiring`); apply reads it "
+        "again right before CreateKey",
+        "`*` (the documentation names no resource type for a KMS instance)",
+        7,
+    ),
+    ApiAction(
+        "kms:GetKmsInstanceQuotaInfos",
+        "read",
+        READERS,
+        "with GetKmsInstance: the instance's key quota and keys used (`KmsInstanceKeyQuota`)",
+        "`*` (the documentation names no resource type for a KMS instance)",
+        8,
+    ),
     write(
         Op.KMS_CREATE_KEY,
         "a key of the spec does not exist (found by alias); it is created with its tags",

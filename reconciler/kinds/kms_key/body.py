@@ -42,3 +42,5 @@ class KeyAfter(ChangeBody):
     key_arn: str | None = None
     pending_window_days: int | None = None
     """Only for a scheduled deletion."""
+    kms_instance: str | None = None
+    """Only for a create in a KMS instance: CreateKey's DKMSInstanceId."""

@@ -8,7 +8,8 @@ from reconciler.core.facts import ObservedInstance, ObservedState
 from reconciler.drift.finding import FIX, Finding
 from reconciler.drift.model import Kind, Severity
 from reconciler.kinds.kms_key.body import KeyBefore
-from reconciler.plan.model import Change
+from reconciler.plan.actions import WarningCode
+from reconciler.plan.model import Change, PlanWarning
 from reconciler.spec.models import RDS_ENCRYPTION_TAG
 
 _TAG_PATH = f'tags["{RDS_ENCRYPTION_TAG[0]}"]'
@@ -64,3 +65,21 @@ def key_changed(change: Change, observed: ObservedState) -> Finding:
 def _uses(instance: ObservedInstance, key_id: str | None) -> bool:
     enc = instance.encryption
     return key_id is not None and enc is not None and enc.enabled and enc.key_id == key_id
+
+
+def expiring_findings(warnings: list[PlanWarning], observed: ObservedState) -> list[Finding]:
+    """KmsInstanceExpiring at a key: at risk, high while the instance still runs, critical
+    once it has expired (its keys' instances may not decrypt their disks)."""
+    from reconciler.kinds.kms_key.instances import expiring
+
+    expired = {e.instance.instance_id for e in expiring(observed) if e.expired}
+    found = []
+    for warning in warnings:
+        if warning.code is not WarningCode.KMS_INSTANCE_EXPIRING:
+            continue
+        gone = any(instance_id in warning.message for instance_id in expired)
+        severity = Severity.CRITICAL if gone else Severity.HIGH
+        key = observed.keys.get(warning.address.partition(".")[2])
+        region = key.region if key is not None else None
+        found.append(Finding(warning.address, Kind.AT_RISK, severity, warning.message, (), region))
+    return found

@@ -45,6 +45,10 @@ def _create_key(views: Views) -> Params:
         # can find by its tags and adopt.
         "Tags": _tag_list(after["tags"]),
     }
+    if after.get("kms_instance"):
+        # In the KMS instance; without it KMS makes the region's default key
+        # (docs/real-cloud.md, "KMS instances and default keys").
+        params["DKMSInstanceId"] = after["kms_instance"]
     rotation = after.get("rotation")
     if rotation is not None:
         params["EnableAutomaticRotation"] = bool(rotation["enabled"])

@@ -15,9 +15,16 @@ from typing import Any
 
 from reconciler.core.facts import ObservedKey
 from reconciler.core.rules import deletion_protected_conflict
+from reconciler.kinds.kms_key import instances
 from reconciler.kinds.kms_key.params import BUILDERS
 from reconciler.kinds.kms_key.view import key_view
-from reconciler.plan.actions import DEFAULT_PENDING_WINDOW_DAYS, Action, Op, RefusalCode
+from reconciler.plan.actions import (
+    DEFAULT_PENDING_WINDOW_DAYS,
+    Action,
+    Op,
+    RefusalCode,
+    WarningCode,
+)
 from reconciler.plan.context import PlanContext
 from reconciler.plan.diff import diff
 from reconciler.plan.inputs import KeyOutcome, PlanInputs
@@ -85,6 +92,8 @@ def _create(ctx: PlanContext, name: str, spec_key: KmsKeySpec, region: str) -> K
     if spec_key.state is KeyState.PENDING_DELETION:
         return outcome  # nothing to delete: the key does not exist
     after = desired_view(spec_key)
+    if (instance_id := ctx.spec.key_kms_instance(name)) is not None:
+        after["kms_instance"] = instance_id  # CreateKey's DKMSInstanceId
     ops = [Op.KMS_CREATE_KEY, Op.KMS_CREATE_ALIAS]  # CreateKey carries the tags and rotation
     if spec_key.deletion_protection:
         ops.append(Op.KMS_SET_DELETION_PROTECTION)
@@ -175,7 +184,21 @@ def _update_reason(key: ObservedKey, action: Action, changes: list[FieldChange])
 def plan(ctx: PlanContext, inputs: PlanInputs) -> PlanInputs:
     """The key changes (or refusals), each after the RAM tail when instances will wait for it;
     every key's outcome goes on to the instances and the KeyInUse guard."""
-    return replace(inputs, keys=plan_keys(ctx, inputs.ram_tail))
+    outcomes = plan_keys(ctx, inputs.ram_tail)
+    _warn_expiring(ctx)
+    return replace(inputs, keys=outcomes)
+
+
+def _warn_expiring(ctx: PlanContext) -> None:
+    """KmsInstanceExpiring at every spec key of an instance that expires within 30 days of the
+    reads (or has expired), naming the instances on its keys."""
+    for expiry in instances.expiring(ctx.observed):
+        instance_id = expiry.instance.instance_id
+        users = instances.users_of_instance(ctx.observed, instance_id)
+        for name in sorted(ctx.spec.kms_keys):
+            if ctx.spec.key_kms_instance(name) == instance_id:
+                message = instances.expiry_message(expiry, users)
+                ctx.warn(f"kms_key.{name}", WarningCode.KMS_INSTANCE_EXPIRING, message)
 
 
 def plan_keys(ctx: PlanContext, ram_tail: str | None) -> dict[str, KeyOutcome]:
@@ -196,6 +219,8 @@ def _plan_key(ctx: PlanContext, name: str, twins: list[str]) -> KeyOutcome:
     address = f"kms_key.{name}"
     key = ctx.observed.keys.get(name)
     blocker = _blocker(name, spec_key, key, twins)
+    if blocker is None and ctx.observed.kms_activated and ctx.observed.kms_serving:
+        blocker = instances.blocker(ctx.spec, ctx.observed, name)
     if blocker is not None:
         code, message = blocker
         ctx.refuse(address, code, message, ("kms_keys", name))

@@ -10,6 +10,9 @@
   spec key's tags (and its description, when the spec sets one) but no alias is the key of a
   CreateKey whose answer was lost, and is adopted rather than created again. A region whose
   spec aliases all exist costs nothing more;
+- per KMS instance a spec key names (kms_instance, or defaults.kms_instance), once, in the
+  first round: GetKmsInstance + GetKmsInstanceQuotaInfos (the key quota), in the region of the
+  first key naming it. An instance that does not exist is None; any other failure stops;
 - per key the spec disables or deletes: DescribeKmsAssociateResources, the cloud's census of
   its users (every engine, disk encryption and TDE, switching or scheduled to switch); and
   its region's task center, once per region (state/task_center.py; free when the region has
@@ -25,11 +28,13 @@ DescribeAccountKmsStatus other than Enabled, is a fact, not an error: no key is 
 from __future__ import annotations
 
 import functools
+from datetime import UTC
 from typing import Any
 
 from reconciler.cloud import kms, rds
 from reconciler.core.facts import ObservedKey
 from reconciler.core.rules import account_of_arn, managed_tags
+from reconciler.errors import PermanentError
 from reconciler.kinds.kms_key import backups
 from reconciler.spec.models import KeyRef, KeyState, is_key_id
 from reconciler.state import task_center
@@ -67,6 +72,21 @@ class KeyReads:
         for key_id, region in sorted(self._literal_key_ids().items()):
             self._read_key(self.facts.keys_by_id, key_id, region, key_id)
         self.reader.submit(self._on_kms_status, kms.account_status, clients, spec.defaults.region)
+        for instance_id, region in sorted(spec.kms_instances().items()):
+            self.reader.submit(
+                functools.partial(self._on_kms_instance, instance_id),
+                _read_kms_instance,
+                clients,
+                region,
+                instance_id,
+            )
+
+    def _on_kms_instance(self, instance_id: str, read: tuple[bool, Any]) -> None:
+        activated, found = read
+        if not activated:
+            self.facts.kms_status = False
+            return
+        self.facts.kms_instances[instance_id] = found
 
     def follow_up(self) -> None:
         """Second round, once the first answers are in: keys found in use that the spec does
@@ -192,6 +212,16 @@ class KeyReads:
                 task_center.read_tasks(self.reader, key.region)
 
 
+def _read_kms_instance(clients: Any, region: str, instance_id: str) -> tuple[bool, Any]:
+    """(KMS activated, the instance or None); Forbidden.KmsServiceNotEnabled is a fact."""
+    try:
+        return True, kms.kms_instance(clients, region, instance_id)
+    except PermanentError as error:
+        if kms.kms_not_enabled(error):
+            return False, None
+        raise
+
+
 def start_reads(reader: Reader, scope: ReadScope) -> None:
     KeyReads(reader, scope).start()
 
@@ -215,6 +245,18 @@ def observed_fields(reader: Reader, scope: ReadScope) -> dict[str, Any]:
         "key_users": dict(sorted(facts.key_users.items())),
         "backups": dict(sorted(facts.backups.items())),
         "backup_regions": sorted(facts.backup_regions),
+        **_kms_instance_fields(reader, scope),
+    }
+
+
+def _kms_instance_fields(reader: Reader, scope: ReadScope) -> dict[str, Any]:
+    """The KMS instances read, and when (the planner's "now" for their EndDate); nothing when
+    the spec names none, so states without instances stay as they were."""
+    if not scope.spec.kms_instances():
+        return {}
+    return {
+        "kms_instances": dict(sorted(reader.facts.kms_instances.items())),
+        "read_at": reader.now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 
 

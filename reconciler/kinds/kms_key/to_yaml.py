@@ -70,6 +70,8 @@ def _key_entry(key: ObservedKey, alias: str, default_region: str) -> dict[str, A
         entry["region"] = key.region
     if key.description:
         entry["description"] = key.description
+    if key.dkms_instance_id:  # DescribeKey's DKMSInstanceId; absent: the region's default key
+        entry["kms_instance"] = key.dkms_instance_id
     rotation = _rotation(key)
     if rotation is not None:
         entry["rotation"] = rotation

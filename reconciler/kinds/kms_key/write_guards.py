@@ -87,3 +87,29 @@ def _tasks(reads: GuardReads, region: str) -> list[Any]:
     for number in range(2, pages + 1):
         tasks.extend(rds.pending_tasks(reads.clients, region, number, now).tasks)
     return tasks
+
+
+def kms_instance_ready(reads: GuardReads, region: str, params: Params) -> WriteRefusal | None:
+    """CreateKey in a KMS instance: the instance still exists, is Connected and has room
+    (GetKmsInstance + GetKmsInstanceQuotaInfos right before the write). A default key
+    (no DKMSInstanceId) is left to CreateKey's own answer: the one default key of a region
+    is not read here (docs/real-cloud.md, "KMS instances and default keys")."""
+    instance_id = params.get("DKMSInstanceId")
+    if not instance_id:
+        return None
+    found = kms.kms_instance(reads.clients, region, str(instance_id))
+    if found is None:
+        return WriteRefusal(
+            RefusalCode.KMS_INSTANCE_NOT_FOUND, f"no KMS instance {instance_id} exists in {region}"
+        )
+    if found.status != "Connected":
+        return WriteRefusal(
+            RefusalCode.KMS_INSTANCE_NOT_READY,
+            f"the KMS instance {instance_id} is {found.status}, not Connected",
+        )
+    if found.keys_used >= found.key_num:
+        return WriteRefusal(
+            RefusalCode.KMS_INSTANCE_KEY_QUOTA,
+            f"the KMS instance {instance_id} holds {found.keys_used} of its {found.key_num} keys",
+        )
+    return None

@@ -12,7 +12,7 @@ from reconciler.cloud.clients import CloudClients
 from reconciler.core.ops import Op
 from reconciler.errors import CloudCallError
 from reconciler.kinds.kms_key.body import KeyAfter
-from reconciler.kinds.kms_key.write_guards import key_not_in_use
+from reconciler.kinds.kms_key.write_guards import key_not_in_use, kms_instance_ready
 from reconciler.kinds.write_rule import Params, ReadBack, ReadBackFailed, WriteRule, read_back_by
 from reconciler.plan.model import Change
 
@@ -56,7 +56,11 @@ def _alias_created(clients: CloudClients, region: str, params: Params) -> bool:
 
 WRITES: dict[Op, WriteRule] = {
     Op.KMS_CREATE_KEY: WriteRule(
-        kms.create_key, idempotent=False, produces=("key_id", "arn"), read_back=find_created_key
+        kms.create_key,
+        idempotent=False,
+        produces=("key_id", "arn"),
+        read_back=find_created_key,
+        guard=kms_instance_ready,
     ),
     Op.KMS_CANCEL_KEY_DELETION: WriteRule(kms.cancel_key_deletion, idempotent=True),
     Op.KMS_ENABLE_KEY: WriteRule(kms.enable_key, idempotent=True),

@@ -180,12 +180,14 @@ def test_the_scanner_finds_an_op_named_and_a_kind_imported(tmp_path: Path) -> No
 def test_the_writes_that_can_lock_or_decrypt_a_database_are_guarded_at_the_write() -> None:
     """Disabling or deleting a key, and changing an instance's encryption or TDE, each re-check the
     plan's guards right before they are sent (docs/plan-format.md, "Every guard again at its
-    write"); dropping one of these guards fails here."""
+    write"); dropping one of these guards fails here. CreateKey re-reads its KMS instance
+    (exists, Connected, room)."""
     from reconciler.apply import calls
     from reconciler.core.ops import Op
 
     guarded = {op for op, rule in calls.RULES.items() if rule.guard is not None}
     assert guarded == {
+        Op.KMS_CREATE_KEY,
         Op.KMS_DISABLE_KEY,
         Op.KMS_SCHEDULE_KEY_DELETION,
         Op.RDS_MODIFY_DB_INSTANCE_CONFIG,
