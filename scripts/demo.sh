@@ -28,8 +28,8 @@ echo "== reconciler --emulator plan specs/   (the demo fleet)"
 $R "${FLEET[@]}" plan specs --stats
 
 echo
-echo "== reconciler --emulator apply specs/ --auto-approve --allow-restart"
-$R "${FLEET[@]}" apply specs --auto-approve --allow-restart
+echo "== reconciler --emulator apply specs/ --auto-approve --allow-restart --allow-irreversible"
+$R "${FLEET[@]}" apply specs --auto-approve --allow-restart --allow-irreversible
 
 echo
 echo "== reconciler --emulator plan specs/ --detailed-exitcode   (after apply: no changes, exit 0)"
