@@ -70,7 +70,8 @@ def missing_version(parsed: list[ParsedFile]) -> Iterable[Diagnostic]:
 
 
 def dangling_references(views: list[ParsedFile]) -> Iterable[Diagnostic]:
-    """`encryption: {key: X}` where X is not `service`, a kms_keys name, or a KMS key id."""
+    """`encryption: {key: X}` or `tde: {key: X}` (of an instance, or `defaults.tde`) where X is
+    not `service`, a kms_keys name, or a KMS key id."""
     names = {
         name
         for one in views
@@ -78,14 +79,8 @@ def dangling_references(views: list[ParsedFile]) -> Iterable[Diagnostic]:
         for name in one.data["kms_keys"]
     }
     for one in views:
-        instances = one.data.get("instances") if isinstance(one.data, dict) else None
-        for instance_id, body in instances.items() if isinstance(instances, dict) else ():
-            encryption = body.get("encryption") if isinstance(body, dict) else None
-            ref = encryption.get("key") if isinstance(encryption, dict) else None
-            if not isinstance(ref, str) or ref == SERVICE_KEY or ref in names or is_key_id(ref):
-                continue
-            path = ("instances", instance_id, "encryption", "key")
-            if path in one.reported:
+        for path, ref in _key_references(one.data):
+            if ref == SERVICE_KEY or ref in names or is_key_id(ref) or path in one.reported:
                 continue
             close = difflib.get_close_matches(ref, [*names, SERVICE_KEY], n=1, cutoff=0.6)
             hint = (
@@ -100,6 +95,26 @@ def dangling_references(views: list[ParsedFile]) -> Iterable[Diagnostic]:
                 where.col,
                 f"key `{shown(ref)}` is not defined in kms_keys: {hint}",
             )
+
+
+def _key_references(data: Any) -> Iterable[tuple[tuple[str, ...], str]]:
+    """(path, key name) of every `{key: ...}` of one file, in file order."""
+    if not isinstance(data, dict):
+        return
+    defaults = data.get("defaults")
+    if isinstance(defaults, dict):
+        yield from _reference(("defaults", "tde"), defaults.get("tde"))
+    instances = data.get("instances")
+    for instance_id, body in instances.items() if isinstance(instances, dict) else ():
+        if isinstance(body, dict):
+            for field in ("encryption", "tde"):
+                yield from _reference(("instances", instance_id, field), body.get(field))
+
+
+def _reference(path: tuple[str, ...], value: Any) -> Iterable[tuple[tuple[str, ...], str]]:
+    ref = value.get("key") if isinstance(value, dict) else None
+    if isinstance(ref, str):
+        yield (*path, "key"), ref
 
 
 def shared_aliases(spec: Any, locations: dict[str, Location]) -> list[Diagnostic]:
@@ -131,24 +146,23 @@ def planner_refusals(spec: Any, locations: dict[str, Location]) -> list[Diagnost
     cloud, so they are left to the planner.
     """
     found: list[Diagnostic] = []
-    for instance_id, instance in spec.instances.items():
-        ref = instance.encryption.key if isinstance(instance.encryption, KeyRef) else None
-        if ref is None or ref == SERVICE_KEY or ref not in spec.kms_keys:
-            continue
+    for instance_id, field, ref, where in _named_key_uses(spec, locations):
         key_region, region = spec.key_region(ref), spec.instance_region(instance_id)
         if key_region != region:
+            at_instance = field == "encryption"  # an instance's disk: its region is the point
             found.append(
                 _at(
-                    locations[f"rds_encryption.{instance_id}"],
+                    locations[f"rds_encryption.{instance_id}"] if at_instance else where,
                     f"kms_key `{ref}` is in {key_region} but the instance is in {region}; "
-                    f"KMS keys are regional: use a key of {region}",
+                    f"KMS keys are regional: use a key of {region}"
+                    + ("" if at_instance else f" for its {field}"),
                 )
             )
         state = spec.kms_keys[ref].state
         if not usable_by_rds(state):
             found.append(
                 _at(
-                    locations[f"instances.{instance_id}.encryption.key"],
+                    where,
                     f"kms_key `{ref}` has state {state.value}, so RDS cannot use it: set its "
                     "state: enabled, or pick another key",
                 )
@@ -164,6 +178,22 @@ def planner_refusals(spec: Any, locations: dict[str, Location]) -> list[Diagnost
                 )
             )
     return found
+
+
+def _named_key_uses(
+    spec: Any, locations: dict[str, Location]
+) -> Iterable[tuple[str, str, str, Location]]:
+    """(instance, `encryption` or `tde`, kms_keys name, where it is written) of every use of a
+    spec key by name; a `tde` taken from defaults is placed at `defaults.tde.key`."""
+    for instance_id, instance in spec.instances.items():
+        wanted = {"encryption": instance.encryption, "tde": spec.tde_of(instance_id)}
+        for field, value in wanted.items():
+            ref = value.key if isinstance(value, KeyRef) else None
+            if ref is None or ref == SERVICE_KEY or ref not in spec.kms_keys:
+                continue
+            own = f"instances.{instance_id}.{field}.key"
+            where = locations.get(own) or locations.get(f"defaults.{field}.key")
+            yield instance_id, field, ref, where or locations[f"rds_encryption.{instance_id}"]
 
 
 def _at(where: Location, message: str) -> Diagnostic:

@@ -31,7 +31,10 @@ def test_emulator_flag_plans_the_demo_fleet(tmp_path: Path) -> None:
         "rds_encryption.pgm-bp1ded0000000002",
         "rds_encryption.pgm-bp1gp00000000001",
         "rds_encryption.pgm-uf6ded0000000001",
+        "rds_tde.pgm-bp1ded0000000001",
     }
+    irreversible = {a for a, c in by_address.items() if c["irreversible"]}
+    assert irreversible == {"rds_tde.pgm-bp1ded0000000001"}  # enabling TDE is one-way
     assert "rds_encryption.pgm-bp1gp00000000002" not in by_address  # already as wanted
     assert plan["summary"]["refused"] == 0
     # The state persists: a second run is not reseeded and plans the same changes.
@@ -45,7 +48,7 @@ def test_text_output_shows_creates_updates_restarts(demo) -> None:  # type: igno
     assert "+ create kms_key.rds-prod" in run.stdout
     assert "update rds_encryption.pgm-bp1ded0000000002" in run.stdout
     assert "RESTARTS" in run.stdout
-    assert "Plan: 5 to create, 5 to update, 0 to delete; 4 restart(s), 0 refused" in run.stdout
+    assert "Plan: 5 to create, 6 to update, 0 to delete; 5 restart(s), 0 refused" in run.stdout
     assert "\x1b[" not in run.stdout, "no colour when not on a terminal"
 
 
