@@ -51,9 +51,9 @@ POLL_S = 0.2
 
 def check_applicable(plan: Plan, options: ApplyOptions) -> None:
     """Raise ApplyError before any read or write when the plan must not be applied: it has
-    refusals; a change cannot be undone (irreversible=True) and `allow_irreversible` is not
-    set; a change restarts an instance (restart=True), now or scheduled for its maintenance
-    window, and `allow_restart` is not set; or it is not well formed (an unknown
+    refusals; a change restarts an instance (restart=True), now or scheduled for its
+    maintenance window, and `allow_restart` is not set; a change cannot be undone
+    (irreversible=True) and `allow_irreversible` is not set; or it is not well formed (an unknown
     operation, a dependency or reference to a change that does not come before)."""
     if plan.refusals:
         listed = "; ".join(f"{r.address}: {r.code}" for r in plan.refusals)
@@ -61,12 +61,12 @@ def check_applicable(plan: Plan, options: ApplyOptions) -> None:
             f"the plan has {len(plan.refusals)} refusal(s), so nothing was applied ({listed}). "
             "Fix them and plan again"
         )
-    irreversible = [c for c in plan.changes if c.irreversible]
-    if irreversible and not options.allow_irreversible:
-        raise ApplyError(_irreversible_consent_message(irreversible))
     restarting = [c for c in plan.changes if c.restart]
     if restarting and not options.allow_restart:
         raise ApplyError(_restart_consent_message(restarting))
+    irreversible = [c for c in plan.changes if c.irreversible]
+    if irreversible and not options.allow_irreversible:
+        raise ApplyError(_irreversible_consent_message(irreversible))
     _check_well_formed(plan)
 
 

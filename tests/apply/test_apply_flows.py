@@ -52,7 +52,10 @@ def test_greenfield_cmk_rollout_of_the_demo_fleet(demo, tmp_path) -> None:  # ty
     events = Events()
 
     result = apply_plan(
-        plan, clients, options(FakeTime(demo), allow_restart=True, journal=journal), events
+        plan,
+        clients,
+        options(FakeTime(demo), allow_restart=True, allow_irreversible=True, journal=journal),
+        events,
     )
 
     assert result.ok, result.outcomes
@@ -68,6 +71,7 @@ def test_greenfield_cmk_rollout_of_the_demo_fleet(demo, tmp_path) -> None:  # ty
         "kms:CreateAlias": 2,
         "kms:SetDeletionProtection": 2,
         "rds:ModifyDBInstanceConfig": 4,
+        "rds:ModifyDBInstanceTDE": 1,
     }
     # The references resolved to the keys this run created.
     prod = _key_id(demo, "alias/rds-prod")
@@ -84,15 +88,19 @@ def test_instances_run_in_parallel_within_the_bound(demo) -> None:  # type: igno
     plan = make_plan(clients, REPO_SPECS)
     events = Events()
     result = apply_plan(
-        plan, clients, options(FakeTime(demo), allow_restart=True, parallelism=2), events
+        plan,
+        clients,
+        options(FakeTime(demo), allow_restart=True, allow_irreversible=True, parallelism=2),
+        events,
     )
     assert result.ok
     in_flight, most = 0, 0
     for event in events.seen:
-        if event.address.startswith("rds_encryption.") and event.kind == "started":
+        instance = event.address.startswith(("rds_encryption.", "rds_tde."))  # in parallel
+        if instance and event.kind == "started":
             in_flight += 1
             most = max(most, in_flight)
-        elif event.address.startswith("rds_encryption.") and event.kind == "done":
+        elif instance and event.kind == "done":
             in_flight -= 1
         elif event.kind == "started":  # every other change runs alone
             assert in_flight == 0
@@ -110,7 +118,9 @@ def test_service_key(demo) -> None:  # type: ignore[no-untyped-def]
     plan = make_plan(clients, SERVICE_KEY_SPEC)
     assert [c.address for c in plan.changes] == ["rds_encryption.pgm-bp1gp00000000001"]
 
-    result = apply_plan(plan, clients, options(FakeTime(demo), allow_restart=True))
+    result = apply_plan(
+        plan, clients, options(FakeTime(demo), allow_restart=True, allow_irreversible=True)
+    )
 
     assert result.ok
     assert result.outcomes[0].status == "done"
@@ -137,7 +147,9 @@ def test_key_switch(demo) -> None:  # type: ignore[no-untyped-def]
     plan = make_plan(clients, KEY_SWITCH_SPEC)
     assert not plan.refusals
 
-    result = apply_plan(plan, clients, options(FakeTime(demo), allow_restart=True))
+    result = apply_plan(
+        plan, clients, options(FakeTime(demo), allow_restart=True, allow_irreversible=True)
+    )
 
     assert result.ok, result.outcomes
     assert _encryption_key(demo, "pgm-bp1ded0000000002") == _key_id(demo, "alias/rds-legacy")
@@ -159,7 +171,9 @@ def test_disabling_encryption(demo) -> None:  # type: ignore[no-untyped-def]
     plan = make_plan(clients, DISABLE_SPEC)
     assert len(plan.changes) == 2
 
-    result = apply_plan(plan, clients, options(FakeTime(demo), allow_restart=True))
+    result = apply_plan(
+        plan, clients, options(FakeTime(demo), allow_restart=True, allow_irreversible=True)
+    )
 
     assert result.ok, result.outcomes
     assert _encryption_key(demo, "pgm-bp1ded0000000002") == ""
@@ -180,7 +194,7 @@ def test_maintenance_window_change_is_scheduled_then_runs_in_the_window(demo) ->
     time = FakeTime(demo)
 
     # --allow-restart all the same: that RDS waits for the window is not documented.
-    result = apply_plan(plan, clients, options(time, allow_restart=True))
+    result = apply_plan(plan, clients, options(time, allow_restart=True, allow_irreversible=True))
 
     outcome = result.outcomes[0]
     assert result.ok
@@ -217,7 +231,11 @@ def test_a_window_change_waits_for_the_window_or_runs_at_once_inside_it(  # type
     clients = clients_for(demo)
     time = FakeTime(demo)
 
-    result = apply_plan(make_plan(clients, WINDOW_SPEC), clients, options(time, allow_restart=True))
+    result = apply_plan(
+        make_plan(clients, WINDOW_SPEC),
+        clients,
+        options(time, allow_restart=True, allow_irreversible=True),
+    )
 
     assert result.ok and result.outcomes[0].status == "scheduled"
     assert time.slept == []
@@ -261,7 +279,9 @@ def test_a_key_is_disabled_only_after_its_instance_moved_off(demo) -> None:  # t
     assert [c.address for c in plan.changes][-1] == "kms_key.rds-legacy"
     events = Events()
 
-    result = apply_plan(plan, clients, options(FakeTime(demo), allow_restart=True), events)
+    result = apply_plan(
+        plan, clients, options(FakeTime(demo), allow_restart=True, allow_irreversible=True), events
+    )
 
     assert result.ok, result.outcomes
     order = [e.address for e in events.seen if e.kind in ("started", "done")]

@@ -120,6 +120,8 @@ def test_ram_drift_is_repaired_before_the_instance_moves_to_the_cmk(ram_drift) -
         "ram:AttachPolicyToRole",
         "rds:ModifyDBInstanceConfig",
     ]
-    result = apply_plan(plan, clients, options(FakeTime(ram_drift), allow_restart=True))
+    result = apply_plan(
+        plan, clients, options(FakeTime(ram_drift), allow_restart=True, allow_irreversible=True)
+    )
     assert result.ok, result.outcomes
     assert make_plan(clients, spec).changes == []

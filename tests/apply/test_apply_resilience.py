@@ -37,7 +37,9 @@ def test_a_throttling_and_503_storm_still_applies_once(demo) -> None:  # type: i
     fault(demo, action=action, code="ServiceUnavailable", status=503, times=2)
     world.reset_calls(demo.endpoint)
 
-    result = apply_plan(plan, clients, options(FakeTime(demo), allow_restart=True))
+    result = apply_plan(
+        plan, clients, options(FakeTime(demo), allow_restart=True, allow_irreversible=True)
+    )
 
     assert result.ok, result.outcomes
     assert writes(demo) == {action: 6}  # 5 refused, 1 accepted
@@ -53,7 +55,9 @@ def test_a_lost_answer_of_modify_config_is_resent_with_the_same_token(demo) -> N
     plan = make_plan(clients, ONE_INSTANCE)
     fault(demo, action="rds:ModifyDBInstanceConfig", code="InternalError", status=500, times=1)
 
-    result = apply_plan(plan, clients, options(FakeTime(demo), allow_restart=True))
+    result = apply_plan(
+        plan, clients, options(FakeTime(demo), allow_restart=True, allow_irreversible=True)
+    )
 
     assert result.ok
     assert len(world.admin(demo.endpoint, "GET", "tasks")["tasks"]) == 1
@@ -83,7 +87,9 @@ def test_a_busy_instance_is_waited_for(slow_demo) -> None:  # type: ignore[no-un
     time = FakeTime(emu)
     events = Events()
 
-    result = apply_plan(plan, clients, options(time, allow_restart=True), events)
+    result = apply_plan(
+        plan, clients, options(time, allow_restart=True, allow_irreversible=True), events
+    )
 
     assert result.ok, result.outcomes
     address = "rds_encryption.pgm-bp1gp00000000001"
@@ -102,7 +108,9 @@ def test_a_slow_change_reports_progress_and_reads_at_most_once_a_second(slow_dem
     events = Events()
     world.reset_calls(slow_demo.endpoint)
 
-    result = apply_plan(plan, clients, options(time, allow_restart=True), events)
+    result = apply_plan(
+        plan, clients, options(time, allow_restart=True, allow_irreversible=True), events
+    )
 
     assert result.ok
     progress = [e for e in events.seen if e.kind == "progress"]
@@ -118,7 +126,9 @@ def test_a_wait_times_out_without_looping_forever(slow_demo) -> None:  # type: i
     plan = make_plan(clients, ONE_INSTANCE)
 
     result = apply_plan(
-        plan, clients, options(FakeTime(slow_demo), allow_restart=True, timeout_s=10)
+        plan,
+        clients,
+        options(FakeTime(slow_demo), allow_restart=True, allow_irreversible=True, timeout_s=10),
     )
 
     outcome = result.outcomes[0]
@@ -140,7 +150,9 @@ def test_ram_propagation_is_waited_out_after_the_role_is_created(demo) -> None: 
     world.reset_calls(demo.endpoint)
     time = FakeTime(demo)
 
-    result = apply_plan(plan, clients, options(time, allow_restart=True, parallelism=1))
+    result = apply_plan(
+        plan, clients, options(time, allow_restart=True, allow_irreversible=True, parallelism=1)
+    )
 
     assert result.ok, result.outcomes
     assert writes(demo)["rds:ModifyDBInstanceConfig"] == 4 + 2
@@ -150,7 +162,11 @@ def test_ram_propagation_is_waited_out_after_the_role_is_created(demo) -> None: 
 
 def test_not_authorised_without_a_ram_change_in_the_run_fails_at_once(demo) -> None:  # type: ignore[no-untyped-def]
     clients = clients_for(demo)
-    apply_plan(make_plan(clients, REPO_SPECS), clients, options(FakeTime(demo), allow_restart=True))
+    apply_plan(
+        make_plan(clients, REPO_SPECS),
+        clients,
+        options(FakeTime(demo), allow_restart=True, allow_irreversible=True),
+    )
     spec = {
         "defaults": {"region": HZ, "restart": "immediate"},
         "kms_keys": {
@@ -173,7 +189,7 @@ def test_not_authorised_without_a_ram_change_in_the_run_fails_at_once(demo) -> N
     )
     time = FakeTime(demo)
 
-    result = apply_plan(plan, clients, options(time, allow_restart=True))
+    result = apply_plan(plan, clients, options(time, allow_restart=True, allow_irreversible=True))
 
     outcome = result.outcomes[0]
     assert outcome.status == "failed"
@@ -196,7 +212,10 @@ def test_a_status_read_that_fails_ends_the_wait_saying_the_change_was_made(slow_
             )
 
     result = apply_plan(
-        plan, clients, options(FakeTime(slow_demo), allow_restart=True), after_the_guards
+        plan,
+        clients,
+        options(FakeTime(slow_demo), allow_restart=True, allow_irreversible=True),
+        after_the_guards,
     )
 
     outcome = result.outcomes[0]

@@ -49,7 +49,7 @@ def test_a_plan_with_refusals_writes_nothing(demo) -> None:  # type: ignore[no-u
     world.reset_calls(demo.endpoint)
 
     with pytest.raises(ApplyError) as raised:
-        apply_plan(plan, clients, options(FakeTime(), allow_restart=True))
+        apply_plan(plan, clients, options(FakeTime(), allow_restart=True, allow_irreversible=True))
 
     assert "refusal" in str(raised.value)
     assert plan.refusals[0].address in str(raised.value)
@@ -68,7 +68,7 @@ def test_restarts_need_allow_restart(demo) -> None:  # type: ignore[no-untyped-d
     for change in plan.changes:
         if change.restart:
             assert change.target_id in message
-    assert "--allow-restart" in message and "nothing was applied" in message
+    assert "--allow-restart", "--allow-irreversible" in message and "nothing was applied" in message
     assert world.admin(demo.endpoint, "GET", "calls")["total"] == 0
 
 
@@ -85,7 +85,9 @@ def test_a_scheduled_restart_needs_allow_restart_too(demo) -> None:  # type: ign
     assert f"{immediate[0].target_id} (now)" in message
     assert f"{scheduled[0].target_id} (in its maintenance window)" in message
     assert "not documented (docs/real-cloud.md)" in message
-    check_applicable(plan, options(FakeTime(), allow_restart=True))  # consent given: applies
+    check_applicable(
+        plan, options(FakeTime(), allow_restart=True, allow_irreversible=True)
+    )  # consent given: applies
 
 
 def test_an_instance_changed_since_the_plan_is_not_touched(demo) -> None:  # type: ignore[no-untyped-def]
@@ -94,7 +96,11 @@ def test_an_instance_changed_since_the_plan_is_not_touched(demo) -> None:  # typ
     _modify(demo, "pgm-bp1gp00000000001", "ServiceKey")  # off -> service key, out of band
     world.reset_calls(demo.endpoint)
 
-    result = apply_plan(plan, clients, options(FakeTime(demo), allow_restart=True, parallelism=1))
+    result = apply_plan(
+        plan,
+        clients,
+        options(FakeTime(demo), allow_restart=True, allow_irreversible=True, parallelism=1),
+    )
 
     assert not result.ok
     moved = result.outcome("rds_encryption.pgm-bp1gp00000000001")
@@ -149,7 +155,9 @@ def test_a_failure_stops_new_writes_and_lists_every_change(demo) -> None:  # typ
     )
     world.reset_calls(demo.endpoint)
 
-    result = apply_plan(plan, clients, options(FakeTime(demo), allow_restart=True))
+    result = apply_plan(
+        plan, clients, options(FakeTime(demo), allow_restart=True, allow_irreversible=True)
+    )
 
     statuses = {o.address: o.status for o in result.outcomes}
     failed = result.outcome("kms_key.rds-prod")
@@ -177,7 +185,10 @@ def test_a_signal_stops_new_writes_and_leaves_the_journal_consistent(demo, tmp_p
 
     with pytest.raises(Interrupted) as raised:
         apply_plan(
-            plan, clients, options(FakeTime(demo), allow_restart=True, journal=journal), on_event
+            plan,
+            clients,
+            options(FakeTime(demo), allow_restart=True, allow_irreversible=True, journal=journal),
+            on_event,
         )
 
     assert raised.value.exit_code == 143
@@ -212,7 +223,11 @@ def test_a_lost_answer_of_a_create_is_read_back_not_repeated(demo, monkeypatch, 
     world.reset_calls(demo.endpoint)
     journal = Journal(tmp_path / "journal.jsonl")
 
-    result = apply_plan(plan, clients, options(FakeTime(demo), allow_restart=True, journal=journal))
+    result = apply_plan(
+        plan,
+        clients,
+        options(FakeTime(demo), allow_restart=True, allow_irreversible=True, journal=journal),
+    )
 
     assert result.ok, result.outcomes
     done = writes(demo)
@@ -229,7 +244,9 @@ def test_a_lost_answer_of_create_key_is_read_back_by_its_tags_not_repeated(
     plan = make_plan(clients, REPO_SPECS)
     world.reset_calls(demo.endpoint)
 
-    result = apply_plan(plan, clients, options(FakeTime(demo), allow_restart=True))
+    result = apply_plan(
+        plan, clients, options(FakeTime(demo), allow_restart=True, allow_irreversible=True)
+    )
 
     assert result.ok, result.outcomes
     assert writes(demo)["kms:CreateKey"] == 2  # one per key of the spec, never repeated
@@ -241,7 +258,11 @@ def test_the_journal_records_every_write_before_and_after(demo, tmp_path) -> Non
     plan = make_plan(clients, REPO_SPECS)
     journal = Journal(tmp_path / "state" / "journal.jsonl")
 
-    apply_plan(plan, clients, options(FakeTime(demo), allow_restart=True, journal=journal))
+    apply_plan(
+        plan,
+        clients,
+        options(FakeTime(demo), allow_restart=True, allow_irreversible=True, journal=journal),
+    )
 
     entries = journal.entries()
     assert entries[0]["event"] == "start" and entries[0]["fingerprint"] == plan.fingerprint

@@ -31,8 +31,9 @@ with Emulator(":memory:", settings=Settings(restart_seconds=0), seed="demo") as 
             os.kill(os.getpid(), signal.SIGTERM)
 
     try:
-        apply_plan(plan, clients, options(FakeTime(emu), allow_restart=True, parallelism=1,
-                                          journal=journal), on_event)
+        consent = options(FakeTime(emu), allow_restart=True, allow_irreversible=True,
+                          parallelism=1, journal=journal)
+        apply_plan(plan, clients, consent, on_event)
     except Interrupted as error:
         statuses = {o.address: o.status for o in error.apply_result.outcomes}
         print(json.dumps({"signalled": sent[0], "statuses": statuses}), flush=True)

@@ -37,7 +37,7 @@ def _demo_applied(demo: Any) -> Any:
 
 
 def _options(demo: Any) -> Any:
-    return options(FakeTime(demo), allow_restart=True)
+    return options(FakeTime(demo), allow_restart=True, allow_irreversible=True)
 
 
 def _switch(demo: Any, instance_id: str, value: str) -> None:
@@ -216,7 +216,7 @@ def test_a_replayed_client_token_is_reported_within_seconds_not_after_the_timeou
     _switch(demo, "pgm-bp1gp00000000001", "disabled")  # undone by hand
     time = FakeTime(demo)
 
-    again = apply_plan(plan, clients, options(time, allow_restart=True))
+    again = apply_plan(plan, clients, options(time, allow_restart=True, allow_irreversible=True))
 
     (outcome,) = again.outcomes
     assert outcome.status == "failed"

@@ -1,6 +1,7 @@
-"""The guard at DisableKey counts TDE users (issue 18, item 4): someone turns TDE on with the
-key while apply moves its last disk user off it; the census read right before the write names
-the TDE user, and the key stays Enabled."""
+"""The guard at DisableKey counts TDE users (issue 18, item 4): someone moves an instance's TDE
+onto the key (the demo fleet turned its TDE on; IsRotate moves it) while apply moves the key's
+last disk user off it; the census read right before the write names the TDE user, and the key
+stays Enabled."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def _tde_on(demo: Any, instance_id: str, key_id: str) -> None:
 
     world.rds(demo.endpoint).modify_dbinstance_tde(
         models.ModifyDBInstanceTDERequest(
-            dbinstance_id=instance_id, tdestatus="Enabled", encryption_key=key_id
+            dbinstance_id=instance_id, tdestatus="Enabled", encryption_key=key_id, is_rotate=True
         )
     )
 

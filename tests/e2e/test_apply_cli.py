@@ -18,7 +18,7 @@ from tests.e2e.conftest import PlanRun, only_reads, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 SPECS = str(REPO / "specs")
-FLEET_CHANGES = 10  # the demo fleet's plan: 5 RAM/KMS changes, 4 instances, the legacy tag
+FLEET_CHANGES = 11  # the demo fleet's plan: 5 RAM/KMS changes, 4 disks, one TDE, the legacy tag
 
 
 @pytest.fixture(autouse=True)
@@ -69,7 +69,14 @@ def test_greenfield_cmk_rollout_with_the_embedded_emulator(tmp_path: Path) -> No
     """The demo: `--emulator` on a fresh state file, the repo's specs/."""
     state = str(tmp_path / "state" / "emulator.sqlite")
     done = run_cli(
-        "--emulator", "--emulator-state", state, "apply", SPECS, "--auto-approve", "--allow-restart"
+        "--emulator",
+        "--emulator-state",
+        state,
+        "apply",
+        SPECS,
+        "--auto-approve",
+        "--allow-restart",
+        "--allow-irreversible",
     )
     assert done.exit_code == 0, done.stdout + done.stderr
     assert done.stdout.rstrip().endswith(f"Apply complete! {FLEET_CHANGES} changed, 0 scheduled.")
@@ -84,7 +91,7 @@ def test_greenfield_cmk_rollout_with_the_embedded_emulator(tmp_path: Path) -> No
 
 
 def test_greenfield_against_an_endpoint(demo: Emulator, own_folder: Path) -> None:
-    done = apply(demo.endpoint, SPECS, "--auto-approve", "--allow-restart")
+    done = apply(demo.endpoint, SPECS, "--auto-approve", "--allow-restart", "--allow-irreversible")
     assert done.exit_code == 0, done.stdout + done.stderr
     assert "Done:" in done.stdout and "Failed:" not in done.stdout
     assert (own_folder / ".reconciler" / "journal.jsonl").exists()
@@ -92,7 +99,15 @@ def test_greenfield_against_an_endpoint(demo: Emulator, own_folder: Path) -> Non
 
 
 def test_json_result_holds_every_outcome_alone_on_stdout(demo: Emulator) -> None:
-    done = apply(demo.endpoint, SPECS, "--auto-approve", "--allow-restart", "--format", "json")
+    done = apply(
+        demo.endpoint,
+        SPECS,
+        "--auto-approve",
+        "--allow-restart",
+        "--allow-irreversible",
+        "--format",
+        "json",
+    )
     assert done.exit_code == 0, done.stderr
     result = json.loads(done.stdout)  # the document alone
     assert result["ok"] is True
@@ -111,7 +126,7 @@ def test_json_result_holds_every_outcome_alone_on_stdout(demo: Emulator) -> None
 
 
 def test_nothing_to_do_exits_0_without_asking(demo: Emulator) -> None:
-    first = apply(demo.endpoint, SPECS, "--auto-approve", "--allow-restart")
+    first = apply(demo.endpoint, SPECS, "--auto-approve", "--allow-restart", "--allow-irreversible")
     assert first.exit_code == 0, first.stderr
     world.reset_calls(demo.endpoint)
     again = apply(demo.endpoint, SPECS)  # no terminal, no --auto-approve: nothing to approve
@@ -127,7 +142,15 @@ def test_nothing_to_do_exits_0_without_asking(demo: Emulator) -> None:
 def test_apply_a_fresh_saved_plan(demo: Emulator, tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
     saved = save_plan(demo.endpoint, path)
-    done = apply(demo.endpoint, "--plan", str(path), SPECS, "--auto-approve", "--allow-restart")
+    done = apply(
+        demo.endpoint,
+        "--plan",
+        str(path),
+        SPECS,
+        "--auto-approve",
+        "--allow-restart",
+        "--allow-irreversible",
+    )
     assert done.exit_code == 0, done.stdout + done.stderr
     # The ClientTokens sent are the saved plan's own.
     lines = Path(".reconciler/journal.jsonl").read_text().splitlines()
@@ -152,7 +175,15 @@ def test_a_stale_saved_plan_is_refused_naming_what_moved(demo: Emulator, tmp_pat
     save_plan(demo.endpoint, path)
     set_encryption(demo.endpoint, "pgm-bp1ded0000000002", "disabled")  # was on the service key
     world.reset_calls(demo.endpoint)
-    refused = apply(demo.endpoint, "--plan", str(path), SPECS, "--auto-approve", "--allow-restart")
+    refused = apply(
+        demo.endpoint,
+        "--plan",
+        str(path),
+        SPECS,
+        "--auto-approve",
+        "--allow-restart",
+        "--allow-irreversible",
+    )
     assert refused.exit_code == 1
     assert "rds_encryption.pgm-bp1ded0000000002" in refused.stderr
     assert 'encryption.key: "ServiceKey" when planned, "disabled" now' in refused.stderr
@@ -161,7 +192,7 @@ def test_a_stale_saved_plan_is_refused_naming_what_moved(demo: Emulator, tmp_pat
     assert "rds_encryption.pgm-bp1ded0000000001" not in refused.stderr
     assert writes(demo.endpoint) == []
     # Planning again applies cleanly.
-    done = apply(demo.endpoint, "--auto-approve", "--allow-restart", SPECS)
+    done = apply(demo.endpoint, "--auto-approve", "--allow-restart", "--allow-irreversible", SPECS)
     assert done.exit_code == 0, done.stdout + done.stderr
     assert_converged(demo.endpoint)
 
@@ -173,7 +204,15 @@ def test_a_change_to_an_unrelated_instance_does_not_make_it_stale(
     save_plan(demo.endpoint, path)
     # pgm-bp1gp00000000003 is not in the spec; pgm-bp1gp00000000002 is, without a change.
     set_encryption(demo.endpoint, "pgm-bp1gp00000000003", "disabled")
-    done = apply(demo.endpoint, "--plan", str(path), SPECS, "--auto-approve", "--allow-restart")
+    done = apply(
+        demo.endpoint,
+        "--plan",
+        str(path),
+        SPECS,
+        "--auto-approve",
+        "--allow-restart",
+        "--allow-irreversible",
+    )
     assert done.exit_code == 0, done.stdout + done.stderr
     assert f"Apply complete! {FLEET_CHANGES} changed" in done.stdout
     assert_converged(demo.endpoint)
@@ -189,12 +228,20 @@ def test_a_resource_absent_when_planned_and_made_by_hand_since_is_stale(
     assert next(c for c in saved["changes"] if c["address"] == "kms_key.rds-prod")["before"] is None
     key_id = world.create_key(demo.endpoint, alias="alias/rds-prod")
     world.reset_calls(demo.endpoint)
-    refused = apply(demo.endpoint, "--plan", str(path), SPECS, "--auto-approve", "--allow-restart")
+    refused = apply(
+        demo.endpoint,
+        "--plan",
+        str(path),
+        SPECS,
+        "--auto-approve",
+        "--allow-restart",
+        "--allow-irreversible",
+    )
     assert refused.exit_code == 1
     assert "kms_key.rds-prod: the facts this change rests on changed" in refused.stderr
     assert f"did not exist when planned; exists now ({key_id})" in refused.stderr
     assert writes(demo.endpoint) == []
-    done = apply(demo.endpoint, SPECS, "--auto-approve", "--allow-restart")
+    done = apply(demo.endpoint, SPECS, "--auto-approve", "--allow-restart", "--allow-irreversible")
     assert done.exit_code == 0, done.stdout + done.stderr
     assert_converged(demo.endpoint)
 
@@ -204,11 +251,27 @@ def test_a_plan_of_other_spec_files_is_refused(demo: Emulator, tmp_path: Path) -
     other = str(REPO / "specs" / "examples" / "service-key")
     save_plan(demo.endpoint, path, other)
     world.reset_calls(demo.endpoint)
-    refused = apply(demo.endpoint, "--plan", str(path), SPECS, "--auto-approve", "--allow-restart")
+    refused = apply(
+        demo.endpoint,
+        "--plan",
+        str(path),
+        SPECS,
+        "--auto-approve",
+        "--allow-restart",
+        "--allow-irreversible",
+    )
     assert refused.exit_code == 1
     assert "does not belong to the spec" in refused.stderr
     assert writes(demo.endpoint) == []
-    done = apply(demo.endpoint, "--plan", str(path), other, "--auto-approve", "--allow-restart")
+    done = apply(
+        demo.endpoint,
+        "--plan",
+        str(path),
+        other,
+        "--auto-approve",
+        "--allow-restart",
+        "--allow-irreversible",
+    )
     assert done.exit_code == 0, done.stdout + done.stderr
     assert_converged(demo.endpoint, other)
 
@@ -227,7 +290,7 @@ def test_a_malformed_plan_file_is_a_clear_error(
     assert says in refused.stderr and str(path) in refused.stderr
     assert "Traceback" not in refused.stderr
     assert world.calls(demo.endpoint) == {}  # refused before reading the cloud
-    done = apply(demo.endpoint, SPECS, "--auto-approve", "--allow-restart")
+    done = apply(demo.endpoint, SPECS, "--auto-approve", "--allow-restart", "--allow-irreversible")
     assert done.exit_code == 0
     assert_converged(demo.endpoint)
 
@@ -236,12 +299,12 @@ def test_a_malformed_plan_file_is_a_clear_error(
 
 
 def test_no_terminal_and_no_auto_approve_is_refused(demo: Emulator) -> None:
-    refused = apply(demo.endpoint, SPECS, "--allow-restart")
+    refused = apply(demo.endpoint, SPECS, "--allow-restart", "--allow-irreversible")
     assert refused.exit_code == 1
     assert "--auto-approve" in refused.stderr
     assert "The plan makes these changes" in refused.stdout  # shown, then refused
     assert writes(demo.endpoint) == []
-    done = apply(demo.endpoint, SPECS, "--allow-restart", "--auto-approve")
+    done = apply(demo.endpoint, SPECS, "--allow-restart", "--allow-irreversible", "--auto-approve")
     assert done.exit_code == 0
     assert_converged(demo.endpoint)
 
@@ -254,7 +317,7 @@ def test_on_a_terminal_only_yes_approves(demo: Emulator, monkeypatch: pytest.Mon
     from tests.e2e.conftest import ENV
 
     monkeypatch.setattr(apply_module, "_on_a_terminal", lambda _to_stderr: True)
-    args = ["--endpoint", demo.endpoint, "apply", SPECS, "--allow-restart"]
+    args = ["--endpoint", demo.endpoint, "apply", SPECS, "--allow-restart", "--allow-irreversible"]
     no = CliRunner().invoke(cli, args, env=ENV, input="y\n")
     assert no.exit_code == 1
     assert "Only 'yes' will be accepted" in no.stdout
@@ -271,9 +334,9 @@ def test_an_immediate_restart_needs_allow_restart(demo: Emulator) -> None:
     assert refused.exit_code == 1
     for instance in ("pgm-bp1ded0000000001", "pgm-bp1ded0000000002", "pgm-uf6ded0000000001"):
         assert instance in refused.stderr
-    assert "--allow-restart" in refused.stderr
+    assert "--allow-restart", "--allow-irreversible" in refused.stderr
     assert writes(demo.endpoint) == []  # GET /_emulator/calls: reads only
-    done = apply(demo.endpoint, SPECS, "--auto-approve", "--allow-restart")
+    done = apply(demo.endpoint, SPECS, "--auto-approve", "--allow-restart", "--allow-irreversible")
     assert done.exit_code == 0
     assert_converged(demo.endpoint)
 
@@ -287,7 +350,7 @@ def test_a_maintenance_window_change_is_scheduled_not_waited_for(
             "instances": {"pgm-bp1gp00000000001": {"encryption": {"key": "service"}}},
         }
     )
-    done = apply(demo.endpoint, folder, "--auto-approve", "--allow-restart")
+    done = apply(demo.endpoint, folder, "--auto-approve", "--allow-restart", "--allow-irreversible")
     assert done.exit_code == 0, done.stdout + done.stderr
     summary = done.stdout.split("Scheduled", 1)[1]
     assert "starts at " in summary and "T18:00:00Z (its maintenance window)" in summary
@@ -311,7 +374,7 @@ def test_a_maintenance_window_change_needs_allow_restart_too(
     assert refused.exit_code == 1, refused.stdout + refused.stderr
     message = " ".join(refused.stderr.split())
     assert "pgm-bp1gp00000000001 (in its maintenance window)" in message
-    assert "--allow-restart" in message and "docs/real-cloud.md" in message
+    assert "--allow-restart", "--allow-irreversible" in message and "docs/real-cloud.md" in message
     assert "not documented" in message and "nothing was applied" in message
     assert writes(demo.endpoint) == []
     assert world.admin(demo.endpoint, "GET", "tasks")["tasks"] == []
@@ -343,5 +406,12 @@ def test_timeout_values(value: str, ok: bool) -> None:
 def test_apply_help_points_to_the_exit_codes() -> None:
     text = " ".join(run_cli("apply", "--help").stdout.split())
     assert "docs/exit-codes.md" in text and "130/143" in text
-    for option in ("--plan", "--auto-approve", "--allow-restart", "--parallelism", "--timeout"):
+    for option in (
+        "--plan",
+        "--auto-approve",
+        "--allow-restart",
+        "--allow-irreversible",
+        "--parallelism",
+        "--timeout",
+    ):
         assert option in text

@@ -22,7 +22,9 @@ ACCOUNT = Settings().account_id
 
 def apply_in(folder: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> PlanRun:
     monkeypatch.chdir(folder)
-    return run_cli(*args, "apply", SPECS, "--auto-approve", "--allow-restart")
+    return run_cli(
+        *args, "apply", SPECS, "--auto-approve", "--allow-restart", "--allow-irreversible"
+    )
 
 
 def held_by_this_test(endpoint: str, region: str = "cn-shanghai") -> ApplyLocks:
@@ -108,7 +110,7 @@ def test_two_emulator_state_files_are_two_clouds(
         blocked = run_cli("--emulator", "--emulator-state", state, "apply", SPECS, "--auto-approve")
         free = run_cli(
             "--emulator", "--emulator-state", other, "apply", SPECS, "--auto-approve",
-            "--allow-restart",
+            "--allow-restart", "--allow-irreversible",
         )  # fmt: skip
     assert blocked.exit_code == 1 and "another apply holds the lock" in blocked.stderr
     assert free.exit_code == 0, free.stderr

@@ -88,6 +88,7 @@ def start_apply(endpoint: str, spec: str, *extra: str) -> subprocess.Popen[str]:
             spec,
             "--auto-approve",
             "--allow-restart",
+            "--allow-irreversible",
             "--parallelism",
             str(PARALLELISM),
             *extra,
@@ -212,7 +213,15 @@ def test_a_second_apply_fails_at_once_naming_the_holder(busy_world: tuple[str, s
     started = time.monotonic()
     second = CliRunner().invoke(
         cli,
-        ["--endpoint", endpoint, "apply", spec, "--auto-approve", "--allow-restart"],
+        [
+            "--endpoint",
+            endpoint,
+            "apply",
+            spec,
+            "--auto-approve",
+            "--allow-restart",
+            "--allow-irreversible",
+        ],
         env=ENV,
     )
     took = time.monotonic() - started

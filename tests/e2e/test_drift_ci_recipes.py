@@ -97,7 +97,7 @@ def test_every_reconciler_command_of_a_recipe_runs(demo, repo: Path, recipe: str
         run = run_cli("--endpoint", demo.endpoint, *command)
         assert run.exit_code in EXPECTED[command[0]], (command, run.stderr)
         if command[0] == "apply":
-            assert "--allow-restart" in run.stdout + run.stderr
+            assert "--allow-restart", "--allow-irreversible" in run.stdout + run.stderr
         ran.add(command[0])
     assert ran == {"validate", "plan", "drift", "apply"}
     assert json.loads((repo / "drift.json").read_text())["format_version"] == "1"

@@ -58,7 +58,15 @@ def test_two_keys_in_one_region_are_created_in_the_kms_instance(emulator, write_
     assert run.exit_code == 0 and not run.plan["refusals"], run.stdout + run.stderr
     create = next(c for c in run.plan["changes"] if c["address"] == "kms_key.prod")
     assert create["operations"][0]["params"]["DKMSInstanceId"] == HZ
-    applied = run_cli("--endpoint", endpoint, "apply", folder, "--auto-approve", "--allow-restart")
+    applied = run_cli(
+        "--endpoint",
+        endpoint,
+        "apply",
+        folder,
+        "--auto-approve",
+        "--allow-restart",
+        "--allow-irreversible",
+    )
     assert applied.exit_code == 0, applied.stdout + applied.stderr
     for alias in ("alias/rds-prod", "alias/rds-reports"):
         assert _describe(endpoint, alias).dkmsinstance_id == HZ

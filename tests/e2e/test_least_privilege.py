@@ -55,9 +55,11 @@ GREENFIELD_ACTIONS = [
     "ram:ListPoliciesForRole",
     "rds:DescribeDBInstanceAttribute",
     "rds:DescribeDBInstanceEncryptionKey",
+    "rds:DescribeDBInstanceTDE",  # the demo fleet enables TDE on one instance
     "rds:DescribeDBInstances",
     "rds:DescribeHistoryTasks",
     "rds:ModifyDBInstanceConfig",
+    "rds:ModifyDBInstanceTDE",
 ]
 """Every action the demo world's greenfield apply calls (checked below)."""
 
@@ -189,7 +191,9 @@ def test_drift_and_import_fail_naming_each_missing_action(
 
 def test_apply_converges_with_the_apply_document_alone(demo: Emulator) -> None:
     attach_as_custom_policy(demo.endpoint, "apply")
-    done = as_user(demo.endpoint, "apply", SPECS, "--auto-approve", "--allow-restart")
+    done = as_user(
+        demo.endpoint, "apply", SPECS, "--auto-approve", "--allow-restart", "--allow-irreversible"
+    )
     assert done.exit_code == 0, done.stdout + done.stderr
     assert "Apply complete!" in done.stdout
     again = as_user(demo.endpoint, "plan", SPECS, "--detailed-exitcode")
@@ -198,7 +202,9 @@ def test_apply_converges_with_the_apply_document_alone(demo: Emulator) -> None:
 
 
 def test_the_greenfield_rollout_calls_these_actions(demo: Emulator) -> None:
-    needed = called(demo.endpoint, "apply", SPECS, "--auto-approve", "--allow-restart")
+    needed = called(
+        demo.endpoint, "apply", SPECS, "--auto-approve", "--allow-restart", "--allow-irreversible"
+    )
     assert sorted(needed) == GREENFIELD_ACTIONS
     assert needed <= {a for s in document("apply")["Statement"] for a in s["Action"]}
 
@@ -207,7 +213,9 @@ def test_the_plan_document_cannot_apply_and_nothing_is_written(demo: Emulator) -
     before = run_cli("--endpoint", demo.endpoint, "plan", SPECS, "--format", "json").plan
     grant(demo.endpoint, document("plan"))
     world.reset_calls(demo.endpoint)
-    refused = as_user(demo.endpoint, "apply", SPECS, "--auto-approve", "--allow-restart")
+    refused = as_user(
+        demo.endpoint, "apply", SPECS, "--auto-approve", "--allow-restart", "--allow-irreversible"
+    )
     assert_names_the_refusal(refused, "ram:CreatePolicy")  # the first write of the plan
     writes = only_reads(world.calls(demo.endpoint))
     assert writes == ["ram:CreatePolicy"]  # tried once, refused, nothing else attempted
@@ -231,7 +239,16 @@ def _without_tokens(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _apply_json(endpoint: str) -> tuple[PlanRun, dict[str, Any] | None]:
-    run = as_user(endpoint, "apply", SPECS, "--auto-approve", "--allow-restart", "--format", "json")
+    run = as_user(
+        endpoint,
+        "apply",
+        SPECS,
+        "--auto-approve",
+        "--allow-restart",
+        "--allow-irreversible",
+        "--format",
+        "json",
+    )
     try:
         return run, json.loads(run.stdout)
     except ValueError:
@@ -252,7 +269,14 @@ def test_apply_without_one_action_fails_naming_it_and_says_what_it_did(action: s
             _assert_reported_as_it_is(emu.endpoint, action, result)
         # With the whole document, the same apply picks up where it stopped and converges.
         grant(emu.endpoint, document("apply"))
-        done = as_user(emu.endpoint, "apply", SPECS, "--auto-approve", "--allow-restart")
+        done = as_user(
+            emu.endpoint,
+            "apply",
+            SPECS,
+            "--auto-approve",
+            "--allow-restart",
+            "--allow-irreversible",
+        )
         assert done.exit_code == 0, done.stdout + done.stderr
         again = as_user(emu.endpoint, "plan", SPECS, "--detailed-exitcode")
         assert again.exit_code == 0, again.stdout + again.stderr
@@ -321,7 +345,9 @@ def narrowed_apply_document(role: str = "aliyunrdsinstanceencryptiondefaultrole"
 
 def test_apply_converges_with_the_narrowed_resources_the_docs_suggest(demo: Emulator) -> None:
     grant(demo.endpoint, narrowed_apply_document())
-    done = as_user(demo.endpoint, "apply", SPECS, "--auto-approve", "--allow-restart")
+    done = as_user(
+        demo.endpoint, "apply", SPECS, "--auto-approve", "--allow-restart", "--allow-irreversible"
+    )
     assert done.exit_code == 0, done.stdout + done.stderr
     again = as_user(demo.endpoint, "plan", SPECS, "--detailed-exitcode")
     assert again.exit_code == 0, again.stdout + again.stderr

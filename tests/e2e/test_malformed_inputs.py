@@ -129,7 +129,7 @@ def test_the_unaltered_plan_file_is_accepted(
     path.write_text(real_plan)
     run = run_cli(
         "--endpoint", demo.endpoint, "apply", "--plan", str(path), SPECS, "--auto-approve",
-        "--allow-restart",
+        "--allow-restart", "--allow-irreversible",
     )  # fmt: skip
     assert run.exit_code == 0, run.stderr
 
@@ -173,7 +173,15 @@ def test_a_journal_that_cannot_be_written_stops_apply_before_any_write(
 ) -> None:
     JOURNALS[case](own_folder)
     world.reset_calls(demo.endpoint)
-    run = run_cli("--endpoint", demo.endpoint, "apply", SPECS, "--auto-approve", "--allow-restart")
+    run = run_cli(
+        "--endpoint",
+        demo.endpoint,
+        "apply",
+        SPECS,
+        "--auto-approve",
+        "--allow-restart",
+        "--allow-irreversible",
+    )
     assert_one_line_error(run, "journal", ".reconciler")
     assert only_reads(world.calls(demo.endpoint)) == [], "no write was made"
 

@@ -103,7 +103,7 @@ def test_a_tampered_saved_plan_is_refused_with_no_write(
 
     refused = run_cli(
         "--endpoint", demo.endpoint, "apply", "--plan", str(path), SPECS, "--auto-approve",
-        "--allow-restart",
+        "--allow-restart", "--allow-irreversible",
     )  # fmt: skip
 
     assert refused.exit_code == 1, refused.stdout + refused.stderr
@@ -116,7 +116,7 @@ def test_a_tampered_saved_plan_is_refused_with_no_write(
     assert again.exit_code == 0, again.stderr
     done = run_cli(
         "--endpoint", demo.endpoint, "apply", "--plan", str(path), SPECS, "--auto-approve",
-        "--allow-restart",
+        "--allow-restart", "--allow-irreversible",
     )  # fmt: skip
     assert done.exit_code == 0, done.stdout + done.stderr
     # The instance nobody declared kept its encryption through all of it.

@@ -156,8 +156,12 @@ def test_plan_files_and_every_output_format(
     assert "plan.json" in texts
 
 
+CONSENT = ("--auto-approve", "--allow-restart", "--allow-irreversible")
+"""The demo fleet restarts instances and enables TDE (one-way)."""
+
+
 def test_apply_its_journal_and_the_json_result(cloud: Cloud, tmp_path: Path) -> None:
-    result = run(tmp_path, cloud.endpoint, "apply", SPECS, "--auto-approve", "--allow-restart",
+    result = run(tmp_path, cloud.endpoint, "apply", SPECS, *CONSENT,
                  "--format", "json", debug="sdk")  # fmt: skip
     assert result.returncode == 0, result.stderr
     texts = assert_nothing_leaks(cloud, tmp_path, result)
@@ -168,7 +172,7 @@ def test_a_failed_apply_shows_the_code_and_request_id_and_nothing_secret(
     cloud: Cloud, tmp_path: Path
 ) -> None:
     fault(cloud, "ModifyDBInstanceConfig", "InvalidParameter", 400, times=100)
-    result = run(tmp_path, cloud.endpoint, "apply", SPECS, "--auto-approve", "--allow-restart",
+    result = run(tmp_path, cloud.endpoint, "apply", SPECS, *CONSENT,
                  debug="logging", source="profile")  # fmt: skip
     assert result.returncode == 1
     assert_code_and_request_id(result.stdout, "InvalidParameter")

@@ -17,6 +17,7 @@ from reconciler.emulator.clock import iso, parse_iso
 from reconciler.emulator.rds import kernel
 from reconciler.emulator.runtime import Settings
 from reconciler.emulator.server import Emulator
+from tests.emulator.conftest import seed_kms_instances
 from tests.emulator.rds_fixtures import (  # noqa: F401  (fixtures)
     RESTART_SECONDS,
     advance,
@@ -52,7 +53,7 @@ def emulator(tmp_path: Path) -> Iterator[Emulator]:
     seed.write_text(SEED)
     settings = Settings(restart_seconds=RESTART_SECONDS)
     with Emulator(state_path=":memory:", seed=str(seed), settings=settings) as emu:
-        yield emu
+        yield seed_kms_instances(emu)  # the keys of these tests live in a KMS instance
 
 
 def _enable_tde(rds: Any, instance_id: str, key_id: str | None = None) -> Any:

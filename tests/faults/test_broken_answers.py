@@ -94,7 +94,13 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Emula
         os.chdir(tmp_path_factory.mktemp("apply"))  # its .reconciler/ goes there
         try:
             done = run_cli(
-                "--endpoint", applied.endpoint, "apply", SPECS, "--auto-approve", "--allow-restart"
+                "--endpoint",
+                applied.endpoint,
+                "apply",
+                SPECS,
+                "--auto-approve",
+                "--allow-restart",
+                "--allow-irreversible",
             )
         finally:
             os.chdir(here)

@@ -28,7 +28,9 @@ def test_an_instance_busy_for_five_reads_is_waited_for_then_changed_once(demo) -
     time = FakeTime(demo)
     events = Events()
 
-    result = apply_plan(plan, clients, options(time, allow_restart=True), events)
+    result = apply_plan(
+        plan, clients, options(time, allow_restart=True, allow_irreversible=True), events
+    )
 
     assert result.ok, result.outcomes
     counted = world.calls(demo.endpoint)
@@ -55,7 +57,12 @@ def test_a_terminal_state_while_waiting_is_not_looped_on(slow_demo) -> None:  # 
             hold_busy(slow_demo, GP, reads=1000, status="Deleting")
 
     world.reset_calls(slow_demo.endpoint)
-    result = apply_plan(plan, clients, options(FakeTime(slow_demo), allow_restart=True), on_event)
+    result = apply_plan(
+        plan,
+        clients,
+        options(FakeTime(slow_demo), allow_restart=True, allow_irreversible=True),
+        on_event,
+    )
 
     outcome = result.outcomes[0]
     assert outcome.status == "failed" and held
@@ -70,7 +77,9 @@ def test_a_busy_instance_that_turns_terminal_is_not_written_to(demo) -> None:  #
     hold_busy(demo, GP, reads=1000, status="Deleting")
     world.reset_calls(demo.endpoint)
 
-    result = apply_plan(plan, clients, options(FakeTime(demo), allow_restart=True))
+    result = apply_plan(
+        plan, clients, options(FakeTime(demo), allow_restart=True, allow_irreversible=True)
+    )
 
     outcome = result.outcomes[0]
     assert outcome.status == "failed"

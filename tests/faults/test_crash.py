@@ -45,7 +45,14 @@ def test_kill_9_between_the_write_and_its_journal_entry_then_no_duplicate(
     ]
     # The write commits; its answer is held for 5 s: the process is killed while waiting.
     lose_answer(demo, MODIFY, delay_ms=5000)
-    args = ("--plan", "plan.json", "spec.yaml", "--auto-approve", "--allow-restart")
+    args = (
+        "--plan",
+        "plan.json",
+        "spec.yaml",
+        "--auto-approve",
+        "--allow-restart",
+        "--allow-irreversible",
+    )
     process = apply_process(demo.endpoint, *args)
     journal = Journal(tmp_path / ".reconciler" / "journal.jsonl")
     deadline = time.monotonic() + 60

@@ -27,7 +27,9 @@ def test_a_create_whose_answer_is_lost_converges_without_a_duplicate(demo, actio
     lose_answer(demo, action)
     world.reset_calls(demo.endpoint)
 
-    result = apply_plan(plan, clients, options(FakeTime(demo), allow_restart=True))
+    result = apply_plan(
+        plan, clients, options(FakeTime(demo), allow_restart=True, allow_irreversible=True)
+    )
 
     assert result.ok, result.outcomes
     made = writes(demo)
@@ -73,7 +75,11 @@ def test_the_search_for_a_lost_key_costs_nothing_when_every_alias_exists(demo) -
     """ListKeys, ListAliases and the tag reads of alias-less keys happen only in a region
     where a spec key's alias is absent (where the plan would create a key)."""
     clients = clients_for(demo)
-    apply_plan(make_plan(clients, REPO_SPECS), clients, options(FakeTime(demo), allow_restart=True))
+    apply_plan(
+        make_plan(clients, REPO_SPECS),
+        clients,
+        options(FakeTime(demo), allow_restart=True, allow_irreversible=True),
+    )
     world.reset_calls(demo.endpoint)
     make_plan(clients, REPO_SPECS)
     counted = world.calls(demo.endpoint)

@@ -46,7 +46,9 @@ def test_throttled_three_times_then_success_honouring_retry_after(demo) -> None:
     fault(demo, action=MODIFY, code="Throttling.User", status=400, times=3, retry_after_ms=700)
     world.reset_calls(demo.endpoint)
 
-    result = apply_plan(plan, clients, options(FakeTime(demo), allow_restart=True))
+    result = apply_plan(
+        plan, clients, options(FakeTime(demo), allow_restart=True, allow_irreversible=True)
+    )
 
     assert result.ok, result.outcomes
     assert writes(demo) == {MODIFY: 4}  # three throttled, one accepted
@@ -73,7 +75,15 @@ def test_endless_throttling_ends_before_the_deadline_exit_1_nothing_done(
 
     result = CliRunner().invoke(
         cli,
-        ["--endpoint", demo.endpoint, "apply", "spec.yaml", "--auto-approve", "--allow-restart"],
+        [
+            "--endpoint",
+            demo.endpoint,
+            "apply",
+            "spec.yaml",
+            "--auto-approve",
+            "--allow-restart",
+            "--allow-irreversible",
+        ],
         env=ENV,
     )
 
@@ -92,7 +102,9 @@ def test_a_503_on_modify_config_is_retried_with_the_same_token_and_applied_once(
     fault(demo, action=MODIFY, code="ServiceUnavailable", status=503, times=2)
     world.reset_calls(demo.endpoint)
 
-    result = apply_plan(plan, clients, options(FakeTime(demo), allow_restart=True))
+    result = apply_plan(
+        plan, clients, options(FakeTime(demo), allow_restart=True, allow_irreversible=True)
+    )
 
     assert result.ok, result.outcomes
     assert writes(demo) == {MODIFY: 3}
@@ -122,7 +134,12 @@ def test_a_modify_config_whose_answer_is_lost_after_the_commit_converges_once(
     world.reset_calls(slow_demo.endpoint)
     events = Events()
 
-    result = apply_plan(plan, clients, options(FakeTime(slow_demo), allow_restart=True), events)
+    result = apply_plan(
+        plan,
+        clients,
+        options(FakeTime(slow_demo), allow_restart=True, allow_irreversible=True),
+        events,
+    )
 
     assert result.ok, result.outcomes
     assert writes(slow_demo) == {MODIFY: 2}  # the lost one and its replay
@@ -151,7 +168,9 @@ def test_the_same_token_with_new_parameters_is_surfaced_not_retried(demo) -> Non
     )
     world.reset_calls(demo.endpoint)
 
-    result = apply_plan(plan, clients, options(FakeTime(demo), allow_restart=True))
+    result = apply_plan(
+        plan, clients, options(FakeTime(demo), allow_restart=True, allow_irreversible=True)
+    )
 
     outcome = result.outcomes[0]
     assert outcome.status == "failed"

@@ -79,7 +79,9 @@ def test_a_role_rds_cannot_see_for_60_seconds_is_waited_out(demo) -> None:  # ty
     world.reset_calls(demo.endpoint)
     time = FakeTime(demo)
 
-    result = apply_plan(plan, clients, options(time, allow_restart=True, parallelism=1))
+    result = apply_plan(
+        plan, clients, options(time, allow_restart=True, allow_irreversible=True, parallelism=1)
+    )
 
     assert result.ok, result.outcomes
     assert 60 <= sum(time.slept) <= 120
@@ -108,7 +110,9 @@ def test_a_key_in_use_disabled_out_of_band_refuses_its_instance_and_touches_noth
     assert [c.address for c in plan.changes] == [f"rds_encryption.{GP}"]
     world.reset_calls(demo.endpoint)
     with pytest.raises(Exception, match="refusal"):
-        apply_plan(plan, clients, options(FakeTime(demo), allow_restart=True))
+        apply_plan(
+            plan, clients, options(FakeTime(demo), allow_restart=True, allow_irreversible=True)
+        )
     assert world.calls(demo.endpoint) == {}
 
 
@@ -122,7 +126,9 @@ def test_an_instance_removed_from_the_spec_is_left_alone(demo) -> None:  # type:
         },
     }
     assert apply_plan(
-        make_plan(clients, both), clients, options(FakeTime(demo), allow_restart=True)
+        make_plan(clients, both),
+        clients,
+        options(FakeTime(demo), allow_restart=True, allow_irreversible=True),
     ).ok
     # GP leaves the spec, and someone turns its encryption off again.
     from alibabacloud_rds20140815 import models
@@ -136,7 +142,9 @@ def test_an_instance_removed_from_the_spec_is_left_alone(demo) -> None:  # type:
     plan = make_plan(clients, one)
     assert plan.changes == [] and plan.refusals == []
     world.reset_calls(demo.endpoint)
-    assert apply_plan(plan, clients, options(FakeTime(demo), allow_restart=True)).ok
+    assert apply_plan(
+        plan, clients, options(FakeTime(demo), allow_restart=True, allow_irreversible=True)
+    ).ok
     assert writes(demo) == {}
 
 
@@ -247,7 +255,9 @@ def test_a_world_back_where_an_earlier_plan_found_it_is_changed_again(demo) -> N
     }
     clients = clients_for(demo)
     first = make_plan(clients, spec)
-    assert apply_plan(first, clients, options(FakeTime(demo), allow_restart=True)).ok
+    assert apply_plan(
+        first, clients, options(FakeTime(demo), allow_restart=True, allow_irreversible=True)
+    ).ok
     world.rds(demo.endpoint).modify_dbinstance_config(
         models.ModifyDBInstanceConfigRequest(
             dbinstance_id=GP, config_name="encryptionKey", config_value="disabled"
@@ -258,7 +268,11 @@ def test_a_world_back_where_an_earlier_plan_found_it_is_changed_again(demo) -> N
     )
     assert again.fingerprint == first.fingerprint  # the same facts as the first time
 
-    result = apply_plan(again, clients, options(FakeTime(demo), allow_restart=True, timeout_s=60))
+    result = apply_plan(
+        again,
+        clients,
+        options(FakeTime(demo), allow_restart=True, allow_irreversible=True, timeout_s=60),
+    )
 
     assert result.ok, result.outcomes
     assert make_plan(clients, spec).changes == []

@@ -271,7 +271,9 @@ def run_case(emu: Emulator, case: Case) -> None:
     if not result.ok:
         again = plan_of(spec, clients)
         assert not again.refusals, again.refusals
-        assert apply_plan(again, clients, options(time, allow_restart=True)).ok
+        assert apply_plan(
+            again, clients, options(time, allow_restart=True, allow_irreversible=True)
+        ).ok
         check_invariants(emu, case)
     assert plan_of(spec, clients).changes == [], "apply did not converge"
     created = sum(1 for c in fault_free.changes if "kms:CreateKey" in c.op_names)

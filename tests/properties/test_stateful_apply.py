@@ -175,7 +175,9 @@ class ApplyMachine(RuleBasedStateMachine):
         before = {t["task_id"] for t in world.admin(self.emu.endpoint, "GET", "tasks")["tasks"]}
         world.reset_calls(self.emu.endpoint)
         try:
-            apply_plan(plan, self.clients, options(self.time, allow_restart=True))
+            apply_plan(
+                plan, self.clients, options(self.time, allow_restart=True, allow_irreversible=True)
+            )
         except ApplyError:
             assert plan.refusals, "refused without a refusal"
             assert not [a for a in world.calls(self.emu.endpoint) if "Modify" in a or "Create" in a]
