@@ -9,13 +9,12 @@ from typing import Any
 
 from reconciler.cloud.answers import absent, reading
 from reconciler.cloud.clients import CloudClients
+from reconciler.cloud.rds_wire import answer, models
 from reconciler.core.facts import (
-    ObservedBackup,
     ObservedEncryption,
     ObservedInstance,
     ObservedKeyUser,
     ObservedTask,
-    ObservedTde,
     class_type_from_code,
 )
 from reconciler.core.ops import Op
@@ -35,19 +34,6 @@ INSTANCE_ABSENT = ("InvalidDBInstanceId.NotFound",)
 """The documented answer for an instance id that does not exist."""
 
 
-def _models() -> Any:
-    from alibabacloud_rds20140815 import models
-
-    return models
-
-
-def _answer(clients: CloudClients, region: str, action: str, method: str, request: Any) -> dict:
-    """Call one RDS read through the shared road (retry, rate limit, count); its body as wire
-    names. Errors propagate for the caller's `reading` block to label."""
-    response = clients.call("rds", region, action, lambda c: getattr(c, method)(request))
-    return response.body.to_map() or {}
-
-
 @dataclass(frozen=True)
 class InstancePage:
     items: list[dict[str, Any]]
@@ -59,7 +45,7 @@ def list_instances(
 ) -> InstancePage:
     """One page (100 a page) of the PostgreSQL instances of a region, or of every engine's
     (a MySQL or SQL Server instance may use a KMS key too, and a disabled key locks it)."""
-    request = _models().DescribeDBInstancesRequest(
+    request = models().DescribeDBInstancesRequest(
         region_id=region,
         engine=None if all_engines else ENGINE,
         page_size=PAGE_SIZE,
@@ -67,7 +53,7 @@ def list_instances(
         instance_level=1,  # items carry Category only with InstanceLevel=1 (documented)
     )
     with reading("rds:DescribeDBInstances", f"{region} page {page}"):
-        body = _answer(clients, region, "DescribeDBInstances", "describe_dbinstances", request)
+        body = answer(clients, region, "DescribeDBInstances", "describe_dbinstances", request)
         items = _instance_items(body)
         total = int(body["TotalRecordCount"])
         if total < 0:
@@ -89,12 +75,12 @@ def _instance_items(body: dict[str, Any]) -> list[dict[str, Any]]:
 def find_instance(clients: CloudClients, region: str, instance_id: str) -> dict[str, Any] | None:
     """Look one instance up by id, any engine (a declared instance missing from the PostgreSQL
     list may exist with another engine, which is a different refusal than not found)."""
-    request = _models().DescribeDBInstancesRequest(
+    request = models().DescribeDBInstancesRequest(
         region_id=region, dbinstance_id=instance_id, instance_level=1
     )
     with reading("rds:DescribeDBInstances", instance_id):
         try:
-            body = _answer(clients, region, "DescribeDBInstances", "describe_dbinstances", request)
+            body = answer(clients, region, "DescribeDBInstances", "describe_dbinstances", request)
         except PermanentError as error:
             if absent(error, *INSTANCE_ABSENT):
                 return None
@@ -106,9 +92,9 @@ def find_instance(clients: CloudClients, region: str, instance_id: str) -> dict[
 def attribute(clients: CloudClients, region: str, instance_id: str) -> dict[str, Any]:
     """DescribeDBInstanceAttribute: carries DBInstanceClassType and MaintainTime, which the
     list does not. The instance was listed, so any error (not found included) stops the plan."""
-    request = _models().DescribeDBInstanceAttributeRequest(dbinstance_id=instance_id)
+    request = models().DescribeDBInstanceAttributeRequest(dbinstance_id=instance_id)
     with reading("rds:DescribeDBInstanceAttribute", instance_id):
-        body = _answer(
+        body = answer(
             clients, region, "DescribeDBInstanceAttribute", "describe_dbinstance_attribute", request
         )
         items = (body["Items"] or {}).get("DBInstanceAttribute") or []
@@ -127,11 +113,11 @@ def encryption(
     DescribeDBInstanceEncryptionKey); on the service key it answers that key's id. Every error
     stops the plan: a failed read is never "encryption off" (an instance that cannot say is
     refused, not guessed)."""
-    request = _models().DescribeDBInstanceEncryptionKeyRequest(
+    request = models().DescribeDBInstanceEncryptionKeyRequest(
         dbinstance_id=instance_id, region_id=region
     )
     with reading("rds:DescribeDBInstanceEncryptionKey", instance_id):
-        body = _answer(
+        body = answer(
             clients,
             region,
             "DescribeDBInstanceEncryptionKey",
@@ -234,7 +220,7 @@ def key_users(
     """DescribeKmsAssociateResources: the cloud's own census of a key's users, every engine,
     disk encryption and TDE, including instances switching to the key or scheduled to.
     `account_id`: the key's account (KmsResourceUser, documented as required)."""
-    request = _models().DescribeKmsAssociateResourcesRequest(
+    request = models().DescribeKmsAssociateResourcesRequest(
         region_id=region,
         kms_resource_id=key_id,
         kms_resource_type="key",
@@ -242,7 +228,7 @@ def key_users(
         kms_resource_user=account_id,
     )
     with reading("rds:DescribeKmsAssociateResources", key_id):
-        body = _answer(
+        body = answer(
             clients,
             region,
             "DescribeKmsAssociateResources",
@@ -285,7 +271,7 @@ class TaskPage:
 def pending_tasks(clients: CloudClients, region: str, page: int, now: datetime) -> TaskPage:
     """One page of the region's tasks not finished yet (task center, DescribeHistoryTasks)."""
     stamp = "%Y-%m-%dT%H:%M:%SZ"
-    request = _models().DescribeHistoryTasksRequest(
+    request = models().DescribeHistoryTasksRequest(
         region_id=region,
         status=",".join(PENDING_TASK_STATUSES),
         instance_type="Instance",
@@ -295,7 +281,7 @@ def pending_tasks(clients: CloudClients, region: str, page: int, now: datetime) 
         page_size=TASK_PAGE_SIZE,
     )
     with reading("rds:DescribeHistoryTasks", f"{region} page {page}"):
-        body = _answer(clients, region, "DescribeHistoryTasks", "describe_history_tasks", request)
+        body = answer(clients, region, "DescribeHistoryTasks", "describe_history_tasks", request)
         total = int(body["TotalCount"])
         # An empty task center may leave Items out; a count of tasks without them is broken.
         items = body["Items"] if total or "Items" in body else []
@@ -390,7 +376,7 @@ def modify_config(clients: CloudClients, region: str, params: dict[str, Any]) ->
         clients,
         Op.RDS_MODIFY_DB_INSTANCE_CONFIG,
         region,
-        _models(),
+        models(),
         "modify_dbinstance_config",
         params,
         idempotent=bool(params.get("ClientToken")),
@@ -429,7 +415,7 @@ def instance_tasks(
     their Status, Progress and StartTime. Unlike `pending_tasks`, finished ones are kept, so a
     change that failed is seen as Failed rather than vanishing."""
     stamp = "%Y-%m-%dT%H:%M:%SZ"
-    request = _models().DescribeHistoryTasksRequest(
+    request = models().DescribeHistoryTasksRequest(
         region_id=region,
         instance_id=instance_id,
         instance_type="Instance",
@@ -439,7 +425,7 @@ def instance_tasks(
         page_size=TASK_PAGE_SIZE,
     )
     with reading("rds:DescribeHistoryTasks", instance_id):
-        body = _answer(clients, region, "DescribeHistoryTasks", "describe_history_tasks", request)
+        body = answer(clients, region, "DescribeHistoryTasks", "describe_history_tasks", request)
         items = body["Items"] or []  # no Items: not "no task"
         if not isinstance(items, list):
             raise TypeError("Items is not a list")
@@ -466,194 +452,3 @@ def _number(value: Any) -> float | None:
 
 def _int(value: Any) -> int | None:
     return int(float(value)) if value not in (None, "") else None
-
-
-# --- backup sets (issue 18: backups are key users) ----------------------------------------------
-
-BACKUP_PAGE_SIZE = 100
-"""The largest PageSize DescribeBackups takes (30, 50 or 100)."""
-BACKUP_FAILED = "Failed"
-"""The one BackupStatus whose set is not counted: a failed backup restores nothing."""
-
-
-@dataclass(frozen=True)
-class BackupPage:
-    backups: list[ObservedBackup]
-    total: int
-
-
-def backups(clients: CloudClients, region: str, instance_id: str, page: int) -> BackupPage:
-    """One page of an instance's backup sets (DescribeBackups), each with its disk key. Fail
-    closed: a set whose `Encryption` names no key it could be read from stops the reading (a
-    ValueError, labelled by `reading`), never "not encrypted" (docs/real-cloud.md, "Backups that
-    still need a key")."""
-    request = _models().DescribeBackupsRequest(
-        dbinstance_id=instance_id, page_size=BACKUP_PAGE_SIZE, page_number=page
-    )
-    with reading("rds:DescribeBackups", f"{instance_id} page {page}"):
-        body = _answer(clients, region, "DescribeBackups", "describe_backups", request)
-        total = int(body["TotalRecordCount"])  # a string in the SDK model
-        items = (body.get("Items") or {}).get("Backup") or [] if total else []
-        if total and not items:
-            raise ValueError(f"TotalRecordCount {total} but no Items.Backup on page {page}")
-        if not isinstance(items, list):
-            raise TypeError("Items.Backup is not a list")
-        found = [
-            _backup(item, instance_id)
-            for item in items
-            if str(item.get("BackupStatus") or "") != BACKUP_FAILED
-        ]
-        return BackupPage(backups=found, total=total)
-
-
-def _backup(item: dict[str, Any], instance_id: str) -> ObservedBackup:
-    backup_id = str(item["BackupId"])
-    if str(item.get("DBInstanceId") or instance_id) != instance_id:
-        raise ValueError(f"backup set {backup_id} belongs to {item.get('DBInstanceId')}")
-    return ObservedBackup(
-        backup_id=backup_id,
-        instance_id=instance_id,
-        key_id=backup_key(item.get("Encryption"), backup_id),
-        expires=str(item["ExpectExpireTime"]) if item.get("ExpectExpireTime") else None,
-    )
-
-
-BACKUP_KEY_FIELDS = ("EncryptionKey", "encryptionKey", "KeyId", "keyId")
-"""Where a set's `Encryption` JSON may name its key. The field names are undocumented (the
-SDK's example is `{}`); the emulator writes EncryptionKey (docs/real-cloud.md)."""
-NOT_ENCRYPTED_TYPES = ("None",)
-"""EncryptionType values that state "not encrypted" (the emulator's choice; an allow-list)."""
-
-
-def backup_key(text: Any, backup_id: str) -> str | None:
-    """The KMS key a set's `Encryption` names; None only when it says "not encrypted" in a
-    form we know. Anything else (`{}`, not JSON, another shape) is a ValueError: that set may
-    need any key, so nobody may say it needs none."""
-    try:
-        found = json.loads(text) if isinstance(text, str) else None
-    except ValueError:
-        found = None
-    if not isinstance(found, dict):
-        raise ValueError(
-            f"backup set {backup_id}: Encryption {str(text)[:80]!r} is not a JSON object"
-        )
-    keys = {str(found[f]) for f in BACKUP_KEY_FIELDS if found.get(f)}
-    if len(keys) == 1:
-        return keys.pop()
-    if not keys and found.get("EncryptionType") in NOT_ENCRYPTED_TYPES:
-        return None
-    raise ValueError(
-        f"backup set {backup_id}: Encryption {str(text)[:80]!r} names no key we can read, so "
-        "the key it needs is unknown"
-    )
-
-
-# --- TDE (issue 19: kinds/rds_tde/read.py) -------------------------------------------------------
-
-TDE_ENABLED, TDE_DISABLED = "Enabled", "Disabled"
-TDE_SERVICE_MODE, TDE_CUSTOM_MODE = "Aliyun_Generate_Key", "Customer_Provided_Key"
-TDE_MODES = (TDE_SERVICE_MODE, TDE_CUSTOM_MODE)
-"""The TDEMode values that say whose key TDE uses; `Unknown` (also documented) says nothing."""
-
-
-def tde(clients: CloudClients, region: str, instance_id: str) -> ObservedTde:
-    """DescribeDBInstanceTDE of one instance that was listed: any error (not found included)
-    and any answer `tde_from_body` cannot read stops the plan, never "TDE off"."""
-    request = _models().DescribeDBInstanceTDERequest(dbinstance_id=instance_id)
-    with reading("rds:DescribeDBInstanceTDE", instance_id):
-        body = _answer(clients, region, "DescribeDBInstanceTDE", "describe_dbinstance_tde", request)
-        return tde_from_body(body)
-
-
-def tde_from_body(body: dict[str, Any]) -> ObservedTde:
-    """TDE from a DescribeDBInstanceTDE answer, an allow-list (docs/real-cloud.md, "TDE and the
-    key list"): `Disabled` with no key (TDEMode absent, empty or `Unknown`) is off; `Enabled`
-    with `Aliyun_Generate_Key` is on RDS's key (EncryptionKey, when sent, is that key's id);
-    `Enabled` with `Customer_Provided_Key` and an EncryptionKey is on that KMS key. Everything
-    else raises: no RequestId, another TDEStatus or TDEMode, `Enabled` with TDEMode `Unknown`
-    or absent, a custom key without its id, `Disabled` naming a key or a key mode."""
-    if not body.get("RequestId"):
-        raise ValueError("not an answer of the API (no RequestId)")
-    status, mode = body.get("TDEStatus"), body.get("TDEMode") or None
-    key = body.get("EncryptionKey") or None
-    if key is not None and not isinstance(key, str):
-        raise TypeError("EncryptionKey is not a string")
-    if status == TDE_DISABLED:
-        if key is not None or mode not in (None, "Unknown"):
-            raise ValueError(f"TDEStatus Disabled with TDEMode {mode!r} and EncryptionKey {key!r}")
-        return ObservedTde(enabled=False)
-    if status != TDE_ENABLED:
-        raise ValueError(f"TDEStatus {status!r}, not {TDE_ENABLED} or {TDE_DISABLED}")
-    if mode not in TDE_MODES:
-        raise ValueError(f"TDEStatus Enabled with TDEMode {mode!r}: whose key TDE uses is unsaid")
-    if mode == TDE_CUSTOM_MODE and key is None:
-        raise ValueError(f"TDEMode {TDE_CUSTOM_MODE} without its EncryptionKey")
-    return ObservedTde(enabled=True, mode=mode, key_id=key)
-
-
-def kernel_version_of(attribute: dict[str, Any]) -> str:
-    """CurrentKernelVersion (e.g. rds_postgres_1400_20221030); "" when the answer has none,
-    which the planner takes as not read (it refuses rather than guess the version)."""
-    version = attribute.get("CurrentKernelVersion") or ""
-    if not isinstance(version, str):
-        raise TypeError("CurrentKernelVersion is not a string")
-    return version
-
-
-READ_ONLY_TYPE = "Readonly"
-"""The DBInstanceType of a read-only instance (which has no read-only instances of its own)."""
-
-
-def read_only_ids_of(attribute: dict[str, Any], listed: dict[str, Any] | None = None) -> list[str]:
-    """The read-only instances attached (ReadOnlyDBInstanceIds.ReadOnlyDBInstanceId[]
-    .DBInstanceId, as the SDK models it), from the attribute answer and the instance's list item
-    (DescribeDBInstances carries the same field): the union, so an id either names is checked.
-
-    A field that is present must have that shape, else the answer raises. The field absent from
-    both answers reads as "no read-only instances" (the SDK models it as optional; the emulator
-    always sends it) only when nothing in the answers says otherwise: an instance that is itself
-    read-only (DBInstanceType Readonly, or a MasterInstanceId) has none; a primary whose answers
-    both leave the field out cannot say, and raises (docs/real-cloud.md, "TDE and the key
-    list")."""
-    found: dict[str, None] = {}
-    sent = False
-    for answer in (attribute, listed or {}):
-        if "ReadOnlyDBInstanceIds" in answer and answer["ReadOnlyDBInstanceIds"] is not None:
-            sent = True
-            found.update(dict.fromkeys(_read_only_ids(answer["ReadOnlyDBInstanceIds"])))
-    if sent or _is_read_only(attribute):
-        return list(found)
-    raise ValueError("the answer does not say which read-only instances are attached")
-
-
-def _is_read_only(attribute: dict[str, Any]) -> bool:
-    return attribute.get("DBInstanceType") == READ_ONLY_TYPE or bool(
-        attribute.get("MasterInstanceId")
-    )
-
-
-def _read_only_ids(field: Any) -> list[str]:
-    if not isinstance(field, dict):
-        raise TypeError("ReadOnlyDBInstanceIds is not an object")
-    entries = field.get("ReadOnlyDBInstanceId") or []
-    if not isinstance(entries, list):
-        raise TypeError("ReadOnlyDBInstanceIds.ReadOnlyDBInstanceId is not a list")
-    ids = [e.get("DBInstanceId") if isinstance(e, dict) else None for e in entries]
-    if not all(isinstance(i, str) and i for i in ids):
-        raise ValueError("a ReadOnlyDBInstanceId entry has no DBInstanceId")
-    return [str(i) for i in ids]
-
-
-def modify_tde(clients: CloudClients, region: str, params: dict[str, Any]) -> Any:
-    """ModifyDBInstanceTDE. It takes no ClientToken, so it is never sent again after a lost
-    answer: DescribeDBInstanceTDE tells whether it took effect (kinds/rds_tde/writes.py)."""
-    from reconciler.cloud.writes import write
-
-    return write(
-        clients,
-        Op.RDS_MODIFY_DB_INSTANCE_TDE,
-        region,
-        _models(),
-        "modify_dbinstance_tde",
-        params,
-    )

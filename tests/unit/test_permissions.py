@@ -23,32 +23,36 @@ from reconciler.plan.actions import Op
 REPO = Path(__file__).resolve().parents[2]
 CLOUD = REPO / "reconciler" / "cloud"
 DOCS = REPO / "docs" / "permissions.md"
-_SENDERS = {"call", "_answer", "write", "_kms_write", "_ram_write"}
+_SENDERS = {"call", "answer", "write", "_kms_write", "_ram_write"}
 _ACTION_NAME = re.compile(r"[A-Z][A-Za-z]+")
 
 
 def sent_by_the_code() -> set[str]:
     """`service:Action` for every action name (or Op) that reconciler/cloud/{rds,kms,ram}.py
-    passes to a function that sends a call (clients.call, _answer, write and the per-service
-    wrappers)."""
+    (and their companions, e.g. rds_backups.py) passes to a function that sends a call
+    (clients.call, answer, write and the per-service wrappers)."""
     found = set()
     for service in perms.SERVICES:
-        tree = ast.parse((CLOUD / f"{service}.py").read_text())
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.Call):
-                continue
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if name not in _SENDERS:
-                continue
-            for arg in node.args:
-                value = arg.value if isinstance(arg, ast.Constant) else None
-                if isinstance(value, str) and _ACTION_NAME.fullmatch(value):
-                    found.add(f"{service}:{value}")
-                op = _op_named(arg)
-                if op is not None:
-                    assert op.value.startswith(f"{service}:"), f"{op} sent by {service}.py"
-                    found.add(op.value)
+        for path in sorted(CLOUD.glob(f"{service}.py")) + sorted(CLOUD.glob(f"{service}_*.py")):
+            found |= _sent_by(service, path)
+    return found
+
+
+def _sent_by(service: str, path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        func = node.func if isinstance(node, ast.Call) else None
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if name not in _SENDERS:
+            continue
+        for arg in node.args:  # type: ignore[attr-defined]
+            value = arg.value if isinstance(arg, ast.Constant) else None
+            if isinstance(value, str) and _ACTION_NAME.fullmatch(value):
+                found.add(f"{service}:{value}")
+            op = _op_named(arg)
+            if op is not None:
+                assert op.value.startswith(f"{service}:"), f"{op} sent by {path.name}"
+                found.add(op.value)
     return found
 
 

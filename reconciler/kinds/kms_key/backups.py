@@ -14,7 +14,7 @@ expires. DescribeBackups takes one instance (DBInstanceId is required), so:
 
 Call bound: ceil(I/100) + sum over those instances of ceil(B/100), I being the instances of the
 regions read and B each one's backup sets (README, "Measured"). A failed page stops the reading,
-and a set whose Encryption cannot be read stops it too (cloud/rds.py, `backup_key`): never
+and a set whose Encryption cannot be read stops it too (cloud/rds_backups.py, `backup_key`): never
 "no backups".
 """
 
@@ -24,7 +24,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from reconciler.cloud import rds
+from reconciler.cloud import rds, rds_backups
 from reconciler.cloud.clients import CloudClients
 from reconciler.core.facts import ObservedBackup
 
@@ -68,16 +68,16 @@ def _all_engines(clients: CloudClients, region: str, number: int) -> rds.Instanc
 
 
 def _backup_page(reader: Reader, region: str, instance_id: str, number: int) -> None:
-    def then(page: rds.BackupPage) -> None:
+    def then(page: rds_backups.BackupPage) -> None:
         facts = reader.facts
         facts.backups[instance_id] = sorted(
             [*facts.backups[instance_id], *page.backups], key=_order
         )
         if number == 1:
-            for later in range(2, math.ceil(page.total / rds.BACKUP_PAGE_SIZE) + 1):
+            for later in range(2, math.ceil(page.total / rds_backups.BACKUP_PAGE_SIZE) + 1):
                 _backup_page(reader, region, instance_id, later)
 
-    reader.submit(then, rds.backups, reader.clients, region, instance_id, number)
+    reader.submit(then, rds_backups.backups, reader.clients, region, instance_id, number)
 
 
 def _order(backup: ObservedBackup) -> tuple[str, str]:
@@ -91,7 +91,8 @@ def region_backups(clients: CloudClients, region: str) -> list[ObservedBackup]:
     for item in _every(lambda n: _all_engines(clients, region, n), rds.PAGE_SIZE):
         instance_id = str(item["DBInstanceId"])
         pages = _every(
-            lambda n, i=instance_id: rds.backups(clients, region, i, n), rds.BACKUP_PAGE_SIZE
+            lambda n, i=instance_id: rds_backups.backups(clients, region, i, n),
+            rds_backups.BACKUP_PAGE_SIZE,
         )
         found.extend(pages)
     return found
@@ -106,5 +107,5 @@ def _every(read: Callable[[int], Any], size: int) -> list[Any]:
     return items
 
 
-def _items(page: rds.InstancePage | rds.BackupPage) -> list[Any]:
+def _items(page: rds.InstancePage | rds_backups.BackupPage) -> list[Any]:
     return page.items if isinstance(page, rds.InstancePage) else page.backups

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from reconciler.cloud import rds
+from reconciler.cloud import rds, rds_tde
 from reconciler.cloud.answers import absent
 from reconciler.cloud.clients import CloudClients
 from reconciler.errors import PermanentError
@@ -26,7 +26,7 @@ def tde_now(
     """The instance's TDE now (`disabled`, `ServiceKey` or a key id); None when the instance
     does not exist."""
     try:
-        tde = rds.tde(clients, region, instance_id)
+        tde = rds_tde.tde(clients, region, instance_id)
     except PermanentError as error:
         if absent(error, *rds.INSTANCE_ABSENT):
             return None
@@ -51,7 +51,7 @@ def moved(change: Change, clients: CloudClients, service_keys: ServiceKeys) -> s
 def reached(clients: CloudClients, region: str, params: dict[str, Any]) -> bool:
     """TDE is on with the key the write asked for: its EncryptionKey, or RDS's generated key
     (by TDEMode) when it named none. A failed read raises (never a yes)."""
-    tde = rds.tde(clients, region, str(params["DBInstanceId"]))
+    tde = rds_tde.tde(clients, region, str(params["DBInstanceId"]))
     key = params.get("EncryptionKey")
     if not tde.enabled:
         return False

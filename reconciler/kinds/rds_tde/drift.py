@@ -15,7 +15,7 @@ from reconciler.plan.model import Change, Plan
 from reconciler.spec.models import RDS_ENCRYPTION_TAG, SERVICE_KEY, KeyRef, Spec, is_key_id
 
 SERVICE_MODE, CUSTOM_MODE = "Aliyun_Generate_Key", "Customer_Provided_Key"
-"""DescribeDBInstanceTDE's TDEMode values (cloud/rds.py reads no other as on)."""
+"""DescribeDBInstanceTDE's TDEMode values (cloud/rds_tde.py reads no other as on)."""
 ONE_WAY = "Enabling restarts the instance with a switchover and cannot be undone."
 
 

@@ -15,14 +15,14 @@
 
 So an instance costs at most one DescribeDBInstanceTDE and at most one
 DescribeDBInstanceAttribute. Every failed or unreadable answer stops the reading (fail
-closed: cloud/rds.py, `tde_from_body` and `read_only_ids_of`).
+closed: cloud/rds_tde.py, `tde_from_body` and `read_only_ids_of`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from reconciler.cloud import kms, rds
+from reconciler.cloud import kms, rds, rds_tde
 from reconciler.cloud.answers import reading
 from reconciler.core.facts import ObservedTde
 from reconciler.spec.models import KeyRef, is_key_id
@@ -67,7 +67,7 @@ class TdeReads:
         for instance_id, region in sorted(self._tde_targets().items()):
             self.reader.submit(
                 lambda tde, i=instance_id, r=region: self._on_tde(i, r, tde),
-                rds.tde,
+                rds_tde.tde,
                 self.reader.clients,
                 region,
                 instance_id,
@@ -87,7 +87,7 @@ class TdeReads:
         if instance_id in self.enabling and not tde.enabled:
             self._read_attribute(instance_id, region, self._on_primary)
         follow = instance_id in self.tde_wanted or self.scope.keys_in_use
-        custom = tde.enabled and tde.mode == rds.TDE_CUSTOM_MODE and tde.key_id
+        custom = tde.enabled and tde.mode == rds_tde.TDE_CUSTOM_MODE and tde.key_id
         if custom and follow and tde.key_id not in self._known_key_ids():
             self._read_key(str(tde.key_id), region)
 
@@ -110,8 +110,8 @@ class TdeReads:
         listed = self.facts.items[instance_id][1]
         with reading(ATTRIBUTE, instance_id):  # an unreadable answer stops, labelled
             found = {
-                "kernel_version": rds.kernel_version_of(attribute),
-                "read_only_ids": rds.read_only_ids_of(attribute, listed),
+                "kernel_version": rds_tde.kernel_version_of(attribute),
+                "read_only_ids": rds_tde.read_only_ids_of(attribute, listed),
             }
         self.facts.instance_extras.setdefault(instance_id, {}).update(found)
         for read_only in found["read_only_ids"]:
@@ -125,7 +125,7 @@ class TdeReads:
         self.facts.attributes[instance_id] = attribute
         self.facts.items.setdefault(instance_id, (region, attribute))
         with reading(ATTRIBUTE, instance_id):
-            version = rds.kernel_version_of(attribute)
+            version = rds_tde.kernel_version_of(attribute)
         self.facts.instance_extras.setdefault(instance_id, {})["kernel_version"] = version
 
     # --- keys -------------------------------------------------------------------------------

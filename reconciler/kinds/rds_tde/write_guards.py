@@ -7,7 +7,7 @@ write_guards.py). The rules are the planner's own (kinds/rds_tde/guards.py)."""
 
 from __future__ import annotations
 
-from reconciler.cloud import rds
+from reconciler.cloud import rds, rds_tde
 from reconciler.core.facts import ObservedInstance
 from reconciler.kinds.rds_encryption.guards import check_cmk_class
 from reconciler.kinds.rds_encryption.write_guards import cmk_usable
@@ -24,8 +24,8 @@ def _instance(reads: GuardReads, region: str, instance_id: str) -> ObservedInsta
         raise ValueError("no LockMode")  # not assumed unlocked (caller refuses)
     return rds.instance_from_item(item, region, managed=True).model_copy(
         update={
-            "kernel_version": rds.kernel_version_of(item),
-            "read_only_ids": rds.read_only_ids_of(item),
+            "kernel_version": rds_tde.kernel_version_of(item),
+            "read_only_ids": rds_tde.read_only_ids_of(item),
         }
     )
 

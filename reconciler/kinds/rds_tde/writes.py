@@ -6,7 +6,7 @@ cloud, core and the kind's apply side (apply imports it)."""
 
 from __future__ import annotations
 
-from reconciler.cloud import rds
+from reconciler.cloud import rds_tde
 from reconciler.core.ops import Op
 from reconciler.kinds.rds_encryption.apply import show_value
 from reconciler.kinds.rds_tde.apply import reached
@@ -32,7 +32,7 @@ def wait_for(params: Params) -> Wait:
 
 WRITES: dict[Op, WriteRule] = {
     Op.RDS_MODIFY_DB_INSTANCE_TDE: WriteRule(
-        rds.modify_tde,
+        rds_tde.modify_tde,
         idempotent=False,
         read_back=read_back_by(reached),
         after=wait_for,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.cloud.rds import backup_key
+from reconciler.cloud.rds_backups import backup_key
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.cloud.rds import kernel_version_of, read_only_ids_of, tde_from_body
+from reconciler.cloud.rds_tde import kernel_version_of, read_only_ids_of, tde_from_body
 from reconciler.core.facts import ObservedTde
 
 RID = {"RequestId": "r-1"}

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.cloud import rds
+from reconciler.cloud import rds, rds_tde
 from reconciler.cloud.answers import UNEXPECTED_ANSWER
 from reconciler.core.facts import ObservedTde
 from reconciler.errors import PermanentError
@@ -56,7 +56,7 @@ ANSWERS = {
 
 @pytest.fixture
 def reader(monkeypatch: pytest.MonkeyPatch) -> SyncReader:
-    monkeypatch.setattr(rds, "tde", lambda c, r, i: ObservedTde(enabled=False))
+    monkeypatch.setattr(rds_tde, "tde", lambda c, r, i: ObservedTde(enabled=False))
     monkeypatch.setattr(rds, "attribute", lambda c, r, i: ANSWERS[i])
     found = SyncReader()
     found.facts.items[PRIMARY] = (HZ, {"DBInstanceId": PRIMARY})
