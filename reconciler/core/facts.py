@@ -10,16 +10,17 @@ import json
 from typing import Any, Literal
 
 from pydantic import (
+    BaseModel,
     ConfigDict,
     Field,
     field_validator,
 )
 
 from reconciler.core.rules import account_of_arn, is_service_key
-from reconciler.core.unset import OmitsDefaults
+from reconciler.core.unset import omitted_while
 
 
-class _Fact(OmitsDefaults):
+class _Fact(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -70,9 +71,6 @@ KeyStateName = Literal["Enabled", "Disabled", "PendingDeletion", "PendingImport"
 
 
 class ObservedKey(_Fact):
-    omit_when_default = frozenset({"dkms_instance_id"})
-    """Left out of the dump while unset, so older states keep their digests (core/unset.py)."""
-
     key_id: str
     arn: str
     region: str
@@ -85,7 +83,7 @@ class ObservedKey(_Fact):
     aliases: list[str] = Field(default_factory=list)
     delete_date: str | None = None
     creator: str | None = None
-    dkms_instance_id: str = ""
+    dkms_instance_id: str = omitted_while("")
     """DescribeKey's DKMSInstanceId: the KMS instance the key lives in; empty for the region's
     default key (docs/real-cloud.md, "KMS instances and default keys")."""
 
@@ -195,9 +193,6 @@ class ObservedTde(_Fact):
 
 
 class ObservedInstance(_Fact):
-    omit_when_default = frozenset({"kernel_version", "read_only_ids", "tde"})
-    """Left out of the dump while unset, so older states keep their digests (core/unset.py)."""
-
     instance_id: str
     region: str
     engine: str
@@ -216,12 +211,12 @@ class ObservedInstance(_Fact):
     encryption: ObservedEncryption | None = None
     """None when not read (unmanaged instances). Observe reads it for every managed instance,
     or fails; the planner refuses a managed instance without it rather than guess."""
-    tde: ObservedTde | None = None
+    tde: ObservedTde | None = omitted_while(None)
     """None when not read: observe reads it only for instances whose spec sets `tde`."""
-    kernel_version: str = ""
+    kernel_version: str = omitted_while("")
     """CurrentKernelVersion (the minor engine version, e.g. rds_postgres_1400_20221030), where
     DescribeDBInstanceAttribute was read; "" when not read."""
-    read_only_ids: list[str] = Field(default_factory=list)
+    read_only_ids: list[str] = omitted_while(default_factory=list)
     """The read-only instances attached to this one (DescribeDBInstanceAttribute's
     ReadOnlyDBInstanceIds), where the attribute was read."""
 

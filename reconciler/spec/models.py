@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    BaseModel,
     ConfigDict,
     Discriminator,
     Field,
@@ -26,7 +27,7 @@ from pydantic import (
 
 from reconciler.core.rules import RDS_ENCRYPTION_TAG as RDS_ENCRYPTION_TAG
 from reconciler.core.rules import SERVICE_KEY_ALIAS as SERVICE_KEY_ALIAS
-from reconciler.core.unset import OmitsDefaults
+from reconciler.core.unset import omitted_while
 from reconciler.spec.regions import REGIONS, region_problem
 
 SERVICE_KEY = "service"
@@ -72,7 +73,7 @@ KmsInstanceId = Annotated[str, StringConstraints(pattern=KMS_INSTANCE_ID_PATTERN
 # (lax mode would take "yes" or "365" as strings, which the schema, and editors, reject).
 
 
-class _Model(OmitsDefaults):
+class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
@@ -118,16 +119,13 @@ the plan where TDE is on (TdeCannotBeDisabled), never silently ignored."""
 
 
 class Defaults(_Model):
-    omit_when_default = frozenset({"kms_instance", "tde"})
-    """Left out of the dump while unset, so older specs keep their digest (core/unset.py)."""
-
     region: RegionId = "cn-hangzhou"
     """Region of every key and instance that does not name its own, e.g. cn-hangzhou."""
     account: Annotated[str, StringConstraints(pattern=ACCOUNT_PATTERN)] | None = None
     """Optional guard: the 16-digit Alibaba Cloud account id the credentials must belong to."""
     restart: RestartPolicy = RestartPolicy.MAINTENANCE_WINDOW
     """How a restarting change is applied: immediate, or in the instance's maintenance window."""
-    tde: Tde | None = None
+    tde: Tde | None = omitted_while(None)
     """TDE of every instance that does not set its own; absent: TDE is not managed."""
 
     ignore: tuple[Annotated[str, StringConstraints(min_length=1, max_length=256)], ...] = Field(
@@ -138,7 +136,7 @@ class Defaults(_Model):
     known, accepted difference belongs here. plan and apply do not read it."""
     # exclude=True: left out of the spec's canonical dump, so the plan's spec digest does not
     # move when only the ignore list does (a saved plan stays valid).
-    kms_instance: KmsInstanceId | None = None
+    kms_instance: KmsInstanceId | None = omitted_while(None)
     """The KMS instance (kst-...) of every key that does not name its own. Omitted: such a key
     is its region's default key, of which KMS keeps one per account and region."""
 
@@ -173,9 +171,6 @@ def _the_rds_role(role: str) -> str:
 
 
 class RamSpec(_Model):
-    omit_when_default = frozenset({"extra_policies"})
-    """Left out of the dump while unset, so older specs keep their digest (core/unset.py)."""
-
     manage: StrictBool = True
     """true: create and repair the role, policy and attachment. false: only verify them."""
     role: Annotated[
@@ -192,7 +187,7 @@ class RamSpec(_Model):
     """custom: the documented manual steps (the tool creates the policy and keeps its document).
     system: attach Alibaba Cloud's built-in system policy of that name, which the tool cannot
     change."""
-    extra_policies: tuple[ExtraPolicy, ...] = ()
+    extra_policies: tuple[ExtraPolicy, ...] = omitted_while(())
     """Other policies allowed on the role. The role's attachments are exclusive: RDS assumes it
     for every CMK instance, so any other attached policy is planned for detach (manage: true)
     or refused as RamNotReady (manage: false)."""
@@ -211,9 +206,6 @@ class Rotation(_Model):
 
 
 class KmsKeySpec(_Model):
-    omit_when_default = frozenset({"kms_instance", "default_key_rotation_purchased"})
-    """Left out of the dump while unset, so older specs keep their digest (core/unset.py)."""
-
     alias: Annotated[str, StringConstraints(pattern=ALIAS_PATTERN)]
     """How the key is found, e.g. alias/rds-prod. Created with CreateAlias. alias/acs/ is
     reserved for Alibaba Cloud services."""
@@ -232,11 +224,11 @@ class KmsKeySpec(_Model):
         Annotated[str, StringConstraints(max_length=256)],
     ] = Field(default_factory=dict)
     """Tags on the key. acs:rds:instance-encryption=true is always added."""
-    kms_instance: KmsInstanceId | None = None
+    kms_instance: KmsInstanceId | None = omitted_while(None)
     """The KMS instance the key is created in (CreateKey's DKMSInstanceId), e.g.
     kst-hzz62f5ba3dnpb6v8xxxx. Omitted: defaults.kms_instance, else the region's default key
     (one per account and region). A key never moves between instances."""
-    default_key_rotation_purchased: StrictBool = False
+    default_key_rotation_purchased: StrictBool = omitted_while(False)
     """Only for a default key (no kms_instance): true says the paid rotation of the default key
     is purchased, so `rotation: {enabled: true}` may be planned. Without it, rotation of a
     default key is refused (DefaultKeyRotationNotPurchased)."""
@@ -255,16 +247,13 @@ class KmsKeySpec(_Model):
 
 
 class InstanceSpec(_Model):
-    omit_when_default = frozenset({"tde"})
-    """Left out of the dump while unset, so older specs keep their digest (core/unset.py)."""
-
     region: RegionId | None = None
     """Region of the instance. Defaults to defaults.region."""
     encryption: Encryption
     """{key: service | <kms_keys name> | <KMS key id>}, or `disabled` to turn encryption off."""
     restart: RestartPolicy | None = None
     """Override of defaults.restart for this instance."""
-    tde: Tde | None = None
+    tde: Tde | None = omitted_while(None)
     """TDE (one-way: it cannot be turned off once on). Absent: defaults.tde; both absent: TDE
     is not managed for this instance."""
 
