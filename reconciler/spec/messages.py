@@ -49,6 +49,8 @@ _MODEL_AT: dict[tuple[str, ...], type[BaseModel]] = {
     ("kms_keys", "*", "rotation"): models.Rotation,
     ("instances", "*"): models.InstanceSpec,
     ("instances", "*", "encryption"): models.KeyRef,
+    ("instances", "*", "tde"): models.KeyRef,
+    ("defaults", "tde"): models.KeyRef,
 }
 
 
@@ -115,6 +117,11 @@ def _message(error: ErrorDetails, path: Path_, parsed: ParsedFile) -> str:
         return f"`{field}` must be 7 to 730 days (what KMS accepts), not {value}"
     if kind == "literal_error" and path[-1:] == ("encryption",):
         return f"`encryption` must be `disabled` or {{key: NAME}}, not {_show(value, path, parsed)}"
+    if kind == "literal_error" and path[-1:] == ("tde",):
+        return (
+            f"`tde` must be {{key: NAME}} (TDE is one-way: RDS cannot turn it off; `disabled` "
+            f"only says it must stay off), not {_show(value, path, parsed)}"
+        )
     if kind in ("enum", "literal_error"):
         expected = str(error.get("ctx", {}).get("expected", "")).replace("'", "`")
         text = f"must be {expected}"
