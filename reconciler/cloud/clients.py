@@ -15,6 +15,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from reconciler.cancellation import raise_if_cancelled
@@ -84,7 +85,30 @@ def check_oidc_environment(environ: dict[str, str] | os._Environ[str] = os.envir
             f"OIDC credentials are partly configured: {', '.join(present)} set but "
             f"{', '.join(missing)} missing. Set all of {', '.join(OIDC_ENV)}, or unset them."
         )
+    if present:
+        _check_token_file(environ["ALIBABA_CLOUD_OIDC_TOKEN_FILE"])
     return bool(present)
+
+
+def _check_token_file(path: str) -> None:
+    """The OIDC token must be in the file now: otherwise the library skips OIDC and the error
+    would say no credentials were found at all (a CI job whose token step did not run)."""
+    token = Path(path)
+    if not token.exists():
+        problem = "does not exist"
+    elif not token.is_file():
+        problem = "is not a file"
+    else:
+        try:
+            problem = "" if token.read_text(encoding="utf-8").strip() else "is empty"
+        except (OSError, UnicodeDecodeError) as error:
+            problem = f"cannot be read ({type(error).__name__})"
+    if problem:
+        raise CredentialsError(
+            f"OIDC is configured, but ALIBABA_CLOUD_OIDC_TOKEN_FILE={path} {problem}. Write the "
+            "identity provider's token there first (in CI: the step that fetches the OIDC "
+            f"token), or unset {', '.join(OIDC_ENV)}"
+        )
 
 
 NO_CREDENTIALS_HELP = (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from reconciler.cloud.clients import (
@@ -42,14 +44,41 @@ def test_partial_oidc_environment_names_what_is_missing() -> None:
     assert "missing" in str(info.value)
 
 
-def test_full_or_absent_oidc_environment_is_fine() -> None:
+def test_full_or_absent_oidc_environment_is_fine(tmp_path: Path) -> None:
     assert check_oidc_environment({}) is False
+    token = tmp_path / "token"
+    token.write_text("eyJ...")
     full = {
         "ALIBABA_CLOUD_ROLE_ARN": "a",
         "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": "b",
-        "ALIBABA_CLOUD_OIDC_TOKEN_FILE": "c",
+        "ALIBABA_CLOUD_OIDC_TOKEN_FILE": str(token),
     }
     assert check_oidc_environment(full) is True
+
+
+@pytest.mark.parametrize("token", ["missing", "empty", "folder"])
+def test_a_full_oidc_environment_whose_token_file_cannot_be_read_says_so(
+    tmp_path: Path, token: str
+) -> None:
+    """Issue 20: with every OIDC variable set but no token in the file, the error used to be
+    "no credentials found"; it names the file and what is wrong with it."""
+    path = tmp_path / "token"
+    if token == "empty":
+        path.write_text("")
+    elif token == "folder":
+        path.mkdir()
+    full = {
+        "ALIBABA_CLOUD_ROLE_ARN": "a",
+        "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": "b",
+        "ALIBABA_CLOUD_OIDC_TOKEN_FILE": str(path),
+    }
+    with pytest.raises(CredentialsError) as info:
+        check_oidc_environment(full)
+    message = str(info.value)
+    assert f"ALIBABA_CLOUD_OIDC_TOKEN_FILE={path}" in message
+    assert {"missing": "does not exist", "empty": "is empty", "folder": "not a file"}[
+        token
+    ] in message
 
 
 def test_partial_oidc_is_an_error_even_with_other_sources(bare_env: pytest.MonkeyPatch) -> None:
