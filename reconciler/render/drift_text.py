@@ -26,7 +26,14 @@ def summary_line(report: DriftReport) -> str:
     counts = ", ".join(
         f"{getattr(s, level.value)} {level.value}" for level in Severity if getattr(s, level.value)
     )
-    head = f"Drift: {s.items} item(s)" + (f" ({counts})" if counts else "")
+    if s.drift:
+        head = f"Drift: {s.items} item(s)" + (f" ({counts})" if counts else "")
+    else:  # only unmanaged instances, which are no drift (exit 0; --strict counts them)
+        head = "In sync: no drift" + (
+            f"; {s.items} informational item(s) ({s.unmanaged} unmanaged instance(s))"
+            if s.items
+            else ""
+        )
     return f"{head}; {s.ignored} ignored by defaults.ignore"
 
 

@@ -110,3 +110,21 @@ def test_the_ignore_list_is_not_part_of_the_spec_digest() -> None:
     )
     assert ignoring.defaults.ignore == ("kms_key.*",)
     assert spec_digest(plain) == spec_digest(ignoring)
+
+
+def test_an_in_sync_report_does_not_call_its_unmanaged_instances_drift() -> None:
+    """Issue 20: the text headline of a report with only unmanaged (info) items read
+    "Drift: 3 item(s)" while the exit code said in sync."""
+    from reconciler.render.drift_text import summary_line
+
+    in_sync = DriftReport(summary=Summary(items=3, info=3, unmanaged=3, drift=False))
+    assert summary_line(in_sync) == (
+        "In sync: no drift; 3 informational item(s) (3 unmanaged instance(s)); "
+        "0 ignored by defaults.ignore"
+    )
+    clean = DriftReport(summary=Summary())
+    assert summary_line(clean) == "In sync: no drift; 0 ignored by defaults.ignore"
+    drifted = DriftReport(summary=Summary(items=2, high=1, info=1, unmanaged=1, drift=True))
+    assert summary_line(drifted) == (
+        "Drift: 2 item(s) (1 high, 1 info); 0 ignored by defaults.ignore"
+    )
