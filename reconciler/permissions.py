@@ -12,9 +12,9 @@ document of a mode is derived from it and nothing else:
 - `drift`: the reads `drift` and `import` make. `import` is not a mode of its own: it reads a
   subset of what drift reads (the same observer over the whole of a region, without the task
   center or the census of a key's users), and both are the read-only audit identity's work; one
-  document for both is one less policy to keep. Today plan and drift read the same 14 actions,
-  so their documents are equal; they are kept apart so that a read one of them gains does not
-  widen the other.
+  document for both is one less policy to keep. Drift reads what plan reads and the account's
+  regions (DescribeRegions, for coverage of every region); they are kept apart so that a read
+  one of them gains does not widen the other.
 - `apply`: apply's reads (the same observation as plan, a fresh read of each target right
   before it is written, the waits) and every write a plan may contain. A document that alone
   suffices: attach it instead of the plan document, not beside it.
@@ -62,6 +62,15 @@ ACCOUNT_ACTIONS: tuple[ApiAction, ...] = (
         "`KmsInDebt`)",
         "`*`",
         6,
+    ),
+    ApiAction(
+        "rds:DescribeRegions",
+        "read",
+        frozenset({"drift", "import"}),
+        "the regions the account has, read when no `--region` narrows drift's coverage or "
+        "`import` (every region is read, not only the spec's)",
+        "`*`",
+        8,
     ),
 )
 """The reads about the account rather than a resource of any kind."""

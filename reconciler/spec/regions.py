@@ -8,7 +8,8 @@ which must not import the product); a test checks that it is a subset of this on
 from __future__ import annotations
 
 import difflib
-import re
+
+from reconciler.core.region_ids import LONGEST, REGION_SHAPE
 
 REGIONS: tuple[str, ...] = (
     "cn-hangzhou",
@@ -44,12 +45,6 @@ REGIONS: tuple[str, ...] = (
     "cn-beijing-finance-1",
 )
 _KNOWN = frozenset(REGIONS)
-
-
-REGION_SHAPE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+")
-"""What a region id looks like: lowercase letters and digits in words joined by single
-hyphens, starting with a letter (cn-hangzhou, ap-southeast-1, cn-shanghai-finance-1)."""
-LONGEST = 32
 
 
 def region_problem(region: str) -> str | None:

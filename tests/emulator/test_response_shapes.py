@@ -315,6 +315,7 @@ def _tde(rds: Any, admin: AdminClient, key_id: str) -> None:
         rds("DescribeDBInstanceEncryptionKey", dbinstance_id=instance_id, region_id=REGION)
     advance(600)
     rds("RestartDBInstance", dbinstance_id=OFF)
+    rds("DescribeRegions")
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ from reconciler.emulator.rds import (
     views,
 )
 from reconciler.emulator.rds.models import RdsWorld
+from reconciler.emulator.regions import REGIONS
 from reconciler.emulator.store import index_field
 
 
@@ -364,6 +365,22 @@ def describe_kms_associate_resources(ctx: RequestContext) -> dict[str, Any]:
 # "This parameter is required." in the SDK's request models. Emulator choice: DBInstanceId of
 # DescribeDBInstanceEncryptionKey and CheckCloudResourceAuthorized is required too (the SDK
 # does not say so).
+def describe_regions(ctx: RequestContext) -> dict[str, Any]:
+    """Every region the emulator knows, one entry per zone as the SDK model shapes it
+    (DescribeRegionsResponseBodyRegionsRDSRegion); the zones are the emulator's choice."""
+    return {"Regions": {"RDSRegion": [_region_entry(r, z) for r in REGIONS for z in ("a", "b")]}}
+
+
+def _region_entry(region: str, zone: str) -> dict[str, str]:
+    return {
+        "RegionId": region,
+        "ZoneId": f"{region}-{zone}",
+        "LocalName": region,
+        "RegionEndpoint": "rds.aliyuncs.com",
+        "ZoneName": f"{region}-{zone}",
+    }
+
+
 REQUIRED = {
     "CreateDBInstance": _CREATE_REQUIRED,
     "DeleteDBInstance": ("DBInstanceId",),
@@ -392,6 +409,7 @@ register_service(
         "CheckCloudResourceAuthorized": check_cloud_resource_authorized,
         "DescribeKmsAssociateResources": describe_kms_associate_resources,
         "DescribeHistoryTasks": describe_history_tasks,
+        "DescribeRegions": describe_regions,
         **tde.ACTIONS,
         **backups.ACTIONS,
         **maintenance.ACTIONS,
