@@ -24,8 +24,8 @@ from reconciler.cloud.endpoint import Endpoint, parse_endpoint
 from reconciler.cloud.network import CallSite, Reachability
 from reconciler.cloud.ratelimit import RateLimiter
 from reconciler.cloud.redact import remember_secret, silence_sdk_output
-from reconciler.cloud.retry import RetryPolicy
-from reconciler.errors import NetworkError, ReconcilerError
+from reconciler.cloud.retry import Family, RetryPolicy, family_of
+from reconciler.errors import CloudCallError, NetworkError, ReconcilerError
 
 T = TypeVar("T")
 Service = Literal["rds", "kms", "ram"]
@@ -305,6 +305,11 @@ class CloudClients:
             config.endpoint = RAM_ENDPOINT
         return _sdk_client_class(service)(config)
 
+    def _retrying(self, service: Service, action: str, error: CloudCallError) -> None:
+        self.counter.count_retry(service, action)
+        if family_of(error) is Family.THROTTLING:
+            self.limiter.throttled(service, action)
+
     def call(
         self,
         service: Service,
@@ -330,7 +335,9 @@ class CloudClients:
             self.limiter.acquire(service, action)
             raise_if_cancelled()  # SIGINT/SIGTERM: no new request, not even a retry
             self.counter.count(service, action)
-            return invoke(client)
+            result = invoke(client)
+            self.limiter.answered(service, action)
+            return result
 
         try:
             return self.retry.run(
@@ -338,7 +345,7 @@ class CloudClients:
                 attempt,
                 write=write,
                 idempotent=idempotent,
-                on_retry=lambda _error: self.counter.count_retry(service, action),
+                on_retry=lambda error: self._retrying(service, action, error),
                 site=site,
             )
         except NetworkError as error:

@@ -2,12 +2,19 @@
 bouncing off it (every throttled answer costs a round trip and a backoff).
 
 Limits are keyed by `service:Action` (e.g. `kms:DescribeKey`) or by the bare action name.
+
+A quota nobody declared is learnt from the throttling answers (docs/real-cloud.md, "Quotas"):
+the calls the server answered in the second before it throttled are, by definition, about its
+quota, so the first throttled answer installs a bucket at that rate and every later one (at most
+once a second) lowers it to what was answered then. A bucket that keeps callers waiting without
+a throttled answer for PROBE_SECONDS probes 5 % higher, so a low first estimate recovers.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -29,11 +36,15 @@ DEFAULT_LIMITS: dict[str, float] = {
     "kms:DescribeAccountKmsStatus": 1.0,
 }
 
-# A limit is the quota we must stay under in any one-second window. The bucket refills at 95 %
-# of it and may save up 5 % as a burst: burst + rate <= quota, so even a sliding window never
-# sees more than the quota, while a long run takes only ~1.05x calls / quota.
-REFILL_SHARE = 0.95
-BURST_SHARE = 0.05
+# A limit is the quota we must stay under in any one-second window. The bucket refills at 97 %
+# of it and may save up 3 % as a burst: burst + rate <= quota, so even a sliding window never
+# sees more than the quota, while a long run takes only ~1.03x calls / quota.
+REFILL_SHARE = 0.97
+BURST_SHARE = 0.03
+WINDOW_SECONDS = 1.0
+"""Quotas are per second: the answers of the last second estimate one."""
+PROBE_SECONDS = 5.0
+PROBE_STEP = 1.05
 
 
 class TokenBucket:
@@ -69,12 +80,50 @@ class TokenBucket:
             self._tokens -= 1.0
             return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
 
+    def set_rate(self, rate: float) -> None:
+        """A new steady rate (and burst in proportion), from now on."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
+            self._updated = now
+            self.rate = max(rate, 1.0)
+            self.burst = max(1.0, self.rate * BURST_SHARE / REFILL_SHARE)
+
     def acquire(self) -> float:
         """Block until a token is ours; return how long we waited."""
         wait = self.reserve()
         if wait > 0:
             self._sleep(wait)
         return wait
+
+
+class AnswerWindow:
+    """When the calls of one action were answered, over the last WINDOW_SECONDS."""
+
+    def __init__(self) -> None:
+        self._times: deque[float] = deque()
+
+    def add(self, now: float) -> None:
+        self._times.append(now)
+        self._drop_before(now - WINDOW_SECONDS)
+
+    def count(self, now: float) -> int:
+        self._drop_before(now - WINDOW_SECONDS)
+        return len(self._times)
+
+    def _drop_before(self, start: float) -> None:
+        while self._times and self._times[0] < start:
+            self._times.popleft()
+
+
+@dataclass
+class Learnt:
+    """What the throttling answers taught about one action's quota."""
+
+    bucket: TokenBucket
+    ceiling: float | None
+    """The declared limit's rate, never exceeded by a probe; None when none was declared."""
+    changed_at: float
 
 
 @dataclass
@@ -88,11 +137,63 @@ class RateLimiter:
     sleep: Callable[[float], None] = time.sleep
     _buckets: dict[str, TokenBucket] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _answers: dict[str, AnswerWindow] = field(default_factory=dict, repr=False)
+    _learnt: dict[str, Learnt] = field(default_factory=dict, repr=False)
 
     def acquire(self, service: str, action: str) -> float:
         """Wait for a token of `service:action`; return the seconds waited (0 when unlimited)."""
         bucket = self._bucket(service, action)
-        return bucket.acquire() if bucket is not None else 0.0
+        waited = bucket.acquire() if bucket is not None else 0.0
+        if waited > 0:
+            self._probe(f"{service}:{action}")
+        return waited
+
+    def answered(self, service: str, action: str) -> None:
+        """A call of the action was answered (not throttled): counted towards the estimate."""
+        qualified = f"{service}:{action}"
+        with self._lock:
+            self._answers.setdefault(qualified, AnswerWindow()).add(self.clock())
+
+    def throttled(self, service: str, action: str) -> None:
+        """The server throttled a call of the action: learn its quota (see the module's doc)."""
+        qualified = f"{service}:{action}"
+        with self._lock:
+            now = self.clock()
+            estimate = self._answers.get(qualified, AnswerWindow()).count(now)
+            learnt = self._learnt.get(qualified)
+            if estimate == 0 or (learnt and now - learnt.changed_at < WINDOW_SECONDS):
+                # Nothing answered (someone else spends the quota: retry-after alone) or the
+                # throttled answers of one burst, which teach one lesson.
+                return
+            rate = estimate * REFILL_SHARE
+            if learnt is None:
+                learnt = self._learn(qualified, rate, now)
+            learnt.bucket.set_rate(min(rate, learnt.bucket.rate))
+            learnt.changed_at = now
+
+    def _learn(self, qualified: str, rate: float, now: float) -> Learnt:
+        """The learnt state of an action, over its declared bucket if it has one."""
+        declared = self._buckets.get(qualified)
+        burst = rate * BURST_SHARE / REFILL_SHARE
+        bucket = declared or TokenBucket(rate, burst, clock=self.clock, sleep=self.sleep)
+        self._buckets[qualified] = bucket
+        learnt = Learnt(bucket, declared.rate if declared else None, now)
+        self._learnt[qualified] = learnt
+        return learnt
+
+    def _probe(self, qualified: str) -> None:
+        """A learnt bucket that kept a caller waiting without a throttle for PROBE_SECONDS
+        tries 5 % more (never beyond a declared limit)."""
+        with self._lock:
+            learnt = self._learnt.get(qualified)
+            now = self.clock()
+            if learnt is None or now - learnt.changed_at < PROBE_SECONDS:
+                return
+            higher = learnt.bucket.rate * PROBE_STEP
+            if learnt.ceiling is not None:
+                higher = min(higher, learnt.ceiling)
+            learnt.bucket.set_rate(higher)
+            learnt.changed_at = now
 
     def _bucket(self, service: str, action: str) -> TokenBucket | None:
         qualified = f"{service}:{action}"

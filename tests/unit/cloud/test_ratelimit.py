@@ -80,8 +80,8 @@ def test_limiter_is_per_action_and_unlimited_by_default() -> None:
     for _ in range(1000):
         limiter.acquire("rds", "DescribeDBInstanceEncryptionKey")
         times.append(clock.now)
-    # 95 % of the quota as the steady rate, 5 % as a burst: ~1.05x calls / quota.
-    assert clock.now == pytest.approx((1000 - 5) / 95.0)
+    # 97 % of the quota as the steady rate, 3 % as a burst: ~1.03x calls / quota.
+    assert clock.now == pytest.approx((1000 - 3) / 97.0)
     # Never more than the quota in any one-second window.
     assert max(sum(1 for t in times if s <= t < s + 1.0) for s in times) <= 100
     for _ in range(100):
@@ -92,7 +92,7 @@ def test_limiter_accepts_bare_action_names() -> None:
     clock = FakeClock()
     limiter = RateLimiter({"DescribeKey": 1.0}, clock=clock, sleep=clock.sleep)
     limiter.acquire("kms", "DescribeKey")
-    assert limiter.acquire("kms", "DescribeKey") == pytest.approx(1 / 0.95)
+    assert limiter.acquire("kms", "DescribeKey") == pytest.approx(1 / 0.97)
 
 
 def test_parse_limits() -> None:
@@ -103,3 +103,82 @@ def test_parse_limits() -> None:
     for bad in ("nonsense", "X=", "=3", "X=-1", "X=abc"):
         with pytest.raises(ReconcilerError):
             parse_limits([bad])
+
+
+# --- a quota learnt from the throttling answers ----------------------------------------------
+
+ACTION = ("rds", "DescribeDBInstanceEncryptionKey")
+
+
+def _answered(limiter: RateLimiter, clock: FakeClock, count: int, seconds: float = 1.0) -> None:
+    """`count` calls answered evenly over `seconds` (each through the limiter)."""
+    for _ in range(count):
+        limiter.acquire(*ACTION)
+        limiter.answered(*ACTION)
+        clock.now += seconds / count
+
+
+def _rate_over(limiter: RateLimiter, clock: FakeClock, calls: int) -> float:
+    started = clock.now
+    for _ in range(calls):
+        limiter.acquire(*ACTION)
+    return calls / (clock.now - started)
+
+
+def test_an_undeclared_quota_is_learnt_from_the_first_throttled_answer() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter({}, clock=clock, sleep=clock.sleep)
+    _answered(limiter, clock, 200)
+    limiter.throttled(*ACTION)
+    assert _rate_over(limiter, clock, 500) == pytest.approx(200 * 0.97, rel=0.02)
+
+
+def test_a_throttle_with_nothing_answered_teaches_nothing() -> None:
+    """Someone else spends the quota: the retry's own wait is the answer, not a bucket at 0."""
+    clock = FakeClock()
+    limiter = RateLimiter({}, clock=clock, sleep=clock.sleep)
+    limiter.throttled(*ACTION)
+    assert limiter.acquire(*ACTION) == 0.0
+
+
+def test_the_throttled_answers_of_one_burst_teach_one_lesson() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter({}, clock=clock, sleep=clock.sleep)
+    _answered(limiter, clock, 200)
+    for _ in range(16):  # every thread in flight comes back throttled
+        limiter.throttled(*ACTION)
+    assert _rate_over(limiter, clock, 500) == pytest.approx(200 * 0.97, rel=0.02)
+
+
+def test_a_later_throttle_lowers_the_learnt_rate_to_what_was_answered() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter({}, clock=clock, sleep=clock.sleep)
+    _answered(limiter, clock, 200)
+    limiter.throttled(*ACTION)
+    clock.now += 2.0
+    _answered(limiter, clock, 100)  # the quota was shared, or lowered, meanwhile
+    limiter.throttled(*ACTION)
+    assert _rate_over(limiter, clock, 300) == pytest.approx(100 * 0.97, rel=0.03)
+
+
+def test_a_declared_limit_the_server_throttles_is_lowered_and_never_probed_above() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(
+        {"rds:DescribeDBInstanceEncryptionKey": 300.0}, clock=clock, sleep=clock.sleep
+    )
+    _answered(limiter, clock, 150)
+    limiter.throttled(*ACTION)
+    assert _rate_over(limiter, clock, 300) == pytest.approx(150 * 0.97, rel=0.03)
+    # Waiting without a throttle for seconds probes upwards, 5 % at a time, to the declared rate.
+    _rate_over(limiter, clock, 300 * 60)
+    assert _rate_over(limiter, clock, 3000) == pytest.approx(300 * 0.97, rel=0.03)
+
+
+def test_a_low_first_estimate_recovers_by_probing() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter({}, clock=clock, sleep=clock.sleep)
+    _answered(limiter, clock, 10)
+    limiter.throttled(*ACTION)
+    first = _rate_over(limiter, clock, 50)
+    _rate_over(limiter, clock, 2000)
+    assert _rate_over(limiter, clock, 500) > 2 * first
