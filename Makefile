@@ -76,9 +76,10 @@ lock-upgrade: lock
 
 # The wheel and the sdist of a release (docs/releases.md), built by the locked build tools
 # without build isolation; the wheel's file dates are the last commit's, so rebuilding a commit
-# gives the same wheel, byte for byte.
+# gives the same wheel, byte for byte. An old *.egg-info/ goes first: setuptools would reuse its
+# file list.
 dist: $(STAMP)
-	rm -rf dist build
+	rm -rf dist build *.egg-info
 	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 315532800) \
 	    $(BIN)/python -m build --no-isolation --outdir dist .
 
