@@ -22,7 +22,8 @@ endif
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml requirements.lock requirements-build.lock
+# reconciler/__init__.py holds the version the installed metadata is built from.
+$(STAMP): pyproject.toml requirements.lock requirements-build.lock reconciler/__init__.py
 	@if [ -e $(VENV) ] && [ "$(VENV_PYTHON_OK)" != True ]; then \
 	    echo "make: $(VENV)/ was made by a Python older than 3.11, or its python no longer runs: rebuilding it" >&2; \
 	    rm -rf $(VENV); \
