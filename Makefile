@@ -18,11 +18,12 @@ ifneq ($(VENV_PYTHON_OK),True)
 .PHONY: $(STAMP)
 endif
 
-.PHONY: install test test-latest demo bench lint lock lock-upgrade clean
+.PHONY: install test test-latest demo bench lint lock lock-upgrade dist clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml requirements.lock requirements-build.lock
+# reconciler/__init__.py holds the version the installed metadata is built from.
+$(STAMP): pyproject.toml requirements.lock requirements-build.lock reconciler/__init__.py
 	@if [ -e $(VENV) ] && [ "$(VENV_PYTHON_OK)" != True ]; then \
 	    echo "make: $(VENV)/ was made by a Python older than 3.11, or its python no longer runs: rebuilding it" >&2; \
 	    rm -rf $(VENV); \
@@ -69,9 +70,19 @@ lock: $(STAMP)
 	$(BIN)/uv lock $(UV_LOCK_FLAGS)
 	$(EXPORT) --all-extras --all-groups -o requirements.lock
 	$(EXPORT) --only-group build -o requirements-build.lock
+	$(EXPORT) --no-default-groups -o requirements-runtime.lock
 
 lock-upgrade: UV_LOCK_FLAGS = --upgrade
 lock-upgrade: lock
 
+# The wheel and the sdist of a release (docs/releases.md), built by the locked build tools
+# without build isolation; the wheel's file dates are the last commit's, so rebuilding a commit
+# gives the same wheel, byte for byte. An old *.egg-info/ goes first: setuptools would reuse its
+# file list.
+dist: $(STAMP)
+	rm -rf dist build *.egg-info
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 315532800) \
+	    $(BIN)/python -m build --no-isolation --outdir dist .
+
 clean:
-	rm -rf $(VENV) $(LATEST) .reconciler .pytest_cache .ruff_cache .hypothesis bench-results
+	rm -rf $(VENV) $(LATEST) .reconciler .pytest_cache .ruff_cache .hypothesis bench-results dist build

