@@ -10,6 +10,7 @@ code that prints or prompts.
     drift.py     drift
     importer.py  import
     permissions.py  permissions (the RAM policies the tool needs)
+    show.py      show (a saved plan, offline)
     emulator.py  emulator serve
 """
 
@@ -20,6 +21,7 @@ from reconciler.cli import (  # noqa: F401 - registers the commands
     importer,
     permissions,
     plan,
+    show,
     spec,
 )
 from reconciler.cli.options import GlobalOptions, global_options
