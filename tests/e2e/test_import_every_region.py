@@ -71,7 +71,9 @@ def _three_regions(endpoint: str) -> dict[str, str]:
     return ids
 
 
-def test_three_regions_with_cmk_users_and_tde_import_to_an_empty_plan(emulator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_three_regions_with_cmk_users_and_tde_import_to_an_empty_plan(
+    emulator, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     ids = _three_regions(emulator.endpoint)
     out = tmp_path / "imported"
     _import_and_plan(emulator.endpoint, out)
@@ -111,15 +113,20 @@ def test_region_narrows_the_read_to_the_regions_named(emulator, tmp_path: Path) 
 
 def test_a_region_with_nothing_is_named_not_skipped_silently(emulator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "imported"
-    run = _import_and_plan(emulator.endpoint, out, "--region", "cn-hangzhou", "--region", "us-east-1")
+    run = _import_and_plan(
+        emulator.endpoint, out, "--region", "cn-hangzhou", "--region", "us-east-1"
+    )
     assert sorted(p.name for p in out.glob("*.yaml")) == ["00-defaults.yaml"]
-    assert "Nothing to import in 2 region(s): cn-hangzhou, us-east-1." in (
-        out / "00-defaults.yaml"
-    ).read_text()
+    assert (
+        "Nothing to import in 2 region(s): cn-hangzhou, us-east-1."
+        in (out / "00-defaults.yaml").read_text()
+    )
     assert "Nothing to import in 2: cn-hangzhou, us-east-1." in run.stderr
 
 
-def test_the_default_region_comes_from_alibaba_cloud_region_id(emulator, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_default_region_comes_from_alibaba_cloud_region_id(
+    emulator, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     _three_regions(emulator.endpoint)
     monkeypatch.setenv("ALIBABA_CLOUD_REGION_ID", "cn-beijing")
     out = tmp_path / "imported"
