@@ -79,7 +79,8 @@ def _global_option_decorators(
             default=None,
             hidden=hidden,
             callback=check_regions,
-            help="Region to use where the spec names none.",
+            help="Region to use where the spec names none (else ALIBABA_CLOUD_REGION_ID, else "
+            "cn-hangzhou).",
         ),
         click.option(
             "--profile",
