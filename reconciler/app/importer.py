@@ -21,20 +21,27 @@ if TYPE_CHECKING:  # pragma: no cover - types only
 @dataclass(frozen=True)
 class ImportedSpec:
     """What import makes: one file per name (00-defaults.yaml, keys.yaml, one <region>.yaml
-    per region), and the same spec as one YAML document (what stdout gets without -o)."""
+    per region with something to import), the same spec as one YAML document (what stdout
+    gets without -o), the regions read and those of them with nothing to import."""
 
     files: dict[str, str]
     document: str
+    regions: tuple[str, ...] = ()
+    empty_regions: tuple[str, ...] = ()
+
+
+MAX_SETTLING_ROUNDS = 64
+"""Rounds of leaving out what the draft spec plans (each leaves out one more resource at
+least); a world needing more keeps the rest, and the header says what plan does then."""
 
 
 def import_regions(given: Sequence[str]) -> list[str]:
-    """The regions to read: those given, once each in their order, else the spec language's
-    default region (Defaults.region). Raises ReconcilerError naming the first that is not a
+    """The regions --region names, once each in their order (none: every region of the
+    account, read by import_spec). Raises ReconcilerError naming the first that is not a
     region, before any read."""
-    from reconciler.spec.models import Defaults
     from reconciler.spec.regions import region_problem
 
-    regions = list(dict.fromkeys(given)) or [Defaults().region]
+    regions = list(dict.fromkeys(given))
     for region in regions:
         problem = region_problem(region)
         if problem:
@@ -42,26 +49,45 @@ def import_regions(given: Sequence[str]) -> list[str]:
     return regions
 
 
+def regions_to_read(clients: CloudClients, given: Sequence[str], home: str) -> list[str]:
+    """`given`, else every region of the account (RDS DescribeRegions, asked of `home`), with
+    the spec's default region first: `home` when the account has it, else the first."""
+    if given:
+        return list(given)
+    from reconciler.cloud.rds_regions import rds_regions
+
+    every = list(rds_regions(clients, home))
+    first = home if home in every else every[0]
+    return [first, *(r for r in every if r != first)]
+
+
 def import_spec(
     clients: CloudClients,
     regions: Sequence[str],
     *,
+    home: str | None = None,
     parallelism: int = 16,
     progress: Progress | None = None,
 ) -> ImportedSpec:
-    """Read every instance of `regions` (the first one is the spec's default), the KMS keys
-    they use and the RAM role RDS uses, and make the spec of them. Raises ObserveError (fail
-    closed), or ReconcilerError when the files made do not load as one valid spec (a bug)."""
+    """Read every instance of `regions` (the first one is the spec's default; none given:
+    every region of the account, asked of `home`, default cn-hangzhou), the KMS keys they use
+    and the RAM role RDS uses, and make the spec of them that plans no change: what planning
+    the draft changes or refuses is left out, as comments saying why (drift/importer.py
+    `held_back`). Raises ObserveError (fail closed), or ReconcilerError when the files made
+    do not load as one valid spec (a bug)."""
     from reconciler.drift.importer import (
+        Held,
+        held_back,
         import_document,
         import_files,
         plan_imported,
         planned_lines,
+        regions_with_something,
     )
     from reconciler.spec.models import Defaults, RamSpec, Spec
     from reconciler.state.observe import ReadScope, observe
 
-    wanted = list(regions)
+    wanted = regions_to_read(clients, regions, home or Defaults().region)
     scope = ReadScope(
         spec=Spec(defaults=Defaults(region=wanted[0])),
         regions=tuple(wanted),
@@ -72,9 +98,22 @@ def import_spec(
         tde_of_every_instance=True,
     )
     observed = observe(scope, clients, parallelism=parallelism, progress=progress)
-    planned = planned_lines(plan_imported(_check(import_files(observed, wanted)), observed))
+    held = Held()
+    for _ in range(MAX_SETTLING_ROUNDS):
+        plan = plan_imported(_check(import_files(observed, wanted, (), held)), observed)
+        more = held_back(plan, held)
+        if more is None:
+            break
+        held = more
+    else:
+        plan = plan_imported(_check(import_files(observed, wanted, (), held)), observed)
+    planned = planned_lines(plan)
+    full = set(regions_with_something(observed, wanted, held))
     return ImportedSpec(
-        import_files(observed, wanted, planned), import_document(observed, wanted, planned)
+        import_files(observed, wanted, planned, held),
+        import_document(observed, wanted, planned, held),
+        tuple(wanted),
+        tuple(r for r in sorted(wanted) if r not in full),
     )
 
 

@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from reconciler.cli.options import GlobalOptions, check_regions, global_options
+from reconciler.cli.options import (
+    GlobalOptions,
+    check_regions,
+    global_options,
+    region_from_environment,
+)
 from reconciler.cli.outfile import OutFile, refuse_unless_regular
 from reconciler.cli.root import EXIT_OK, cli, fail
 from reconciler.cli.run import cloud, print_stats, with_progress
@@ -49,13 +54,16 @@ def _regions(value: Any) -> tuple[str, ...]:
 )
 @global_options
 def import_(out_dir: str | None, parallelism: int) -> None:
-    """Read every instance of the regions named by --region (repeatable, after `import`;
-    default cn-hangzhou), the KMS keys they use and the RAM role RDS uses, and write spec YAML
-    for them. The header says what `reconciler plan` plans on it, computed by planning it
-    against what was read: no changes, unless the cloud needs some (a key without the RDS tag,
-    the RAM role CMK instances need missing). Keys are named by their alias where
-    they have one; instances that cannot be encrypted (serverless, storage that is not ESSD,
-    another engine) are comments saying why. Every file starts with the $schema line.
+    """Read every instance of every region of the account (RDS DescribeRegions; --region,
+    repeatable after `import`, narrows it), the KMS keys they use and the RAM role RDS uses,
+    and write spec YAML for them that `reconciler plan` plans no change on: what the cloud
+    would need changed (a key without the RDS tag, the RAM role CMK instances need missing) is
+    left out, as comments saying why, and the header says so, computed by planning the files
+    against what was read. One <region>.yaml per region with something to import; the header
+    names the regions with nothing. The spec's default region is the first --region, else
+    ALIBABA_CLOUD_REGION_ID, else cn-hangzhou. Keys are named by their alias where they have
+    one; instances that cannot be encrypted (serverless, storage that is not ESSD, another
+    engine) are comments saying why. Every file starts with the $schema line.
 
     Exit codes: 0 written, 1 error (nothing written); 130/143 interrupted.
     """
@@ -73,7 +81,17 @@ def import_(out_dir: str | None, parallelism: int) -> None:
         click.echo(imported.document, nl=False)
     else:
         click.echo(f"Wrote {', '.join(sorted(imported.files))} to {target}.", err=True)
+    click.echo(_summary(imported), err=True)
     sys.exit(EXIT_OK)
+
+
+def _summary(imported: ImportedSpec) -> str:
+    """Which regions were read, and which had nothing to import (never skipped silently)."""
+    text = f"Read {len(imported.regions)} region(s): {', '.join(sorted(imported.regions))}."
+    if imported.empty_regions:
+        empty = imported.empty_regions
+        text += f" Nothing to import in {len(empty)}: {', '.join(empty)}."
+    return text
 
 
 def _prepare(out_dir: str | None) -> Path | None:
@@ -103,10 +121,11 @@ def _read(opts: GlobalOptions, given: tuple[str, ...], parallelism: int) -> Impo
     from reconciler.app.importer import import_regions, import_spec
 
     regions = import_regions(given)
+    home = region_from_environment()
     with cloud(opts, parallelism) as clients:
         imported = with_progress(
             lambda progress: import_spec(
-                clients, regions, parallelism=parallelism, progress=progress
+                clients, regions, home=home, parallelism=parallelism, progress=progress
             )
         )
         if opts.stats:
@@ -132,7 +151,7 @@ def _accept_repeated_region() -> None:
             param.callback = lambda ctx, param, value: check_regions(
                 ctx, param, tuple(value) or None
             )
-            param.help = "Region to read (repeatable; default cn-hangzhou)."
+            param.help = "Region to read (repeatable; default: every region of the account)."
 
 
 _accept_repeated_region()

@@ -34,6 +34,33 @@ def check_regions(_ctx: click.Context, _param: click.Parameter, value: Any) -> A
     return value
 
 
+REGION_VARIABLE = "ALIBABA_CLOUD_REGION_ID"
+"""The region where the spec names none and no --region is given (the SDKs' own variable)."""
+
+
+def region_from_environment() -> str | None:
+    """ALIBABA_CLOUD_REGION_ID, when set and not empty; a value that is not a region id is a
+    usage error naming the variable (it names endpoints and files, as --region does)."""
+    import os
+
+    from reconciler.spec.regions import region_problem
+
+    value = os.environ.get(REGION_VARIABLE, "").strip()
+    if not value:
+        return None
+    problem = region_problem(value)
+    if problem:
+        raise click.UsageError(f"{REGION_VARIABLE}={value}: {problem}")
+    return value
+
+
+def default_region(opts: GlobalOptions) -> str | None:
+    """The region where the spec names none: --region, else ALIBABA_CLOUD_REGION_ID, else
+    None (the spec language's cn-hangzhou). A spec's defaults.region wins over both: the
+    reviewed file, not the shell, says where its resources are (README, "Regions")."""
+    return opts.region or region_from_environment()
+
+
 def _global_option_decorators(
     hidden: bool,
 ) -> list[Callable[[Callable[..., Any]], Callable[..., Any]]]:
@@ -52,7 +79,8 @@ def _global_option_decorators(
             default=None,
             hidden=hidden,
             callback=check_regions,
-            help="Region to use where the spec names none.",
+            help="Region to use where the spec names none (else ALIBABA_CLOUD_REGION_ID, else "
+            "cn-hangzhou).",
         ),
         click.option(
             "--profile",

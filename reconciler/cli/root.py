@@ -110,6 +110,9 @@ def cli(ctx: click.Context, **kwargs: Any) -> None:
     plan --detailed-exitcode); 130/143 interrupted (SIGINT/SIGTERM). See docs/exit-codes.md.
     Without a command, this help is printed on stderr and the exit code is 1.
     Credentials: ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET, --profile, ECS RAM role or OIDC.
+    Region where the spec names none: --region, else ALIBABA_CLOUD_REGION_ID, else cn-hangzhou.
+    Shell completion: eval "$(_RECONCILER_COMPLETE=bash_source reconciler)" (or zsh_source,
+    fish_source).
     The global options below are accepted by every command, before or after its name;
     commands that do not talk to the cloud (validate, schema, emulator serve) ignore them.
     """

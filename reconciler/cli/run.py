@@ -32,14 +32,20 @@ def load_or_raise(paths: Sequence[str], opts: GlobalOptions) -> LoadedSpec:
     """app.plan.load(); on a SpecError, every problem on stderr, then ReconcilerError (drift
     removes its old -o files before the one-line error)."""
     from reconciler.app.plan import load
+    from reconciler.cli.options import default_region
     from reconciler.errors import SpecError
+    from reconciler.spec.regions import implicit_region_warning
 
     try:
-        return load(paths, opts.region)
+        loaded = load(paths, default_region(opts))
     except SpecError as error:
         for diagnostic in error.diagnostics:
             click.echo(str(diagnostic), err=True)
         raise ReconcilerError(INVALID_SPEC) from error
+    warning = implicit_region_warning(loaded.spec)
+    if warning is not None:
+        click.echo(f"Warning: {warning}", err=True)
+    return loaded
 
 
 def load_or_fail(paths: Sequence[str], opts: GlobalOptions) -> LoadedSpec:

@@ -15,14 +15,14 @@ it, which then names them) and writes the blocks in apply order. Every file star
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from reconciler.core.facts import ObservedState
 from reconciler.drift.yaml_blocks import ImportContext, Placement, YamlBlock, YamlEntry, resolved
-from reconciler.kinds import KINDS
+from reconciler.kinds import KINDS, find_kind
 from reconciler.plan.model import Plan
 from reconciler.plan.planner import build_plan
 from reconciler.spec.models import Spec
@@ -43,9 +43,51 @@ class Imported:
         return next((b for b in self.blocks if b.key == key), None)
 
 
-def import_state(observed: ObservedState, regions: list[str]) -> Imported:
-    """The spec data for everything observed in `regions` (the first is the default)."""
-    context = ImportContext(observed, list(regions))
+@dataclass(frozen=True)
+class Held:
+    """What import leaves out so that its spec plans no change (ImportContext.left_out and
+    cmk_users_left_out): found by planning the draft (`held_back`)."""
+
+    left_out: dict[str, str] = field(default_factory=dict)
+    cmk_users: str | None = None
+
+    def lines(self) -> list[str]:
+        """The header's account of it."""
+        if not self.left_out and self.cmk_users is None:
+            return []
+        lines = ["Left out, as plan would change or refuse them (add them back to let plan act):"]
+        lines += [f"- {address}: {why}" for address, why in sorted(self.left_out.items())]
+        if self.cmk_users is not None:
+            lines.append(f"- every instance on a CMK, and ram: {self.cmk_users}")
+        return lines
+
+
+def held_back(plan: Plan, held: Held) -> Held | None:
+    """`held` with what `plan` changes or refuses left out too; None when it adds nothing (the
+    draft plans no change, or only what cannot be left out). A change or refusal of a kind
+    that writes RAM leaves out every CMK user (RDS reaches a CMK through the RAM role)."""
+    found = {c.address: f"plan would {c.action.value} it: {c.reason}" for c in plan.changes}
+    for refusal in plan.refusals:
+        first = refusal.message.split(". ")[0]
+        found.setdefault(refusal.address, f"plan refuses it ({refusal.code.value}): {first}")
+    left_out, cmk_users = dict(held.left_out), held.cmk_users
+    for address, why in found.items():  # in plan order: RAM's first change says the cause
+        kind = find_kind(address)
+        if kind is not None and kind.writes_ram:
+            cmk_users = cmk_users or f"RDS reaches a CMK through RAM, and {address}: {why}"
+        else:
+            left_out.setdefault(address, why)
+    if left_out == held.left_out and cmk_users == held.cmk_users:
+        return None
+    return Held(left_out, cmk_users)
+
+
+def import_state(observed: ObservedState, regions: list[str], held: Held = Held()) -> Imported:
+    """The spec data for everything observed in `regions` (the first is the default), without
+    what `held` leaves out."""
+    context = ImportContext(
+        observed, list(regions), left_out=dict(held.left_out), cmk_users_left_out=held.cmk_users
+    )
     for kind in reversed(KINDS):
         block = kind.to_yaml(context)
         if block is not None:
@@ -150,21 +192,39 @@ def _placed(imported: Imported, placement: Placement) -> list[YamlBlock]:
     return [b for b in imported.blocks if b.placement is placement]
 
 
-def defaults_yaml(imported: Imported, regions: list[str], planned: list[str]) -> str:
+def defaults_yaml(
+    imported: Imported, regions: list[str], planned: list[str], held: Held = Held()
+) -> str:
     defaults: dict[str, Any] = {"region": imported.default_region}
     if imported.account:
         defaults["account"] = imported.account
     defaults["restart"] = "maintenance-window"
-    text = (
-        SCHEMA_LINE
-        + "\n#\n"
-        + _comment(f"Written by `reconciler import` from what exists in {', '.join(regions)}.")
-        + "".join(_comment(line) for line in planned)
-    )
+    empty = [r for r in sorted(regions) if not _has_something(imported, r)]
+    read = f"Written by `reconciler import` from what exists in {len(regions)} region(s): "
+    text = SCHEMA_LINE + "\n#\n" + _comment(read + ", ".join(sorted(regions)) + ".")
+    if empty:
+        text += _comment(f"Nothing to import in {len(empty)} region(s): {', '.join(empty)}.")
+    text += "".join(_comment(line) for line in [*planned, *held.lines()])
     text += _dump({"version": 1, "defaults": defaults})
     for block in _placed(imported, Placement.DEFAULTS):
         text += _entries_text(block.entries, 0)
     return text
+
+
+def _has_something(imported: Imported, region: str) -> bool:
+    """Whether the region's file would hold an instance, or a comment about one."""
+    return any(
+        any(e.region == region for e in block.entries) or block.region_comments.get(region)
+        for block in _placed(imported, Placement.PER_REGION)
+    )
+
+
+def regions_with_something(
+    observed: ObservedState, regions: list[str], held: Held = Held()
+) -> list[str]:
+    """The regions import writes a file for (sorted); the others had nothing to import."""
+    imported = import_state(observed, regions, held)
+    return [r for r in sorted(regions) if _has_something(imported, r)]
 
 
 def _own_body(block: YamlBlock) -> str:
@@ -183,28 +243,41 @@ def _file(*headers: str) -> str:
 
 
 def import_files(
-    observed: ObservedState, regions: list[str], planned: Sequence[str] = ()
+    observed: ObservedState,
+    regions: list[str],
+    planned: Sequence[str] = (),
+    held: Held = Held(),
 ) -> dict[str, str]:
-    """File name -> YAML text: 00-defaults.yaml (its header says `planned`, the lines of
-    `planned_lines`), a file of each kind that writes its own (e.g. keys.yaml, when a key is
-    used), and one file per region read (`<region>.yaml`)."""
-    imported = import_state(observed, regions)
-    files = {"00-defaults.yaml": defaults_yaml(imported, regions, list(planned))}
+    """File name -> YAML text: 00-defaults.yaml (its header names the regions read, those with
+    nothing to import, says `planned`, the lines of `planned_lines`, and what `held` leaves
+    out), a file of each kind that writes its own (e.g. keys.yaml, when a key is used), and one
+    `<region>.yaml` per region with something to import. Each file's header says what plan
+    does with it (the first line of `planned`)."""
+    imported = import_state(observed, regions, held)
+    says = list(planned[:1])
+    files = {"00-defaults.yaml": defaults_yaml(imported, regions, list(planned), held)}
     for block in _placed(imported, Placement.OWN_FILE):
         if block.entries:
-            files[block.file_name] = _file(block.header) + _own_body(block)
+            files[block.file_name] = _file(block.header, *says) + _own_body(block)
     per_region = _placed(imported, Placement.PER_REGION)
     for region in sorted(regions):
+        if not _has_something(imported, region):
+            continue
         files[f"{region}.yaml"] = _file(
-            *(b.header.format(region=region) for b in per_region)
+            *(b.header.format(region=region) for b in per_region), *says
         ) + "".join(_region_body(b, region, head=True) for b in per_region)
     return files
 
 
-def import_document(observed: ObservedState, regions: list[str], planned: list[str] = ()) -> str:
+def import_document(
+    observed: ObservedState,
+    regions: list[str],
+    planned: Sequence[str] = (),
+    held: Held = Held(),
+) -> str:
     """Everything in one YAML document (for stdout)."""
-    imported = import_state(observed, regions)
-    text = defaults_yaml(imported, regions, list(planned))
+    imported = import_state(observed, regions, held)
+    text = defaults_yaml(imported, regions, list(planned), held)
     for block in _placed(imported, Placement.OWN_FILE):
         if block.entries:
             text += _own_body(block)

@@ -70,6 +70,17 @@ class ImportContext:
     regions: list[str]
     blocks: dict[str, YamlBlock] = field(default_factory=dict)
     """Kind name -> its block."""
+    left_out: dict[str, str] = field(default_factory=dict)
+    """Plan address -> why the resource is not written: planning the draft spec planned a
+    change or a refusal there (drift/importer.py), and an imported spec plans no changes. The
+    kind that writes the address leaves it out, as a comment saying why."""
+    cmk_users_left_out: str | None = None
+    """Why every instance using a CMK (for its disk or TDE) is left out: the draft planned a
+    change or refusal of RAM, which RDS needs to reach a CMK (docs/real-cloud.md, RAM)."""
+
+    def why_left_out(self, *addresses: str) -> str | None:
+        """Why the first of `addresses` that is left out is; None when none is."""
+        return next((self.left_out[a] for a in addresses if a in self.left_out), None)
 
     @property
     def default_region(self) -> str:

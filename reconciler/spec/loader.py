@@ -66,17 +66,19 @@ class Configuration:
 
 
 def load_configurations(
-    paths: Sequence[str | Path], *, default_region: str | None = None
+    paths: Sequence[str | Path], *, default_region: str | None = None, together: bool = False
 ) -> list[Configuration]:
     """Validate each configuration named by `paths` on its own; never raises SpecError.
 
     A folder is one configuration; all the other paths (files, missing paths) together are one
     more, placed where the first of them was named. Each is loaded as `load_spec(...,
     planner_checks=True)` would, so it also reports what the planner would refuse from the spec
-    alone. `default_region` is the `--region` option, as for load_spec.
+    alone. `default_region` is the `--region` option, as for load_spec. `together`: every
+    path as one configuration, as plan loads them (validate's default).
     """
     found = []
-    for group in configurations(paths):
+    groups = [tuple(paths)] if together else configurations(paths)
+    for group in groups:
         names = tuple(str(p) for p in group)
         try:
             loaded = load_spec(group, default_region=default_region, planner_checks=True)
@@ -161,6 +163,7 @@ def _merge(parsed: list[ParsedFile], specs: list[Spec], default_region: str | No
     if default_region is None or "region" in merged.defaults.model_fields_set:
         return merged
     defaults = merged.defaults.model_copy(update={"region": default_region})
+    defaults.model_fields_set.add("region")  # named (by --region or the environment)
     return merged.model_copy(update={"defaults": defaults})
 
 

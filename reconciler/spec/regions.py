@@ -8,8 +8,12 @@ which must not import the product); a test checks that it is a subset of this on
 from __future__ import annotations
 
 import difflib
+from typing import TYPE_CHECKING
 
 from reconciler.core.region_ids import LONGEST, REGION_SHAPE
+
+if TYPE_CHECKING:  # pragma: no cover - types only (models imports this module)
+    from reconciler.spec.models import Spec
 
 REGIONS: tuple[str, ...] = (
     "cn-hangzhou",
@@ -60,3 +64,18 @@ def region_problem(region: str) -> str | None:
     close = difflib.get_close_matches(region, REGIONS, n=1, cutoff=0.6)
     hint = f"did you mean `{close[0]}`?" if close else "e.g. cn-hangzhou or ap-southeast-1"
     return f"`{region}` is not an Alibaba Cloud region: {hint}"
+
+
+def implicit_region_warning(spec: Spec) -> str | None:
+    """The warning for a spec that names no region anywhere (not in defaults, not on a key or
+    an instance; no --region, no ALIBABA_CLOUD_REGION_ID) while it declares something: it
+    silently means cn-hangzhou. None otherwise (an empty spec touches no region)."""
+    if "region" in spec.defaults.model_fields_set or not (spec.instances or spec.kms_keys):
+        return None
+    named = [k.region for k in spec.kms_keys.values()] + [i.region for i in spec.instances.values()]
+    if any(named):
+        return None
+    return (
+        f"the spec names no region, so it means {spec.defaults.region}: set defaults.region "
+        "in the spec (or --region, or ALIBABA_CLOUD_REGION_ID) to say so"
+    )

@@ -31,6 +31,8 @@ def to_yaml(context: ImportContext, kind: str) -> YamlBlock:
         if key is None or not aliases or key.state not in _KEY_STATES:
             continue  # referred to by its id
         name = _key_name(aliases[0], set(block.names.values()), key.region)
+        if context.why_left_out(f"{kind}.{name}") is not None:
+            continue  # declaring it plans a change: referred to by its id (drift/importer.py)
         block.names[key_id] = name
         block.entries.append(
             YamlEntry(name, _key_entry(key, aliases[0], context.default_region), _notes(key))

@@ -29,6 +29,8 @@ _NO_ROLE_NOTE = (
 
 
 def to_yaml(context: ImportContext) -> YamlBlock | None:
+    if context.cmk_users_left_out is not None:
+        return None  # RAM is not as plan wants it: no CMK user is written, nor RAM
     block, note = _ram(context.observed.ram)
     if block is None and context.references(KEY_KIND):
         # Omitted, the spec would manage RAM anyway (CMKs are used): say so where it shows.

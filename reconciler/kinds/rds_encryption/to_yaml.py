@@ -11,6 +11,7 @@ from typing import Any
 from reconciler.core.facts import ObservedInstance, ObservedState
 from reconciler.drift.yaml_blocks import ImportContext, Placement, Ref, YamlBlock, YamlEntry
 from reconciler.kinds.rds_encryption import guards
+from reconciler.kinds.rds_tde.drift import SERVICE_MODE
 from reconciler.spec.models import INSTANCE_ID_PATTERN
 
 KEY_KIND = "kms_key"
@@ -26,19 +27,45 @@ def to_yaml(context: ImportContext) -> YamlBlock:
         header="Instances in {region}, with their encryption today.",
     )
     skipped: dict[str, list[str]] = {}
+    held: dict[str, list[str]] = {}
     for instance in sorted(observed.instances.values(), key=lambda i: i.instance_id):
+        label = f"{instance.instance_id} ({_encryption_label(instance, observed)})"
         why = _why_not(instance)
         if why is not None:
-            skipped.setdefault(instance.region, []).append(
-                f"{instance.instance_id} ({_encryption_label(instance, observed)}): "
-                f"cannot be managed: {why}"
-            )
+            skipped.setdefault(instance.region, []).append(f"{label}: cannot be managed: {why}")
+            continue
+        held_back = why_left_out(context, instance)
+        if held_back is not None:
+            held.setdefault(instance.region, []).append(f"{label}: {held_back}")
             continue
         block.entries.append(_entry(instance, observed, context.default_region))
     for region, lines in skipped.items():
         intro = f"Not imported from {region}: RDS offers these no disk encryption."
         block.region_comments[region] = [intro, *lines]
+    for region, lines in held.items():
+        intro = (
+            f"Left out of {region}, as plan would change or refuse them (an imported spec "
+            "plans no change): add them to let plan act."
+        )
+        block.region_comments.setdefault(region, []).extend([intro, *lines])
     return block
+
+
+def why_left_out(context: ImportContext, instance: ObservedInstance) -> str | None:
+    """Why the instance is not written although it can be managed (ImportContext.left_out)."""
+    ident = instance.instance_id
+    why = context.why_left_out(f"rds_encryption.{ident}", f"rds_tde.{ident}")
+    if why is None and uses_cmk(instance, context.observed):
+        return context.cmk_users_left_out
+    return why
+
+
+def uses_cmk(instance: ObservedInstance, observed: ObservedState) -> bool:
+    """Whether the instance's disk or its TDE is on a CMK (RDS reaches it through RAM)."""
+    enc = instance.encryption
+    disk = enc is not None and enc.enabled and not observed.on_service_key(instance)
+    tde = instance.tde
+    return disk or (tde is not None and tde.enabled and tde.mode != SERVICE_MODE)
 
 
 def _entry(instance: ObservedInstance, observed: ObservedState, default_region: str) -> YamlEntry:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from reconciler.core.facts import ObservedTde
 from reconciler.drift.yaml_blocks import ImportContext, Placement, Ref, YamlBlock, YamlEntry
+from reconciler.kinds.rds_encryption.to_yaml import why_left_out
 from reconciler.kinds.rds_tde.drift import SERVICE_MODE
 from reconciler.spec.models import SERVICE_KEY
 
@@ -18,6 +19,8 @@ KEY_KIND = "kms_key"
 def to_yaml(context: ImportContext) -> YamlBlock:
     block = YamlBlock("instances", Placement.PER_REGION, [])
     for instance in sorted(context.observed.instances.values(), key=lambda i: i.instance_id):
+        if why_left_out(context, instance) is not None:
+            continue  # the instance is left out, with the reason (kinds/rds_encryption/to_yaml)
         if instance.tde is not None and instance.tde.enabled:
             block.entries.append(
                 YamlEntry(

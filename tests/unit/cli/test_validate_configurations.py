@@ -1,5 +1,6 @@
-"""`validate` with several PATHs: each folder is its own configuration (as in Terraform); the
-files given together are one configuration."""
+"""`validate` with several PATHs: all together one configuration, as plan loads them (issue 20:
+validate accepted folders that plan then rejected together); with --each, each folder is its
+own configuration and the files given together are one more."""
 
 from __future__ import annotations
 
@@ -17,7 +18,34 @@ USES_KEY = "instances:\n  pgm-bp1aaaa0000001: {encryption: {key: prod}}\n"
 
 
 def validate(*paths: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(cli, ["validate", *paths], catch_exceptions=False)
+    return CliRunner().invoke(cli, ["validate", "--each", *paths], catch_exceptions=False)
+
+
+def validate_together(*args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(cli, ["validate", *args], catch_exceptions=False)
+
+
+def _two_folders_with_one_key(tmp_path: Path) -> tuple[str, str]:
+    for name, alias in (("a", "alias/rds-prod"), ("b", "alias/rds-other")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "keys.yaml").write_text(
+            f"version: 1\nkms_keys:\n  prod: {{alias: {alias}}}\n"
+        )
+    return str(tmp_path / "a"), str(tmp_path / "b")
+
+
+def test_folders_that_plan_rejects_together_are_rejected_with_both_places(tmp_path: Path) -> None:
+    a, b = _two_folders_with_one_key(tmp_path)
+    result = validate_together(a, b)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"{a}/keys.yaml:3:3: key `prod` is also declared in {b}/keys.yaml:3:3: declare it once",
+        f"{b}/keys.yaml:3:3: key `prod` is also declared in {a}/keys.yaml:3:3: declare it once",
+        "2 errors in 2 files",
+    ]
+    plan = CliRunner().invoke(cli, ["--endpoint", "127.0.0.1:9", "plan", a, b])
+    assert plan.exit_code == 1 and "also declared" in plan.stderr
+    assert validate(a, b).exit_code == 0  # --each: each folder alone is valid
 
 
 def test_every_example_folder_is_valid_on_its_own() -> None:
