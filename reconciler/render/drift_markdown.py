@@ -77,6 +77,8 @@ def _coverage(report: DriftReport) -> list[str]:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for region, r in c.regions.items():
+        if not r.instances:
+            continue  # the run's "Regions read" line names every region read
         lines.append(
             f"| {region} | {r.instances} | {r.service_key} | {r.cmk} | {r.not_encrypted} | "
             f"{r.managed} |"

@@ -84,13 +84,18 @@ def coverage_lines(coverage: Coverage) -> list[str]:
         + (f", {c.not_read} not read" if c.not_read else "")
         + f"; {c.managed} managed"
     ]
+    empty = [region for region, r in c.regions.items() if not r.instances]
     for region, r in c.regions.items():
+        if not r.instances:
+            continue
         lines.append(
             f"  {region}: {r.instances} instance(s), {r.service_key} service key, {r.cmk} CMK, "
             f"{r.not_encrypted} not encrypted"
             + (f", {r.not_read} not read" if r.not_read else "")
             + f"; {r.managed} managed"
         )
+    if empty:
+        lines.append(f"  no PostgreSQL instance in {len(empty)} region(s) read")
     if c.tde_not_read < c.instances:
         lines.append(f"Disk encryption and TDE: {tde_counts(c)}")
     if c.unencrypted:

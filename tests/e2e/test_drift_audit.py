@@ -94,13 +94,17 @@ def test_region_narrows_the_coverage_and_is_repeatable(three_regions) -> None:  
     assert report["run"]["regions_read"] == ["cn-hangzhou", "cn-shanghai"]  # + the spec's
     assert plain["cn-beijing"] not in json.dumps(report["coverage"])
 
-    both = drift(endpoint, folder, "-o", "r.json", "--region", "cn-beijing", "--region", "cn-shanghai")
+    both = drift(
+        endpoint, folder, "-o", "r.json", "--region", "cn-beijing", "--region", "cn-shanghai"
+    )
     assert both.exit_code == 0, both.stderr
     assert "narrowed by --region to 3 region(s)" in both.stdout
     assert "every region" not in both.stdout
 
 
-def test_the_severity_of_an_unencrypted_unmanaged_instance_is_configurable(three_regions, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_severity_of_an_unencrypted_unmanaged_instance_is_configurable(
+    three_regions, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     endpoint, folder, plain = three_regions
     managed = next(iter(yaml.safe_load((Path(folder) / "spec.yaml").read_text())["instances"]))
     high = _spec(tmp_path / "high", managed, drift={"unmanaged_unencrypted": "high"})
@@ -116,7 +120,10 @@ def test_the_severity_of_an_unencrypted_unmanaged_instance_is_configurable(three
 def test_a_failed_describe_regions_stops_the_report(three_regions) -> None:  # type: ignore[no-untyped-def]
     endpoint, folder, _ = three_regions
     world.admin(
-        endpoint, "POST", "faults", {"action": "DescribeRegions", "code": "Forbidden.RAM", "status": 403, "times": 5}
+        endpoint,
+        "POST",
+        "faults",
+        {"action": "DescribeRegions", "code": "Forbidden.RAM", "status": 403, "times": 5},
     )
     run = drift(endpoint, folder, "--format", "json")
     assert run.exit_code == 1
@@ -132,7 +139,9 @@ def _digest(files: list[str]) -> str:
     return "sha256:" + whole.hexdigest()
 
 
-def test_every_format_says_when_which_account_regions_version_and_spec(three_regions, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_every_format_says_when_which_account_regions_version_and_spec(
+    three_regions, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     endpoint, folder, _ = three_regions
     monkeypatch.chdir(tmp_path)
     names = ["r.json", "r.txt", "r.md", "r.xml", "r.sarif", "r.html"]
@@ -147,7 +156,12 @@ def test_every_format_says_when_which_account_regions_version_and_spec(three_reg
     assert meta["spec_digest"] == _digest(report["spec_files"])
     for name in names[1:]:
         text = Path(name).read_text()
-        for value in (meta["read_at"], meta["account_id"], meta["tool_version"], meta["spec_digest"]):
+        for value in (
+            meta["read_at"],
+            meta["account_id"],
+            meta["tool_version"],
+            meta["spec_digest"],
+        ):
             assert value in text, f"{name} lacks {value}"
         assert "cn-beijing" in text, name
     html = Path("r.html").read_text()
@@ -169,7 +183,9 @@ def _rules(sarif: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {r["id"]: r for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
 
 
-def test_sarif_rules_carry_security_severity_and_the_driver_its_version(three_regions, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_sarif_rules_carry_security_severity_and_the_driver_its_version(
+    three_regions, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     endpoint, folder, plain = three_regions
     run = drift(endpoint, folder, "--format", "sarif")
     sarif = json.loads(run.stdout)
@@ -189,7 +205,9 @@ def _git_repo(root: Path) -> Path:
     return root
 
 
-def test_sarif_uris_are_relative_to_the_repository_root(three_regions, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_sarif_uris_are_relative_to_the_repository_root(
+    three_regions, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     endpoint, folder, _ = three_regions
     repo = _git_repo(tmp_path / "repo")
     specs = repo / "infra" / "specs"

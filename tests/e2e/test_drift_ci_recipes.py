@@ -100,7 +100,7 @@ def test_every_reconciler_command_of_a_recipe_runs(demo, repo: Path, recipe: str
             assert "--allow-restart", "--allow-irreversible" in run.stdout + run.stderr
         ran.add(command[0])
     assert ran == {"validate", "plan", "drift", "apply"}
-    assert json.loads((repo / "drift.json").read_text())["format_version"] == "1"
+    assert json.loads((repo / "drift.json").read_text())["format_version"] == "2"
     assert (repo / "drift.sarif").exists() and (repo / "drift.xml").exists()
     assert (repo / "drift.html").read_text().startswith("<!DOCTYPE html>")
 
