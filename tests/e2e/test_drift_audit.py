@@ -105,7 +105,7 @@ def test_region_narrows_the_coverage_and_is_repeatable(three_regions) -> None:  
 def test_the_severity_of_an_unencrypted_unmanaged_instance_is_configurable(
     three_regions, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    endpoint, folder, plain = three_regions
+    endpoint, folder, _plain = three_regions
     managed = next(iter(yaml.safe_load((Path(folder) / "spec.yaml").read_text())["instances"]))
     high = _spec(tmp_path / "high", managed, drift={"unmanaged_unencrypted": "high"})
     report = json.loads(drift(endpoint, high, "--format", "json").stdout)
@@ -142,7 +142,7 @@ def _digest(files: list[str]) -> str:
 def test_every_format_says_when_which_account_regions_version_and_spec(
     three_regions, tmp_path: Path, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    endpoint, folder, _ = three_regions
+    endpoint, _folder, _ = three_regions
     monkeypatch.chdir(tmp_path)
     names = ["r.json", "r.txt", "r.md", "r.xml", "r.sarif", "r.html"]
     outs = [a for n in names for a in ("-o", n)]

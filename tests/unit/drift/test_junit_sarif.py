@@ -86,9 +86,7 @@ def test_sarif_validates_against_the_sarif_2_1_0_schema() -> None:
         jsonschema.Draft4Validator(sarif_schema()).validate(json.loads(render_sarif(empty)))
 
 
-def test_sarif_rule_per_kind_and_severity_locations_at_the_spec_line_and_unplaced_at_the_first_file() -> (
-    None
-):
+def test_sarif_rule_per_kind_and_severity_locations_at_the_spec_line_or_the_first_file() -> None:
     (run,) = json.loads(render_sarif(sample_report()))["runs"]
     rules = run["tool"]["driver"]["rules"]
     severities = {r["id"]: r["properties"]["security-severity"] for r in rules}
