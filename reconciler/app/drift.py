@@ -1,30 +1,102 @@
-"""drift: read every PostgreSQL instance of the spec's regions and report how the cloud differs
-from the spec, as a function that prints nothing (docs/architecture.md; the report's format:
-docs/drift-format.md)."""
+"""drift: read every PostgreSQL instance of every region the account has (or of those --region
+names) and report how the cloud differs from the spec, as a function that prints nothing
+(docs/architecture.md; the report's format: docs/drift-format.md)."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.app.plan import Progress
     from reconciler.cloud.clients import CloudClients
-    from reconciler.drift.model import DriftReport
+    from reconciler.drift.model import DriftReport, RegionsScope
     from reconciler.spec.loader import LoadedSpec
+
+PACKAGE = "rds-encryption-reconciler"
 
 
 def drift_report(
     loaded: LoadedSpec,
     clients: CloudClients,
     *,
+    regions: Sequence[str] = (),
     parallelism: int = 16,
     progress: Progress | None = None,
 ) -> DriftReport:
-    """Observe the spec's needs and the encryption of every instance of its regions (managed
-    or not: the coverage counts them), then compare. Raises ObserveError (fail closed)."""
+    """Observe the spec's needs and the encryption of every instance of the regions read
+    (managed or not: the coverage counts them), then compare. The regions read are the
+    account's every region (RDS DescribeRegions), or `regions` and the spec's own when given.
+    Raises ObserveError (fail closed), also when the account's regions cannot be read."""
+    from reconciler.drift.model import RunContext
     from reconciler.drift.report import build_drift
     from reconciler.state.observe import ReadScope, observe
 
-    scope = ReadScope(spec=loaded.spec, all_instances=True)
-    observed = observe(scope, clients, parallelism=parallelism, progress=progress)
-    return build_drift(loaded.spec, observed, locations=loaded.locations, spec_files=loaded.files)
+    read, scope_of = coverage_regions(loaded, clients, regions)
+    scope = ReadScope(spec=loaded.spec, regions=read, all_instances=True)
+    started = datetime.now(UTC)  # the observation's "now": the report's read_at
+    observed = observe(scope, clients, parallelism=parallelism, progress=progress, now=started)
+    if observed.read_at is None:
+        observed = observed.model_copy(update={"read_at": utc_text(started)})
+    context = RunContext(
+        tool_version=tool_version(),
+        spec_digest=spec_digest(loaded.files),
+        regions_scope=scope_of,
+    )
+    return build_drift(
+        loaded.spec,
+        observed,
+        locations=loaded.locations,
+        spec_files=loaded.files,
+        context=context,
+    )
+
+
+def coverage_regions(
+    loaded: LoadedSpec, clients: CloudClients, given: Sequence[str]
+) -> tuple[tuple[str, ...], RegionsScope]:
+    """The regions whose every instance drift reads beyond the spec's: those given, else
+    every region of the account, asked of the spec's default region."""
+    from reconciler.cloud.rds_regions import rds_regions
+    from reconciler.drift.model import RegionsScope
+    from reconciler.errors import CloudCallError, ObserveError
+
+    if given:
+        return tuple(dict.fromkeys(given)), RegionsScope.NARROWED
+    try:
+        return rds_regions(clients, loaded.spec.defaults.region), RegionsScope.ALL
+    except CloudCallError as error:
+        raise ObserveError(
+            f"reading the account's regions failed: {error} (drift covers every region; "
+            "--region narrows it)"
+        ) from error
+
+
+def utc_text(moment: datetime) -> str:
+    """ISO 8601 in UTC to the second, as ObservedState.read_at is written."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def spec_digest(files: Sequence[str]) -> str:
+    """`sha256:<hex>` over the spec files in load order: for each, its path as listed in
+    `spec_files`, a NUL, the sha256 hex of its bytes and a newline (docs/drift-format.md)."""
+    whole = hashlib.sha256()
+    for name in files:
+        content = hashlib.sha256(Path(name).read_bytes()).hexdigest()
+        whole.update(f"{name}\0{content}\n".encode())
+    return "sha256:" + whole.hexdigest()
+
+
+def tool_version() -> str:
+    """The version `reconciler --version` prints (the installed package's metadata)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(PACKAGE)
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree
+        from reconciler import __version__
+
+        return __version__

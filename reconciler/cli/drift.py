@@ -10,7 +10,13 @@ from typing import Any
 import click
 
 from reconciler.cli.console import use_color
-from reconciler.cli.options import GlobalOptions, global_options, read_options
+from reconciler.cli.options import (
+    GlobalOptions,
+    given_regions,
+    global_options,
+    read_options,
+    repeatable_region,
+)
 from reconciler.cli.outfile import OutFile
 from reconciler.cli.root import EXIT_CHANGES, EXIT_OK, cli, fail
 from reconciler.cli.run import cloud, load_or_raise, print_stats, with_progress
@@ -37,8 +43,8 @@ def format_for(path: str, default: str) -> str:
     return _BY_SUFFIX.get(Path(name).suffix, default)
 
 
-def render(report: Any, fmt: str, *, strict: bool, color: bool = False) -> str:
-    """The report in one format (every renderer is pure)."""
+def render(report: Any, fmt: str, *, strict: bool, color: bool = False, sarif: Any = None) -> str:
+    """The report in one format (every renderer is pure); `sarif` is the SarifContext."""
     if fmt == "json":
         from reconciler.render.drift_json import render_drift_json
 
@@ -54,7 +60,7 @@ def render(report: Any, fmt: str, *, strict: bool, color: bool = False) -> str:
     if fmt == "sarif":
         from reconciler.render.sarif import render_sarif
 
-        return render_sarif(report)
+        return render_sarif(report, sarif)
     if fmt == "html":
         from reconciler.render.html import render_html
 
@@ -91,6 +97,13 @@ def render(report: Any, fmt: str, *, strict: bool, color: bool = False) -> str:
     is_flag=True,
     help="Unmanaged instances count as drift too (exit 2).",
 )
+@click.option(
+    "--sarif-base",
+    type=click.Path(path_type=str, file_okay=False, exists=True),
+    metavar="DIR",
+    help="SARIF artifact URIs are relative to DIR (the repository root code scanning expects); "
+    "default: git's top level of the spec's folder, else the paths as given.",
+)
 @read_options
 @global_options
 def drift(
@@ -98,12 +111,18 @@ def drift(
     fmt: str,
     outs: tuple[str, ...],
     strict: bool,
+    sarif_base: str | None,
     parallelism: int,
     rate_limits: tuple[tuple[str, float], ...],
 ) -> None:
     """Read the cloud and report how it differs from the spec: items of kind changed, missing,
     unmanaged and at-risk, each with a severity (critical, high, medium, low, info), and the
     encryption coverage of every PostgreSQL instance per region. Writes nothing to the cloud.
+
+    Coverage reads every region the account has (RDS DescribeRegions); --region (repeatable)
+    narrows it to those regions and the spec's own, and the first is the region of a spec that
+    names none. Every format says when, which account, which regions (and whether that was
+    every region), the tool version and the spec's digest.
 
     PATH is a file or a folder (default specs/). `defaults.ignore` in the spec lists address
     globs whose differences are not reported (the report counts them). Exit codes: 0 in sync
@@ -114,8 +133,9 @@ def drift(
     files = _prepare(outs)
     try:
         report, clients = _build(paths, opts, parallelism, rate_limits)
+        sarif = _sarif_context(report.spec_files, sarif_base)
         for path, out in files:
-            out.commit(render(report, format_for(path, fmt), strict=strict))
+            out.commit(render(report, format_for(path, fmt), strict=strict, sarif=sarif))
     except BaseException as error:
         for _, out in files:
             line = out.abandon("this drift report failed")
@@ -125,7 +145,7 @@ def drift(
             fail(str(error))
         raise
     click.echo(
-        render(report, fmt, strict=strict, color=use_color(sys.stdout)),
+        render(report, fmt, strict=strict, color=use_color(sys.stdout), sarif=sarif),
         nl=False,
         color=use_color(sys.stdout),
     )
@@ -165,11 +185,28 @@ def _build(
     report. A ReconcilerError propagates (the caller removes the -o files first)."""
     from reconciler.app.drift import drift_report
 
+    regions = given_regions(opts.region)
+    opts.region = regions[0] if regions else None  # the region of a spec that names none
     loaded = load_or_raise(paths, opts)
     with cloud(opts, parallelism, rate_limits) as clients:
         report = with_progress(
             lambda progress: drift_report(
-                loaded, clients, parallelism=parallelism, progress=progress
+                loaded, clients, regions=regions, parallelism=parallelism, progress=progress
             )
         )
     return report, clients
+
+
+def _sarif_context(spec_files: list[str], base: str | None) -> Any:
+    """Where SARIF's artifact URIs are relative to: --sarif-base, else git's top level of the
+    first spec file's folder, else nowhere (the paths as given)."""
+    from reconciler.cli.sarif_base import sarif_context
+
+    return sarif_context(spec_files, base)
+
+
+repeatable_region(
+    drift,
+    "Region to read (repeatable): narrows the coverage to these and the spec's regions "
+    "(default: every region of the account); the first is the region of a spec naming none.",
+)

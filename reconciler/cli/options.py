@@ -61,6 +61,26 @@ def default_region(opts: GlobalOptions) -> str | None:
     return opts.region or region_from_environment()
 
 
+def repeatable_region(command: click.Command, help_text: str) -> None:
+    """`COMMAND --region A --region B`: the global --region, repeatable on this command only;
+    an omitted one leaves a --region given before the command name in force."""
+    for param in command.params:
+        if param.name == "region" and isinstance(param, click.Option):
+            param.multiple = True
+            param.default = None
+            param.callback = lambda ctx, param, value: check_regions(
+                ctx, param, tuple(value) or None
+            )
+            param.help = help_text
+
+
+def given_regions(value: Any) -> tuple[str, ...]:
+    """--region as a tuple: none, one (given before the command name) or several."""
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 def _global_option_decorators(
     hidden: bool,
 ) -> list[Callable[[Callable[..., Any]], Callable[..., Any]]]:

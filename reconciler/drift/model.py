@@ -1,7 +1,8 @@
 """The DriftReport: frozen data, what every drift format renders (docs/drift-format.md).
 
 Built by `drift.report.build_drift(spec, observed)`, pure. Items are sorted most severe first,
-then by address, so the same cloud always gives the same report (no timestamps).
+then by address, so the same cloud always gives the same report; the only time in it is the
+observation's own (`run.read_at`), never the clock's.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler.plan.model import FieldChange
 
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
+"""2 (issue 20): `run` (when, account, regions, tool version, spec digest), `controls` per item,
+unmanaged unencrypted instances `medium` by default."""
 
 
 class _Frozen(BaseModel):
@@ -47,6 +50,17 @@ class Severity(StrEnum):
         return list(Severity).index(self)
 
 
+class Control(_Frozen):
+    """A compliance control a finding is evidence for (drift/controls.py)."""
+
+    framework: str
+    """Who defines it: `CIS Alibaba Cloud Foundations Benchmark v1.0.0`, `Alibaba Cloud Config`
+    (managed rule), `infraguard` (Alibaba's policy-as-code rules)."""
+    id: str
+    """The item number or rule id, as the framework spells it."""
+    title: str
+
+
 class DriftItem(_Frozen):
     """One address that differs from the spec, or is at risk, or is not in it."""
 
@@ -64,6 +78,8 @@ class DriftItem(_Frozen):
     """Region of the resource; null for RAM (global)."""
     location: str | None = None
     """`file:line:col` of the resource in the spec; null when the spec does not name it."""
+    controls: list[Control] = Field(default_factory=list)
+    """The controls this address's configuration evidences (empty where none is known)."""
 
 
 class RegionCoverage(_Frozen):
@@ -132,8 +148,40 @@ class IgnoredItem(_Frozen):
     """The first `defaults.ignore` pattern that matched the address."""
 
 
+class RegionsScope(StrEnum):
+    """Which regions the coverage read."""
+
+    ALL = "all"
+    """Every region the account has (RDS DescribeRegions)."""
+    NARROWED = "narrowed"
+    """Those `--region` named, and the spec's own."""
+    SPEC = "spec"
+    """The spec's regions only (a report built without the account's list, e.g. in tests)."""
+
+
+class RunContext(_Frozen):
+    """What the caller knows of a run that the observation does not (app/drift.py)."""
+
+    tool_version: str = "unknown"
+    spec_digest: str | None = None
+    regions_scope: RegionsScope = RegionsScope.SPEC
+
+
+class RunInfo(RunContext):
+    """When, which account, which regions, which tool and which spec: what an auditor asks
+    first (docs/drift-format.md, `run`)."""
+
+    read_at: str | None = None
+    """When the cloud was read (UTC ISO 8601, the observation's time); null when unknown."""
+    account_id: str = "unknown"
+    """The account the credentials belong to (from the RDS service key's ARN)."""
+    regions_read: list[str] = Field(default_factory=list)
+    """Every region whose PostgreSQL instances were all listed, sorted."""
+
+
 class DriftReport(_Frozen):
-    format_version: Literal["1"] = FORMAT_VERSION
+    format_version: Literal["2"] = FORMAT_VERSION
+    run: RunInfo = Field(default_factory=RunInfo)
     summary: Summary = Field(default_factory=Summary)
     items: list[DriftItem] = Field(default_factory=list)
     """Most severe first, then by address, then kind."""

@@ -16,12 +16,15 @@ from reconciler.core.facts import ObservedInstance, ObservedState
 from reconciler.drift import findings
 from reconciler.drift.findings import Finding
 from reconciler.drift.model import (
+    Control,
     Coverage,
     DriftItem,
     DriftReport,
     IgnoredItem,
     Kind,
     RegionCoverage,
+    RunContext,
+    RunInfo,
     Severity,
     Summary,
     UnencryptedInstance,
@@ -43,11 +46,13 @@ def build_drift(
     *,
     locations: Mapping[str, Any] | None = None,
     spec_files: Sequence[str] = (),
+    context: RunContext | None = None,
 ) -> DriftReport:
     """What differs between the spec and the cloud, what is at risk, what is unmanaged.
 
     `locations` is the loader's LoadedSpec.locations (address -> file:line:col), used to
-    place each item in the spec; `spec_files` the files it was loaded from."""
+    place each item in the spec; `spec_files` the files it was loaded from; `context` what the
+    caller knows of the run (tool version, spec digest, which regions were asked for)."""
     plan = build_plan(spec, observed)
     mismatch = next((r for r in plan.refusals if r.code is RefusalCode.ACCOUNT_MISMATCH), None)
     if mismatch is not None:
@@ -63,12 +68,23 @@ def build_drift(
     shown, ignored = _apply_ignore(merged, spec.defaults.ignore)
     shown.sort(key=lambda i: (i.severity.rank, i.address, i.kind.value))
     return DriftReport(
+        run=run_info(observed, context or RunContext()),
         summary=_summary(shown, len(ignored)),
         items=shown,
         coverage=coverage(observed),
         checked=findings.checked_addresses(spec),
         ignored=sorted(ignored, key=lambda i: i.address),
         spec_files=list(spec_files),
+    )
+
+
+def run_info(observed: ObservedState, context: RunContext) -> RunInfo:
+    """When and where from the observation itself (never the clock), with the caller's context."""
+    return RunInfo(
+        **context.model_dump(),
+        read_at=observed.read_at,
+        account_id=observed.account_id or "unknown",
+        regions_read=sorted(observed.regions_listed),
     )
 
 
@@ -114,7 +130,13 @@ def _merge(group: list[Finding], locations: Mapping[str, Any] | None) -> DriftIt
         message=" | ".join(messages),
         region=next((f.region for f in ordered if f.region), None),
         location=_location(first.address, locations),
+        controls=_controls(first.address, sorted(changes)),
     )
+
+
+def _controls(address: str, paths: list[str]) -> list[Control]:
+    kind = find_kind(address)
+    return list(kind.controls(address, paths)) if kind else []
 
 
 def _apply_ignore(

@@ -9,7 +9,7 @@ planner, so apply and the planner may both ask it (tests/unit/apply/test_purity.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover - types only
@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.core.facts import ObservedInstance, ObservedState
     from reconciler.core.ops import Op
     from reconciler.drift.finding import Finding
-    from reconciler.drift.model import Severity
+    from reconciler.drift.model import Control, Severity
     from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
     from reconciler.kinds.body import ChangeBody
     from reconciler.kinds.write_rule import WriteRule
@@ -113,6 +113,11 @@ class ResourceKind(ABC):
     def spec_location(self, address: str, locations: Mapping[str, Any]) -> Any:
         """Where in the spec the resource at `address` is declared; None when nowhere."""
         return locations.get(address)
+
+    def controls(self, address: str, paths: Sequence[str]) -> tuple[Control, ...]:
+        """The compliance controls a drift item at `address` evidences (drift/controls.py),
+        given the paths of its field changes; none by default."""
+        return ()
 
     # --- kplan (issue 17) ---------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from reconciler.drift.model import DriftItem, DriftReport, Severity
 from reconciler.render.common import format_value
-from reconciler.render.drift_text import tde_counts
+from reconciler.render.drift_text import controls_text, run_lines, tde_counts
 from reconciler.render.markdown import _cell
 
 MAX_CHARS = 65_000
@@ -44,6 +44,10 @@ def _counts(report: DriftReport) -> list[str]:
     ]
 
 
+def _run(report: DriftReport) -> list[str]:
+    return [f"- {_cell(line)}" for line in run_lines(report)]
+
+
 def _changes(item: DriftItem) -> str:
     return "<br>".join(
         _cell(f"{fc.path}: {format_value(fc.before)} → {format_value(fc.after)}")
@@ -51,11 +55,16 @@ def _changes(item: DriftItem) -> str:
     )
 
 
+def _controls(item: DriftItem) -> str:
+    return f"<br>Controls: {_cell(controls_text(item))}" if item.controls else ""
+
+
 def _row(item: DriftItem) -> str:
     where = f" ({_cell(item.location)})" if item.location else ""
     return (
         f"| {_ICON[item.severity]} {item.severity.value} | {item.kind.value} | "
-        f"`{_cell(item.address)}`{where} | {_cell(item.message)} | {_changes(item)} |"
+        f"`{_cell(item.address)}`{where} | {_cell(item.message)}{_controls(item)} | "
+        f"{_changes(item)} |"
     )
 
 
@@ -68,6 +77,8 @@ def _coverage(report: DriftReport) -> list[str]:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for region, r in c.regions.items():
+        if not r.instances:
+            continue  # the run's "Regions read" line names every region read
         lines.append(
             f"| {region} | {r.instances} | {r.service_key} | {r.cmk} | {r.not_encrypted} | "
             f"{r.managed} |"
@@ -94,7 +105,7 @@ def _coverage(report: DriftReport) -> list[str]:
 
 
 def render_drift_markdown(report: DriftReport, *, max_chars: int = MAX_CHARS) -> str:
-    head = [TITLE, "", _status(report), "", *_counts(report), ""]
+    head = [TITLE, "", _status(report), "", *_run(report), "", *_counts(report), ""]
     tail = ["", *_coverage(report)]
     rows = [_row(i) for i in report.items]
     table = ["| severity | kind | address | what | cloud → spec |", "|---|---|---|---|---|"]

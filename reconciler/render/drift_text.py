@@ -1,12 +1,22 @@
-"""DriftReport -> terminal text. Pure: same report, same text; no timestamps.
+"""DriftReport -> terminal text. Pure: same report, same text; the only time in it is the
+observation's (`run.read_at`).
 
-Items most severe first, each with its kind, its message and its field changes as
-`path: cloud -> spec`; then the coverage per region and the unencrypted instances.
+What was read (when, account, regions, tool version, spec digest); items most severe first,
+each with its kind, its message, its field changes as `path: cloud -> spec` and the controls
+it evidences; then the coverage per region and the unencrypted instances.
 """
 
 from __future__ import annotations
 
-from reconciler.drift.model import Coverage, DriftItem, DriftReport, RegionCoverage, Severity
+from reconciler.drift.model import (
+    Coverage,
+    DriftItem,
+    DriftReport,
+    RegionCoverage,
+    RegionsScope,
+    RunInfo,
+    Severity,
+)
 from reconciler.render.common import format_value
 
 NO_DRIFT = "No drift. The cloud matches the spec."
@@ -19,6 +29,34 @@ _ANSI = {
 }
 MAX_UNENCRYPTED_LISTED = 50
 """Beyond this many, the text names the count only (JSON and HTML list them all)."""
+
+
+def regions_phrase(run: RunInfo) -> str:
+    """Which regions were read and whether that was every region of the account."""
+    listed = ", ".join(run.regions_read) or "none"
+    n = len(run.regions_read)
+    if run.regions_scope is RegionsScope.ALL:
+        return f"every region of the account ({n}): {listed}"
+    if run.regions_scope is RegionsScope.NARROWED:
+        return f"narrowed by --region to {n} region(s), with the spec's: {listed}"
+    return f"the spec's regions only ({n}): {listed}"
+
+
+def run_lines(report: DriftReport) -> list[str]:
+    """When, which account, which regions, which tool version and which spec."""
+    run = report.run
+    spec = ", ".join(report.spec_files) or "(none)"
+    return [
+        f"Read at: {run.read_at or 'unknown'} (UTC)",
+        f"Account: {run.account_id}",
+        f"Regions read: {regions_phrase(run)}",
+        f"Tool: reconciler {run.tool_version}",
+        f"Spec: {run.spec_digest or 'digest unknown'} ({spec})",
+    ]
+
+
+def controls_text(item: DriftItem) -> str:
+    return "; ".join(f"{c.framework} {c.id}" for c in item.controls)
 
 
 def summary_line(report: DriftReport) -> str:
@@ -46,13 +84,18 @@ def coverage_lines(coverage: Coverage) -> list[str]:
         + (f", {c.not_read} not read" if c.not_read else "")
         + f"; {c.managed} managed"
     ]
+    empty = [region for region, r in c.regions.items() if not r.instances]
     for region, r in c.regions.items():
+        if not r.instances:
+            continue
         lines.append(
             f"  {region}: {r.instances} instance(s), {r.service_key} service key, {r.cmk} CMK, "
             f"{r.not_encrypted} not encrypted"
             + (f", {r.not_read} not read" if r.not_read else "")
             + f"; {r.managed} managed"
         )
+    if empty:
+        lines.append(f"  no PostgreSQL instance in {len(empty)} region(s) read")
     if c.tde_not_read < c.instances:
         lines.append(f"Disk encryption and TDE: {tde_counts(c)}")
     if c.unencrypted:
@@ -78,11 +121,13 @@ def _item_lines(item: DriftItem, color: bool) -> list[str]:
         f"      {fc.path}: {format_value(fc.before)} -> {format_value(fc.after)}"
         for fc in item.field_changes
     ]
+    if item.controls:
+        lines.append(f"      controls: {controls_text(item)}")
     return lines
 
 
 def render_drift_text(report: DriftReport, *, color: bool = False) -> str:
-    out: list[str] = []
+    out: list[str] = [*run_lines(report), ""]
     if report.items:
         out += ["Drift (most severe first; field changes read `cloud -> spec`):", ""]
         for item in report.items:

@@ -14,7 +14,11 @@ from html import escape
 
 from reconciler.drift.model import Coverage, DriftItem, DriftReport, Kind, RegionCoverage, Severity
 from reconciler.render.common import format_value
-from reconciler.render.drift_text import summary_line
+from reconciler.render.drift_text import controls_text, run_lines, summary_line
+
+TOTAL = "total"
+"""The label of the coverage's total row: never "all regions", which the regions read may not
+be (the run's `Regions read` line says whether they were every region of the account)."""
 
 COLOURS = {
     "service_key": "#2e7d32",
@@ -34,6 +38,7 @@ _ROW = 34
 _STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1d1d1d}
 h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px}
+#run{display:grid;grid-template-columns:max-content auto;gap:0 12px;margin:4px 0}#run dd{margin:0}
 .status{font-weight:600;margin:8px 0 16px}.drift{color:#b71c1c}.sync{color:#1b5e20}
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ddd;padding:6px 8px;
 text-align:left;vertical-align:top}th{background:#f5f5f5;cursor:pointer;user-select:none;
@@ -132,7 +137,7 @@ def _bar(y: int, label: str, counts: dict[str, int], total: int) -> list[str]:
 def coverage_svg(coverage: Coverage) -> str:
     """One 100% stacked bar per region, and one for the total."""
     rows = [(region, r) for region, r in coverage.regions.items()]
-    rows.append(("all regions", coverage))
+    rows.append((TOTAL, coverage))
     height = _ROW * len(rows) + 30
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" id="coverage-chart" role="img" '
@@ -167,7 +172,7 @@ def tde_table(coverage: Coverage) -> str:
     and those whose TDE was not read."""
     head = "".join(f'<th scope="col">{_e(title)}</th>' for _, title in TDE_COLUMNS)
     rows = [(region, r) for region, r in coverage.regions.items()]
-    rows.append(("all regions", coverage))
+    rows.append((TOTAL, coverage))
     body = "".join(_tde_row(label, r) for label, r in rows)
     return (
         '<table id="tde-coverage"><caption>Disk encryption and TDE</caption><thead><tr>'
@@ -191,6 +196,21 @@ def _changes(item: DriftItem) -> str:
     return f'<ul class="changes">{lines}</ul>'
 
 
+def _controls(item: DriftItem) -> str:
+    if not item.controls:
+        return ""
+    return f'<br><span class="muted controls">Controls: {_e(controls_text(item))}</span>'
+
+
+def _run(report: DriftReport) -> str:
+    """When, which account, which regions, which tool version and which spec."""
+    rows = "".join(
+        f"<dt>{_e(name)}</dt><dd>{_e(value.strip())}</dd>"
+        for name, _, value in (line.partition(":") for line in run_lines(report))
+    )
+    return f'<dl id="run" class="muted">{rows}</dl>'
+
+
 def _row(item: DriftItem) -> str:
     region = item.region or "global"
     data = (
@@ -202,7 +222,8 @@ def _row(item: DriftItem) -> str:
         f"<tr {data}>"
         f'<td><span class="sev sev-{_e(item.severity.value)}">{_e(item.severity.value)}</span></td>'
         f"<td>{_e(item.kind.value)}</td><td><code>{_e(item.address)}</code></td>"
-        f"<td>{_e(region)}</td><td>{_e(item.message)}</td><td>{_changes(item)}</td>"
+        f"<td>{_e(region)}</td><td>{_e(item.message)}{_controls(item)}</td>"
+        f"<td>{_changes(item)}</td>"
         f"<td>{_e(item.location or '')}</td></tr>"
     )
 
@@ -281,7 +302,6 @@ def _lists(report: DriftReport) -> str:
 def render_html(report: DriftReport) -> str:
     drifted = report.summary.drift
     status_class = "drift" if drifted else "sync"
-    files = ", ".join(report.spec_files)
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
@@ -290,7 +310,7 @@ def render_html(report: DriftReport) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>Reconciler drift report</title><style>{_STYLE}</style></head><body>"
         "<h1>Reconciler drift report</h1>"
-        f'<p class="muted">Spec: {_e(files or "(none)")}</p>'
+        f"{_run(report)}"
         f'<p class="status {status_class}" id="status">{_e(summary_line(report))}</p>'
         f"<h2>Coverage</h2>{coverage_svg(report.coverage)}{tde_table(report.coverage)}"
         f"{_lists(report)}"

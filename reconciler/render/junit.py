@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 
 from reconciler.drift.model import DriftItem, DriftReport, Kind
 from reconciler.render.common import format_value
+from reconciler.render.drift_text import controls_text, regions_phrase
 
 SUITE = "reconciler drift"
 
@@ -31,11 +32,26 @@ def _details(item: DriftItem) -> str:
         f"{fc.path}: {format_value(fc.before)} -> {format_value(fc.after)}"
         for fc in item.field_changes
     ]
+    if item.controls:
+        lines.append(f"controls: {controls_text(item)}")
     return "\n".join(lines)
 
 
 def _case(address: str) -> ET.Element:
     return ET.Element("testcase", {"name": address, "classname": _classname(address)})
+
+
+def _run_properties(report: DriftReport) -> list[tuple[str, str]]:
+    run = report.run
+    return [
+        ("run.read_at", run.read_at or "unknown"),
+        ("run.account_id", run.account_id),
+        ("run.regions_scope", run.regions_scope.value),
+        ("run.regions_read", regions_phrase(run)),
+        ("run.tool_version", run.tool_version),
+        ("run.spec_digest", run.spec_digest or "unknown"),
+        ("run.spec_files", ", ".join(report.spec_files)),
+    ]
 
 
 def render_junit(report: DriftReport, *, strict: bool = False) -> str:
@@ -77,6 +93,8 @@ def render_junit(report: DriftReport, *, strict: bool = False) -> str:
     root = ET.Element("testsuites", {"name": SUITE, **counts})
     suite = ET.SubElement(root, "testsuite", {"name": SUITE, **counts})
     properties = ET.SubElement(suite, "properties")
+    for name, value in _run_properties(report):
+        ET.SubElement(properties, "property", {"name": name, "value": value})
     c = report.coverage
     for name in ("instances", "encrypted", "service_key", "cmk", "not_encrypted", "managed"):
         ET.SubElement(

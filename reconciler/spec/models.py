@@ -118,6 +118,18 @@ id>}. One-way: once on, RDS cannot turn it off, so `disabled` is accepted only t
 the plan where TDE is on (TdeCannotBeDisabled), never silently ignored."""
 
 
+DriftSeverity = Literal["critical", "high", "medium", "low", "info"]
+"""The severities of a drift item (docs/drift-format.md), as the spec may name them."""
+
+
+class DriftDefaults(_Model):
+    """How `reconciler drift` ranks what the spec does not claim (docs/drift-format.md)."""
+
+    unmanaged_unencrypted: DriftSeverity = "medium"
+    """Severity of a PostgreSQL instance the spec does not name whose disks are not encrypted
+    (an encrypted one stays `info`)."""
+
+
 class Defaults(_Model):
     region: RegionId = "cn-hangzhou"
     """Region of every key and instance that does not name its own, e.g. cn-hangzhou."""
@@ -139,6 +151,9 @@ class Defaults(_Model):
     kms_instance: KmsInstanceId | None = omitted_while(None)
     """The KMS instance (kst-...) of every key that does not name its own. Omitted: such a key
     is its region's default key, of which KMS keeps one per account and region."""
+    drift: DriftDefaults = Field(default_factory=DriftDefaults, exclude=True)
+    """How `reconciler drift` ranks findings the spec makes no claim about. Read by drift only
+    (excluded from the canonical dump, like `ignore`: a saved plan stays valid)."""
 
 
 class PolicyType(StrEnum):

@@ -34,7 +34,7 @@ def test_a_world_in_sync_reports_no_drift_and_exits_0(cmk) -> None:  # type: ign
     run = drift(built.endpoint, folder)
     assert run.exit_code == 0, run.stderr
     report = json.loads(run.stdout)
-    assert report["format_version"] == "1"
+    assert report["format_version"] == "2"
     assert report["items"] == []
     assert report["summary"]["drift"] is False
     assert report["coverage"]["instances"] == 2
@@ -151,12 +151,12 @@ def test_kms_not_activated_puts_cmk_instances_at_critical_risk(cmk) -> None:  # 
     assert found[f"rds_encryption.{built.cmk_instance}"] == ("at-risk", "critical")
 
 
-def test_unmanaged_instances_are_info_and_count_only_with_strict(cmk) -> None:  # type: ignore[no-untyped-def]
+def test_unmanaged_unencrypted_instances_are_medium_and_count_only_with_strict(cmk) -> None:  # type: ignore[no-untyped-def]
     built, folder = cmk
     plain = world.create_instance(built.endpoint)
     run = drift(built.endpoint, folder)
     assert run.exit_code == 0, run.stderr
-    assert items(run) == {f"rds_encryption.{plain}": ("unmanaged", "info")}
+    assert items(run) == {f"rds_encryption.{plain}": ("unmanaged", "medium")}
     (item,) = json.loads(run.stdout)["items"]
     assert "not encrypted" in item["message"]
     report = json.loads(run.stdout)
@@ -208,7 +208,7 @@ def test_text_markdown_and_files_of_one_run(cmk, tmp_path) -> None:  # type: ign
     text = run_cli("--endpoint", built.endpoint, "drift", folder)
     assert text.exit_code == 2
     assert f"HIGH     changed   {ROLE}" in text.stdout
-    assert "Coverage: 2 PostgreSQL instance(s) in 1 region(s)" in text.stdout
+    assert "Coverage: 2 PostgreSQL instance(s) in 11 region(s)" in text.stdout
     md = run_cli("--endpoint", built.endpoint, "drift", folder, "--format", "markdown")
     assert md.stdout.startswith("### Reconciler drift report")
     assert f"`{ROLE}`" in md.stdout

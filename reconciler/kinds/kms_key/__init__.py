@@ -3,7 +3,7 @@ Its plan rules and guards are in plan.py."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from reconciler.kinds.base import ResourceKind
@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.core.facts import ObservedState
     from reconciler.core.ops import Op
     from reconciler.drift.finding import Finding
+    from reconciler.drift.model import Control
     from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
     from reconciler.kinds.body import ChangeBody
     from reconciler.kinds.write_rule import WriteRule
@@ -124,6 +125,12 @@ class KmsKey(ResourceKind):
         from reconciler.kinds.kms_key.writes import WRITES
 
         return WRITES
+
+    def controls(self, address: str, paths: Sequence[str]) -> tuple[Control, ...]:
+        """Key rotation's controls where the item is about rotation."""
+        from reconciler.drift.controls import KEY_ROTATION
+
+        return KEY_ROTATION if any(p.split(".")[0] == "rotation" for p in paths) else ()
 
 
 KIND = KmsKey()

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from reconciler.kinds.base import ResourceKind
@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.core.facts import ObservedInstance, ObservedState
     from reconciler.core.ops import Op
     from reconciler.drift.finding import Finding
-    from reconciler.drift.model import Severity
+    from reconciler.drift.model import Control, Severity
     from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
     from reconciler.kinds.body import ChangeBody
     from reconciler.kinds.write_rule import WriteRule
@@ -112,13 +112,14 @@ class RdsEncryption(ResourceKind):
     # --- kyaml (issue 17) ------------------------------------------------------------------
 
     def drift_findings(self, spec: Spec, plan: Plan, observed: ObservedState) -> list[Finding]:
+        from reconciler.drift.model import Severity
         from reconciler.kinds.rds_encryption import drift
 
         warnings = [w for w in plan.warnings if self.owns(w.address)]
         return [
             *drift.from_warnings(warnings, observed),
             *drift.at_risk(spec, observed),
-            *drift.unmanaged(observed),
+            *drift.unmanaged(observed, Severity(spec.defaults.drift.unmanaged_unencrypted)),
         ]
 
     def api_actions(self) -> tuple[ApiAction, ...]:
@@ -149,6 +150,11 @@ class RdsEncryption(ResourceKind):
         from reconciler.kinds.rds_encryption.writes import WRITES
 
         return WRITES
+
+    def controls(self, address: str, paths: Sequence[str]) -> tuple[Control, ...]:
+        from reconciler.drift.controls import DISK_ENCRYPTION
+
+        return DISK_ENCRYPTION
 
 
 KIND = RdsEncryption()

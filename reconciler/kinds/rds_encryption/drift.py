@@ -153,11 +153,12 @@ def describe_encryption(instance: ObservedInstance, observed: ObservedState) -> 
     return f"encrypted with the CMK {enc.key_id}"
 
 
-def unmanaged(observed: ObservedState) -> list[Finding]:
-    """Info for each unmanaged PostgreSQL instance; high when the task center (read in the
-    regions of managed instances) shows its decryption pending, or a change it does not say
-    the value of. Still `unmanaged`: the spec claims nothing about it, so it is drift only
-    with --strict, but the report says it."""
+def unmanaged(observed: ObservedState, unencrypted: Severity = Severity.MEDIUM) -> list[Finding]:
+    """Each unmanaged PostgreSQL instance: info when encrypted, `unencrypted` (the spec's
+    `defaults.drift.unmanaged_unencrypted`, medium by default) when its disks are not; high when
+    the task center (read in the regions of managed instances) shows its decryption pending, or
+    a change it does not say the value of (the most severe wins). Still `unmanaged`: the spec
+    claims nothing about it, so it is drift only with --strict, but the report ranks it."""
     found = []
     for instance in observed.instances.values():
         if instance.managed or instance.engine.lower() != "postgresql":
@@ -166,11 +167,17 @@ def unmanaged(observed: ObservedState) -> list[Finding]:
         decrypting = task is not None and (
             task.target_unread or task.encryption_target == ENCRYPTION_DISABLED
         )
+        plain = instance.encryption is not None and not instance.encryption.enabled
+        ranks = [
+            Severity.INFO,
+            *([unencrypted] if plain else []),
+            *([Severity.HIGH] if decrypting else []),
+        ]
         found.append(
             Finding(
                 f"rds_encryption.{instance.instance_id}",
                 Kind.UNMANAGED,
-                Severity.HIGH if decrypting else Severity.INFO,
+                min(ranks, key=lambda s: s.rank),
                 f"{instance.instance_id} is not in the spec "
                 f"({describe_encryption(instance, observed)}){_pending_words(task)}; it is "
                 "never changed. Add it under instances to manage it",

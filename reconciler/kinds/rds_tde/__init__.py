@@ -4,7 +4,7 @@ a kind"). TDE is one-way: once on, RDS cannot turn it off."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from reconciler.kinds.base import ResourceKind
@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.core.facts import ObservedState
     from reconciler.core.ops import Op
     from reconciler.drift.finding import Finding
+    from reconciler.drift.model import Control
     from reconciler.drift.yaml_blocks import ImportContext, YamlBlock
     from reconciler.kinds.body import ChangeBody
     from reconciler.kinds.write_rule import WriteRule
@@ -120,6 +121,11 @@ class RdsTde(ResourceKind):
             if key in locations:
                 return locations[key]
         return None
+
+    def controls(self, address: str, paths: Sequence[str]) -> tuple[Control, ...]:
+        from reconciler.drift.controls import TDE
+
+        return TDE
 
 
 KIND = RdsTde()

@@ -86,13 +86,19 @@ def test_sarif_validates_against_the_sarif_2_1_0_schema() -> None:
         jsonschema.Draft4Validator(sarif_schema()).validate(json.loads(render_sarif(empty)))
 
 
-def test_sarif_rule_per_kind_locations_at_the_spec_line_and_unplaced_at_the_first_file() -> None:
+def test_sarif_rule_per_kind_and_severity_locations_at_the_spec_line_or_the_first_file() -> None:
     (run,) = json.loads(render_sarif(sample_report()))["runs"]
     rules = run["tool"]["driver"]["rules"]
-    assert [r["name"] for r in rules] == ["changed", "missing", "at-risk", "unmanaged"]
+    severities = {r["id"]: r["properties"]["security-severity"] for r in rules}
+    assert len(severities) == len(rules)  # one rule per kind and severity that occurs
+    for result in run["results"]:
+        rule = rules[result["ruleIndex"]]
+        assert rule["id"] == result["ruleId"]
+        assert rule["properties"]["severity"] == result["properties"]["severity"]
+        assert "security" in rule["properties"]["tags"]
     results = {r["properties"]["address"]: r for r in run["results"]}
     at_risk = results["rds_encryption.pgm-bp1ded0000000001"]
-    assert rules[at_risk["ruleIndex"]]["id"] == at_risk["ruleId"] == "EncryptionAtRisk"
+    assert at_risk["ruleId"].startswith("EncryptionAtRisk/")
     assert at_risk["level"] == "error"
     physical = at_risk["locations"][0]["physicalLocation"]
     assert physical == {
@@ -108,6 +114,31 @@ def test_sarif_rule_per_kind_locations_at_the_spec_line_and_unplaced_at_the_firs
     assert results[POLICY]["locations"][0]["logicalLocations"] == [
         {"name": POLICY, "kind": "resource"}
     ]
+
+
+def test_sarif_uris_relative_to_a_known_root_and_the_driver_names_its_page() -> None:
+    from reconciler.render.sarif import SarifContext
+
+    context = SarifContext(
+        root_uri="file:///repo/",
+        relative={"specs/hangzhou.yaml": "infra/specs/hangzhou.yaml"},
+        information_uri="https://example.org/reconciler",
+    )
+    document = json.loads(render_sarif(sample_report(), context))
+    jsonschema.Draft4Validator(sarif_schema()).validate(document)
+    (run,) = document["runs"]
+    assert run["originalUriBaseIds"] == {"%SRCROOT%": {"uri": "file:///repo/"}}
+    assert run["tool"]["driver"]["informationUri"] == "https://example.org/reconciler"
+    artifacts = {
+        r["properties"]["address"]: r["locations"][0]["physicalLocation"]["artifactLocation"]
+        for r in run["results"]
+    }
+    assert artifacts["rds_encryption.pgm-bp1ded0000000001"] == {
+        "uri": "infra/specs/hangzhou.yaml",
+        "uriBaseId": "%SRCROOT%",
+    }
+    # a file outside the root keeps the name it was given
+    assert artifacts["rds_encryption.pgm-bp1gp00000000003"] == {"uri": "specs/00-defaults.yaml"}
 
 
 def test_the_schema_check_is_real() -> None:
