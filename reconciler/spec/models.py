@@ -8,6 +8,7 @@ files) live in the loader, which knows where every node came from.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -32,6 +33,14 @@ from reconciler.spec.regions import REGIONS, region_problem
 
 SERVICE_KEY = "service"
 """The key reference that means the RDS-managed service key `alias/acs/rds`."""
+
+
+SERVICE_KEY_SPELLINGS = frozenset({SERVICE_KEY, "ServiceKey", SERVICE_KEY_ALIAS})
+"""What means the service key in a key reference: ours, and Terraform's (alicloud_db_instance's
+`encryption_key`) and RDS's ConfigValue `ServiceKey` and the key's own alias (docs/spec-format:
+naming a key)."""
+
+KEY_ARN_SHAPE = "acs:kms:<region>:<account>:key/<id>"
 
 
 DEFAULT_ROLE = "AliyunRDSInstanceEncryptionDefaultRole"
@@ -94,7 +103,14 @@ class KeyState(StrEnum):
 
 class KeyRef(_Model):
     key: Annotated[str, StringConstraints(min_length=1)]
-    """`service` (the RDS service key), a name under kms_keys, or a literal KMS key id."""
+    """`service` (the RDS service key; Terraform's `ServiceKey` and `alias/acs/rds` mean the
+    same), a name under kms_keys, a KMS key id, its ARN `acs:kms:<region>:<account>:key/<id>`,
+    or an alias `alias/...`."""
+
+    @field_validator("key")
+    @classmethod
+    def _service_key_spellings(cls, key: str) -> str:
+        return SERVICE_KEY if key in SERVICE_KEY_SPELLINGS else key
 
 
 def _encryption_kind(value: Any) -> str:
@@ -337,3 +353,50 @@ class Spec(_Model):
 def is_key_id(ref: str) -> bool:
     """True when a key reference is a literal KMS key id rather than a logical name."""
     return re.fullmatch(KEY_ID_PATTERN, ref) is not None
+
+
+@dataclass(frozen=True)
+class KeyArn:
+    """A key reference written as the key's ARN, `acs:kms:<region>:<account>:key/<id>`."""
+
+    region: str
+    account: str
+    key_id: str
+
+
+_KEY_ARN = re.compile(r"acs:kms:(?P<region>[^:]*):(?P<account>[^:]*):key/(?P<key_id>.*)")
+
+
+def is_arn(ref: str) -> bool:
+    """True when a key reference is written as an ARN (well formed or not)."""
+    return ref.startswith("acs:")
+
+
+def key_arn(ref: str) -> KeyArn | None:
+    """The parts of a well-formed key ARN; None for anything else (a malformed ARN too)."""
+    found = _KEY_ARN.fullmatch(ref)
+    if found is None:
+        return None
+    arn = KeyArn(found["region"], found["account"], found["key_id"])
+    well_formed = (
+        re.fullmatch(REGION_PATTERN, arn.region)
+        and re.fullmatch(ACCOUNT_PATTERN, arn.account)
+        and is_key_id(arn.key_id)
+    )
+    return arn if well_formed else None
+
+
+def is_alias(ref: str) -> bool:
+    return re.fullmatch(ALIAS_PATTERN, ref) is not None
+
+
+def is_literal_key(ref: str) -> bool:
+    """True when a key reference names a KMS key directly (id, ARN or alias) rather than a
+    kms_keys name; such a key is read from KMS (DescribeKey takes all three)."""
+    return is_key_id(ref) or key_arn(ref) is not None or is_alias(ref)
+
+
+def literal_key_id(ref: str) -> str | None:
+    """The key id a reference spells out (an id, or the id in an ARN); None for an alias."""
+    arn = key_arn(ref)
+    return arn.key_id if arn else (ref if is_key_id(ref) else None)
