@@ -369,7 +369,7 @@ _KEY_ARN = re.compile(r"acs:kms:(?P<region>[^:]*):(?P<account>[^:]*):key/(?P<key
 
 def is_arn(ref: str) -> bool:
     """True when a key reference is written as an ARN (well formed or not)."""
-    return ref.startswith("acs:")
+    return ref[:4] == "acs:"  # a key ARN, not an Alibaba-owned tag (core.rules)
 
 
 def key_arn(ref: str) -> KeyArn | None:
