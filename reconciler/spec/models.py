@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from fnmatch import fnmatchcase
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -149,7 +150,9 @@ class Defaults(_Model):
     )
     """Address globs (`*`, `?`, `[...]`, e.g. `kms_key.legacy-*` or `rds_encryption.*`) whose
     differences `reconciler drift` does not report; the report says how many it silenced. A
-    known, accepted difference belongs here. plan and apply do not read it."""
+    known, accepted difference belongs here. plan honours it too, for the settings a
+    lifecycle.ignore may name (a key's tags, description, rotation): a glob never switches a
+    guard off, so a guarded difference is still planned."""
     # exclude=True: left out of the spec's canonical dump, so the plan's spec digest does not
     # move when only the ignore list does (a saved plan stays valid).
     kms_instance: KmsInstanceId | None = omitted_while(None)
@@ -208,10 +211,75 @@ class RamSpec(_Model):
     for every CMK instance, so any other attached policy is planned for detach (manage: true)
     or refused as RamNotReady (manage: false)."""
 
+    lifecycle: RamLifecycle | None = omitted_while(None)
+    """Nothing of ram can be ignored (trust, policy and attachments are guarded)."""
+
     def keeps(self, name: str, policy_type: str) -> bool:
         """Whether ram.extra_policies allows the policy (`policy_type` in either spelling)."""
         wanted = (name, policy_type.lower())
         return any((p.name, p.type.value) == wanted for p in self.extra_policies)
+
+
+class TagsMode(StrEnum):
+    """Who owns a key's tags (README, "Tags on a key")."""
+
+    EXACT = "exact"
+    MERGE = "merge"
+
+
+KEY_IGNORABLE = ("tags", "description", "rotation")
+"""What `kms_keys.<name>.lifecycle.ignore` may name: settings whose ignoring cannot make a
+guard unsafe. Never the alias, state, deletion protection or KMS instance, nor the RDS tag
+(it stays enforced when `tags` is ignored)."""
+
+
+def _ignorable(allowed: tuple[str, ...], guarded: str) -> Any:
+    """An AfterValidator refusing, by name, every field `allowed` does not list."""
+
+    def check(ignore: tuple[str, ...]) -> tuple[str, ...]:
+        for field in ignore:
+            if field not in allowed:
+                can = f"what can be ignored here: {', '.join(allowed)}" if allowed else guarded
+                raise ValueError(f"`{field}` cannot be ignored ({can})")
+        return ignore
+
+    return AfterValidator(check)
+
+
+IgnoreList = tuple[Annotated[str, StringConstraints(min_length=1, max_length=64)], ...]
+
+
+class KeyLifecycle(_Model):
+    ignore: Annotated[
+        IgnoreList,
+        _ignorable(KEY_IGNORABLE, ""),
+        WithJsonSchema({"type": "array", "items": {"enum": list(KEY_IGNORABLE)}}),
+    ] = ()
+    """Settings whose differences plan and drift leave alone: tags, description, rotation
+    (the RDS tag stays enforced). An accepted difference belongs here."""
+
+
+class InstanceLifecycle(_Model):
+    ignore: Annotated[
+        IgnoreList,
+        _ignorable((), "nothing of an instance can be ignored: its encryption and TDE are guarded"),
+        WithJsonSchema({"type": "array", "maxItems": 0}),
+    ] = ()
+    """Nothing of an instance can be ignored: its encryption and TDE are what the tool
+    guards (the field exists so that trying says why)."""
+
+
+class RamLifecycle(_Model):
+    ignore: Annotated[
+        IgnoreList,
+        _ignorable(
+            (),
+            "nothing of ram can be ignored: the role's trust, its policy and its attachments "
+            "are what RDS's use of a CMK rests on",
+        ),
+        WithJsonSchema({"type": "array", "maxItems": 0}),
+    ] = ()
+    """Nothing of ram can be ignored (the field exists so that trying says why)."""
 
 
 class Rotation(_Model):
@@ -240,6 +308,13 @@ class KmsKeySpec(_Model):
         Annotated[str, StringConstraints(max_length=256)],
     ] = Field(default_factory=dict)
     """Tags on the key. acs:rds:instance-encryption=true is always added."""
+    tags_mode: TagsMode = omitted_while(TagsMode.EXACT)
+    """exact (the default): the key ends up with exactly these tags, so another user tag is
+    planned for removal (UntagResource). merge: these tags are added or updated, others are
+    left alone. acs:rds:instance-encryption=true is enforced either way; acs: tags are never
+    touched."""
+    lifecycle: KeyLifecycle | None = omitted_while(None)
+    """{ignore: [tags | description | rotation]}: differences plan and drift leave alone."""
     kms_instance: KmsInstanceId | None = omitted_while(None)
     """The KMS instance the key is created in (CreateKey's DKMSInstanceId), e.g.
     kst-hzz62f5ba3dnpb6v8xxxx. Omitted: defaults.kms_instance, else the region's default key
@@ -272,6 +347,8 @@ class InstanceSpec(_Model):
     tde: Tde | None = omitted_while(None)
     """TDE (one-way: it cannot be turned off once on). Absent: defaults.tde; both absent: TDE
     is not managed for this instance."""
+    lifecycle: InstanceLifecycle | None = omitted_while(None)
+    """Nothing of an instance can be ignored (its encryption and TDE are guarded)."""
 
 
 _CLOSED: dict[str, Any] = {"additionalProperties": False}
@@ -317,6 +394,16 @@ class Spec(_Model):
             if instance is not None:
                 found.setdefault(instance, self.key_region(name))
         return found
+
+    def key_ignores(self, name: str) -> frozenset[str]:
+        """The settings of a spec key whose differences plan and drift leave alone: its
+        lifecycle.ignore, and every ignorable one where defaults.ignore matches its address
+        (a glob never reaches a guarded setting)."""
+        lifecycle = self.kms_keys[name].lifecycle
+        own = set(lifecycle.ignore) if lifecycle else set()
+        if any(fnmatchcase(f"kms_key.{name}", glob) for glob in self.defaults.ignore):
+            own.update(KEY_IGNORABLE)
+        return frozenset(own)
 
     def instance_region(self, instance_id: str) -> str:
         return self.instances[instance_id].region or self.defaults.region
