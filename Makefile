@@ -18,7 +18,7 @@ ifneq ($(VENV_PYTHON_OK),True)
 .PHONY: $(STAMP)
 endif
 
-.PHONY: install test test-latest demo bench lint lock lock-upgrade dist clean
+.PHONY: install test test-latest demo bench lint lock lock-upgrade dist clean readme
 
 install: $(STAMP)
 
@@ -45,6 +45,10 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	./scripts/demo.sh
+
+# README's "captured from a real run" blocks, run again (scripts/regenerate-readme.py).
+readme: $(STAMP)
+	$(BIN)/python scripts/regenerate-readme.py
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run

@@ -31,7 +31,8 @@ from reconciler.drift.model import (
 )
 from reconciler.errors import ReconcilerError
 from reconciler.kinds import find_kind
-from reconciler.plan.actions import RefusalCode
+from reconciler.plan.actions import RefusalCode, WarningCode
+from reconciler.plan.model import Plan
 from reconciler.plan.planner import build_plan
 from reconciler.spec.models import Spec
 
@@ -66,6 +67,7 @@ def build_drift(
     found += findings.from_kinds(spec, plan, observed)
     merged = [_merge(group, locations) for group in _by_address(found)]
     shown, ignored = _apply_ignore(merged, spec.defaults.ignore)
+    ignored += _left_alone(plan, spec.defaults.ignore, {i.address for i in ignored})
     shown.sort(key=lambda i: (i.severity.rank, i.address, i.kind.value))
     return DriftReport(
         run=run_info(observed, context or RunContext()),
@@ -137,6 +139,21 @@ def _merge(group: list[Finding], locations: Mapping[str, Any] | None) -> DriftIt
 def _controls(address: str, paths: list[str]) -> list[Control]:
     kind = find_kind(address)
     return list(kind.controls(address, paths)) if kind else []
+
+
+def _left_alone(plan: Plan, globs: Sequence[str], already: set[str]) -> list[IgnoredItem]:
+    """The differences the plan left alone (IgnoredByLifecycle: lifecycle.ignore, or
+    defaults.ignore on an ignorable setting), counted as ignored as plan shows them; `glob`
+    is the defaults.ignore pattern when one matched, else `lifecycle.ignore`."""
+    found: dict[str, IgnoredItem] = {}
+    for warning in plan.warnings:
+        if warning.code is not WarningCode.IGNORED_BY_LIFECYCLE or warning.address in already:
+            continue
+        glob = next((g for g in globs if fnmatchcase(warning.address, g)), "lifecycle.ignore")
+        found[warning.address] = IgnoredItem(
+            address=warning.address, kind=Kind.CHANGED, severity=Severity.LOW, glob=glob
+        )
+    return list(found.values())
 
 
 def _apply_ignore(

@@ -112,6 +112,9 @@ class WarningCode(StrEnum):
     """A spec key's KMS instance expires (EndDate) within 30 days of the reads, or has
     expired: its keys, and the instances encrypted with them, are at risk (drift: high, or
     critical once expired)."""
+    IGNORED_BY_LIFECYCLE = "IgnoredByLifecycle"
+    """A setting differs and is left alone: lifecycle.ignore (or defaults.ignore) names it, so
+    no write is planned for it (README, "Ignoring a difference")."""
 
 
 KNOWN_AFTER_APPLY = "(known after apply)"

@@ -11,7 +11,14 @@ from typing import Any
 
 from reconciler.core.rules import deletion_protected_conflict, usable_by_rds
 from reconciler.errors import Diagnostic
-from reconciler.spec.models import SERVICE_KEY, KeyRef, is_key_id
+from reconciler.spec.key_refs import key_uses
+from reconciler.spec.models import (
+    KEY_ARN_SHAPE,
+    SERVICE_KEY,
+    SERVICE_KEY_SPELLINGS,
+    is_arn,
+    is_literal_key,
+)
 from reconciler.spec.scalars import shown
 from reconciler.spec.source import Location, ParsedFile
 
@@ -80,7 +87,19 @@ def dangling_references(views: list[ParsedFile]) -> Iterable[Diagnostic]:
     }
     for one in views:
         for path, ref in _key_references(one.data):
-            if ref == SERVICE_KEY or ref in names or is_key_id(ref) or path in one.reported:
+            if ref in SERVICE_KEY_SPELLINGS or ref in names or path in one.reported:
+                continue
+            if is_literal_key(ref):
+                continue
+            if is_arn(ref):
+                where = one.at(path)
+                yield Diagnostic(
+                    where.file,
+                    where.line,
+                    where.col,
+                    f"`{shown(ref)}` is not a KMS key ARN: write {KEY_ARN_SHAPE} (a 16-digit "
+                    "account, a key id), or the key id alone",
+                )
                 continue
             close = difflib.get_close_matches(ref, [*names, SERVICE_KEY], n=1, cutoff=0.6)
             hint = (
@@ -185,15 +204,9 @@ def _named_key_uses(
 ) -> Iterable[tuple[str, str, str, Location]]:
     """(instance, `encryption` or `tde`, kms_keys name, where it is written) of every use of a
     spec key by name; a `tde` taken from defaults is placed at `defaults.tde.key`."""
-    for instance_id, instance in spec.instances.items():
-        wanted = {"encryption": instance.encryption, "tde": spec.tde_of(instance_id)}
-        for field, value in wanted.items():
-            ref = value.key if isinstance(value, KeyRef) else None
-            if ref is None or ref == SERVICE_KEY or ref not in spec.kms_keys:
-                continue
-            own = f"instances.{instance_id}.{field}.key"
-            where = locations.get(own) or locations.get(f"defaults.{field}.key")
-            yield instance_id, field, ref, where or locations[f"rds_encryption.{instance_id}"]
+    for instance_id, field, ref, where in key_uses(spec, locations):
+        if ref != SERVICE_KEY and ref in spec.kms_keys:
+            yield instance_id, field, ref, where
 
 
 def _at(where: Location, message: str) -> Diagnostic:

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.errors import Diagnostic, SpecError
-from reconciler.spec import checks
+from reconciler.spec import checks, key_refs
 from reconciler.spec.files import configurations, expand
 from reconciler.spec.messages import diagnostics_for
 from reconciler.spec.models import DEFAULT_POLICY, DEFAULT_ROLE, Spec
@@ -121,8 +121,10 @@ def load_spec(
     if problems:
         raise _spec_error(problems)
     merged = _merge(parsed, [s for s in specs if s is not None], default_region)
+    merged = key_refs.with_spec_aliases(merged)
     loaded = LoadedSpec(merged, _source_map(parsed), [one.name for one in parsed])
     later = checks.shared_aliases(merged, loaded.locations)
+    later += key_refs.arn_problems(merged, loaded.locations)
     if planner_checks:
         later += checks.planner_refusals(merged, loaded.locations)
     if later:

@@ -8,7 +8,9 @@ files) live in the loader, which knows where every node came from.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import StrEnum
+from fnmatch import fnmatchcase
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -32,6 +34,14 @@ from reconciler.spec.regions import REGIONS, region_problem
 
 SERVICE_KEY = "service"
 """The key reference that means the RDS-managed service key `alias/acs/rds`."""
+
+
+SERVICE_KEY_SPELLINGS = frozenset({SERVICE_KEY, "ServiceKey", SERVICE_KEY_ALIAS})
+"""What means the service key in a key reference: ours, and Terraform's (alicloud_db_instance's
+`encryption_key`) and RDS's ConfigValue `ServiceKey` and the key's own alias (docs/spec-format:
+naming a key)."""
+
+KEY_ARN_SHAPE = "acs:kms:<region>:<account>:key/<id>"
 
 
 DEFAULT_ROLE = "AliyunRDSInstanceEncryptionDefaultRole"
@@ -94,7 +104,14 @@ class KeyState(StrEnum):
 
 class KeyRef(_Model):
     key: Annotated[str, StringConstraints(min_length=1)]
-    """`service` (the RDS service key), a name under kms_keys, or a literal KMS key id."""
+    """`service` (the RDS service key; Terraform's `ServiceKey` and `alias/acs/rds` mean the
+    same), a name under kms_keys, a KMS key id, its ARN `acs:kms:<region>:<account>:key/<id>`,
+    or an alias `alias/...`."""
+
+    @field_validator("key")
+    @classmethod
+    def _service_key_spellings(cls, key: str) -> str:
+        return SERVICE_KEY if key in SERVICE_KEY_SPELLINGS else key
 
 
 def _encryption_kind(value: Any) -> str:
@@ -145,7 +162,9 @@ class Defaults(_Model):
     )
     """Address globs (`*`, `?`, `[...]`, e.g. `kms_key.legacy-*` or `rds_encryption.*`) whose
     differences `reconciler drift` does not report; the report says how many it silenced. A
-    known, accepted difference belongs here. plan and apply do not read it."""
+    known, accepted difference belongs here. plan honours it too, for the settings a
+    lifecycle.ignore may name (a key's tags, description, rotation): a glob never switches a
+    guard off, so a guarded difference is still planned."""
     # exclude=True: left out of the spec's canonical dump, so the plan's spec digest does not
     # move when only the ignore list does (a saved plan stays valid).
     kms_instance: KmsInstanceId | None = omitted_while(None)
@@ -207,10 +226,75 @@ class RamSpec(_Model):
     for every CMK instance, so any other attached policy is planned for detach (manage: true)
     or refused as RamNotReady (manage: false)."""
 
+    lifecycle: RamLifecycle | None = omitted_while(None)
+    """Nothing of ram can be ignored (trust, policy and attachments are guarded)."""
+
     def keeps(self, name: str, policy_type: str) -> bool:
         """Whether ram.extra_policies allows the policy (`policy_type` in either spelling)."""
         wanted = (name, policy_type.lower())
         return any((p.name, p.type.value) == wanted for p in self.extra_policies)
+
+
+class TagsMode(StrEnum):
+    """Who owns a key's tags (README, "Tags on a key")."""
+
+    EXACT = "exact"
+    MERGE = "merge"
+
+
+KEY_IGNORABLE = ("tags", "description", "rotation")
+"""What `kms_keys.<name>.lifecycle.ignore` may name: settings whose ignoring cannot make a
+guard unsafe. Never the alias, state, deletion protection or KMS instance, nor the RDS tag
+(it stays enforced when `tags` is ignored)."""
+
+
+def _ignorable(allowed: tuple[str, ...], guarded: str) -> Any:
+    """An AfterValidator refusing, by name, every field `allowed` does not list."""
+
+    def check(ignore: tuple[str, ...]) -> tuple[str, ...]:
+        for field in ignore:
+            if field not in allowed:
+                can = f"what can be ignored here: {', '.join(allowed)}" if allowed else guarded
+                raise ValueError(f"`{field}` cannot be ignored ({can})")
+        return ignore
+
+    return AfterValidator(check)
+
+
+IgnoreList = tuple[Annotated[str, StringConstraints(min_length=1, max_length=64)], ...]
+
+
+class KeyLifecycle(_Model):
+    ignore: Annotated[
+        IgnoreList,
+        _ignorable(KEY_IGNORABLE, ""),
+        WithJsonSchema({"type": "array", "items": {"enum": list(KEY_IGNORABLE)}}),
+    ] = ()
+    """Settings whose differences plan and drift leave alone: tags, description, rotation
+    (the RDS tag stays enforced). An accepted difference belongs here."""
+
+
+class InstanceLifecycle(_Model):
+    ignore: Annotated[
+        IgnoreList,
+        _ignorable((), "nothing of an instance can be ignored: its encryption and TDE are guarded"),
+        WithJsonSchema({"type": "array", "maxItems": 0}),
+    ] = ()
+    """Nothing of an instance can be ignored: its encryption and TDE are what the tool
+    guards (the field exists so that trying says why)."""
+
+
+class RamLifecycle(_Model):
+    ignore: Annotated[
+        IgnoreList,
+        _ignorable(
+            (),
+            "nothing of ram can be ignored: the role's trust, its policy and its attachments "
+            "are what RDS's use of a CMK rests on",
+        ),
+        WithJsonSchema({"type": "array", "maxItems": 0}),
+    ] = ()
+    """Nothing of ram can be ignored (the field exists so that trying says why)."""
 
 
 class Rotation(_Model):
@@ -239,6 +323,13 @@ class KmsKeySpec(_Model):
         Annotated[str, StringConstraints(max_length=256)],
     ] = Field(default_factory=dict)
     """Tags on the key. acs:rds:instance-encryption=true is always added."""
+    tags_mode: TagsMode = omitted_while(TagsMode.EXACT)
+    """exact (the default): the key ends up with exactly these tags, so another user tag is
+    planned for removal (UntagResource). merge: these tags are added or updated, others are
+    left alone. acs:rds:instance-encryption=true is enforced either way; acs: tags are never
+    touched."""
+    lifecycle: KeyLifecycle | None = omitted_while(None)
+    """{ignore: [tags | description | rotation]}: differences plan and drift leave alone."""
     kms_instance: KmsInstanceId | None = omitted_while(None)
     """The KMS instance the key is created in (CreateKey's DKMSInstanceId), e.g.
     kst-hzz62f5ba3dnpb6v8xxxx. Omitted: defaults.kms_instance, else the region's default key
@@ -271,6 +362,8 @@ class InstanceSpec(_Model):
     tde: Tde | None = omitted_while(None)
     """TDE (one-way: it cannot be turned off once on). Absent: defaults.tde; both absent: TDE
     is not managed for this instance."""
+    lifecycle: InstanceLifecycle | None = omitted_while(None)
+    """Nothing of an instance can be ignored (its encryption and TDE are guarded)."""
 
 
 _CLOSED: dict[str, Any] = {"additionalProperties": False}
@@ -317,6 +410,16 @@ class Spec(_Model):
                 found.setdefault(instance, self.key_region(name))
         return found
 
+    def key_ignores(self, name: str) -> frozenset[str]:
+        """The settings of a spec key whose differences plan and drift leave alone: its
+        lifecycle.ignore, and every ignorable one where defaults.ignore matches its address
+        (a glob never reaches a guarded setting)."""
+        lifecycle = self.kms_keys[name].lifecycle
+        own = set(lifecycle.ignore) if lifecycle else set()
+        if any(fnmatchcase(f"kms_key.{name}", glob) for glob in self.defaults.ignore):
+            own.update(KEY_IGNORABLE)
+        return frozenset(own)
+
     def instance_region(self, instance_id: str) -> str:
         return self.instances[instance_id].region or self.defaults.region
 
@@ -352,3 +455,50 @@ class Spec(_Model):
 def is_key_id(ref: str) -> bool:
     """True when a key reference is a literal KMS key id rather than a logical name."""
     return re.fullmatch(KEY_ID_PATTERN, ref) is not None
+
+
+@dataclass(frozen=True)
+class KeyArn:
+    """A key reference written as the key's ARN, `acs:kms:<region>:<account>:key/<id>`."""
+
+    region: str
+    account: str
+    key_id: str
+
+
+_KEY_ARN = re.compile(r"acs:kms:(?P<region>[^:]*):(?P<account>[^:]*):key/(?P<key_id>.*)")
+
+
+def is_arn(ref: str) -> bool:
+    """True when a key reference is written as an ARN (well formed or not)."""
+    return ref[:4] == "acs:"  # a key ARN, not an Alibaba-owned tag (core.rules)
+
+
+def key_arn(ref: str) -> KeyArn | None:
+    """The parts of a well-formed key ARN; None for anything else (a malformed ARN too)."""
+    found = _KEY_ARN.fullmatch(ref)
+    if found is None:
+        return None
+    arn = KeyArn(found["region"], found["account"], found["key_id"])
+    well_formed = (
+        re.fullmatch(REGION_PATTERN, arn.region)
+        and re.fullmatch(ACCOUNT_PATTERN, arn.account)
+        and is_key_id(arn.key_id)
+    )
+    return arn if well_formed else None
+
+
+def is_alias(ref: str) -> bool:
+    return re.fullmatch(ALIAS_PATTERN, ref) is not None
+
+
+def is_literal_key(ref: str) -> bool:
+    """True when a key reference names a KMS key directly (id, ARN or alias) rather than a
+    kms_keys name; such a key is read from KMS (DescribeKey takes all three)."""
+    return is_key_id(ref) or key_arn(ref) is not None or is_alias(ref)
+
+
+def literal_key_id(ref: str) -> str | None:
+    """The key id a reference spells out (an id, or the id in an ARN); None for an alias."""
+    arn = key_arn(ref)
+    return arn.key_id if arn else (ref if is_key_id(ref) else None)

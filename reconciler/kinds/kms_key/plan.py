@@ -1,14 +1,18 @@
 """KMS keys the spec declares (kms_keys): create, repair drifted settings, enable, disable,
 schedule deletion.
 
-Tags are authoritative: the key ends up with exactly the spec's tags plus
-acs:rds:instance-encryption=true, so a user tag not in the spec is removed (UntagResource).
-Other `acs:` tags belong to Alibaba Cloud and are never touched. An empty description and an
+Tags are authoritative by default (`tags_mode: exact`): the key ends up with exactly the spec's
+tags plus acs:rds:instance-encryption=true, so a user tag not in the spec is removed
+(UntagResource) and the change's reason says so. `tags_mode: merge` only adds and updates.
+Other `acs:` tags belong to Alibaba Cloud and are never touched. A setting lifecycle.ignore
+names (or defaults.ignore matches) keeps its observed value: no write, an IgnoredByLifecycle
+warning instead; the RDS tag stays enforced. An empty description and an
 omitted rotation mean "not managed": left as they are.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 from typing import Any
@@ -30,7 +34,7 @@ from reconciler.plan.diff import diff
 from reconciler.plan.inputs import KeyOutcome, PlanInputs
 from reconciler.plan.model import Change, FieldChange
 from reconciler.plan.operations import operations
-from reconciler.spec.models import KeyState, KmsKeySpec
+from reconciler.spec.models import RDS_ENCRYPTION_TAG, KeyState, KmsKeySpec, TagsMode
 
 
 def desired_view(spec_key: KmsKeySpec) -> dict[str, Any]:
@@ -129,6 +133,9 @@ def _update(ctx: PlanContext, name: str, spec_key: KmsKeySpec, key: ObservedKey)
             "state": after["state"],
             "deletion_protection": after["deletion_protection"],
         }
+    elif spec_key.tags_mode is TagsMode.MERGE:
+        after["tags"] = {**before["tags"], **after["tags"]}
+    after = _leave_ignored(ctx, name, before, after)
     first, last = _state_ops(before["state"], after["state"])
     ops = [*first, *_setting_ops(before, after), *last]
     outcome = KeyOutcome(name, address, key.region, key.key_id, spec_key.state)
@@ -151,7 +158,7 @@ def _update(ctx: PlanContext, name: str, spec_key: KmsKeySpec, key: ObservedKey)
             target_id=key.key_id,
             before={**before, "key_id": key.key_id},
             after=full_after,
-            reason=_update_reason(key, action, diff(before, after)),
+            reason=_update_reason(key, action, diff(before, after)) + _removed_tags(before, after),
         )
     )
     return KeyOutcome(
@@ -163,6 +170,43 @@ def _update(ctx: PlanContext, name: str, spec_key: KmsKeySpec, key: ObservedKey)
         forward=not backward,
         backward=backward,
         reenables=bool(first) and spec_key.state is KeyState.ENABLED,
+    )
+
+
+def _leave_ignored(
+    ctx: PlanContext, name: str, before: dict[str, Any], after: dict[str, Any]
+) -> dict[str, Any]:
+    """`after` with every ignored setting at its observed value (the RDS tag still added),
+    and an IgnoredByLifecycle warning naming the differences left alone."""
+    kept = dict(after)
+    for field in sorted(ctx.spec.key_ignores(name)):
+        if field in after and field in before:
+            kept[field] = before[field]
+            if field == "tags":
+                kept[field] = {**before[field], **dict([RDS_ENCRYPTION_TAG])}
+    left = [f for f in sorted(kept) if kept[f] != after[f]]
+    if left:
+        shown = "; ".join(
+            f"{f}: {json.dumps(before[f], sort_keys=True)} "
+            f"(the spec: {json.dumps(after[f], sort_keys=True)})"
+            for f in left
+        )
+        ctx.warn(
+            f"kms_key.{name}",
+            WarningCode.IGNORED_BY_LIFECYCLE,
+            f"{len(left)} difference(s) left alone, as lifecycle.ignore or defaults.ignore "
+            f"asks: {shown}. No write is planned for them",
+        )
+    return kept
+
+
+def _removed_tags(before: dict[str, Any], after: dict[str, Any]) -> str:
+    removed = sorted(set(before.get("tags", {})) - set(after.get("tags", {})))
+    if not removed:
+        return ""
+    return (
+        f"; tags_mode: exact removes the tag(s) the spec does not list: {', '.join(removed)} "
+        "(tags_mode: merge would keep them)"
     )
 
 

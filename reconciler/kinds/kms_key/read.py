@@ -36,7 +36,7 @@ from reconciler.core.facts import ObservedKey
 from reconciler.core.rules import account_of_arn, managed_tags
 from reconciler.errors import PermanentError
 from reconciler.kinds.kms_key import backups
-from reconciler.spec.models import KeyRef, KeyState, is_key_id
+from reconciler.spec.models import KeyRef, KeyState, is_literal_key
 from reconciler.state import task_center
 from reconciler.state.reads import Reader, ReadScope
 
@@ -129,7 +129,7 @@ class KeyReads:
     def _literal_key_ids(self) -> dict[str, str]:
         found: dict[str, str] = {}
         for instance_id, s in self.spec.instances.items():
-            if isinstance(s.encryption, KeyRef) and is_key_id(s.encryption.key):
+            if isinstance(s.encryption, KeyRef) and is_literal_key(s.encryption.key):
                 found.setdefault(s.encryption.key, self.spec.instance_region(instance_id))
         return found
 

@@ -27,7 +27,14 @@ from reconciler.plan.ram_eval import (
     key_use_request,
     trust_lets_service_assume,
 )
-from reconciler.spec.models import RDS_ENCRYPTION_TAG, SERVICE_KEY, KeyRef, RamSpec, is_key_id
+from reconciler.spec.models import (
+    RDS_ENCRYPTION_TAG,
+    SERVICE_KEY,
+    KeyRef,
+    RamSpec,
+    is_literal_key,
+    literal_key_id,
+)
 
 _UNKNOWN_ACCOUNT = "(unknown account)"
 
@@ -69,11 +76,11 @@ def _targets(ctx: PlanContext, observed: ObservedRam) -> Iterator[KeyTarget]:
             region = spec.key_region(ref)
             tags = {**(key.tags if key else {}), **spec.kms_keys[ref].desired_tags()}
             label, key_id = f"kms_key.{ref}", KNOWN_AFTER_APPLY
-        elif is_key_id(ref):
+        elif is_literal_key(ref):  # by id, ARN or alias: the id KMS answered, when read
             key = ctx.observed.keys_by_id.get(ref)
             region = spec.instance_region(instance_id)
             tags = dict(key.tags) if key else dict([RDS_ENCRYPTION_TAG])
-            label, key_id = ref, ref
+            label, key_id = ref, (key.key_id if key else literal_key_id(ref) or ref)
         else:
             continue  # an undefined name is a spec error, reported by the loader
         built = f"acs:kms:{region}:{_account(ctx, observed)}:key/{key_id}"

@@ -18,7 +18,14 @@ from reconciler.plan.actions import (
 )
 from reconciler.plan.context import PlanContext
 from reconciler.plan.inputs import KeyOutcome
-from reconciler.spec.models import RDS_ENCRYPTION_TAG, SERVICE_KEY, KeyRef, is_key_id
+from reconciler.spec.models import (
+    RDS_ENCRYPTION_TAG,
+    SERVICE_KEY,
+    KeyRef,
+    is_literal_key,
+    key_arn,
+    literal_key_id,
+)
 
 
 @dataclass(frozen=True)
@@ -128,8 +135,27 @@ def _spec_key(ctx: PlanContext, outcome: KeyOutcome, region: str) -> DesiredKey:
     return DesiredKey(value, outcome, tuple(problems))
 
 
-def _literal_key(ctx: PlanContext, key_id: str, region: str) -> DesiredKey:
-    key = ctx.observed.keys_by_id.get(key_id)
+def _own_account(ctx: PlanContext, ref: str) -> guards.Finding | None:
+    """A key ARN of another account than the credentials' (known from the cloud): RDS
+    encrypts only with a key of the instance's own account."""
+    arn, account = key_arn(ref), ctx.observed.account_id
+    if arn is None or account is None or arn.account == account:
+        return None
+    return (
+        RefusalCode.KEY_NOT_USABLE,
+        f"the key ARN {ref} belongs to account {arn.account}, but the credentials belong to "
+        f"account {account}: RDS encrypts only with a key of the instance's own account "
+        "(cross-account keys are not supported). Use a key of this account",
+    )
+
+
+def _literal_key(ctx: PlanContext, ref: str, region: str) -> DesiredKey:
+    """A key named by id, ARN or alias (read from KMS by that name): the wanted value is the
+    id KMS answered, so every spelling of the instance's current key plans no change."""
+    if (foreign := _own_account(ctx, ref)) is not None:
+        return DesiredKey(ref, None, (foreign,))  # never "already as wanted": refused
+    key = ctx.observed.keys_by_id.get(ref)
+    key_id = key.key_id if key is not None else ref
     if key is None:
         return DesiredKey(
             key_id,
@@ -183,10 +209,11 @@ def desired_key(
         return DesiredKey(SERVICE_KEY_CONFIG_VALUE)
     if ref in keys:
         return _spec_key(ctx, keys[ref], region)
-    by_id = next((k for k in keys.values() if k.key_id is not None and k.key_id == ref), None)
-    if by_id is not None:
+    key_id = literal_key_id(ref)
+    by_id = next((k for k in keys.values() if k.key_id is not None and k.key_id == key_id), None)
+    if by_id is not None and _own_account(ctx, ref) is None:
         return _spec_key(ctx, by_id, region)
-    if is_key_id(ref):
+    if is_literal_key(ref):
         return _literal_key(ctx, ref, region)
     return DesiredKey(
         ref,

@@ -12,7 +12,7 @@ from reconciler.drift.model import Kind, Severity
 from reconciler.kinds.rds_encryption.desired import describe_value
 from reconciler.kinds.rds_tde.body import TdeAfter
 from reconciler.plan.model import Change, Plan
-from reconciler.spec.models import RDS_ENCRYPTION_TAG, SERVICE_KEY, KeyRef, Spec, is_key_id
+from reconciler.spec.models import RDS_ENCRYPTION_TAG, SERVICE_KEY, KeyRef, Spec, is_literal_key
 
 SERVICE_MODE, CUSTOM_MODE = "Aliyun_Generate_Key", "Customer_Provided_Key"
 """DescribeDBInstanceTDE's TDEMode values (cloud/rds_tde.py reads no other as on)."""
@@ -110,8 +110,9 @@ def _on_wanted_key(wanted: KeyRef, tde: ObservedTde, observed: ObservedState) ->
         return tde.mode == SERVICE_MODE
     if tde.mode != CUSTOM_MODE:
         return False
-    if is_key_id(wanted.key):
-        return tde.key_id == wanted.key
+    if is_literal_key(wanted.key):  # by id, ARN or alias: compare the id KMS answered
+        key = observed.keys_by_id.get(wanted.key)
+        return key is not None and key.key_id == tde.key_id
     key = observed.keys.get(wanted.key)
     return key is not None and key.key_id == tde.key_id
 

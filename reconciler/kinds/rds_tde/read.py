@@ -25,7 +25,7 @@ from typing import Any
 from reconciler.cloud import kms, rds, rds_tde
 from reconciler.cloud.answers import reading
 from reconciler.core.facts import ObservedTde
-from reconciler.spec.models import KeyRef, is_key_id
+from reconciler.spec.models import KeyRef, is_literal_key
 from reconciler.state.reads import Reader, ReadScope
 
 ATTRIBUTE = "rds:DescribeDBInstanceAttribute"
@@ -57,7 +57,7 @@ class TdeReads:
         }
         for instance_id in self.tde_wanted:
             wanted = spec.tde_of(instance_id)
-            if isinstance(wanted, KeyRef) and is_key_id(wanted.key) and wanted.key not in disk:
+            if isinstance(wanted, KeyRef) and is_literal_key(wanted.key) and wanted.key not in disk:
                 found.setdefault(wanted.key, spec.instance_region(instance_id))
         return found
 
