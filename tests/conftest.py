@@ -13,3 +13,43 @@ def state_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
     folder = tmp_path_factory.mktemp("state-home")
     monkeypatch.setenv("RECONCILER_STATE_HOME", str(folder))
     return folder
+
+
+REPO = Path(__file__).resolve().parents[1]
+_UNTRACKED = pytest.StashKey[set[str] | None]()
+
+
+def _untracked_in_repo() -> set[str] | None:
+    """Files git does not track and does not ignore in the checkout; None outside a checkout."""
+    import subprocess
+
+    try:
+        listed = subprocess.run(
+            ["git", "-C", str(REPO), "ls-files", "--others", "--exclude-standard"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return set(listed.stdout.splitlines())
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_UNTRACKED] = _untracked_in_repo()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A test that writes into the checkout (a report, a plan, a state file in the cwd)
+    fails the run: tests write under tmp_path only."""
+    before = session.config.stash.get(_UNTRACKED, None)
+    after = _untracked_in_repo()
+    if before is None or after is None:
+        return
+    left = sorted(after - before)
+    if left:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"tests left files in the checkout: {', '.join(left)}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

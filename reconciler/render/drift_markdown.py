@@ -31,7 +31,9 @@ def _status(report: DriftReport) -> str:
     if not report.items:
         return f":white_check_mark: No drift. The cloud matches the spec.{ignored}"
     if not s.drift:
-        return f":white_check_mark: In sync; {s.unmanaged} unmanaged instance(s).{ignored}"
+        serious = s.items - s.info  # an unmanaged unencrypted instance is `medium`
+        notice = f", {serious} of them above info (not encrypted)" if serious else ""
+        return f":white_check_mark: In sync; {s.unmanaged} unmanaged instance(s){notice}.{ignored}"
     return f":x: **Drift: {s.items - s.unmanaged} item(s) out of sync**{ignored}"
 
 

@@ -67,10 +67,10 @@ def summary_line(report: DriftReport) -> str:
     if s.drift:
         head = f"Drift: {s.items} item(s)" + (f" ({counts})" if counts else "")
     else:  # only unmanaged instances, which are no drift (exit 0; --strict counts them)
+        # Unmanaged instances are outside the spec, not drift from it; their severities are
+        # still shown: an unencrypted one is `medium` (docs/drift-format.md).
         head = "In sync: no drift" + (
-            f"; {s.items} informational item(s) ({s.unmanaged} unmanaged instance(s))"
-            if s.items
-            else ""
+            f"; {s.unmanaged} unmanaged instance(s) outside the spec ({counts})" if s.items else ""
         )
     return f"{head}; {s.ignored} ignored by defaults.ignore"
 

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 import yaml
 
+from reconciler import __version__
 from reconciler.emulator.server import Emulator
 from tests.e2e import world as cloud
 from tests.e2e.ci_gitlab_api import BOT_ID, TOKEN, FakeGitLab
@@ -34,7 +35,7 @@ from tests.e2e.conftest import only_reads
 ROOT = Path(__file__).resolve().parents[2]
 GITHUB = ROOT / "docs" / "ci" / "github-actions.yml"
 GITLAB = ROOT / "docs" / "ci" / "gitlab-ci.yml"
-PIN = "rds-encryption-reconciler==0.2.0"
+PIN = f"rds-encryption-reconciler=={__version__}"
 MARKER = "<!-- reconciler-plan: specs -->"
 READ_ROLE = "acs:ram::1234567890123456:role/reconciler-read"
 APPLY_ROLE = "acs:ram::1234567890123456:role/reconciler-apply"
@@ -334,8 +335,9 @@ def test_a_recipe_that_hides_a_refused_plan_fails_this_harness(
     assert not refused.ok and refused.artifacts == {}
 
 
-def test_both_recipes_pin_the_release() -> None:
+def test_both_recipes_pin_this_release() -> None:
+    """A release bumps the recipes' pin with it (docs/releases.md)."""
     for path in (GITHUB, GITLAB):
         text = path.read_text()
-        assert 'RECONCILER_VERSION: "0.2.0"' in text
+        assert f'RECONCILER_VERSION: "{__version__}"' in text
         assert '"rds-encryption-reconciler==${RECONCILER_VERSION}"' in text

@@ -85,7 +85,7 @@ def test_an_encrypted_unmanaged_instance_stays_info(emulator, tmp_path: Path) ->
     assert items == {f"rds_encryption.{other}": "info"}
 
 
-def test_region_narrows_the_coverage_and_is_repeatable(three_regions) -> None:  # type: ignore[no-untyped-def]
+def test_region_narrows_the_coverage_and_is_repeatable(three_regions, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     endpoint, folder, plain = three_regions
     run = drift(endpoint, folder, "--format", "json", "--region", "cn-shanghai")
     assert run.exit_code == 0, run.stderr
@@ -95,9 +95,17 @@ def test_region_narrows_the_coverage_and_is_repeatable(three_regions) -> None:  
     assert plain["cn-beijing"] not in json.dumps(report["coverage"])
 
     both = drift(
-        endpoint, folder, "-o", "r.json", "--region", "cn-beijing", "--region", "cn-shanghai"
+        endpoint,
+        folder,
+        "-o",
+        str(tmp_path / "r.json"),
+        "--region",
+        "cn-beijing",
+        "--region",
+        "cn-shanghai",
     )
     assert both.exit_code == 0, both.stderr
+    assert json.loads((tmp_path / "r.json").read_text())["run"]["regions_scope"] == "narrowed"
     assert "narrowed by --region to 3 region(s)" in both.stdout
     assert "every region" not in both.stdout
 

@@ -117,9 +117,9 @@ def test_an_in_sync_report_does_not_call_its_unmanaged_instances_drift() -> None
     "Drift: 3 item(s)" while the exit code said in sync."""
     from reconciler.render.drift_text import summary_line
 
-    in_sync = DriftReport(summary=Summary(items=3, info=3, unmanaged=3, drift=False))
+    in_sync = DriftReport(summary=Summary(items=3, medium=1, info=2, unmanaged=3, drift=False))
     assert summary_line(in_sync) == (
-        "In sync: no drift; 3 informational item(s) (3 unmanaged instance(s)); "
+        "In sync: no drift; 3 unmanaged instance(s) outside the spec (1 medium, 2 info); "
         "0 ignored by defaults.ignore"
     )
     clean = DriftReport(summary=Summary())
