@@ -3,9 +3,11 @@
 Resource names follow each service's RAM documentation (ARN formats):
 
 - RDS: `acs:rds:<region>:<account>:dbinstance/<id>` for the instance the request names
-  (`DBInstanceId`, a comma list checks each; `InstanceId` for DescribeHistoryTasks). A request
-  that names none (a listing: DescribeDBInstances, DescribeHistoryTasks of a region;
-  CreateDBInstance) is checked against `acs:rds:<region>:<account>:dbinstance/*`: **chosen**
+  (`DBInstanceId`, a comma list checks each; `InstanceId` for DescribeHistoryTasks; each
+  `ResourceId.N` for the tag actions, as their RAM tables document). A request
+  that names none (a listing: DescribeDBInstances, DescribeHistoryTasks of a region,
+  ListTagResources by tag only; CreateDBInstance) is checked against
+  `acs:rds:<region>:<account>:dbinstance/*`: **chosen**
   (the cloud filters a listing by the instances the caller may see; the emulator asks for the
   whole region instead). DescribeKmsAssociateResources and CheckCloudResourceAuthorized are
   about a key or a role, and the RDS documentation names no resource type: `*` (**chosen**).
@@ -63,6 +65,7 @@ def _rds(ctx: RequestContext) -> list[str]:
     if not named and ctx.action == "DescribeHistoryTasks":
         named = ctx.params.get("InstanceId") or ""
     ids = [i.strip() for i in named.split(",") if i.strip()]
+    ids += [i for item in ctx.flat_list("ResourceId") if (i := item.get("", "").strip())]
     return [base + i for i in ids] or [base + "*"]
 
 

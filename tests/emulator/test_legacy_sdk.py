@@ -312,6 +312,26 @@ def test_rds_describe_instances_and_attribute(demo: Emulator) -> None:
     assert item["LockMode"] == "Unlock" and item["MaintainTime"] == "18:00Z-22:00Z"
 
 
+def test_rds_tags(demo: Emulator) -> None:
+    """The legacy SDK's RepeatLists (ResourceId.N, Tag.N.Key/Value, TagKey.N) on the wire."""
+    legacy = Legacy(demo.endpoint)
+    ids = [GENERAL_OFF, DEDICATED_OFF]
+    tags = [{"Key": "owner", "Value": "dba"}, {"Key": "env", "Value": "qa"}]
+    legacy.rds("TagResources", ResourceType="INSTANCE", ResourceIds=ids, Tags=tags)
+    legacy.rds("UntagResources", ResourceType="INSTANCE", ResourceIds=ids, TagKeys=["team"])
+    listed = legacy.rds("ListTagResources", ResourceType="INSTANCE", Tags=[{"Key": "owner"}])
+    rows = listed["TagResources"]["TagResource"]
+    assert {(r["ResourceId"], r["TagKey"], r["TagValue"]) for r in rows} == {
+        (i, k, v) for i in ids for k, v in (("owner", "dba"), ("env", "qa"))
+    }  # env overwritten from the demo's value; team removed
+    assert "NextToken" not in listed
+    legacy.rds("UntagResources", ResourceType="INSTANCE", ResourceIds=ids, All=True)
+    by_id = legacy.rds("ListTagResources", ResourceType="INSTANCE", ResourceIds=ids)
+    assert by_id["TagResources"]["TagResource"] == []
+    request = _request(rds_requests, "TagResources", ResourceType="INSTANCE", ResourceIds=ids)
+    assert_server_error(legacy.error(request), 400, "MissingParameter")  # no Tag.N
+
+
 def test_rds_encryption_key_views(demo: Emulator) -> None:
     legacy = Legacy(demo.endpoint)
     off = legacy.rds("DescribeDBInstanceEncryptionKey", DBInstanceId=DEDICATED_OFF)

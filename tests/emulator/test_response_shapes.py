@@ -296,7 +296,25 @@ def _rds(sdk: Sdk, admin: AdminClient, key_id: str) -> None:
         security_iplist="10.0.0.0/8",
     )
     admin.post("clock", {"advance_seconds": 600})
+    _tags(rds, created.dbinstance_id)
     rds("DeleteDBInstance", dbinstance_id=created.dbinstance_id)
+
+
+def _tags(rds: Any, instance_id: str) -> None:
+    """Tag writes; ListTagResources by id (one page) and by tag: the new instance's 20 tags and
+    3 demo instances' 17 each are 71 rows, two pages (50 a page), so NextToken is sent too."""
+    request_tag = importlib.import_module(MODELS["rds"]).TagResourcesRequestTag
+    filter_tag = importlib.import_module(MODELS["rds"]).ListTagResourcesRequestTag
+    common = {"region_id": REGION, "resource_type": "INSTANCE"}
+    many = [request_tag(key=f"k{i:02}", value="v") for i in range(20)]
+    rds("TagResources", resource_id=[instance_id], tag=many, **common)
+    rds("TagResources", resource_id=[OFF, SERVICE, CMK], tag=many[:15], **common)
+    rds("ListTagResources", resource_id=[instance_id], **common)
+    first = rds("ListTagResources", tag=[filter_tag(key="k00")], **common)
+    rds("ListTagResources", tag=[filter_tag(key="k00")], next_token=first.next_token, **common)
+    rds("DescribeDBInstances", region_id=REGION, tags=json.dumps({"env": "prod"}))
+    rds("UntagResources", resource_id=[instance_id], tag_key=["k00"], **common)
+    rds("UntagResources", resource_id=[OFF, SERVICE, CMK], all=True, **common)
 
 
 def _tde(rds: Any, admin: AdminClient, key_id: str) -> None:

@@ -23,6 +23,7 @@ from reconciler.emulator.rds import (
     tde,
     views,
 )
+from reconciler.emulator.rds import tags as tags_api  # TagResources, UntagResources, ...
 from reconciler.emulator.rds.models import RdsWorld
 from reconciler.emulator.regions import REGIONS
 from reconciler.emulator.store import index_field
@@ -125,8 +126,8 @@ def delete_dbinstance(ctx: RequestContext) -> dict[str, Any]:
 def describe_dbinstances(ctx: RequestContext) -> dict[str, Any]:
     """Filters honoured: Engine, DBInstanceId (comma list), DBInstanceStatus, Category,
     DBInstanceClass, ZoneId, DBInstanceType, InstanceNetworkType, PayType, VpcId, VSwitchId,
-    ResourceGroupId, SearchKey (part of the id or description) and Tags (every instance is
-    untagged in the emulator, so any tag filter matches nothing). Any other filter of the
+    ResourceGroupId, SearchKey (part of the id or description) and Tags (an instance that
+    carries ANY of the given tags, as the SDK model says: ``tags``). Any other filter of the
     request model (ConnectionMode, DedicatedHost*, EngineVersion, Expired, Filter, ...) is
     refused with 400 InvalidParameter rather than silently ignored (chosen). ``Category`` is in
     the items only with ``InstanceLevel=1`` (documented). The filters on stored fields run in
@@ -182,13 +183,18 @@ for _name in _STORED_FILTERS:
 
 
 def _tag_filter(ctx: RequestContext) -> dict[str, str] | None:
-    """``Tags`` ``{"key1":"value1",...}`` (at most 5), or None when not given."""
+    """``Tags`` ``{"key1":"value1",...}`` (1 to 5 tags, string values), or None when not given.
+    Empty or of another shape: 400 (chosen: never read as "no filter")."""
     tags = ctx.json_param("Tags")
     if tags is None:
         return None
-    if not isinstance(tags, dict) or len(tags) > 5:
-        raise rules.invalid('Tags must be a JSON object {"key":"value"} of at most 5 tags.')
-    return {str(k): str(v) for k, v in tags.items()}
+    if (
+        not isinstance(tags, dict)
+        or not 1 <= len(tags) <= tags_api.MAX_FILTER_TAGS
+        or not all(isinstance(v, str) for v in tags.values())
+    ):
+        raise rules.invalid('Tags must be a JSON object {"key":"value"} of 1 to 5 tags.')
+    return tags
 
 
 def _matches(
@@ -200,7 +206,7 @@ def _matches(
 ) -> bool:
     if wanted_ids and doc["DBInstanceId"] not in wanted_ids:
         return False
-    if tags is not None:  # instances carry no tags here: a tag filter matches nothing
+    if tags is not None and not tags_api.matches_any(doc, tags):
         return False
     if not computed:
         return True
@@ -413,6 +419,7 @@ register_service(
         **tde.ACTIONS,
         **backups.ACTIONS,
         **maintenance.ACTIONS,
+        **tags_api.ACTIONS,
     },
-    required={**REQUIRED, **backups.REQUIRED, **maintenance.REQUIRED},
+    required={**REQUIRED, **backups.REQUIRED, **maintenance.REQUIRED, **tags_api.REQUIRED},
 )

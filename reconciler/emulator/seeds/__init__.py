@@ -52,6 +52,7 @@ File format (every key optional unless said)::
         description: d
         kernel_version: rds_postgres_1600_20220830   # default: the newest minor version
         tde: service | <alias/... or key id>          # TDE on with that key (default: off)
+        tags: {env: prod, team: payments}   # instance tags, put on through TagResources
         backups:                        # backup sets taken before now (rds/backups.py)
           - key: alias/rds-legacy       # the disk key of the set: alias, key id, service, off
             taken_days_ago: 10          # default 1

@@ -11,7 +11,7 @@ from reconciler.emulator.runtime import EmulatorState
 from reconciler.emulator.services import load_services
 from reconciler.emulator.store import Transaction
 
-KMS_VERSION, RAM_VERSION = "2016-01-20", "2015-05-01"
+KMS_VERSION, RAM_VERSION, RDS_VERSION = "2016-01-20", "2015-05-01", "2014-08-15"
 _TOP_KEYS = {
     "account",
     "regions",
@@ -53,6 +53,7 @@ _INSTANCE_KEYS = {
     "tde",
     "backups",
     "read_only",
+    "tags",
 }
 _READ_ONLY_KEYS = {"id", "zone", "class", "category", "storage_type", "kernel_version", "status"}
 
@@ -256,8 +257,24 @@ class _Builder:
         except ApiError as error:
             raise SeedError(f"{where}: {error.code}: {error.message}") from None
         self.backups(where, world, entry)
+        self.instance_tags(where, entry)
         for i, item in enumerate(entry.get("read_only") or []):
             self.read_only(f"{where}.read_only[{i}]", world, fields, item)
+
+    def instance_tags(self, where: str, entry: dict[str, Any]) -> None:
+        """``tags: {env: prod}``: put on through TagResources, so its limits hold for seeds."""
+        tags = entry.get("tags") or {}
+        if not isinstance(tags, dict):
+            raise SeedError(f"{where}.tags: must be a mapping of key to value")
+        params: dict[str, Any] = {
+            "RegionId": entry["region"],
+            "ResourceType": "INSTANCE",
+            "ResourceId.1": entry["id"],
+        }
+        for i, (key, value) in enumerate(tags.items(), start=1):
+            params |= {f"Tag.{i}.Key": str(key), f"Tag.{i}.Value": _tag_value(value)}
+        if tags:
+            self.call(f"{where}.tags", RDS_VERSION, "TagResources", params)
 
     def read_only(
         self, where: str, world: Any, primary: dict[str, Any], entry: dict[str, Any]
@@ -311,6 +328,13 @@ def _kernel_version(where: str, entry: dict[str, Any]) -> dict[str, str]:
     if not kernel.is_valid(str(pinned)):
         raise SeedError(f"{where}: kernel_version must look like rds_postgres_1600_20220830")
     return {"CurrentKernelVersion": str(pinned)}
+
+
+def _tag_value(value: Any) -> str:
+    """YAML reads ``true`` and ``null`` as non-strings: the tag holds their text as written."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
 
 
 def _encryption_value(value: Any) -> str | None:
