@@ -109,8 +109,9 @@ def _admin(emu: Emulator, method: str, name: str, body: dict | None = None) -> A
 
 def test_the_admin_api_selects_an_account(emu: Emulator) -> None:
     assert _admin(emu, "GET", "accounts")["accounts"] == ["1234567890123456", B]
-    _admin(emu, "POST", f"users?account={B}", {"name": "ops", "access_keys": [
-        {"id": "b-ops", "secret": "b-ops-secret"}], "policies": ["AliyunRDSFullAccess"]})  # fmt: skip
+    ops = {"id": "b-ops", "secret": "b-ops-secret"}
+    user = {"name": "ops", "access_keys": [ops], "policies": ["AliyunRDSFullAccess"]}
+    _admin(emu, "POST", f"users?account={B}", user)
     users_b = [u["arn"] for u in _admin(emu, "GET", f"users?account={B}")["users"]]
     assert users_b == [f"acs:ram::{B}:user/ops"]
     assert _admin(emu, "GET", "users")["users"][0]["name"] == "deployer"
