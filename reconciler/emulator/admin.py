@@ -21,6 +21,17 @@
     GET|POST /_emulator/clock  {"advance_seconds": 3600} or {"advance_to": "2026-01-01T03:00:00Z"}
                                -> {"now": ..., "offset_seconds": ...}; forward only
 
+Accounts (docs/emulator.md, "Accounts and STS"): every route acts in the default account
+unless the URL says `?account=<16-digit id>` of a declared account (404 `EntityNotExist.Account`
+for another): `POST /_emulator/users?account=2234567890123456` makes a user there, `GET
+/_emulator/kms/activation?account=...` reads that account's KMS status, and so on. Runtime
+settings (calls, faults, busy, latency, quota, clock) are the whole emulator's whatever the
+selector says.
+
+    GET    /_emulator/accounts  -> {"accounts": ["1234567890123456", ...]} (the default first)
+    POST   /_emulator/accounts  {"id": "2234567890123456", "access_key": {"id": .., "secret":
+                                ..}}: declare an account (its own key optional)
+
 Other services add routes with `register_admin_route("POST", "quota", handler)`; a handler
 takes (state, body dict) and returns a dict, raising AdminError(status, message) on bad input.
 
@@ -39,7 +50,9 @@ import random
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qs
 
+from reconciler.emulator import accounts
 from reconciler.emulator.clock import ClockRangeError, iso, parse_iso
 from reconciler.emulator.dispatch import Answer, error_answer, json_answer, new_request_id
 from reconciler.emulator.errors import ApiError
@@ -50,6 +63,7 @@ from reconciler.emulator.runtime import (
     EmulatorState,
     Fault,
 )
+from reconciler.emulator.store import account_scope
 
 AdminHandler = Callable[[EmulatorState, dict[str, Any]], dict[str, Any]]
 PREFIX = "/_emulator/"
@@ -117,7 +131,22 @@ def _parse_body(body: bytes) -> dict[str, Any]:
     return doc
 
 
-def handle_admin(state: EmulatorState, method: str, path: str, body: bytes) -> Answer:
+def _scope(state: EmulatorState, query: str) -> str:
+    """The store partition `?account=<id>` selects ("" = the default account)."""
+    values = parse_qs(query, keep_blank_values=True).get("account")
+    if not values:
+        return ""
+    account = values[-1]
+    with state.store.transaction() as tx:
+        known = accounts.is_declared(tx, state.settings.account_id, account)
+    if not known:
+        raise AdminError(404, f"no account {account[:40]!r}", "EntityNotExist.Account")
+    return accounts.scope_of(state.settings.account_id, account)
+
+
+def handle_admin(
+    state: EmulatorState, method: str, path: str, body: bytes, query: str = ""
+) -> Answer:
     name = path[len(PREFIX) :].strip("/")
     handler = _ROUTES.get((method.upper(), name))
     if handler is None:
@@ -125,7 +154,8 @@ def handle_admin(state: EmulatorState, method: str, path: str, body: bytes) -> A
             404, "InvalidAction.NotFound", f"no admin endpoint {method} {PREFIX}{name}"
         )
     try:
-        return json_answer(200, handler(state, _parse_body(body)))
+        with account_scope(_scope(state, query)):
+            return json_answer(200, handler(state, _parse_body(body)))
     except AdminError as error:
         return admin_error(error.status, error.code, error.message)
     except ValueError as error:  # a handler's own check of its input
@@ -296,6 +326,20 @@ def _clock(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
     return {"now": iso(state.clock.now()), "offset_seconds": state.clock.offset_seconds}
 
 
+def _list_accounts(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
+    with state.store.transaction() as tx:
+        return {"accounts": accounts.declared_accounts(tx, state.settings.account_id)}
+
+
+def _declare_account(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
+    with state.store.transaction() as tx:
+        tx = tx.in_account("")
+        accounts.declare(tx, state.settings.account_id, body.get("id"), body.get("access_key"))
+        return {"accounts": accounts.declared_accounts(tx, state.settings.account_id)}
+
+
+register_admin_route("GET", "accounts", _list_accounts)
+register_admin_route("POST", "accounts", _declare_account)
 register_admin_route("GET", "calls", _get_calls)
 register_admin_route("DELETE", "calls", _reset_calls)
 register_admin_route("POST", "faults", _add_fault)

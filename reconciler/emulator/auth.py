@@ -51,6 +51,12 @@ class WireRequest:
         return "authorization" in self.headers
 
 
+def security_token(request: WireRequest) -> str:
+    """The STS security token a request presents ("" when none): the signed header
+    `x-acs-security-token` (V3, tea-openapi) or the `SecurityToken` parameter (V1)."""
+    return request.headers.get("x-acs-security-token") or request.params.get("SecurityToken", "")
+
+
 def _pct(text: str) -> str:
     return quote(text, safe="~")
 

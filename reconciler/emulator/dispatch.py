@@ -20,7 +20,9 @@ A handler receives a `RequestContext` and returns a JSON-able dict (`RequestId` 
 `ctx.json_param` (JSON-string parameters such as Tags), `ctx.flat_list(prefix)` (`Tag.1.Key`).
 `ctx.region` is `RegionId` or the emulator's default region (the SDK never sends
 its region_id and KMS actions have no RegionId field, so on one endpoint a client names a KMS
-region with `GlobalParameters(queries={"RegionId": region})`), `ctx.account_id` the account,
+region with `GlobalParameters(queries={"RegionId": region})`), `ctx.account_id` the account the
+request acts in (its credentials', accounts.py; `ctx.tx` sees only that account's documents),
+`ctx.caller` who calls (accounts.Caller; None in seeds and admin contexts),
 `ctx.now()` the EMULATED clock, `ctx.tx` the request's store transaction (committed when the
 handler returns, rolled back when it raises), `ctx.state` the EmulatorState (settings such as
 `restart_seconds`, `extensions` for a service's runtime state). Errors: raise
@@ -52,7 +54,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from reconciler.emulator.auth import WireRequest
+from reconciler.emulator import accounts
+from reconciler.emulator.auth import WireRequest, security_token
 from reconciler.emulator.errors import ApiError, invalid_parameter, missing_parameter
 from reconciler.emulator.runtime import AnswerDropped, EmulatorState
 from reconciler.emulator.store import Transaction
@@ -119,10 +122,12 @@ class RequestContext:
     tx: Transaction
     state: EmulatorState
     request_id: str
+    caller: accounts.Caller | None = None
 
     @property
     def account_id(self) -> str:
-        return self.state.settings.account_id
+        """The account of the request: the one its transaction sees (store.py partitions)."""
+        return self.tx.scope or self.state.settings.account_id
 
     @property
     def default_region(self) -> str:
@@ -282,6 +287,29 @@ def _route(request: WireRequest) -> tuple[Service, str]:
     return service, action
 
 
+def _context(
+    state: EmulatorState,
+    tx: Transaction,
+    request: WireRequest,
+    key_id: str,
+    service: str,
+    action: str,
+    request_id: str,
+) -> RequestContext:
+    """The request's context in the account its credentials name (accounts.py)."""
+    default = state.settings.account_id
+    caller = accounts.resolve_caller(
+        tx,
+        default,
+        key_id,
+        security_token(request),
+        state.clock.now(),
+        state.auth.is_account_key(key_id),
+    )
+    scoped = tx.in_account(accounts.scope_of(default, caller.account))
+    return RequestContext(service, action, request.params, scoped, state, request_id, caller)
+
+
 def dispatch(state: EmulatorState, request: WireRequest) -> Answer:
     """Authenticate, route, count, delay, inject faults, run the handler in one transaction.
     Raises AnswerDropped (only) when a drop fault swallows the committed action's answer."""
@@ -305,7 +333,7 @@ def dispatch(state: EmulatorState, request: WireRequest) -> Answer:
             if name not in params:
                 raise missing_parameter(name)
         with state.store.transaction() as tx:
-            ctx = RequestContext(service.name, action, params, tx, state, request_id)
+            ctx = _context(state, tx, request, key_id, service.name, action, request_id)
             for check in _AUTHORIZERS:
                 check(ctx, key_id)
             result = service.actions[action](ctx)

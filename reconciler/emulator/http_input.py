@@ -163,6 +163,10 @@ def check_host(headers: Headers, admin: bool) -> None:
     """Refuse a Host that does not name this loopback server (see the module doc)."""
     hosts = headers.get_all("host")
     name = _host_name(hosts[0]) if len(hosts) == 1 else None
+    if name is None and len(hosts) == 1 and not admin and hosts[0].startswith("http://"):
+        # alibabacloud-credentials' RamRoleArn provider given sts_endpoint="http://HOST:PORT"
+        # sends that URL as its Host header (docs/emulator.md, "Accounts and STS").
+        name = _host_name(hosts[0].removeprefix("http://"))
     allowed = _is_loopback_name(name) or (
         not admin
         and name is not None

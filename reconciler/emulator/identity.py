@@ -36,7 +36,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from reconciler.emulator import resources
+from reconciler.emulator import accounts, resources
 from reconciler.emulator.admin import AdminError, register_admin_route
 from reconciler.emulator.dispatch import RequestContext, register_authorizer
 from reconciler.emulator.errors import ApiError
@@ -160,6 +160,11 @@ def put_user(ctx: RequestContext, entry: Any) -> dict[str, Any]:
         _document(doc, f"documents[{i}]")
         for i, doc in enumerate(_strings(entry.get("documents"), "documents"))
     ]
+    for key in keys:
+        try:
+            accounts.own_user_key(ctx.tx, key["AccessKeyId"], ctx.account_id)
+        except ValueError as error:
+            raise UserError(f"access_keys: {error}") from None
     delete_user(ctx.tx, name)
     user = {
         "UserName": name,
@@ -171,6 +176,7 @@ def put_user(ctx: RequestContext, entry: Any) -> dict[str, Any]:
     ctx.tx.put(USER_KIND, GLOBAL, name, user)
     for key in keys:
         ctx.tx.put(ACCESS_KEY_KIND, GLOBAL, key["AccessKeyId"], key)
+        accounts.own_user_key(ctx.tx, key["AccessKeyId"], ctx.account_id)
     return describe_user(ctx.tx, user)
 
 
@@ -179,6 +185,7 @@ def delete_user(tx: Transaction, name: str) -> bool:
     for key in tx.list(ACCESS_KEY_KIND, GLOBAL):
         if key["UserName"] == name:
             tx.delete(ACCESS_KEY_KIND, GLOBAL, key["AccessKeyId"])
+            tx.delete(accounts.KEY_OWNER_KIND, GLOBAL, key["AccessKeyId"])
     return tx.delete(USER_KIND, GLOBAL, name)
 
 
@@ -212,41 +219,75 @@ def user_documents(ctx: RequestContext, user: dict[str, Any]) -> list[dict[str, 
 
 
 def authorize(ctx: RequestContext, key_id: str) -> None:
-    """Refuse the call (ApiError 403) unless the key is the account's or its user's policies
-    allow every (action, resource) the request needs."""
-    if ctx.state.auth.is_account_key(key_id):
+    """Refuse the call (ApiError 403) unless the caller is an account itself (root) or its
+    policies allow every (action, resource) the request needs: a user's policies, or an STS
+    session's role policies (and its session Policy, when AssumeRole gave one: both must
+    allow, as Alibaba documents for AssumeRole's Policy)."""
+    caller = ctx.caller
+    if caller is None or caller.kind == accounts.ROOT:
         return
-    key = ctx.tx.get(ACCESS_KEY_KIND, GLOBAL, key_id)
-    user = ctx.tx.get(USER_KIND, GLOBAL, key["UserName"]) if key else None
-    if user is None:  # removed between the signature check and now
-        raise ApiError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
     checks = resources.checks(ctx)
     if not checks:
         return
-    documents = user_documents(ctx, user)
+    principal = _principal(ctx, caller)
+    sets = _policy_sets(ctx, caller, principal)
     context = {
         "acs:SecureTransport": "false",
         "acs:CurrentTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     for action, resource in checks:
-        decision = evaluate(documents, action, resource, context)
-        if decision is not Decision.ALLOW:
-            raise denied(ctx, user, action, resource, decision)
+        for documents in sets:
+            decision = evaluate(documents, action, resource, context)
+            if decision is not Decision.ALLOW:
+                raise denied(ctx, principal, action, resource, decision)
+
+
+def _principal(ctx: RequestContext, caller: accounts.Caller) -> dict[str, Any]:
+    """What a denial names: {Arn, DisplayName, Type} (and the user document, for a user)."""
+    if caller.kind == accounts.SESSION and caller.session is not None:
+        session = caller.session
+        return {
+            "Arn": session["AssumedRoleArn"],
+            "DisplayName": f"{session['RoleName']}:{session['RoleSessionName']}",
+            "Type": "AssumedRoleUser",
+        }
+    user = ctx.tx.get(USER_KIND, GLOBAL, caller.user_name)
+    if user is None:  # removed between the signature check and now
+        raise ApiError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+    return {"Arn": user["Arn"], "DisplayName": user["UserName"], "Type": "SubUser", "User": user}
+
+
+def _policy_sets(
+    ctx: RequestContext, caller: accounts.Caller, principal: dict[str, Any]
+) -> list[list[dict[str, Any]]]:
+    """The document sets that must each allow the call."""
+    from reconciler.emulator.ram import models as ram
+
+    if caller.kind != accounts.SESSION or caller.session is None:
+        return [user_documents(ctx, principal["User"])]
+    sets = [ram.attached_policy_documents(ctx, caller.session["RoleName"])]
+    if caller.session.get("Policy"):
+        sets.append([json.loads(caller.session["Policy"])])
+    return sets
 
 
 def denied(
-    ctx: RequestContext, user: dict[str, Any], action: str, resource: str, decision: Decision
+    ctx: RequestContext,
+    principal: dict[str, Any],
+    action: str,
+    resource: str,
+    decision: Decision,
 ) -> ApiError:
     code, text = _DENIALS.get(ctx.service, _DENIALS["ram"])
     why = "an explicit Deny" if decision is Decision.EXPLICIT_DENY else "no policy allows it"
     message = (
-        f"{text} {user['Arn']} is not authorized to perform: {action} on resource: "
+        f"{text} {principal['Arn']} is not authorized to perform: {action} on resource: "
         f"{resource} ({why})."
     )
     detail = {
         "AuthAction": action,
-        "AuthPrincipalType": "SubUser",
-        "AuthPrincipalDisplayName": user["UserName"],
+        "AuthPrincipalType": principal["Type"],
+        "AuthPrincipalDisplayName": principal["DisplayName"],
         "AuthPrincipalOwnerId": ctx.account_id,
         "NoPermissionType": decision.value,
         "PolicyType": "AccountLevelIdentityBasedPolicy",

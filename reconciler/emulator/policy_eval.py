@@ -323,17 +323,45 @@ def trust_allows_service(trust_document: str | Mapping[str, Any], service: str) 
     The emulator evaluates the trust statements with an empty context, so a trust statement with
     a Condition on a key the service does not send does not apply (missing-key rule).
     """
+    return _trust_allows(
+        trust_document, "Service", lambda p: p == "*" or p.lower() == service.lower(), {}
+    )
+
+
+def trust_allows_ram(
+    trust_document: str | Mapping[str, Any],
+    principals: Iterable[str],
+    context: Mapping[str, ContextValue] | None = None,
+) -> bool:
+    """True when the trust policy's ``"RAM"`` principals name one of ``principals`` (the
+    caller's account root ``acs:ram::<uid>:root`` and its own user or role ARN; wildcards and
+    case are as RAM matches ARNs) for ``sts:AssumeRole``, and no Deny statement does."""
+    names = tuple(principals)
+
+    def matches(pattern: str) -> bool:
+        return pattern == "*" or any(wildcard_match(pattern, n, ignore_case=True) for n in names)
+
+    return _trust_allows(trust_document, "RAM", matches, context or {})
+
+
+def _trust_allows(
+    trust_document: str | Mapping[str, Any],
+    kind: str,
+    matches: Callable[[str], bool],
+    context: Mapping[str, ContextValue],
+) -> bool:
     try:
         statements = parse_policy(trust_document, trust=True)
     except MalformedPolicyError:
         return False
     allowed = False
     for statement in statements:
-        principals = statement.principal.get("Service", ()) + statement.principal.get("*", ())
-        names_service = any(p == "*" or p.lower() == service.lower() for p in principals)
-        if not names_service or not _action_matches(statement, "sts:AssumeRole"):
+        principals = statement.principal.get(kind, ()) + statement.principal.get("*", ())
+        if not any(matches(p) for p in principals):
             continue
-        if not conditions_hold(statement.conditions, {}):
+        if not _action_matches(statement, "sts:AssumeRole"):
+            continue
+        if not conditions_hold(statement.conditions, context):
             continue
         if statement.effect == "Deny":
             return False

@@ -24,6 +24,9 @@ Resource names follow each service's RAM documentation (ARN formats):
   (`RotateStrategy=DeleteOldestNonDefaultVersionWhenLimitExceeded` on a policy with 5) is also
   checked for `ram:DeletePolicyVersion` on the policy: **chosen**, the stricter reading of an
   undocumented point.
+- STS: AssumeRole is checked as `sts:AssumeRole` on the RoleArn it names (documented: the
+  caller needs AliyunSTSAssumeRoleAccess or a policy allowing it); GetCallerIdentity is not
+  checked (every identity may ask who it is: **chosen**, the documents list no permission).
 - Anything else: `*`.
 
 The condition keys every check carries: `acs:SecureTransport` (`false`: the emulator speaks
@@ -37,7 +40,7 @@ from reconciler.emulator.dispatch import RequestContext
 Check = tuple[str, str]
 """(`service:Action`, resource ARN)."""
 
-UNCHECKED = frozenset({"kms:DescribeRegions"})
+UNCHECKED = frozenset({"kms:DescribeRegions", "sts:GetCallerIdentity"})
 """Actions RAM does not check (KMS documents DescribeRegions so)."""
 _ROTATE = "DeleteOldestNonDefaultVersionWhenLimitExceeded"
 _MAX_VERSIONS = 5
@@ -54,6 +57,8 @@ def checks(ctx: RequestContext) -> list[Check]:
         return [(action, r) for r in _kms(ctx)]
     if ctx.service == "ram":
         return _ram(ctx, action)
+    if ctx.service == "sts":
+        return [(action, ctx.params.get("RoleArn") or "*")]
     return [(action, "*")]
 
 

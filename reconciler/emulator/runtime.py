@@ -269,13 +269,14 @@ ACCESS_KEY_KIND = "ram_access_key"
 """Store kind of the access keys of RAM users, by AccessKeyId (identity.py writes them)."""
 
 
-def _user_secret(store: Store) -> Callable[[str], str | None]:
-    """The secret of a RAM user's access key, read from the store (None: no such key)."""
+def _user_secret(store: Store, default_account: str) -> Callable[[str], str | None]:
+    """The secret of a RAM user's access key, another account's own key or STS credentials,
+    read from the store (None: no such key; accounts.py)."""
+    from reconciler.emulator import accounts
 
     def lookup(key_id: str) -> str | None:
         with store.transaction() as tx:
-            doc = tx.get(ACCESS_KEY_KIND, "", key_id)
-        return None if doc is None else str(doc["AccessKeySecret"])
+            return accounts.key_secret(tx.in_account(""), default_account, key_id)
 
     return lookup
 
@@ -289,7 +290,8 @@ class EmulatorState:
         self.settings = settings
         self.clock = EmulatedClock(store)
         self.auth = Authenticator(
-            {settings.access_key_id: settings.access_key_secret}, _user_secret(store)
+            {settings.access_key_id: settings.access_key_secret},
+            _user_secret(store, settings.account_id),
         )
         self.calls = CallCounter()
         self.faults = FaultTable()

@@ -221,7 +221,7 @@ class _Handler(BaseHTTPRequestHandler):
         check_host(self.headers, admin=is_admin)  # type: ignore[arg-type]
         body = self._read_body()
         if is_admin:
-            return handle_admin(self.server.state, self.command, url.path, body)
+            return handle_admin(self.server.state, self.command, url.path, body, url.query)
         return dispatch(self.server.state, self._wire_request(url.path, url.query, body))
 
     def _read_body(self) -> bytes:

@@ -12,6 +12,7 @@ SERVICES: tuple[str, ...] = (
     "reconciler.emulator.kms.responses",
     "reconciler.emulator.ram.responses",
     "reconciler.emulator.rds.responses",
+    "reconciler.emulator.sts.responses",
     # Not a service: the RAM users of access keys, and the check of every call against their
     # policies (an emulator without it would let every key call anything).
     "reconciler.emulator.identity",

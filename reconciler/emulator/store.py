@@ -4,6 +4,15 @@ One generic document table: `(kind, region, id) -> JSON`. Services pick their ow
 ("kms_key", "ram_role", "rds_instance", ...); global services use region "". A `meta` table
 holds emulator-wide values (the clock offset).
 
+Accounts (docs/emulator.md, "Accounts and STS"): a transaction reads and writes ONE account's
+documents. The default account's are stored as they always were (a state file from before
+accounts keeps working); another account's kinds and meta keys carry `@<account id>`
+(`rds_instance@2234567890123456`). `Transaction.in_account(scope)` gives the view of another
+account inside the same transaction; `account_scope(scope)` makes every `Store.transaction()`
+of the current thread open in that account (the admin API's `?account=`). Kinds registered with
+`cloud_wide_kind` (who owns an access key, STS credentials, the declared accounts) and meta
+keys starting with a `CLOUD_WIDE_META` prefix (id counters, the clock) are shared by all.
+
 Concurrency: one connection guarded by one lock, and `Store.transaction()` holds the lock for
 the whole request, so requests are serialised at the store (a request is tens of microseconds
 of SQLite work) and a request either commits everything or nothing. A file store uses WAL with
@@ -17,11 +26,14 @@ file the emulator did not create is never changed: no schema is added to it, no 
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 import re
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -42,6 +54,27 @@ _SQLITE_HEADER = b"SQLite format 3\x00"
 _OWN_TABLE = "docs"
 _FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _INDEXED_FIELDS: set[str] = set()
+_CLOUD_WIDE_KINDS: set[str] = set()
+CLOUD_WIDE_META = ("serial:", "clock_")
+"""Meta keys shared by every account: id counters (ids are unique in the whole cloud) and the
+emulated clock (one clock for the whole cloud)."""
+_SCOPE: contextvars.ContextVar[str] = contextvars.ContextVar("emulator_account_scope", default="")
+
+
+def cloud_wide_kind(kind: str) -> None:
+    """Store documents of ``kind`` once for the whole emulated cloud, not per account."""
+    _CLOUD_WIDE_KINDS.add(kind)
+
+
+@contextmanager
+def account_scope(scope: str) -> Iterator[None]:
+    """Every ``Store.transaction()`` of this thread inside the block opens in account
+    ``scope`` ("" = the default account)."""
+    token = _SCOPE.set(scope)
+    try:
+        yield
+    finally:
+        _SCOPE.reset(token)
 
 
 def index_field(name: str) -> None:
@@ -76,10 +109,27 @@ def _select(
 class Transaction:
     """Reads and writes inside one store transaction. Documents are plain JSON-able dicts."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, scope: str = "") -> None:
         self._conn = conn
+        self.scope = scope
+        """The account this view reads and writes ("" = the default account)."""
+
+    def in_account(self, scope: str) -> Transaction:
+        """The same transaction, seen from account ``scope`` ("" = the default account)."""
+        return self if scope == self.scope else Transaction(self._conn, scope)
+
+    def _kind(self, kind: str) -> str:
+        if not self.scope or kind in _CLOUD_WIDE_KINDS:
+            return kind
+        return f"{kind}@{self.scope}"
+
+    def _meta(self, key: str) -> str:
+        if not self.scope or key.startswith(CLOUD_WIDE_META):
+            return key
+        return f"{key}@{self.scope}"
 
     def get(self, kind: str, region: str, doc_id: str) -> dict[str, Any] | None:
+        kind = self._kind(kind)
         row = self._conn.execute(
             "SELECT body FROM docs WHERE kind=? AND region=? AND id=?", (kind, region, doc_id)
         ).fetchone()
@@ -87,6 +137,7 @@ class Transaction:
 
     def put(self, kind: str, region: str, doc_id: str, doc: dict[str, Any]) -> None:
         """Insert or replace; an existing document keeps its place in `list` order."""
+        kind = self._kind(kind)
         self._conn.execute(
             "INSERT INTO docs (kind, region, id, body) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (kind, region, id) DO UPDATE SET body=excluded.body",
@@ -94,6 +145,7 @@ class Transaction:
         )
 
     def delete(self, kind: str, region: str, doc_id: str) -> bool:
+        kind = self._kind(kind)
         cur = self._conn.execute(
             "DELETE FROM docs WHERE kind=? AND region=? AND id=?", (kind, region, doc_id)
         )
@@ -111,7 +163,7 @@ class Transaction:
 
         `where` keeps only documents whose top-level string fields equal the given values
         (tested by SQLite on the stored JSON, so unmatched documents are never decoded)."""
-        sql, args = _select("body", kind, region, where)
+        sql, args = _select("body", self._kind(kind), region, where)
         sql += " ORDER BY rowid"
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
@@ -120,7 +172,7 @@ class Transaction:
 
     def list_ids(self, kind: str, region: str | None = None) -> list[tuple[str, str]]:
         """(region, id) pairs of a kind, in creation order."""
-        sql, args = "SELECT region, id FROM docs WHERE kind=?", [kind]
+        sql, args = "SELECT region, id FROM docs WHERE kind=?", [self._kind(kind)]
         if region is not None:
             sql += " AND region=?"
             args.append(region)
@@ -129,18 +181,20 @@ class Transaction:
     def count(
         self, kind: str, region: str | None = None, where: dict[str, str] | None = None
     ) -> int:
-        sql, args = _select("COUNT(*)", kind, region, where)
+        sql, args = _select("COUNT(*)", self._kind(kind), region, where)
         return int(self._conn.execute(sql, args).fetchone()[0])
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
-        row = self._conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        row = self._conn.execute(
+            "SELECT value FROM meta WHERE key=?", (self._meta(key),)
+        ).fetchone()
         return default if row is None else str(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
         self._conn.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) "
             "ON CONFLICT (key) DO UPDATE SET value=excluded.value",
-            (key, value),
+            (self._meta(key), value),
         )
 
 
@@ -160,7 +214,7 @@ class _TransactionScope:
         except BaseException:
             self._lock.release()
             raise
-        return Transaction(self._conn)
+        return Transaction(self._conn, _SCOPE.get())
 
     def __exit__(
         self,

@@ -35,6 +35,7 @@ SDK_MODULES = {
     "kms": "alibabacloud_kms20160120.client",
     "ram": "alibabacloud_ram20150501.client",
     "rds": "alibabacloud_rds20140815.client",
+    "sts": "alibabacloud_sts20150401.client",
 }
 
 

@@ -45,6 +45,7 @@ from tests.emulator.test_response_shapes import (
     _rds,
     all_actions,
     shape_problems,
+    sts_scenario,
 )
 
 ALLOWLIST = Path(__file__).with_name("conformance_allowlist.txt")
@@ -312,6 +313,7 @@ def recorded() -> Iterator[list[Recorded]]:
         _ram(sdk)
         _rds(sdk, admin, key_id)
         _extras(sdk, admin, key_id)
+        sts_scenario(sdk, admin, emulator.endpoint)
         yield sdk.calls
 
 

@@ -52,6 +52,7 @@ def test_every_action_names_a_missing_parameter(
             "ListAliases",
             "DescribeAccountKmsStatus",
             "DescribeRegions",
+            "GetCallerIdentity",
         }, body
         return
     assert (status, body["Code"]) == (400, "MissingParameter"), body

@@ -343,7 +343,34 @@ def recorded() -> Iterator[list[Recorded]]:
         key_id = _kms(sdk, admin)
         _ram(sdk)
         _rds(sdk, admin, key_id)
+        sts_scenario(sdk, admin, emulator.endpoint)
         yield sdk.calls
+
+
+def sts_scenario(sdk: Sdk, admin: AdminClient, endpoint: str) -> None:
+    """AssumeRole by a RAM user of a role that trusts the account; GetCallerIdentity as the
+    account, and as the session (docs/emulator.md, "Accounts and STS")."""
+    account = Settings().account_id
+    trust = {"Version": "1", "Statement": [{"Action": "sts:AssumeRole", "Effect": "Allow",
+             "Principal": {"RAM": [f"acs:ram::{account}:root"]}}]}  # fmt: skip
+    sdk.call(
+        "ram", "CreateRole", role_name="conform", assume_role_policy_document=json.dumps(trust)
+    )
+    keys = [{"id": "conform-key", "secret": "conform-secret"}]
+    admin.post("users", {"name": "conform", "access_keys": keys,
+                         "policies": ["AliyunSTSAssumeRoleAccess"]})  # fmt: skip
+    sdk.call("sts", "GetCallerIdentity")
+    as_user = {"access_key_id": "conform-key", "access_key_secret": "conform-secret"}
+    sdk.clients["sts"] = sdk._recording(sdk_client("sts", endpoint, **as_user))
+    arn = f"acs:ram::{account}:role/conform"
+    creds = sdk.call("sts", "AssumeRole", role_arn=arn, role_session_name="conform").credentials
+    session = {
+        "access_key_id": creds.access_key_id,
+        "access_key_secret": creds.access_key_secret,
+        "security_token": creds.security_token,
+    }
+    sdk.clients["sts"] = sdk._recording(sdk_client("sts", endpoint, **session))
+    sdk.call("sts", "GetCallerIdentity")
 
 
 # --- success shapes ------------------------------------------------------------------------

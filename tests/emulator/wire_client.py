@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 ACCESS_KEY_ID, ACCESS_KEY_SECRET = "emulator", "emulator-secret"
-VERSIONS = {"kms": "2016-01-20", "ram": "2015-05-01", "rds": "2014-08-15"}
+VERSIONS = {"kms": "2016-01-20", "ram": "2015-05-01", "rds": "2014-08-15", "sts": "2015-04-01"}
 
 
 def _pct(text: str) -> str:

@@ -74,6 +74,11 @@ SYSTEM_POLICIES: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "AliyunRDSFullAccess": ("Full access to ApsaraDB RDS", _allow(["rds:*"])),
     "AdministratorAccess": ("Full access to all resources", _allow(["*"])),
+    # What a RAM user or role needs to call STS AssumeRole (Alibaba's AssumeRole page).
+    "AliyunSTSAssumeRoleAccess": (
+        "Permission to call the AssumeRole operation of STS",
+        _allow(["sts:AssumeRole"]),
+    ),
 }
 
 

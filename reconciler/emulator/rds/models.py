@@ -179,7 +179,9 @@ def resolve_encryption(
         rules.check_cmk_allowed_for_class(instance)
     key = peers.find_key(world, doc["RegionId"], value)
     if key is None:
-        raise rules.kms_api_error(f"The specified key {value} is not found in KMS.")
+        raise peers.foreign_key_error(world, doc["RegionId"], value) or rules.kms_api_error(
+            f"The specified key {value} is not found in KMS."
+        )
     if key.is_service_key:
         return {"kind": "service", "key_id": key.key_id}
     rules.check_key_state(key)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from reconciler.emulator import kms_activation
 from reconciler.emulator.clock import iso
+from reconciler.emulator.errors import ApiError
 from reconciler.emulator.kms import models as kms
 from reconciler.emulator.policy_eval import (
     MalformedPolicyError,
@@ -29,6 +30,33 @@ def find_key(
     if not by_alias and (key_ref.startswith("alias/") or key_ref.startswith("acs:")):
         return None
     return kms.find_key(world.ctx, key_ref, region)
+
+
+def foreign_key_error(world: RdsWorld, region: str, key_ref: str) -> ApiError | None:
+    """The refusal of a key of ANOTHER account (an id another account holds in ``region``, or
+    a KMS ARN naming another account): RDS encrypts an instance only with a key of the
+    instance's own account. 400 `KmsApiError` as for a key that is not found (the instance's
+    KMS does not know it); the message naming the other account is **chosen**
+    (docs/real-cloud.md, Accounts)."""
+    from reconciler.emulator import accounts
+
+    own = world.account_id
+    parts = key_ref.split(":", 4)
+    owner = parts[3] if key_ref.startswith("acs:kms:") and len(parts) == 5 else None
+    if owner is None:
+        tx, default = world.ctx.tx, world.ctx.state.settings.account_id
+        for account in accounts.declared_accounts(tx, default):
+            scoped = tx.in_account(accounts.scope_of(default, account))
+            if account != own and scoped.get(kms.KEY_KIND, region, key_ref) is not None:
+                owner = account
+    if owner is None or owner == own:
+        return None
+    return ApiError(
+        400,
+        "KmsApiError",
+        f"The specified key {key_ref} is not found in KMS: it belongs to another account "
+        f"({owner}); RDS uses only keys of the instance's own account ({own}).",
+    )
 
 
 def deleted_key(world: RdsWorld, region: str, key_id: str) -> kms.KeyRecord | None:

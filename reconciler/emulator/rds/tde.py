@@ -114,7 +114,9 @@ def resolve_key(
         return {"key_id": peers.service_key_id(world, region), "mode": GENERATED_KEY}
     key = peers.find_key(world, region, key_ref)
     if key is None:
-        raise rules.kms_api_error(f"The specified key {key_ref} is not found in KMS.")
+        raise peers.foreign_key_error(world, doc["RegionId"], key_ref) or rules.kms_api_error(
+            f"The specified key {key_ref} is not found in KMS."
+        )
     if key.is_service_key:
         return {"key_id": key.key_id, "mode": GENERATED_KEY}
     rules.check_key_state(key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from reconciler.emulator import accounts
 from reconciler.emulator.dispatch import RequestContext, registered_services
 from reconciler.emulator.errors import ApiError
 from reconciler.emulator.runtime import EmulatorState
@@ -14,6 +15,7 @@ from reconciler.emulator.store import Transaction
 KMS_VERSION, RAM_VERSION, RDS_VERSION = "2016-01-20", "2015-05-01", "2014-08-15"
 _TOP_KEYS = {
     "account",
+    "accounts",
     "regions",
     "kms",
     "kms_keys",
@@ -34,6 +36,7 @@ _KEY_KEYS = {
     "deletion_protection",
     "kms_instance",
 }
+_ACCOUNT_KEYS = (_TOP_KEYS - {"account", "accounts", "description"}) | {"access_key"}
 _KMS_INSTANCE_KEYS = {"id", "region", "key_num", "end_date", "status"}
 _INSTANCE_KEYS = {
     "id",
@@ -367,28 +370,45 @@ def _kms_status(doc: dict[str, Any]) -> str | None:
 def build_world(state: EmulatorState, doc: dict[str, Any]) -> None:
     """Build the seed's world in one transaction. ``kms.activated``/``kms.status`` is applied
     last, so a seed may still describe a history (keys, encrypted instances) from before KMS
-    was deactivated."""
-    from reconciler.emulator import kms_activation
-
+    was deactivated. ``accounts:`` builds each further account's world the same way."""
     _check_keys("seed", doc, _TOP_KEYS)
     load_services()
-    ram = _check_keys("ram", doc.get("ram") or {}, {"roles", "policies"})
-    kms_status = _kms_status(doc)
+    others = _check_keys("accounts", doc.get("accounts") or {}, set(doc.get("accounts") or {}))
     with state.store.transaction() as tx:
-        builder = _Builder(state, tx)
-        for region in doc.get("regions") or []:
-            builder.region_service_key(str(region))
-        for i, entry in enumerate(doc.get("kms_instances") or []):
-            builder.kms_instance(f"kms_instances[{i}]", entry)
-        for i, entry in enumerate(doc.get("kms_keys") or []):
-            builder.kms_key(f"kms_keys[{i}]", entry)
-        for i, entry in enumerate(ram.get("policies") or []):
-            builder.ram_policy(f"ram.policies[{i}]", entry)
-        for i, entry in enumerate(ram.get("roles") or []):
-            builder.ram_role(f"ram.roles[{i}]", entry)
-        for i, entry in enumerate(doc.get("rds_instances") or []):
-            builder.rds_instance(f"rds_instances[{i}]", entry)
-        for i, entry in enumerate(doc.get("users") or []):
-            builder.user(f"users[{i}]", entry)
-        if kms_status is not None:
-            kms_activation.set_status(tx, kms_status)
+        _build_account(state, tx, doc, "")
+        for account, entry in others.items():
+            where = f"accounts.{account}"
+            entry = _check_keys(where, entry or {}, _ACCOUNT_KEYS)
+            try:
+                accounts.declare(
+                    tx, state.settings.account_id, str(account), entry.get("access_key")
+                )
+            except ValueError as error:
+                raise SeedError(f"{where}: {error}") from None
+            scope = accounts.scope_of(state.settings.account_id, str(account))
+            _build_account(state, tx.in_account(scope), entry, f"{where}.")
+
+
+def _build_account(state: EmulatorState, tx: Transaction, doc: dict[str, Any], at: str) -> None:
+    """One account's world (``tx`` sees that account) from its part of the seed."""
+    from reconciler.emulator import kms_activation
+
+    ram = _check_keys(f"{at}ram", doc.get("ram") or {}, {"roles", "policies"})
+    kms_status = _kms_status(doc)
+    builder = _Builder(state, tx)
+    for region in doc.get("regions") or []:
+        builder.region_service_key(str(region))
+    for i, entry in enumerate(doc.get("kms_instances") or []):
+        builder.kms_instance(f"{at}kms_instances[{i}]", entry)
+    for i, entry in enumerate(doc.get("kms_keys") or []):
+        builder.kms_key(f"{at}kms_keys[{i}]", entry)
+    for i, entry in enumerate(ram.get("policies") or []):
+        builder.ram_policy(f"{at}ram.policies[{i}]", entry)
+    for i, entry in enumerate(ram.get("roles") or []):
+        builder.ram_role(f"{at}ram.roles[{i}]", entry)
+    for i, entry in enumerate(doc.get("rds_instances") or []):
+        builder.rds_instance(f"{at}rds_instances[{i}]", entry)
+    for i, entry in enumerate(doc.get("users") or []):
+        builder.user(f"{at}users[{i}]", entry)
+    if kms_status is not None:
+        kms_activation.set_status(tx, kms_status)
