@@ -7,6 +7,7 @@ error, ours or the cloud's, never retried."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,10 @@ from click.testing import CliRunner
 from reconciler.cli import cli
 from reconciler.emulator.runtime import Settings
 from reconciler.emulator.server import Emulator
+from tests.e2e import world
 from tests.e2e.test_no_secrets_in_output import Recorder, start_proxy
 
 SECRET = "Cred-Test-Secret-Value-1234"
-TOKEN = "CAIS-credentials-test-token-99"
 ONE_INSTANCE = {
     "version": 1,
     "defaults": {"region": "cn-hangzhou"},
@@ -30,17 +31,23 @@ FIRST_READS = 5
 a run refused by the cloud sends each at most once."""
 
 
-@pytest.fixture
-def proxied(tmp_path: Path) -> Iterator[tuple[str, Recorder]]:
+@contextmanager
+def _proxied_emulator() -> Iterator[tuple[Emulator, str, Recorder]]:
     recorder = Recorder()
     settings = Settings(restart_seconds=0, access_key_id="emulator", access_key_secret=SECRET)
     with Emulator(":memory:", settings=settings, seed="demo") as emu:
         proxy = start_proxy(emu.endpoint, recorder)
         try:
-            yield f"127.0.0.1:{proxy.server_address[1]}", recorder
+            yield emu, f"127.0.0.1:{proxy.server_address[1]}", recorder
         finally:
             proxy.shutdown()
             proxy.server_close()
+
+
+@pytest.fixture
+def proxied() -> Iterator[tuple[str, Recorder]]:
+    with _proxied_emulator() as (_emu, endpoint, recorder):
+        yield endpoint, recorder
 
 
 @pytest.fixture
@@ -83,18 +90,21 @@ def plan(tmp_path: Path, endpoint: str, spec: str, *extra: str, **env: str | Non
 AK = {"type": "access_key", "access_key_id": "emulator", "access_key_secret": SECRET}
 
 
-def test_the_environment_with_an_sts_token(tmp_path: Path, proxied, spec: str) -> None:  # type: ignore[no-untyped-def]
-    endpoint, recorder = proxied
-    result = plan(
-        tmp_path,
-        endpoint,
-        spec,
-        ALIBABA_CLOUD_ACCESS_KEY_ID="emulator",
-        ALIBABA_CLOUD_ACCESS_KEY_SECRET=SECRET,
-        ALIBABA_CLOUD_SECURITY_TOKEN=TOKEN,
-    )
-    assert result.exit_code == 0, result.stderr
-    assert TOKEN in recorder.values  # sent as x-acs-security-token on the calls
+def test_the_environment_with_an_sts_token(tmp_path: Path, spec: str) -> None:
+    """STS credentials a CI job holds (a RAM user's assumed role, minted by the emulator's
+    STS): the token goes out as x-acs-security-token on the calls."""
+    with _proxied_emulator() as (emu, endpoint, recorder):
+        sts = world.sts_credentials(emu, root_secret=SECRET)
+        result = plan(
+            tmp_path,
+            endpoint,
+            spec,
+            ALIBABA_CLOUD_ACCESS_KEY_ID=sts.access_key_id,
+            ALIBABA_CLOUD_ACCESS_KEY_SECRET=sts.access_key_secret,
+            ALIBABA_CLOUD_SECURITY_TOKEN=sts.security_token,
+        )
+        assert result.exit_code == 0, result.stderr
+        assert sts.security_token in recorder.values
 
 
 def test_a_profile_of_the_credentials_file(tmp_path: Path, proxied, spec: str) -> None:  # type: ignore[no-untyped-def]

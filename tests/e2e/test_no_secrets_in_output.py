@@ -22,13 +22,14 @@ import pytest
 
 from reconciler.emulator.runtime import Settings
 from reconciler.emulator.server import Emulator
+from tests.e2e import world
 
 REPO = Path(__file__).resolve().parents[2]
 SPECS = str(REPO / "specs")
 TOKEN = "CAIS-known-security-token-4711"
 SECRET = "emulator-secret"
 SIGNATURE = re.compile(r"Signature=([^,&\s]+)")
-LEAK_PATTERNS = ("Signature=", "x-acs-security-token", "ACS3-HMAC-SHA256 Credential", TOKEN)
+LEAK_PATTERNS = ("Signature=", "x-acs-security-token", "ACS3-HMAC-SHA256 Credential")
 
 
 @dataclass
@@ -81,12 +82,15 @@ def start_proxy(target: str, recorder: Recorder) -> ThreadingHTTPServer:
 
 
 @pytest.fixture
-def proxied_demo() -> Iterator[tuple[str, Recorder]]:
+def proxied_demo() -> Iterator[tuple[str, Recorder, world.StsCredentials]]:
+    """The demo world behind a recording proxy, and STS credentials minted from the account's
+    key, as a CI job holds them."""
     recorder = Recorder()
     with Emulator(":memory:", settings=Settings(restart_seconds=0), seed="demo") as emu:
         proxy = start_proxy(emu.endpoint, recorder)
+        creds = world.sts_credentials(emu)
         try:
-            yield f"127.0.0.1:{proxy.server_address[1]}", recorder
+            yield f"127.0.0.1:{proxy.server_address[1]}", recorder, creds
         finally:
             proxy.shutdown()
             proxy.server_close()
@@ -101,7 +105,13 @@ LOGGING_DEBUG = (
 
 
 def run_cli(
-    tmp_path: Path, endpoint: str, secret: str, debug: str, *, logging_debug: bool = False
+    tmp_path: Path,
+    endpoint: str,
+    secret: str,
+    debug: str,
+    *,
+    logging_debug: bool = False,
+    creds: world.StsCredentials | None = None,
 ) -> subprocess.CompletedProcess:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("ALIBABA_CLOUD_", "RECONCILER_"))
@@ -111,9 +121,9 @@ def run_cli(
             "HOME": str(tmp_path),
             "CI": "1",
             "DEBUG": debug,
-            "ALIBABA_CLOUD_ACCESS_KEY_ID": "emulator",
+            "ALIBABA_CLOUD_ACCESS_KEY_ID": creds.access_key_id if creds else "emulator",
             "ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret,
-            "ALIBABA_CLOUD_SECURITY_TOKEN": TOKEN,
+            "ALIBABA_CLOUD_SECURITY_TOKEN": creds.security_token if creds else TOKEN,
         }
     )
     return subprocess.run(
@@ -143,24 +153,29 @@ def assert_no_leak(result: subprocess.CompletedProcess, *values: str) -> None:
     ("debug", "logging_debug"), [("sdk", False), ("SDK", False), ("*", False), ("sdk", True)]
 )
 def test_debug_sdk_prints_no_secret_on_success(
-    tmp_path: Path, proxied_demo: tuple[str, Recorder], debug: str, logging_debug: bool
+    tmp_path: Path,
+    proxied_demo: tuple[str, Recorder, world.StsCredentials],
+    debug: str,
+    logging_debug: bool,
 ) -> None:
-    endpoint, recorder = proxied_demo
-    result = run_cli(tmp_path, endpoint, SECRET, debug, logging_debug=logging_debug)
+    endpoint, recorder, creds = proxied_demo
+    secret = creds.access_key_secret
+    result = run_cli(tmp_path, endpoint, secret, debug, logging_debug=logging_debug, creds=creds)
     assert result.returncode == 0, result.stderr
     if logging_debug:
         assert "urllib3.connectionpool" in result.stderr, "the HTTP library did log"
     assert "+ create kms_key.rds-prod" in result.stdout
-    assert recorder.requests > 5 and TOKEN in recorder.values, "the token was really sent"
-    assert_no_leak(result, SECRET, *recorder.values)
+    token = creds.security_token
+    assert recorder.requests > 5 and token in recorder.values, "the token was really sent"
+    assert_no_leak(result, SECRET, creds.access_key_secret, token, *recorder.values)
 
 
 def test_debug_sdk_prints_no_secret_when_the_signature_is_wrong(
-    tmp_path: Path, proxied_demo: tuple[str, Recorder]
+    tmp_path: Path, proxied_demo: tuple[str, Recorder, world.StsCredentials]
 ) -> None:
-    endpoint, recorder = proxied_demo
+    endpoint, recorder, creds = proxied_demo
     wrong = "a-wrong-secret-value-0815"
-    result = run_cli(tmp_path, endpoint, wrong, "sdk")
+    result = run_cli(tmp_path, endpoint, wrong, "sdk", creds=creds)
     assert result.returncode == 1
     assert "SignatureDoesNotMatch" in result.stderr
     assert len(recorder.values) >= 2, "a signature and the token were recorded"

@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[2]
 SPECS = str(REPO / "specs")
 KEY_ID = "emulator"
 SECRET = "Kn0wn-Secret-Value-For-Tests-7fA9"
-TOKEN = "CAIS-known-security-token-4711"
+"""The account's own secret: the runs use STS credentials minted from it, and neither may leak."""
 REQUEST_ID = re.compile(r"[0-9A-F]{8}-[0-9A-F]{4}-4[0-9A-F]{3}-[89AB][0-9A-F]{3}-[0-9A-F]{12}")
 LOGGING_DEBUG = (
     "import logging, sys; logging.basicConfig(level=logging.DEBUG);"
@@ -44,6 +44,8 @@ class Cloud:
     emulator: Emulator
     endpoint: str  # the recording proxy in front of it
     recorder: Recorder
+    creds: world.StsCredentials
+    """What the runs hold, as a CI job does: an assumed role's key, secret and token."""
 
 
 @pytest.fixture
@@ -53,16 +55,19 @@ def cloud() -> Iterator[Cloud]:
     with Emulator(":memory:", settings=settings, seed="demo") as emu:
         proxy = start_proxy(emu.endpoint, recorder)
         try:
-            yield Cloud(emu, f"127.0.0.1:{proxy.server_address[1]}", recorder)
+            creds = world.sts_credentials(emu, root_secret=SECRET)
+            yield Cloud(emu, f"127.0.0.1:{proxy.server_address[1]}", recorder, creds)
         finally:
             proxy.shutdown()
             proxy.server_close()
 
 
 def run(
-    folder: Path, endpoint: str, *args: str, debug: str, source: str = "env", secret: str = SECRET
+    folder: Path, cloud: Cloud, *args: str, debug: str, source: str = "env", secret: str = ""
 ) -> subprocess.CompletedProcess[str]:
     """The CLI in `folder`, credentials from the environment or a --profile file."""
+    creds = cloud.creds
+    secret = secret or creds.access_key_secret
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("ALIBABA_CLOUD_", "RECONCILER_"))
     }
@@ -71,9 +76,9 @@ def run(
     if source == "env":
         env.update(
             {
-                "ALIBABA_CLOUD_ACCESS_KEY_ID": KEY_ID,
+                "ALIBABA_CLOUD_ACCESS_KEY_ID": creds.access_key_id,
                 "ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret,
-                "ALIBABA_CLOUD_SECURITY_TOKEN": TOKEN,
+                "ALIBABA_CLOUD_SECURITY_TOKEN": creds.security_token,
             }
         )
     else:  # the aliyun CLI's config file, an STS profile
@@ -87,9 +92,9 @@ def run(
                         {
                             "name": "ci",
                             "mode": "StsToken",
-                            "access_key_id": KEY_ID,
+                            "access_key_id": creds.access_key_id,
                             "access_key_secret": secret,
-                            "sts_token": TOKEN,
+                            "sts_token": creds.security_token,
                             "region_id": "cn-hangzhou",
                         }
                     ],
@@ -99,7 +104,7 @@ def run(
         profile = ["--profile", "ci"]
     entry = ["-c", LOGGING_DEBUG] if debug == "logging" else ["-m", "reconciler"]
     return subprocess.run(
-        [sys.executable, *entry, "--endpoint", endpoint, *profile, *args],
+        [sys.executable, *entry, "--endpoint", cloud.endpoint, *profile, *args],
         capture_output=True,
         text=True,
         env=env,
@@ -111,8 +116,9 @@ def run(
 def assert_nothing_leaks(cloud: Cloud, folder: Path, result: subprocess.CompletedProcess[str]):  # type: ignore[no-untyped-def]
     """Neither stream nor any file the run left in its folder (plan, reports, journal, import)
     holds the secret, the token, a signature the emulator received, or a signing header."""
-    assert TOKEN in cloud.recorder.values, "the token was really sent"
-    secrets = (SECRET, TOKEN, *cloud.recorder.values, *LEAK_PATTERNS)
+    token, secret = cloud.creds.security_token, cloud.creds.access_key_secret
+    assert token in cloud.recorder.values, "the token was really sent"
+    secrets = (SECRET, secret, token, *cloud.recorder.values, *LEAK_PATTERNS)
     texts = {"stdout": result.stdout, "stderr": result.stderr}
     for path in folder.rglob("*"):
         if path.is_file() and ".aliyun" not in path.parts:
@@ -144,11 +150,11 @@ def assert_code_and_request_id(text: str, code: str) -> None:
 def test_plan_files_and_every_output_format(
     cloud: Cloud, tmp_path: Path, debug: str, source: str
 ) -> None:
-    result = run(tmp_path, cloud.endpoint, "plan", SPECS, "-o", "plan.json", debug=debug,
+    result = run(tmp_path, cloud, "plan", SPECS, "-o", "plan.json", debug=debug,
                  source=source)  # fmt: skip
     assert result.returncode == 0, result.stderr
     for fmt in ("json", "markdown"):
-        again = run(tmp_path, cloud.endpoint, "plan", SPECS, "--format", fmt, debug=debug,
+        again = run(tmp_path, cloud, "plan", SPECS, "--format", fmt, debug=debug,
                     source=source)  # fmt: skip
         assert again.returncode == 0, again.stderr
         assert_nothing_leaks(cloud, tmp_path, again)
@@ -161,7 +167,7 @@ CONSENT = ("--auto-approve", "--allow-restart", "--allow-irreversible")
 
 
 def test_apply_its_journal_and_the_json_result(cloud: Cloud, tmp_path: Path) -> None:
-    result = run(tmp_path, cloud.endpoint, "apply", SPECS, *CONSENT,
+    result = run(tmp_path, cloud, "apply", SPECS, *CONSENT,
                  "--format", "json", debug="sdk")  # fmt: skip
     assert result.returncode == 0, result.stderr
     texts = assert_nothing_leaks(cloud, tmp_path, result)
@@ -172,7 +178,7 @@ def test_a_failed_apply_shows_the_code_and_request_id_and_nothing_secret(
     cloud: Cloud, tmp_path: Path
 ) -> None:
     fault(cloud, "ModifyDBInstanceConfig", "InvalidParameter", 400, times=100)
-    result = run(tmp_path, cloud.endpoint, "apply", SPECS, *CONSENT,
+    result = run(tmp_path, cloud, "apply", SPECS, *CONSENT,
                  debug="logging", source="profile")  # fmt: skip
     assert result.returncode == 1
     assert_code_and_request_id(result.stdout, "InvalidParameter")
@@ -182,14 +188,14 @@ def test_a_failed_apply_shows_the_code_and_request_id_and_nothing_secret(
 def test_drift_reports_in_every_format(cloud: Cloud, tmp_path: Path) -> None:
     outs = ["report.json", "report.md", "report.xml", "report.sarif", "report.html", "report.txt"]
     args = [arg for name in outs for arg in ("-o", name)]
-    result = run(tmp_path, cloud.endpoint, "drift", SPECS, *args, debug="sdk")
+    result = run(tmp_path, cloud, "drift", SPECS, *args, debug="sdk")
     assert result.returncode == 2, result.stderr  # the demo world drifts from specs/
     texts = assert_nothing_leaks(cloud, tmp_path, result)
     assert set(outs) <= set(texts)
 
 
 def test_import_files(cloud: Cloud, tmp_path: Path) -> None:
-    result = run(tmp_path, cloud.endpoint, "import", "-o", "imported", debug="logging")
+    result = run(tmp_path, cloud, "import", "-o", "imported", debug="logging")
     assert result.returncode == 0, result.stderr
     texts = assert_nothing_leaks(cloud, tmp_path, result)
     assert any(name.startswith("imported") for name in texts)
@@ -206,7 +212,7 @@ def test_failed_reads_show_the_code_and_request_id_and_nothing_secret(
     cloud: Cloud, tmp_path: Path, command: str, action: str, code: str, status: int, extra: dict
 ) -> None:
     fault(cloud, action, code, status, **extra)
-    result = run(tmp_path, cloud.endpoint, command, SPECS, "-o", "out.json", debug="sdk")
+    result = run(tmp_path, cloud, command, SPECS, "-o", "out.json", debug="sdk")
     assert result.returncode == 1
     assert_code_and_request_id(result.stderr, code)
     assert not (tmp_path / "out.json").exists()
@@ -218,7 +224,7 @@ def test_a_wrong_secret_shows_the_code_and_request_id_and_neither_secret(
     cloud: Cloud, tmp_path: Path, source: str
 ) -> None:
     wrong = "a-wrong-secret-value-0815"
-    result = run(tmp_path, cloud.endpoint, "plan", SPECS, debug="sdk", source=source,
+    result = run(tmp_path, cloud, "plan", SPECS, debug="sdk", source=source,
                  secret=wrong)  # fmt: skip
     assert result.returncode == 1
     assert_code_and_request_id(result.stderr, "SignatureDoesNotMatch")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -209,3 +210,69 @@ def outside_the_window(emu: Emulator) -> Emulator:
     gets unless told otherwise (DEMO_WINDOW): a fixture's world behaves alike at any real hour."""
     clock_at(emu.endpoint, OUTSIDE_DEMO_WINDOW)
     return emu
+
+
+@dataclass(frozen=True)
+class StsCredentials:
+    access_key_id: str
+    access_key_secret: str
+    security_token: str
+
+
+def sts_credentials(emulator: Emulator, root_secret: str = "emulator-secret") -> StsCredentials:
+    """Real STS credentials of the emulator's own account, as a CI job holds them: a RAM user
+    that may assume roles (the account's own key may not: docs/emulator.md, "Accounts and
+    STS") assumes a role with AdministratorAccess that trusts the account."""
+    from alibabacloud_credentials.provider import RamRoleArnCredentialsProvider
+    from alibabacloud_ram20150501 import models as ram
+    from alibabacloud_ram20150501.client import Client as RamClient
+    from alibabacloud_tea_openapi.utils_models import Config
+
+    account = emulator.state.settings.account_id
+    user_key, user_secret = "ci-sts-user", "ci-sts-user-secret"
+    admin(
+        emulator.endpoint,
+        "POST",
+        "users",
+        {
+            "name": "ci-sts",
+            "access_keys": [{"id": user_key, "secret": user_secret}],
+            "policies": ["AliyunSTSAssumeRoleAccess"],
+        },
+    )
+    root = RamClient(
+        Config(
+            endpoint=emulator.endpoint,
+            protocol="http",
+            access_key_id=emulator.state.settings.access_key_id,
+            access_key_secret=root_secret,
+        )
+    )
+    trust = {
+        "Version": "1",
+        "Statement": [
+            {
+                "Action": "sts:AssumeRole",
+                "Effect": "Allow",
+                "Principal": {"RAM": [f"acs:ram::{account}:root"]},
+            }
+        ],
+    }
+    root.create_role(
+        ram.CreateRoleRequest(role_name="ci-sts", assume_role_policy_document=json.dumps(trust))
+    )
+    root.attach_policy_to_role(
+        ram.AttachPolicyToRoleRequest(
+            policy_type="System", policy_name="AdministratorAccess", role_name="ci-sts"
+        )
+    )
+    creds = RamRoleArnCredentialsProvider(
+        access_key_id=user_key,
+        access_key_secret=user_secret,
+        role_arn=f"acs:ram::{account}:role/ci-sts",
+        role_session_name="ci",
+        sts_endpoint=f"http://{emulator.endpoint}",
+    ).get_credentials()
+    return StsCredentials(
+        creds.get_access_key_id(), creds.get_access_key_secret(), creds.get_security_token()
+    )
