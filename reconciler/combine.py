@@ -19,6 +19,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.plan.model import Plan, summarise
 
 T = TypeVar("T")
+UNKNOWN = RunInfo().account_id
 
 
 class CombineError(ReconcilerError, ValueError):
@@ -135,7 +136,8 @@ def _run(parts: Sequence[DriftReport]) -> RunInfo:
     """regions_read: the union; read_at: the earliest; account_id: the one account, or every
     account listed (comma-separated, sorted) when the parts read several."""
     runs = [p.run for p in parts]
-    accounts = sorted({r.account_id for r in runs})
+    known = {r.account_id for r in runs} - {UNKNOWN}  # an empty shard read no account
+    accounts = sorted(known) or [UNKNOWN]
     return RunInfo(
         tool_version=runs[0].tool_version,
         spec_digest=runs[0].spec_digest,
