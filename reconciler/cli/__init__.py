@@ -12,6 +12,7 @@ code that prints or prompts.
     permissions.py  permissions (the RAM policies the tool needs)
     show.py      show (a saved plan, offline)
     emulator.py  emulator serve
+    merge.py     merge (the shards' plan or drift JSON into one document)
 """
 
 from reconciler.cli import (  # noqa: F401 - registers the commands
@@ -19,6 +20,7 @@ from reconciler.cli import (  # noqa: F401 - registers the commands
     drift,
     emulator,
     importer,
+    merge,
     permissions,
     plan,
     show,

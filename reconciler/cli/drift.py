@@ -4,70 +4,24 @@ the cloud. Exit 0 in sync, 2 drift, 1 error (docs/exit-codes.md)."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
 from reconciler.cli.console import use_color
+from reconciler.cli.drift_views import FORMATS, format_for, render
 from reconciler.cli.options import (
     GlobalOptions,
     given_regions,
     global_options,
     read_options,
     repeatable_region,
+    shard_option,
 )
 from reconciler.cli.outfile import OutFile
 from reconciler.cli.root import EXIT_CHANGES, EXIT_OK, cli, fail
 from reconciler.cli.run import cloud, load_or_raise, print_stats, with_progress
 from reconciler.errors import Interrupted, ReconcilerError
-
-FORMATS = ("text", "json", "markdown", "junit", "sarif", "html")
-_BY_SUFFIX = {
-    ".txt": "text",
-    ".json": "json",
-    ".md": "markdown",
-    ".xml": "junit",
-    ".sarif": "sarif",
-    ".html": "html",
-    ".htm": "html",
-}
-
-
-def format_for(path: str, default: str) -> str:
-    """The format a `-o` file is written in: by its name (`.sarif` or `.sarif.json` SARIF,
-    `.xml` JUnit, `.html`, `.md`, `.json`, `.txt`), else --format."""
-    name = path.lower()
-    if name.endswith(".sarif.json"):
-        return "sarif"
-    return _BY_SUFFIX.get(Path(name).suffix, default)
-
-
-def render(report: Any, fmt: str, *, strict: bool, color: bool = False, sarif: Any = None) -> str:
-    """The report in one format (every renderer is pure); `sarif` is the SarifContext."""
-    if fmt == "json":
-        from reconciler.render.drift_json import render_drift_json
-
-        return render_drift_json(report)
-    if fmt == "markdown":
-        from reconciler.render.drift_markdown import render_drift_markdown
-
-        return render_drift_markdown(report)
-    if fmt == "junit":
-        from reconciler.render.junit import render_junit
-
-        return render_junit(report, strict=strict)
-    if fmt == "sarif":
-        from reconciler.render.sarif import render_sarif
-
-        return render_sarif(report, sarif)
-    if fmt == "html":
-        from reconciler.render.html import render_html
-
-        return render_html(report)
-    from reconciler.render.drift_text import render_drift_text
-
-    return render_drift_text(report, color=color)
 
 
 @cli.command(short_help="Report how the cloud differs from the spec (nightly CI). Writes nothing.")
@@ -104,6 +58,7 @@ def render(report: Any, fmt: str, *, strict: bool, color: bool = False, sarif: A
     help="SARIF artifact URIs are relative to DIR (the repository root code scanning expects); "
     "default: git's top level of the spec's folder, else the paths as given.",
 )
+@shard_option
 @read_options
 @global_options
 def drift(
@@ -114,6 +69,7 @@ def drift(
     sarif_base: str | None,
     parallelism: int,
     rate_limits: tuple[tuple[str, float], ...],
+    shard: tuple[int, int] | None = None,
 ) -> None:
     """Read the cloud and report how it differs from the spec: items of kind changed, missing,
     unmanaged and at-risk, each with a severity (critical, high, medium, low, info), and the
@@ -132,7 +88,7 @@ def drift(
     opts: GlobalOptions = click.get_current_context().find_object(GlobalOptions)
     files = _prepare(outs)
     try:
-        report, clients = _build(paths, opts, parallelism, rate_limits)
+        report, clients = _build(paths, opts, parallelism, rate_limits, shard)
         sarif = _sarif_context(report.spec_files, sarif_base)
         for path, out in files:
             out.commit(render(report, format_for(path, fmt), strict=strict, sarif=sarif))
@@ -180,15 +136,29 @@ def _build(
     opts: GlobalOptions,
     parallelism: int,
     rate_limits: tuple[tuple[str, float], ...],
+    shard: tuple[int, int] | None = None,
 ) -> tuple[Any, Any]:
     """Load the spec, read the cloud (every PostgreSQL instance's encryption), build the
     report. A ReconcilerError propagates (the caller removes the -o files first)."""
     from reconciler.app.drift import drift_report
+    from reconciler.app.shard import drift_shard
 
     regions = given_regions(opts.region)
     opts.region = regions[0] if regions else None  # the region of a spec that names none
     loaded = load_or_raise(paths, opts)
     with cloud(opts, parallelism, rate_limits) as clients:
+        if shard is not None:
+            one = with_progress(
+                lambda progress: drift_shard(
+                    loaded,
+                    clients,
+                    *shard,
+                    regions=regions,
+                    parallelism=parallelism,
+                    progress=progress,
+                )
+            )
+            return one, clients
         report = with_progress(
             lambda progress: drift_report(
                 loaded, clients, regions=regions, parallelism=parallelism, progress=progress

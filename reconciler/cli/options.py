@@ -210,3 +210,29 @@ def read_options(command: Callable[..., Any]) -> Callable[..., Any]:
         show_default=True,
         help="Concurrent API calls while reading the cloud.",
     )(command)
+
+
+def _parse_shard(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> tuple[int, int] | None:
+    from reconciler.shard import ShardError, parse_shard
+
+    if value is None:
+        return None
+    try:
+        return parse_shard(value)
+    except ShardError as error:
+        raise click.BadParameter(str(error)) from error
+
+
+def shard_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--shard I/N: this run covers shard I of N of the (account, region) units (README,
+    "Sharding across CI runners"); `reconciler merge` combines the shards' JSON."""
+    return click.option(
+        "--shard",
+        "shard",
+        metavar="I/N",
+        callback=_parse_shard,
+        help="Cover only shard I of N: the spec's (account, region) units, sorted and dealt "
+        "round-robin. The JSON records the shard; `reconciler merge` combines the N files.",
+    )(command)

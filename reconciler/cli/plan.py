@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from reconciler.cli.console import use_color
-from reconciler.cli.options import GlobalOptions, global_options, read_options
+from reconciler.cli.options import GlobalOptions, global_options, read_options, shard_option
 from reconciler.cli.outfile import OutFile
 from reconciler.cli.root import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli, fail
 from reconciler.cli.run import connected, load_or_fail, print_stats, render_plan, with_progress
@@ -42,6 +42,7 @@ from reconciler.errors import ReconcilerError
     is_flag=True,
     help="Exit 0 when there is nothing to change, 2 when there are changes.",
 )
+@shard_option
 @read_options
 @global_options
 def plan(
@@ -51,6 +52,7 @@ def plan(
     detailed_exitcode: bool,
     parallelism: int,
     rate_limits: tuple[tuple[str, float], ...],
+    shard: tuple[int, int] | None = None,
 ) -> None:
     """Read the cloud, compare it with the spec, and show the ordered plan. Writes nothing.
 
@@ -64,11 +66,16 @@ def plan(
     opts: GlobalOptions = click.get_current_context().find_object(GlobalOptions)
     saved = _prepare_out_file(out)
     try:
-        the_plan, clients = _build(paths, opts, parallelism, rate_limits)
+        the_plan, clients = _build(paths, opts, parallelism, rate_limits, shard)
     except BaseException:
         _abandon(saved, "this plan failed")
         raise
     refused = bool(the_plan.refusals)
+    if the_plan.shard is not None and not the_plan.shard.units:
+        click.echo(
+            f"Shard {the_plan.shard.index}/{the_plan.shard.count} has no unit: nothing to plan.",
+            err=True,
+        )
     view = render_plan(the_plan, fmt, to_stdout=out != "-")
     if out == "-":  # stdout holds the saved plan alone; the view goes to stderr
         if not refused:
@@ -119,12 +126,21 @@ def _build(
     opts: GlobalOptions,
     parallelism: int,
     rate_limits: tuple[tuple[str, float], ...],
+    shard: tuple[int, int] | None = None,
 ) -> tuple[Any, Any]:
     """Load the spec, read the cloud, build the plan; fail() with one line on an error."""
     from reconciler.app.plan import observe_and_plan
+    from reconciler.app.shard import plan_shard
 
     loaded = load_or_fail(paths, opts)
     with connected(opts, parallelism, rate_limits) as clients:
+        if shard is not None:
+            one = with_progress(
+                lambda progress: plan_shard(
+                    loaded, clients, *shard, parallelism=parallelism, progress=progress
+                )
+            )
+            return one, clients
         _observed, the_plan = with_progress(
             lambda progress: observe_and_plan(
                 loaded, clients, parallelism=parallelism, progress=progress

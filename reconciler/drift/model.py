@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reconciler.plan.model import FieldChange
+from reconciler.core.unset import omitted_while
+from reconciler.plan.model import FieldChange, ShardInfo
 
 FORMAT_VERSION = "2"
 """2 (issue 20): `run` (when, account, regions, tool version, spec digest), `controls` per item,
@@ -192,6 +193,8 @@ class DriftReport(_Frozen):
     """What `defaults.ignore` silenced, sorted by address."""
     spec_files: list[str] = Field(default_factory=list)
     """The spec files read, in load order (SARIF locates unmanaged instances at the first)."""
+    shard: ShardInfo | None = omitted_while(None)
+    """Set by `drift --shard I/N`: the report covers only these units (docs/drift-format.md)."""
 
     def drifted(self, *, strict: bool = False) -> bool:
         """Drift for the exit code: any item but an unmanaged instance; with `strict`, any."""

@@ -71,7 +71,7 @@ def build_drift(
     shown.sort(key=lambda i: (i.severity.rank, i.address, i.kind.value))
     return DriftReport(
         run=run_info(observed, context or RunContext()),
-        summary=_summary(shown, len(ignored)),
+        summary=summarise(shown, len(ignored)),
         items=shown,
         coverage=coverage(observed),
         checked=findings.checked_addresses(spec),
@@ -172,7 +172,8 @@ def _apply_ignore(
     return shown, ignored
 
 
-def _summary(items: list[DriftItem], ignored: int) -> Summary:
+def summarise(items: list[DriftItem], ignored: int) -> Summary:
+    """The counts of the report's `summary` (docs/drift-format.md)."""
     by_severity = {s: sum(i.severity is s for i in items) for s in Severity}
     by_kind = {k: sum(i.kind is k for i in items) for k in Kind}
     return Summary(
@@ -236,6 +237,13 @@ def coverage(observed: ObservedState) -> Coverage:
                 )
             )
     per_region = {r: _region(c) for r, c in sorted(counts.items())}
+    return coverage_of(per_region, unencrypted)
+
+
+def coverage_of(
+    per_region: Mapping[str, RegionCoverage], unencrypted: Iterable[UnencryptedInstance]
+) -> Coverage:
+    """The coverage of these regions: their counts summed, regions and instances sorted."""
     total = _region(
         {
             name: sum(getattr(c, name) for c in per_region.values())
@@ -244,7 +252,7 @@ def coverage(observed: ObservedState) -> Coverage:
     )
     return Coverage(
         **total.model_dump(),
-        regions=per_region,
+        regions=dict(sorted(per_region.items())),
         unencrypted=sorted(unencrypted, key=lambda u: (u.region, u.instance_id)),
     )
 

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from reconciler.core.unset import omitted_while
 from reconciler.plan.actions import Action, RefusalCode, WarningCode
 
 FORMAT_VERSION = "1"
@@ -136,6 +137,24 @@ class Summary(_Frozen):
     refused: int = 0
 
 
+class ShardUnit(_Frozen):
+    """One unit of the partition `--shard I/N` deals out (reconciler/shard.py)."""
+
+    account: str | None = None
+    """The spec's account name; null while the spec declares none (one account)."""
+    region: str
+
+
+class ShardInfo(_Frozen):
+    """Which shard of `--shard I/N` a plan or drift report is (docs/plan-format.md, `shard`)."""
+
+    index: int = Field(ge=1)
+    """1-based: shard I of N."""
+    count: int = Field(ge=1)
+    units: list[ShardUnit] = Field(default_factory=list)
+    """The (account, region) units this shard read and planned, sorted; empty: none."""
+
+
 PLAN_ID = r"^[0-9a-f]{32}$"
 """A plan id: 32 lowercase hex digits (128 random bits)."""
 
@@ -161,6 +180,8 @@ class Plan(_Frozen):
     """Sorted by address, then code."""
     warnings: list[PlanWarning] = Field(default_factory=list)
     """Sorted by address, then code."""
+    shard: ShardInfo | None = omitted_while(None)
+    """Set by `plan --shard I/N`: the plan covers only these units (docs/plan-format.md)."""
 
     @property
     def has_changes(self) -> bool:
