@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reconciler.plan.actions import Action, RefusalCode, WarningCode
 from reconciler.core.unset import omitted_while
+from reconciler.plan.actions import Action, RefusalCode, WarningCode
 
 FORMAT_VERSION = "1"
 

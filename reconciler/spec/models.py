@@ -397,9 +397,10 @@ class FleetSelect(_Model):
         Field(min_length=1),
     ] = omitted_while(())
     """PostgreSQL major versions (EngineVersion, e.g. "16"); omitted: any."""
-    id_pattern: Annotated[
-        str, StringConstraints(min_length=1, max_length=256), AfterValidator(_compiles)
-    ] | None = omitted_while(None)
+    id_pattern: (
+        Annotated[str, StringConstraints(min_length=1, max_length=256), AfterValidator(_compiles)]
+        | None
+    ) = omitted_while(None)
     """A regular expression the whole DBInstanceId must match, e.g. `pgm-bp1ded.*`."""
     categories: Annotated[
         tuple[Annotated[str, StringConstraints(min_length=1, max_length=64)], ...],

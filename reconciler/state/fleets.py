@@ -35,12 +35,16 @@ def listings(spec: Spec) -> list[Listing]:
     return sorted(found)
 
 
-def fleet_candidates(spec: Spec, clients: CloudClients, *, parallelism: int = 16) -> list[Candidate]:
+def fleet_candidates(
+    spec: Spec, clients: CloudClients, *, parallelism: int = 16
+) -> list[Candidate]:
     """Every instance the fleets' listings show, with every tag it carries."""
     try:
         with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
             pages = list(pool.map(lambda one: _list(clients, one), listings(spec)))
-            items = {item["DBInstanceId"]: (region, item) for region, page in pages for item in page}
+            items = {
+                item["DBInstanceId"]: (region, item) for region, page in pages for item in page
+            }
             by_region: dict[str, list[str]] = {}
             for instance_id, (region, _item) in items.items():
                 by_region.setdefault(region, []).append(instance_id)

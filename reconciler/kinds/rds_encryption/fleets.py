@@ -87,7 +87,9 @@ def expand(spec: Spec, candidates: list[Candidate]) -> Expansion:
         instance_id = candidate.instance.instance_id
         if instance_id in spec.instances:
             continue  # an explicit entry wins
-        chosen = [n for n, f in sorted(spec.fleets.items()) if matches(f, spec.defaults.region, candidate)]
+        chosen = [
+            n for n, f in sorted(spec.fleets.items()) if matches(f, spec.defaults.region, candidate)
+        ]
         if not chosen:
             continue
         wants = {n: _wants(spec.fleets[n], candidate) for n in chosen}
@@ -131,7 +133,9 @@ def _why(problems: list[tuple[RefusalCode, str]]) -> str:
 
 
 def _left_out(name: str, ids: list[str]) -> Finding:
-    shown = "; ".join(ids[:_NAMED]) + (f"; and {len(ids) - _NAMED} more" if len(ids) > _NAMED else "")
+    shown = "; ".join(ids[:_NAMED]) + (
+        f"; and {len(ids) - _NAMED} more" if len(ids) > _NAMED else ""
+    )
     return Finding(
         origin(name),
         WarningCode.FLEET_MEMBERS_UNENCRYPTABLE,
