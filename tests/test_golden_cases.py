@@ -21,7 +21,7 @@ from reconciler.plan.planner import build_plan
 from reconciler.render.json import render_json
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text
-from reconciler.spec.loader import load_spec
+from reconciler.spec.loader import LoadedSpec, load_spec
 
 CASES = Path(__file__).parent / "cases"
 CREATED_AT = "2024-01-01T00:00:00Z"
@@ -38,7 +38,28 @@ def build(case: Path) -> Plan:
     finally:
         os.chdir(previous)
     observed = ObservedState.model_validate_json((case / "observed.json").read_text())
+    if (case / "candidates.json").exists():
+        return _fleet_plan(case, loaded, observed)
     return build_plan(loaded.spec, observed, created_at=CREATED_AT, locations=loaded.locations)
+
+
+def _fleet_plan(case: Path, loaded: LoadedSpec, observed: ObservedState) -> Plan:
+    """A case with fleets: candidates.json holds what the fleets' reads found (each listed
+    instance and its tags); the plan is made as app/plan.py makes it, the fleets expanded."""
+    from dataclasses import replace
+
+    from reconciler.app.fleets import with_fleet_notes
+    from reconciler.core.facts import ObservedInstance
+    from reconciler.kinds.rds_encryption.fleets import Candidate, expand
+
+    listed = json.loads((case / "candidates.json").read_text())
+    candidates = [
+        Candidate(ObservedInstance.model_validate(c["instance"]), c["tags"]) for c in listed
+    ]
+    expansion = expand(loaded.spec, candidates)
+    expanded = replace(loaded, spec=expansion.spec, fleets=expansion, written=loaded.spec)
+    plan = build_plan(expanded.spec, observed, created_at=CREATED_AT, locations=expanded.locations)
+    return with_fleet_notes(expanded, plan)
 
 
 def _compare(path: Path, actual: str) -> None:

@@ -64,17 +64,19 @@ def make_plan(
     """The plan from `observed` to the spec, stamped with `now` (default: the clock), with
     `plan_id` (default: a new random one; apply of a saved plan passes the saved plan's, so the
     fresh plan's ClientTokens are the saved plan's)."""
+    from reconciler.app.fleets import with_fleet_notes
     from reconciler.plan.planner import build_plan
 
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     created_at = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return build_plan(
+    plan = build_plan(
         loaded.spec,
         observed,
         created_at=created_at,
         locations=loaded.locations,
         plan_id=plan_id or new_plan_id(),
     )
+    return with_fleet_notes(loaded, plan)
 
 
 def observe_and_plan(
@@ -86,6 +88,10 @@ def observe_and_plan(
     now: datetime | None = None,
     plan_id: str | None = None,
 ) -> tuple[ObservedState, Plan]:
-    """observe() then make_plan(): the facts and the plan made from them."""
+    """observe() then make_plan(): the facts and the plan made from them (the fleets read
+    and expanded first: app/fleets.py)."""
+    from reconciler.app.fleets import with_fleets
+
+    loaded = with_fleets(loaded, clients, parallelism=parallelism)
     observed = observe(loaded, clients, parallelism=parallelism, progress=progress)
     return observed, make_plan(loaded, observed, now=now, plan_id=plan_id)

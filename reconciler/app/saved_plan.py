@@ -135,7 +135,7 @@ def check_saved_plan(
     given)."""
     from reconciler.plan.digest import spec_digest
 
-    wanted = spec_digest(loaded.spec)
+    wanted = spec_digest(loaded.as_written())
     if saved.spec_digest != wanted:
         return [_other_spec(saved, loaded)]  # per-address facts mean nothing against another spec
     findings: list[StaleFinding] = []

@@ -196,6 +196,7 @@ def _run(
     fmt: str,
 ) -> None:
     from reconciler.app.apply import check_applicable, check_locked_account, locked, to_apply
+    from reconciler.app.fleets import with_fleets
     from reconciler.app.plan import observe_and_plan
 
     view_to_stderr = fmt == "json"
@@ -204,6 +205,7 @@ def _run(
         locked(loaded, clients, cloud_identity(opts)) as account,
     ):
         plan_id = saved.plan_id if saved is not None else None
+        loaded = with_fleets(loaded, clients, parallelism=OBSERVE_PARALLELISM)
         observed, fresh = with_progress(
             lambda progress: observe_and_plan(
                 loaded, clients, parallelism=OBSERVE_PARALLELISM, progress=progress, plan_id=plan_id

@@ -41,16 +41,25 @@ class InstancePage:
 
 
 def list_instances(
-    clients: CloudClients, region: str, page: int, *, all_engines: bool = False
+    clients: CloudClients,
+    region: str,
+    page: int,
+    *,
+    all_engines: bool = False,
+    any_tag: dict[str, str] | None = None,
 ) -> InstancePage:
     """One page (100 a page) of the PostgreSQL instances of a region, or of every engine's
-    (a MySQL or SQL Server instance may use a KMS key too, and a disabled key locks it)."""
+    (a MySQL or SQL Server instance may use a KMS key too, and a disabled key locks it).
+    `any_tag`: DescribeDBInstances' `Tags` filter, which keeps an instance carrying ANY of the
+    tags (the SDK model's words), so it only narrows: whoever needs every tag confirms them
+    (cloud/rds_tags.py)."""
     request = models().DescribeDBInstancesRequest(
         region_id=region,
         engine=None if all_engines else ENGINE,
         page_size=PAGE_SIZE,
         page_number=page,
         instance_level=1,  # items carry Category only with InstanceLevel=1 (documented)
+        tags=json.dumps(any_tag, sort_keys=True) if any_tag else None,
     )
     with reading("rds:DescribeDBInstances", f"{region} page {page}"):
         body = answer(clients, region, "DescribeDBInstances", "describe_dbinstances", request)

@@ -84,6 +84,9 @@ class RefusalCode(StrEnum):
     DEFAULT_KEY_LIMIT = "DefaultKeyLimit"
     """A second key without kms_instance in a region: KMS keeps one default key per account
     and region."""
+    FLEET_CONFLICT = "FleetConflict"
+    """Two fleets select one instance with different wants (encryption, TDE, restart); the
+    message names both (README, "Fleets (selectors)")."""
     DEFAULT_KEY_ROTATION_NOT_PURCHASED = "DefaultKeyRotationNotPurchased"
     """Rotation of a default key is a paid feature the spec does not say is purchased
     (kms_keys.<name>.default_key_rotation_purchased)."""
@@ -112,6 +115,9 @@ class WarningCode(StrEnum):
     """A spec key's KMS instance expires (EndDate) within 30 days of the reads, or has
     expired: its keys, and the instances encrypted with them, are at risk (drift: high, or
     critical once expired)."""
+    FLEET_MEMBERS_UNENCRYPTABLE = "FleetMembersUnencryptable"
+    """Instances a fleet selects that cannot be encrypted (serverless, storage, edition), named
+    in one warning at `fleets.<name>` and left alone; `strict: true` refuses them instead."""
     IGNORED_BY_LIFECYCLE = "IgnoredByLifecycle"
     """A setting differs and is left alone: lifecycle.ignore (or defaults.ignore) names it, so
     no write is planned for it (README, "Ignoring a difference")."""

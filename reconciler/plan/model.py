@@ -98,6 +98,8 @@ class Change(_Frozen):
     """The observed view of the resource; null when it does not exist. Apply compares a fresh
     read with it before writing (docs/plan-format.md, Applying a saved plan)."""
     after: dict[str, Any] | None = None
+    via: str | None = omitted_while(None)
+    """`fleets.<name>` when the instance is managed because that fleet selects it."""
     """The desired view, with every parameter the operations need."""
 
     @property
@@ -112,6 +114,8 @@ class Refusal(_Frozen):
     code: RefusalCode
     message: str
     """What is wrong and what to do next; cites file:line when the spec's locations are known."""
+    via: str | None = omitted_while(None)
+    """`fleets.<name>` when the instance is managed because that fleet selects it."""
 
 
 class PlanWarning(_Frozen):
@@ -120,6 +124,8 @@ class PlanWarning(_Frozen):
     address: str
     code: WarningCode
     message: str
+    via: str | None = omitted_while(None)
+    """`fleets.<name>` when the instance is managed because that fleet selects it."""
 
 
 Warning = PlanWarning

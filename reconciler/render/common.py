@@ -58,3 +58,10 @@ def summary_line(plan: Plan) -> str:
         f"Plan: {s.create} to create, {s.update} to update, {s.delete} to delete; "
         f"{s.restart} restart(s), {s.refused} refused"
     )
+
+
+def via_suffix(item: Any) -> str:
+    """` (via fleets.<name>)` for what a fleet brought in (docs/plan-format.md, `via`); "" for
+    an `instances:` entry and for a fleet's own finding (its address names the fleet)."""
+    via = getattr(item, "via", None)
+    return f" (via {via})" if via and via != item.address else ""

@@ -16,6 +16,7 @@ from reconciler.render.common import (
     restart_when,
     summary_line,
     symbol,
+    via_suffix,
 )
 
 MAX_CHARS = 65_000
@@ -66,7 +67,8 @@ def _summary_table(plan: Plan) -> list[str]:
 
 def _refusal_rows(plan: Plan) -> list[str]:
     return [
-        f"| `{_cell(r.address)}` | {r.code.value} | {_cell(r.message)} |" for r in plan.refusals
+        f"| `{_cell(r.address)}`{_cell(via_suffix(r))} | {r.code.value} | {_cell(r.message)} |"
+        for r in plan.refusals
     ]
 
 
@@ -75,7 +77,8 @@ def _warnings(plan: Plan) -> list[str]:
         return []
     lines = ["#### :warning: Warnings", ""]
     lines += [
-        f"- `{_cell(w.address)}` **{w.code.value}**: {_cell(w.message)}" for w in plan.warnings
+        f"- `{_cell(w.address)}`{_cell(via_suffix(w))} **{w.code.value}**: {_cell(w.message)}"
+        for w in plan.warnings
     ]
     return [*lines, ""]
 
@@ -84,7 +87,8 @@ def _headline(change: Change) -> str:
     mark = f" — :warning: **restarts {restart_when(change)}**" if change.restart else ""
     if change.irreversible:
         mark += " — :no_entry: **irreversible**"
-    return f"<code>{symbol(change)} {change.address}</code> ({change.action.value}){mark}"
+    via = via_suffix(change)
+    return f"<code>{symbol(change)} {change.address}</code>{via} ({change.action.value}){mark}"
 
 
 def _change_details(change: Change) -> str:

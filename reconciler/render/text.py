@@ -20,6 +20,7 @@ from reconciler.render.common import (
     restart_note,
     summary_line,
     symbol,
+    via_suffix,
 )
 
 _ANSI = {
@@ -46,7 +47,7 @@ class _Painter:
 
 def _change_lines(change: Change, paint: _Painter) -> list[str]:
     style = RESTART_STYLE if change.restart else _ACTION_COLOUR[change.action]
-    head = f"  {symbol(change)} {change.action.value:<6} {change.address}"
+    head = f"  {symbol(change)} {change.action.value:<6} {change.address}{via_suffix(change)}"
     if change.restart:
         head += f"  {RESTART_MARK}"
     if change.irreversible:
@@ -126,6 +127,7 @@ def _findings(
     mark, style, title_style = look
     lines = [paint(title, title_style)]
     for finding in findings:
-        lines.append(paint(f"  {mark} {finding.address}: {finding.code.value}", style))
+        where = f"{finding.address}{via_suffix(finding)}"
+        lines.append(paint(f"  {mark} {where}: {finding.code.value}", style))
         lines.append(f"      {finding.message}")
     return [*lines, ""]

@@ -23,7 +23,7 @@ from reconciler.spec.scalars import shown
 from reconciler.spec.source import Location, ParsedFile
 
 SINGLETONS = ("version", "defaults", "ram")
-_COLLECTIONS = {"kms_keys": "key", "instances": "instance"}
+_COLLECTIONS = {"kms_keys": "key", "instances": "instance", "fleets": "fleet"}
 
 
 def cross_file_problems(parsed: list[ParsedFile]) -> Iterable[Diagnostic]:
@@ -128,6 +128,11 @@ def _key_references(data: Any) -> Iterable[tuple[tuple[str, ...], str]]:
         if isinstance(body, dict):
             for field in ("encryption", "tde"):
                 yield from _reference(("instances", instance_id, field), body.get(field))
+    fleets = data.get("fleets")
+    for name, body in fleets.items() if isinstance(fleets, dict) else ():
+        if isinstance(body, dict):
+            for field in ("encryption", "tde"):
+                yield from _reference(("fleets", name, field), body.get(field))
 
 
 def _reference(path: tuple[str, ...], value: Any) -> Iterable[tuple[tuple[str, ...], str]]:

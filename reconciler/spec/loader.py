@@ -42,6 +42,16 @@ class LoadedSpec:
     spec: Spec
     locations: dict[str, Location] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
+    fleets: Any = None
+    """Once the fleets are read (app/fleets.py): their `Expansion`, whose spec is `spec` and
+    which keeps the spec as written (`written`), each added instance's fleet and the fleets'
+    refusals and warnings. None: not expanded (or no fleet)."""
+    written: Spec | None = None
+    """The spec as the files wrote it, when `spec` is the fleets' expansion of it."""
+
+    def as_written(self) -> Spec:
+        """The spec of the files (its digest is the plan's `spec_digest`)."""
+        return self.written or self.spec
 
     def where(self, address: str) -> Location | None:
         """The location of an address or dotted field path, if the spec wrote it."""
@@ -154,13 +164,14 @@ def _merge(parsed: list[ParsedFile], specs: list[Spec], default_region: str | No
     if len(specs) == 1:
         merged = specs[0]
     else:
-        values: dict[str, Any] = {"kms_keys": {}, "instances": {}}
+        values: dict[str, Any] = {"kms_keys": {}, "instances": {}, "fleets": {}}
         for one, spec in zip(parsed, specs, strict=True):
             for name in checks.SINGLETONS:
                 if name in one.data:
                     values[name] = getattr(spec, name)
             values["kms_keys"].update(spec.kms_keys)
             values["instances"].update(spec.instances)
+            values["fleets"].update(spec.fleets)
         merged = Spec(**values)  # sub-models are already validated; pydantic does not redo them
     if default_region is None or "region" in merged.defaults.model_fields_set:
         return merged
@@ -180,6 +191,8 @@ def _source_map(parsed: list[ParsedFile]) -> dict[str, Location]:
             locations[f"kms_key.{name}"] = one.keys[("kms_keys", name)]
         for name in data.get("instances") or {}:
             locations[f"rds_encryption.{name}"] = one.keys[("instances", name)]
+        for name in data.get("fleets") or {}:
+            locations[f"fleets.{name}"] = one.keys[("fleets", name)]
         if isinstance(data.get("ram"), dict):
             ram = data["ram"]
             locations["ram_role." + str(ram.get("role", DEFAULT_ROLE))] = one.keys[("ram",)]

@@ -366,6 +366,83 @@ class InstanceSpec(_Model):
     """Nothing of an instance can be ignored (its encryption and TDE are guarded)."""
 
 
+FLEET_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+FleetName = Annotated[str, StringConstraints(pattern=FLEET_NAME_PATTERN)]
+TagKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+TagValue = Annotated[str, StringConstraints(max_length=128)]
+MAX_SELECT_TAGS = 5
+"""DescribeDBInstances' `Tags` filter takes at most 5 tags (docs/emulator.md, "RDS: tags")."""
+
+
+def _compiles(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        raise ValueError(f"not a regular expression: {error}") from error
+    return pattern
+
+
+class FleetSelect(_Model):
+    """Which PostgreSQL instances a fleet manages: every condition given must hold (README,
+    "Fleets (selectors)")."""
+
+    regions: Annotated[tuple[RegionId, ...], Field(min_length=1)] | None = None
+    """Regions whose instances are listed. Omitted: defaults.region."""
+    tags: Annotated[dict[TagKey, TagValue], Field(min_length=1, max_length=MAX_SELECT_TAGS)] = (
+        omitted_while({})
+    )
+    """Tags an instance must ALL carry (key: value), at most 5."""
+    engine_versions: Annotated[
+        tuple[Annotated[str, StringConstraints(pattern=r"^[0-9]{1,2}(\.[0-9]{1,2})?$")], ...],
+        Field(min_length=1),
+    ] = omitted_while(())
+    """PostgreSQL major versions (EngineVersion, e.g. "16"); omitted: any."""
+    id_pattern: (
+        Annotated[str, StringConstraints(min_length=1, max_length=256), AfterValidator(_compiles)]
+        | None
+    ) = omitted_while(None)
+    """A regular expression the whole DBInstanceId must match, e.g. `pgm-bp1ded.*`."""
+    categories: Annotated[
+        tuple[Annotated[str, StringConstraints(min_length=1, max_length=64)], ...],
+        Field(min_length=1),
+    ] = omitted_while(())
+    """RDS editions (Category, e.g. Basic, HighAvailability; compared ignoring case)."""
+
+    def region_list(self, default: str) -> tuple[str, ...]:
+        return self.regions or (default,)
+
+
+class FleetSpec(_Model):
+    """Instances chosen by a selector instead of by id, each managed as if listed under
+    `instances:` with these wants (README, "Fleets (selectors)")."""
+
+    select: FleetSelect
+    """Which instances: regions, tags, engine_versions, id_pattern, categories."""
+    encryption: Encryption
+    """{key: service | <kms_keys name> | <KMS key id>}, or `disabled`, for every instance."""
+    restart: RestartPolicy | None = None
+    """Override of defaults.restart for the fleet's instances."""
+    tde: Tde | None = omitted_while(None)
+    """TDE of the fleet's instances (one-way). Absent: defaults.tde."""
+    strict: StrictBool = False
+    """true: a matched instance that cannot be encrypted (serverless, storage, edition) is a
+    refusal. false: the fleet reports them in one warning and leaves them alone."""
+
+    @field_validator("select")
+    @classmethod
+    def _select_not_empty(cls, select: FleetSelect) -> FleetSelect:
+        if not select.model_fields_set:
+            raise ValueError(
+                "an empty select matches every instance: name at least one of regions, tags, "
+                "engine_versions, id_pattern, categories"
+            )
+        return select
+
+    def wants(self) -> InstanceSpec:
+        """The `instances:` entry each matched instance gets (its region set by the caller)."""
+        return InstanceSpec(encryption=self.encryption, restart=self.restart, tde=self.tde)
+
+
 _CLOSED: dict[str, Any] = {"additionalProperties": False}
 """For dicts with patterned keys: the schema then rejects a bad name, as pydantic does."""
 
@@ -384,6 +461,11 @@ class Spec(_Model):
         default_factory=dict, json_schema_extra=_CLOSED
     )
     """Managed instances, by DBInstanceId. Instances not named here are never changed."""
+    fleets: dict[FleetName, FleetSpec] = omitted_while(
+        default_factory=dict, json_schema_extra=_CLOSED
+    )
+    """Instances chosen by selectors (tags, regions, versions, id pattern, editions), by fleet
+    name; an `instances:` entry wins over a fleet."""
 
     @field_validator("version", mode="before")
     @classmethod
@@ -449,6 +531,8 @@ class Spec(_Model):
         found = {self.defaults.region}
         found.update(self.key_region(n) for n in self.kms_keys)
         found.update(self.instance_region(i) for i in self.instances)
+        for fleet in self.fleets.values():
+            found.update(fleet.select.region_list(self.defaults.region))
         return sorted(found)
 
 

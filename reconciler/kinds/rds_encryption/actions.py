@@ -46,6 +46,15 @@ ACTIONS: tuple[ApiAction, ...] = (
         f"{_INSTANCES}, {_INSTANCE} (one instance's tasks)",
         5,
     ),
+    ApiAction(
+        "rds:ListTagResources",
+        "read",
+        READERS,
+        "the tags of the instances a fleet with `select.tags` may select (DescribeDBInstances' "
+        "`Tags` filter keeps an instance carrying ANY tag; every tag is confirmed here)",
+        _INSTANCE,
+        9,
+    ),
     write(
         Op.RDS_MODIFY_DB_INSTANCE_CONFIG,
         "an instance's encryption differs from the spec (`ConfigName=encryptionKey`)",
