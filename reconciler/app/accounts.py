@@ -23,6 +23,7 @@ from reconciler.errors import ReconcilerError
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.app.plan import Progress
+    from reconciler.apply.results import ApplyResult
     from reconciler.cloud.clients import CloudClients
     from reconciler.core.facts import ObservedState
     from reconciler.plan.model import Plan
@@ -266,3 +267,17 @@ def _renamed_refs(params: dict[str, Any], rename: Callable[[str], str]) -> dict[
         name: {**value, "ref": rename(value["ref"])} if is_ref(value) else value
         for name, value in params.items()
     }
+
+
+def account_result(result: ApplyResult, name: str, prefix: bool) -> ApplyResult:
+    """An account's apply result with its addresses as the combined plan spells them."""
+    from reconciler.apply.results import ApplyResult
+
+    if not prefix:
+        return result
+    return ApplyResult(
+        [
+            dataclasses.replace(o, address=f"{name}{SEPARATOR}{o.address}")
+            for o in result.outcomes
+        ]
+    )
