@@ -276,8 +276,5 @@ def account_result(result: ApplyResult, name: str, prefix: bool) -> ApplyResult:
     if not prefix:
         return result
     return ApplyResult(
-        [
-            dataclasses.replace(o, address=f"{name}{SEPARATOR}{o.address}")
-            for o in result.outcomes
-        ]
+        [dataclasses.replace(o, address=f"{name}{SEPARATOR}{o.address}") for o in result.outcomes]
     )

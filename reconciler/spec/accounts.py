@@ -92,7 +92,7 @@ def _unknown_names(spec: Spec, locations: dict[str, Location]) -> Iterator[Diagn
             else (
                 f"declared: {', '.join(declared)}"
                 if declared
-                else "declare it under `accounts:` (README, \"Several accounts\")"
+                else 'declare it under `accounts:` (README, "Several accounts")'
             )
         )
         yield _at(locations[path], f"account `{name}` is not declared in accounts: {hint}")

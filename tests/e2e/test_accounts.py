@@ -183,3 +183,47 @@ def test_the_session_name_says_who_ran_it() -> None:
         "reconciler-octo-cat-42"
     )
     assert session_name({"GITLAB_USER_LOGIN": "a" * 80}) == ("reconciler-" + "a" * 80)[:64]
+
+
+def test_permissions_of_an_account_print_its_policy_and_the_trust_it_needs(
+    tmp_path: Path,
+) -> None:
+    spec = _spec(tmp_path, two_accounts())
+    result = CliRunner().invoke(
+        cli, ["permissions", "--account", "beta", "--mode", "plan", "--principal", A, spec]
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert list(document) == ["beta"]
+    assert document["beta"]["role_arn"] == ROLE_ARN
+    assert "rds:DescribeDBInstances" in json.dumps(document["beta"]["policy"])
+    [statement] = document["beta"]["trust_policy"]["Statement"]
+    assert statement == {
+        "Effect": "Allow",
+        "Action": "sts:AssumeRole",
+        "Principal": {"RAM": [f"acs:ram::{A}:root"]},
+    }
+    unknown = CliRunner().invoke(cli, ["permissions", "--account", "bet", "--principal", A, spec])
+    assert unknown.exit_code == 1 and "did you mean beta?" in unknown.output
+
+
+def test_the_printed_trust_policy_lets_the_base_identity_assume_the_role(
+    tmp_path: Path,
+) -> None:
+    """A role of account B whose trust policy is the one `permissions --account` prints (and
+    nothing else) is assumed by the base identity, a RAM user of account A."""
+    role_arn = f"acs:ram::{B}:role/printed"
+    spec = _spec(tmp_path, two_accounts(b_role=role_arn))
+    printed = CliRunner().invoke(
+        cli, ["permissions", "--account", "beta", "--mode", "plan", "--principal", A, spec]
+    )
+    trust = json.loads(printed.output)["beta"]["trust_policy"]
+    seed = _two_account_world()
+    role = {"name": "printed", "trust": trust, "policies": ["AdministratorAccess"]}
+    seed["accounts"][B]["ram"]["roles"].append(role)
+    path = tmp_path / "seed.yaml"
+    path.write_text(yaml.safe_dump(seed), encoding="utf-8")
+    with Emulator(":memory:", settings=Settings(restart_seconds=0), seed=str(path)) as emu:
+        result = run(tmp_path, emu.endpoint, "plan", spec)
+    assert result.exit_code == 0, result.output
+    assert f"beta/rds_encryption.{B_INSTANCE}" in result.output

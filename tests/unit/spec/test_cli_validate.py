@@ -69,7 +69,14 @@ def test_schema_prints_the_json_schema() -> None:
     assert result.exit_code == 0
     schema = json.loads(result.stdout)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert set(schema["properties"]) == {"version", "defaults", "ram", "kms_keys", "instances"}
+    assert set(schema["properties"]) == {
+        "version",
+        "defaults",
+        "ram",
+        "kms_keys",
+        "instances",
+        "accounts",
+    }
     assert schema["additionalProperties"] is False
     assert "did" not in result.stderr
 
