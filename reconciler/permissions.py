@@ -145,3 +145,37 @@ def actions_table() -> str:
             f"| {_cell(action.resource)} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def trust_policy(principal: str) -> dict[str, Any]:
+    """The trust policy an account's role needs so that `principal` (an account's root,
+    `acs:ram::<id>:root`, or a RAM user's or role's ARN) may assume it (README, "Several
+    accounts"; docs/permissions.md, "Roles of several accounts")."""
+    statement = {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"RAM": [principal]}}
+    return {"Version": "1", "Statement": [statement]}
+
+
+def trusted_principal(given: str) -> str:
+    """`--principal`: a 16-digit account id means that account's root; an ARN stays itself."""
+    return f"acs:ram::{given}:root" if given.isdigit() and len(given) == 16 else given
+
+
+def account_documents(
+    accounts: dict[str, tuple[str | None, str | None]], mode: str | None, principal: str
+) -> str:
+    """Per account (name -> (role_arn, account_id)): the role's policy (the mode's document, or
+    every mode's) and the trust policy it needs, as one JSON object keyed by account name."""
+    documents = {}
+    for name, (role_arn, account_id) in accounts.items():
+        policy = (
+            policy_document(mode)
+            if mode is not None
+            else {m.value: policy_document(m) for m in Mode}
+        )
+        documents[name] = {
+            "role_arn": role_arn,
+            "account_id": account_id,
+            "policy": policy,
+            "trust_policy": trust_policy(principal),
+        }
+    return json.dumps(documents, indent=2) + "\n"

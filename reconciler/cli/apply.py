@@ -14,6 +14,7 @@ Nothing is written before the answer, and nothing after a refusal.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sys
@@ -172,6 +173,8 @@ def apply(
         check_journal(folder)
     except ReconcilerError as error:
         fail(str(error))
+    if loaded.spec.accounts:
+        _run_accounts(loaded, saved, options, opts, folder, auto_approve, fmt)
     _run(loaded, saved, options, opts, folder, auto_approve, fmt)
 
 
@@ -238,6 +241,119 @@ def _run(
             print_stats(clients)
     _report(the_plan, result, fmt)
     sys.exit(EXIT_OK if result.ok else EXIT_ERROR)
+
+
+def _run_accounts(
+    loaded: Any,
+    saved: Any,
+    options: Any,
+    opts: GlobalOptions,
+    folder: Path,
+    auto_approve: bool,
+    fmt: str,
+) -> None:
+    """_run() of a spec with `accounts:` (README, "Several accounts"): each account's locks
+    taken, its plan made and a saved plan's part checked with that account's clients; one
+    plan shown and approved; each account's changes carried out with its own clients."""
+    from reconciler.apply.results import ApplyResult
+
+    with connected(opts, max(OBSERVE_PARALLELISM, options.parallelism)) as base:
+        with contextlib.ExitStack() as locks:
+            parts, works = _account_works(loaded, saved, base, opts, locks)
+            the_plan = _combined_or_done(loaded, parts, works, options, opts, base, fmt)
+            view_to_stderr = fmt == "json"
+            if the_plan.changes:
+                _show(the_plan, to_stderr=view_to_stderr)
+            made = [c for w in works.values() for c in w.made]
+            if made:
+                _say_made(made, to_stderr=view_to_stderr)
+            if the_plan.changes:
+                _confirm(auto_approve, to_stderr=view_to_stderr)
+            result = ApplyResult(_apply_accounts(loaded, parts, works, options, folder, fmt))
+        if opts.stats:
+            print_stats(base)
+    _report(the_plan, result, fmt)
+    sys.exit(EXIT_OK if result.ok else EXIT_ERROR)
+
+
+def _account_works(
+    loaded: Any, saved: Any, base: Any, opts: GlobalOptions, locks: contextlib.ExitStack
+) -> tuple[list[Any], dict[str, Any]]:
+    """Each account connected, locked, observed and planned (one plan id for all)."""
+    from reconciler.app.accounts import connect_accounts, split_plan
+    from reconciler.app.apply import check_locked_account, locked, to_apply
+    from reconciler.app.plan import new_plan_id, observe_and_plan
+
+    parts = connect_accounts(loaded, base)
+    saved_parts = split_plan(saved, loaded) if saved is not None else {}
+    plan_id = saved.plan_id if saved is not None else new_plan_id()
+    works = {}
+    for part in parts:
+        account = locks.enter_context(locked(part.loaded, part.clients, cloud_identity(opts)))
+        observed, fresh = with_progress(
+            lambda progress, part=part: observe_and_plan(
+                part.loaded,
+                part.clients,
+                parallelism=OBSERVE_PARALLELISM,
+                progress=progress,
+                plan_id=plan_id,
+            )
+        )
+        check_locked_account(account, observed)
+        own_saved = saved_parts.get(part.name)
+        if own_saved is not None:
+            _refuse_if_stale(own_saved, part.loaded, observed, fresh)
+        works[part.name] = to_apply(own_saved, part.loaded, observed, fresh)
+    return parts, works
+
+
+def _combined_or_done(
+    loaded: Any,
+    parts: list[Any],
+    works: dict[str, Any],
+    options: Any,
+    opts: GlobalOptions,
+    base: Any,
+    fmt: str,
+) -> Any:
+    """The one plan of every account; refused, or nothing to do, ends the command here."""
+    from reconciler.app.accounts import combine_accounts
+    from reconciler.app.apply import check_applicable
+
+    the_plan = combine_accounts(loaded, {name: work.plan for name, work in works.items()})
+    view_to_stderr = fmt == "json"
+    if the_plan.refusals:
+        _show(the_plan, to_stderr=view_to_stderr)
+        fail("the plan is refused: fix the refusals above, then plan again")
+    if not the_plan.changes and not any(w.made for w in works.values()):
+        _show(the_plan, to_stderr=view_to_stderr)
+        if fmt == "json":
+            _print_result_json(the_plan, None)
+        if opts.stats:
+            print_stats(base)
+        sys.exit(EXIT_OK)
+    check_applicable(the_plan, options)  # ApplyError: one line, exit 1
+    return the_plan
+
+
+def _apply_accounts(
+    loaded: Any, parts: list[Any], works: dict[str, Any], options: Any, folder: Path, fmt: str
+) -> list[Any]:
+    """Each account's changes with its own clients, account by account; the outcomes with
+    the combined plan's addresses."""
+    from reconciler.app.accounts import account_result, prefixed_addresses
+
+    outcomes = []
+    for part in parts:
+        work = works[part.name]
+        if not work.plan.changes and not work.made:
+            continue
+        result = _apply_with_display(work, part.clients, options, folder, fmt)
+        named = account_result(result, part.name, prefixed_addresses(loaded))
+        outcomes += named.outcomes
+        if not result.ok:  # a failed account stops the run: later accounts are not started
+            break
+    return outcomes
 
 
 def _say_made(made: Any, *, to_stderr: bool) -> None:

@@ -146,6 +146,11 @@ def _build(
     regions = given_regions(opts.region)
     opts.region = regions[0] if regions else None  # the region of a spec that names none
     loaded = load_or_raise(paths, opts)
+    if loaded.spec.accounts:  # fail closed: one account's report is not the spec's
+        raise ReconcilerError(
+            "drift of a spec with `accounts:` is not supported yet: run drift with a spec of "
+            'one account (README, "Several accounts"); nothing was read'
+        )
     with cloud(opts, parallelism, rate_limits) as clients:
         if shard is not None:
             one = with_progress(

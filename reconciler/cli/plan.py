@@ -133,6 +133,8 @@ def _build(
     from reconciler.app.shard import plan_shard
 
     loaded = load_or_fail(paths, opts)
+    if loaded.spec.accounts:
+        return _build_accounts(loaded, opts, parallelism, rate_limits)
     with connected(opts, parallelism, rate_limits) as clients:
         if shard is not None:
             one = with_progress(
@@ -143,6 +145,22 @@ def _build(
             return one, clients
         _observed, the_plan = with_progress(
             lambda progress: observe_and_plan(
+                loaded, clients, parallelism=parallelism, progress=progress
+            )
+        )
+    return the_plan, clients
+
+
+def _build_accounts(
+    loaded: Any, opts: GlobalOptions, parallelism: int, rate_limits: tuple[tuple[str, float], ...]
+) -> tuple[Any, Any]:
+    """_build() of a spec with `accounts:`: every account observed and planned with its own
+    credentials, as one plan (README, "Several accounts")."""
+    from reconciler.app.accounts import observe_and_plan_accounts
+
+    with connected(opts, parallelism, rate_limits) as clients:
+        the_plan = with_progress(
+            lambda progress: observe_and_plan_accounts(
                 loaded, clients, parallelism=parallelism, progress=progress
             )
         )

@@ -54,6 +54,16 @@ class StaticCredentials:
 
 
 @dataclass(frozen=True)
+class RoleToAssume:
+    """An account reached by assuming its RAM role with the base credentials (README,
+    "Several accounts"); `account` is the spec's name of it, for the messages."""
+
+    account: str
+    role_arn: str
+    session_name: str
+
+
+@dataclass(frozen=True)
 class CloudSettings:
     """Where and as whom to call. `endpoint` (HOST:PORT) sends all services there over http."""
 
@@ -66,6 +76,8 @@ class CloudSettings:
     the SDK's own default and leaves room for a slow region. A read that keeps timing out is
     tried RetryPolicy.timeout_attempts times (about 30 s), a write is not repeated."""
     connect_timeout_ms: int = 5_000
+    assume: RoleToAssume | None = None
+    """Assume this role with the credentials above (STS AssumeRole) and act as it."""
 
 
 def check_endpoint(endpoint: str) -> str:
@@ -121,6 +133,17 @@ NO_CREDENTIALS_HELP = (
 
 
 def resolve_credentials(settings: CloudSettings) -> Any:
+    """The base credentials (below), or the role of `settings.assume` assumed with them."""
+    base = resolve_base_credentials(settings)
+    if settings.assume is None:
+        return base
+    from reconciler.cloud.assume import assume_role
+
+    sts_endpoint = f"http://{check_endpoint(settings.endpoint)}" if settings.endpoint else None
+    return assume_role(base, settings.assume, sts_endpoint)
+
+
+def resolve_base_credentials(settings: CloudSettings) -> Any:
     """An alibabacloud-credentials provider, checked to yield credentials now.
 
     The order is the library's default chain (environment, OIDC, CLI profile, profile file,

@@ -22,7 +22,7 @@ from reconciler.spec.models import (
 from reconciler.spec.scalars import shown
 from reconciler.spec.source import Location, ParsedFile
 
-SINGLETONS = ("version", "defaults", "ram")
+SINGLETONS = ("version", "defaults", "ram", "accounts")
 _COLLECTIONS = {"kms_keys": "key", "instances": "instance", "fleets": "fleet"}
 
 

@@ -69,7 +69,7 @@ def arn_problems(spec: Spec, locations: dict[str, Location]) -> list[Diagnostic]
                     f"{region}; KMS keys are regional: use a key of {region} for its {field}",
                 )
             )
-        account = spec.defaults.account
+        account = None if spec.accounts else spec.defaults.account  # else: spec/accounts.py
         if account is not None and arn.account != account:
             found.append(
                 _at(

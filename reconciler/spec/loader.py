@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from reconciler.errors import Diagnostic, SpecError
 from reconciler.spec import checks, key_refs
+from reconciler.spec.accounts import account_problems
 from reconciler.spec.files import configurations, expand
 from reconciler.spec.messages import diagnostics_for
 from reconciler.spec.models import DEFAULT_POLICY, DEFAULT_ROLE, Spec
@@ -135,6 +136,7 @@ def load_spec(
     loaded = LoadedSpec(merged, _source_map(parsed), [one.name for one in parsed])
     later = checks.shared_aliases(merged, loaded.locations)
     later += key_refs.arn_problems(merged, loaded.locations)
+    later += account_problems(merged, loaded.locations)
     if planner_checks:
         later += checks.planner_refusals(merged, loaded.locations)
     if later:

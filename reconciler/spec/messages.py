@@ -26,6 +26,12 @@ _PATTERN_HINTS = {
     "e.g. alias/rds-prod",
     models.ACCOUNT_PATTERN: 'an account id is 16 digits, quoted: "1234567890123456"',
     models.KEY_NAME_PATTERN: "a key name is 1-64 letters, digits, _, . or -",
+    models.ACCOUNT_NAME_PATTERN: "an account name is a lowercase letter, then up to 31 "
+    "lowercase letters, digits, _ or -, e.g. prod",
+    models.ACCOUNT_OR_NAME_PATTERN: 'a 16-digit account id, quoted ("1234567890123456"), or '
+    "the name of an `accounts:` entry",
+    models.ROLE_ARN_PATTERN: f"a role ARN is {models.ROLE_ARN_SHAPE}, e.g. "
+    "acs:ram::1234567890123456:role/reconciler",
 }
 
 # Errors where a string (or a word from a list) was expected: an unquoted YAML 1.1 bool or
@@ -51,6 +57,7 @@ _MODEL_AT: dict[tuple[str, ...], type[BaseModel]] = {
     ("instances", "*", "encryption"): models.KeyRef,
     ("instances", "*", "tde"): models.KeyRef,
     ("defaults", "tde"): models.KeyRef,
+    ("accounts", "*"): models.AccountSpec,
 }
 
 
@@ -164,7 +171,7 @@ def _unknown_field(path: Path_) -> str:
 def _pattern(path: Path_) -> tuple[str, ...]:
     """("instances", "pgm-x", "encryption") -> ("instances", "*", "encryption")."""
     parts = [str(part) for part in path]
-    if len(parts) >= 2 and parts[0] in ("kms_keys", "instances"):
+    if len(parts) >= 2 and parts[0] in ("kms_keys", "instances", "accounts"):
         parts[1] = "*"
     return tuple(parts)
 

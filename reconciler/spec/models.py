@@ -25,6 +25,7 @@ from pydantic import (
     Tag,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 from reconciler.core.rules import RDS_ENCRYPTION_TAG as RDS_ENCRYPTION_TAG
@@ -54,6 +55,13 @@ KEY_ID_PATTERN = (
     r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|key-[a-z0-9]{8,})$"
 )
 ACCOUNT_PATTERN = r"^[0-9]{16}$"
+ACCOUNT_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
+"""An `accounts:` entry's name (README, "Several accounts"): it starts with a letter, so it is
+never a 16-digit account id, and `defaults.account` can take either without ambiguity."""
+ROLE_ARN_PATTERN = r"^acs:ram::[0-9]{16}:role/[A-Za-z0-9.@_-]{1,64}$"
+ROLE_ARN_SHAPE = "acs:ram::<16-digit account>:role/<role name>"
+ACCOUNT_OR_NAME_PATTERN = r"^([0-9]{16}|[a-z][a-z0-9_-]{0,31})$"
+AccountName = Annotated[str, StringConstraints(pattern=ACCOUNT_NAME_PATTERN)]
 
 KEY_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 
@@ -150,8 +158,9 @@ class DriftDefaults(_Model):
 class Defaults(_Model):
     region: RegionId = "cn-hangzhou"
     """Region of every key and instance that does not name its own, e.g. cn-hangzhou."""
-    account: Annotated[str, StringConstraints(pattern=ACCOUNT_PATTERN)] | None = None
-    """Optional guard: the 16-digit Alibaba Cloud account id the credentials must belong to."""
+    account: Annotated[str, StringConstraints(pattern=ACCOUNT_OR_NAME_PATTERN)] | None = None
+    """Optional guard: the 16-digit Alibaba Cloud account id the credentials must belong to.
+    With `accounts:`, the name of the account of every key and instance that names none."""
     restart: RestartPolicy = RestartPolicy.MAINTENANCE_WINDOW
     """How a restarting change is applied: immediate, or in the instance's maintenance window."""
     tde: Tde | None = omitted_while(None)
@@ -334,6 +343,8 @@ class KmsKeySpec(_Model):
     """The KMS instance the key is created in (CreateKey's DKMSInstanceId), e.g.
     kst-hzz62f5ba3dnpb6v8xxxx. Omitted: defaults.kms_instance, else the region's default key
     (one per account and region). A key never moves between instances."""
+    account: AccountName | None = omitted_while(None)
+    """The `accounts:` entry the key lives in. Omitted: defaults.account."""
     default_key_rotation_purchased: StrictBool = omitted_while(False)
     """Only for a default key (no kms_instance): true says the paid rotation of the default key
     is purchased, so `rotation: {enabled: true}` may be planned. Without it, rotation of a
@@ -364,6 +375,29 @@ class InstanceSpec(_Model):
     is not managed for this instance."""
     lifecycle: InstanceLifecycle | None = omitted_while(None)
     """Nothing of an instance can be ignored (its encryption and TDE are guarded)."""
+    account: AccountName | None = omitted_while(None)
+    """The `accounts:` entry the instance lives in. Omitted: defaults.account."""
+
+
+class AccountSpec(_Model):
+    """One Alibaba Cloud account the spec manages (README, "Several accounts"): reached by
+    assuming `role_arn` with the base credentials, or with the credentials of `profile`."""
+
+    role_arn: Annotated[str, StringConstraints(pattern=ROLE_ARN_PATTERN)] | None = None
+    """The RAM role to assume (STS AssumeRole), acs:ram::<account id>:role/<name>; its trust
+    policy must allow the base credentials (`reconciler permissions --account NAME`)."""
+    profile: Annotated[str, StringConstraints(min_length=1)] | None = None
+    """Instead of role_arn: the credentials profile (alibabacloud-credentials) of the account."""
+    regions: tuple[RegionId, ...] = ()
+    """The regions of the account drift and import read; its keys and instances too."""
+    account_id: Annotated[str, StringConstraints(pattern=ACCOUNT_PATTERN)] | None = None
+    """Optional guard: the 16-digit id the credentials must land in (checked before any read)."""
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> AccountSpec:
+        if (self.role_arn is None) == (self.profile is None):
+            raise ValueError("give exactly one of role_arn (assumed with STS) and profile")
+        return self
 
 
 FLEET_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
@@ -466,6 +500,11 @@ class Spec(_Model):
     )
     """Instances chosen by selectors (tags, regions, versions, id pattern, editions), by fleet
     name; an `instances:` entry wins over a fleet."""
+    accounts: dict[AccountName, AccountSpec] = omitted_while(
+        default_factory=dict, json_schema_extra=_CLOSED
+    )
+    """Several accounts, by name (README, "Several accounts"). Omitted: the one account of the
+    credentials."""
 
     @field_validator("version", mode="before")
     @classmethod

@@ -76,6 +76,7 @@ def test_schema_prints_the_json_schema() -> None:
         "kms_keys",
         "instances",
         "fleets",
+        "accounts",
     }
     assert schema["additionalProperties"] is False
     assert "did" not in result.stderr

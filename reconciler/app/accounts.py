@@ -1,0 +1,280 @@
+"""Several accounts (README, "Several accounts"), as functions that print nothing.
+
+    parts = connect_accounts(loaded, base_clients)      # AssumeRole + the account check
+    plan = plan_accounts(parts, ...)                     # each account observed and planned alone
+    by_account = split_plan(saved, loaded)               # a saved plan, back per account
+
+The engines stay account-agnostic: each account's own spec (spec/accounts.py) is observed and
+planned with that account's clients, as one account is today; only here are the plans joined,
+their addresses prefixed `<account>/` when more than one account is declared
+(docs/plan-format.md, "Addresses with an account").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from reconciler.errors import ReconcilerError
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from reconciler.app.plan import Progress
+    from reconciler.apply.results import ApplyResult
+    from reconciler.cloud.clients import CloudClients
+    from reconciler.core.facts import ObservedState
+    from reconciler.plan.model import Plan
+    from reconciler.spec.loader import LoadedSpec
+
+SEPARATOR = "/"
+"""Between the account's name and the address: `prod/rds_encryption.pgm-...`."""
+
+
+class AccountMismatchError(ReconcilerError):
+    """The credentials of an account landed in another account than its `account_id`."""
+
+
+@dataclass(frozen=True)
+class AccountPart:
+    """One declared account: its name, its own spec, and clients acting in it."""
+
+    name: str
+    loaded: LoadedSpec
+    clients: CloudClients
+
+
+def has_accounts(loaded: LoadedSpec) -> bool:
+    return bool(loaded.spec.accounts)
+
+
+def account_loaded(loaded: LoadedSpec, name: str) -> LoadedSpec:
+    """The LoadedSpec of one account (same files and lines; its keys and instances only)."""
+    from reconciler.spec.accounts import account_spec
+
+    return dataclasses.replace(loaded, spec=account_spec(loaded.spec, name))
+
+
+def account_clients(base: CloudClients, loaded: LoadedSpec, name: str) -> CloudClients:
+    """Clients acting in account `name`: its role assumed with the base credentials, or its
+    profile's credentials. Calls are counted with the base's counter, under its limiter."""
+    from reconciler.cloud.assume import session_name
+    from reconciler.cloud.clients import CloudClients, RoleToAssume
+
+    account = loaded.spec.accounts[name]
+    settings = base.settings
+    if account.role_arn is not None:
+        role = RoleToAssume(name, account.role_arn, session_name())
+        settings = dataclasses.replace(settings, assume=role)
+    else:
+        settings = dataclasses.replace(settings, profile=account.profile, credentials=None)
+    return CloudClients(settings, retry=base.retry, limiter=base.limiter, counter=base.counter)
+
+
+def connect_accounts(loaded: LoadedSpec, base: CloudClients) -> list[AccountPart]:
+    """Every declared account, in the spec's order, with clients checked to be in it: an
+    AssumeRole refused, or an `account_id` that is not where the credentials landed, stops
+    here, before any read of any account's resources."""
+    parts = []
+    for name, account in loaded.spec.accounts.items():
+        part_loaded = account_loaded(loaded, name)
+        clients = account_clients(base, loaded, name)
+        if account.account_id is not None:
+            check_account_id(name, account.account_id, part_loaded, clients)
+        parts.append(AccountPart(name, part_loaded, clients))
+    return parts
+
+
+def check_account_id(name: str, wanted: str, loaded: LoadedSpec, clients: CloudClients) -> None:
+    """The account the credentials act in (the RDS service key's ARN, one read) is `wanted`."""
+    from reconciler.app.apply import read_account
+
+    found = read_account(loaded, clients)
+    if found != wanted:
+        raise AccountMismatchError(
+            f"account {name}: the credentials act in account {found or '(unknown)'}, but "
+            f"accounts.{name}.account_id is {wanted}; nothing was read. Fix role_arn (or the "
+            "profile) so that it leads to that account, or fix account_id"
+        )
+
+
+def prefixed_addresses(loaded: LoadedSpec) -> bool:
+    """Addresses carry the account only when more than one account is declared."""
+    return len(loaded.spec.accounts) > 1
+
+
+def plan_accounts(
+    loaded: LoadedSpec,
+    parts: list[AccountPart],
+    *,
+    parallelism: int = 16,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+    plan_id: str | None = None,
+) -> tuple[dict[str, tuple[ObservedState, Plan]], Plan]:
+    """Each account observed and planned with its own clients (one plan id for all, so a saved
+    plan's tokens are the same per account), and the one plan of them all."""
+    from reconciler.app.plan import new_plan_id, observe_and_plan
+
+    plan_id = plan_id or new_plan_id()
+    moment = now or datetime.now(UTC)
+    found = {}
+    for part in parts:
+        found[part.name] = observe_and_plan(
+            part.loaded,
+            part.clients,
+            parallelism=parallelism,
+            progress=progress,
+            now=moment,
+            plan_id=plan_id,
+        )
+    return found, combine_accounts(loaded, {name: plan for name, (_o, plan) in found.items()})
+
+
+def observe_and_plan_accounts(
+    loaded: LoadedSpec,
+    base: CloudClients,
+    *,
+    parallelism: int = 16,
+    progress: Progress | None = None,
+) -> Plan:
+    """connect_accounts() then plan_accounts(): the one plan of every declared account."""
+    parts = connect_accounts(loaded, base)
+    return plan_accounts(loaded, parts, parallelism=parallelism, progress=progress)[1]
+
+
+def combine_accounts(loaded: LoadedSpec, plans: Mapping[str, Plan]) -> Plan:
+    """One plan of every account's plan: changes account by account (each keeps its order),
+    refusals and warnings sorted again, the summary counted again; the spec digest is the whole
+    spec's, the fingerprint one of the accounts' fingerprints."""
+    from reconciler.plan.digest import spec_digest
+    from reconciler.plan.model import summarise
+
+    prefix = prefixed_addresses(loaded)
+    named = [with_account(plan, name) if prefix else plan for name, plan in plans.items()]
+    changes = [change for plan in named for change in plan.changes]
+    refusals = sorted(
+        (r for p in named for r in p.refusals), key=lambda r: (r.address, r.code.value)
+    )
+    warnings = sorted(
+        (w for p in named for w in p.warnings), key=lambda w: (w.address, w.code.value)
+    )
+    fingerprints = "\n".join(f"{name} {plan.fingerprint}" for name, plan in plans.items())
+    first = next(iter(plans.values()))
+    return first.model_copy(
+        update={
+            "fingerprint": hashlib.sha256(fingerprints.encode()).hexdigest(),
+            "spec_digest": spec_digest(loaded.spec),
+            "summary": summarise(changes, refusals),
+            "changes": changes,
+            "refusals": refusals,
+            "warnings": warnings,
+        }
+    )
+
+
+def with_account(plan: Plan, name: str) -> Plan:
+    """The plan with every address (and every reference to one) prefixed `<name>/`."""
+    return _renamed(plan, lambda address: f"{name}{SEPARATOR}{address}")
+
+
+def split_plan(saved: Plan, loaded: LoadedSpec) -> dict[str, Plan]:
+    """A saved plan of several accounts back into each account's plan, as that account's
+    own plan would be (addresses without the prefix, the account spec's digest); raises
+    ReconcilerError for a plan of another spec or an address of no declared account."""
+    from reconciler.plan.digest import spec_digest
+
+    if saved.spec_digest != spec_digest(loaded.spec):
+        raise ReconcilerError(
+            "the saved plan was made from another spec than this one (its spec digest "
+            "differs): plan again with these files (`reconciler plan -o FILE`)"
+        )
+    names = list(loaded.spec.accounts)
+    prefix = prefixed_addresses(loaded)
+    for address in _addresses(saved):
+        if prefix and address.partition(SEPARATOR)[0] not in names:
+            raise ReconcilerError(f"the saved plan's {address} names no declared account")
+    return {name: _account_part(saved, name, loaded, prefix) for name in names}
+
+
+def _account_part(saved: Plan, name: str, loaded: LoadedSpec, prefix: bool) -> Plan:
+    from reconciler.plan.digest import spec_digest
+    from reconciler.plan.model import summarise
+
+    own = f"{name}{SEPARATOR}"
+
+    def mine(address: str) -> bool:
+        return not prefix or address.startswith(own)
+
+    part = saved.model_copy(
+        update={
+            "changes": [c for c in saved.changes if mine(c.address)],
+            "refusals": [r for r in saved.refusals if mine(r.address)],
+            "warnings": [w for w in saved.warnings if mine(w.address)],
+            "spec_digest": spec_digest(account_loaded(loaded, name).spec),
+        }
+    )
+    if prefix:
+        part = _renamed(part, lambda address: address.removeprefix(own))
+    return part.model_copy(update={"summary": summarise(part.changes, part.refusals)})
+
+
+def _addresses(plan: Plan) -> list[str]:
+    return [
+        *(c.address for c in plan.changes),
+        *(r.address for r in plan.refusals),
+        *(w.address for w in plan.warnings),
+    ]
+
+
+def _renamed(plan: Plan, rename: Callable[[str], str]) -> Plan:
+    """Every address of the plan through `rename`: changes, their dependencies and the
+    `{"ref": address}` values of their parameters, refusals and warnings."""
+    changes = []
+    for change in plan.changes:
+        operations = [
+            op.model_copy(update={"params": _renamed_refs(op.params, rename)})
+            for op in change.operations
+        ]
+        changes.append(
+            change.model_copy(
+                update={
+                    "address": rename(change.address),
+                    "depends_on": [rename(a) for a in change.depends_on],
+                    "operations": operations,
+                }
+            )
+        )
+    return plan.model_copy(
+        update={
+            "changes": changes,
+            "refusals": [
+                r.model_copy(update={"address": rename(r.address)}) for r in plan.refusals
+            ],
+            "warnings": [
+                w.model_copy(update={"address": rename(w.address)}) for w in plan.warnings
+            ],
+        }
+    )
+
+
+def _renamed_refs(params: dict[str, Any], rename: Callable[[str], str]) -> dict[str, Any]:
+    from reconciler.plan.model import is_ref
+
+    return {
+        name: {**value, "ref": rename(value["ref"])} if is_ref(value) else value
+        for name, value in params.items()
+    }
+
+
+def account_result(result: ApplyResult, name: str, prefix: bool) -> ApplyResult:
+    """An account's apply result with its addresses as the combined plan spells them."""
+    from reconciler.apply.results import ApplyResult
+
+    if not prefix:
+        return result
+    return ApplyResult(
+        [dataclasses.replace(o, address=f"{name}{SEPARATOR}{o.address}") for o in result.outcomes]
+    )
