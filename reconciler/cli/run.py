@@ -68,6 +68,7 @@ def cloud_target(opts: GlobalOptions, parallelism: int, rate_limits: RateLimits 
         emulator_state=opts.emulator_state,
         parallelism=parallelism,
         rate_limits=rate_limits,
+        processes=opts.processes,
     )
 
 

@@ -66,6 +66,9 @@ class CloudSettings:
     the SDK's own default and leaves room for a slow region. A read that keeps timing out is
     tried RetryPolicy.timeout_attempts times (about 30 s), a write is not repeated."""
     connect_timeout_ms: int = 5_000
+    processes: int | None = 1
+    """Worker processes observe may read account-regions in (state/processes.py): 1 reads in
+    this process; None: one per account-region, at most one per core (`--processes`)."""
 
 
 def check_endpoint(endpoint: str) -> str:
