@@ -127,6 +127,7 @@ def observe(
                 parallelism=parallelism,
                 progress=progress,
                 now=moment,
+                read=observe,
             )
     with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="observe") as pool:
         try:

@@ -65,6 +65,8 @@ class Job:
     parallelism: int
     now: datetime
     parent: int
+    read: Callable[..., ObservedState]
+    """The in-process observe (state/observe.py), passed in: pickled by name, no import cycle."""
 
 
 class UnitClients(CloudClients):
@@ -88,8 +90,10 @@ def observe_in_processes(
     parallelism: int,
     progress: Progress | None,
     now: datetime,
+    read: Callable[..., ObservedState],
 ) -> ObservedState:
-    """Read each unit in a worker; merge the parts. Raises ObserveError (fail closed) and
+    """Read each unit in a worker (`read`: state.observe.observe, in-process there); merge the
+    parts. Raises ObserveError (fail closed) and
     Interrupted (the parent's signal; every worker is stopped first)."""
     import multiprocessing
 
@@ -103,6 +107,7 @@ def observe_in_processes(
         parallelism=parallelism,
         now=now,
         parent=os.getpid(),
+        read=read,
     )
     tasks, results = context.Queue(), context.Queue()
     for index in range(len(units)):
@@ -250,10 +255,8 @@ def _unit_clients(job: Job, index: int) -> CloudClients:
 
 
 def _read_unit(job: Job, index: int, clients: CloudClients, results: Any) -> ObservedState:
-    from reconciler.state.observe import observe
-
     unit = job.units[index]
-    return observe(
+    return job.read(
         unit_scope(job.scope, unit, reads_account=unit == job.account),
         clients,
         parallelism=job.parallelism,
