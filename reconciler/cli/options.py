@@ -20,6 +20,9 @@ class GlobalOptions:
     emulator: bool = False
     emulator_state: str = ".reconciler/emulator.sqlite"
     stats: bool = False
+    processes: int | None = None
+    """--processes: worker processes to read account-regions in; None (not given): 1, in this
+    process; 0: one per account-region, at most one per core (state/processes.py)."""
 
 
 def check_regions(_ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
@@ -130,6 +133,18 @@ def _global_option_decorators(
             hidden=hidden,
             help="Print API call counts to stderr.",
         ),
+        click.option(
+            "--processes",
+            type=click.IntRange(0, 256),
+            envvar="RECONCILER_PROCESSES",
+            default=None,
+            metavar="N",
+            hidden=hidden,
+            help="Read the cloud in up to N worker processes, one account-region each (env "
+            "RECONCILER_PROCESSES; 0: one per account-region, at most one per core). Default 1: "
+            "in this process; a process costs about a second to start, so more pay off only for "
+            "fleets of thousands of instances over several regions.",
+        ),
     ]
 
 
@@ -140,7 +155,15 @@ IGNORED_NOTE = (
 """For the help of a command that takes the global options only to ignore them."""
 
 
-_GLOBAL_NAMES = ("endpoint", "region", "profile", "use_emulator", "emulator_state", "stats")
+_GLOBAL_NAMES = (
+    "endpoint",
+    "region",
+    "profile",
+    "use_emulator",
+    "emulator_state",
+    "stats",
+    "processes",
+)
 
 
 def merge_global(opts: GlobalOptions, kwargs: dict[str, Any]) -> None:

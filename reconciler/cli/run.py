@@ -68,6 +68,7 @@ def cloud_target(opts: GlobalOptions, parallelism: int, rate_limits: RateLimits 
         emulator_state=opts.emulator_state,
         parallelism=parallelism,
         rate_limits=rate_limits,
+        processes=worker_processes(opts.processes),
     )
 
 
@@ -161,3 +162,11 @@ def render_plan(plan: Any, fmt: str, *, to_stdout: bool = True) -> str:
     from reconciler.render.text import render_text
 
     return render_text(plan, color=use_color(sys.stdout if to_stdout else sys.stderr))
+
+
+def worker_processes(given: int | None) -> int | None:
+    """CloudSettings.processes from --processes: not given 1 (in this process), 0 None (one
+    per account-region, at most one per core), else the number given."""
+    if given is None:
+        return 1
+    return None if given == 0 else given

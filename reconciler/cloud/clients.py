@@ -78,6 +78,9 @@ class CloudSettings:
     connect_timeout_ms: int = 5_000
     assume: RoleToAssume | None = None
     """Assume this role with the credentials above (STS AssumeRole) and act as it."""
+    processes: int | None = 1
+    """Worker processes observe may read account-regions in (state/processes.py): 1 reads in
+    this process; None: one per account-region, at most one per core (`--processes`)."""
 
 
 def check_endpoint(endpoint: str) -> str:

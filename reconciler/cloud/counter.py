@@ -22,6 +22,12 @@ class CallCounter:
         with self._lock:
             self._retries[f"{service}:{action}"] += 1
 
+    def add(self, counts: dict[str, int], retries: dict[str, int]) -> None:
+        """Add another counter's counts (a worker process's: state/processes.py)."""
+        with self._lock:
+            self._counts.update(counts)
+            self._retries.update(retries)
+
     @property
     def total(self) -> int:
         with self._lock:

@@ -37,6 +37,8 @@ class Target:
     parallelism: int = 16
     rate_limits: tuple[tuple[str, float], ...] | None = None
     """Per-action limits (ACTION or service:Action -> calls per second); None: the defaults."""
+    processes: int | None = 1
+    """CloudSettings.processes (`--processes`; None: one per account-region and core)."""
 
 
 @contextmanager
@@ -48,7 +50,10 @@ def open_cloud(target: Target) -> Iterator[CloudClients]:
     if not target.emulator:
         yield CloudClients(
             CloudSettings(
-                endpoint=target.endpoint, profile=target.profile, parallelism=target.parallelism
+                endpoint=target.endpoint,
+                profile=target.profile,
+                parallelism=target.parallelism,
+                processes=target.processes,
             ),
             limiter=limiter,
         )
@@ -60,6 +65,7 @@ def open_cloud(target: Target) -> Iterator[CloudClients]:
                 endpoint=emulator.endpoint,
                 credentials=StaticCredentials(EMULATOR_ACCESS_KEY_ID, EMULATOR_ACCESS_KEY_SECRET),
                 parallelism=target.parallelism,
+                processes=target.processes,
             ),
             limiter=limiter,
         )

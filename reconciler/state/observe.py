@@ -110,6 +110,25 @@ def observe(
     not-found answers become None/absent; every other failure raises ObserveError. `now` bounds
     the task-center query (default: the clock)."""
     moment = now or datetime.now(UTC)
+    requested = getattr(getattr(clients, "settings", None), "processes", 1)  # stubs: 1
+    if requested != 1:  # worker processes, one account-region each
+        from reconciler.state.processes import observe_in_processes, process_count
+        from reconciler.state.units import read_units
+
+        read_scope = ReadScope.of(scope)
+        units = read_units(read_scope)
+        count = process_count(requested, len(units))
+        if count > 1:
+            return observe_in_processes(
+                read_scope,
+                clients,
+                units,
+                count,
+                parallelism=parallelism,
+                progress=progress,
+                now=moment,
+                read=observe,
+            )
     with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="observe") as pool:
         try:
             return _Observer(ReadScope.of(scope), clients, _Loop(pool, progress), moment).run()

@@ -52,6 +52,9 @@ class ReadScope:
     """Read the TDE (DescribeDBInstanceTDE) of every PostgreSQL instance whose encryption is
     read, not only of those whose spec sets `tde` (import writes `tde:`): one call more per
     instance (kinds/rds_tde/read.py)."""
+    account_reads: bool = True
+    """Read what is account-wide (RAM, DescribeAccountKmsStatus). False: one region of several
+    read in worker processes, whose account unit reads them (state/units.py)."""
 
     @classmethod
     def of(cls, scope: Spec | ReadScope) -> ReadScope:
@@ -64,6 +67,8 @@ class ReadScope:
         return sorted(found)
 
     def effective_ram(self) -> RamSpec | None:
+        if not self.account_reads:
+            return None
         return self.spec.effective_ram() or self.ram
 
     def managed(self) -> dict[str, str]:

@@ -23,12 +23,19 @@ RESULTS = Path("bench-results")
 MISSED_EXIT = 3
 
 
-def _serve(state_path: str, port: int, ready: Any, stop: Any, restart_seconds: float) -> None:
+def _serve(
+    state_path: str,
+    port: int,
+    ready: Any,
+    stop: Any,
+    restart_seconds: float,
+    seed: str | None = None,
+) -> None:
     from reconciler.emulator.runtime import Settings
     from reconciler.emulator.server import Emulator
 
     settings = Settings(restart_seconds=restart_seconds)
-    emulator = Emulator(state_path, port=port, settings=settings)
+    emulator = Emulator(state_path, port=port, settings=settings, seed=seed)
     emulator.start()
     ready.set()
     stop.wait()
@@ -42,7 +49,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def emulator_process(restart_seconds: float = 0) -> Iterator[str]:
+def emulator_process(restart_seconds: float = 0, seed: str | None = None) -> Iterator[str]:
     """An emulator in ANOTHER process (so its CPU is not ours); yields its endpoint.
     `restart_seconds`: how long an encryption change keeps an instance busy (the emulated
     clock is real time plus an offset, so this is real time too)."""
@@ -51,11 +58,12 @@ def emulator_process(restart_seconds: float = 0) -> Iterator[str]:
     ctx = multiprocessing.get_context("spawn")
     ready, stop = ctx.Event(), ctx.Event()
     server = ctx.Process(
-        target=_serve, args=(str(workdir / "world.sqlite"), port, ready, stop, restart_seconds)
+        target=_serve,
+        args=(str(workdir / "world.sqlite"), port, ready, stop, restart_seconds, seed),
     )
     server.start()
     try:
-        if not ready.wait(30):
+        if not ready.wait(600):  # a seeded world of 10,000 instances takes a while
             raise RuntimeError("the emulator did not start")
         yield f"127.0.0.1:{port}"
     finally:

@@ -71,7 +71,10 @@ class KeyReads:
             self._read_key(self.facts.keys, name, spec.key_region(name), key.alias, by_alias=True)
         for key_id, region in sorted(self._literal_key_ids().items()):
             self._read_key(self.facts.keys_by_id, key_id, region, key_id)
-        self.reader.submit(self._on_kms_status, kms.account_status, clients, spec.defaults.region)
+        if self.scope.account_reads:  # else another process's unit reads it (state/units.py)
+            self.reader.submit(
+                self._on_kms_status, kms.account_status, clients, spec.defaults.region
+            )
         for instance_id, region in sorted(spec.kms_instances().items()):
             self.reader.submit(
                 functools.partial(self._on_kms_instance, instance_id),

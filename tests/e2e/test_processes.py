@@ -1,0 +1,230 @@
+"""Observe in worker processes, one region each (state/processes.py; docs/architecture.md,
+"Processes"), through the emulator with the real SDK: the same facts and plan as one process;
+a failed read in one worker stops the plan; a killed worker is an error naming its region; a
+signal to the CLI stops every worker (no call after it) and exits 130/143."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+
+from reconciler.app.plan import load, make_plan
+from reconciler.cloud.clients import (
+    EMULATOR_ACCESS_KEY_ID,
+    EMULATOR_ACCESS_KEY_SECRET,
+    CloudClients,
+    CloudSettings,
+    StaticCredentials,
+)
+from reconciler.emulator.runtime import Settings
+from reconciler.emulator.server import Emulator
+from reconciler.errors import ObserveError
+from reconciler.render.json import render_json
+from reconciler.state.observe import observe
+from reconciler.state.reads import ReadScope
+from tests.e2e import world
+from tests.e2e.conftest import ENV, run_cli
+
+NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+REGIONS = ("cn-hangzhou", "cn-shanghai", "cn-beijing")
+
+
+def clients(endpoint: str, processes: int) -> CloudClients:
+    credentials = StaticCredentials(EMULATOR_ACCESS_KEY_ID, EMULATOR_ACCESS_KEY_SECRET)
+    return CloudClients(
+        CloudSettings(endpoint=endpoint, credentials=credentials, processes=processes)
+    )
+
+
+def test_processes_read_the_same_facts_and_plan_as_one_process(demo: Emulator) -> None:
+    """The demo world (two regions, CMKs in KMS instances, RAM): the spec's reading, drift's
+    wider one and import's every-region one are identical, and so is the plan JSON."""
+    loaded = load(["specs"])
+    wide = ReadScope(
+        spec=loaded.spec,
+        all_instances=True,
+        keys_in_use=True,
+        all_engines=True,
+        tde_of_every_instance=True,
+    )
+    for scope in (loaded.spec, wide):
+        one, many = clients(demo.endpoint, 1), clients(demo.endpoint, 2)
+        alone = observe(scope, one, now=NOW)
+        split = observe(scope, many, now=NOW)
+        assert split == alone
+        assert split.model_dump_json() == alone.model_dump_json()
+        assert many.counter.by_action() == one.counter.by_action()  # the workers' calls counted
+    plans = [
+        render_json(
+            make_plan(
+                loaded,
+                observe(loaded.spec, clients(demo.endpoint, p), now=NOW),
+                now=NOW,
+                plan_id="0" * 32,
+            )
+        )
+        for p in (1, 2)
+    ]
+    assert plans[0] == plans[1]
+    assert json.loads(plans[0])["changes"], "the demo plan has changes to compare"
+
+
+def test_the_cli_plans_the_same_with_processes(demo: Emulator) -> None:
+    runs = [
+        run_cli("--endpoint", demo.endpoint, "--processes", p, "plan", "specs", "--format", "json")
+        for p in ("1", "2")
+    ]
+    assert [r.exit_code for r in runs] == [0, 0], runs[1].stderr
+    # plan_id and created_at are per run, and ClientTokens derive from plan_id
+    bare = [re.sub(r'"(plan_id|created_at|ClientToken)": "[^"]*"', "", r.stdout) for r in runs]
+    assert bare[0] == bare[1]
+    assert runs[0].plan["fingerprint"] == runs[1].plan["fingerprint"]
+
+
+def test_a_failed_read_in_one_worker_stops_the_plan(demo: Emulator) -> None:
+    """GetRole is read by the default region's worker only: its failure stops the whole plan
+    with that read's error (fail closed), no plan printed."""
+    world.admin(
+        demo.endpoint,
+        "POST",
+        "faults",
+        {"action": "ram:GetRole", "code": "NoPermission", "status": 403, "rate": 1.0},
+    )
+    run = run_cli("--endpoint", demo.endpoint, "--processes", "2", "plan", "specs")
+    assert run.exit_code == 1, run.stdout + run.stderr
+    assert run.stdout == ""
+    assert "GetRole" in run.stderr and "NoPermission" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_a_killed_worker_is_an_error_naming_its_region(demo: Emulator) -> None:
+    """A worker that dies never becomes a region with nothing in it."""
+    import multiprocessing
+
+    world.admin(demo.endpoint, "POST", "latency", {"ms": 300})
+    killed: list[int] = []
+
+    def kill_one() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(multiprocessing.active_children()) < 2:
+            time.sleep(0.05)
+        time.sleep(1.5)  # both at work
+        victim = multiprocessing.active_children()[0]
+        killed.append(victim.pid or 0)
+        os.kill(victim.pid or 0, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_one)
+    killer.start()
+    with pytest.raises(ObserveError, match=r"worker process reading cn-\w+ ended \(exit code -9\)"):
+        observe(load(["specs"]).spec, clients(demo.endpoint, 2), now=NOW)
+    killer.join()
+    assert killed
+
+
+# --- signals ---------------------------------------------------------------------------------
+
+INSTANCES_PER_REGION = 150
+LATENCY_MS = 200
+
+
+@pytest.fixture(scope="module")
+def slow_regions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Emulator, str]]:
+    folder = tmp_path_factory.mktemp("processes")
+    ids = {r: [f"pgm-{r[3:5]}proc{n:06d}" for n in range(INSTANCES_PER_REGION)] for r in REGIONS}
+    seed = folder / "seed.yaml"
+    seed.write_text(
+        yaml.safe_dump(
+            {
+                "regions": list(REGIONS),
+                "rds_instances": [
+                    {"id": i, "region": r, "class": "pg.x4.large.2c"}
+                    for r in REGIONS
+                    for i in ids[r]
+                ],
+            }
+        )
+    )
+    spec = folder / "spec"
+    spec.mkdir()
+    instances = {
+        i: {"region": r, "encryption": {"key": "service"}} for r in REGIONS for i in ids[r]
+    }
+    (spec / "spec.yaml").write_text(
+        yaml.safe_dump({"version": 1, "defaults": {"region": REGIONS[0]}, "instances": instances})
+    )
+    with Emulator(":memory:", settings=Settings(restart_seconds=0), seed=str(seed)) as emu:
+        world.admin(emu.endpoint, "POST", "latency", {"ms": LATENCY_MS})
+        yield emu, str(spec)
+
+
+def total(endpoint: str) -> int:
+    return int(world.admin(endpoint, "GET", "calls")["total"])
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "group"),
+    [(signal.SIGINT, 130, False), (signal.SIGTERM, 143, False), (signal.SIGINT, 130, True)],
+)
+def test_a_signal_stops_every_worker(
+    slow_regions: tuple[Emulator, str], tmp_path: Path, signum: int, code: int, group: bool
+) -> None:
+    """To the CLI process alone (a CI runner's kill) or to its whole group (Ctrl-C in a
+    terminal): every worker stops, no call is made after the exit, one line, 130/143."""
+    emu, spec = slow_regions
+    world.reset_calls(emu.endpoint)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "reconciler",
+            "--endpoint",
+            emu.endpoint,
+            "--processes",
+            "3",
+            "plan",
+            spec,
+            "--parallelism",
+            "4",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **ENV},
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 90
+    while total(emu.endpoint) < 40:  # every worker under way, far from done
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the plan never got going"
+        time.sleep(0.05)
+    at_signal = total(emu.endpoint)
+    signalled = time.monotonic()
+    if group:
+        os.killpg(process.pid, signum)
+    else:
+        process.send_signal(signum)
+    stdout, stderr = process.communicate(timeout=30)
+    took = time.monotonic() - signalled
+    after_exit = total(emu.endpoint)
+    time.sleep(1.0)
+    assert total(emu.endpoint) == after_exit, "a worker went on calling after the exit"
+    assert process.returncode == code, stderr
+    assert took < 3.0, f"took {took:.2f} s to stop"
+    assert after_exit - at_signal <= 3 * 4 * 2, (at_signal, after_exit)  # in flight only
+    assert after_exit < INSTANCES_PER_REGION * len(REGIONS)
+    assert stdout == ""
+    assert "Traceback" not in stderr, stderr
+    name = signal.Signals(signum).name
+    assert stderr.count(f"Interrupted by {name}") == 1, stderr
