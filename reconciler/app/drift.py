@@ -31,10 +31,12 @@ def drift_report(
     (managed or not: the coverage counts them), then compare. The regions read are the
     account's every region (RDS DescribeRegions), or `regions` and the spec's own when given.
     Raises ObserveError (fail closed), also when the account's regions cannot be read."""
+    from reconciler.app.fleets import with_fleet_origins, with_fleets
     from reconciler.drift.model import RunContext
     from reconciler.drift.report import build_drift
     from reconciler.state.observe import ReadScope, observe
 
+    loaded = with_fleets(loaded, clients, parallelism=parallelism)  # fleets' members: managed
     read, scope_of = coverage_regions(loaded, clients, regions)
     scope = ReadScope(spec=loaded.spec, regions=read, all_instances=True)
     started = datetime.now(UTC)  # the observation's "now": the report's read_at
@@ -46,13 +48,14 @@ def drift_report(
         spec_digest=spec_digest(loaded.files),
         regions_scope=scope_of,
     )
-    return build_drift(
+    report = build_drift(
         loaded.spec,
         observed,
         locations=loaded.locations,
         spec_files=loaded.files,
         context=context,
     )
+    return with_fleet_origins(loaded, report)
 
 
 def coverage_regions(

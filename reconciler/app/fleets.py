@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.cloud.clients import CloudClients
+    from reconciler.drift.model import DriftReport
     from reconciler.plan.model import Plan
     from reconciler.spec.loader import LoadedSpec
 
@@ -75,3 +76,12 @@ def with_fleet_notes(loaded: LoadedSpec, plan: Plan) -> Plan:
             "summary": summarise(changes, refusals),
         }
     )
+
+
+def with_fleet_origins(loaded: LoadedSpec, report: DriftReport) -> DriftReport:
+    """The drift report with `via` on the items a fleet brought in."""
+    expansion = loaded.fleets
+    if expansion is None:
+        return report
+    items = [i.model_copy(update={"via": expansion.via(i.address)}) for i in report.items]
+    return report.model_copy(update={"items": items})

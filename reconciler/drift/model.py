@@ -81,6 +81,9 @@ class DriftItem(_Frozen):
     """`file:line:col` of the resource in the spec; null when the spec does not name it."""
     controls: list[Control] = Field(default_factory=list)
     """The controls this address's configuration evidences (empty where none is known)."""
+    via: str | None = omitted_while(None)
+    """`fleets.<name>` when a fleet's selector brought the instance in (README, "Fleets
+    (selectors)"); absent otherwise."""
 
 
 class RegionCoverage(_Frozen):

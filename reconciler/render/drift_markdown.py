@@ -65,7 +65,7 @@ def _row(item: DriftItem) -> str:
     where = f" ({_cell(item.location)})" if item.location else ""
     return (
         f"| {_ICON[item.severity]} {item.severity.value} | {item.kind.value} | "
-        f"`{_cell(item.address)}`{where} | {_cell(item.message)}{_controls(item)} | "
+        f"`{_cell(item.address)}`{where}{_via(item)} | {_cell(item.message)}{_controls(item)} | "
         f"{_changes(item)} |"
     )
 
@@ -127,3 +127,7 @@ def render_drift_markdown(report: DriftReport, *, max_chars: int = MAX_CHARS) ->
         ]
     text = "\n".join(head + body + tail) + "\n"
     return text if len(text) <= max_chars else text[: max_chars - 1] + "\n"
+
+
+def _via(item: DriftItem) -> str:
+    return f" (via `{item.via}`)" if item.via else ""

@@ -111,7 +111,8 @@ def coverage_lines(coverage: Coverage) -> list[str]:
 
 
 def _item_lines(item: DriftItem, color: bool) -> list[str]:
-    head = f"  {item.severity.value.upper():<8} {item.kind.value:<9} {item.address}"
+    via = f" (via {item.via})" if item.via else ""
+    head = f"  {item.severity.value.upper():<8} {item.kind.value:<9} {item.address}{via}"
     if color:
         head = f"\x1b[{_ANSI[item.severity]}m{head}\x1b[0m"
     lines = [head, f"      {item.message}"]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.app.fleets import with_fleet_origins
 from reconciler.core.facts import ObservedState
 from reconciler.drift.model import DriftReport, Kind, Severity
 from reconciler.drift.report import DriftError, build_drift
@@ -21,7 +22,7 @@ from reconciler.render.drift_json import render_drift_json
 from reconciler.render.drift_markdown import render_drift_markdown
 from reconciler.render.drift_text import render_drift_text
 from reconciler.render.html import render_html
-from reconciler.spec.loader import load_spec
+from reconciler.spec.loader import LoadedSpec, load_spec
 
 PLAN_CASES = Path(__file__).parents[1] / "cases"
 DRIFT_CASES = Path(__file__).parent / "cases"
@@ -48,7 +49,24 @@ def build(source: Path) -> DriftReport:
     finally:
         os.chdir(previous)
     observed = ObservedState.model_validate_json((source / "observed.json").read_text())
-    return build_drift(loaded.spec, observed, locations=loaded.locations, spec_files=loaded.files)
+    if (source / "candidates.json").exists():  # fleets: expanded as app/drift.py expands them
+        loaded = _with_fleets(source, loaded)
+    report = build_drift(loaded.spec, observed, locations=loaded.locations, spec_files=loaded.files)
+    return with_fleet_origins(loaded, report)
+
+
+def _with_fleets(source: Path, loaded: LoadedSpec) -> LoadedSpec:
+    from dataclasses import replace
+
+    from reconciler.core.facts import ObservedInstance
+    from reconciler.kinds.rds_encryption.fleets import Candidate, expand
+
+    listed = json.loads((source / "candidates.json").read_text())
+    candidates = [
+        Candidate(ObservedInstance.model_validate(c["instance"]), c["tags"]) for c in listed
+    ]
+    expansion = expand(loaded.spec, candidates)
+    return replace(loaded, spec=expansion.spec, fleets=expansion, written=loaded.spec)
 
 
 def _compare(path: Path, actual: str) -> None:

@@ -182,3 +182,20 @@ def test_spec_errors_of_a_fleet_are_at_their_line(write_spec, tmp_path) -> None:
         "nowhere",
     ):
         assert needle in out, f"{needle!r} missing from {out}"
+
+
+def test_drift_counts_a_fleet_s_members_as_managed_and_names_the_fleet(demo, write_spec) -> None:  # type: ignore[no-untyped-def]
+    """Drift reads the fleets as plan does: a member that differs is drift `via` its fleet,
+    not an unmanaged instance."""
+    import json
+
+    folder = write_spec({"fleets": {"prod": fleet({"env": "prod"})}})
+    run = run_cli("--endpoint", demo.endpoint, "drift", folder, "--format", "json")
+    assert run.exit_code == 2, run.stderr
+    items = {i["address"]: i for i in json.loads(run.stdout)["items"]}
+    member = items["rds_encryption.pgm-bp1ded0000000001"]  # off, the fleet wants the service key
+    assert (member["kind"], member.get("via")) == ("changed", "fleets.prod")
+    unmanaged = {a for a, i in items.items() if i["kind"] == "unmanaged"}
+    assert not unmanaged & {f"rds_encryption.{i}" for i in PROD_HZ}
+    text = run_cli("--endpoint", demo.endpoint, "drift", folder)
+    assert "rds_encryption.pgm-bp1ded0000000001 (via fleets.prod)" in text.stdout
