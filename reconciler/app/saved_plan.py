@@ -138,6 +138,8 @@ def check_saved_plan(
     wanted = spec_digest(loaded.as_written())
     if saved.spec_digest != wanted:
         return [_other_spec(saved, loaded)]  # per-address facts mean nothing against another spec
+    if saved.shard is not None:
+        return [_a_shard(saved.shard.index, saved.shard.count)]
     findings: list[StaleFinding] = []
     if saved.refusals:
         codes = ", ".join(sorted({r.code for r in saved.refusals}))
@@ -468,3 +470,14 @@ def _observed_attr(address: str, attr: str, observed: ObservedState) -> str:
             "the cloud does not show it now: plan again"
         )
     return str(value)
+
+
+def _a_shard(index: int, count: int) -> StaleFinding:
+    """apply plans the whole spec afresh, so a shard's plan is never the fresh plan: say so
+    instead of listing every other shard's change as unreviewed (README, "Sharding")."""
+    return StaleFinding(
+        None,
+        f"the saved plan is shard {index}/{count} of a sharded plan (plan --shard): apply "
+        "carries out a whole plan only; plan without --shard and apply that (shards are for "
+        "review and drift across CI runners)",
+    )

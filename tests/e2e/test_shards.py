@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.e2e import world
-from tests.e2e.conftest import run_cli
+from tests.e2e.conftest import only_reads, run_cli
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 N = 3
@@ -145,3 +145,21 @@ def test_a_shard_without_units_plans_nothing(demo, tmp_path: Path) -> None:  # t
     assert "Shard 3/3 has no unit: nothing to plan." in run.stderr
     bad = run_cli("--endpoint", demo.endpoint, "plan", str(SPECS), "--shard", "4/3")
     assert bad.exit_code == 1 and "I must be between 1 and N" in bad.stderr
+
+
+def test_a_saved_shard_plan_is_not_applied_and_apply_says_why(spread, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """apply plans the whole spec afresh, so a shard's plan would look stale for every other
+    shard's change: it is refused up front, naming the shard, before any write."""
+    endpoint, spec = spread
+    saved = tmp_path / "shard-2.json"
+    run = run_cli("--endpoint", endpoint, "plan", str(spec), "--shard", "2/3", "-o", str(saved))
+    assert run.exit_code == 0, run.stderr
+    assert json.loads(saved.read_text())["changes"], "shard 2 has changes to apply"
+    world.reset_calls(endpoint)
+    applied = run_cli(
+        "--endpoint", endpoint, "apply", str(spec), "--plan", str(saved), "--auto-approve",
+        "--allow-restart", "--allow-irreversible",
+    )  # fmt: skip
+    assert applied.exit_code == 1
+    assert "shard 2/3" in applied.stdout + applied.stderr
+    assert only_reads(world.calls(endpoint)) == []
