@@ -36,8 +36,13 @@ def _untracked_in_repo() -> set[str] | None:
     return set(listed.stdout.splitlines())
 
 
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
-    session.config.stash[_UNTRACKED] = _untracked_in_repo()
+    if not _is_xdist_worker(session.config):  # the controller checks for every worker
+        session.config.stash[_UNTRACKED] = _untracked_in_repo()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
