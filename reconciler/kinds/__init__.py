@@ -25,7 +25,12 @@ class UnknownKindError(ReconcilerError, ValueError):
 
 
 def prefix_of(address: str) -> str:
-    """The part of `address` before its first `.` (the resource type)."""
+    """The part of `address` before its first `.` (the resource type), past an account's
+    `<account>/` (docs/plan-format.md, "Addresses with an account"; account names hold no `.`
+    and no address's type holds a `/`)."""
+    account, slash, rest = address.partition("/")
+    if slash and "." not in account:
+        address = rest
     return address.partition(".")[0]
 
 

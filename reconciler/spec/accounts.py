@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from reconciler.errors import Diagnostic
 from reconciler.spec.key_refs import key_uses
-from reconciler.spec.models import ACCOUNT_PATTERN, SERVICE_KEY, Spec, key_arn
+from reconciler.spec.models import ACCOUNT_PATTERN, SERVICE_KEY, KeyRef, Spec, key_arn
 from reconciler.spec.source import Location
 
 
@@ -29,6 +29,11 @@ def account_of_instance(spec: Spec, instance_id: str) -> str | None:
     return spec.instances[instance_id].account or _default_account(spec)
 
 
+def account_of_fleet(spec: Spec, name: str) -> str | None:
+    """The declared account a fleet selects in (None: not said, or no accounts)."""
+    return spec.fleets[name].account or _default_account(spec)
+
+
 def _default_account(spec: Spec) -> str | None:
     named = spec.defaults.account
     if named is not None and named in spec.accounts:
@@ -39,8 +44,9 @@ def _default_account(spec: Spec) -> str | None:
 
 
 def account_spec(spec: Spec, name: str) -> Spec:
-    """The spec of one declared account: its keys and instances, no `accounts:`, and its
-    `account_id` as `defaults.account` (the planner's own account guard then holds too)."""
+    """The spec of one declared account: its keys, instances and fleets (so a fleet selects
+    only in its account), no `accounts:`, and its `account_id` as `defaults.account` (the
+    planner's own account guard then holds too)."""
     account = spec.accounts[name]
     keys = {
         key: body.model_copy(update={"account": None})
@@ -52,9 +58,20 @@ def account_spec(spec: Spec, name: str) -> Spec:
         for instance_id, body in spec.instances.items()
         if account_of_instance(spec, instance_id) == name
     }
+    fleets = {
+        fleet: body.model_copy(update={"account": None})
+        for fleet, body in spec.fleets.items()
+        if account_of_fleet(spec, fleet) == name
+    }
     defaults = spec.defaults.model_copy(update={"account": account.account_id})
     return spec.model_copy(
-        update={"accounts": {}, "kms_keys": keys, "instances": instances, "defaults": defaults}
+        update={
+            "accounts": {},
+            "kms_keys": keys,
+            "instances": instances,
+            "fleets": fleets,
+            "defaults": defaults,
+        }
     )
 
 
@@ -78,6 +95,9 @@ def _named_accounts(spec: Spec) -> Iterator[tuple[str, str]]:
     for instance_id, instance in spec.instances.items():
         if instance.account is not None:
             yield f"instances.{instance_id}.account", instance.account
+    for name, fleet in spec.fleets.items():
+        if fleet.account is not None:
+            yield f"fleets.{name}.account", fleet.account
 
 
 def _unknown_names(spec: Spec, locations: dict[str, Location]) -> Iterator[Diagnostic]:
@@ -124,6 +144,13 @@ def _unassigned(spec: Spec, locations: dict[str, Location]) -> Iterator[Diagnost
                 f"instance `{instance_id}` names no account: add `account: NAME` ({choices}) or "
                 "set defaults.account",
             )
+    for name in spec.fleets:
+        if account_of_fleet(spec, name) is None:
+            yield _at(
+                locations[f"fleets.{name}"],
+                f"fleet `{name}` names no account: add `account: NAME` ({choices}) or set "
+                "defaults.account",
+            )
 
 
 def _keys_of_another_account(spec: Spec, locations: dict[str, Location]) -> Iterator[Diagnostic]:
@@ -131,6 +158,7 @@ def _keys_of_another_account(spec: Spec, locations: dict[str, Location]) -> Iter
     refused by the cloud (docs/emulator.md, "Accounts and STS")."""
     if not spec.accounts:
         return
+    yield from _fleet_keys_of_another_account(spec, locations)
     for instance_id, field, ref, where in key_uses(spec, locations):
         account = account_of_instance(spec, instance_id)
         if ref != SERVICE_KEY and ref in spec.kms_keys:
@@ -153,6 +181,24 @@ def _keys_of_another_account(spec: Spec, locations: dict[str, Location]) -> Iter
                 f"`{instance_id}` is in account {account} ({wanted}): RDS encrypts only with a "
                 "key of the instance's own account",
             )
+
+
+def _fleet_keys_of_another_account(
+    spec: Spec, locations: dict[str, Location]
+) -> Iterator[Diagnostic]:
+    """A fleet's key under kms_keys must be of the fleet's account, as an instance's."""
+    for name, fleet in spec.fleets.items():
+        account = account_of_fleet(spec, name)
+        for field, value in (("encryption", fleet.encryption), ("tde", fleet.tde)):
+            ref = value.key if isinstance(value, KeyRef) else None
+            if ref in spec.kms_keys and account_of_key(spec, ref) != account:
+                where = locations.get(f"fleets.{name}.{field}.key") or locations[f"fleets.{name}"]
+                yield _at(
+                    where,
+                    f"fleet `{name}` (account {account}) uses key `{ref}` of account "
+                    f"{account_of_key(spec, ref)} for its {field}: RDS encrypts only with a key "
+                    f"of the instance's own account; use a key of account {account}",
+                )
 
 
 def _at(where: Location, message: str) -> Diagnostic:

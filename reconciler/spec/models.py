@@ -461,6 +461,8 @@ class FleetSpec(_Model):
     strict: StrictBool = False
     """true: a matched instance that cannot be encrypted (serverless, storage, edition) is a
     refusal. false: the fleet reports them in one warning and leaves them alone."""
+    account: AccountName | None = omitted_while(None)
+    """The `accounts:` entry whose instances the fleet selects. Omitted: defaults.account."""
 
     @field_validator("select")
     @classmethod

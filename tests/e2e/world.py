@@ -69,7 +69,9 @@ def create_instance(
     engine_version: str = "16.0",
     encryption_key: str | None = None,
     role_arn: str | None = None,
+    client: Any = None,
 ) -> str:
+    """A PostgreSQL instance created through `client` (default: the emulator's own account)."""
     from alibabacloud_rds20140815 import models
 
     request = models.CreateDBInstanceRequest(
@@ -86,7 +88,7 @@ def create_instance(
         encryption_key=encryption_key,
         role_arn=role_arn,
     )
-    return rds(endpoint, region).create_dbinstance(request).body.dbinstance_id
+    return (client or rds(endpoint, region)).create_dbinstance(request).body.dbinstance_id
 
 
 def create_key(
