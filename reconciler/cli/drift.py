@@ -146,12 +146,14 @@ def _build(
     regions = given_regions(opts.region)
     opts.region = regions[0] if regions else None  # the region of a spec that names none
     loaded = load_or_raise(paths, opts)
-    if loaded.spec.accounts:  # fail closed: one account's report is not the spec's
+    if loaded.spec.accounts and shard is not None:  # fail closed: a shard is not the whole
         raise ReconcilerError(
-            "drift of a spec with `accounts:` is not supported yet: run drift with a spec of "
-            'one account (README, "Several accounts"); nothing was read'
+            "drift --shard of a spec with `accounts:` is not supported yet: run drift of the "
+            'whole spec (README, "Several accounts"); nothing was read'
         )
     with cloud(opts, parallelism, rate_limits) as clients:
+        if loaded.spec.accounts:
+            return _drift_accounts(loaded, clients, regions, parallelism), clients
         if shard is not None:
             one = with_progress(
                 lambda progress: drift_shard(
@@ -170,6 +172,17 @@ def _build(
             )
         )
     return report, clients
+
+
+def _drift_accounts(loaded: Any, clients: Any, regions: Any, parallelism: int) -> Any:
+    """Each declared account's drift with its own credentials, as one report."""
+    from reconciler.app.accounts_drift import drift_accounts
+
+    return with_progress(
+        lambda progress: drift_accounts(
+            loaded, clients, regions=regions, parallelism=parallelism, progress=progress
+        )
+    )
 
 
 def _sarif_context(spec_files: list[str], base: str | None) -> Any:

@@ -180,3 +180,14 @@ def test_a_fleet_using_a_key_of_another_account_is_refused(tmp_path: Path, endpo
     result = run(tmp_path, endpoint, "plan", _spec(tmp_path, doc))
     assert result.exit_code == 1
     assert "fleet `pay` (account beta) uses key `a-key` of account alpha" in result.output
+
+
+def test_drift_of_fleets_of_two_accounts_names_account_and_fleet(
+    tmp_path: Path, endpoint: str
+) -> None:
+    spec = _spec(tmp_path, fleets_of_two_accounts(web=fleet("alpha"), pay=fleet("beta")))
+    result = run(tmp_path, endpoint, "drift", "--format", "json", spec)
+    assert result.exit_code == 2, result.output
+    items = {i["address"]: (i["kind"], i.get("via")) for i in json.loads(result.stdout)["items"]}
+    assert items[f"alpha/rds_encryption.{A_INSTANCE}"] == ("changed", "fleets.web")
+    assert items[f"beta/rds_encryption.{B_INSTANCE}"] == ("changed", "fleets.pay")

@@ -229,10 +229,11 @@ def test_the_printed_trust_policy_lets_the_base_identity_assume_the_role(
     assert f"beta/rds_encryption.{B_INSTANCE}" in result.output
 
 
-def test_drift_of_several_accounts_is_refused_before_any_read(
+def test_drift_of_a_shard_of_several_accounts_is_refused_before_any_read(
     tmp_path: Path, endpoint: str
 ) -> None:
-    result = run(tmp_path, endpoint, "drift", "--stats", _spec(tmp_path, two_accounts()))
+    spec = _spec(tmp_path, two_accounts())
+    result = run(tmp_path, endpoint, "drift", "--stats", "--shard", "1/2", spec)
     assert result.exit_code == 1
-    assert "drift of a spec with `accounts:` is not supported yet" in result.output
+    assert "drift --shard of a spec with `accounts:` is not supported yet" in result.output
     assert "API calls" not in result.output

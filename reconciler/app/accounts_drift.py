@@ -1,0 +1,79 @@
+"""Drift of a spec with `accounts:` (README, "Several accounts"), as a function that prints
+nothing: each account's own spec reported with that account's clients (app/drift.py), then one
+report of them all (combine.py's combine_drift, as for shards).
+
+With more than one account declared, every address carries its account (`prod/rds_encryption.
+pgm-...`, as in plans) and so does each region of the coverage (`prod/cn-hangzhou`): two
+accounts' cn-hangzhou are two regions' worth of instances (docs/drift-format.md, "Several
+accounts").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from reconciler.app.plan import Progress
+    from reconciler.cloud.clients import CloudClients
+    from reconciler.drift.model import DriftReport
+    from reconciler.spec.loader import LoadedSpec
+
+
+def drift_accounts(
+    loaded: LoadedSpec,
+    base: CloudClients,
+    *,
+    regions: Sequence[str] = (),
+    parallelism: int = 16,
+    progress: Progress | None = None,
+) -> DriftReport:
+    """Every declared account connected first (a refused AssumeRole or a wrong account_id
+    stops before any read), then each account's drift: the regions `regions` names, else the
+    account's declared `regions`, else every region it has. Raises ObserveError (fail closed)
+    when any account's read fails: one account's report is not the spec's."""
+    from reconciler.app.accounts import connect_accounts, prefixed_addresses
+    from reconciler.app.drift import drift_report
+    from reconciler.combine import combine_drift
+
+    parts = connect_accounts(loaded, base)
+    reports = []
+    for part in parts:
+        read = tuple(regions) or loaded.spec.accounts[part.name].regions
+        report = drift_report(
+            part.loaded, part.clients, regions=read, parallelism=parallelism, progress=progress
+        )
+        reports.append(with_account(report, part.name) if prefixed_addresses(loaded) else report)
+    return combine_drift(_one_scope(reports))
+
+
+def with_account(report: DriftReport, name: str) -> DriftReport:
+    """The report with every address, and every coverage region, prefixed `<name>/`."""
+    from reconciler.app.accounts import SEPARATOR
+
+    def named(address: str) -> str:
+        return f"{name}{SEPARATOR}{address}"
+
+    coverage = report.coverage.model_copy(
+        update={"regions": {named(r): c for r, c in report.coverage.regions.items()}}
+    )
+    return report.model_copy(
+        update={
+            "items": [i.model_copy(update={"address": named(i.address)}) for i in report.items],
+            "checked": [named(a) for a in report.checked],
+            "ignored": [i.model_copy(update={"address": named(i.address)}) for i in report.ignored],
+            "coverage": coverage,
+        }
+    )
+
+
+def _one_scope(reports: list[DriftReport]) -> list[DriftReport]:
+    """Every report with the same regions_scope: `all` only when every account's was (an
+    account narrowed by its `regions` or by --region narrows the whole)."""
+    scopes = {r.run.regions_scope for r in reports}
+    if len(scopes) < 2:
+        return reports
+    from reconciler.drift.model import RegionsScope
+
+    run = {"regions_scope": RegionsScope.NARROWED}
+    return [r.model_copy(update={"run": r.run.model_copy(update=run)}) for r in reports]
