@@ -78,7 +78,8 @@ def drift(
     Coverage reads every region the account has (RDS DescribeRegions); --region (repeatable)
     narrows it to those regions and the spec's own, and the first is the region of a spec that
     names none. Every format says when, which account, which regions (and whether that was
-    every region), the tool version and the spec's digest.
+    every region), the tool version and the spec's digest. With `accounts:`, each account is
+    read with its own credentials and reported in one document (README, "Several accounts").
 
     PATH is a file or a folder (default specs/). `defaults.ignore` in the spec lists address
     globs whose differences are not reported (the report counts them). Exit codes: 0 in sync
