@@ -583,6 +583,28 @@ def resolve_gitlab_job(doc: dict[str, Any], name: str) -> dict[str, Any]:
     return job
 
 
+def matching_rule(job: dict[str, Any], env: dict[str, str]) -> dict[str, Any] | None:
+    """The first rule whose `if` holds ({} for a job without rules); None: the job is not in
+    the pipeline."""
+    rules = job.get("rules")
+    if rules is None:
+        return {}
+    return next((r for r in rules if "if" in r and gitlab_eval(r["if"], env)), None)
+
+
+def parallel_instances(name: str, job: dict[str, Any]) -> list[tuple[str, dict[str, str]]]:
+    """`parallel: N`: N jobs `NAME I/N` with CI_NODE_INDEX and CI_NODE_TOTAL (parallel:matrix
+    is not modelled and fails)."""
+    count = job.get("parallel")
+    if count is None:
+        return [(name, {})]
+    assert isinstance(count, int), "the harness models `parallel: N` only"
+    return [
+        (f"{name} {i}/{count}", {"CI_NODE_INDEX": str(i), "CI_NODE_TOTAL": str(count)})
+        for i in range(1, count + 1)
+    ]
+
+
 class GitLabProject:
     """A GitLab project: pipelines run here; the API the recipe calls is `api` (FakeGitLab)."""
 
@@ -622,13 +644,17 @@ class GitLabProject:
                     continue
                 job = resolve_gitlab_job(doc, name)
                 env = {**self.variables, **predefined}
-                rules = job.get("rules")
-                runs = rules is None or any(gitlab_eval(r["if"], env) for r in rules if "if" in r)
-                if not runs or blocked:
+                rule = matching_rule(job, env)
+                always = rule is not None and rule.get("when") == "always"
+                if rule is None or (blocked and not always):
                     results[name] = JobResult(name, ran=False)
                     continue
-                results[name] = self._job(name, job, doc, env, sha, branch, pipeline_id)
-                blocked = blocked or not results[name].ok
+                needed = [r for r in results.values() if r.name in _needs(job)]
+                for key, node in parallel_instances(name, job):
+                    results[key] = self._job(
+                        name, job, doc, {**env, **node}, sha, branch, pipeline_id, needed
+                    )
+                    blocked = blocked or not results[key].ok
         ran = [r for r in results.values() if r.ran]
         status = "success" if all(r.ok for r in ran) else "failed"
         self.api.record_pipeline(pipeline_id, sha, status, mr_iid, ran)
@@ -643,8 +669,12 @@ class GitLabProject:
         sha: str,
         branch: str,
         pipeline_id: int,
+        needed: list[JobResult],
     ) -> JobResult:
         workspace = self.world.workspace(sha)
+        for earlier in needed:  # `needs:` downloads the needed jobs' artifacts
+            for folder in earlier.artifacts.values():
+                shutil.copytree(folder, workspace, dirs_exist_ok=True)
         env = {**self.world.base_env(), **env, "CI_PROJECT_DIR": str(workspace)}
         env["CI_JOB_URL"] = f"https://gitlab.example/{self.path}/-/jobs/{pipeline_id}"
         for level in (doc.get("variables", {}), job.get("variables", {})):
@@ -664,17 +694,20 @@ class GitLabProject:
             status = "allowed_failure"
         else:
             status = "failed"
+        shown = (
+            f"{name} {env['CI_NODE_INDEX']}/{env['CI_NODE_TOTAL']}" if "parallel" in job else name
+        )
         result = JobResult(name, ran=True, exit_code=code, status=status, log=log)
         artifacts = job.get("artifacts", {})
         when = artifacts.get("when", "on_success")
         if when == "always" or (when == "on_success") == (status != "failed"):
             paths = [*artifacts.get("paths", []), *artifacts.get("reports", {}).values()]
-            target = self.world.root / "artifacts" / f"{pipeline_id}-{name}"
+            target = self.world.root / "artifacts" / f"{pipeline_id}-{shown.replace('/', '-')}"
             for pattern in paths:
                 for path in workspace.glob(pattern):
                     relative = path.relative_to(workspace)
                     (target / relative).parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(path, target / relative)
             if target.exists():
-                result.artifacts[name] = target
+                result.artifacts[shown] = target
         return result

@@ -23,22 +23,37 @@ import pytest
 
 from reconciler.emulator.server import Emulator
 from tests.e2e import world as cloud
-from tests.e2e.ci_harness import GitHubEvent, World, git
+from tests.e2e.ci_gitlab_api import FakeGitLab
+from tests.e2e.ci_harness import GitHubEvent, JobResult, World, git
 from tests.e2e.test_ci_recipes_run import (
     GITHUB,
+    GITLAB,
     MARKER,
     PIN,
     ROOT,
+    bot_notes,
     commit,
     github,
+    gitlab,
     load,
     merge,
     merged_push,
+    mr_pipeline,
     pull_request,
+    set_encryption,
 )
 
 GITHUB_SHARDED = ROOT / "docs" / "ci" / "github-actions-sharded.yml"
+GITLAB_SHARDED = ROOT / "docs" / "ci" / "gitlab-ci-sharded.yml"
+DRIFTED = "pgm-bp1ded0000000002"
 SERVERLESS = "  pgm-bp1sls0000000001: {encryption: {key: service}}\n"  # refused
+
+
+@pytest.fixture
+def gitlab_api() -> Iterator[FakeGitLab]:
+    api = FakeGitLab()
+    yield api
+    api.close()
 
 
 @pytest.fixture
@@ -49,7 +64,9 @@ def spread_ci(tmp_path: Path, demo: Emulator) -> Iterator[World]:
     specs = world.repo / "specs"
     shutil.copytree(ROOT / "specs", specs, ignore=shutil.ignore_patterns("examples"))
     beijing = cloud.create_instance(demo.endpoint, region="cn-beijing")
-    tokyo = cloud.create_instance(demo.endpoint, region="ap-northeast-1", encryption_key="ServiceKey")
+    tokyo = cloud.create_instance(
+        demo.endpoint, region="ap-northeast-1", encryption_key="ServiceKey"
+    )
     cloud.create_instance(demo.endpoint, region="cn-shenzhen")
     (specs / "more.yaml").write_text(
         "instances:\n"
@@ -77,55 +94,100 @@ def only_comment(repo: Any) -> dict[str, Any]:
     return comment
 
 
+def spec_edit(world: World, add: str = "", drop: str = "") -> dict[str, str | None]:
+    text = (world.repo / "specs/more.yaml").read_text()
+    return {"specs/more.yaml": text.replace(drop, "") + add}
+
+
+def assert_same_drift(sharded: JobResult, whole: JobResult, files: Path, whole_files: Path) -> None:
+    """The merged nightly report: the unsharded job's outcome, items and coverage, four files."""
+    assert (sharded.status, sharded.exit_code) == (whole.status, whole.exit_code), sharded.log
+    assert (files / "drift.html").read_text().startswith("<!DOCTYPE html>")
+    assert "<testsuite" in (files / "drift.xml").read_text()
+    merged = json.loads((files / "drift.json").read_text())
+    one = json.loads((whole_files / "drift.json").read_text())
+    assert merged["items"] == one["items"] and merged["coverage"] == one["coverage"]
+    assert DRIFTED in json.dumps(merged["items"])
+    sarif = json.loads((files / "drift.sarif").read_text())["runs"][0]["results"]
+    assert sarif == json.loads((whole_files / "drift.sarif").read_text())["runs"][0]["results"]
+
+
 def test_github_sharded_recipe_equals_the_unsharded_one(spread_ci: World) -> None:
-    whole_doc, sharded_doc = load(GITHUB), load(GITHUB_SHARDED)
-    head = commit(spread_ci, "a review")
-    whole_repo = github(spread_ci)
-    assert pull_request(whole_repo, whole_doc, head)["plan"].ok
-    expected = only_comment(whole_repo)["body"]
+    whole_doc, doc = load(GITHUB), load(GITHUB_SHARDED)
+    whole_repo, repo = github(spread_ci), github(spread_ci)
 
-    repo = github(spread_ci)
-    jobs = pull_request(repo, sharded_doc, head)
-    shards = [k for k in jobs if k.startswith("plan-shard (")]
-    assert shards == ["plan-shard (1)", "plan-shard (2)", "plan-shard (3)"]
-    assert all(jobs[k].ok for k in shards) and jobs["merge"].ok, jobs["merge"].log
-    first = only_comment(repo)
-    assert first["body"].startswith(MARKER)
-    Path("/tmp/shardci-a.md").write_text(shard_free(first["body"]))
-    Path("/tmp/shardci-b.md").write_text(shard_free(expected))
-    assert shard_free(first["body"]) == shard_free(expected)
-    shard_calls = [c for c in spread_ci.calls() if "--shard" in c.args]
-    assert sorted(c.args[c.args.index("--shard") + 1] for c in shard_calls) == [
-        "1/3", "2/3", "3/3",
+    refused = pull_request(
+        repo, doc, commit(spread_ci, "refused", spec_edit(spread_ci, SERVERLESS))
+    )
+    assert [k for k in refused if k.startswith("plan-shard")] == [
+        "plan-shard (1)", "plan-shard (2)", "plan-shard (3)",
     ]  # fmt: skip
+    assert all(refused[f"plan-shard ({i})"].ok for i in (1, 2, 3))  # a refusal is merged
+    assert refused["merge"].status == "failed" and "pgm-bp1sls0000000001" in refused["merge"].log
+    first = only_comment(repo)
+    assert "pgm-bp1sls0000000001" in first["body"] and "the plan cannot be applied" in first["body"]
 
-    refused = commit(spread_ci, "refused", {"specs/more.yaml": (spread_ci.repo / "specs/more.yaml").read_text() + SERVERLESS})
-    assert pull_request(whole_repo, whole_doc, refused)["plan"].status == "failed"
-    again = pull_request(repo, sharded_doc, refused)
-    assert again["merge"].status == "failed"
-    edited = only_comment(repo)  # edited in place
-    assert edited["id"] == first["id"] and "pgm-bp1sls0000000001" in edited["body"]
-    assert "the plan cannot be applied" in edited["body"]
+    head = commit(spread_ci, "fixed", spec_edit(spread_ci, drop=SERVERLESS))
+    assert pull_request(whole_repo, whole_doc, head)["plan"].ok
+    jobs = pull_request(repo, doc, head)
+    assert jobs["merge"].ok and jobs["plan"].ok, jobs["merge"].log
+    edited = only_comment(repo)  # one comment, edited in place
+    assert edited["id"] == first["id"] and edited["body"].startswith(MARKER)
+    assert shard_free(edited["body"]) == shard_free(only_comment(whole_repo)["body"])
+    shards = sorted(
+        c.args[c.args.index("--shard") + 1] for c in spread_ci.calls() if "--shard" in c.args
+    )
+    assert shards == ["1/3", "1/3", "2/3", "2/3", "3/3", "3/3"]
 
-    fixed = commit(spread_ci, "fixed", {"specs/more.yaml": (spread_ci.repo / "specs/more.yaml").read_text().replace(SERVERLESS, "")})
-    jobs = pull_request(repo, sharded_doc, fixed)
-    assert jobs["merge"].ok
-    assert only_comment(repo)["id"] == first["id"]
-    apply = merged_push(repo, sharded_doc, merge(spread_ci), fixed)
+    apply = merged_push(repo, doc, merge(spread_ci), head)  # the whole plan `reconciler-plan`
     assert apply.ok, apply.log
     assert json.loads((apply.artifacts["reconciler-apply"] / "apply.json").read_text())["ok"]
 
-    night_sha = git("-C", str(spread_ci.repo), "rev-parse", "main")
-    whole_night = whole_repo.run_workflow(whole_doc, GitHubEvent("schedule", night_sha, "refs/heads/main"))
-    night = repo.run_workflow(sharded_doc, GitHubEvent("schedule", night_sha, "refs/heads/main"))
-    drift, whole_drift = night["drift"], whole_night["drift"]
-    assert drift.status == whole_drift.status
-    files = drift.artifacts["reconciler-drift"]
-    assert (files / "drift.html").read_text().startswith("<!DOCTYPE html>")
-    assert "<testsuite" in (files / "drift.xml").read_text()
-    (upload,) = repo.code_scanning
-    (whole_upload,) = whole_repo.code_scanning
-    assert len(upload["sarif"]["runs"][0]["results"]) == len(whole_upload["sarif"]["runs"][0]["results"])
-    merged = json.loads((files / "drift.json").read_text())
-    whole = json.loads((whole_drift.artifacts["reconciler-drift"] / "drift.json").read_text())
-    assert merged["items"] == whole["items"] and merged["coverage"] == whole["coverage"]
+    set_encryption(spread_ci.endpoint, DRIFTED, "disabled")  # after the apply: drift (exit 2)
+    night = GitHubEvent(
+        "schedule", git("-C", str(spread_ci.repo), "rev-parse", "main"), "refs/heads/main"
+    )
+    whole = whole_repo.run_workflow(whole_doc, night)["drift"]
+    sharded = repo.run_workflow(doc, night)["drift"]
+    assert sharded.status == "failed" and "the cloud drifted" in sharded.log  # exit 2 notifies
+    assert_same_drift(
+        sharded, whole, sharded.artifacts["reconciler-drift"], whole.artifacts["reconciler-drift"]
+    )
+    assert [u["category"] for u in repo.code_scanning] == ["reconciler-drift"]  # ONE SARIF
+
+
+def test_gitlab_sharded_recipe_equals_the_unsharded_one(
+    spread_ci: World, gitlab_api: FakeGitLab
+) -> None:
+    whole_doc, doc = load(GITLAB), load(GITLAB_SHARDED)
+    project = gitlab(spread_ci, gitlab_api)
+
+    refused = mr_pipeline(
+        project, doc, commit(spread_ci, "refused", spec_edit(spread_ci, SERVERLESS))
+    )
+    assert all(refused[f"plan-shard {i}/3"].ok for i in (1, 2, 3))
+    assert refused["plan-merge"].status == "failed"
+    (first,) = bot_notes(gitlab_api)
+    assert "pgm-bp1sls0000000001" in first["body"] and "the plan cannot be applied" in first["body"]
+
+    head = commit(spread_ci, "fixed", spec_edit(spread_ci, drop=SERVERLESS))
+    assert mr_pipeline(project, whole_doc, head)["plan"].ok
+    (whole_note,) = bot_notes(gitlab_api)
+    expected = whole_note["body"]
+    jobs = mr_pipeline(project, doc, head)
+    assert jobs["plan-merge"].ok, jobs["plan-merge"].log
+    (note,) = bot_notes(gitlab_api)  # one note, edited in place
+    assert note["id"] == first["id"]
+    assert shard_free(note["body"]) == shard_free(expected)
+
+    merge_sha = merge(spread_ci)
+    gitlab_api.commit_mrs[merge_sha] = [{"iid": 3, "state": "merged"}]
+    apply = project.run_pipeline(doc, "push", merge_sha, "main")["apply"]
+    assert apply.ok, apply.log  # the whole plan of the job `plan`
+
+    set_encryption(spread_ci.endpoint, DRIFTED, "disabled")  # after the apply: drift (exit 2)
+    whole = project.run_pipeline(whole_doc, "schedule", merge_sha, "main")["drift"]
+    sharded = project.run_pipeline(doc, "schedule", merge_sha, "main")["drift"]
+    assert sharded.status == "allowed_failure" and sharded.exit_code == 2  # drift: a warning
+    assert_same_drift(sharded, whole, sharded.artifacts["drift"], whole.artifacts["drift"])
+    assert doc["drift"]["artifacts"]["reports"]["junit"] == "drift.xml"
