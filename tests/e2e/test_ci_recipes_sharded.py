@@ -21,10 +21,11 @@ from typing import Any
 
 import pytest
 
+from reconciler import __version__
 from reconciler.emulator.server import Emulator
 from tests.e2e import world as cloud
 from tests.e2e.ci_gitlab_api import FakeGitLab
-from tests.e2e.ci_harness import GitHubEvent, JobResult, World, git
+from tests.e2e.ci_harness import GitHubEvent, JobResult, World, git, resolve_gitlab_job
 from tests.e2e.test_ci_recipes_run import (
     GITHUB,
     GITLAB,
@@ -191,3 +192,28 @@ def test_gitlab_sharded_recipe_equals_the_unsharded_one(
     assert sharded.status == "allowed_failure" and sharded.exit_code == 2  # drift: a warning
     assert_same_drift(sharded, whole, sharded.artifacts["drift"], whole.artifacts["drift"])
     assert doc["drift"]["artifacts"]["reports"]["junit"] == "drift.xml"
+
+
+def test_the_sharded_recipes_pin_this_release_and_give_the_apply_role_to_apply_alone() -> None:
+    """As the unsharded recipes (tests/e2e/test_drift_ci_recipes.py): the merge jobs read no
+    cloud, so they hold no role and no OIDC token."""
+    github_doc, gitlab_doc = load(GITHUB_SHARDED), load(GITLAB_SHARDED)
+    for path in (GITHUB_SHARDED, GITLAB_SHARDED):
+        assert f'RECONCILER_VERSION: "{__version__}"' in path.read_text()
+    roles = {
+        n: j.get("env", {}).get("ALIBABA_CLOUD_ROLE_ARN") for n, j in github_doc["jobs"].items()
+    }
+    read, write = "${{ vars.RECONCILER_READ_ROLE_ARN }}", "${{ vars.RECONCILER_APPLY_ROLE_ARN }}"
+    assert roles == {
+        "plan-shard": read, "plan": read, "merge": None,
+        "apply": write, "drift-shard": read, "drift": None,
+    }  # fmt: skip
+    assert "id-token" not in github_doc["jobs"]["merge"]["permissions"]
+    jobs = {
+        n: resolve_gitlab_job(gitlab_doc, n)
+        for n in gitlab_doc
+        if n[0] != "." and "script" in gitlab_doc[n]
+    }
+    gl_roles = {n: j.get("variables", {}).get("ALIBABA_CLOUD_ROLE_ARN") for n, j in jobs.items()}
+    assert [n for n, r in gl_roles.items() if r == "$RECONCILER_APPLY_ROLE_ARN"] == ["apply"]
+    assert gl_roles["plan-merge"] is None and "id_tokens" not in jobs["plan-merge"]
