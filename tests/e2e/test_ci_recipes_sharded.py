@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -217,3 +218,24 @@ def test_the_sharded_recipes_pin_this_release_and_give_the_apply_role_to_apply_a
     gl_roles = {n: j.get("variables", {}).get("ALIBABA_CLOUD_ROLE_ARN") for n, j in jobs.items()}
     assert [n for n, r in gl_roles.items() if r == "$RECONCILER_APPLY_ROLE_ARN"] == ["apply"]
     assert gl_roles["plan-merge"] is None and "id_tokens" not in jobs["plan-merge"]
+
+
+def test_a_cloud_that_moves_between_the_shards_and_the_whole_plan_fails_the_merge(
+    spread_ci: World,
+) -> None:
+    """The comment shows the shards' merge, apply applies the whole plan: when they differ (the
+    cloud moved between their reads) the merge job fails and the comment names the address, so
+    no successful run holds a plan the comment did not show."""
+    doc, repo = load(GITHUB_SHARDED), github(spread_ci)
+    change = (
+        f'"{sys.executable}" -c "from tests.e2e.test_ci_recipes_run import set_encryption; '
+        f"set_encryption('{spread_ci.endpoint}', '{DRIFTED}', 'disabled')\""
+    )
+    steps = doc["jobs"]["plan"]["steps"]
+    steps.insert(next(i for i, s in enumerate(steps) if s.get("id") == "plan"), {"run": change})
+    jobs = pull_request(repo, doc, commit(spread_ci, "a review"))
+    assert jobs["plan"].ok and all(jobs[f"plan-shard ({i})"].ok for i in (1, 2, 3))
+    assert jobs["merge"].status == "failed"
+    body = only_comment(repo)["body"]
+    assert "the cloud moved between their reads" in body and DRIFTED in body
+    assert repo.state["runs"][-1]["conclusion"] == "failure"  # apply will not take this plan
