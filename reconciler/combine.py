@@ -17,6 +17,7 @@ from reconciler.drift.report import coverage_of
 from reconciler.drift.report import summarise as summarise_drift
 from reconciler.errors import ReconcilerError
 from reconciler.plan.model import Plan, summarise
+from reconciler.plan.order import order_changes
 
 T = TypeVar("T")
 UNKNOWN = RunInfo().account_id
@@ -27,7 +28,7 @@ class CombineError(ReconcilerError, ValueError):
 
 
 def combine_plans(parts: Sequence[Plan]) -> Plan:
-    """One plan of every part's changes, each part's order kept, parts in the order given.
+    """One plan of every part's changes, in the planner's apply order.
 
     The result is a report of the whole, not a plan to apply: its parts' plan ids differ (the
     ClientTokens derive from them), so it has none and each shard applies its own plan."""
@@ -35,7 +36,12 @@ def combine_plans(parts: Sequence[Plan]) -> Plan:
     _same("plan format version", [p.format_version for p in parts])
     _same("spec digest", [p.spec_digest for p in parts])
     _disjoint([_plan_addresses(p) for p in parts])
-    changes = [c for p in parts for c in p.changes]
+    # The planner's apply order over all parts (reconciler/plan/order.py), so the merged plan
+    # lists its changes as one unsharded plan would; each part's own edges are kept.
+    changes = order_changes(
+        {c.address: c for p in parts for c in p.changes},
+        {(first, c.address) for p in parts for c in p.changes for first in c.depends_on},
+    )
     refusals = sorted(
         (r for p in parts for r in p.refusals), key=lambda r: (r.address, r.code.value)
     )

@@ -25,6 +25,7 @@ file is an error).
 from __future__ import annotations
 
 import base64
+import fnmatch
 import json
 import os
 import re
@@ -33,6 +34,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import product
 from pathlib import Path
 from typing import Any
 
@@ -290,9 +292,13 @@ class GitHubRepo:
         `gh run list` with its conclusion and artifacts."""
         self.world.runs += 1
         run_id = 9000 + self.world.runs
-        results = {
-            name: self._job(doc, name, job, event, run_id) for name, job in doc["jobs"].items()
-        }
+        self.run_artifacts: dict[str, Path] = {}
+        results: dict[str, JobResult] = {}
+        for name, job in doc["jobs"].items():
+            needed = [r for r in results.values() if r.name in _needs(job)]
+            for key, matrix in matrix_instances(name, job):
+                run = Needs(matrix, needed)
+                results[key] = self._job(doc, name, job, event, run_id, run)
         ran = [r for r in results.values() if r.ran]
         artifacts = {k: str(v) for r in ran for k, v in r.artifacts.items()}
         record = {
@@ -307,10 +313,17 @@ class GitHubRepo:
         return results
 
     def _job(
-        self, doc: dict[str, Any], name: str, job: dict[str, Any], event: GitHubEvent, run_id: int
+        self,
+        doc: dict[str, Any],
+        name: str,
+        job: dict[str, Any],
+        event: GitHubEvent,
+        run_id: int,
+        run: Needs,
     ) -> JobResult:
-        workspace = self.world.root / f"gh-{run_id}-{name}"
-        temp = self.world.root / f"gh-{run_id}-{name}-tmp"
+        suffix = "-".join(str(v) for v in run.matrix.values())
+        workspace = self.world.root / f"gh-{run_id}-{name}{suffix}"
+        temp = self.world.root / f"gh-{run_id}-{name}{suffix}-tmp"
         github = {
             "event_name": event.name,
             "sha": event.sha,
@@ -333,13 +346,14 @@ class GitHubRepo:
                 "steps": steps,
                 "runner": {"temp": str(temp)},
                 "secrets": {},
+                "matrix": run.matrix,
             }
             value: Any = roots[head]
             for part in rest:
                 value = value.get(part) if isinstance(value, dict) else None
             return value
 
-        if "if" in job and not gh_eval(job["if"], lookup, False):
+        if not run.should_run(job, lookup):
             return JobResult(name, ran=False)
         workspace.mkdir()
         temp.mkdir()
@@ -434,6 +448,8 @@ class GitHubRepo:
             return bool(given.get("python-version")), "python ready\n"
         if action == "actions/upload-artifact":
             return self._upload(given, workspace, result)
+        if action == "actions/download-artifact":
+            return self._download(given, workspace)
         if action == "github/codeql-action/upload-sarif":
             sarif = json.loads((workspace / given["sarif_file"]).read_text())
             assert sarif["runs"], "an empty SARIF upload"
@@ -445,7 +461,7 @@ class GitHubRepo:
         self, given: dict[str, str], workspace: Path, result: JobResult
     ) -> tuple[bool, str]:
         name = given["name"]
-        if name in result.artifacts:
+        if name in self.run_artifacts:
             return False, f"an artifact named {name} exists already in this run\n"
         hidden = given.get("include-hidden-files", "false") == "true"
         target = self.world.root / "artifacts" / f"{self.world.runs}-{name}"
@@ -461,8 +477,58 @@ class GitHubRepo:
         if not found and given.get("if-no-files-found", "warn") == "error":
             return False, "no files found\n"
         if found:
-            result.artifacts[name] = target
+            result.artifacts[name] = self.run_artifacts[name] = target
         return True, f"uploaded {found}\n"
+
+    def _download(self, given: dict[str, str], workspace: Path) -> tuple[bool, str]:
+        """download-artifact@v4 of this run's artifacts by `name` or `pattern`; with
+        merge-multiple all into `path`, else each into `path/NAME`."""
+        pattern = given.get("name") or given.get("pattern") or "*"
+        names = sorted(n for n in self.run_artifacts if fnmatch.fnmatchcase(n, pattern))
+        if not names:
+            return False, f"no artifact matches {pattern}\n"
+        into = workspace / given.get("path", ".")
+        together = given.get("merge-multiple", "false") == "true" or "name" in given
+        for name in names:
+            shutil.copytree(
+                self.run_artifacts[name], into if together else into / name, dirs_exist_ok=True
+            )
+        return True, f"downloaded {names}\n"
+
+
+def _needs(job: dict[str, Any]) -> list[str]:
+    needs = job.get("needs", [])
+    return [needs] if isinstance(needs, str) else list(needs)
+
+
+def matrix_instances(name: str, job: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(the job's name as GitHub shows it, its `matrix` context) for each combination of
+    `strategy.matrix` (lists only; include/exclude are not modelled and fail)."""
+    matrix = job.get("strategy", {}).get("matrix")
+    if not matrix:
+        return [(name, {})]
+    unmodelled = set(matrix) & {"include", "exclude"}
+    assert not unmodelled, f"the harness does not model matrix {unmodelled}"
+    combos = [dict(zip(matrix, values, strict=True)) for values in product(*matrix.values())]
+    return [(f"{name} ({', '.join(str(v) for v in c.values())})", c) for c in combos]
+
+
+@dataclass
+class Needs:
+    """One job instance's matrix values and the results of the jobs it `needs`: GitHub runs a
+    job only when every needed job succeeded, unless its `if` calls a status function
+    (always(), failure()), which then sees the needed jobs' outcome."""
+
+    matrix: dict[str, Any]
+    needed: list[JobResult]
+
+    def should_run(self, job: dict[str, Any], lookup: Callable[[str], Any]) -> bool:
+        failed = any(r.ran and not r.ok for r in self.needed)
+        skipped = any(not r.ran for r in self.needed)
+        condition = str(job.get("if", "true"))
+        if re.search(rf"\b({'|'.join(STATUS_FUNCTIONS)})\(", condition):
+            return bool(gh_eval(condition, lookup, failed))
+        return not failed and not skipped and bool(gh_eval(condition, lookup, False))
 
 
 # --- GitLab CI ----------------------------------------------------------------------------
@@ -517,6 +583,28 @@ def resolve_gitlab_job(doc: dict[str, Any], name: str) -> dict[str, Any]:
     return job
 
 
+def matching_rule(job: dict[str, Any], env: dict[str, str]) -> dict[str, Any] | None:
+    """The first rule whose `if` holds ({} for a job without rules); None: the job is not in
+    the pipeline."""
+    rules = job.get("rules")
+    if rules is None:
+        return {}
+    return next((r for r in rules if "if" in r and gitlab_eval(r["if"], env)), None)
+
+
+def parallel_instances(name: str, job: dict[str, Any]) -> list[tuple[str, dict[str, str]]]:
+    """`parallel: N`: N jobs `NAME I/N` with CI_NODE_INDEX and CI_NODE_TOTAL (parallel:matrix
+    is not modelled and fails)."""
+    count = job.get("parallel")
+    if count is None:
+        return [(name, {})]
+    assert isinstance(count, int), "the harness models `parallel: N` only"
+    return [
+        (f"{name} {i}/{count}", {"CI_NODE_INDEX": str(i), "CI_NODE_TOTAL": str(count)})
+        for i in range(1, count + 1)
+    ]
+
+
 class GitLabProject:
     """A GitLab project: pipelines run here; the API the recipe calls is `api` (FakeGitLab)."""
 
@@ -556,13 +644,17 @@ class GitLabProject:
                     continue
                 job = resolve_gitlab_job(doc, name)
                 env = {**self.variables, **predefined}
-                rules = job.get("rules")
-                runs = rules is None or any(gitlab_eval(r["if"], env) for r in rules if "if" in r)
-                if not runs or blocked:
+                rule = matching_rule(job, env)
+                always = rule is not None and rule.get("when") == "always"
+                if rule is None or (blocked and not always):
                     results[name] = JobResult(name, ran=False)
                     continue
-                results[name] = self._job(name, job, doc, env, sha, branch, pipeline_id)
-                blocked = blocked or not results[name].ok
+                needed = [r for r in results.values() if r.name in _needs(job)]
+                for key, node in parallel_instances(name, job):
+                    results[key] = self._job(
+                        name, job, doc, {**env, **node}, sha, branch, pipeline_id, needed
+                    )
+                    blocked = blocked or not results[key].ok
         ran = [r for r in results.values() if r.ran]
         status = "success" if all(r.ok for r in ran) else "failed"
         self.api.record_pipeline(pipeline_id, sha, status, mr_iid, ran)
@@ -577,8 +669,12 @@ class GitLabProject:
         sha: str,
         branch: str,
         pipeline_id: int,
+        needed: list[JobResult],
     ) -> JobResult:
         workspace = self.world.workspace(sha)
+        for earlier in needed:  # `needs:` downloads the needed jobs' artifacts
+            for folder in earlier.artifacts.values():
+                shutil.copytree(folder, workspace, dirs_exist_ok=True)
         env = {**self.world.base_env(), **env, "CI_PROJECT_DIR": str(workspace)}
         env["CI_JOB_URL"] = f"https://gitlab.example/{self.path}/-/jobs/{pipeline_id}"
         for level in (doc.get("variables", {}), job.get("variables", {})):
@@ -598,17 +694,20 @@ class GitLabProject:
             status = "allowed_failure"
         else:
             status = "failed"
+        shown = (
+            f"{name} {env['CI_NODE_INDEX']}/{env['CI_NODE_TOTAL']}" if "parallel" in job else name
+        )
         result = JobResult(name, ran=True, exit_code=code, status=status, log=log)
         artifacts = job.get("artifacts", {})
         when = artifacts.get("when", "on_success")
         if when == "always" or (when == "on_success") == (status != "failed"):
             paths = [*artifacts.get("paths", []), *artifacts.get("reports", {}).values()]
-            target = self.world.root / "artifacts" / f"{pipeline_id}-{name}"
+            target = self.world.root / "artifacts" / f"{pipeline_id}-{shown.replace('/', '-')}"
             for pattern in paths:
                 for path in workspace.glob(pattern):
                     relative = path.relative_to(workspace)
                     (target / relative).parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(path, target / relative)
             if target.exists():
-                result.artifacts[name] = target
+                result.artifacts[shown] = target
         return result

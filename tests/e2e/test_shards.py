@@ -82,6 +82,8 @@ def test_three_plan_shards_merged_equal_the_unsharded_plan(spread, tmp_path: Pat
     assert merged_run.exit_code == code == 1  # the demo refuses serverless and SSD instances
     by_address = {c["address"]: _tokenless(c) for c in whole["changes"]}
     assert {c["address"]: _tokenless(c) for c in merged["changes"]} == by_address
+    order = [c["address"] for c in merged["changes"]]
+    assert order == [c["address"] for c in whole["changes"]]  # the unsharded apply order
     assert any(a.startswith("ram_") for a in by_address)  # RAM is planned, by one shard
     for field in ("refusals", "warnings", "summary", "spec_digest"):
         assert merged[field] == whole[field], field

@@ -46,7 +46,9 @@ def _plan(*changes: Change, refused: str = "", warned: str = "", **fields: objec
     )
 
 
-def test_plans_concatenate_in_part_order_and_resort_refusals_and_warnings() -> None:
+def test_plans_merge_in_the_planners_apply_order_and_resort_refusals_and_warnings() -> None:
+    """Changes in the order one unsharded plan gives (reconciler/plan/order.py: kind, then
+    address, within the parts' dependency edges), not part by part."""
     first = _plan(
         _change("pgm-b", "cn-hangzhou"),
         _change("pgm-a", "cn-hangzhou"),
@@ -61,8 +63,8 @@ def test_plans_concatenate_in_part_order_and_resort_refusals_and_warnings() -> N
     )
     merged = combine_plans([first, second])
     assert [c.address for c in merged.changes] == [
-        "rds_encryption.pgm-b",
         "rds_encryption.pgm-a",
+        "rds_encryption.pgm-b",
         "rds_encryption.pgm-c",
     ]
     assert [r.address for r in merged.refusals] == ["rds_encryption.pgm-d", "rds_encryption.pgm-z"]
