@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.app.plan import Progress
     from reconciler.cloud.clients import CloudClients
-    from reconciler.drift.model import DriftReport
+    from reconciler.drift.model import DriftReport, RegionsScope
     from reconciler.spec.loader import LoadedSpec
 
 
@@ -35,14 +35,21 @@ def drift_accounts(
     from reconciler.app.accounts import connect_accounts, prefixed_addresses
     from reconciler.app.drift import drift_report
     from reconciler.combine import combine_drift
+    from reconciler.drift.model import RegionsScope
 
     parts = connect_accounts(loaded, base)
     reports = []
     for part in parts:
-        read = tuple(regions) or loaded.spec.accounts[part.name].regions
+        declared = loaded.spec.accounts[part.name].regions
         report = drift_report(
-            part.loaded, part.clients, regions=read, parallelism=parallelism, progress=progress
+            part.loaded,
+            part.clients,
+            regions=tuple(regions) or declared,
+            parallelism=parallelism,
+            progress=progress,
         )
+        if declared and not regions:  # the spec narrowed it, not --region
+            report = _scoped(report, RegionsScope.SPEC)
         reports.append(with_account(report, part.name) if prefixed_addresses(loaded) else report)
     return combine_drift(_one_scope(reports))
 
@@ -55,7 +62,13 @@ def with_account(report: DriftReport, name: str) -> DriftReport:
         return f"{name}{SEPARATOR}{address}"
 
     coverage = report.coverage.model_copy(
-        update={"regions": {named(r): c for r, c in report.coverage.regions.items()}}
+        update={
+            "regions": {named(r): c for r, c in report.coverage.regions.items()},
+            "unencrypted": [
+                u.model_copy(update={"region": named(u.region)})
+                for u in report.coverage.unencrypted
+            ],
+        }
     )
     return report.model_copy(
         update={
@@ -68,12 +81,17 @@ def with_account(report: DriftReport, name: str) -> DriftReport:
 
 
 def _one_scope(reports: list[DriftReport]) -> list[DriftReport]:
-    """Every report with the same regions_scope: `all` only when every account's was (an
-    account narrowed by its `regions` or by --region narrows the whole)."""
+    """Every report with the same regions_scope: `all` only when every account's was; else
+    `narrowed` when --region narrowed any, else `spec` (an account's `regions:` narrowed it)."""
+    from reconciler.drift.model import RegionsScope
+
     scopes = {r.run.regions_scope for r in reports}
     if len(scopes) < 2:
         return reports
-    from reconciler.drift.model import RegionsScope
+    one = RegionsScope.NARROWED if RegionsScope.NARROWED in scopes else RegionsScope.SPEC
+    return [_scoped(r, one) for r in reports]
 
-    run = {"regions_scope": RegionsScope.NARROWED}
-    return [r.model_copy(update={"run": r.run.model_copy(update=run)}) for r in reports]
+
+def _scoped(report: DriftReport, scope: RegionsScope) -> DriftReport:
+    run = report.run.model_copy(update={"regions_scope": scope})
+    return report.model_copy(update={"run": run})

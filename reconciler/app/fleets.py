@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.cloud.clients import CloudClients
-    from reconciler.drift.model import DriftReport
+    from reconciler.drift.model import DriftItem, DriftReport
+    from reconciler.kinds.rds_encryption.fleets import Expansion
     from reconciler.plan.model import Plan
     from reconciler.spec.loader import LoadedSpec
 
@@ -79,9 +80,20 @@ def with_fleet_notes(loaded: LoadedSpec, plan: Plan) -> Plan:
 
 
 def with_fleet_origins(loaded: LoadedSpec, report: DriftReport) -> DriftReport:
-    """The drift report with `via` on the items a fleet brought in."""
+    """The drift report with `via` on the items a fleet brought in, and on the members it
+    left alone as unencryptable: still unmanaged, but not to be added under `instances:`."""
     expansion = loaded.fleets
     if expansion is None:
         return report
-    items = [i.model_copy(update={"via": expansion.via(i.address)}) for i in report.items]
+    items = [_noted(i, expansion) for i in report.items]
     return report.model_copy(update={"items": items})
+
+
+def _noted(item: DriftItem, expansion: Expansion) -> DriftItem:
+    from reconciler.drift.model import Kind
+
+    alone = expansion.left_alone(item.address) if item.kind is Kind.UNMANAGED else None
+    if alone is None:
+        return item.model_copy(update={"via": expansion.via(item.address)})
+    fleet, message = alone
+    return item.model_copy(update={"via": fleet, "message": message})

@@ -160,7 +160,8 @@ class RegionsScope(StrEnum):
     NARROWED = "narrowed"
     """Those `--region` named, and the spec's own."""
     SPEC = "spec"
-    """The spec's regions only (a report built without the account's list, e.g. in tests)."""
+    """The spec's regions only: an account's declared `regions:` (README, "Several
+    accounts"), or a report built without the account's list (the golden tests)."""
 
 
 class RunContext(_Frozen):

@@ -120,3 +120,32 @@ def test_drift_stops_when_one_account_cannot_be_reached(
     assert result.exit_code == 1
     assert "account beta: cannot assume role " + CLOSED_ARN in result.output
     assert "pgm-" not in result.output  # no report of alpha alone
+
+
+def test_unencrypted_instances_carry_their_account(
+    tmp_path: Path, world_of_two: tuple[str, str, str]
+) -> None:
+    """The coverage's list of unencrypted instances names each one's account, as its region's
+    coverage does: two accounts may each have a cn-hangzhou."""
+    endpoint, _, b_new = world_of_two
+    _, report = drift_json(tmp_path, endpoint, _spec(tmp_path, two_accounts()))
+    listed = {u["instance_id"]: u["region"] for u in report["coverage"]["unencrypted"]}
+    assert listed[b_new] == "beta/cn-hangzhou"
+    assert set(listed.values()) <= set(report["coverage"]["regions"])
+    text = run(tmp_path, endpoint, "drift", _spec(tmp_path, two_accounts()))
+    assert f"{b_new} (beta/cn-hangzhou, unmanaged)" in text.output
+
+
+def test_an_account_s_regions_are_not_called_a_region_option(
+    tmp_path: Path, world_of_two: tuple[str, str, str]
+) -> None:
+    """Drift reads an account's declared `regions:` only; the report must not say --region
+    narrowed it when no --region was given."""
+    endpoint, _, _ = world_of_two
+    spec = two_accounts()
+    for account in spec["accounts"].values():
+        account["regions"] = ["cn-hangzhou"]
+    text = run(tmp_path, endpoint, "drift", _spec(tmp_path, spec))
+    assert text.exit_code == 2, text.output
+    assert "--region" not in text.output.split("Regions read:")[1].splitlines()[0]
+    assert "the spec's regions only" in text.output.split("Regions read:")[1].splitlines()[0]

@@ -199,3 +199,19 @@ def test_drift_counts_a_fleet_s_members_as_managed_and_names_the_fleet(demo, wri
     assert not unmanaged & {f"rds_encryption.{i}" for i in PROD_HZ}
     text = run_cli("--endpoint", demo.endpoint, "drift", folder)
     assert "rds_encryption.pgm-bp1ded0000000001 (via fleets.prod)" in text.stdout
+
+
+def test_drift_names_the_fleet_of_a_member_it_cannot_encrypt(demo, write_spec) -> None:  # type: ignore[no-untyped-def]
+    """A member the fleet leaves alone (serverless) is still unmanaged, but drift says which
+    fleet selected it and why it is left alone: "Add it under instances" would be refused."""
+    import json
+
+    folder = write_spec({"fleets": {"prod": fleet({"env": "prod"})}})
+    run = run_cli("--endpoint", demo.endpoint, "drift", folder, "--format", "json")
+    assert run.exit_code == 2, run.stderr
+    items = {i["address"]: i for i in json.loads(run.stdout)["items"]}
+    left = items["rds_encryption.pgm-bp1sls0000000001"]
+    assert (left["kind"], left.get("via")) == ("unmanaged", "fleets.prod")
+    assert "cannot be encrypted" in left["message"]
+    assert "Add it under instances" not in left["message"]
+    assert "strict" in left["message"]

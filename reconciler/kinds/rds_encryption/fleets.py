@@ -52,6 +52,20 @@ class Expansion:
     """Instance id -> `fleets.<name>` of every instance a fleet added."""
     refusals: tuple[Finding, ...] = ()
     warnings: tuple[Finding, ...] = ()
+    left_out: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Instance id -> (`fleets.<name>`, why) of every member left alone as unencryptable."""
+
+    def left_alone(self, address: str) -> tuple[str, str] | None:
+        """(`fleets.<name>`, what drift says) of a member left alone as unencryptable: still
+        unmanaged, but adding it under `instances:` would be refused."""
+        kind, _, instance_id = address.partition(".")
+        if kind != "rds_encryption" or instance_id not in self.left_out:
+            return None
+        fleet, why = self.left_out[instance_id]
+        return fleet, (
+            f"{instance_id} is selected by `{fleet}` but cannot be encrypted ({why}), so it is "
+            "left alone. Narrow the selector to leave it out, or set `strict: true` to refuse it"
+        )
 
     def via(self, address: str) -> str | None:
         """The fleet an instance's address (disk or TDE) came from; None otherwise."""
@@ -83,6 +97,7 @@ def expand(spec: Spec, candidates: list[Candidate]) -> Expansion:
     origins: dict[str, str] = {}
     refusals: list[Finding] = []
     left_out: dict[str, list[str]] = {}
+    alone: dict[str, tuple[str, str]] = {}
     for candidate in sorted(candidates, key=lambda c: c.instance.instance_id):
         instance_id = candidate.instance.instance_id
         if instance_id in spec.instances:
@@ -101,6 +116,7 @@ def expand(spec: Spec, candidates: list[Candidate]) -> Expansion:
         if problems and not all(spec.fleets[n].strict for n in chosen):
             for n in chosen:
                 left_out.setdefault(n, []).append(f"{instance_id} ({_why(problems)})")
+            alone[instance_id] = (origin(name), _why(problems))
             continue
         added[instance_id] = wants[name]
         origins[instance_id] = origin(name)
@@ -110,6 +126,7 @@ def expand(spec: Spec, candidates: list[Candidate]) -> Expansion:
         origins=origins,
         refusals=tuple(refusals),
         warnings=tuple(_left_out(n, ids) for n, ids in sorted(left_out.items())),
+        left_out=alone,
     )
 
 
