@@ -13,6 +13,9 @@ PY="$ROOT/.venv/bin/python"
 SPEC=specs/examples/company-fleet
 REPORT_DIR=${DEMO_FLEET_REPORT_DIR:-$ROOT/.reconciler}
 
+fail() { echo "demo-fleet: $*" >&2; exit 1; }
+[ -x "$R" ] || fail "$R is missing: run make demo-fleet (it creates .venv/ first)"
+
 # A fresh work folder: the spec is copied there so apply's journal and locks (.reconciler/ of
 # the working directory) stay out of the checkout and die with the demo.
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/reconciler-demo-fleet.XXXXXX")
@@ -26,19 +29,17 @@ mkdir -p "$WORK/specs/examples" "$REPORT_DIR"
 cp -R "$ROOT/$SPEC" "$WORK/$SPEC"
 cd "$WORK"
 
-fail() { echo "demo-fleet: $*" >&2; exit 1; }
-
 # The emulator in a process of its own (the real SDK talks to it over HTTP); its first stdout
 # line is its URL. A restart lasts one second on its clock.
 "$R" emulator serve --seed company-fleet --restart-seconds 1 >"$WORK/emulator.out" 2>"$WORK/emulator.err" &
 EMULATOR_PID=$!
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
     ENDPOINT=$(sed -n 's/^emulator listening on //p' "$WORK/emulator.out")
     [ -n "$ENDPOINT" ] && break
     kill -0 "$EMULATOR_PID" 2>/dev/null || fail "the emulator did not start: $(cat "$WORK/emulator.err")"
     sleep 0.1
 done
-[ -n "${ENDPOINT:-}" ] || fail "the emulator did not print its URL within 10 s"
+[ -n "${ENDPOINT:-}" ] || fail "the emulator did not print its URL within 30 s"
 echo "== reconciler emulator serve --seed company-fleet   ($ENDPOINT)"
 
 # The base credentials: RAM user fleet-deployer of account 1234567890123456, allowed only

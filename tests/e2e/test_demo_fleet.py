@@ -162,3 +162,45 @@ def test_make_demo_fleet_plans_applies_replans_empty_and_covers_a_new_instance(
     assert drift.rstrip().endswith("-- exit code 2")
     assert (tmp_path / "fleet-drift-report.html").is_file()
     assert not list(tmp_path.glob("reconciler-demo-fleet.*"))  # its work folder is removed
+
+
+def _checkout_copy(tmp_path: Path, reconciler: str | None) -> Path:
+    """The script, the spec and the new-instance helper in a checkout of their own, whose
+    `.venv/bin/reconciler` is `reconciler` (a bash script body) or absent."""
+    root = tmp_path / "checkout"
+    (root / "scripts").mkdir(parents=True)
+    for name in ("demo-fleet.sh", "demo-fleet-new-instance.py"):
+        (root / "scripts" / name).write_bytes((REPO / "scripts" / name).read_bytes())
+    (root / "specs" / "examples").mkdir(parents=True)
+    (root / "specs" / "examples" / "company-fleet").symlink_to(SPEC)
+    if reconciler is not None:
+        bin_dir = root / ".venv" / "bin"
+        bin_dir.mkdir(parents=True)
+        (bin_dir / "python").symlink_to(REPO / ".venv" / "bin" / "python")
+        wrapper = bin_dir / "reconciler"
+        wrapper.write_text(f"#!/usr/bin/env bash\n{reconciler}\n", encoding="utf-8")
+        wrapper.chmod(0o755)
+    return root
+
+
+def _run_script(root: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DEMO_FLEET_REPORT_DIR": str(tmp_path), "TMPDIR": str(tmp_path)}
+    script = root / "scripts" / "demo-fleet.sh"
+    return subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
+
+
+def test_the_script_fails_when_the_plan_after_apply_is_not_empty(tmp_path: Path) -> None:
+    # an apply that changes nothing yet exits 0: the replan still has the eight changes
+    real = REPO / ".venv" / "bin" / "reconciler"
+    body = f'for a in "$@"; do [ "$a" = apply ] && exit 0; done\nexec "{real}" "$@"'
+    done = _run_script(_checkout_copy(tmp_path, body), tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "demo-fleet: expected exit 0 from 'reconciler plan" in done.stderr
+    assert "got 2" in done.stderr
+    assert "== a team creates" not in done.stdout  # it stopped at the failed step
+
+
+def test_the_script_without_a_venv_says_to_run_make(tmp_path: Path) -> None:
+    done = _run_script(_checkout_copy(tmp_path, None), tmp_path)
+    assert done.returncode == 1
+    assert "run make demo-fleet (it creates .venv/ first)" in done.stderr
