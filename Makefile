@@ -18,7 +18,7 @@ ifneq ($(VENV_PYTHON_OK),True)
 .PHONY: $(STAMP)
 endif
 
-.PHONY: install test test-latest demo bench lint lock lock-upgrade dist clean readme
+.PHONY: install test test-latest demo demo-fleet bench lint lock lock-upgrade dist clean readme
 
 install: $(STAMP)
 
@@ -46,6 +46,10 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	./scripts/demo.sh
+
+# Two accounts x four regions selected by tags (scripts/demo-fleet.sh; README, "A company fleet").
+demo-fleet: $(STAMP)
+	./scripts/demo-fleet.sh
 
 # README's "captured from a real run" blocks, run again (scripts/regenerate-readme.py).
 readme: $(STAMP)

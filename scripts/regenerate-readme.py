@@ -46,9 +46,9 @@ APPLY = ("--auto-approve", "--allow-restart", "--allow-irreversible")
 FLAGS = {"--emulator", "--endpoint", "--emulator-state"}
 
 
-def run(*args: str) -> tuple[int, str]:
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
     """(exit code, what a terminal shows: stdout and stderr as they come) of the CLI."""
-    result = CliRunner().invoke(cli, list(args), env=ENV, catch_exceptions=False)
+    result = CliRunner().invoke(cli, list(args), env=env or ENV, catch_exceptions=False)
     return result.exit_code, result.output
 
 
@@ -67,10 +67,12 @@ def shown(args: tuple[str, ...]) -> str:
 
 
 class Session:
-    """One scene's transcript: `$ command`, its output, `$ echo $?` where README shows it."""
+    """One scene's transcript: `$ command`, its output, `$ echo $?` where README shows it.
+    `env`: the scene's environment instead of ENV (e.g. other credentials)."""
 
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
         self.lines: list[str] = []
+        self.env = env
 
     def cmd(
         self,
@@ -79,7 +81,7 @@ class Session:
         cut: Callable[[str], str] = lambda out: out,
         show: str | None = None,
     ) -> int:
-        code, out = run(*args)
+        code, out = run(*args, env=self.env)
         self.lines.append(show or shown(args))
         self.lines.append(cut(out).rstrip("\n"))
         if echo:
@@ -271,11 +273,69 @@ def drift_world(work: Path) -> str:
         return s.text()
 
 
+FLEET_SPEC = "specs/examples/company-fleet"
+FLEET_ENV = {
+    **ENV,
+    "ALIBABA_CLOUD_ACCESS_KEY_ID": "fleet-deployer-key",
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "fleet-deployer-secret",
+}
+"""The company-fleet world's RAM user, which may only assume each account's role."""
+FLEET_PLAN_KEPT = [
+    "payments/rds_encryption.pgm-bp1pay0000000001",
+    "retail/rds_encryption.pgm-wz9ret0000000001",
+]
+
+
+def _new_fleet_instance(endpoint: str) -> str:
+    """scripts/demo-fleet-new-instance.py's instance: env=prod, in account retail."""
+    import importlib.util
+
+    path = ROOT / "scripts" / "demo-fleet-new-instance.py"
+    spec = importlib.util.spec_from_file_location("demo_fleet_new_instance", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return str(module.create_tagged_instance(endpoint))
+
+
+def company_fleet(work: Path) -> str:
+    """`make demo-fleet`'s steps (scripts/demo-fleet.sh): plan, apply, the empty plan, a new
+    tagged instance and the plan that covers it."""
+    from reconciler.emulator.runtime import Settings
+    from reconciler.emulator.server import Emulator
+
+    with Emulator(":memory:", settings=Settings(restart_seconds=0), seed="company-fleet") as emu:
+        s = Session(env=FLEET_ENV)
+        cloud = ("--endpoint", emu.endpoint)
+        s.cmd(*cloud, "plan", FLEET_SPEC, cut=lambda out: keep_changes(out, FLEET_PLAN_KEPT))
+        s.cmd(
+            *cloud,
+            "apply",
+            FLEET_SPEC,
+            "--auto-approve",
+            "--allow-restart",
+            cut=lambda out: "...\nDone:\n" + out.partition("\nDone:\n")[2],
+        )
+        s.cmd(*cloud, "plan", FLEET_SPEC, "--detailed-exitcode", echo=True)
+        created = _new_fleet_instance(emu.endpoint)
+        s.lines.append(f"$ # a team creates {created} in account retail, tagged env=prod")
+        s.cmd(
+            *cloud,
+            "plan",
+            FLEET_SPEC,
+            "--detailed-exitcode",
+            echo=True,
+            cut=lambda out: keep_changes(out, [f"retail/rds_encryption.{created}"]),
+        )
+        return s.text()
+
+
 SCENES: dict[str, Callable[[Path], str]] = {
     "demo-plan": demo_plan,
     "refusals": refusals,
     "demo-apply": demo_apply,
     "drift-world": drift_world,
+    "company-fleet": company_fleet,
 }
 
 
