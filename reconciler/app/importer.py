@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ from reconciler.errors import ReconcilerError
 if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.app.plan import Progress
     from reconciler.cloud.clients import CloudClients
+    from reconciler.core.facts import ObservedState
     from reconciler.spec.models import Spec
 
 
@@ -68,13 +70,15 @@ def import_spec(
     home: str | None = None,
     parallelism: int = 16,
     progress: Progress | None = None,
+    as_fleet: bool = False,
 ) -> ImportedSpec:
     """Read every instance of `regions` (the first one is the spec's default; none given:
     every region of the account, asked of `home`, default cn-hangzhou), the KMS keys they use
     and the RAM role RDS uses, and make the spec of them that plans no change: what planning
     the draft changes or refuses is left out, as comments saying why (drift/importer.py
-    `held_back`). Raises ObserveError (fail closed), or ReconcilerError when the files made
-    do not load as one valid spec (a bug)."""
+    `held_back`). `as_fleet`: read every instance's tags too, and write a fleet where a tag
+    explains the instances (docs/import.md, "--as-fleet"). Raises ObserveError (fail closed),
+    or ReconcilerError when the files made do not load as one valid spec (a bug)."""
     from reconciler.drift.importer import (
         Held,
         held_back,
@@ -98,23 +102,46 @@ def import_spec(
         tde_of_every_instance=True,
     )
     observed = observe(scope, clients, parallelism=parallelism, progress=progress)
+    tags = instance_tags(clients, observed, parallelism) if as_fleet else None
     held = Held()
     for _ in range(MAX_SETTLING_ROUNDS):
-        plan = plan_imported(_check(import_files(observed, wanted, (), held)), observed)
-        more = held_back(plan, held)
+        draft = _check(import_files(observed, wanted, (), held, tags))
+        more = held_back(plan_imported(draft, observed, tags), held)
         if more is None:
             break
         held = more
-    else:
-        plan = plan_imported(_check(import_files(observed, wanted, (), held)), observed)
+    plan = plan_imported(_check(import_files(observed, wanted, (), held, tags)), observed, tags)
     planned = planned_lines(plan)
     full = set(regions_with_something(observed, wanted, held))
     return ImportedSpec(
-        import_files(observed, wanted, planned, held),
-        import_document(observed, wanted, planned, held),
+        import_files(observed, wanted, planned, held, tags),
+        import_document(observed, wanted, planned, held, tags),
         tuple(wanted),
         tuple(r for r in sorted(wanted) if r not in full),
     )
+
+
+def instance_tags(
+    clients: CloudClients, observed: ObservedState, parallelism: int
+) -> dict[str, dict[str, str]]:
+    """Every tag of every instance read (ListTagResources, per region; cloud/rds_tags.py).
+    Raises ObserveError when a read fails: a tag not read never becomes "no tag"."""
+    from reconciler.cloud import rds_tags
+    from reconciler.errors import CloudCallError, ObserveError
+
+    by_region: dict[str, list[str]] = {}
+    for instance in observed.instances.values():
+        by_region.setdefault(instance.region, []).append(instance.instance_id)
+    found: dict[str, dict[str, str]] = {}
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+            for part in pool.map(
+                lambda r: rds_tags.instance_tags(clients, r, by_region[r]), sorted(by_region)
+            ):
+                found.update(part)
+    except CloudCallError as error:
+        raise ObserveError(f"reading the instances' tags failed: {error}") from error
+    return found
 
 
 def _check(files: dict[str, str]) -> Spec:

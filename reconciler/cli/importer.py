@@ -52,8 +52,15 @@ def _regions(value: Any) -> tuple[str, ...]:
     show_default=True,
     help="Concurrent API calls while reading the cloud.",
 )
+@click.option(
+    "--as-fleet",
+    is_flag=True,
+    help="Read every instance's tags too, and write a fleet (fleets.yaml) selecting a tag where "
+    "the tag explains the instances: at least two carry it, every instance read that carries it "
+    "is imported, all with the same encryption and TDE. The others stay listed by id.",
+)
 @global_options
-def import_(out_dir: str | None, parallelism: int) -> None:
+def import_(out_dir: str | None, parallelism: int, as_fleet: bool) -> None:
     """Read every instance of every region of the account (RDS DescribeRegions; --region,
     repeatable after `import`, narrows it), the KMS keys they use and the RAM role RDS uses,
     and write spec YAML for them that `reconciler plan` plans no change on: what the cloud
@@ -70,7 +77,7 @@ def import_(out_dir: str | None, parallelism: int) -> None:
     opts: GlobalOptions = click.get_current_context().find_object(GlobalOptions)
     target = _prepare(out_dir)
     try:
-        imported = _read(opts, _regions(opts.region), parallelism)
+        imported = _read(opts, _regions(opts.region), parallelism, as_fleet)
         if target is not None:
             _write(target, imported.files)
     except Interrupted:
@@ -116,7 +123,9 @@ def _prepare(out_dir: str | None) -> Path | None:
     return target
 
 
-def _read(opts: GlobalOptions, given: tuple[str, ...], parallelism: int) -> ImportedSpec:
+def _read(
+    opts: GlobalOptions, given: tuple[str, ...], parallelism: int, as_fleet: bool = False
+) -> ImportedSpec:
     """app.importer.import_spec() for the regions, with the progress bar and --stats."""
     from reconciler.app.importer import import_regions, import_spec
 
@@ -125,7 +134,12 @@ def _read(opts: GlobalOptions, given: tuple[str, ...], parallelism: int) -> Impo
     with cloud(opts, parallelism) as clients:
         imported = with_progress(
             lambda progress: import_spec(
-                clients, regions, home=home, parallelism=parallelism, progress=progress
+                clients,
+                regions,
+                home=home,
+                parallelism=parallelism,
+                progress=progress,
+                as_fleet=as_fleet,
             )
         )
         if opts.stats:
