@@ -68,6 +68,17 @@ class Held:
         return lines
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What import read of one account, and what its spec leaves out (settled)."""
+
+    observed: ObservedState
+    regions: list[str]
+    """The regions read; the first is the spec's default."""
+    held: Held = Held()
+    tags: Tags | None = None
+
+
 def held_back(plan: Plan, held: Held) -> Held | None:
     """`held` with what `plan` changes or refuses left out too; None when it adds nothing (the
     draft plans no change, or only what cannot be left out). A change or refusal of a kind
