@@ -11,10 +11,17 @@ from typing import Any
 
 import yaml
 
-from tests.e2e.test_accounts import A_ROLE, endpoint, run  # noqa: F401 - the fixture
+from tests.e2e import test_accounts
+from tests.e2e.test_accounts import A_ROLE, run
 from tests.emulator.accounts_world import A_INSTANCE, B_INSTANCE, CLOSED_ARN, ROLE_ARN, A, B
 
 HZ = "cn-hangzhou"
+endpoint = test_accounts.endpoint
+"""The two-account emulator (a fixture)."""
+
+
+def _import(tmp_path: Path, endpoint: str, *args: str):  # type: ignore[no-untyped-def]
+    return run(tmp_path, endpoint, "import", *args)
 
 
 def _accounts_file(tmp_path: Path, b_role: str = ROLE_ARN, **more: Any) -> str:
@@ -41,7 +48,7 @@ def _merged(out: Path) -> dict[str, Any]:
     return merged
 
 
-def test_two_accounts_import_into_one_spec_that_plans_empty(tmp_path: Path, endpoint: str) -> None:  # noqa: F811
+def test_two_accounts_import_into_one_spec_that_plans_empty(tmp_path: Path, endpoint: str) -> None:
     out = tmp_path / "imported"
     result = run(
         tmp_path, endpoint, "import", "--accounts", _accounts_file(tmp_path), "-o", str(out)
@@ -66,7 +73,7 @@ def test_two_accounts_import_into_one_spec_that_plans_empty(tmp_path: Path, endp
     assert "No changes." in plan.output
 
 
-def test_account_narrows_the_import_to_the_named_accounts(tmp_path: Path, endpoint: str) -> None:  # noqa: F811
+def test_account_narrows_the_import_to_the_named_accounts(tmp_path: Path, endpoint: str) -> None:
     out = tmp_path / "imported"
     file = _accounts_file(tmp_path)
     result = run(
@@ -84,7 +91,7 @@ def test_account_narrows_the_import_to_the_named_accounts(tmp_path: Path, endpoi
 
 def test_an_unknown_account_is_an_error_and_nothing_is_written(
     tmp_path: Path, endpoint: str
-) -> None:  # noqa: F811
+) -> None:
     out = tmp_path / "imported"
     file = _accounts_file(tmp_path)
     result = run(
@@ -98,10 +105,10 @@ def test_an_unknown_account_is_an_error_and_nothing_is_written(
 
 def test_a_role_that_cannot_be_assumed_stops_and_writes_nothing(
     tmp_path: Path, endpoint: str
-) -> None:  # noqa: F811
+) -> None:
     out = tmp_path / "imported"
     file = _accounts_file(tmp_path, b_role=CLOSED_ARN)
-    result = run(tmp_path, endpoint, "import", "--accounts", file, "-o", str(out))
+    result = _import(tmp_path, endpoint, "--accounts", file, "-o", str(out))
     assert result.exit_code == 1, result.output
     assert "account beta: cannot assume role " + CLOSED_ARN in result.output
     assert not out.exists() or not list(out.glob("*.yaml"))
@@ -109,27 +116,27 @@ def test_a_role_that_cannot_be_assumed_stops_and_writes_nothing(
 
 def test_an_account_id_that_is_not_where_the_role_leads_writes_nothing(
     tmp_path: Path,
-    endpoint: str,  # noqa: F811
+    endpoint: str,
 ) -> None:
     out = tmp_path / "imported"
     file = _accounts_file(tmp_path, account_id=A)
-    result = run(tmp_path, endpoint, "import", "--accounts", file, "-o", str(out))
+    result = _import(tmp_path, endpoint, "--accounts", file, "-o", str(out))
     assert result.exit_code == 1, result.output
     assert f"account beta: the credentials act in account {B}" in result.output
     assert not out.exists() or not list(out.glob("*.yaml"))
 
 
-def test_a_file_without_accounts_is_an_error(tmp_path: Path, endpoint: str) -> None:  # noqa: F811
+def test_a_file_without_accounts_is_an_error(tmp_path: Path, endpoint: str) -> None:
     path = tmp_path / "none.yaml"
     path.write_text("version: 1\n", encoding="utf-8")
     out = tmp_path / "imported"
-    result = run(tmp_path, endpoint, "import", "--accounts", str(path), "-o", str(out))
+    result = _import(tmp_path, endpoint, "--accounts", str(path), "-o", str(out))
     assert result.exit_code == 1, result.output
     assert "declares no accounts" in result.output
     assert not out.exists()
 
 
-def test_account_without_accounts_is_an_error(tmp_path: Path, endpoint: str) -> None:  # noqa: F811
-    result = run(tmp_path, endpoint, "import", "--account", "beta")
+def test_account_without_accounts_is_an_error(tmp_path: Path, endpoint: str) -> None:
+    result = _import(tmp_path, endpoint, "--account", "beta")
     assert result.exit_code == 1, result.output
     assert "--account needs --accounts" in result.output
