@@ -5,8 +5,9 @@ Each account is read and settled on its own (app/importer.py), as one account is
 blocks (drift/importer.py `import_state`) are written into one spec: `accounts:` (as the file
 gave it, with the `account_id` each account's credentials landed in), `account: <name>` on
 every key, instance and fleet, and files per account (`<account>.keys.yaml`,
-`<account>.fleets.yaml`, `<account>.<region>.yaml`). With more than one account, each key's
-name starts with its account (`alpha.rds-prod`): two accounts may use the same alias. The spec
+`<account>.fleets.yaml`, `<account>.<region>.yaml`). With more than one account, the name of
+each key and fleet starts with its account (`alpha.rds-prod`): two accounts may use the same
+alias or tag. The spec
 has one `ram:` block for every account, so the accounts' RAM must import the same; otherwise
 the import stops (a block right for one account would plan a change in another).
 """
@@ -57,7 +58,8 @@ def account_blocks(parts: Sequence[AccountReading], default_region: str) -> dict
     for part in parts:
         got = part.reading
         regions = [default_region, *(r for r in got.regions if r != default_region)]
-        imported = import_state(got.observed, regions, got.held, got.tags)
+        fleet_prefix = f"{part.name}." if prefix else ""
+        imported = import_state(got.observed, regions, got.held, got.tags, fleet_prefix)
         imported.blocks = [_owned(b, part.name, prefix) for b in imported.blocks]
         found[part.name] = imported
     return found

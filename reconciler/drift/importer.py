@@ -100,10 +100,15 @@ def held_back(plan: Plan, held: Held) -> Held | None:
 
 
 def import_state(
-    observed: ObservedState, regions: list[str], held: Held = Held(), tags: Tags | None = None
+    observed: ObservedState,
+    regions: list[str],
+    held: Held = Held(),
+    tags: Tags | None = None,
+    fleet_prefix: str = "",
 ) -> Imported:
     """The spec data for everything observed in `regions` (the first is the default), without
-    what `held` leaves out; with `tags`, as fleets where a tag explains the instances."""
+    what `held` leaves out; with `tags`, as fleets where a tag explains the instances (their
+    names starting with `fleet_prefix`)."""
     context = ImportContext(
         observed, list(regions), left_out=dict(held.left_out), cmk_users_left_out=held.cmk_users
     )
@@ -118,7 +123,7 @@ def import_state(
             for e in block.entries
         ]
     if tags is not None:
-        blocks = as_fleets(blocks, tags, list(regions))
+        blocks = as_fleets(blocks, tags, list(regions), fleet_prefix)
     return Imported(regions[0], observed.account_id, blocks)
 
 

@@ -31,11 +31,15 @@ Tag = tuple[str, str]
 
 
 def as_fleets(
-    blocks: list[YamlBlock], tags: Mapping[str, Mapping[str, str]], regions: list[str]
+    blocks: list[YamlBlock],
+    tags: Mapping[str, Mapping[str, str]],
+    regions: list[str],
+    prefix: str = "",
 ) -> list[YamlBlock]:
     """`blocks` with the instances a tag explains moved from the `instances` block into a new
     `fleets` block (fleets.yaml); each moved instance leaves a comment in its region's file.
-    `tags`: every tag of every instance of the regions read (instance id -> key -> value)."""
+    `tags`: every tag of every instance of the regions read (instance id -> key -> value).
+    `prefix` starts every fleet's name (an account's, when several are imported)."""
     instances = next((b for b in blocks if b.key == "instances"), None)
     if instances is None:
         return blocks
@@ -48,7 +52,7 @@ def as_fleets(
         file_name=FILE_NAME,
     )
     for chosen, members in _choose(entries, tags):
-        name = _name(chosen, {e.name for e in fleets.entries})
+        name = _name(chosen, {e.name for e in fleets.entries}, prefix)
         fleets.entries.append(_fleet(name, chosen, [entries[m] for m in members]))
         for member in members:
             entry = entries.pop(member)
@@ -94,8 +98,9 @@ def _choose(
     return chosen
 
 
-def _name(pair: Tag, taken: set[str]) -> str:
-    base = re.sub(r"[^A-Za-z0-9_.-]", "-", f"{pair[0]}-{pair[1]}".strip("-"))[:60] or "fleet"
+def _name(pair: Tag, taken: set[str], prefix: str) -> str:
+    plain = re.sub(r"[^A-Za-z0-9_.-]", "-", f"{pair[0]}-{pair[1]}".strip("-")) or "fleet"
+    base = (prefix + plain)[:60]
     name, counter = base, 2
     while name in taken:
         name, counter = f"{base}-{counter}", counter + 1

@@ -90,3 +90,28 @@ def test_accounts_whose_ram_imports_differently_stop_the_import() -> None:
     parts = [_account("alpha", "a"), _account("beta", "b", ram=_ram({}, None, []))]
     with pytest.raises(ReconcilerError, match="one `ram:` block for every account"):
         accounts_files(parts, HZ)
+
+
+def test_fleets_of_one_tag_in_two_accounts_are_named_after_their_account(
+    tmp_path: Path,
+) -> None:
+    tags = {"team": "pay"}
+    parts = []
+    for part in (_account("alpha", "a"), _account("beta", "b")):
+        observed = part.reading.observed
+        reading = Reading(observed, [HZ], tags={i: tags for i in observed.instances})
+        parts.append(AccountReading(part.name, part.entry, reading))
+    # both instances of an account carry team=pay, but with different wants: no fleet
+    assert "fleets" not in accounts_document(parts, HZ)
+    same = []
+    for part in parts:
+        observed = part.reading.observed
+        off = {i: o for i, o in observed.instances.items() if i.endswith("2")}
+        twin = next(iter(off.values())).model_copy(update={"instance_id": f"{next(iter(off))}9"})
+        observed = observed.model_copy(update={"instances": {**off, twin.instance_id: twin}})
+        reading = Reading(observed, [HZ], tags={i: tags for i in observed.instances})
+        same.append(AccountReading(part.name, part.entry, reading))
+    spec = _loaded(accounts_files(same, HZ), tmp_path)
+    assert sorted(spec.fleets) == ["alpha.team-pay", "beta.team-pay"]
+    assert spec.fleets["beta.team-pay"].account == "beta"
+    assert spec.instances == {}
