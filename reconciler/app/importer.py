@@ -80,7 +80,7 @@ def import_spec(
     and the RAM role RDS uses, and make the spec of them that plans no change: what planning
     the draft changes or refuses is left out, as comments saying why (drift/importer.py
     `held_back`). `as_fleet`: read every instance's tags too, and write a fleet where a tag
-    explains the instances (docs/import.md, "--as-fleet"). Raises ObserveError (fail closed),
+    explains the instances (README, "Import as fleets"). Raises ObserveError (fail closed),
     or ReconcilerError when the files made do not load as one valid spec (a bug)."""
     from reconciler.drift.importer import (
         import_document,

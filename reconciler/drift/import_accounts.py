@@ -1,4 +1,4 @@
-"""`reconciler import --accounts FILE` (pure; docs/import.md, "Several accounts"): the specs of
+"""`reconciler import --accounts FILE` (pure; README, "Import of several accounts"): the specs of
 several accounts' readings as one spec folder.
 
 Each account is read and settled on its own (app/importer.py), as one account is; here its

@@ -1,7 +1,7 @@
 """`reconciler import --accounts FILE` (issue 21, item 2): import of several accounts, each read
 with its own credentials (its role assumed with the base credentials, as plan does), into one
 spec folder with the `accounts:` block, `account:` on every entry and files per account and
-region, that plans empty (docs/import.md, "Several accounts"). Against the two-account emulator
+region, that plans empty (README, "Import of several accounts"). Against the two-account emulator
 world of tests/e2e/test_accounts.py."""
 
 from __future__ import annotations

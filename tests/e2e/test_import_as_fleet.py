@@ -1,7 +1,7 @@
 """`reconciler import --as-fleet` (issue 21, item 1): the imported spec selects instances by a
 tag where the tag explains them (every instance carrying it, in the regions read, is imported
 with the same wants), and lists the others by id; it plans empty against the same world, and a
-new instance carrying the tag is planned by the next plan (docs/import.md, "--as-fleet")."""
+new instance carrying the tag is planned by the next plan (README, "Import as fleets")."""
 
 from __future__ import annotations
 

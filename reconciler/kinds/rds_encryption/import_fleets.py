@@ -1,4 +1,4 @@
-"""`reconciler import --as-fleet` (pure; docs/import.md, "--as-fleet"): the imported instances
+"""`reconciler import --as-fleet` (pure; README, "Import as fleets"): the imported instances
 that a tag explains become one `fleets:` entry selecting that tag, instead of one `instances:`
 entry each.
 
