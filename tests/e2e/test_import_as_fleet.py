@@ -137,3 +137,33 @@ def test_as_fleet_stops_when_the_tags_cannot_be_read(emulator, tmp_path: Path) -
     assert run.exit_code == 1, run.stdout + run.stderr
     assert "ListTagResources" in run.stderr
     assert not out.exists() or not list(out.glob("*.yaml"))
+
+
+def test_a_region_whose_file_holds_only_comments_still_loads(emulator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A region with only an instance that cannot be encrypted (or only fleet members) gets a
+    file of comments and `instances: {}`: an empty YAML file is not a spec file."""
+    ssd = world.create_instance(emulator.endpoint, region=SH, storage_type="cloud_ssd")
+    out = tmp_path / "imported"
+    run = _import(emulator.endpoint, out)
+    assert run.exit_code == 0, run.stderr
+    sh = (out / "cn-shanghai.yaml").read_text()
+    assert f"# {ssd} (not encrypted): cannot be managed" in sh
+    assert yaml.safe_load(sh) == {"instances": {}}
+    plan = run_cli("--endpoint", emulator.endpoint, "plan", str(out), "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.stdout + plan.stderr
+
+
+def test_the_demo_world_imports_as_fleets_that_plan_empty(demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "imported"
+    run = _import(demo.endpoint, out, "--as-fleet")
+    assert run.exit_code == 0, run.stderr
+    plan = run_cli("--endpoint", demo.endpoint, "plan", str(out), "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.stdout + plan.stderr
+    assert "No changes." in plan.stdout
+    stdout = run_cli("--endpoint", demo.endpoint, "import", "--region", HZ, "--as-fleet")
+    assert stdout.exit_code == 0, stdout.stderr
+    (tmp_path / "one").mkdir()
+    (tmp_path / "one" / "spec.yaml").write_text(stdout.stdout)
+    plan = run_cli("--endpoint", demo.endpoint, "plan", str(tmp_path / "one"))
+    assert plan.exit_code == 0, plan.stdout + plan.stderr
+    assert "No changes." in plan.stdout
