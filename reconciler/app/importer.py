@@ -216,7 +216,10 @@ def import_accounts(
                 as_fleet=as_fleet,
             )
         except ReconcilerError as error:
-            raise type(error)(f"account {part.name}: {error}") from error
+            said = f"account {part.name}: "
+            if str(error).startswith(said):
+                raise
+            raise ReconcilerError(f"{said}{error}") from error
         entry = account.model_dump(mode="json", exclude_defaults=True)
         parts.append(AccountReading(part.name, entry, reading))
     default = parts[0].reading.regions[0]
