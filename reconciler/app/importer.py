@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +16,10 @@ from reconciler.errors import ReconcilerError
 if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.app.plan import Progress
     from reconciler.cloud.clients import CloudClients
+    from reconciler.core.facts import ObservedState
+    from reconciler.drift.import_accounts import AccountReading
+    from reconciler.drift.importer import Reading
+    from reconciler.spec.loader import LoadedSpec
     from reconciler.spec.models import Spec
 
 
@@ -68,22 +73,50 @@ def import_spec(
     home: str | None = None,
     parallelism: int = 16,
     progress: Progress | None = None,
+    as_fleet: bool = False,
 ) -> ImportedSpec:
     """Read every instance of `regions` (the first one is the spec's default; none given:
     every region of the account, asked of `home`, default cn-hangzhou), the KMS keys they use
     and the RAM role RDS uses, and make the spec of them that plans no change: what planning
     the draft changes or refuses is left out, as comments saying why (drift/importer.py
-    `held_back`). Raises ObserveError (fail closed), or ReconcilerError when the files made
-    do not load as one valid spec (a bug)."""
+    `held_back`). `as_fleet`: read every instance's tags too, and write a fleet where a tag
+    explains the instances (README, "Import as fleets"). Raises ObserveError (fail closed),
+    or ReconcilerError when the files made do not load as one valid spec (a bug)."""
     from reconciler.drift.importer import (
-        Held,
-        held_back,
         import_document,
         import_files,
         plan_imported,
         planned_lines,
         regions_with_something,
     )
+
+    got = read_and_settle(
+        clients, regions, home=home, parallelism=parallelism, progress=progress, as_fleet=as_fleet
+    )
+    observed, wanted, held, tags = got.observed, got.regions, got.held, got.tags
+    plan = plan_imported(_check(import_files(observed, wanted, (), held, tags)), observed, tags)
+    planned = planned_lines(plan)
+    full = set(regions_with_something(observed, wanted, held))
+    return ImportedSpec(
+        import_files(observed, wanted, planned, held, tags),
+        import_document(observed, wanted, planned, held, tags),
+        tuple(wanted),
+        tuple(r for r in sorted(wanted) if r not in full),
+    )
+
+
+def read_and_settle(
+    clients: CloudClients,
+    regions: Sequence[str],
+    *,
+    home: str | None = None,
+    parallelism: int = 16,
+    progress: Progress | None = None,
+    as_fleet: bool = False,
+) -> Reading:
+    """One account's reading for import_spec(), and what its spec leaves out so that it plans
+    no change (settled by planning the draft, at most MAX_SETTLING_ROUNDS times)."""
+    from reconciler.drift.importer import Held, Reading, held_back, import_files, plan_imported
     from reconciler.spec.models import Defaults, RamSpec, Spec
     from reconciler.state.observe import ReadScope, observe
 
@@ -98,23 +131,38 @@ def import_spec(
         tde_of_every_instance=True,
     )
     observed = observe(scope, clients, parallelism=parallelism, progress=progress)
+    tags = instance_tags(clients, observed, parallelism) if as_fleet else None
     held = Held()
     for _ in range(MAX_SETTLING_ROUNDS):
-        plan = plan_imported(_check(import_files(observed, wanted, (), held)), observed)
-        more = held_back(plan, held)
+        draft = _check(import_files(observed, wanted, (), held, tags))
+        more = held_back(plan_imported(draft, observed, tags), held)
         if more is None:
             break
         held = more
-    else:
-        plan = plan_imported(_check(import_files(observed, wanted, (), held)), observed)
-    planned = planned_lines(plan)
-    full = set(regions_with_something(observed, wanted, held))
-    return ImportedSpec(
-        import_files(observed, wanted, planned, held),
-        import_document(observed, wanted, planned, held),
-        tuple(wanted),
-        tuple(r for r in sorted(wanted) if r not in full),
-    )
+    return Reading(observed, wanted, held, tags)
+
+
+def instance_tags(
+    clients: CloudClients, observed: ObservedState, parallelism: int
+) -> dict[str, dict[str, str]]:
+    """Every tag of every instance read (ListTagResources, per region; cloud/rds_tags.py).
+    Raises ObserveError when a read fails: a tag not read never becomes "no tag"."""
+    from reconciler.cloud import rds_tags
+    from reconciler.errors import CloudCallError, ObserveError
+
+    by_region: dict[str, list[str]] = {}
+    for instance in observed.instances.values():
+        by_region.setdefault(instance.region, []).append(instance.instance_id)
+    found: dict[str, dict[str, str]] = {}
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+            for part in pool.map(
+                lambda r: rds_tags.instance_tags(clients, r, by_region[r]), sorted(by_region)
+            ):
+                found.update(part)
+    except CloudCallError as error:
+        raise ObserveError(f"reading the instances' tags failed: {error}") from error
+    return found
 
 
 def _check(files: dict[str, str]) -> Spec:
@@ -132,3 +180,90 @@ def _check(files: dict[str, str]) -> Spec:
                 "the imported YAML does not validate (please report it): "
                 + "; ".join(d.message for d in error.diagnostics[:5])
             ) from error
+
+
+def import_accounts(
+    base: CloudClients,
+    loaded: LoadedSpec,
+    names: Sequence[str],
+    regions: Sequence[str],
+    *,
+    home: str | None = None,
+    parallelism: int = 16,
+    progress: Progress | None = None,
+    as_fleet: bool = False,
+) -> ImportedSpec:
+    """import_spec() of each account `names` picks of `loaded`'s `accounts:` (none: every one),
+    each read with its own credentials (app/accounts.py, as plan reads it) in `regions`, else
+    its declared `regions`, else every region it has; written as one spec (drift/
+    import_accounts.py) checked by planning each account's part against its reading. Every
+    account is connected (its role assumed, its account_id checked) before any is read.
+    Raises ReconcilerError naming the account."""
+    from reconciler.app.accounts import connect_accounts
+    from reconciler.drift.import_accounts import AccountReading, accounts_document, accounts_files
+
+    chosen = pick_accounts(loaded, names)
+    parts = []
+    for part in connect_accounts(chosen, base):
+        account = chosen.spec.accounts[part.name]
+        try:
+            reading = read_and_settle(
+                part.clients,
+                tuple(regions) or account.regions,
+                home=home,
+                parallelism=parallelism,
+                progress=progress,
+                as_fleet=as_fleet,
+            )
+        except ReconcilerError as error:
+            said = f"account {part.name}: "
+            if str(error).startswith(said):
+                raise
+            raise ReconcilerError(f"{said}{error}") from error
+        entry = account.model_dump(mode="json", exclude_defaults=True)
+        parts.append(AccountReading(part.name, entry, reading))
+    default = parts[0].reading.regions[0]
+    planned = _accounts_planned(accounts_files(parts, default), parts)
+    return ImportedSpec(
+        accounts_files(parts, default, planned),
+        accounts_document(parts, default, planned),
+        tuple(f"{p.name}/{r}" for p in parts for r in p.reading.regions),
+    )
+
+
+def pick_accounts(loaded: LoadedSpec, names: Sequence[str]) -> LoadedSpec:
+    """`loaded` with only the accounts `names` gives (none: all), in the file's order. Raises
+    ReconcilerError, before any read, for a file without accounts or a name it lacks."""
+    import dataclasses
+
+    declared = list(loaded.spec.accounts)
+    if not declared:
+        raise ReconcilerError(
+            'the --accounts file declares no accounts (an `accounts:` block; README, "Several '
+            'accounts")'
+        )
+    for name in names:
+        if name not in declared:
+            raise ReconcilerError(
+                f"--account {name}: not declared in the --accounts file (declared: "
+                f"{', '.join(declared)})"
+            )
+    kept = {n: a for n, a in loaded.spec.accounts.items() if not names or n in names}
+    return dataclasses.replace(loaded, spec=loaded.spec.model_copy(update={"accounts": kept}))
+
+
+def _accounts_planned(files: dict[str, str], parts: list[AccountReading]) -> list[str]:
+    """What plan plans on the accounts' files: each account's part planned against its own
+    reading (as plan plans each account alone), said per account where it plans something."""
+    from reconciler.drift.importer import plan_imported, planned_lines
+    from reconciler.spec.accounts import account_spec
+
+    spec = _check(files)
+    lines: list[str] = []
+    for part in parts:
+        got = part.reading
+        plan = plan_imported(account_spec(spec, part.name), got.observed, got.tags)
+        lines += [f"{part.name}: {line}" for line in planned_lines(plan)]
+    if all(line.endswith("plans no changes (as import read the cloud).") for line in lines):
+        return ["`reconciler plan` on these files plans no changes (as import read the cloud)."]
+    return lines

@@ -17,11 +17,12 @@ from reconciler.cli.options import (
 )
 from reconciler.cli.outfile import OutFile, refuse_unless_regular
 from reconciler.cli.root import EXIT_OK, cli, fail
-from reconciler.cli.run import cloud, print_stats, with_progress
+from reconciler.cli.run import cloud, load_or_raise, print_stats, with_progress
 from reconciler.errors import Interrupted, ReconcilerError
 
 if TYPE_CHECKING:
     from reconciler.app.importer import ImportedSpec
+    from reconciler.spec.loader import LoadedSpec
 
 SCHEMA_NAME = "spec.schema.json"
 
@@ -52,8 +53,37 @@ def _regions(value: Any) -> tuple[str, ...]:
     show_default=True,
     help="Concurrent API calls while reading the cloud.",
 )
+@click.option(
+    "--as-fleet",
+    is_flag=True,
+    help="Read every instance's tags too, and write a fleet (fleets.yaml) selecting a tag where "
+    "the tag explains the instances: at least two carry it, every instance read that carries it "
+    "is imported, all with the same encryption and TDE. The others stay listed by id.",
+)
+@click.option(
+    "--accounts",
+    "accounts_path",
+    type=click.Path(exists=True, path_type=str),
+    metavar="PATH",
+    help="Import every account of the `accounts:` block of this spec file or folder (e.g. "
+    "specs/), each read with its own credentials as plan reads it, into one spec with that "
+    "block, `account:` on every entry and files per account and region.",
+)
+@click.option(
+    "--account",
+    "account_names",
+    multiple=True,
+    metavar="NAME",
+    help="With --accounts: import only this account (repeatable).",
+)
 @global_options
-def import_(out_dir: str | None, parallelism: int) -> None:
+def import_(
+    out_dir: str | None,
+    parallelism: int,
+    as_fleet: bool,
+    accounts_path: str | None,
+    account_names: tuple[str, ...],
+) -> None:
     """Read every instance of every region of the account (RDS DescribeRegions; --region,
     repeatable after `import`, narrows it), the KMS keys they use and the RAM role RDS uses,
     and write spec YAML for them that `reconciler plan` plans no change on: what the cloud
@@ -68,9 +98,10 @@ def import_(out_dir: str | None, parallelism: int) -> None:
     Exit codes: 0 written, 1 error (nothing written); 130/143 interrupted.
     """
     opts: GlobalOptions = click.get_current_context().find_object(GlobalOptions)
+    accounts = _accounts(opts, accounts_path, account_names)
     target = _prepare(out_dir)
     try:
-        imported = _read(opts, _regions(opts.region), parallelism)
+        imported = _read(opts, _regions(opts.region), parallelism, as_fleet, accounts)
         if target is not None:
             _write(target, imported.files)
     except Interrupted:
@@ -116,16 +147,59 @@ def _prepare(out_dir: str | None) -> Path | None:
     return target
 
 
-def _read(opts: GlobalOptions, given: tuple[str, ...], parallelism: int) -> ImportedSpec:
-    """app.importer.import_spec() for the regions, with the progress bar and --stats."""
-    from reconciler.app.importer import import_regions, import_spec
+def _accounts(opts: GlobalOptions, path: str | None, names: tuple[str, ...]) -> LoadedSpec | None:
+    """The --accounts spec narrowed to --account, checked before any cloud call."""
+    if path is None:
+        if names:
+            fail("--account needs --accounts PATH (the spec file or folder declaring it)")
+        return None
+    from reconciler.app.importer import pick_accounts
+
+    try:
+        return pick_accounts(load_or_raise([path], opts), names)
+    except ReconcilerError as error:
+        fail(str(error))
+        raise  # pragma: no cover - fail() exits
+
+
+def _read(
+    opts: GlobalOptions,
+    given: tuple[str, ...],
+    parallelism: int,
+    as_fleet: bool = False,
+    accounts: LoadedSpec | None = None,
+) -> ImportedSpec:
+    """app.importer.import_spec() (import_accounts() with --accounts) for the regions, with the
+    progress bar and --stats."""
+    from reconciler.app.importer import import_accounts, import_regions, import_spec
 
     regions = import_regions(given)
     home = region_from_environment()
     with cloud(opts, parallelism) as clients:
+        if accounts is not None:
+            imported = with_progress(
+                lambda progress: import_accounts(
+                    clients,
+                    accounts,
+                    (),
+                    regions,
+                    home=home,
+                    parallelism=parallelism,
+                    progress=progress,
+                    as_fleet=as_fleet,
+                )
+            )
+            if opts.stats:
+                print_stats(clients)
+            return imported
         imported = with_progress(
             lambda progress: import_spec(
-                clients, regions, home=home, parallelism=parallelism, progress=progress
+                clients,
+                regions,
+                home=home,
+                parallelism=parallelism,
+                progress=progress,
+                as_fleet=as_fleet,
             )
         )
         if opts.stats:

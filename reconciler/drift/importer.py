@@ -14,7 +14,7 @@ it, which then names them) and writes the blocks in apply order. Every file star
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,12 +22,18 @@ import yaml
 
 from reconciler.core.facts import ObservedState
 from reconciler.drift.yaml_blocks import ImportContext, Placement, YamlBlock, YamlEntry, resolved
+from reconciler.errors import ReconcilerError
 from reconciler.kinds import KINDS, find_kind
+from reconciler.kinds.rds_encryption.fleets import Candidate, expand
+from reconciler.kinds.rds_encryption.import_fleets import as_fleets
 from reconciler.plan.model import Plan
 from reconciler.plan.planner import build_plan
 from reconciler.spec.models import Spec
 
 SCHEMA_LINE = "# yaml-language-server: $schema=spec.schema.json"
+Tags = Mapping[str, Mapping[str, str]]
+"""Every tag of every instance read (instance id -> key -> value): given, import writes fleets
+where a tag explains the instances (`--as-fleet`, kinds/rds_encryption/import_fleets.py)."""
 
 
 @dataclass
@@ -62,6 +68,17 @@ class Held:
         return lines
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What import read of one account, and what its spec leaves out (settled)."""
+
+    observed: ObservedState
+    regions: list[str]
+    """The regions read; the first is the spec's default."""
+    held: Held = Held()
+    tags: Tags | None = None
+
+
 def held_back(plan: Plan, held: Held) -> Held | None:
     """`held` with what `plan` changes or refuses left out too; None when it adds nothing (the
     draft plans no change, or only what cannot be left out). A change or refusal of a kind
@@ -82,9 +99,16 @@ def held_back(plan: Plan, held: Held) -> Held | None:
     return Held(left_out, cmk_users)
 
 
-def import_state(observed: ObservedState, regions: list[str], held: Held = Held()) -> Imported:
+def import_state(
+    observed: ObservedState,
+    regions: list[str],
+    held: Held = Held(),
+    tags: Tags | None = None,
+    fleet_prefix: str = "",
+) -> Imported:
     """The spec data for everything observed in `regions` (the first is the default), without
-    what `held` leaves out."""
+    what `held` leaves out; with `tags`, as fleets where a tag explains the instances (their
+    names starting with `fleet_prefix`)."""
     context = ImportContext(
         observed, list(regions), left_out=dict(held.left_out), cmk_users_left_out=held.cmk_users
     )
@@ -98,6 +122,8 @@ def import_state(observed: ObservedState, regions: list[str], held: Held = Held(
             YamlEntry(e.name, resolved(e.data, context.blocks), e.notes, e.region)
             for e in block.entries
         ]
+    if tags is not None:
+        blocks = as_fleets(blocks, tags, list(regions), fleet_prefix)
     return Imported(regions[0], observed.account_id, blocks)
 
 
@@ -146,10 +172,12 @@ def _comment(line: str, spaces: int = 0) -> str:
     return " " * spaces + "# " + " ".join(line.split()) + "\n"
 
 
-def plan_imported(spec: Spec, observed: ObservedState) -> Plan:
+def plan_imported(spec: Spec, observed: ObservedState, tags: Tags | None = None) -> Plan:
     """The written spec planned against what import read. Import reads keys by id (those the
     instances use); plan reads the spec's keys by alias, so each is looked up here by its alias
-    and region among them, as plan would find it."""
+    and region among them, as plan would find it. Its fleets are expanded over the instances
+    read with their `tags`, as plan expands them (app/fleets.py)."""
+    spec = _expanded(spec, observed, tags or {})
     by_alias = {
         (alias, key.region): key
         for key in observed.keys_by_id.values()
@@ -161,6 +189,20 @@ def plan_imported(spec: Spec, observed: ObservedState) -> Plan:
         for name, entry in spec.kms_keys.items()
     }
     return build_plan(spec, observed.model_copy(update={"keys": keys}))
+
+
+def _expanded(spec: Spec, observed: ObservedState, tags: Tags) -> Spec:
+    """The spec with its fleets' instances as `instances:` entries. import writes a fleet only
+    where it selects exactly instances with its wants (import_fleets.py), so a fleet's refusal
+    or warning is a bug: said so, never written."""
+    if not spec.fleets:
+        return spec
+    candidates = [Candidate(i, tags.get(i.instance_id, {})) for i in observed.instances.values()]
+    expansion = expand(spec, candidates)
+    found = [f"{f.address}: {f.message}" for f in (*expansion.refusals, *expansion.warnings)]
+    if found:
+        raise ReconcilerError(f"the imported fleets do not plan (please report it): {found[0]}")
+    return expansion.spec
 
 
 def planned_lines(plan: Plan) -> list[str]:
@@ -233,9 +275,12 @@ def _own_body(block: YamlBlock) -> str:
 
 def _region_body(block: YamlBlock, region: str, *, head: bool) -> str:
     entries = [e for e in block.entries if e.region == region]
+    comments = block.region_comments.get(region, [])
     text = f"{block.key}:\n" if entries and head else ""
+    if head and not entries and comments:  # a file of comments only is not a spec file
+        text = f"{block.key}: {{}}\n"
     text += _entries_text(entries, 2)
-    return text + "".join(_comment(line) for line in block.region_comments.get(region, []))
+    return text + "".join(_comment(line) for line in comments)
 
 
 def _file(*headers: str) -> str:
@@ -247,13 +292,14 @@ def import_files(
     regions: list[str],
     planned: Sequence[str] = (),
     held: Held = Held(),
+    tags: Tags | None = None,
 ) -> dict[str, str]:
     """File name -> YAML text: 00-defaults.yaml (its header names the regions read, those with
     nothing to import, says `planned`, the lines of `planned_lines`, and what `held` leaves
     out), a file of each kind that writes its own (e.g. keys.yaml, when a key is used), and one
     `<region>.yaml` per region with something to import. Each file's header says what plan
-    does with it (the first line of `planned`)."""
-    imported = import_state(observed, regions, held)
+    does with it (the first line of `planned`). With `tags`: fleets.yaml too (import_state)."""
+    imported = import_state(observed, regions, held, tags)
     says = list(planned[:1])
     files = {"00-defaults.yaml": defaults_yaml(imported, regions, list(planned), held)}
     for block in _placed(imported, Placement.OWN_FILE):
@@ -274,9 +320,10 @@ def import_document(
     regions: list[str],
     planned: Sequence[str] = (),
     held: Held = Held(),
+    tags: Tags | None = None,
 ) -> str:
     """Everything in one YAML document (for stdout)."""
-    imported = import_state(observed, regions, held)
+    imported = import_state(observed, regions, held, tags)
     text = defaults_yaml(imported, regions, list(planned), held)
     for block in _placed(imported, Placement.OWN_FILE):
         if block.entries:

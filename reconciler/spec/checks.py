@@ -142,11 +142,14 @@ def _reference(path: tuple[str, ...], value: Any) -> Iterable[tuple[tuple[str, .
 
 
 def shared_aliases(spec: Any, locations: dict[str, Location]) -> list[Diagnostic]:
-    """Two logical keys with one alias in one region would be the same KMS key."""
-    owners: dict[tuple[str, str], str] = {}
+    """Two logical keys with one alias in one region (of one account: aliases are an
+    account's own) would be the same KMS key."""
+    from reconciler.spec.accounts import account_of_key
+
+    owners: dict[tuple[str, str, str | None], str] = {}
     problems: list[Diagnostic] = []
     for name, key in spec.kms_keys.items():
-        slot = (spec.key_region(name), key.alias.lower())
+        slot = (spec.key_region(name), key.alias.lower(), account_of_key(spec, name))
         if slot in owners:
             where = locations[f"kms_keys.{name}.alias"]
             problems.append(

@@ -51,7 +51,8 @@ ACTIONS: tuple[ApiAction, ...] = (
         "read",
         READERS,
         "the tags of the instances a fleet with `select.tags` may select (DescribeDBInstances' "
-        "`Tags` filter keeps an instance carrying ANY tag; every tag is confirmed here)",
+        "`Tags` filter keeps an instance carrying ANY tag; every tag is confirmed here); "
+        "`import --as-fleet`: of every instance it reads",
         _INSTANCE,
         9,
     ),

@@ -142,6 +142,23 @@ def test_two_keys_with_one_alias_in_one_region_are_refused(write: WriteFile) -> 
     ]
 
 
+def test_one_alias_in_two_accounts_is_two_keys(write: WriteFile) -> None:
+    """Aliases are an account's own: `import --accounts` writes one per account."""
+    text = """\
+    version: 1
+    accounts:
+      alpha: {role_arn: "acs:ram::1234567890123456:role/r"}
+      beta: {role_arn: "acs:ram::2234567890123456:role/r"}
+    kms_keys:
+      a: {alias: alias/x, account: alpha}
+      b: {alias: alias/x, account: beta}
+      c: {alias: alias/x, account: beta}
+    """
+    assert errors_of(write("a.yaml", text)) == [
+        "a.yaml:8:7: alias `alias/x` is also used by key `b` in cn-hangzhou"
+    ]
+
+
 def test_huge_file_is_refused_before_reading(tmp_path: Path) -> None:
     import time
 
