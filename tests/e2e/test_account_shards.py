@@ -27,7 +27,7 @@ from tests.emulator.accounts_world import (
 )
 
 HZ, SH, BJ = "cn-hangzhou", "cn-shanghai", "cn-beijing"
-A_SH, A_SSD = "pgm-uf6aaaa000000001", "pgm-uf6aaaa000000002"
+A_SH, A_SSD, A_SSD_HZ = "pgm-uf6aaaa000000001", "pgm-uf6aaaa000000002", "pgm-bp1aaaa000000009"
 B_SH, B_BJ, B_CMK = "pgm-uf6bbbb000000001", "pgm-2zebbbb000000001", "pgm-bp1bbbb000000002"
 PROD = {"env": "prod"}
 N = 3
@@ -40,15 +40,16 @@ def _instance(instance_id: str, region: str, **more: Any) -> dict[str, Any]:
 
 def _sharded_world() -> dict[str, Any]:
     """Account A in cn-hangzhou and cn-shanghai (a tagged instance a fleet selects, an SSD one
-    it must report); account B in three regions, without the RDS encryption role (its CMK
-    instance needs the RAM change), with a tagged instance in cn-shanghai and an unmanaged
-    one in cn-beijing."""
+    in each region the fleet reports in one warning, though two shards read them); account B
+    in three regions, without the RDS encryption role (its CMK instance needs the RAM change),
+    with a tagged instance in cn-shanghai and an unmanaged one in cn-beijing."""
     seed = _two_account_world()
     other = seed["accounts"][B]
     seed["regions"], other["regions"] = [HZ, SH], [HZ, SH, BJ]
     seed["rds_instances"] += [
         _instance(A_SH, SH, tags=PROD),
         _instance(A_SSD, SH, storage_type="local_ssd", tags=PROD),
+        _instance(A_SSD_HZ, HZ, storage_type="local_ssd", tags=PROD),
     ]
     other["rds_instances"] += [
         _instance(B_SH, SH, tags=PROD),
@@ -137,14 +138,18 @@ def test_three_plan_shards_of_two_accounts_merged_equal_the_unsharded_plan(
     assert merged_run.exit_code == code == 0, merged_run.output
     merged = json.loads(merged_run.stdout)
     changes = [_tokenless(c) for c in whole["changes"]]
-    assert [_tokenless(c) for c in merged["changes"]] == changes  # in the same order too
+    assert [c["address"] for c in merged["changes"]] == [c["address"] for c in changes]
+    for one, other in zip(merged["changes"], changes, strict=True):
+        assert _tokenless(one) == other
     addresses = {c["address"]: c.get("via") for c in changes}
     assert addresses[f"alpha/rds_encryption.{A_SH}"] == "fleets.web"
     assert addresses[f"beta/rds_encryption.{B_SH}"] == "fleets.pay"
     assert [a for a in addresses if a.startswith("beta/ram_")], "beta's RAM role is planned"
     assert not [a for a in addresses if a.startswith("alpha/ram_")]
     assert all(a.startswith(("alpha/", "beta/")) for a in addresses)
-    assert [w["address"] for w in whole["warnings"]] == ["alpha/fleets.web"]  # the SSD one
+    [fleet] = [w for w in whole["warnings"] if w["code"] == "FleetMembersUnencryptable"]
+    assert fleet["address"] == "alpha/fleets.web" and fleet["message"].startswith("2 instance")
+    assert A_SSD in fleet["message"] and A_SSD_HZ in fleet["message"]
     for field in ("refusals", "warnings", "summary", "spec_digest"):
         assert merged[field] == whole[field], field
     for fmt in ("text", "markdown"):
@@ -223,7 +228,7 @@ def test_drift_shards_need_each_accounts_regions_before_any_read(
     refused = run(tmp_path, endpoint, "drift", "--stats", spec, "--shard", "1/2")
     assert refused.exit_code == 1
     assert "accounts.beta.regions" in refused.output and "--region" in refused.output
-    assert "API calls" not in refused.output
+    assert "API calls: 0" in refused.output
     given = run(tmp_path, endpoint, "drift", spec, "--shard", "2/2", "--region", BJ)
     assert given.exit_code in (0, 2), given.output
 
@@ -252,5 +257,5 @@ def test_a_saved_shard_plan_of_two_accounts_is_not_applied(tmp_path: Path, endpo
         tmp_path, endpoint, "apply", "--plan", str(saved), "--auto-approve", "--allow-restart", spec
     )
     assert applied.exit_code == 1 and "shard 1/3" in applied.output
-    code, whole = _json(tmp_path, endpoint, "plan", spec)
+    _code, whole = _json(tmp_path, endpoint, "plan", spec)
     assert f"alpha/rds_encryption.{A_INSTANCE}" in {c["address"] for c in whole["changes"]}
