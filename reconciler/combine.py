@@ -9,17 +9,24 @@ found in two parts is an error, never silently kept twice or dropped.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 from reconciler.drift.model import Coverage, DriftReport, RegionCoverage, RunInfo
 from reconciler.drift.report import coverage_of
 from reconciler.drift.report import summarise as summarise_drift
 from reconciler.errors import ReconcilerError
-from reconciler.plan.model import Plan, summarise
+from reconciler.kinds.rds_encryption.fleets import join_left_out
+from reconciler.plan.actions import WarningCode
+from reconciler.plan.model import Plan, PlanWarning, summarise
 from reconciler.plan.order import order_changes
 
 T = TypeVar("T")
+_JOINED: dict[WarningCode, Callable[[list[str]], str]] = {
+    WarningCode.FLEET_MEMBERS_UNENCRYPTABLE: join_left_out,
+}
+"""The warnings one part per shard may give at one address (a fleet's, over the shards'
+regions), and how their messages join; any other address in two parts is an overlap."""
 UNKNOWN = RunInfo().account_id
 
 
@@ -36,6 +43,7 @@ def combine_plans(parts: Sequence[Plan]) -> Plan:
     _same("plan format version", [p.format_version for p in parts])
     _same("spec digest", [p.spec_digest for p in parts])
     _disjoint([_plan_addresses(p) for p in parts])
+    joined = _joined_warnings(parts)
     # The planner's apply order over all parts (reconciler/plan/order.py), so the merged plan
     # lists its changes as one unsharded plan would; each part's own edges are kept.
     changes = order_changes(
@@ -45,9 +53,7 @@ def combine_plans(parts: Sequence[Plan]) -> Plan:
     refusals = sorted(
         (r for p in parts for r in p.refusals), key=lambda r: (r.address, r.code.value)
     )
-    warnings = sorted(
-        (w for p in parts for w in p.warnings), key=lambda w: (w.address, w.code.value)
-    )
+    warnings = sorted(joined, key=lambda w: (w.address, w.code.value))
     return Plan(
         fingerprint=_fingerprint([p.fingerprint for p in parts]),
         spec_digest=parts[0].spec_digest,
@@ -111,8 +117,30 @@ def _disjoint(addresses: Sequence[set[str]]) -> None:
 def _plan_addresses(plan: Plan) -> set[str]:
     found = {c.address for c in plan.changes}
     found.update(r.address for r in plan.refusals)
-    found.update(w.address for w in plan.warnings)
+    found.update(w.address for w in plan.warnings if w.code not in _JOINED)
     return found
+
+
+def _joined_warnings(parts: Sequence[Plan]) -> list[PlanWarning]:
+    """Every part's warnings, those of one address and code in several parts (a fleet's over
+    several shards' regions) joined into one as an unsharded plan writes it."""
+    found: dict[tuple[str, str], list[PlanWarning]] = {}
+    for part in parts:
+        for warning in part.warnings:
+            found.setdefault((warning.address, warning.code.value), []).append(warning)
+    joined = []
+    for (address, _code), same in found.items():
+        if len(same) == 1:
+            joined.append(same[0])
+            continue
+        try:
+            message = _JOINED[same[0].code]([w.message for w in same])
+        except ValueError as error:
+            raise CombineError(
+                f"the parts' warnings of {address} cannot be joined: {error}"
+            ) from error
+        joined.append(same[0].model_copy(update={"message": message}))
+    return joined
 
 
 def _drift_addresses(report: DriftReport) -> set[str]:
@@ -142,7 +170,8 @@ def _run(parts: Sequence[DriftReport]) -> RunInfo:
     """regions_read: the union; read_at: the earliest; account_id: the one account, or every
     account listed (comma-separated, sorted) when the parts read several."""
     runs = [p.run for p in parts]
-    known = {r.account_id for r in runs} - {UNKNOWN}  # an empty shard read no account
+    # a part of several accounts lists them all; an empty shard read no account
+    known = {a for r in runs for a in r.account_id.split(",")} - {UNKNOWN}
     accounts = sorted(known) or [UNKNOWN]
     return RunInfo(
         tool_version=runs[0].tool_version,

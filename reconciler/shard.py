@@ -30,6 +30,8 @@ from reconciler.spec.models import Spec
 Unit = tuple[str | None, str]
 """(account name or None, region)."""
 
+FLEET_PREFIX = "fleets."
+"""The address of a fleet's own findings (kinds/rds_encryption/fleets.py, origin())."""
 _SHARD = re.compile(r"([0-9]+)/([0-9]+)")
 
 
@@ -64,18 +66,58 @@ def owns_account(units: Iterable[Unit], mine: Sequence[Unit], account: str | Non
     return bool(of_account) and of_account[0] in mine
 
 
-def spec_units(spec: Spec) -> list[Unit]:
-    """The spec's units: the regions of its instances and keys (its default region when it
-    names neither). Accounts do not exist in the spec yet: the account is None."""
+def spec_regions(spec: Spec) -> list[str]:
+    """The regions of the spec's instances, keys and fleets' selectors (its default region
+    when it names none), sorted."""
     regions = {spec.instance_region(i) for i in spec.instances}
     regions |= {spec.key_region(n) for n in spec.kms_keys}
-    return [(None, r) for r in sorted(regions or {spec.defaults.region})]
+    for fleet in spec.fleets.values():
+        regions.update(fleet.select.region_list(spec.defaults.region))
+    return sorted(regions or {spec.defaults.region})
+
+
+def spec_units(spec: Spec) -> list[Unit]:
+    """The units of a spec without `accounts:` (the credentials' own account: None)."""
+    return [(None, r) for r in spec_regions(spec)]
+
+
+def account_units(spec: Spec) -> list[Unit]:
+    """The units of a spec with `accounts:`: each declared account's regions (those of its
+    own spec, spec/accounts.py), so every account has at least one unit and an owner."""
+    from reconciler.spec.accounts import account_spec
+
+    return [(name, r) for name in spec.accounts for r in spec_regions(account_spec(spec, name))]
+
+
+def account_drift_units(spec: Spec, given: Sequence[str]) -> list[Unit]:
+    """The drift units of a spec with `accounts:`: account_units() and, per account, the
+    regions drift reads beyond the spec (`given`, else its declared `regions`). An account
+    with neither would need a read of its regions to deal the units: refused, nothing read."""
+    unknown = [name for name, body in spec.accounts.items() if not given and not body.regions]
+    if unknown:
+        names = ", ".join(f"accounts.{name}.regions" for name in unknown)
+        raise ShardError(
+            f"drift --shard of a spec with accounts needs the regions to read in each account "
+            f"without reading them: declare {names} or give --region; nothing was read"
+        )
+    read = [(n, r) for n, body in spec.accounts.items() for r in (given or body.regions)]
+    return sorted({*account_units(spec), *read}, key=_order)
+
+
+def accounts_of(mine: Sequence[Unit]) -> list[str]:
+    """The accounts a shard has units of: the only ones whose credentials it needs."""
+    return sorted({a for a, _r in mine if a is not None})
+
+
+def regions_of(mine: Sequence[Unit], account: str | None) -> list[str]:
+    return [r for a, r in mine if a == account]
 
 
 def shard_spec(spec: Spec, regions: Iterable[str], *, owner: bool) -> Spec:
     """The spec of a shard: its regions' instances and keys (each with its region written
-    out), the default region moved into the shard (its account reads stay there), RAM left
-    out unless this shard owns the account or one of its instances needs RAM to plan."""
+    out), its fleets selecting in its regions only, the default region moved into the shard
+    (its account reads stay there), RAM left out unless this shard owns the account or one of
+    its instances needs RAM to plan."""
     mine = sorted(set(regions))
     instances = {
         i: s.model_copy(update={"region": spec.instance_region(i)})
@@ -87,10 +129,16 @@ def shard_spec(spec: Spec, regions: Iterable[str], *, owner: bool) -> Spec:
         for n, k in spec.kms_keys.items()
         if spec.key_region(n) in mine
     }
+    fleets = {
+        n: f.model_copy(update={"select": f.select.model_copy(update={"regions": inside})})
+        for n, f in spec.fleets.items()
+        if (inside := tuple(r for r in f.select.region_list(spec.defaults.region) if r in mine))
+    }
     default = spec.defaults.region if spec.defaults.region in mine else mine[0]
     update: dict[str, Any] = {
         "instances": instances,
         "kms_keys": keys,
+        "fleets": fleets,
         "defaults": spec.defaults.model_copy(update={"region": default}),
     }
     narrowed = spec.model_copy(update=update)
@@ -102,9 +150,13 @@ def shard_spec(spec: Spec, regions: Iterable[str], *, owner: bool) -> Spec:
 
 
 def account_wide(address: str) -> bool:
-    """An address of the account as a whole (RAM, or no kind's): kept by the owner shard."""
+    """An address of the account as a whole (RAM, or no kind's): kept by the owner shard. A
+    fleet's warning is not: it names its instances in the shard's regions, so each shard
+    keeps its own and `reconciler merge` joins them (combine.py)."""
     kind = find_kind(address)
-    return kind is None or kind.writes_ram
+    if kind is None:
+        return not address.startswith(FLEET_PREFIX)
+    return kind.writes_ram
 
 
 def info(index: int, count: int, units: Sequence[Unit]) -> ShardInfo:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.apply.results import ApplyResult
     from reconciler.cloud.clients import CloudClients
     from reconciler.core.facts import ObservedState
-    from reconciler.plan.model import Plan
+    from reconciler.plan.model import Change, Plan
     from reconciler.spec.loader import LoadedSpec
 
 SEPARATOR = "/"
@@ -73,12 +73,16 @@ def account_clients(base: CloudClients, loaded: LoadedSpec, name: str) -> CloudC
     return CloudClients(settings, retry=base.retry, limiter=base.limiter, counter=base.counter)
 
 
-def connect_accounts(loaded: LoadedSpec, base: CloudClients) -> list[AccountPart]:
-    """Every declared account, in the spec's order, with clients checked to be in it: an
-    AssumeRole refused, or an `account_id` that is not where the credentials landed, stops
-    here, before any read of any account's resources."""
+def connect_accounts(
+    loaded: LoadedSpec, base: CloudClients, names: Collection[str] | None = None
+) -> list[AccountPart]:
+    """Every declared account (or those of `names`: a shard's), in the spec's order, with
+    clients checked to be in it: an AssumeRole refused, or an `account_id` that is not where
+    the credentials landed, stops here, before any read of any account's resources."""
     parts = []
     for name, account in loaded.spec.accounts.items():
+        if names is not None and name not in names:
+            continue  # another shard's account: its role is not assumed here
         part_loaded = account_loaded(loaded, name)
         clients = account_clients(base, loaded, name)
         if account.account_id is not None:
@@ -146,7 +150,8 @@ def observe_and_plan_accounts(
 
 
 def combine_accounts(loaded: LoadedSpec, plans: Mapping[str, Plan]) -> Plan:
-    """One plan of every account's plan: changes account by account (each keeps its order),
+    """One plan of every account's plan: changes in the planner's apply order over them all
+    (each account's keeps its order; `reconciler merge` of shards lists them so too),
     refusals and warnings sorted again, the summary counted again; the spec digest is the whole
     spec's, the fingerprint one of the accounts' fingerprints."""
     from reconciler.plan.digest import spec_digest
@@ -154,7 +159,7 @@ def combine_accounts(loaded: LoadedSpec, plans: Mapping[str, Plan]) -> Plan:
 
     prefix = prefixed_addresses(loaded)
     named = [with_account(plan, name) if prefix else plan for name, plan in plans.items()]
-    changes = [change for plan in named for change in plan.changes]
+    changes = _in_apply_order([change for plan in named for change in plan.changes])
     refusals = sorted(
         (r for p in named for r in p.refusals), key=lambda r: (r.address, r.code.value)
     )
@@ -173,6 +178,16 @@ def combine_accounts(loaded: LoadedSpec, plans: Mapping[str, Plan]) -> Plan:
             "warnings": warnings,
         }
     )
+
+
+def _in_apply_order(changes: list[Change]) -> list[Change]:
+    """The changes in reconciler/plan/order.py's order, each as it was: a shard's change may
+    depend on another shard's (its account's RAM), which order_changes() would drop."""
+    from reconciler.plan.order import order_changes
+
+    by_address = {c.address: c for c in changes}
+    edges = {(first, c.address) for c in changes for first in c.depends_on}
+    return [by_address[c.address] for c in order_changes(by_address, edges)]
 
 
 def with_account(plan: Plan, name: str) -> Plan:

@@ -1,6 +1,11 @@
 """plan and drift of one shard of `--shard I/N` (reconciler/shard.py says how the units are
 dealt), as functions that print nothing. `reconciler merge` combines the shards' documents
-(reconciler/combine.py)."""
+(reconciler/combine.py).
+
+A spec with `accounts:` (README, "Several accounts") is dealt in (account, region) units: a
+shard connects only the accounts it has units of (it assumes no other role), plans or reads
+each of them as app/accounts.py does the whole, and joins them with the same prefixes.
+"""
 
 from __future__ import annotations
 
@@ -15,14 +20,30 @@ from reconciler import shard as sharding
 if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.app.plan import Progress
     from reconciler.cloud.clients import CloudClients
-    from reconciler.drift.model import DriftReport
-    from reconciler.plan.model import Plan
+    from reconciler.drift.model import DriftReport, RegionsScope
+    from reconciler.plan.model import Plan, ShardInfo
     from reconciler.spec.loader import LoadedSpec
 
 
-def _narrowed(loaded: LoadedSpec, mine: Sequence[sharding.Unit], owner: bool) -> LoadedSpec:
-    spec = sharding.shard_spec(loaded.spec, [r for _a, r in mine], owner=owner)
+def _narrowed(loaded: LoadedSpec, regions: Sequence[str], owner: bool) -> LoadedSpec:
+    spec = sharding.shard_spec(loaded.spec, regions, owner=owner)
     return dataclasses.replace(loaded, spec=spec)
+
+
+def _empty_plan(loaded: LoadedSpec, info: ShardInfo) -> Plan:
+    """The plan of a shard with no unit: nothing read, nothing planned."""
+    from reconciler.app.drift import utc_text
+    from reconciler.app.plan import new_plan_id
+    from reconciler.plan.digest import spec_digest
+    from reconciler.plan.model import Plan
+
+    return Plan(
+        plan_id=new_plan_id(),
+        fingerprint=hashlib.sha256(b"").hexdigest(),
+        spec_digest=spec_digest(loaded.spec),
+        created_at=utc_text(datetime.now(UTC)),
+        shard=info,
+    )
 
 
 def plan_shard(
@@ -37,28 +58,55 @@ def plan_shard(
     """The plan of shard `index` of `count`: the instances and keys of its regions (and the
     account's RAM where it owns the account). A shard with no unit reads nothing and plans
     nothing (its `shard.units` is empty)."""
-    from reconciler.app.drift import utc_text
-    from reconciler.app.plan import new_plan_id, observe_and_plan
+    from reconciler.app.plan import observe_and_plan
     from reconciler.plan.digest import spec_digest
-    from reconciler.plan.model import Plan
 
-    units = sharding.spec_units(loaded.spec)
+    accounts = bool(loaded.spec.accounts)
+    units = (sharding.account_units if accounts else sharding.spec_units)(loaded.spec)
     mine = sharding.shard_units(units, index, count)
     info = sharding.info(index, count, mine)
-    digest = spec_digest(loaded.spec)
     if not mine:
-        return Plan(
-            plan_id=new_plan_id(),
-            fingerprint=hashlib.sha256(b"").hexdigest(),
-            spec_digest=digest,
-            created_at=utc_text(datetime.now(UTC)),
-            shard=info,
-        )
+        return _empty_plan(loaded, info)
+    if accounts:
+        return _plan_accounts(loaded, clients, units, mine, info, parallelism, progress)
     owner = sharding.owns_account(units, mine, None)
     _observed, plan = observe_and_plan(
-        _narrowed(loaded, mine, owner), clients, parallelism=parallelism, progress=progress
+        _narrowed(loaded, sharding.regions_of(mine, None), owner),
+        clients,
+        parallelism=parallelism,
+        progress=progress,
     )
-    return sharding.trim_plan(plan, owner=owner, digest=digest, shard=info)
+    return sharding.trim_plan(plan, owner=owner, digest=spec_digest(loaded.spec), shard=info)
+
+
+def _plan_accounts(
+    loaded: LoadedSpec,
+    base: CloudClients,
+    units: Sequence[sharding.Unit],
+    mine: Sequence[sharding.Unit],
+    info: ShardInfo,
+    parallelism: int,
+    progress: Progress | None,
+) -> Plan:
+    """plan_shard() of a spec with `accounts:`: each of the shard's accounts connected (only
+    those), its units planned with its clients, the plans joined as plan_accounts() does."""
+    from reconciler.app.accounts import combine_accounts, connect_accounts
+    from reconciler.app.plan import new_plan_id, observe_and_plan
+
+    plan_id, moment = new_plan_id(), datetime.now(UTC)
+    plans = {}
+    for part in connect_accounts(loaded, base, sharding.accounts_of(mine)):
+        owner = sharding.owns_account(units, mine, part.name)
+        _observed, plan = observe_and_plan(
+            _narrowed(part.loaded, sharding.regions_of(mine, part.name), owner),
+            part.clients,
+            parallelism=parallelism,
+            progress=progress,
+            now=moment,
+            plan_id=plan_id,
+        )
+        plans[part.name] = sharding.trim_plan(plan, owner=owner, digest=None, shard=info)
+    return combine_accounts(loaded, plans).model_copy(update={"shard": info})
 
 
 def drift_shard(
@@ -73,29 +121,79 @@ def drift_shard(
 ) -> DriftReport:
     """The drift report of shard `index` of `count`: the units are the spec's and every
     region drift reads (the account's, or `regions`); each shard reads its own."""
-    from reconciler.app.drift import coverage_regions, drift_report, spec_digest, tool_version
-    from reconciler.drift.model import DriftReport, RunInfo
+    from reconciler.app.drift import coverage_regions, drift_report
 
+    if loaded.spec.accounts:
+        return _drift_accounts(loaded, clients, index, count, regions, parallelism, progress)
     read, scope = coverage_regions(loaded, clients, regions)
     units = sorted({*sharding.spec_units(loaded.spec), *((None, r) for r in read)})
     mine = sharding.shard_units(units, index, count)
     info = sharding.info(index, count, mine)
     if not mine:
-        run = RunInfo(
-            tool_version=tool_version(),
-            spec_digest=spec_digest(loaded.files),
-            regions_scope=scope,
-        )
-        return DriftReport(run=run, spec_files=list(loaded.files), shard=info)
+        return _empty_report(loaded, info, scope)
     owner = sharding.owns_account(units, mine, None)
     report = drift_report(
-        _narrowed(loaded, mine, owner),
+        _narrowed(loaded, sharding.regions_of(mine, None), owner),
         clients,
-        regions=[r for _a, r in mine],
+        regions=sharding.regions_of(mine, None),
         parallelism=parallelism,
         progress=progress,
     )
-    report = report.model_copy(
-        update={"run": report.run.model_copy(update={"regions_scope": scope})}
+    return _scoped(sharding.trim_drift(report, owner=owner, shard=info), scope)
+
+
+def _drift_accounts(
+    loaded: LoadedSpec,
+    base: CloudClients,
+    index: int,
+    count: int,
+    regions: Sequence[str],
+    parallelism: int,
+    progress: Progress | None,
+) -> DriftReport:
+    """drift_shard() of a spec with `accounts:`: the units are each account's spec regions
+    and the regions drift reads in it (`regions`, else its declared `regions`: known without
+    a read, so every shard deals the same units); each of the shard's accounts connected
+    (only those) and read, the reports joined as drift_accounts() does."""
+    from reconciler.app.accounts import connect_accounts, prefixed_addresses
+    from reconciler.app.accounts_drift import with_account
+    from reconciler.app.drift import drift_report
+    from reconciler.combine import combine_drift
+    from reconciler.drift.model import RegionsScope
+
+    units = sharding.account_drift_units(loaded.spec, regions)
+    mine = sharding.shard_units(units, index, count)
+    info = sharding.info(index, count, mine)
+    if not mine:
+        return _empty_report(loaded, info, RegionsScope.NARROWED)
+    reports = []
+    for part in connect_accounts(loaded, base, sharding.accounts_of(mine)):
+        owner = sharding.owns_account(units, mine, part.name)
+        own = sharding.regions_of(mine, part.name)
+        report = drift_report(
+            _narrowed(part.loaded, own, owner),
+            part.clients,
+            regions=own,
+            parallelism=parallelism,
+            progress=progress,
+        )
+        report = sharding.trim_drift(report, owner=owner, shard=info)
+        reports.append(with_account(report, part.name) if prefixed_addresses(loaded) else report)
+    joined = combine_drift(reports).model_copy(update={"shard": info})
+    return _scoped(joined, RegionsScope.NARROWED)
+
+
+def _empty_report(loaded: LoadedSpec, info: ShardInfo, scope: RegionsScope) -> DriftReport:
+    """The drift report of a shard with no unit: nothing read."""
+    from reconciler.app.drift import spec_digest, tool_version
+    from reconciler.drift.model import DriftReport, RunInfo
+
+    run = RunInfo(
+        tool_version=tool_version(), spec_digest=spec_digest(loaded.files), regions_scope=scope
     )
-    return sharding.trim_drift(report, owner=owner, shard=info)
+    return DriftReport(run=run, spec_files=list(loaded.files), shard=info)
+
+
+def _scoped(report: DriftReport, scope: RegionsScope) -> DriftReport:
+    """The report with the whole run's regions scope (a shard reads some regions of it)."""
+    return report.model_copy(update={"run": report.run.model_copy(update={"regions_scope": scope})})

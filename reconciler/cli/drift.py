@@ -147,13 +147,8 @@ def _build(
     regions = given_regions(opts.region)
     opts.region = regions[0] if regions else None  # the region of a spec that names none
     loaded = load_or_raise(paths, opts)
-    if loaded.spec.accounts and shard is not None:  # fail closed: a shard is not the whole
-        raise ReconcilerError(
-            "drift --shard of a spec with `accounts:` is not supported yet: run drift of the "
-            'whole spec (README, "Several accounts"); nothing was read'
-        )
     with cloud(opts, parallelism, rate_limits) as clients:
-        if loaded.spec.accounts:
+        if loaded.spec.accounts and shard is None:
             return _drift_accounts(loaded, clients, regions, parallelism), clients
         if shard is not None:
             one = with_progress(

@@ -133,12 +133,7 @@ def _build(
     from reconciler.app.shard import plan_shard
 
     loaded = load_or_fail(paths, opts)
-    if loaded.spec.accounts and shard is not None:  # fail closed: a shard is not the whole
-        fail(
-            "plan --shard of a spec with `accounts:` is not supported yet: plan the whole spec "
-            "(its accounts are planned one after another)"
-        )
-    if loaded.spec.accounts:
+    if loaded.spec.accounts and shard is None:
         return _build_accounts(loaded, opts, parallelism, rate_limits)
     with connected(opts, parallelism, rate_limits) as clients:
         if shard is not None:

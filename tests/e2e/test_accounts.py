@@ -227,24 +227,3 @@ def test_the_printed_trust_policy_lets_the_base_identity_assume_the_role(
         result = run(tmp_path, emu.endpoint, "plan", spec)
     assert result.exit_code == 0, result.output
     assert f"beta/rds_encryption.{B_INSTANCE}" in result.output
-
-
-def test_drift_of_a_shard_of_several_accounts_is_refused_before_any_read(
-    tmp_path: Path, endpoint: str
-) -> None:
-    spec = _spec(tmp_path, two_accounts())
-    result = run(tmp_path, endpoint, "drift", "--stats", "--shard", "1/2", spec)
-    assert result.exit_code == 1
-    assert "drift --shard of a spec with `accounts:` is not supported yet" in result.output
-    assert "API calls" not in result.output
-
-
-def test_plan_of_a_shard_of_several_accounts_is_refused_before_any_read(
-    tmp_path: Path, endpoint: str
-) -> None:
-    """It planned the whole spec, ignoring --shard: N runners would each plan everything."""
-    spec = _spec(tmp_path, two_accounts())
-    result = run(tmp_path, endpoint, "plan", "--stats", "--shard", "1/2", spec)
-    assert result.exit_code == 1
-    assert "plan --shard of a spec with `accounts:` is not supported yet" in result.output
-    assert "API calls" not in result.output

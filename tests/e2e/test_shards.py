@@ -165,3 +165,50 @@ def test_a_saved_shard_plan_is_not_applied_and_apply_says_why(spread, tmp_path: 
     assert applied.exit_code == 1
     assert "shard 2/3" in applied.stdout + applied.stderr
     assert only_reads(world.calls(endpoint)) == []
+
+
+def _tag(endpoint: str, region: str, instance_id: str) -> None:
+    from alibabacloud_rds20140815 import models
+
+    world.rds(endpoint, region).tag_resources(
+        models.TagResourcesRequest(
+            region_id=region,
+            resource_type="INSTANCE",
+            resource_id=[instance_id],
+            tag=[models.TagResourcesRequestTag(key="env", value="prod")],
+        )
+    )
+
+
+def test_a_fleet_over_two_shards_regions_merged_equals_the_unsharded_plan(
+    spread, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Each shard selects in its own regions only (the fleet was planned whole in every
+    shard: the merge refused the overlap), and the fleet's one warning names the instances it
+    leaves out in both shards (the demo's SSD one in cn-hangzhou, tagged here, and a new one
+    in cn-beijing)."""
+    endpoint, spec = spread
+    member = world.create_instance(endpoint, region="cn-beijing")
+    ssd = world.create_instance(endpoint, region="cn-beijing", storage_type="cloud_ssd")
+    for instance_id in (member, ssd):
+        _tag(endpoint, "cn-beijing", instance_id)
+    _tag(endpoint, "cn-hangzhou", "pgm-bp1ssd0000000001")
+    (spec / "fleet.yaml").write_text(
+        "fleets:\n  prod:\n    select: {regions: [cn-hangzhou, cn-beijing], tags: {env: prod}}\n"
+        "    encryption: {key: service}\n"
+    )
+    code, whole = _json(endpoint, "plan", str(spec))
+    files = _shards(endpoint, "plan", spec, tmp_path)
+    merged_run = run_cli("merge", *files, "--format", "json")
+    assert merged_run.exit_code == code, merged_run.stderr
+    merged = json.loads(merged_run.stdout)
+    assert {c["address"]: c.get("via") for c in merged["changes"]}[
+        f"rds_encryption.{member}"
+    ] == "fleets.prod"
+    [left_out] = [w for w in merged["warnings"] if w["address"] == "fleets.prod"]
+    assert left_out["message"].startswith("2 instance(s)"), left_out
+    assert ssd in left_out["message"] and "pgm-bp1ssd0000000001" in left_out["message"]
+    by_address = {c["address"]: _tokenless(c) for c in whole["changes"]}
+    assert {c["address"]: _tokenless(c) for c in merged["changes"]} == by_address
+    for field in ("refusals", "warnings", "summary"):
+        assert merged[field] == whole[field], field

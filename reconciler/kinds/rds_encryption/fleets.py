@@ -150,12 +150,36 @@ def _why(problems: list[tuple[RefusalCode, str]]) -> str:
 
 
 def _left_out(name: str, ids: list[str]) -> Finding:
-    shown = "; ".join(ids[:_NAMED]) + (
-        f"; and {len(ids) - _NAMED} more" if len(ids) > _NAMED else ""
-    )
     return Finding(
-        origin(name),
-        WarningCode.FLEET_MEMBERS_UNENCRYPTABLE,
-        f"{len(ids)} instance(s) the fleet selects cannot be encrypted and are left alone: "
-        f"{shown}. Narrow the selector to leave them out, or set `strict: true` to refuse them",
+        origin(name), WarningCode.FLEET_MEMBERS_UNENCRYPTABLE, _left_out_text(ids, len(ids))
     )
+
+
+def _left_out_text(named: list[str], total: int) -> str:
+    shown = "; ".join(named[:_NAMED]) + (f"; and {total - _NAMED} more" if total > _NAMED else "")
+    return (
+        f"{total} instance(s) the fleet selects cannot be encrypted and are left alone: "
+        f"{shown}. Narrow the selector to leave them out, or set `strict: true` to refuse them"
+    )
+
+
+_LEFT_OUT = re.compile(
+    r"([0-9]+) instance\(s\) the fleet selects cannot be encrypted and are left alone: "
+    r"(.+?)(?:; and [0-9]+ more)?\. Narrow the selector to leave them out, or set `strict: "
+    r"true` to refuse them"
+)
+
+
+def join_left_out(messages: list[str]) -> str:
+    """One fleet's FleetMembersUnencryptable message out of those of disjoint parts of its
+    regions (`--shard`), as one reading of every region writes it: each part names its first
+    instances in id order, so the first of their union are the whole's first. Raises
+    ValueError for a message not written by _left_out_text (never guessed)."""
+    total, named = 0, []
+    for message in messages:
+        found = _LEFT_OUT.fullmatch(message)
+        if found is None:
+            raise ValueError(f"not a fleet's left-out message: {message!r}")
+        total += int(found[1])
+        named += found[2].split("; ")
+    return _left_out_text(sorted(named, key=lambda item: item.partition(" ")[0]), total)

@@ -195,3 +195,34 @@ def test_the_same_drift_address_in_two_reports_is_refused() -> None:
     two = _report("cn-beijing", _item("ram_role.R", Severity.HIGH))
     with pytest.raises(CombineError, match=r"ram_role\.R is in part 1 and part 2"):
         combine_drift([one, two])
+
+
+def _fleet_warning(*ids: str) -> PlanWarning:
+    from reconciler.kinds.rds_encryption.fleets import _left_out
+
+    found = _left_out("web", [f"{i} (EncryptionUnsupportedStorage)" for i in ids])
+    return PlanWarning(address=found.address, code=found.code, message=found.message)
+
+
+def test_a_fleets_warning_over_several_shards_is_joined_as_one_reading_writes_it() -> None:
+    """A fleet's regions in two shards: each names its own left-out instances; the merge is
+    the message of all of them, the first 20 by id and `and N more` (no overlap error)."""
+    ids = [f"pgm-{n:03d}" for n in range(30)]
+    whole = _fleet_warning(*ids)
+    parts = [_plan(), _plan()]
+    parts[0] = parts[0].model_copy(update={"warnings": [_fleet_warning(*ids[1::2])]})
+    parts[1] = parts[1].model_copy(update={"warnings": [_fleet_warning(*ids[0::2])]})
+    assert combine_plans(parts).warnings == [whole]
+    assert "; and 10 more." in whole.message and "pgm-019 " in whole.message
+
+
+def test_a_fleets_warning_that_is_not_the_fleets_own_text_is_not_joined() -> None:
+    odd = PlanWarning(
+        address="fleets.web", code=WarningCode.FLEET_MEMBERS_UNENCRYPTABLE, message="other"
+    )
+    parts = [_plan().model_copy(update={"warnings": [w]}) for w in (odd, _fleet_warning("x"))]
+    with pytest.raises(CombineError, match=r"warnings of fleets\.web cannot be joined"):
+        combine_plans(parts)
+    twice = [_plan(warned="rds_encryption.pgm-c"), _plan(warned="rds_encryption.pgm-c")]
+    with pytest.raises(CombineError, match="overlap"):
+        combine_plans(twice)
