@@ -4,7 +4,7 @@
 # The base credentials are a RAM user that may only assume each account's role. Steps: plan
 # (changes named `via: fleets.<name>` at `<account>/` addresses), apply, a plan that must be
 # empty, a new instance tagged env=prod created in one account, the next plan covering it with
-# no spec change, and drift.
+# no spec change, the same plans again as 4 shards merged (equal to the unsharded ones), and drift.
 #   DEMO_FLEET_REPORT_DIR: where the drift report goes (default .reconciler/ of the checkout)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -64,6 +64,20 @@ expect() {
     [ "$status" -eq "$want" ] || fail "expected exit $want from 'reconciler $*', got $status"
 }
 
+# Four CI runners' plans (`plan --shard I/4`: each a disjoint set of (account, region)), merged,
+# must equal one unsharded plan (docs/ci/README.md, "Sharding").
+sharded_equals_whole() {
+    local i
+    "$R" "${CLOUD[@]}" plan "$SPEC" --format json >"$WORK/whole.json" || fail "the unsharded plan failed"
+    for i in 1 2 3 4; do
+        "$R" "${CLOUD[@]}" plan "$SPEC" --shard "$i/4" --format json >"$WORK/shard-$i.json" \
+            || fail "plan --shard $i/4 failed"
+    done
+    "$R" merge "$WORK"/shard-[1-4].json --format json >"$WORK/merged.json" || fail "merge failed"
+    "$PY" "$ROOT/scripts/demo-fleet-compare.py" "$WORK/whole.json" "$WORK/merged.json" \
+        || fail "the sharded run differs from the unsharded run"
+}
+
 echo
 echo "== reconciler plan $SPEC --detailed-exitcode   (changes: exit 2)"
 expect 2 plan "$SPEC" --detailed-exitcode
@@ -76,13 +90,9 @@ echo
 echo "== reconciler plan $SPEC --detailed-exitcode   (after apply: no changes, exit 0)"
 expect 0 plan "$SPEC" --detailed-exitcode
 
-# --- LEAD: "the sharded run equals the unsharded run" (issue 21, Done when) goes here. ---
-# `plan --shard I/N` of a spec with accounts: is refused on this branch (being built
-# elsewhere). Once it runs: save the whole plan (`plan "$SPEC" --format json -o whole.json`),
-# run `plan "$SPEC" --shard I/4 -o shard-I.json` for I in 1..4, `reconciler merge
-# shard-*.json --format json`, and fail the demo unless its changes, refusals and warnings
-# equal whole.json's. Do it both here (empty plans) and after the new instance below.
-# --- end LEAD ---
+echo
+echo "== the sharded run equals the unsharded run (plan --shard I/4 for I in 1..4, reconciler merge)"
+sharded_equals_whole
 
 echo
 echo "== a team creates an instance tagged env=prod in account retail (cn-shanghai), no spec change"
@@ -100,6 +110,10 @@ echo "-- exit code $status"
 [ "$status" -eq 2 ] || fail "expected exit 2 from the plan after the new instance, got $status"
 grep -q "retail/rds_encryption.$NEW_ID (via fleets.retail-prod)" <<<"$OUT" \
     || fail "the plan does not cover the new instance $NEW_ID through fleets.retail-prod"
+
+echo
+echo "== the sharded run equals the unsharded run, with the new instance"
+sharded_equals_whole
 
 echo
 echo "== reconciler drift $SPEC -o $REPORT_DIR/fleet-drift-report.html   (drift: exit 2)"

@@ -153,11 +153,13 @@ def test_make_demo_fleet_plans_applies_replans_empty_and_covers_a_new_instance(
     replan, _, rest = rest.partition("== a team creates")
     assert "No changes. The cloud matches the spec." in replan
     assert "-- exit code 0" in replan
+    assert "the 4 shards merged equal the unsharded plan: 0 change(s)" in replan
     created = re.search(r"^created (pgm-\w+) ", rest, re.M)
     assert created, rest
     after, _, drift = rest.partition("== reconciler drift")
     assert f"retail/rds_encryption.{created.group(1)} (via fleets.retail-prod)" in after
     assert "Plan: 0 to create, 1 to update, 0 to delete; 1 restart(s), 0 refused" in after
+    assert "the 4 shards merged equal the unsharded plan: 1 change(s)" in after
     assert f"HIGH     changed   retail/rds_encryption.{created.group(1)}" in drift
     assert drift.rstrip().endswith("-- exit code 2")
     assert (tmp_path / "fleet-drift-report.html").is_file()
@@ -169,7 +171,7 @@ def _checkout_copy(tmp_path: Path, reconciler: str | None) -> Path:
     `.venv/bin/reconciler` is `reconciler` (a bash script body) or absent."""
     root = tmp_path / "checkout"
     (root / "scripts").mkdir(parents=True)
-    for name in ("demo-fleet.sh", "demo-fleet-new-instance.py"):
+    for name in ("demo-fleet.sh", "demo-fleet-new-instance.py", "demo-fleet-compare.py"):
         (root / "scripts" / name).write_bytes((REPO / "scripts" / name).read_bytes())
     (root / "specs" / "examples").mkdir(parents=True)
     (root / "specs" / "examples" / "company-fleet").symlink_to(SPEC)
@@ -204,3 +206,24 @@ def test_the_script_without_a_venv_says_to_run_make(tmp_path: Path) -> None:
     done = _run_script(_checkout_copy(tmp_path, None), tmp_path)
     assert done.returncode == 1
     assert "run make demo-fleet (it creates .venv/ first)" in done.stderr
+
+
+def test_the_demo_fails_when_the_merged_shards_differ(tmp_path: Path) -> None:
+    """The comparison the demo runs can fail: a change missing from the merge is named."""
+    change = {"address": "a", "operations": [{"params": {"ClientToken": "x", "DBInstanceId": "a"}}]}
+    whole = {"changes": [change], "refusals": [], "warnings": [], "summary": {}, "spec_digest": "d"}
+    merged = {**whole, "changes": []}
+    files = []
+    for name, doc in (("whole", whole), ("merged", merged)):
+        files.append(tmp_path / f"{name}.json")
+        files[-1].write_text(json.dumps(doc), encoding="utf-8")
+    script = REPO / "scripts" / "demo-fleet-compare.py"
+    done = subprocess.run(
+        [sys.executable, str(script), *map(str, files)], capture_output=True, text=True
+    )
+    assert done.returncode == 1
+    assert "differ from the unsharded plan in: changes" in done.stdout
+    same = subprocess.run(
+        [sys.executable, str(script), str(files[0]), str(files[0])], capture_output=True, text=True
+    )
+    assert same.returncode == 0 and "1 change(s)" in same.stdout
