@@ -55,9 +55,11 @@ def process_count(requested: int | None, units: int) -> int:
 
 @dataclass(frozen=True)
 class Job:
-    """What a worker needs, all picklable: no client, no secret beyond the settings'."""
+    """What every worker starts with, all picklable: no client, no secret beyond the settings',
+    and no spec. Its size does not grow with the fleet: a spawned worker reads it from a pipe
+    the parent writes before `start()` returns, so a large job started the workers one after
+    the other (each waited for the previous one's imports)."""
 
-    scope: ReadScope
     units: tuple[ReadUnit, ...]
     account: ReadUnit
     settings: CloudSettings
@@ -67,6 +69,10 @@ class Job:
     parent: int
     read: Callable[..., ObservedState]
     """The in-process observe (state/observe.py), passed in: pickled by name, no import cycle."""
+
+
+Task = tuple[int, ReadScope]
+"""A unit's index and its part of the scope (units.unit_scope), on the task queue."""
 
 
 class UnitClients(CloudClients):
@@ -98,20 +104,10 @@ def observe_in_processes(
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
-    job = Job(
-        scope=scope,
-        units=tuple(units),
-        account=account_unit(scope, units),
-        settings=replace(clients.settings, processes=1),
-        limits=dict(clients.limiter.limits),
-        parallelism=parallelism,
-        now=now,
-        parent=os.getpid(),
-        read=read,
-    )
+    job = make_job(scope, clients, units, parallelism=parallelism, now=now, read=read)
     tasks, results = context.Queue(), context.Queue()
-    for index in range(len(units)):
-        tasks.put(index)
+    for task in unit_tasks(scope, job):  # the queue's feeder thread writes them: no wait here
+        tasks.put(task)
     workers = [
         context.Process(target=_worker, args=(job, tasks, results), daemon=True)
         for _ in range(processes)
@@ -125,6 +121,35 @@ def observe_in_processes(
     finally:
         _stop(workers)
     return merge_states(parts, job.account)
+
+
+def make_job(
+    scope: ReadScope,
+    clients: CloudClients,
+    units: Sequence[ReadUnit],
+    *,
+    parallelism: int,
+    now: datetime,
+    read: Callable[..., ObservedState],
+) -> Job:
+    return Job(
+        units=tuple(units),
+        account=account_unit(scope, units),
+        settings=replace(clients.settings, processes=1),
+        limits=dict(clients.limiter.limits),
+        parallelism=parallelism,
+        now=now,
+        parent=os.getpid(),
+        read=read,
+    )
+
+
+def unit_tasks(scope: ReadScope, job: Job) -> list[Task]:
+    """Each unit's part of the scope: a worker is sent only the parts it reads."""
+    return [
+        (index, unit_scope(scope, unit, reads_account=unit == job.account))
+        for index, unit in enumerate(job.units)
+    ]
 
 
 def _stop(workers: Sequence[Any]) -> None:
@@ -220,16 +245,17 @@ class _Collector:
 
 
 def _worker(job: Job, tasks: Any, results: Any) -> None:
-    """A worker process: read units until told to stop (None)."""
+    """A worker process: read units (Task) until told to stop (None)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides, and terminates us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     threading.Thread(target=_orphan_watch, args=(job.parent,), daemon=True).start()
-    while (index := tasks.get()) is not None:
+    while (task := tasks.get()) is not None:
+        index, part = task
         results.put(("start", index, os.getpid()))
         clients: CloudClients | None = None
         try:
             clients = _unit_clients(job, index)
-            state = _read_unit(job, index, clients, results)
+            state = _read_unit(job, index, part, clients, results)
         except ReconcilerError as error:
             calls, retries = _counts(clients)
             results.put(("error", index, type(error).__name__, str(error), calls, retries))
@@ -254,10 +280,11 @@ def _unit_clients(job: Job, index: int) -> CloudClients:
     return UnitClients(job.settings, unit, unit == job.account, limiter=limiter)
 
 
-def _read_unit(job: Job, index: int, clients: CloudClients, results: Any) -> ObservedState:
-    unit = job.units[index]
+def _read_unit(
+    job: Job, index: int, part: ReadScope, clients: CloudClients, results: Any
+) -> ObservedState:
     return job.read(
-        unit_scope(job.scope, unit, reads_account=unit == job.account),
+        part,
         clients,
         parallelism=job.parallelism,
         progress=lambda done, total: results.put(("progress", index, done, total)),
