@@ -23,7 +23,7 @@ stays full.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -135,6 +135,37 @@ def observe(
         except CloudCallError as error:
             pool.shutdown(wait=True, cancel_futures=True)
             raise ObserveError(f"reading the cloud failed: {error}{_advice(error)}") from error
+
+
+def observe_accounts(
+    reads: Mapping[str, tuple[Spec | ReadScope, CloudClients]],
+    *,
+    parallelism: int = 16,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> dict[str, ObservedState]:
+    """observe() of several accounts (each scope with its own account's clients). With worker
+    processes, every account-region of every account is read in one pool of workers, so no
+    account waits for the other's slowest region nor for a second start of the workers
+    (docs/architecture.md, "Processes"); otherwise one account after the other."""
+    moment = now or datetime.now(UTC)
+    requested = {getattr(c.settings, "processes", 1) for _, c in reads.values()}
+    if len(reads) > 1 and requested != {1}:
+        from reconciler.state.processes import observe_accounts_in_processes
+
+        found = observe_accounts_in_processes(
+            {name: (ReadScope.of(scope), clients) for name, (scope, clients) in reads.items()},
+            next(iter(requested)),
+            parallelism=parallelism,
+            progress=progress,
+            now=moment,
+            read=observe,
+        )
+        return {str(name): state for name, state in found.items()}
+    return {
+        name: observe(scope, clients, parallelism=parallelism, progress=progress, now=moment)
+        for name, (scope, clients) in reads.items()
+    }
 
 
 def _advice(error: CloudCallError) -> str:

@@ -23,7 +23,7 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -38,6 +38,7 @@ from reconciler.state.units import (
     account_unit,
     check_in_unit,
     merge_states,
+    read_units,
     unit_scope,
 )
 
@@ -61,8 +62,10 @@ class Job:
     the other (each waited for the previous one's imports)."""
 
     units: tuple[ReadUnit, ...]
-    account: ReadUnit
-    settings: CloudSettings
+    accounts: dict[str | None, ReadUnit]
+    """Each account's unit that reads what is account-wide (units.account_unit)."""
+    settings: dict[str | None, CloudSettings]
+    """Each account's settings (its role to assume, when several accounts are read)."""
     limits: dict[str, float]
     parallelism: int
     now: datetime
@@ -71,6 +74,8 @@ class Job:
     """The in-process observe (state/observe.py), passed in: pickled by name, no import cycle."""
 
 
+Reads = Mapping[str | None, tuple[ReadScope, CloudClients]]
+"""Each account's scope and clients (None: the credentials' own account, no `accounts:`)."""
 Task = tuple[int, ReadScope]
 """A unit's index and its part of the scope (units.unit_scope), on the task queue."""
 
@@ -101,42 +106,74 @@ def observe_in_processes(
     """Read each unit in a worker (`read`: state.observe.observe, in-process there); merge the
     parts. Raises ObserveError (fail closed) and
     Interrupted (the parent's signal; every worker is stopped first)."""
+    found = observe_accounts_in_processes(
+        {None: (scope, clients)},
+        processes,
+        parallelism=parallelism,
+        progress=progress,
+        now=now,
+        read=read,
+        units={None: units},
+    )
+    return found[None]
+
+
+def observe_accounts_in_processes(
+    reads: Reads,
+    processes: int | None,
+    *,
+    parallelism: int,
+    progress: Progress | None,
+    now: datetime,
+    read: Callable[..., ObservedState],
+    units: Mapping[str | None, Sequence[ReadUnit]] | None = None,
+) -> dict[str | None, ObservedState]:
+    """Every account-region of every account in one pool of workers (no account waits for
+    another's slowest region), each account's facts merged on their own."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
-    job = make_job(scope, clients, units, parallelism=parallelism, now=now, read=read)
+    job = make_job(reads, parallelism=parallelism, now=now, read=read, units=units)
     tasks, results = context.Queue(), context.Queue()
-    for task in unit_tasks(scope, job):  # the queue's feeder thread writes them: no wait here
+    for task in unit_tasks(reads, job):  # the queue's feeder thread writes them: no wait here
         tasks.put(task)
     workers = [
         context.Process(target=_worker, args=(job, tasks, results), daemon=True)
-        for _ in range(processes)
+        for _ in range(process_count(processes, len(job.units)))
     ]
+    counters = {account: clients for account, (_, clients) in reads.items()}
     try:
         for worker in workers:
             worker.start()
         for _ in workers:
             tasks.put(None)
-        parts = _Collector(job, workers, results, clients, progress).run()
+        parts = _Collector(job, workers, results, counters, progress).run()
     finally:
         _stop(workers)
-    return merge_states(parts, job.account)
+    return {
+        account: merge_states([p for p in parts if p[0].account == account], unit)
+        for account, unit in job.accounts.items()
+    }
 
 
 def make_job(
-    scope: ReadScope,
-    clients: CloudClients,
-    units: Sequence[ReadUnit],
+    reads: Reads,
     *,
     parallelism: int,
     now: datetime,
     read: Callable[..., ObservedState],
+    units: Mapping[str | None, Sequence[ReadUnit]] | None = None,
 ) -> Job:
+    """The job of reading every account's units (default: units.read_units of its scope)."""
+    by_account = {
+        account: list(units[account]) if units else account_units(account, scope)
+        for account, (scope, _) in reads.items()
+    }
     return Job(
-        units=tuple(units),
-        account=account_unit(scope, units),
-        settings=replace(clients.settings, processes=1),
-        limits=dict(clients.limiter.limits),
+        units=tuple(u for account_units_ in by_account.values() for u in account_units_),
+        accounts={a: account_unit(reads[a][0], us) for a, us in by_account.items()},
+        settings={a: replace(c.settings, processes=1) for a, (_, c) in reads.items()},
+        limits=dict(next(iter(reads.values()))[1].limiter.limits),
         parallelism=parallelism,
         now=now,
         parent=os.getpid(),
@@ -144,12 +181,20 @@ def make_job(
     )
 
 
-def unit_tasks(scope: ReadScope, job: Job) -> list[Task]:
-    """Each unit's part of the scope: a worker is sent only the parts it reads."""
+def account_units(account: str | None, scope: ReadScope) -> list[ReadUnit]:
+    return [replace(unit, account=account) for unit in read_units(scope)]
+
+
+def unit_tasks(reads: Reads, job: Job) -> list[Task]:
+    """Each unit's part of its account's scope: a worker is sent only the parts it reads."""
     return [
-        (index, unit_scope(scope, unit, reads_account=unit == job.account))
+        (index, unit_scope(reads[unit.account][0], unit, reads_account=_reads_account(job, unit)))
         for index, unit in enumerate(job.units)
     ]
+
+
+def _reads_account(job: Job, unit: ReadUnit) -> bool:
+    return unit == job.accounts[unit.account]
 
 
 def _stop(workers: Sequence[Any]) -> None:
@@ -171,17 +216,19 @@ class _Collector:
         job: Job,
         workers: Sequence[Any],
         results: Any,
-        clients: CloudClients,
+        clients: Mapping[str | None, CloudClients],
         progress: Progress | None,
     ) -> None:
         self.job, self.workers, self.results = job, workers, results
         self.clients, self.progress = clients, progress
+        """Each account's clients: the workers' calls are counted on their counters."""
         self.parts: dict[int, ObservedState] = {}
         self.current: dict[int, int] = {}
         """Worker pid -> the unit it is reading."""
         self.counts: dict[int, tuple[int, int]] = {}
 
     def run(self) -> list[tuple[ReadUnit, ObservedState]]:
+        """Each unit's facts, in the units' order."""
         while len(self.parts) < len(self.job.units):
             try:
                 self._handle(self.results.get(timeout=POLL_SECONDS))
@@ -201,12 +248,15 @@ class _Collector:
                 self.progress(*self._totals())
         elif kind == "done":
             state, calls, retries = message[2], message[3], message[4]
-            self.clients.counter.add(calls, retries)
+            self._count(index, calls, retries)
             self.parts[index] = state
         else:  # "error": the first failure stops every unit (fail closed)
-            self.clients.counter.add(message[4], message[5])
+            self._count(index, message[4], message[5])
             error_type = ObserveError if message[2] == "ObserveError" else ReconcilerError
             raise error_type(message[3])
+
+    def _count(self, index: int, calls: dict[str, int], retries: dict[str, int]) -> None:
+        self.clients[self.job.units[index].account].counter.add(calls, retries)
 
     def _totals(self) -> tuple[int, int]:
         return sum(d for d, _ in self.counts.values()), sum(t for _, t in self.counts.values())
@@ -277,7 +327,8 @@ def _unit_clients(job: Job, index: int) -> CloudClients:
 
     unit = job.units[index]
     limiter = RateLimiter(dict(job.limits))  # this unit's quotas: this process's alone
-    return UnitClients(job.settings, unit, unit == job.account, limiter=limiter)
+    settings = job.settings[unit.account]
+    return UnitClients(settings, unit, _reads_account(job, unit), limiter=limiter)
 
 
 def _read_unit(

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from reconciler.cloud.clients import CloudClients, CloudSettings, StaticCredentials
 from reconciler.spec.models import Spec
 from reconciler.state.observe import observe
-from reconciler.state.processes import make_job, unit_tasks
+from reconciler.state.processes import Job, Reads, make_job, unit_tasks
 from reconciler.state.reads import ReadScope
-from reconciler.state.units import read_units
+from reconciler.state.units import ReadUnit
 
 REGIONS = ("cn-hangzhou", "cn-shanghai", "cn-beijing", "cn-shenzhen")
 NOW = datetime(2026, 3, 4, tzinfo=UTC)
@@ -31,11 +31,13 @@ def fleet(count: int) -> ReadScope:
     )
 
 
-def job_of(scope: ReadScope):
+def reads_of(*scopes: ReadScope, accounts: tuple[str | None, ...] = (None,)) -> Reads:
     settings = CloudSettings(endpoint="127.0.0.1:9", credentials=StaticCredentials("a", "b"))
-    return make_job(
-        scope, CloudClients(settings), read_units(scope), parallelism=16, now=NOW, read=observe
-    )
+    return {a: (scope, CloudClients(settings)) for a, scope in zip(accounts, scopes, strict=True)}
+
+
+def job_of(scope: ReadScope) -> Job:
+    return make_job(reads_of(scope), parallelism=16, now=NOW, read=observe)
 
 
 def test_a_workers_start_arguments_do_not_grow_with_the_fleet() -> None:
@@ -48,10 +50,23 @@ def test_a_workers_start_arguments_do_not_grow_with_the_fleet() -> None:
 
 def test_each_task_carries_only_its_units_instances() -> None:
     scope = fleet(3000)
-    tasks = unit_tasks(scope, job_of(scope))
+    tasks = unit_tasks(reads_of(scope), job_of(scope))
     assert [index for index, _ in tasks] == [0, 1, 2, 3]
     counts = [len(part.spec.instances) for _, part in tasks]
     assert counts == [750] * 4
     regions = {i.region for _, part in tasks for i in part.spec.instances.values()}
     assert regions == set(REGIONS)
     assert [part.account_reads for _, part in tasks].count(True) == 1
+
+
+def test_two_accounts_are_one_job_of_every_account_region() -> None:
+    """One pool reads both accounts: eight units, each account with its own account unit (RAM
+    and the KMS status read once per account) and its own settings."""
+    reads = reads_of(fleet(8), fleet(4), accounts=("alpha", "beta"))
+    job = make_job(reads, parallelism=16, now=NOW, read=observe)
+    assert len(job.units) == 8
+    assert {u.account for u in job.units} == {"alpha", "beta"}
+    assert job.accounts == {a: ReadUnit(a, REGIONS[0]) for a in ("alpha", "beta")}
+    tasks = unit_tasks(reads, job)
+    assert [part.account_reads for _, part in tasks].count(True) == 2
+    assert sum(len(part.spec.instances) for _, part in tasks) == 12
