@@ -322,13 +322,27 @@ def _counts(clients: CloudClients | None) -> tuple[dict[str, int], dict[str, int
     return clients.counter.by_action(), clients.counter.retries()
 
 
+_PROVIDERS: dict[str | None, Any] = {}
+"""This worker's credentials provider of each account, resolved (an AssumeRole for a role) by
+its first unit there and reused by the next: the provider refreshes its session itself."""
+
+
 def _unit_clients(job: Job, index: int) -> CloudClients:
+    from reconciler.cloud.clients import resolve_credentials
     from reconciler.cloud.ratelimit import RateLimiter
 
     unit = job.units[index]
     limiter = RateLimiter(dict(job.limits))  # this unit's quotas: this process's alone
     settings = job.settings[unit.account]
-    return UnitClients(settings, unit, _reads_account(job, unit), limiter=limiter)
+    if unit.account not in _PROVIDERS:
+        _PROVIDERS[unit.account] = resolve_credentials(settings)
+    return UnitClients(
+        settings,
+        unit,
+        _reads_account(job, unit),
+        limiter=limiter,
+        credential_provider=_PROVIDERS[unit.account],
+    )
 
 
 def _read_unit(

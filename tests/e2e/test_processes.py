@@ -281,3 +281,26 @@ def test_a_refused_read_in_one_accounts_worker_stops_the_plan(
     assert "DescribeDBInstances" in result.output and "Forbidden.RAM" in result.output
     assert "rds_encryption" not in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_worker_assumes_each_accounts_role_once(tmp_path: Path) -> None:
+    """Four regions x two accounts (the bench's world, small): each worker assumes an
+    account's role once for all its units there, not once per unit (an STS call and the
+    credentials library's work per account-region); the plan is empty."""
+    from tests.bench import bench_processes as bench
+
+    seed, loaded = bench.write_world(tmp_path, bench.spread_accounts(16, 4, 2))
+    with Emulator(":memory:", settings=Settings(restart_seconds=0), seed=seed) as emu:
+        from reconciler.app.accounts import connect_accounts, plan_accounts
+
+        credentials = StaticCredentials(bench.USER_KEY, bench.USER_SECRET)
+        base = CloudClients(
+            CloudSettings(endpoint=emu.endpoint, credentials=credentials, processes=2)
+        )
+        parts = connect_accounts(loaded, base)
+        world.reset_calls(emu.endpoint)
+        plan = plan_accounts(loaded, parts, parallelism=4)[1]
+        assumed = world.admin(emu.endpoint, "GET", "calls")["by_action"]["sts:AssumeRole"]
+    assert not plan.changes and not plan.refusals
+    assert base.counter.total > 16  # the workers' reads are counted
+    assert assumed <= 2 * 2  # two workers, two accounts (was one per unit: 8)
