@@ -112,12 +112,12 @@ def observe(
     moment = now or datetime.now(UTC)
     requested = getattr(getattr(clients, "settings", None), "processes", 1)  # stubs: 1
     if requested != 1:  # worker processes, one account-region each
-        from reconciler.state.processes import observe_in_processes, process_count
+        from reconciler.state.processes import observe_in_processes, worker_count
         from reconciler.state.units import read_units
 
         read_scope = ReadScope.of(scope)
         units = read_units(read_scope)
-        count = process_count(requested, len(units))
+        count = worker_count(requested, [read_scope], len(units))
         if count > 1:
             return observe_in_processes(
                 read_scope,
@@ -148,23 +148,30 @@ def observe_accounts(
     processes, every account-region of every account is read in one pool of workers, so no
     account waits for the other's slowest region nor for a second start of the workers
     (docs/architecture.md, "Processes"); otherwise one account after the other."""
-    moment = now or datetime.now(UTC)
-    requested = {getattr(c.settings, "processes", 1) for _, c in reads.values()}
-    if len(reads) > 1 and requested != {1}:
-        from reconciler.state.processes import observe_accounts_in_processes
+    from reconciler.state.processes import (
+        account_units,
+        observe_accounts_in_processes,
+        worker_count,
+    )
 
+    moment = now or datetime.now(UTC)
+    scopes = {name: (ReadScope.of(scope), clients) for name, (scope, clients) in reads.items()}
+    requested = next(iter(reads.values()))[1].settings.processes
+    units = sum(len(account_units(name, scope)) for name, (scope, _) in scopes.items())
+    count = worker_count(requested, [scope for scope, _ in scopes.values()], units)
+    if len(reads) > 1 and count > 1:
         found = observe_accounts_in_processes(
-            {name: (ReadScope.of(scope), clients) for name, (scope, clients) in reads.items()},
-            next(iter(requested)),
+            scopes,
+            count,
             parallelism=parallelism,
             progress=progress,
             now=moment,
             read=observe,
         )
         return {str(name): state for name, state in found.items()}
-    return {
+    return {  # observe() reads each in this process too (the same worker_count rule)
         name: observe(scope, clients, parallelism=parallelism, progress=progress, now=moment)
-        for name, (scope, clients) in reads.items()
+        for name, (scope, clients) in scopes.items()
     }
 
 

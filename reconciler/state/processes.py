@@ -48,6 +48,22 @@ DRAIN_SECONDS = 1.0
 """How long a dead worker's last messages may take to arrive before its unit is an error."""
 
 
+SMALL_FLEET = 1000
+"""Auto mode (`--processes 0`) reads a spec of fewer instances in this process: starting the
+workers (spawn and the SDK's imports, about a second on two cores; docs/architecture.md,
+"Processes") costs more than the second core saves below about this many reads."""
+
+
+def worker_count(requested: int | None, scopes: Sequence[ReadScope], units: int) -> int:
+    """How many worker processes to read `units` in; 1: in this process. `--processes N`
+    is obeyed (at most one per unit); auto (None) reads a small fleet here, and a reading of
+    every instance (drift, import: the count is unknown before it is read) in workers."""
+    known = all(not s.all_instances for s in scopes)
+    if requested is None and known and sum(len(s.spec.instances) for s in scopes) < SMALL_FLEET:
+        return 1
+    return process_count(requested, units)
+
+
 def process_count(requested: int | None, units: int) -> int:
     """`--processes` (None: one per unit, at most one per core), never more than units."""
     wanted = requested if requested is not None else (os.cpu_count() or 1)

@@ -187,7 +187,7 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def measure(endpoint: str, loaded: Any, processes: int, parallelism: int) -> dict[str, Any]:
+def measure(endpoint: str, loaded: Any, processes: int | None, parallelism: int) -> dict[str, Any]:
     """observe + plan as the CLI's plan does it (several accounts: AssumeRole each, then one
     pool of workers), with the emulator's CPU over the same span."""
     from reconciler.app.accounts import connect_accounts, has_accounts, plan_accounts
@@ -207,7 +207,7 @@ def measure(endpoint: str, loaded: Any, processes: int, parallelism: int) -> dic
     admin(endpoint, "DELETE", "calls")
     emulator = EMULATOR_PIDS[endpoint]
     with MemorySampler() as memory:
-        started, emulator_cpu = time.perf_counter(), cpu_seconds(emulator)
+        started, emulator_cpu, tool_cpu = time.perf_counter(), cpu_seconds(emulator), _tool_cpu()
         if several:
             plan = plan_accounts(loaded, connect_accounts(loaded, cloud), parallelism=parallelism)
             plan = plan[1]
@@ -215,6 +215,7 @@ def measure(endpoint: str, loaded: Any, processes: int, parallelism: int) -> dic
             plan = observe_and_plan(loaded, cloud, parallelism=parallelism)[1]
         wall = time.perf_counter() - started
         emulator_cpu = cpu_seconds(emulator) - emulator_cpu
+        tool_cpu = _tool_cpu() - tool_cpu
     assert not plan.refusals and not plan.changes, "the bench world must plan to no changes"
     served = admin(endpoint, "GET", "calls")["total"]
     return {
@@ -224,7 +225,18 @@ def measure(endpoint: str, loaded: Any, processes: int, parallelism: int) -> dic
         "emulator_cpu_s": emulator_cpu,
         "emulator_requests": served,
         "emulator_cpu_per_request_s": emulator_cpu / max(1, served),
+        "tool_cpu_s": tool_cpu,
+        "tool_cpu_per_call_s": tool_cpu / max(1, cloud.counter.total),
     }
+
+
+def _tool_cpu() -> float:
+    """CPU seconds of this process and of its ended (waited-for) children: the workers, once
+    observe has stopped them; the emulator process is still running, so it is not counted."""
+    import resource
+
+    usages = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return sum(usage.ru_utime + usage.ru_stime for usage in usages)
 
 
 def serial_per_call(endpoint: str, ids: dict[str, list[str]], samples: int = 100) -> float:
@@ -258,14 +270,15 @@ def run_size(count: int, args: argparse.Namespace, c: float | None) -> dict[str,
                 c = sdk_cpu_per_call(endpoint, next(iter(first.values())))[0]
             admin(endpoint, "POST", "latency", {"ms": args.latency_ms})
             serial = serial_per_call(endpoint, first)
-            tool = measure(endpoint, loaded, args.processes, args.parallelism)
+            tool = measure(endpoint, loaded, requested(args), args.parallelism)
     cores = os.cpu_count() or 1
-    units = args.regions * args.accounts
-    threads = min(args.processes, units) * args.parallelism
+    used = processes_used(loaded, requested(args), args.regions * args.accounts)
+    threads = used * args.parallelism
     latency = args.latency_ms / 1000
     per_region = [len(v) for ids in worlds.values() for v in ids.values()]
     return {
         "n": count,
+        "processes": used,
         "per_region": per_region,
         "call_bound": sum(call_bound([len(v) for v in ids.values()]) for ids in worlds.values()),
         "sdk_cpu_per_call_s": c,
@@ -277,6 +290,19 @@ def run_size(count: int, args: argparse.Namespace, c: float | None) -> dict[str,
         "serial_wall_s": serial * count,
         **tool,
     }
+
+
+def requested(args: argparse.Namespace) -> int | None:
+    """--processes as the CLI takes it: 0 is auto (None: state/processes.worker_count)."""
+    return args.processes or None
+
+
+def processes_used(loaded: Any, processes: int | None, units: int) -> int:
+    """How many processes observe reads in (1: in this one), for the bound's thread count."""
+    from reconciler.state.processes import worker_count
+    from reconciler.state.reads import ReadScope
+
+    return worker_count(processes, [ReadScope.of(loaded.spec)], units)
 
 
 def plot(points: list[dict[str, Any]], path: Path, world: str) -> None:
@@ -308,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--regions", type=int, default=4)
     parser.add_argument("--accounts", type=int, choices=(1, 2), default=2)
     parser.add_argument("--latency-ms", type=int, default=20)
-    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--processes", type=int, default=0, help="0: auto, as the CLI's")
     parser.add_argument("--parallelism", type=int, default=16)
     args = parser.parse_args(argv)
     report = Report("bench_processes")
@@ -329,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         report.target(
             f"{label}: wall",
             f"{point['wall_s']:.2f} s = {ratio:.2f}x the bound {point['wall_bound_s']:.2f} s "
-            f"(c = {c * 1000:.2f} ms, {args.processes} processes)",
+            f"(c = {c * 1000:.2f} ms, {point['processes']} processes)",
             f"<= {WALL_TARGET}x",
             ratio <= WALL_TARGET,
         )
@@ -339,7 +365,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{point['wall_s']:.2f} s = {machine:.2f}x max(latency bound, calls x (c + e) / "
             f"cores) = {point['machine_bound_s']:.2f} s, e = the emulator's CPU per request "
             f"{point['emulator_cpu_per_request_s'] * 1000:.2f} ms "
-            f"({point['emulator_cpu_s']:.1f} s for {point['emulator_requests']} requests)",
+            f"({point['emulator_cpu_s']:.1f} s for {point['emulator_requests']} requests); "
+            f"the tool's own CPU {point['tool_cpu_per_call_s'] * 1000:.2f} ms a call "
+            "(parent + workers, imports included)",
         )
         report.target(
             f"{label}: peak memory",

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import pickle
 from datetime import UTC, datetime
 
 from reconciler.cloud.clients import CloudClients, CloudSettings, StaticCredentials
 from reconciler.spec.models import Spec
 from reconciler.state.observe import observe
-from reconciler.state.processes import Job, Reads, make_job, unit_tasks
+from reconciler.state.processes import SMALL_FLEET, Job, Reads, make_job, unit_tasks, worker_count
 from reconciler.state.reads import ReadScope
 from reconciler.state.units import ReadUnit
 
@@ -70,3 +72,17 @@ def test_two_accounts_are_one_job_of_every_account_region() -> None:
     tasks = unit_tasks(reads, job)
     assert [part.account_reads for _, part in tasks].count(True) == 2
     assert sum(len(part.spec.instances) for _, part in tasks) == 12
+
+
+def test_auto_reads_a_small_fleet_in_this_process() -> None:
+    """Starting workers costs about a second (spawn and the SDK's imports): auto mode
+    (`--processes 0`) reads fewer than SMALL_FLEET instances here; `--processes N` is obeyed;
+    a reading of every instance (drift, import) has no count yet and uses workers."""
+    small, large = fleet(SMALL_FLEET - 1), fleet(SMALL_FLEET)
+    assert worker_count(None, [small], 4) == 1
+    assert worker_count(None, [small, small], 8) > 1 or (os.cpu_count() or 1) == 1
+    assert worker_count(None, [large], 4) == min(4, os.cpu_count() or 1)
+    assert worker_count(2, [fleet(4)], 4) == 2
+    assert worker_count(1, [large], 4) == 1
+    every = dataclasses.replace(fleet(4), all_instances=True)
+    assert worker_count(None, [every], 4) == min(4, os.cpu_count() or 1)
