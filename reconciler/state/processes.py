@@ -48,10 +48,10 @@ DRAIN_SECONDS = 1.0
 """How long a dead worker's last messages may take to arrive before its unit is an error."""
 
 
-SMALL_FLEET = 1000
+SMALL_FLEET = 3000
 """Auto mode (`--processes 0`) reads a spec of fewer instances in this process: starting the
-workers (spawn and the SDK's imports, about a second on two cores; docs/architecture.md,
-"Processes") costs more than the second core saves below about this many reads."""
+workers (spawn and the SDK's imports, about a second on two cores) costs more than the second
+core saves below about this many reads (measured: docs/architecture.md, "Processes")."""
 
 
 def worker_count(requested: int | None, scopes: Sequence[ReadScope], units: int) -> int:
