@@ -120,7 +120,7 @@ def plan_accounts(
 
     plan_id = plan_id or new_plan_id()
     moment = now or datetime.now(UTC)
-    if _in_processes(parts):  # every account-region in one pool (state/processes.py)
+    if in_processes(parts):  # every account-region in one pool (state/processes.py)
         found = _observe_and_plan_together(parts, parallelism, progress, moment, plan_id)
     else:
         found = {
@@ -137,7 +137,8 @@ def plan_accounts(
     return found, combine_accounts(loaded, {name: plan for name, (_o, plan) in found.items()})
 
 
-def _in_processes(parts: list[AccountPart]) -> bool:
+def in_processes(parts: list[AccountPart]) -> bool:
+    """Several accounts read with worker processes asked for: one pool reads them all."""
     return len(parts) > 1 and any(p.clients.settings.processes != 1 for p in parts)
 
 
