@@ -7,7 +7,10 @@ quota's token bucket, and the quota learnt from throttling, stay in one process.
 
 - Each worker is a fresh (spawned) process: it inherits no thread, lock, signal handler or
   cancellation flag of the parent, builds its own CloudClients from the picklable settings and
-  resolves the credentials itself.
+  resolves the credentials itself (an account's role assumed once per worker). Its start
+  arguments hold no spec: each unit's part of the scope comes on the task queue.
+- Several accounts are one pool: every account-region of every account is a unit; each
+  account's facts are merged on their own (observe_accounts_in_processes).
 - Progress: each worker sends its (finished, submitted) counts; the parent shows their sum.
 - Signals: workers ignore SIGINT (a terminal sends it to the whole group); the parent, once
   interrupted, terminates them (SIGTERM ends a worker at once: no call starts after it) and
