@@ -124,17 +124,54 @@ def plan_accounts(
 
     plan_id = plan_id or new_plan_id()
     moment = now or datetime.now(UTC)
-    found = {}
-    for part in parts:
-        found[part.name] = observe_and_plan(
-            part.loaded,
-            part.clients,
-            parallelism=parallelism,
-            progress=progress,
-            now=moment,
-            plan_id=plan_id,
-        )
+    if in_processes(parts):  # every account-region in one pool (state/processes.py)
+        found = _observe_and_plan_together(parts, parallelism, progress, moment, plan_id)
+    else:
+        found = {
+            part.name: observe_and_plan(
+                part.loaded,
+                part.clients,
+                parallelism=parallelism,
+                progress=progress,
+                now=moment,
+                plan_id=plan_id,
+            )
+            for part in parts
+        }
     return found, combine_accounts(loaded, {name: plan for name, (_o, plan) in found.items()})
+
+
+def in_processes(parts: list[AccountPart]) -> bool:
+    """Several accounts read with worker processes asked for: one pool reads them all."""
+    return len(parts) > 1 and any(p.clients.settings.processes != 1 for p in parts)
+
+
+def _observe_and_plan_together(
+    parts: list[AccountPart],
+    parallelism: int,
+    progress: Progress | None,
+    now: datetime,
+    plan_id: str,
+) -> dict[str, tuple[ObservedState, Plan]]:
+    """observe_and_plan() of every account, their reads in one pool of worker processes."""
+    from reconciler.app.fleets import with_fleets
+    from reconciler.app.plan import make_plan
+    from reconciler.state.observe import observe_accounts
+
+    expanded = {
+        p.name: (with_fleets(p.loaded, p.clients, parallelism=parallelism), p.clients)
+        for p in parts
+    }
+    observed = observe_accounts(
+        {name: (loaded.spec, clients) for name, (loaded, clients) in expanded.items()},
+        parallelism=parallelism,
+        progress=progress,
+        now=now,
+    )
+    return {
+        name: (observed[name], make_plan(loaded, observed[name], now=now, plan_id=plan_id))
+        for name, (loaded, _) in expanded.items()
+    }
 
 
 def observe_and_plan_accounts(

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover - types only
+    from reconciler.app.accounts import AccountPart
     from reconciler.app.plan import Progress
     from reconciler.cloud.clients import CloudClients
     from reconciler.drift.model import DriftReport, RegionsScope
@@ -32,26 +33,58 @@ def drift_accounts(
     stops before any read), then each account's drift: the regions `regions` names, else the
     account's declared `regions`, else every region it has. Raises ObserveError (fail closed)
     when any account's read fails: one account's report is not the spec's."""
-    from reconciler.app.accounts import connect_accounts, prefixed_addresses
+    from reconciler.app.accounts import connect_accounts, in_processes, prefixed_addresses
     from reconciler.app.drift import drift_report
     from reconciler.combine import combine_drift
     from reconciler.drift.model import RegionsScope
 
     parts = connect_accounts(loaded, base)
-    reports = []
-    for part in parts:
-        declared = loaded.spec.accounts[part.name].regions
-        report = drift_report(
-            part.loaded,
-            part.clients,
-            regions=tuple(regions) or declared,
-            parallelism=parallelism,
-            progress=progress,
-        )
-        if declared and not regions:  # the spec narrowed it, not --region
-            report = _scoped(report, RegionsScope.SPEC)
-        reports.append(with_account(report, part.name) if prefixed_addresses(loaded) else report)
+    read = {p.name: tuple(regions) or loaded.spec.accounts[p.name].regions for p in parts}
+    if in_processes(parts):  # every account-region in one pool (state/processes.py)
+        found = _drift_together(parts, read, parallelism, progress)
+    else:
+        found = {
+            part.name: drift_report(
+                part.loaded,
+                part.clients,
+                regions=read[part.name],
+                parallelism=parallelism,
+                progress=progress,
+            )
+            for part in parts
+        }
+    for name, report in found.items():
+        if loaded.spec.accounts[name].regions and not regions:  # the spec narrowed it
+            found[name] = _scoped(report, RegionsScope.SPEC)
+    prefix = prefixed_addresses(loaded)
+    reports = [with_account(r, name) if prefix else r for name, r in found.items()]
     return combine_drift(_one_scope(reports))
+
+
+def _drift_together(
+    parts: list[AccountPart],
+    read: dict[str, tuple[str, ...]],
+    parallelism: int,
+    progress: Progress | None,
+) -> dict[str, DriftReport]:
+    """Each account's drift, their reads in one pool of worker processes."""
+    from datetime import UTC, datetime
+
+    from reconciler.app.drift import drift_of, drift_reading
+    from reconciler.state.observe import observe_accounts
+
+    readings = {
+        p.name: drift_reading(p.loaded, p.clients, read[p.name], parallelism=parallelism)
+        for p in parts
+    }
+    started = datetime.now(UTC)  # the observation's "now": each report's read_at
+    observed = observe_accounts(
+        {p.name: (readings[p.name].scope, p.clients) for p in parts},
+        parallelism=parallelism,
+        progress=progress,
+        now=started,
+    )
+    return {name: drift_of(r, observed[name], started) for name, r in readings.items()}
 
 
 def with_account(report: DriftReport, name: str) -> DriftReport:

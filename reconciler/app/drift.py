@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,8 +14,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.app.plan import Progress
     from reconciler.cloud.clients import CloudClients
+    from reconciler.core.facts import ObservedState
     from reconciler.drift.model import DriftReport, RegionsScope
     from reconciler.spec.loader import LoadedSpec
+    from reconciler.state.reads import ReadScope
 
 PACKAGE = "rds-encryption-reconciler"
 
@@ -31,22 +34,51 @@ def drift_report(
     (managed or not: the coverage counts them), then compare. The regions read are the
     account's every region (RDS DescribeRegions), or `regions` and the spec's own when given.
     Raises ObserveError (fail closed), also when the account's regions cannot be read."""
-    from reconciler.app.fleets import with_fleet_origins, with_fleets
-    from reconciler.drift.model import RunContext
-    from reconciler.drift.report import build_drift
-    from reconciler.state.observe import ReadScope, observe
+    from reconciler.state.observe import observe
+
+    reading = drift_reading(loaded, clients, regions, parallelism=parallelism)
+    started = datetime.now(UTC)  # the observation's "now": the report's read_at
+    observed = observe(
+        reading.scope, clients, parallelism=parallelism, progress=progress, now=started
+    )
+    return drift_of(reading, observed, started)
+
+
+@dataclass(frozen=True)
+class DriftReading:
+    """What drift reads (the spec with its fleets' members, every instance of `scope`'s
+    regions) and how the report names that coverage: all before the observation."""
+
+    loaded: LoadedSpec
+    scope: ReadScope
+    regions_scope: RegionsScope
+
+
+def drift_reading(
+    loaded: LoadedSpec, clients: CloudClients, regions: Sequence[str], *, parallelism: int
+) -> DriftReading:
+    from reconciler.app.fleets import with_fleets
+    from reconciler.state.observe import ReadScope
 
     loaded = with_fleets(loaded, clients, parallelism=parallelism)  # fleets' members: managed
     read, scope_of = coverage_regions(loaded, clients, regions)
     scope = ReadScope(spec=loaded.spec, regions=read, all_instances=True)
-    started = datetime.now(UTC)  # the observation's "now": the report's read_at
-    observed = observe(scope, clients, parallelism=parallelism, progress=progress, now=started)
+    return DriftReading(loaded, scope, scope_of)
+
+
+def drift_of(reading: DriftReading, observed: ObservedState, started: datetime) -> DriftReport:
+    """The report of what `reading` observed, read at `started`."""
+    from reconciler.app.fleets import with_fleet_origins
+    from reconciler.drift.model import RunContext
+    from reconciler.drift.report import build_drift
+
+    loaded = reading.loaded
     if observed.read_at is None:
         observed = observed.model_copy(update={"read_at": utc_text(started)})
     context = RunContext(
         tool_version=tool_version(),
         spec_digest=spec_digest(loaded.files),
-        regions_scope=scope_of,
+        regions_scope=reading.regions_scope,
     )
     report = build_drift(
         loaded.spec,

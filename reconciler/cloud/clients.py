@@ -266,7 +266,10 @@ class CloudClients:
         retry: RetryPolicy | None = None,
         limiter: RateLimiter | None = None,
         counter: CallCounter | None = None,
+        credential_provider: Any | None = None,
     ) -> None:
+        """`credential_provider`: one resolve_credentials() gave already (a worker process
+        reuses its account's across its units: state/processes.py); default: resolved here."""
         silence_sdk_output()  # before any SDK import or call: DEBUG=sdk must print nothing
         self.settings = settings
         self._endpoint = parse_endpoint(settings.endpoint) if settings.endpoint else None
@@ -274,7 +277,7 @@ class CloudClients:
         self.retry = retry or RetryPolicy()
         self.limiter = limiter or RateLimiter()
         self.counter = counter or CallCounter()
-        self._credential_provider = resolve_credentials(settings)
+        self._credential_provider = credential_provider or resolve_credentials(settings)
         self._clients: dict[tuple[str, str], Any] = {}
         self._sites: dict[tuple[str, str], CallSite] = {}
         self.reachability = Reachability()

@@ -23,7 +23,7 @@ stays full.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -112,12 +112,12 @@ def observe(
     moment = now or datetime.now(UTC)
     requested = getattr(getattr(clients, "settings", None), "processes", 1)  # stubs: 1
     if requested != 1:  # worker processes, one account-region each
-        from reconciler.state.processes import observe_in_processes, process_count
+        from reconciler.state.processes import observe_in_processes, worker_count
         from reconciler.state.units import read_units
 
         read_scope = ReadScope.of(scope)
         units = read_units(read_scope)
-        count = process_count(requested, len(units))
+        count = worker_count(requested, [read_scope], len(units))
         if count > 1:
             return observe_in_processes(
                 read_scope,
@@ -135,6 +135,44 @@ def observe(
         except CloudCallError as error:
             pool.shutdown(wait=True, cancel_futures=True)
             raise ObserveError(f"reading the cloud failed: {error}{_advice(error)}") from error
+
+
+def observe_accounts(
+    reads: Mapping[str, tuple[Spec | ReadScope, CloudClients]],
+    *,
+    parallelism: int = 16,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> dict[str, ObservedState]:
+    """observe() of several accounts (each scope with its own account's clients). With worker
+    processes, every account-region of every account is read in one pool of workers, so no
+    account waits for the other's slowest region nor for a second start of the workers
+    (docs/architecture.md, "Processes"); otherwise one account after the other."""
+    from reconciler.state.processes import (
+        account_units,
+        observe_accounts_in_processes,
+        worker_count,
+    )
+
+    moment = now or datetime.now(UTC)
+    scopes = {name: (ReadScope.of(scope), clients) for name, (scope, clients) in reads.items()}
+    requested = next(iter(reads.values()))[1].settings.processes
+    units = sum(len(account_units(name, scope)) for name, (scope, _) in scopes.items())
+    count = worker_count(requested, [scope for scope, _ in scopes.values()], units)
+    if len(reads) > 1 and count > 1:
+        found = observe_accounts_in_processes(
+            scopes,
+            count,
+            parallelism=parallelism,
+            progress=progress,
+            now=moment,
+            read=observe,
+        )
+        return {str(name): state for name, state in found.items()}
+    return {  # observe() reads each in this process too (the same worker_count rule)
+        name: observe(scope, clients, parallelism=parallelism, progress=progress, now=moment)
+        for name, (scope, clients) in scopes.items()
+    }
 
 
 def _advice(error: CloudCallError) -> str:

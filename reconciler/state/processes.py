@@ -7,7 +7,10 @@ quota's token bucket, and the quota learnt from throttling, stay in one process.
 
 - Each worker is a fresh (spawned) process: it inherits no thread, lock, signal handler or
   cancellation flag of the parent, builds its own CloudClients from the picklable settings and
-  resolves the credentials itself.
+  resolves the credentials itself (an account's role assumed once per worker). Its start
+  arguments hold no spec: each unit's part of the scope comes on the task queue.
+- Several accounts are one pool: every account-region of every account is a unit; each
+  account's facts are merged on their own (observe_accounts_in_processes).
 - Progress: each worker sends its (finished, submitted) counts; the parent shows their sum.
 - Signals: workers ignore SIGINT (a terminal sends it to the whole group); the parent, once
   interrupted, terminates them (SIGTERM ends a worker at once: no call starts after it) and
@@ -23,7 +26,7 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -38,6 +41,7 @@ from reconciler.state.units import (
     account_unit,
     check_in_unit,
     merge_states,
+    read_units,
     unit_scope,
 )
 
@@ -45,6 +49,22 @@ Progress = Callable[[int, int], None]
 POLL_SECONDS = 0.1
 DRAIN_SECONDS = 1.0
 """How long a dead worker's last messages may take to arrive before its unit is an error."""
+
+
+SMALL_FLEET = 3000
+"""Auto mode (`--processes 0`) reads a spec of fewer instances in this process: starting the
+workers (spawn and the SDK's imports, about a second on two cores) costs more than the second
+core saves below about this many reads (measured: docs/architecture.md, "Processes")."""
+
+
+def worker_count(requested: int | None, scopes: Sequence[ReadScope], units: int) -> int:
+    """How many worker processes to read `units` in; 1: in this process. `--processes N`
+    is obeyed (at most one per unit); auto (None) reads a small fleet here, and a reading of
+    every instance (drift, import: the count is unknown before it is read) in workers."""
+    known = all(not s.all_instances for s in scopes)
+    if requested is None and known and sum(len(s.spec.instances) for s in scopes) < SMALL_FLEET:
+        return 1
+    return process_count(requested, units)
 
 
 def process_count(requested: int | None, units: int) -> int:
@@ -55,18 +75,28 @@ def process_count(requested: int | None, units: int) -> int:
 
 @dataclass(frozen=True)
 class Job:
-    """What a worker needs, all picklable: no client, no secret beyond the settings'."""
+    """What every worker starts with, all picklable: no client, no secret beyond the settings',
+    and no spec. Its size does not grow with the fleet: a spawned worker reads it from a pipe
+    the parent writes before `start()` returns, so a large job started the workers one after
+    the other (each waited for the previous one's imports)."""
 
-    scope: ReadScope
     units: tuple[ReadUnit, ...]
-    account: ReadUnit
-    settings: CloudSettings
+    accounts: dict[str | None, ReadUnit]
+    """Each account's unit that reads what is account-wide (units.account_unit)."""
+    settings: dict[str | None, CloudSettings]
+    """Each account's settings (its role to assume, when several accounts are read)."""
     limits: dict[str, float]
     parallelism: int
     now: datetime
     parent: int
     read: Callable[..., ObservedState]
     """The in-process observe (state/observe.py), passed in: pickled by name, no import cycle."""
+
+
+Reads = Mapping[str | None, tuple[ReadScope, CloudClients]]
+"""Each account's scope and clients (None: the credentials' own account, no `accounts:`)."""
+Task = tuple[int, ReadScope]
+"""A unit's index and its part of the scope (units.unit_scope), on the task queue."""
 
 
 class UnitClients(CloudClients):
@@ -95,36 +125,95 @@ def observe_in_processes(
     """Read each unit in a worker (`read`: state.observe.observe, in-process there); merge the
     parts. Raises ObserveError (fail closed) and
     Interrupted (the parent's signal; every worker is stopped first)."""
+    found = observe_accounts_in_processes(
+        {None: (scope, clients)},
+        processes,
+        parallelism=parallelism,
+        progress=progress,
+        now=now,
+        read=read,
+        units={None: units},
+    )
+    return found[None]
+
+
+def observe_accounts_in_processes(
+    reads: Reads,
+    processes: int | None,
+    *,
+    parallelism: int,
+    progress: Progress | None,
+    now: datetime,
+    read: Callable[..., ObservedState],
+    units: Mapping[str | None, Sequence[ReadUnit]] | None = None,
+) -> dict[str | None, ObservedState]:
+    """Every account-region of every account in one pool of workers (no account waits for
+    another's slowest region), each account's facts merged on their own."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
-    job = Job(
-        scope=scope,
-        units=tuple(units),
-        account=account_unit(scope, units),
-        settings=replace(clients.settings, processes=1),
-        limits=dict(clients.limiter.limits),
-        parallelism=parallelism,
-        now=now,
-        parent=os.getpid(),
-        read=read,
-    )
+    job = make_job(reads, parallelism=parallelism, now=now, read=read, units=units)
     tasks, results = context.Queue(), context.Queue()
-    for index in range(len(units)):
-        tasks.put(index)
+    for task in unit_tasks(reads, job):  # the queue's feeder thread writes them: no wait here
+        tasks.put(task)
     workers = [
         context.Process(target=_worker, args=(job, tasks, results), daemon=True)
-        for _ in range(processes)
+        for _ in range(process_count(processes, len(job.units)))
     ]
+    counters = {account: clients for account, (_, clients) in reads.items()}
     try:
         for worker in workers:
             worker.start()
         for _ in workers:
             tasks.put(None)
-        parts = _Collector(job, workers, results, clients, progress).run()
+        parts = _Collector(job, workers, results, counters, progress).run()
     finally:
         _stop(workers)
-    return merge_states(parts, job.account)
+    return {
+        account: merge_states([p for p in parts if p[0].account == account], unit)
+        for account, unit in job.accounts.items()
+    }
+
+
+def make_job(
+    reads: Reads,
+    *,
+    parallelism: int,
+    now: datetime,
+    read: Callable[..., ObservedState],
+    units: Mapping[str | None, Sequence[ReadUnit]] | None = None,
+) -> Job:
+    """The job of reading every account's units (default: units.read_units of its scope)."""
+    by_account = {
+        account: list(units[account]) if units else account_units(account, scope)
+        for account, (scope, _) in reads.items()
+    }
+    return Job(
+        units=tuple(u for account_units_ in by_account.values() for u in account_units_),
+        accounts={a: account_unit(reads[a][0], us) for a, us in by_account.items()},
+        settings={a: replace(c.settings, processes=1) for a, (_, c) in reads.items()},
+        limits=dict(next(iter(reads.values()))[1].limiter.limits),
+        parallelism=parallelism,
+        now=now,
+        parent=os.getpid(),
+        read=read,
+    )
+
+
+def account_units(account: str | None, scope: ReadScope) -> list[ReadUnit]:
+    return [replace(unit, account=account) for unit in read_units(scope)]
+
+
+def unit_tasks(reads: Reads, job: Job) -> list[Task]:
+    """Each unit's part of its account's scope: a worker is sent only the parts it reads."""
+    return [
+        (index, unit_scope(reads[unit.account][0], unit, reads_account=_reads_account(job, unit)))
+        for index, unit in enumerate(job.units)
+    ]
+
+
+def _reads_account(job: Job, unit: ReadUnit) -> bool:
+    return unit == job.accounts[unit.account]
 
 
 def _stop(workers: Sequence[Any]) -> None:
@@ -146,17 +235,19 @@ class _Collector:
         job: Job,
         workers: Sequence[Any],
         results: Any,
-        clients: CloudClients,
+        clients: Mapping[str | None, CloudClients],
         progress: Progress | None,
     ) -> None:
         self.job, self.workers, self.results = job, workers, results
         self.clients, self.progress = clients, progress
+        """Each account's clients: the workers' calls are counted on their counters."""
         self.parts: dict[int, ObservedState] = {}
         self.current: dict[int, int] = {}
         """Worker pid -> the unit it is reading."""
         self.counts: dict[int, tuple[int, int]] = {}
 
     def run(self) -> list[tuple[ReadUnit, ObservedState]]:
+        """Each unit's facts, in the units' order."""
         while len(self.parts) < len(self.job.units):
             try:
                 self._handle(self.results.get(timeout=POLL_SECONDS))
@@ -176,12 +267,15 @@ class _Collector:
                 self.progress(*self._totals())
         elif kind == "done":
             state, calls, retries = message[2], message[3], message[4]
-            self.clients.counter.add(calls, retries)
+            self._count(index, calls, retries)
             self.parts[index] = state
         else:  # "error": the first failure stops every unit (fail closed)
-            self.clients.counter.add(message[4], message[5])
+            self._count(index, message[4], message[5])
             error_type = ObserveError if message[2] == "ObserveError" else ReconcilerError
             raise error_type(message[3])
+
+    def _count(self, index: int, calls: dict[str, int], retries: dict[str, int]) -> None:
+        self.clients[self.job.units[index].account].counter.add(calls, retries)
 
     def _totals(self) -> tuple[int, int]:
         return sum(d for d, _ in self.counts.values()), sum(t for _, t in self.counts.values())
@@ -220,16 +314,17 @@ class _Collector:
 
 
 def _worker(job: Job, tasks: Any, results: Any) -> None:
-    """A worker process: read units until told to stop (None)."""
+    """A worker process: read units (Task) until told to stop (None)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides, and terminates us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     threading.Thread(target=_orphan_watch, args=(job.parent,), daemon=True).start()
-    while (index := tasks.get()) is not None:
+    while (task := tasks.get()) is not None:
+        index, part = task
         results.put(("start", index, os.getpid()))
         clients: CloudClients | None = None
         try:
             clients = _unit_clients(job, index)
-            state = _read_unit(job, index, clients, results)
+            state = _read_unit(job, index, part, clients, results)
         except ReconcilerError as error:
             calls, retries = _counts(clients)
             results.put(("error", index, type(error).__name__, str(error), calls, retries))
@@ -246,18 +341,34 @@ def _counts(clients: CloudClients | None) -> tuple[dict[str, int], dict[str, int
     return clients.counter.by_action(), clients.counter.retries()
 
 
+_PROVIDERS: dict[str | None, Any] = {}
+"""This worker's credentials provider of each account, resolved (an AssumeRole for a role) by
+its first unit there and reused by the next: the provider refreshes its session itself."""
+
+
 def _unit_clients(job: Job, index: int) -> CloudClients:
+    from reconciler.cloud.clients import resolve_credentials
     from reconciler.cloud.ratelimit import RateLimiter
 
     unit = job.units[index]
     limiter = RateLimiter(dict(job.limits))  # this unit's quotas: this process's alone
-    return UnitClients(job.settings, unit, unit == job.account, limiter=limiter)
+    settings = job.settings[unit.account]
+    if unit.account not in _PROVIDERS:
+        _PROVIDERS[unit.account] = resolve_credentials(settings)
+    return UnitClients(
+        settings,
+        unit,
+        _reads_account(job, unit),
+        limiter=limiter,
+        credential_provider=_PROVIDERS[unit.account],
+    )
 
 
-def _read_unit(job: Job, index: int, clients: CloudClients, results: Any) -> ObservedState:
-    unit = job.units[index]
+def _read_unit(
+    job: Job, index: int, part: ReadScope, clients: CloudClients, results: Any
+) -> ObservedState:
     return job.read(
-        unit_scope(job.scope, unit, reads_account=unit == job.account),
+        part,
         clients,
         parallelism=job.parallelism,
         progress=lambda done, total: results.put(("progress", index, done, total)),

@@ -21,6 +21,8 @@ from typing import Any
 
 RESULTS = Path("bench-results")
 MISSED_EXIT = 3
+EMULATOR_PIDS: dict[str, int] = {}
+"""endpoint -> the pid of the emulator process serving it (emulator_process), for its CPU."""
 
 
 def _serve(
@@ -65,10 +67,19 @@ def emulator_process(restart_seconds: float = 0, seed: str | None = None) -> Ite
     try:
         if not ready.wait(600):  # a seeded world of 10,000 instances takes a while
             raise RuntimeError("the emulator did not start")
+        EMULATOR_PIDS[f"127.0.0.1:{port}"] = server.pid or 0
         yield f"127.0.0.1:{port}"
     finally:
         stop.set()
         server.join(10)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` so far (/proc/<pid>/stat, fields 14 and 15)."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def admin(endpoint: str, method: str, name: str, body: dict | None = None) -> dict:

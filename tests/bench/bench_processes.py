@@ -1,15 +1,23 @@
-"""observe + plan of N instances over R regions in worker processes (issue 21, items 3 and 6;
-docs/architecture.md, "Processes"): calls within the bound, wall within 1.2x of
+"""observe + plan of N instances over R regions x A accounts in worker processes (issue 21,
+items 3 and 6; docs/architecture.md, "Processes"): calls within the bound, wall within 1.2x of
 max(latency bound, calls x c / cores), peak memory (parent + workers) under 500 MB; and a plot
 of calls and wall against N for the tool, a serial script and the bound.
 
     python -m tests.bench.bench_processes [--sizes 100,1000,3000,10000] [--regions 4]
-        [--latency-ms 20] [--processes P] [--parallelism 16]
+        [--accounts 2] [--latency-ms 20] [--processes P] [--parallelism 16]
 
-The emulator runs in its own process (tests/bench/_support.py); one emulator process serves
-about 1,000-1,400 signed requests/s here (bench_emulator), which caps any caller. The serial
-script (one call at a time) is measured at the smallest N and scaled by its calls beyond it
-(at 10,000 instances it would take minutes per point); the plot says so.
+With two accounts the spec declares `accounts:` with a role_arn each, the emulator's seed two
+accounts, and the base credentials are a RAM user's that may assume both roles (as
+tests/e2e/test_accounts.py): the plan is the CLI's (app/accounts.py: AssumeRole, then every
+account-region in one pool of workers).
+
+The emulator runs in its own process (tests/bench/_support.py) on the same cores; one emulator
+process serves about 1,000-1,400 signed requests/s here (bench_emulator), which caps any
+caller. So beside the issue's bound (unchanged, judged) the bench reports a machine bound that
+also counts the emulator's CPU per request, measured from /proc/<pid>/stat over the run:
+max(latency bound, calls x (c + e) / cores); no target, it says what this machine allows.
+The serial script (one call at a time) is measured at each N and scaled by its calls (at 10,000
+instances it would take minutes per point); the plot says so.
 """
 
 from __future__ import annotations
@@ -26,9 +34,20 @@ from typing import Any
 
 import yaml
 
-from tests.bench._support import RESULTS, Report, admin, emulator_process
+from tests.bench._support import (
+    EMULATOR_PIDS,
+    RESULTS,
+    Report,
+    admin,
+    cpu_seconds,
+    emulator_process,
+)
 
 REGIONS = ("cn-hangzhou", "cn-shanghai", "cn-beijing", "cn-shenzhen", "cn-qingdao")
+ACCOUNTS = ("1234567890123456", "2234567890123456")
+"""The seed's default account (where the base user lives) and a second one."""
+ACCOUNT_NAMES = ("alpha", "beta")
+USER_KEY, USER_SECRET = "bench-deployer", "bench-deployer-secret"
 WALL_TARGET = 1.2
 MEMORY_TARGET_MB = 500.0
 
@@ -57,28 +76,83 @@ def spread_ids(count: int, regions: int) -> dict[str, list[str]]:
     }
 
 
-def write_world(folder: Path, ids: dict[str, list[str]]) -> tuple[str, Any]:
-    from reconciler.spec.models import Spec
+def spread_accounts(count: int, regions: int, accounts: int) -> dict[str, dict[str, list[str]]]:
+    """The N ids, spread evenly over the accounts, then over the regions of each."""
+    return {
+        ACCOUNTS[a]: {
+            region: [i.replace("bench", f"b{a}nch") for i in ids]
+            for region, ids in spread_ids(len(range(a, count, accounts)), regions).items()
+        }
+        for a in range(accounts)
+    }
+
+
+def _trust() -> dict[str, Any]:
+    principal = {"RAM": [f"acs:ram::{ACCOUNTS[0]}:root"]}
+    statement = {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": principal}
+    return {"Version": "1", "Statement": [statement]}
+
+
+def _account_world(ids: dict[str, list[str]]) -> dict[str, Any]:
+    role = {"name": "reconciler", "trust": _trust(), "policies": ["AdministratorAccess"]}
+    return {
+        "regions": list(ids),
+        "rds_instances": [
+            {"id": i, "region": r, "class": "pg.n2.2c.2m", "encryption": "service"}
+            for r, region_ids in ids.items()
+            for i in region_ids
+        ],
+        "ram": {"roles": [role]},
+    }
+
+
+def seed_of(worlds: dict[str, dict[str, list[str]]]) -> dict[str, Any]:
+    """The default account's world (with the deployer user when there are several accounts)
+    and every further account's under `accounts:`."""
+    first, *others = worlds
+    seed = _account_world(worlds[first])
+    if not others:
+        return {k: v for k, v in seed.items() if k != "ram"}
+    policies = ["AliyunSTSAssumeRoleAccess"]
+    user = {"name": "deployer", "access_keys": [{"id": USER_KEY, "secret": USER_SECRET}]}
+    seed["users"] = [{**user, "policies": policies}]
+    seed["accounts"] = {account: _account_world(worlds[account]) for account in others}
+    return seed
+
+
+def spec_of(worlds: dict[str, dict[str, list[str]]]) -> dict[str, Any]:
+    several = len(worlds) > 1
+    names = dict(zip(worlds, ACCOUNT_NAMES, strict=False))
+    doc: dict[str, Any] = {
+        "version": 1,
+        "defaults": {"region": next(iter(next(iter(worlds.values()))))},
+        "instances": {
+            i: {
+                "region": r,
+                "encryption": {"key": "service"},
+                **({"account": names[account]} if several else {}),
+            }
+            for account, ids in worlds.items()
+            for r, region_ids in ids.items()
+            for i in region_ids
+        },
+    }
+    if several:
+        doc["accounts"] = {
+            names[a]: {"role_arn": f"acs:ram::{a}:role/reconciler", "account_id": a} for a in worlds
+        }
+    return doc
+
+
+def write_world(folder: Path, worlds: dict[str, dict[str, list[str]]]) -> tuple[str, Any]:
+    """The emulator's seed file and the loaded spec (app/plan.load) of `worlds`."""
+    from reconciler.app.plan import load
 
     seed = folder / "seed.yaml"
-    instances = [
-        {"id": i, "region": r, "class": "pg.n2.2c.2m", "encryption": "service"}
-        for r, region_ids in ids.items()
-        for i in region_ids
-    ]
-    seed.write_text(yaml.safe_dump({"regions": list(ids), "rds_instances": instances}))
-    spec = Spec.model_validate(
-        {
-            "version": 1,
-            "defaults": {"region": next(iter(ids))},
-            "instances": {
-                i: {"region": r, "encryption": {"key": "service"}}
-                for r, region_ids in ids.items()
-                for i in region_ids
-            },
-        }
-    )
-    return str(seed), spec
+    seed.write_text(yaml.safe_dump(seed_of(worlds)))
+    spec = folder / "spec.yaml"
+    spec.write_text(yaml.safe_dump(spec_of(worlds), sort_keys=False))
+    return str(seed), load([str(spec)])
 
 
 class MemorySampler:
@@ -113,30 +187,61 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def measure(endpoint: str, spec: Any, processes: int, parallelism: int) -> dict[str, Any]:
+def measure(endpoint: str, loaded: Any, processes: int | None, parallelism: int) -> dict[str, Any]:
+    """observe + plan as the CLI's plan does it (several accounts: AssumeRole each, then one
+    pool of workers), with the emulator's CPU over the same span."""
+    from reconciler.app.accounts import connect_accounts, has_accounts, plan_accounts
+    from reconciler.app.plan import observe_and_plan
     from reconciler.cloud.clients import CloudClients, CloudSettings, StaticCredentials
-    from reconciler.plan.planner import build_plan
-    from reconciler.state.observe import observe
 
+    several = has_accounts(loaded)
+    key = (USER_KEY, USER_SECRET) if several else ("emulator", "emulator-secret")
     cloud = CloudClients(
         CloudSettings(
             endpoint=endpoint,
-            credentials=StaticCredentials("emulator", "emulator-secret"),
+            credentials=StaticCredentials(*key),
             parallelism=parallelism,
             processes=processes,
         )
     )
     admin(endpoint, "DELETE", "calls")
+    emulator = EMULATOR_PIDS[endpoint]
     with MemorySampler() as memory:
-        started = time.perf_counter()
-        plan = build_plan(spec, observe(spec, cloud, parallelism=parallelism))
+        started, emulator_cpu, tool_cpu = time.perf_counter(), cpu_seconds(emulator), _tool_cpu()
+        if several:
+            plan = plan_accounts(loaded, connect_accounts(loaded, cloud), parallelism=parallelism)
+            plan = plan[1]
+        else:
+            plan = observe_and_plan(loaded, cloud, parallelism=parallelism)[1]
         wall = time.perf_counter() - started
+        emulator_cpu = cpu_seconds(emulator) - emulator_cpu
+        tool_cpu = _tool_cpu() - tool_cpu
     assert not plan.refusals and not plan.changes, "the bench world must plan to no changes"
-    return {"wall_s": wall, "calls": cloud.counter.total, "peak_mb": memory.peak_mb}
+    served = admin(endpoint, "GET", "calls")["total"]
+    return {
+        "wall_s": wall,
+        "calls": cloud.counter.total,
+        "peak_mb": memory.peak_mb,
+        "emulator_cpu_s": emulator_cpu,
+        "emulator_requests": served,
+        "emulator_cpu_per_request_s": emulator_cpu / max(1, served),
+        "tool_cpu_s": tool_cpu,
+        "tool_cpu_per_call_s": tool_cpu / max(1, cloud.counter.total),
+    }
+
+
+def _tool_cpu() -> float:
+    """CPU seconds of this process and of its ended (waited-for) children: the workers, once
+    observe has stopped them; the emulator process is still running, so it is not counted."""
+    import resource
+
+    usages = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return sum(usage.ru_utime + usage.ru_stime for usage in usages)
 
 
 def serial_per_call(endpoint: str, ids: dict[str, list[str]], samples: int = 100) -> float:
-    """Seconds per call of a serial script reading instance by instance with the bare SDK."""
+    """Seconds per call of a serial script reading instance by instance with the bare SDK
+    (the default account's first region: its own AccessKey)."""
     from alibabacloud_rds20140815 import models
 
     from tests.e2e.world import rds
@@ -156,33 +261,51 @@ def serial_per_call(endpoint: str, ids: dict[str, list[str]], samples: int = 100
 def run_size(count: int, args: argparse.Namespace, c: float | None) -> dict[str, Any]:
     from tests.bench.bench_plan import sdk_cpu_per_call
 
-    ids = spread_ids(count, args.regions)
+    worlds = spread_accounts(count, args.regions, args.accounts)
+    first = next(iter(worlds.values()))
     with tempfile.TemporaryDirectory(prefix="bench-proc-") as folder:
-        seed, spec = write_world(Path(folder), ids)
+        seed, loaded = write_world(Path(folder), worlds)
         with emulator_process(seed=seed) as endpoint:
             if c is None:  # the SDK's CPU per call, at 0 ms latency (bench_plan's way)
-                c = sdk_cpu_per_call(endpoint, next(iter(ids.values())))[0]
+                c = sdk_cpu_per_call(endpoint, next(iter(first.values())))[0]
             admin(endpoint, "POST", "latency", {"ms": args.latency_ms})
-            serial = serial_per_call(endpoint, ids)
-            tool = measure(endpoint, spec, args.processes, args.parallelism)
+            serial = serial_per_call(endpoint, first)
+            tool = measure(endpoint, loaded, requested(args), args.parallelism)
     cores = os.cpu_count() or 1
-    processes = min(args.processes, args.regions)
-    bound = wall_bound(
-        tool["calls"], args.latency_ms / 1000, processes * args.parallelism, c, cores
-    )
+    used = processes_used(loaded, requested(args), args.regions * args.accounts)
+    threads = used * args.parallelism
+    latency = args.latency_ms / 1000
+    per_region = [len(v) for ids in worlds.values() for v in ids.values()]
     return {
         "n": count,
-        "per_region": [len(v) for v in ids.values()],
-        "call_bound": call_bound([len(v) for v in ids.values()]),
+        "processes": used,
+        "per_region": per_region,
+        "call_bound": sum(call_bound([len(v) for v in ids.values()]) for ids in worlds.values()),
         "sdk_cpu_per_call_s": c,
-        "wall_bound_s": bound,
+        "wall_bound_s": wall_bound(tool["calls"], latency, threads, c, cores),
+        "machine_bound_s": wall_bound(
+            tool["calls"], latency, threads, c + tool["emulator_cpu_per_request_s"], cores
+        ),
         "serial_per_call_s": serial,
         "serial_wall_s": serial * count,
         **tool,
     }
 
 
-def plot(points: list[dict[str, Any]], path: Path) -> None:
+def requested(args: argparse.Namespace) -> int | None:
+    """--processes as the CLI takes it: 0 is auto (None: state/processes.worker_count)."""
+    return args.processes or None
+
+
+def processes_used(loaded: Any, processes: int | None, units: int) -> int:
+    """How many processes observe reads in (1: in this one), for the bound's thread count."""
+    from reconciler.state.processes import worker_count
+    from reconciler.state.reads import ReadScope
+
+    return worker_count(processes, [ReadScope.of(loaded.spec)], units)
+
+
+def plot(points: list[dict[str, Any]], path: Path, world: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -200,7 +323,7 @@ def plot(points: list[dict[str, Any]], path: Path) -> None:
     wall.plot(n, [p["wall_bound_s"] for p in points], "k:", label="bound")
     wall.set(xlabel="instances N", ylabel="wall seconds", xscale="log", yscale="log")
     wall.legend()
-    fig.suptitle("observe + plan, 20 ms a call, emulator in its own process")
+    fig.suptitle(f"observe + plan, {world}, emulator in its own process")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
@@ -209,8 +332,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,1000,3000,10000")
     parser.add_argument("--regions", type=int, default=4)
+    parser.add_argument("--accounts", type=int, choices=(1, 2), default=2)
     parser.add_argument("--latency-ms", type=int, default=20)
-    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--processes", type=int, default=0, help="0: auto, as the CLI's")
     parser.add_argument("--parallelism", type=int, default=16)
     args = parser.parse_args(argv)
     report = Report("bench_processes")
@@ -231,9 +355,19 @@ def main(argv: list[str] | None = None) -> int:
         report.target(
             f"{label}: wall",
             f"{point['wall_s']:.2f} s = {ratio:.2f}x the bound {point['wall_bound_s']:.2f} s "
-            f"(c = {c * 1000:.2f} ms, {args.processes} processes)",
+            f"(c = {c * 1000:.2f} ms, {point['processes']} processes)",
             f"<= {WALL_TARGET}x",
             ratio <= WALL_TARGET,
+        )
+        machine = point["wall_s"] / point["machine_bound_s"]
+        report.note(
+            f"{label}: machine bound",
+            f"{point['wall_s']:.2f} s = {machine:.2f}x max(latency bound, calls x (c + e) / "
+            f"cores) = {point['machine_bound_s']:.2f} s, e = the emulator's CPU per request "
+            f"{point['emulator_cpu_per_request_s'] * 1000:.2f} ms "
+            f"({point['emulator_cpu_s']:.1f} s for {point['emulator_requests']} requests); "
+            f"the tool's own CPU {point['tool_cpu_per_call_s'] * 1000:.2f} ms a call "
+            "(parent + workers, imports included)",
         )
         report.target(
             f"{label}: peak memory",
@@ -243,7 +377,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     report.figures = {"args": vars(args), "points": points}
     RESULTS.mkdir(exist_ok=True)
-    plot(points, RESULTS / "bench_processes.png")
+    world = f"{args.latency_ms} ms a call, {args.regions} regions x {args.accounts} accounts"
+    plot(points, RESULTS / "bench_processes.png", world)
     report.note("plot", str(RESULTS / "bench_processes.png"))
     return report.finish()
 

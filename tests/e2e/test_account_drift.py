@@ -149,3 +149,19 @@ def test_an_account_s_regions_are_not_called_a_region_option(
     assert text.exit_code == 2, text.output
     assert "--region" not in text.output.split("Regions read:")[1].splitlines()[0]
     assert "the spec's regions only" in text.output.split("Regions read:")[1].splitlines()[0]
+
+
+def test_drift_of_two_accounts_in_one_pool_of_workers_reports_the_same(
+    tmp_path: Path, world_of_two: tuple[str, str, str]
+) -> None:
+    """`--processes 2`: both accounts' regions read in one pool of workers (state/processes.py),
+    the same items, coverage and exit code as one process."""
+    endpoint, _a_new, _b_new = world_of_two
+    spec = _spec(tmp_path, two_accounts())
+    alone = drift_json(tmp_path, endpoint, spec)
+    result = run(tmp_path, endpoint, "--processes", "2", "drift", "--format", "json", spec)
+    assert result.exit_code == alone[0] == 2, result.output
+    split = json.loads(result.stdout)
+    for field in ("items", "coverage"):
+        assert split[field] == alone[1][field]
+    assert split["run"]["account_id"] == alone[1]["run"]["account_id"]

@@ -228,3 +228,79 @@ def test_a_signal_stops_every_worker(
     assert "Traceback" not in stderr, stderr
     name = signal.Signals(signum).name
     assert stderr.count(f"Interrupted by {name}") == 1, stderr
+
+
+# --- several accounts -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_account_endpoint(tmp_path: Path) -> Iterator[str]:
+    from tests.e2e.test_accounts import _two_account_world
+
+    seed = tmp_path / "seed.yaml"
+    seed.write_text(yaml.safe_dump(_two_account_world()), encoding="utf-8")
+    with Emulator(":memory:", settings=Settings(restart_seconds=0), seed=str(seed)) as emu:
+        yield emu.endpoint
+
+
+def test_two_accounts_plan_the_same_in_one_pool_of_workers(
+    tmp_path: Path, two_account_endpoint: str
+) -> None:
+    """Both accounts' regions read in one pool of workers (each worker assumes its unit's
+    account role): the same plan, with the account in every address, as one process."""
+    from tests.e2e.test_accounts import _spec, run, two_accounts
+
+    spec = _spec(tmp_path, two_accounts())
+    runs = [
+        run(tmp_path, two_account_endpoint, "--processes", p, "plan", "--format", "json", spec)
+        for p in ("1", "2")
+    ]
+    assert [r.exit_code for r in runs] == [0, 0], runs[1].output
+    # ClientTokens derive from the plan_id, which is per run
+    plans = [json.loads(re.sub(r'"ClientToken": "[^"]*"', '"": ""', r.stdout)) for r in runs]
+    assert plans[0]["changes"] and plans[1]["changes"] == plans[0]["changes"]
+    assert plans[1]["fingerprint"] == plans[0]["fingerprint"]
+    assert [c["address"].split("/")[0] for c in plans[1]["changes"]] == ["alpha", "beta"]
+
+
+def test_a_refused_read_in_one_accounts_worker_stops_the_plan(
+    tmp_path: Path, two_account_endpoint: str
+) -> None:
+    """Account beta's reads fail in its worker: no plan of alpha alone is printed."""
+    from tests.e2e.test_accounts import _spec, run, two_accounts
+
+    world.admin(
+        two_account_endpoint,
+        "POST",
+        "faults",
+        {"action": "rds:DescribeDBInstances", "code": "Forbidden.RAM", "status": 403, "rate": 1.0},
+    )
+    spec = _spec(tmp_path, two_accounts())
+    result = run(tmp_path, two_account_endpoint, "--processes", "2", "plan", spec)
+    assert result.exit_code == 1, result.output
+    assert "DescribeDBInstances" in result.output and "Forbidden.RAM" in result.output
+    assert "rds_encryption" not in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_worker_assumes_each_accounts_role_once(tmp_path: Path) -> None:
+    """Four regions x two accounts (the bench's world, small): each worker assumes an
+    account's role once for all its units there, not once per unit (an STS call and the
+    credentials library's work per account-region); the plan is empty."""
+    from tests.bench import bench_processes as bench
+
+    seed, loaded = bench.write_world(tmp_path, bench.spread_accounts(16, 4, 2))
+    with Emulator(":memory:", settings=Settings(restart_seconds=0), seed=seed) as emu:
+        from reconciler.app.accounts import connect_accounts, plan_accounts
+
+        credentials = StaticCredentials(bench.USER_KEY, bench.USER_SECRET)
+        base = CloudClients(
+            CloudSettings(endpoint=emu.endpoint, credentials=credentials, processes=2)
+        )
+        parts = connect_accounts(loaded, base)
+        world.reset_calls(emu.endpoint)
+        plan = plan_accounts(loaded, parts, parallelism=4)[1]
+        assumed = world.admin(emu.endpoint, "GET", "calls")["by_action"]["sts:AssumeRole"]
+    assert not plan.changes and not plan.refusals
+    assert base.counter.total > 16  # the workers' reads are counted
+    assert assumed <= 2 * 2  # two workers, two accounts (was one per unit: 8)

@@ -21,3 +21,19 @@ def test_instances_spread_evenly_over_the_regions() -> None:
     ids = spread_ids(10, 4)
     assert [len(v) for v in ids.values()] == [3, 3, 2, 2]
     assert len({i for v in ids.values() for i in v}) == 10
+
+
+def test_two_accounts_split_the_instances_and_assume_a_role_each() -> None:
+    from tests.bench.bench_processes import ACCOUNTS, seed_of, spec_of, spread_accounts
+
+    worlds = spread_accounts(10_000, 4, 2)
+    assert list(worlds) == list(ACCOUNTS)
+    ids = [i for regions in worlds.values() for v in regions.values() for i in v]
+    assert len(ids) == len(set(ids)) == 10_000
+    assert [len(v) for regions in worlds.values() for v in regions.values()] == [1250] * 8
+    seed, spec = seed_of(worlds), spec_of(worlds)
+    assert list(seed["accounts"]) == [ACCOUNTS[1]] and seed["users"]
+    assert {a["role_arn"] for a in spec["accounts"].values()} == {
+        f"acs:ram::{a}:role/reconciler" for a in ACCOUNTS
+    }
+    assert {i["account"] for i in spec["instances"].values()} == {"alpha", "beta"}
