@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.app.accounts import AccountPart
     from reconciler.app.plan import Progress
     from reconciler.cloud.clients import CloudClients
-    from reconciler.drift.model import DriftReport, RegionsScope
+    from reconciler.drift.model import DriftReport
     from reconciler.spec.loader import LoadedSpec
 
 
@@ -35,6 +35,7 @@ def drift_accounts(
     when any account's read fails: one account's report is not the spec's."""
     from reconciler.app.accounts import connect_accounts, in_processes, prefixed_addresses
     from reconciler.app.drift import drift_report
+    from reconciler.app.shard import with_scope
     from reconciler.combine import combine_drift
     from reconciler.drift.model import RegionsScope
 
@@ -55,7 +56,7 @@ def drift_accounts(
         }
     for name, report in found.items():
         if loaded.spec.accounts[name].regions and not regions:  # the spec narrowed it
-            found[name] = _scoped(report, RegionsScope.SPEC)
+            found[name] = with_scope(report, RegionsScope.SPEC)
     prefix = prefixed_addresses(loaded)
     reports = [with_account(r, name) if prefix else r for name, r in found.items()]
     return combine_drift(_one_scope(reports))
@@ -116,15 +117,11 @@ def with_account(report: DriftReport, name: str) -> DriftReport:
 def _one_scope(reports: list[DriftReport]) -> list[DriftReport]:
     """Every report with the same regions_scope: `all` only when every account's was; else
     `narrowed` when --region narrowed any, else `spec` (an account's `regions:` narrowed it)."""
+    from reconciler.app.shard import with_scope
     from reconciler.drift.model import RegionsScope
 
     scopes = {r.run.regions_scope for r in reports}
     if len(scopes) < 2:
         return reports
     one = RegionsScope.NARROWED if RegionsScope.NARROWED in scopes else RegionsScope.SPEC
-    return [_scoped(r, one) for r in reports]
-
-
-def _scoped(report: DriftReport, scope: RegionsScope) -> DriftReport:
-    run = report.run.model_copy(update={"regions_scope": scope})
-    return report.model_copy(update={"run": run})
+    return [with_scope(r, one) for r in reports]

@@ -139,7 +139,7 @@ def drift_shard(
         parallelism=parallelism,
         progress=progress,
     )
-    return _scoped(sharding.trim_drift(report, owner=owner, shard=info), scope)
+    return with_scope(sharding.trim_drift(report, owner=owner, shard=info), scope)
 
 
 def _drift_accounts(
@@ -164,8 +164,9 @@ def _drift_accounts(
     units = sharding.account_drift_units(loaded.spec, regions)
     mine = sharding.shard_units(units, index, count)
     info = sharding.info(index, count, mine)
+    scope = RegionsScope.NARROWED if regions else RegionsScope.SPEC  # accounts' `regions:`
     if not mine:
-        return _empty_report(loaded, info, RegionsScope.NARROWED)
+        return _empty_report(loaded, info, scope)
     reports = []
     for part in connect_accounts(loaded, base, sharding.accounts_of(mine)):
         owner = sharding.owns_account(units, mine, part.name)
@@ -180,7 +181,7 @@ def _drift_accounts(
         report = sharding.trim_drift(report, owner=owner, shard=info)
         reports.append(with_account(report, part.name) if prefixed_addresses(loaded) else report)
     joined = combine_drift(reports).model_copy(update={"shard": info})
-    return _scoped(joined, RegionsScope.NARROWED)
+    return with_scope(joined, scope)
 
 
 def _empty_report(loaded: LoadedSpec, info: ShardInfo, scope: RegionsScope) -> DriftReport:
@@ -194,6 +195,6 @@ def _empty_report(loaded: LoadedSpec, info: ShardInfo, scope: RegionsScope) -> D
     return DriftReport(run=run, spec_files=list(loaded.files), shard=info)
 
 
-def _scoped(report: DriftReport, scope: RegionsScope) -> DriftReport:
+def with_scope(report: DriftReport, scope: RegionsScope) -> DriftReport:
     """The report with the whole run's regions scope (a shard reads some regions of it)."""
     return report.model_copy(update={"run": report.run.model_copy(update={"regions_scope": scope})})
