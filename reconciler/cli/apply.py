@@ -461,6 +461,7 @@ def _apply_with_display(
     if account is not None:
         on_event = lambda event: view.on_event(account_event(event, account))  # noqa: E731
     click.echo("", err=to_stderr)
+    _say_fan_out(work.plan, clients, to_stderr=to_stderr)
     try:
         with view:
             return apply_work(work, clients, options, on_event, state_dir=folder)
@@ -477,6 +478,18 @@ def _apply_with_display(
             err=True,
         )
         raise
+
+
+def _say_fan_out(plan: Any, clients: Any, *, to_stderr: bool) -> None:
+    from reconciler.app.apply import fan_out_of
+
+    fanout = fan_out_of(plan, clients)
+    if fanout is not None:
+        click.echo(
+            f"Applying {len(fanout.units)} regions' changes in {fanout.processes} worker "
+            "processes (--processes), after the account-wide changes.",
+            err=to_stderr,
+        )
 
 
 def _report(
