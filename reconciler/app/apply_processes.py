@@ -128,6 +128,15 @@ def apply_fanned_out(
     return result
 
 
+def _worker_options(options: ApplyOptions) -> ApplyOptions:
+    """The options a worker applies with: no journal (it sends its entries here), and a
+    sleep that wakes on the cancellation SIGTERM requests there."""
+    import time
+
+    sleep = cancellation.sleep if options.sleep is time.sleep else options.sleep
+    return replace(options, journal=None, sleep=sleep)
+
+
 def _part(plan: Plan, addresses: Sequence[str]) -> Plan:
     wanted = set(addresses)
     return plan.model_copy(update={"changes": [c for c in plan.changes if c.address in wanted]})
@@ -170,7 +179,7 @@ class _Workers:
         self.job = ApplyJob(
             parts=tuple(_part(plan, addresses) for _, addresses in fanout.units),
             carried=carried,
-            options=replace(options, journal=None),
+            options=_worker_options(options),
             settings=replace(clients.settings, processes=1),
             limits=dict(clients.limiter.limits),
             stop=self.context.Event(),

@@ -30,6 +30,9 @@ from reconciler.errors import ApplyError, Interrupted
 from reconciler.plan.model import Plan
 
 ACK_POLL_S = 0.2
+AFTER_WAITS = 5
+"""Polls an `after` entry waits for the parent's answer once interrupted (the parent writes
+it unless it is leaving; a missing `after` leaves the write in doubt, never done)."""
 
 
 @dataclass(frozen=True)
@@ -59,13 +62,19 @@ class RemoteJournal(Journal):
 
     def append(self, entry: dict[str, Any]) -> None:
         self.results.put(("journal", self.slot, entry))
+        waits_after_signal = 0
         while True:
             try:
                 answer, detail = self.acks.get(timeout=ACK_POLL_S)
                 break
             except queue.Empty:
-                if cancellation.requested() and entry.get("event") == "before":
+                if not cancellation.requested():
+                    continue
+                if entry.get("event") == "before":
                     raise cancellation.interrupted() or Interrupted(signal.SIGTERM) from None
+                waits_after_signal += 1
+                if waits_after_signal >= AFTER_WAITS:
+                    return  # the parent is leaving: a `before` without `after` is in doubt
         if answer == "refused":
             raise cancellation.interrupted() or Interrupted(signal.SIGTERM)
         if answer == "error":
