@@ -298,3 +298,22 @@ def _unknown_addresses(lines: list[str]) -> list[str]:
         for line in lines
         if "rds_encryption." in line
     ]
+
+
+def test_the_demo_applies_in_processes_account_wide_changes_first(
+    demo: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RAM and the keys are made here first; the instances, which use the new keys (their ids
+    carried to the workers), in a worker per region; then the plan is empty."""
+    specs = str(Path("specs").resolve())
+    monkeypatch.chdir(tmp_path)
+    applied = apply_cli(demo.endpoint, specs, "2", "--allow-irreversible")
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    assert FANNED_OUT in applied.stdout
+    assert_converged(demo.endpoint, specs)
+    found = journal(tmp_path)
+    writes = [e for e in found if e["event"] in ("before", "after")]
+    regional = [i for i, e in enumerate(writes) if e["address"].startswith("rds_")]
+    account_wide = [i for i, e in enumerate(writes) if not e["address"].startswith("rds_")]
+    assert regional and account_wide, "the demo plan has both"
+    assert max(account_wide) < min(regional), "every account-wide write came first"
