@@ -24,6 +24,7 @@ How every apply promise is kept:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -35,7 +36,13 @@ from reconciler import cancellation
 from reconciler.errors import Interrupted
 
 if TYPE_CHECKING:  # pragma: no cover - types only
-    from reconciler.apply.results import ApplyEvent, ApplyOptions, ApplyResult, ChangeOutcome
+    from reconciler.apply.results import (
+        ApplyEvent,
+        ApplyOptions,
+        ApplyResult,
+        Carried,
+        ChangeOutcome,
+    )
     from reconciler.cloud.clients import CloudClients
     from reconciler.plan.model import Change, Plan
 
@@ -167,7 +174,7 @@ class _Workers:
         options: ApplyOptions,
         emit: Callable[[ApplyEvent], None],
         fanout: Fanout,
-        carried: Any,
+        carried: Carried,
     ) -> None:
         import multiprocessing
 
@@ -191,6 +198,7 @@ class _Workers:
         self.finals: dict[str, ChangeOutcome] = {}
         self.started: set[str] = set()
         self.interrupted: Interrupted | None = None
+        self.signalled: set[int] = set()
 
     def run(self) -> tuple[dict[str, ChangeOutcome], Interrupted | None]:
         from reconciler.app.apply_worker import worker
@@ -208,7 +216,10 @@ class _Workers:
         ]
         try:
             for process in self.workers:
-                process.start()
+                try:
+                    process.start()
+                except Interrupted as error:  # it may have started: it is told below
+                    self._note_interrupt(error)
             for _ in self.workers:
                 tasks.put(None)
             self._collect()
@@ -222,6 +233,7 @@ class _Workers:
             try:
                 if cancellation.requested() and self.interrupted is None:
                     raise cancellation.interrupted() or Interrupted(signal.SIGINT)
+                self._tell_workers()
                 try:
                     self._handle(self.results.get(timeout=POLL_S))
                 except queue.Empty:
@@ -230,12 +242,21 @@ class _Workers:
                 self._note_interrupt(error)
 
     def _note_interrupt(self, error: Interrupted) -> None:
-        if self.interrupted is not None:
+        if self.interrupted is None:
+            self.interrupted = error
+        self._tell_workers()
+
+    def _tell_workers(self) -> None:
+        """Once interrupted, SIGTERM each started worker once: a cancellation request there
+        (apply_worker), as the signal is here."""
+        if self.interrupted is None:
             return
-        self.interrupted = error
-        for process in self.workers:  # a cancellation request there (apply_worker)
-            if process.pid is not None and process.exitcode is None:
-                os.kill(process.pid, signal.SIGTERM)
+        for process in self.workers:
+            pid = process.pid
+            if pid is not None and pid not in self.signalled and process.exitcode is None:
+                self.signalled.add(pid)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
 
     def _handle(self, message: tuple) -> None:
         kind, index = message[0], message[1]
