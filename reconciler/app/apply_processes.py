@@ -184,7 +184,6 @@ class _Workers:
         self.plan, self.clients, self.emit, self.fanout = plan, clients, emit, fanout
         self.journal = options.journal
         self.job = ApplyJob(
-            parts=tuple(_part(plan, addresses) for _, addresses in fanout.units),
             carried=carried,
             options=_worker_options(options),
             settings=replace(clients.settings, processes=1),
@@ -205,8 +204,8 @@ class _Workers:
         from reconciler.state.processes import stop_workers
 
         tasks, self.results = self.context.Queue(), self.context.Queue()
-        for index in range(len(self.fanout.units)):
-            tasks.put(index)
+        for index, (region, addresses) in enumerate(self.fanout.units):
+            tasks.put((index, region, _part(self.plan, addresses)))
         self.acks = [self.context.Queue() for _ in range(self.fanout.processes)]
         self.workers = [
             self.context.Process(

@@ -25,7 +25,7 @@ from typing import Any
 from reconciler import cancellation
 from reconciler.apply.journal import Journal
 from reconciler.apply.results import ApplyOptions, Carried, StopFlag
-from reconciler.cloud.clients import CloudClients, CloudSettings
+from reconciler.cloud.clients import CloudSettings
 from reconciler.errors import ApplyError, Interrupted
 from reconciler.plan.model import Plan
 
@@ -39,8 +39,6 @@ it unless it is leaving; a missing `after` leaves the write in doubt, never done
 class ApplyJob:
     """What a worker needs, all picklable: no client, no secret beyond the settings'."""
 
-    parts: tuple[Plan, ...]
-    """One part of the plan per unit (its index in `units`)."""
     carried: Carried
     options: ApplyOptions
     """Without a journal (the worker's sends its entries to the parent)."""
@@ -88,27 +86,36 @@ def worker(job: ApplyJob, slot: int, tasks: Any, results: Any, acks: Any) -> Non
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _cancel)
     threading.Thread(target=orphan_watch, args=(job.parent,), daemon=True).start()
-    while (index := tasks.get()) is not None:
+    while (task := tasks.get()) is not None:
+        index, region, part = task  # only the parts it applies reach a worker
         results.put(("start", index, slot))
-        results.put(_apply_unit(job, index, slot, results, acks))
+        results.put(_apply_unit(job, (index, region, part), slot, results, acks))
 
 
 def _cancel(signum: int, _frame: Any) -> None:
     cancellation.request(signum)
 
 
-def _apply_unit(job: ApplyJob, index: int, slot: int, results: Any, acks: Any) -> tuple:
+def _apply_unit(
+    job: ApplyJob, task: tuple[int, str, Plan], slot: int, results: Any, acks: Any
+) -> tuple:
     from reconciler.apply.executor import apply_part
     from reconciler.cloud.ratelimit import RateLimiter
+    from reconciler.state.processes import UnitClients
+    from reconciler.state.units import ReadUnit
 
-    clients = CloudClients(job.settings, limiter=RateLimiter(dict(job.limits)))
+    index, region, part = task
+    # Every call to its own region (its quota is this process's), RAM for the guards' reads
+    # of the RDS role (docs/architecture.md, "Processes"); any other call is a bug, refused.
+    limiter = RateLimiter(dict(job.limits))
+    clients = UnitClients(job.settings, ReadUnit(None, region), True, limiter=limiter)
     options = dataclasses.replace(job.options, journal=RemoteJournal(slot, results, acks))
 
     def emit(event: Any) -> None:
         results.put(("event", index, event))
 
     try:
-        result, _ = apply_part(job.parts[index], clients, options, emit, job.carried, job.stop)
+        result, _ = apply_part(part, clients, options, emit, job.carried, job.stop)
     except Interrupted as error:
         result = error.apply_result
     except Exception as error:  # a bug: the parent reports the unit's outcomes unknown
