@@ -98,19 +98,17 @@ def apply_fanned_out(
     fanout: Fanout,
 ) -> ApplyResult:
     """apply_plan's contract (apply/executor.py), carried out as `fanout` says."""
-    from reconciler.apply.executor import apply_part, check_applicable, ram_region
+    from reconciler.apply.executor import (
+        apply_part,
+        check_applicable,
+        journal_end,
+        journal_start,
+        ram_region,
+    )
     from reconciler.apply.results import ApplyResult, Carried
 
     check_applicable(plan, options)
-    journal = options.journal
-    if journal is not None:
-        journal.append(
-            {
-                "event": "start",
-                "fingerprint": plan.fingerprint,
-                "changes": [c.address for c in plan.changes],
-            }
-        )
+    journal_start(options.journal, plan)
     outcomes: dict[str, ChangeOutcome] = {}
     interrupted: Interrupted | None = None
     carried = Carried(ram_region(plan))
@@ -127,9 +125,7 @@ def apply_fanned_out(
     result = ApplyResult(
         [outcomes.get(c.address) or _skip(c, interrupted, emit) for c in plan.changes]
     )
-    if journal is not None:
-        ends = {o.address: o.status for o in result.outcomes}
-        journal.append({"event": "end", "outcomes": ends})
+    journal_end(options.journal, result)
     if interrupted is not None:
         raise interrupted.with_apply_result(result)
     return result

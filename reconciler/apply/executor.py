@@ -23,6 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from reconciler import cancellation
 from reconciler.apply import calls
 from reconciler.apply.change import RunState, run_change
+from reconciler.apply.journal import Journal
 from reconciler.apply.results import (
     ApplyEvent,
     ApplyOptions,
@@ -160,23 +161,27 @@ def apply_plan(
     run = RunState(
         clients, options, _one_at_a_time(on_event), ram_region(plan), journal=options.journal
     )
-    if run.journal is not None:
-        run.journal.append(
-            {
-                "event": "start",
-                "fingerprint": plan.fingerprint,
-                "changes": [c.address for c in plan.changes],
-            }
-        )
+    journal_start(run.journal, plan)
     outcomes, interrupted = _Scheduler(plan, run).run()
     result = ApplyResult([outcomes.get(c.address) or _unrecorded(c) for c in plan.changes])
-    if run.journal is not None:
-        run.journal.append(
-            {"event": "end", "outcomes": {o.address: o.status for o in result.outcomes}}
-        )
+    journal_end(run.journal, result)
     if interrupted is not None:
         raise interrupted.with_apply_result(result)
     return result
+
+
+def journal_start(journal: Journal | None, plan: Plan) -> None:
+    """The journal's one `start` entry of a run (apply/journal.py)."""
+    if journal is not None:
+        changes = [c.address for c in plan.changes]
+        journal.append({"event": "start", "fingerprint": plan.fingerprint, "changes": changes})
+
+
+def journal_end(journal: Journal | None, result: ApplyResult) -> None:
+    """The journal's one `end` entry of a run: every change's outcome."""
+    if journal is not None:
+        outcomes = {o.address: o.status for o in result.outcomes}
+        journal.append({"event": "end", "outcomes": outcomes})
 
 
 def ram_region(plan: Plan) -> str:
