@@ -52,3 +52,9 @@ def reset() -> None:
     with _lock:
         _signal_number = None
         _requested.clear()
+
+
+def sleep(seconds: float) -> None:
+    """time.sleep that wakes as soon as cancellation is requested (the caller checks then):
+    apply's workers wait with it, so a signal stops them well within the CLI's grace."""
+    _requested.wait(seconds)

@@ -330,3 +330,31 @@ def account_result(result: ApplyResult, name: str, prefix: bool) -> ApplyResult:
     return ApplyResult(
         [dataclasses.replace(o, address=f"{name}{SEPARATOR}{o.address}") for o in result.outcomes]
     )
+
+
+def account_event(event: Any, name: str) -> Any:
+    """An apply event of account `name`'s run with its address (and the address in its
+    message) as the combined plan spells it, `<name>/<address>`."""
+    named = f"{name}{SEPARATOR}{event.address}"
+    return dataclasses.replace(
+        event, address=named, message=event.message.replace(event.address, named)
+    )
+
+
+def account_finding(finding: Any, name: str) -> Any:
+    """A stale-plan finding of account `name`'s part with its address prefixed `<name>/`."""
+    if finding.address is None:
+        return finding
+    return dataclasses.replace(finding, address=f"{name}{SEPARATOR}{finding.address}")
+
+
+def not_started_account(work: Any, name: str, prefix: bool, failed: str) -> ApplyResult:
+    """The result of an account that was not applied because account `failed` had a failed
+    change (one process stops at a failure; so does a run of several accounts): each of its
+    changes listed, not started, so the result names every change of the plan."""
+    from reconciler.apply.results import ApplyResult, ChangeOutcome
+
+    detail = f"not started: a change of account {failed} failed"
+    addresses = work.order or tuple(c.address for c in [*work.plan.changes, *work.made])
+    result = ApplyResult([ChangeOutcome(a, "not_started", detail) for a in addresses])
+    return account_result(result, name, prefix)

@@ -146,7 +146,7 @@ def apply(
     Changes of a Resumption that are already made report `done` without a write; an instance
     whose change an earlier run submitted and that is still re-encrypting is waited for, as
     if this run had submitted it."""
-    from reconciler.apply.executor import ApplyResult, apply_plan
+    from reconciler.apply.executor import ApplyResult
     from reconciler.apply.journal import Journal
 
     resumed = plan if isinstance(plan, Resumption) else Resumption(plan)
@@ -163,7 +163,7 @@ def apply(
                 on_event(event)
 
     result = (
-        apply_plan(resumed.plan, clients, options, emit)
+        _carry_out(resumed.plan, clients, options, emit)
         if resumed.plan.changes
         else ApplyResult([])
     )
@@ -172,6 +172,27 @@ def apply(
     settled = _settle(resumed, clients, options, emit)
     outcomes = {o.address: o for o in [*result.outcomes, *settled]}
     return ApplyResult([outcomes[a] for a in resumed.order if a in outcomes])
+
+
+def fan_out_of(plan: Plan, clients: CloudClients) -> Any:
+    """How `plan` is applied in worker processes (`--processes`), or None: in this process
+    (app/apply_processes.py). The CLI asks it too, to say so."""
+    from reconciler.app.apply_processes import fan_out
+
+    return fan_out(plan, getattr(getattr(clients, "settings", None), "processes", 1))
+
+
+def _carry_out(
+    plan: Plan, clients: CloudClients, options: ApplyOptions, emit: Callable[[ApplyEvent], None]
+) -> ApplyResult:
+    """The executor in this process, or its parts in worker processes (`--processes`)."""
+    from reconciler.app.apply_processes import apply_fanned_out
+    from reconciler.apply.executor import apply_plan
+
+    fanout = fan_out_of(plan, clients)
+    if fanout is None:
+        return apply_plan(plan, clients, options, emit)
+    return apply_fanned_out(plan, clients, options, emit, fanout)
 
 
 MADE_ALREADY = "already as the plan wants (made by an earlier run of this plan, or by hand)"

@@ -25,7 +25,7 @@ from typing import Any
 from reconciler.apply import calls, compare
 from reconciler.apply.guards import WriteGuards
 from reconciler.apply.journal import Journal
-from reconciler.apply.results import ApplyEvent, ApplyOptions, ChangeOutcome
+from reconciler.apply.results import ApplyEvent, ApplyOptions, ChangeOutcome, StopFlag
 from reconciler.apply.waiter import Waiter
 from reconciler.cancellation import raise_if_cancelled
 from reconciler.cloud.clients import CloudClients
@@ -66,7 +66,7 @@ class RunState:
     emit: Callable[[ApplyEvent], None]
     ram_region: str
     journal: Journal | None = None
-    stop: threading.Event = field(default_factory=threading.Event)
+    stop: StopFlag = field(default_factory=threading.Event)
     """Set when a change failed: no change makes its first write after it."""
     outputs: dict[str, dict[str, str]] = field(default_factory=dict)
     ram_changed: threading.Event = field(default_factory=threading.Event)

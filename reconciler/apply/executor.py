@@ -23,11 +23,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from reconciler import cancellation
 from reconciler.apply import calls
 from reconciler.apply.change import RunState, run_change
+from reconciler.apply.journal import Journal
 from reconciler.apply.results import (
     ApplyEvent,
     ApplyOptions,
     ApplyResult,
+    Carried,
     ChangeOutcome,
+    StopFlag,
 )
 from reconciler.cloud.clients import CloudClients
 from reconciler.errors import ApplyError, Interrupted
@@ -38,7 +41,9 @@ __all__ = [
     "ApplyEvent",
     "ApplyOptions",
     "ApplyResult",
+    "Carried",
     "ChangeOutcome",
+    "apply_part",
     "apply_plan",
     "check_applicable",
 ]
@@ -103,8 +108,10 @@ def _restart_consent_message(restarting: list[Change]) -> str:
     )
 
 
-def _check_well_formed(plan: Plan) -> None:
-    seen: set[str] = set()
+def _check_well_formed(plan: Plan, earlier: frozenset[str] = frozenset()) -> None:
+    """`earlier`: changes made before this part of a plan (apply_part), which its changes may
+    depend on and refer to."""
+    seen: set[str] = set(earlier)
     for change in plan.changes:
         for dep in change.depends_on:
             if dep not in seen:
@@ -151,31 +158,78 @@ def apply_plan(
     """check_applicable, then carry the plan out. See the module docstring."""
     options = options or ApplyOptions()
     check_applicable(plan, options)
+    run = RunState(
+        clients, options, _one_at_a_time(on_event), ram_region(plan), journal=options.journal
+    )
+    journal_start(run.journal, plan)
+    outcomes, interrupted = _Scheduler(plan, run).run()
+    result = ApplyResult([outcomes.get(c.address) or _unrecorded(c) for c in plan.changes])
+    journal_end(run.journal, result)
+    if interrupted is not None:
+        raise interrupted.with_apply_result(result)
+    return result
+
+
+def journal_start(journal: Journal | None, plan: Plan) -> None:
+    """The journal's one `start` entry of a run (apply/journal.py)."""
+    if journal is not None:
+        changes = [c.address for c in plan.changes]
+        journal.append({"event": "start", "fingerprint": plan.fingerprint, "changes": changes})
+
+
+def journal_end(journal: Journal | None, result: ApplyResult) -> None:
+    """The journal's one `end` entry of a run: every change's outcome."""
+    if journal is not None:
+        outcomes = {o.address: o.status for o in result.outcomes}
+        journal.append({"event": "end", "outcomes": outcomes})
+
+
+def ram_region(plan: Plan) -> str:
+    """The region RAM's client is named with: the plan's first regional change's."""
+    return next((c.region for c in plan.changes if c.region), None) or DEFAULT_RAM_REGION
+
+
+def apply_part(
+    plan: Plan,
+    clients: CloudClients,
+    options: ApplyOptions,
+    on_event: Callable[[ApplyEvent], None],
+    carried: Carried,
+    stop: StopFlag | None = None,
+) -> tuple[ApplyResult, Carried]:
+    """Carry out a part of a plan whose whole was checked (check_applicable) and whose
+    journal `start` entry the caller wrote (it writes the `end` too): app/apply_processes.py
+    applies the account-wide changes, then each region's in a worker process. The part's
+    changes may depend on and refer to `carried` (what the parts before made); `stop` is shared
+    with the parts running beside it (a failure in one stops new writes in all, as in one
+    run). Returns the result and what this part hands on; raises Interrupted as apply_plan."""
+    _check_well_formed(plan, carried.done)
+    emit = _one_at_a_time(on_event)
+    run = RunState(clients, options, emit, carried.ram_region, journal=options.journal)
+    if stop is not None:
+        run.stop = stop
+    run.outputs.update(carried.outputs)
+    if carried.ram_changed:
+        run.ram_changed.set()
+    outcomes, interrupted = _Scheduler(plan, run, done=carried.done).run()
+    result = ApplyResult([outcomes.get(c.address) or _unrecorded(c) for c in plan.changes])
+    if interrupted is not None:
+        raise interrupted.with_apply_result(result)
+    made = {o.address for o in result.outcomes if o.status == "done"}
+    after = Carried(
+        carried.ram_region, carried.done | made, dict(run.outputs), run.ram_changed.is_set()
+    )
+    return result, after
+
+
+def _one_at_a_time(on_event: Callable[[ApplyEvent], None]) -> Callable[[ApplyEvent], None]:
     events = threading.Lock()
 
     def emit(event: ApplyEvent) -> None:
         with events:
             on_event(event)
 
-    ram_region = next((c.region for c in plan.changes if c.region), None) or DEFAULT_RAM_REGION
-    run = RunState(clients, options, emit, ram_region, journal=options.journal)
-    if run.journal is not None:
-        run.journal.append(
-            {
-                "event": "start",
-                "fingerprint": plan.fingerprint,
-                "changes": [c.address for c in plan.changes],
-            }
-        )
-    outcomes, interrupted = _Scheduler(plan, run).run()
-    result = ApplyResult([outcomes.get(c.address) or _unrecorded(c) for c in plan.changes])
-    if run.journal is not None:
-        run.journal.append(
-            {"event": "end", "outcomes": {o.address: o.status for o in result.outcomes}}
-        )
-    if interrupted is not None:
-        raise interrupted.with_apply_result(result)
-    return result
+    return emit
 
 
 def _unrecorded(change: Change) -> ChangeOutcome:
@@ -193,12 +247,13 @@ def _is_parallel(change: Change) -> bool:
 
 
 class _Scheduler:
-    def __init__(self, plan: Plan, run: RunState) -> None:
+    def __init__(self, plan: Plan, run: RunState, done: frozenset[str] = frozenset()) -> None:
         self.plan = plan
         self.run_state = run
         self.pending: list[Change] = list(plan.changes)
         self.running: dict[Future[ChangeOutcome], Change] = {}
-        self.outcomes: dict[str, ChangeOutcome] = {}
+        self.outcomes: dict[str, ChangeOutcome] = {a: ChangeOutcome(a, "done") for a in done}
+        """Seeded with the changes made before this part (apply_part): its dependencies."""
         self.interrupted: Interrupted | None = None
         self.limit = max(1, run.options.parallelism)
 

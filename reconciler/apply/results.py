@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
     from reconciler.apply.journal import Journal
@@ -80,3 +80,26 @@ class ApplyResult:
 
 
 EventSink = Callable[[ApplyEvent], None]
+
+
+class StopFlag(Protocol):
+    """What stops new writes once a change failed: a threading.Event in one process, a
+    multiprocessing Event shared by the workers of a fanned-out apply."""
+
+    def is_set(self) -> bool: ...
+
+    def set(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Carried:
+    """What the changes applied before a part of a plan hand to it (executor.apply_part)."""
+
+    ram_region: str
+    """The region RAM's client is named with (the whole plan's: executor.ram_region)."""
+    done: frozenset[str] = frozenset()
+    """Addresses done before: the part's dependencies on them are met."""
+    outputs: dict[str, dict[str, str]] = field(default_factory=dict)
+    """What their writes produced (a new key's id), for the part's references."""
+    ram_changed: bool = False
+    """They changed RAM: a CMK change refused as not authorised is retried a while."""

@@ -264,7 +264,7 @@ def _run_accounts(
             view_to_stderr = fmt == "json"
             if the_plan.changes:
                 _show(the_plan, to_stderr=view_to_stderr)
-            made = [c for w in works.values() for c in w.made]
+            made = _made_of_accounts(loaded, works)
             if made:
                 _say_made(made, to_stderr=view_to_stderr)
             if the_plan.changes:
@@ -280,7 +280,7 @@ def _account_works(
     loaded: Any, saved: Any, base: Any, opts: GlobalOptions, locks: contextlib.ExitStack
 ) -> tuple[list[Any], dict[str, Any]]:
     """Each account connected, locked, observed and planned (one plan id for all)."""
-    from reconciler.app.accounts import connect_accounts, split_plan
+    from reconciler.app.accounts import connect_accounts, prefixed_addresses, split_plan
     from reconciler.app.apply import check_locked_account, locked, to_apply
     from reconciler.app.plan import new_plan_id, observe_and_plan
 
@@ -302,7 +302,8 @@ def _account_works(
         check_locked_account(account, observed)
         own_saved = saved_parts.get(part.name)
         if own_saved is not None:
-            _refuse_if_stale(own_saved, part.loaded, observed, fresh)
+            shown = part.name if prefixed_addresses(loaded) else None
+            _refuse_if_stale(own_saved, part.loaded, observed, fresh, account=shown)
         works[part.name] = to_apply(own_saved, part.loaded, observed, fresh)
     return parts, works
 
@@ -341,19 +342,37 @@ def _apply_accounts(
 ) -> list[Any]:
     """Each account's changes with its own clients, account by account; the outcomes with
     the combined plan's addresses."""
-    from reconciler.app.accounts import account_result, prefixed_addresses
+    from reconciler.app.accounts import account_result, not_started_account, prefixed_addresses
 
-    outcomes = []
+    outcomes: list[Any] = []
+    prefix = prefixed_addresses(loaded)
+    failed: str | None = None
     for part in parts:
         work = works[part.name]
+        if failed is not None:  # listed, never missing: the result names every change
+            outcomes += not_started_account(work, part.name, prefix, failed).outcomes
+            continue
         if not work.plan.changes and not work.made:
             continue
-        result = _apply_with_display(work, part.clients, options, folder, fmt)
-        named = account_result(result, part.name, prefixed_addresses(loaded))
-        outcomes += named.outcomes
+        shown = part.name if prefix else None
+        result = _apply_with_display(work, part.clients, options, folder, fmt, account=shown)
+        outcomes += account_result(result, part.name, prefix).outcomes
         if not result.ok:  # a failed account stops the run: later accounts are not started
-            break
+            failed = part.name
     return outcomes
+
+
+def _made_of_accounts(loaded: Any, works: dict[str, Any]) -> list[Any]:
+    """The changes already made of every account, addressed as the combined plan."""
+    from reconciler.app.accounts import SEPARATOR, prefixed_addresses
+
+    if not prefixed_addresses(loaded):
+        return [c for w in works.values() for c in w.made]
+    return [
+        c.model_copy(update={"address": f"{name}{SEPARATOR}{c.address}"})
+        for name, w in works.items()
+        for c in w.made
+    ]
 
 
 def _say_made(made: Any, *, to_stderr: bool) -> None:
@@ -367,12 +386,18 @@ def _say_made(made: Any, *, to_stderr: bool) -> None:
     click.echo("", err=to_stderr)
 
 
-def _refuse_if_stale(saved: Any, loaded: Any, observed: Any, fresh: Any) -> None:
+def _refuse_if_stale(
+    saved: Any, loaded: Any, observed: Any, fresh: Any, *, account: str | None = None
+) -> None:
+    """`account`: the name prefixed to each address, as the combined plan spells it."""
+    from reconciler.app.accounts import account_finding
     from reconciler.app.saved_plan import check_saved_plan
 
     findings = check_saved_plan(saved, loaded, observed, fresh)
     if not findings:
         return
+    if account is not None:
+        findings = [account_finding(finding, account) for finding in findings]
     moved = [f for f in findings if f.address]
     click.echo("The saved plan cannot be applied:", err=True)
     for finding in findings:
@@ -417,7 +442,11 @@ def _on_a_terminal(to_stderr: bool) -> bool:
     return sys.stdin.isatty() and (sys.stderr if to_stderr else sys.stdout).isatty()
 
 
-def _apply_with_display(work: Any, clients: Any, options: Any, folder: Path, fmt: str) -> Any:
+def _apply_with_display(
+    work: Any, clients: Any, options: Any, folder: Path, fmt: str, *, account: str | None = None
+) -> Any:
+    """`account`: the name the progress lines prefix each address with (several accounts)."""
+    from reconciler.app.accounts import account_event, account_result, with_account
     from reconciler.app.apply import apply as apply_work
     from reconciler.app.apply import journal_path
     from reconciler.cli.apply_view import LiveView, PlainView
@@ -426,15 +455,22 @@ def _apply_with_display(work: Any, clients: Any, options: Any, folder: Path, fmt
     to_stderr = fmt == "json"
     stream = sys.stderr if to_stderr else sys.stdout
     live = show_progress() and stream.isatty()
-    view: Any = LiveView(work.plan, stream, color=use_color(stream)) if live else PlainView(stream)
+    shown = work.plan if account is None else with_account(work.plan, account)
+    view: Any = LiveView(shown, stream, color=use_color(stream)) if live else PlainView(stream)
+    on_event = view.on_event
+    if account is not None:
+        on_event = lambda event: view.on_event(account_event(event, account))  # noqa: E731
     click.echo("", err=to_stderr)
+    _say_fan_out(work.plan, clients, to_stderr=to_stderr)
     try:
         with view:
-            return apply_work(work, clients, options, view.on_event, state_dir=folder)
+            return apply_work(work, clients, options, on_event, state_dir=folder)
     except Interrupted as error:
         partial = error.apply_result
         if partial is not None:
-            _report(work.plan, partial, "text", to_stderr=True, interrupted=True)
+            if account is not None:
+                partial = account_result(partial, account, True)
+            _report(shown, partial, "text", to_stderr=True, interrupted=True)
         click.echo(
             "Apply stopped: no write was started after the signal; "
             f"{journal_path(folder)} records every write made. Run the same command "
@@ -442,6 +478,18 @@ def _apply_with_display(work: Any, clients: Any, options: Any, folder: Path, fmt
             err=True,
         )
         raise
+
+
+def _say_fan_out(plan: Any, clients: Any, *, to_stderr: bool) -> None:
+    from reconciler.app.apply import fan_out_of
+
+    fanout = fan_out_of(plan, clients)
+    if fanout is not None:
+        click.echo(
+            f"Applying {len(fanout.units)} regions' changes in {fanout.processes} worker "
+            "processes (--processes), after the account-wide changes.",
+            err=to_stderr,
+        )
 
 
 def _report(

@@ -381,3 +381,8 @@ def _orphan_watch(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(0.2)
     os._exit(1)
+
+
+# Shared with apply's workers (app/apply_processes.py): one way to end workers and orphans.
+stop_workers = _stop
+orphan_watch = _orphan_watch

@@ -18,13 +18,22 @@ reconciler.workflow.apply (the journal in a temporary state folder, as the CLI d
   instance-second of the changes.
 Then a second plan must report no changes. Writes bench-results/bench_apply.json.
 
+With `--processes W --regions R` (issue 21, item 6) the instances are spread over R regions
+and apply runs each region's changes in up to W worker processes (app/apply_processes.py), so
+P = W x parallelism changes run at once: the target is ceil(N/P) x restart. The workers are
+spawned and import this module again (as `__mp_main__`), so they time their status reads too
+(Polls, into one file per process under POLLS_ENV's folder, on the system-wide monotonic clock).
+
     python -m tests.bench.bench_apply [--instances 100] [--restart-seconds 5] [--parallelism P]
+        [--processes W] [--regions R]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
+import os
 import sys
 import tempfile
 import threading
@@ -43,29 +52,37 @@ STATUS_READS = (
 )
 
 
-def build_world(endpoint: str, count: int) -> list[str]:
-    """`count` dedicated instances on the service key, created through the SDK."""
+POLLS_ENV = "BENCH_APPLY_POLLS"
+"""A folder: set while apply runs, so that worker processes log their status reads there."""
+
+
+def build_world(endpoint: str, count: int, regions: int = 1) -> dict[str, str]:
+    """`count` dedicated instances on the service key over the first `regions` emulator
+    regions, created through the SDK: instance id -> region."""
+    from reconciler.emulator.regions import REGIONS
     from tests.e2e.world import create_instance
 
+    names = [REGIONS[n % regions] for n in range(count)]
     with ThreadPoolExecutor(16) as pool:
-        return list(
-            pool.map(
-                lambda _: create_instance(
-                    endpoint, class_code="pg.x4.large.2c", encryption_key="ServiceKey"
-                ),
-                range(count),
-            )
+        ids = pool.map(
+            lambda region: create_instance(
+                endpoint, region=region, class_code="pg.x4.large.2c", encryption_key="ServiceKey"
+            ),
+            names,
         )
+        return dict(zip(ids, names, strict=True))
 
 
-def disabling_spec(instance_ids: list[str]) -> Any:
+def disabling_spec(instances: dict[str, str]) -> Any:
     from reconciler.spec.loader import LoadedSpec
     from reconciler.spec.models import Spec
 
     spec = Spec.model_validate(
         {
             "defaults": {"restart": "immediate"},
-            "instances": {i: {"encryption": "disabled"} for i in instance_ids},
+            "instances": {
+                i: {"encryption": "disabled", "region": region} for i, region in instances.items()
+            },
         }
     )
     return LoadedSpec(spec=spec)
@@ -74,9 +91,11 @@ def disabling_spec(instance_ids: list[str]) -> Any:
 class Polls:
     """When the waiter read each instance's status (rds.instance_status / instance_tasks)."""
 
-    def __init__(self) -> None:
+    def __init__(self, log_dir: str | None = None) -> None:
         self.times: dict[str, list[float]] = {}
         self._lock = threading.Lock()
+        self.log_dir = log_dir
+        """Set: each poll is a line in this process's file there (a worker process's)."""
 
     def install(self) -> None:
         from reconciler.cloud import rds
@@ -87,10 +106,24 @@ class Polls:
     def _timed(self, read: Any) -> Any:
         def timed(clients: Any, region: str, instance_id: str, *rest: Any) -> Any:
             with self._lock:
-                self.times.setdefault(instance_id, []).append(time.perf_counter())
+                self.times.setdefault(instance_id, []).append(time.monotonic())
+                if self.log_dir is not None:
+                    log = os.path.join(self.log_dir, f"polls-{os.getpid()}.txt")
+                    with open(log, "a", encoding="utf-8") as handle:
+                        handle.write(f"{instance_id} {time.monotonic()}\n")
             return read(clients, region, instance_id, *rest)
 
         return timed
+
+    def read_logs(self) -> None:
+        """Add the polls the worker processes logged."""
+        for name in os.listdir(self.log_dir or "."):
+            if not name.startswith("polls-"):
+                continue
+            with open(os.path.join(str(self.log_dir), name), encoding="utf-8") as handle:
+                for line in handle:
+                    instance_id, moment = line.split()
+                    self.times.setdefault(instance_id, []).append(float(moment))
 
     def most_in_one_second(self) -> int:
         """The most polls of one instance within any 1 s window."""
@@ -149,36 +182,58 @@ def _wait_until_created(loaded: Any, cloud: Any, restart_s: float) -> None:
         time.sleep(max(0.5, restart_s / 4))
 
 
-def run(count: int, restart_s: float, parallelism: int | None) -> dict[str, Any]:
+def _with_processes(cloud: Any, processes: int) -> Any:
+    from reconciler.cloud.clients import CloudClients
+
+    settings = dataclasses.replace(cloud.settings, processes=processes)
+    return CloudClients(settings, limiter=cloud.limiter, counter=cloud.counter)
+
+
+def run(
+    count: int, restart_s: float, parallelism: int | None, processes: int = 1, regions: int = 1
+) -> dict[str, Any]:
     from reconciler import workflow
+    from reconciler.app.apply import fan_out_of
     from reconciler.apply.executor import ApplyOptions
 
     options = ApplyOptions(allow_restart=True)
     if parallelism is not None:
         options = ApplyOptions(allow_restart=True, parallelism=parallelism)
     with emulator_process(restart_seconds=restart_s) as endpoint:
-        ids = build_world(endpoint, count)
+        ids = build_world(endpoint, count, regions)
         loaded = disabling_spec(ids)
-        cloud = clients(endpoint, max(16, options.parallelism))
+        cloud = _with_processes(clients(endpoint, max(16, options.parallelism)), processes)
         _wait_until_created(loaded, cloud, restart_s)
         plan_started = time.perf_counter()
         _observed, plan = workflow.observe_and_plan(loaded, cloud)
         plan_wall = time.perf_counter() - plan_started
         assert not plan.refusals and len(plan.changes) == count, "the bench plan is wrong"
+        fanout = fan_out_of(plan, cloud)
+        workers = fanout.processes if fanout is not None else 1
         admin(endpoint, "DELETE", "calls")
-        timeline, polls = Timeline(), Polls()
-        polls.install()
+        timeline = Timeline()
         with tempfile.TemporaryDirectory(prefix="bench-apply-") as state_dir:
+            polls = Polls(log_dir=state_dir if fanout is not None else None)
+            polls.install()
+            os.environ[POLLS_ENV] = state_dir
             started = time.perf_counter()
             result = workflow.apply(plan, cloud, options, timeline, state_dir=state_dir)
             wall = time.perf_counter() - started
+            del os.environ[POLLS_ENV]
+            if fanout is not None:
+                polls = Polls(log_dir=state_dir)
+                polls.read_logs()
         server = admin(endpoint, "GET", "calls")["by_action"]
         _observed, again = workflow.observe_and_plan(loaded, clients(endpoint, 16))
     reads = sum(server.get(name, 0) for name in STATUS_READS)
     instance_seconds = timeline.instance_seconds()
-    floor = math.ceil(count / options.parallelism) * restart_s
+    concurrent = workers * options.parallelism
+    floor = math.ceil(count / concurrent) * restart_s
     return {
         "instances": count,
+        "regions": regions,
+        "processes": workers,
+        "concurrent_changes": concurrent,
         "restart_seconds": restart_s,
         "parallelism": options.parallelism,
         "poll_interval_s": options.poll_interval_s,
@@ -208,8 +263,9 @@ def report(result: dict[str, Any]) -> int:
         "setup",
         f"{result['instances']} instances service key -> off, restart "
         f"{result['restart_seconds']:g} s (emulated clock = real time), parallelism "
-        f"{result['parallelism']} (apply's default), poll every {result['poll_interval_s']:g} s, "
-        "emulator in another process",
+        f"{result['parallelism']} per process x {result['processes']} process(es) over "
+        f"{result['regions']} region(s): P = {result['concurrent_changes']}, poll every "
+        f"{result['poll_interval_s']:g} s, emulator in another process",
     )
     out.note("observe+plan", f"{result['observe_plan_wall_s']:.2f} s (no target here)")
     out.target(
@@ -247,8 +303,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instances", type=int, default=100)
     parser.add_argument("--restart-seconds", type=float, default=5.0)
     parser.add_argument("--parallelism", type=int, default=None, help="default: apply's own")
+    parser.add_argument("--processes", type=int, default=1, help="apply's --processes")
+    parser.add_argument("--regions", type=int, default=1, help="regions the world spreads over")
     args = parser.parse_args(argv)
-    return report(run(args.instances, args.restart_seconds, args.parallelism))
+    found = run(
+        args.instances, args.restart_seconds, args.parallelism, args.processes, args.regions
+    )
+    return report(found)
+
+
+if os.environ.get(POLLS_ENV):  # a worker process of the apply measured: time its polls too
+    Polls(log_dir=os.environ[POLLS_ENV]).install()
 
 
 if __name__ == "__main__":
