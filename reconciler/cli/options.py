@@ -143,8 +143,8 @@ def _global_option_decorators(
             help="Read the cloud, and apply each region's changes, in up to N worker "
             "processes, one account-region each (env RECONCILER_PROCESSES; 0: one per "
             "account-region, at most one per core, none for fewer than 3,000 instances). "
-            "Default 1: in this process; a process costs about a second to start, so more pay off only for "
-            "fleets of thousands of instances over several regions.",
+            "Default 1: in this process; a process costs about a second to start, so more pay "
+            "off only for fleets of thousands of instances over several regions.",
         ),
     ]
 
