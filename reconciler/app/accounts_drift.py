@@ -34,8 +34,7 @@ def drift_accounts(
     account's declared `regions`, else every region it has. Raises ObserveError (fail closed)
     when any account's read fails: one account's report is not the spec's."""
     from reconciler.app.accounts import connect_accounts, in_processes, prefixed_addresses
-    from reconciler.app.drift import drift_report
-    from reconciler.app.shard import with_scope
+    from reconciler.app.drift import drift_report, with_scope
     from reconciler.combine import combine_drift
     from reconciler.drift.model import RegionsScope
 
@@ -117,7 +116,7 @@ def with_account(report: DriftReport, name: str) -> DriftReport:
 def _one_scope(reports: list[DriftReport]) -> list[DriftReport]:
     """Every report with the same regions_scope: `all` only when every account's was; else
     `narrowed` when --region narrowed any, else `spec` (an account's `regions:` narrowed it)."""
-    from reconciler.app.shard import with_scope
+    from reconciler.app.drift import with_scope
     from reconciler.drift.model import RegionsScope
 
     scopes = {r.run.regions_scope for r in reports}

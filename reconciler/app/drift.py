@@ -135,3 +135,9 @@ def tool_version() -> str:
         from reconciler import __version__
 
         return __version__
+
+
+def with_scope(report: DriftReport, scope: RegionsScope) -> DriftReport:
+    """The report with the whole run's regions scope (a shard reads some regions of it; an
+    account's declared `regions:` make it `spec`)."""
+    return report.model_copy(update={"run": report.run.model_copy(update={"regions_scope": scope})})

@@ -121,7 +121,7 @@ def drift_shard(
 ) -> DriftReport:
     """The drift report of shard `index` of `count`: the units are the spec's and every
     region drift reads (the account's, or `regions`); each shard reads its own."""
-    from reconciler.app.drift import coverage_regions, drift_report
+    from reconciler.app.drift import coverage_regions, drift_report, with_scope
 
     if loaded.spec.accounts:
         return _drift_accounts(loaded, clients, index, count, regions, parallelism, progress)
@@ -157,7 +157,7 @@ def _drift_accounts(
     (only those) and read, the reports joined as drift_accounts() does."""
     from reconciler.app.accounts import connect_accounts, prefixed_addresses
     from reconciler.app.accounts_drift import with_account
-    from reconciler.app.drift import drift_report
+    from reconciler.app.drift import drift_report, with_scope
     from reconciler.combine import combine_drift
     from reconciler.drift.model import RegionsScope
 
@@ -193,8 +193,3 @@ def _empty_report(loaded: LoadedSpec, info: ShardInfo, scope: RegionsScope) -> D
         tool_version=tool_version(), spec_digest=spec_digest(loaded.files), regions_scope=scope
     )
     return DriftReport(run=run, spec_files=list(loaded.files), shard=info)
-
-
-def with_scope(report: DriftReport, scope: RegionsScope) -> DriftReport:
-    """The report with the whole run's regions scope (a shard reads some regions of it)."""
-    return report.model_copy(update={"run": report.run.model_copy(update={"regions_scope": scope})})
