@@ -124,7 +124,7 @@ def plan_accounts(
 
     plan_id = plan_id or new_plan_id()
     moment = now or datetime.now(UTC)
-    if in_processes(parts):  # every account-region in one pool (state/processes.py)
+    if read_together(parts):  # every account at once (state/observe.observe_accounts)
         found = _observe_and_plan_together(parts, parallelism, progress, moment, plan_id)
     else:
         found = {
@@ -141,9 +141,11 @@ def plan_accounts(
     return found, combine_accounts(loaded, {name: plan for name, (_o, plan) in found.items()})
 
 
-def in_processes(parts: list[AccountPart]) -> bool:
-    """Several accounts read with worker processes asked for: one pool reads them all."""
-    return len(parts) > 1 and any(p.clients.settings.processes != 1 for p in parts)
+def read_together(parts: list[AccountPart]) -> bool:
+    """Several accounts are read at once (state/observe.observe_accounts): in one pool of
+    worker processes when `--processes` asks for them, else on one pool of threads here, so
+    no account waits for another's slowest region."""
+    return len(parts) > 1
 
 
 def _observe_and_plan_together(
@@ -153,7 +155,7 @@ def _observe_and_plan_together(
     now: datetime,
     plan_id: str,
 ) -> dict[str, tuple[ObservedState, Plan]]:
-    """observe_and_plan() of every account, their reads in one pool of worker processes."""
+    """observe_and_plan() of every account, their reads at once (observe_accounts)."""
     from reconciler.app.fleets import with_fleets
     from reconciler.app.plan import make_plan
     from reconciler.state.observe import observe_accounts

@@ -33,14 +33,14 @@ def drift_accounts(
     stops before any read), then each account's drift: the regions `regions` names, else the
     account's declared `regions`, else every region it has. Raises ObserveError (fail closed)
     when any account's read fails: one account's report is not the spec's."""
-    from reconciler.app.accounts import connect_accounts, in_processes, prefixed_addresses
+    from reconciler.app.accounts import connect_accounts, prefixed_addresses, read_together
     from reconciler.app.drift import drift_report, with_scope
     from reconciler.combine import combine_drift
     from reconciler.drift.model import RegionsScope
 
     parts = connect_accounts(loaded, base)
     read = {p.name: tuple(regions) or loaded.spec.accounts[p.name].regions for p in parts}
-    if in_processes(parts):  # every account-region in one pool (state/processes.py)
+    if read_together(parts):  # every account at once (state/observe.observe_accounts)
         found = _drift_together(parts, read, parallelism, progress)
     else:
         found = {
@@ -67,7 +67,7 @@ def _drift_together(
     parallelism: int,
     progress: Progress | None,
 ) -> dict[str, DriftReport]:
-    """Each account's drift, their reads in one pool of worker processes."""
+    """Each account's drift, their reads at once (observe_accounts), at one `read_at`."""
     from datetime import UTC, datetime
 
     from reconciler.app.drift import drift_of, drift_reading

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from reconciler.cloud.clients import CloudClients
 from reconciler.core.facts import ObservedState
@@ -134,7 +134,7 @@ def observe(
             return _Observer(ReadScope.of(scope), clients, _Loop(pool, progress), moment).run()
         except CloudCallError as error:
             pool.shutdown(wait=True, cancel_futures=True)
-            raise ObserveError(f"reading the cloud failed: {error}{_advice(error)}") from error
+            _raise(error)
 
 
 def observe_accounts(
@@ -147,7 +147,8 @@ def observe_accounts(
     """observe() of several accounts (each scope with its own account's clients). With worker
     processes, every account-region of every account is read in one pool of workers, so no
     account waits for the other's slowest region nor for a second start of the workers
-    (docs/architecture.md, "Processes"); otherwise one account after the other."""
+    (docs/architecture.md, "Processes"); otherwise every account at once in this process, on
+    one pool of `parallelism` threads."""
     from reconciler.state.processes import (
         account_units,
         observe_accounts_in_processes,
@@ -169,10 +170,68 @@ def observe_accounts(
             read=observe,
         )
         return {str(name): state for name, state in found.items()}
-    return {  # observe() reads each in this process too (the same worker_count rule)
-        name: observe(scope, clients, parallelism=parallelism, progress=progress, now=moment)
-        for name, (scope, clients) in scopes.items()
-    }
+    if len(scopes) == 1:  # observe() reads it in this process too (the same worker_count rule)
+        [(name, (scope, clients))] = scopes.items()
+        return {
+            name: observe(scope, clients, parallelism=parallelism, progress=progress, now=moment)
+        }
+    return _observe_at_once(scopes, parallelism, progress, moment)
+
+
+def _observe_at_once(
+    scopes: Mapping[str, tuple[ReadScope, CloudClients]],
+    parallelism: int,
+    progress: Progress | None,
+    now: datetime,
+) -> dict[str, ObservedState]:
+    """Each account's _Observer driven by a thread of its own, their reads on one shared pool:
+    no account waits for another's slowest region, and `parallelism` still bounds the calls in
+    flight. The first failure stops them all (the pool takes no new read) and is raised."""
+    totals = _Totals(progress)
+    with (
+        ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="observe") as pool,
+        ThreadPoolExecutor(max_workers=len(scopes), thread_name_prefix="account") as drivers,
+    ):
+        runs = {
+            drivers.submit(_Observer(scope, clients, _Loop(pool, totals.part(name)), now).run): name
+            for name, (scope, clients) in scopes.items()
+        }
+        done, _running = wait(runs, return_when=FIRST_EXCEPTION)
+        failed = next((f for f in runs if f in done and f.exception() is not None), None)
+        if failed is not None:
+            pool.shutdown(wait=False, cancel_futures=True)  # the others' next submit fails
+            _raise(failed.exception())
+        return {runs[f]: f.result() for f in runs}
+
+
+class _Totals:
+    """The sum of every account's (finished, submitted) counts, shown as one progress."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self._progress = progress
+        self._counts: dict[str, tuple[int, int]] = {}
+        self._lock = threading.Lock()
+
+    def part(self, name: str) -> Progress | None:
+        if self._progress is None:
+            return None
+
+        def report(finished: int, submitted: int) -> None:
+            with self._lock:
+                self._counts[name] = (finished, submitted)
+                done = sum(f for f, _ in self._counts.values())
+                total = sum(s for _, s in self._counts.values())
+                assert self._progress is not None
+                self._progress(done, total)
+
+        return report
+
+
+def _raise(error: BaseException | None) -> NoReturn:
+    if isinstance(error, CloudCallError):
+        raise ObserveError(f"reading the cloud failed: {error}{_advice(error)}") from error
+    assert error is not None
+    raise error
 
 
 def _advice(error: CloudCallError) -> str:

@@ -149,3 +149,75 @@ def test_the_engine_imports_no_cloud_service_and_names_no_kind() -> None:
     assert imported & (services | {"reconciler.cloud.ram"}) == set()
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     assert names & {"kms", "rds", "ram", "KeyRef", "KeyState", "SERVICE_KEY"} == set()
+
+
+def _account_clients() -> CloudClients:
+    """A stand-in for one account's clients: observe_accounts only asks its settings."""
+    from types import SimpleNamespace
+
+    return cast(CloudClients, SimpleNamespace(settings=SimpleNamespace(processes=1)))
+
+
+class _Meeting:
+    """A kind whose read in account A waits for account B's read to start: it meets it only
+    when both accounts are read at once."""
+
+    name = "meeting"
+
+    def __init__(self, a: CloudClients, fail_in: CloudClients | None = None) -> None:
+        import threading
+
+        self.a, self.fail_in = a, fail_in
+        self.b_started = threading.Event()
+        self.met: dict[int, bool] = {}
+
+    def start_reads(self, reader: Reader, scope: ReadScope) -> None:
+        clients = reader.clients  # type: ignore[attr-defined]
+        if clients is self.fail_in:
+            reader.submit(lambda _: None, self._fail)
+        elif clients is self.a:
+            reader.submit(lambda met: self.met.update({id(clients): met}), self._wait_for_b)
+        else:
+            reader.submit(lambda _: None, self.b_started.set)
+
+    def _wait_for_b(self) -> bool:
+        return self.b_started.wait(timeout=3)
+
+    @staticmethod
+    def _fail() -> None:
+        raise CloudCallError("DescribeDBInstances", "Forbidden.RAM", "no", 403, "REQ-B")
+
+    def follow_up_reads(self, reader: Reader, scope: ReadScope) -> None:
+        pass
+
+    def observed_fields(self, reader: Reader, scope: ReadScope) -> dict[str, Any]:
+        return {}
+
+
+def test_several_accounts_are_read_at_once_in_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No account waits for another's slowest region: their reads overlap (one pool of
+    `parallelism` threads), and the progress shown is their sum."""
+    a, b = _account_clients(), _account_clients()
+    meeting = _Meeting(a)
+    _kinds(monkeypatch, meeting)
+    seen: list[tuple[int, int]] = []
+
+    found = engine.observe_accounts(
+        {"alpha": (Spec(), a), "beta": (Spec(), b)},
+        parallelism=2,
+        progress=lambda d, t: seen.append((d, t)),
+    )
+
+    assert set(found) == {"alpha", "beta"}
+    assert meeting.met == {id(a): True}, "account alpha was read before beta started"
+    assert seen[-1] == (2, 2)
+
+
+def test_a_failed_read_in_one_account_stops_every_account(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    a, b = _account_clients(), _account_clients()
+    _kinds(monkeypatch, _Meeting(a, fail_in=b))
+
+    with pytest.raises(ObserveError, match="REQ-B"):
+        engine.observe_accounts({"alpha": (Spec(), a), "beta": (Spec(), b)}, parallelism=2)
