@@ -59,7 +59,8 @@ def account_loaded(loaded: LoadedSpec, name: str) -> LoadedSpec:
 
 def account_clients(base: CloudClients, loaded: LoadedSpec, name: str) -> CloudClients:
     """Clients acting in account `name`: its role assumed with the base credentials, or its
-    profile's credentials. Calls are counted with the base's counter, under its limiter."""
+    profile's credentials. Calls are counted with the base's counter, under limits of the
+    account's own (the base's declared limits; a quota is an account's)."""
     from reconciler.cloud.assume import session_name
     from reconciler.cloud.clients import CloudClients, RoleToAssume
 
@@ -70,7 +71,8 @@ def account_clients(base: CloudClients, loaded: LoadedSpec, name: str) -> CloudC
         settings = dataclasses.replace(settings, assume=role)
     else:
         settings = dataclasses.replace(settings, profile=account.profile, credentials=None)
-    return CloudClients(settings, retry=base.retry, limiter=base.limiter, counter=base.counter)
+    limiter = base.limiter.for_another_account()
+    return CloudClients(settings, retry=base.retry, limiter=limiter, counter=base.counter)
 
 
 def connect_accounts(

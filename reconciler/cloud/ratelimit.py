@@ -140,6 +140,11 @@ class RateLimiter:
     _answers: dict[str, AnswerWindow] = field(default_factory=dict, repr=False)
     _learnt: dict[str, Learnt] = field(default_factory=dict, repr=False)
 
+    def for_another_account(self) -> RateLimiter:
+        """The same declared limits with buckets, and quotas learnt, of their own: an API
+        quota is an account's (docs/architecture.md, "Processes")."""
+        return RateLimiter(limits=self.limits, clock=self.clock, sleep=self.sleep)
+
     def acquire(self, service: str, action: str) -> float:
         """Wait for a token of `service:action`; return the seconds waited (0 when unlimited)."""
         bucket = self._bucket(service, action)

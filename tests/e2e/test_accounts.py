@@ -227,3 +227,25 @@ def test_the_printed_trust_policy_lets_the_base_identity_assume_the_role(
         result = run(tmp_path, emu.endpoint, "plan", spec)
     assert result.exit_code == 0, result.output
     assert f"beta/rds_encryption.{B_INSTANCE}" in result.output
+
+
+def test_each_account_has_its_own_rate_limits(tmp_path: Path, endpoint: str) -> None:
+    """API quotas are an account's own: two accounts read in one process do not wait for each
+    other's tokens (a 1 QPS read, kms:DescribeAccountKmsStatus, would add a second per account),
+    and each keeps the limits the run declared (--rate-limit)."""
+    from reconciler.app.accounts import connect_accounts
+    from reconciler.app.plan import load
+    from reconciler.cloud.clients import CloudClients, CloudSettings, StaticCredentials
+    from reconciler.cloud.ratelimit import RateLimiter
+
+    limits = {"kms:DescribeAccountKmsStatus": 1.0, "rds:DescribeDBInstances": 7.0}
+    base = CloudClients(
+        CloudSettings(endpoint=endpoint, credentials=StaticCredentials(USER_KEY, USER_SECRET)),
+        limiter=RateLimiter(limits=limits),
+    )
+    loaded = load([_spec(tmp_path, two_accounts())])
+    parts = connect_accounts(loaded, base)
+    limiters = [part.clients.limiter for part in parts]
+    assert len({id(limiter) for limiter in [base.limiter, *limiters]}) == 3
+    assert all(limiter.limits == limits for limiter in limiters)
+    assert all(part.clients.counter is base.counter for part in parts)  # one count of calls
