@@ -3,6 +3,8 @@ pytest: `python -m tests.bench.bench_processes --sizes 100` is its smoke run).""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.bench.bench_processes import call_bound, spread_ids, wall_bound
 
 
@@ -15,6 +17,15 @@ def test_the_call_bound_counts_a_page_and_two_fixed_reads_per_extra_region() -> 
 def test_the_wall_bound_is_latency_over_every_thread_or_cpu_over_every_core() -> None:
     assert wall_bound(1000, 0.02, 32, 0.001, 2) == 1000 * 0.02 / 32  # latency-bound
     assert wall_bound(10_000, 0.02, 64, 0.001, 2) == 10_000 * 0.001 / 2  # CPU-bound
+
+
+def test_the_machine_bound_counts_the_tool_s_and_the_emulator_s_cpu() -> None:
+    from tests.bench.bench_processes import machine_bound
+
+    spent = {"calls": 10_000, "tool_cpu_per_call_s": 0.001, "emulator_cpu_per_request_s": 0.0006}
+    assert machine_bound(spent, 0.02, 32, 2, 2) == pytest.approx(8.0)  # both CPUs over 2 cores
+    assert machine_bound(spent, 0.02, 16, 1, 2) == 10_000 * 0.001 / 1  # one process: one core
+    assert machine_bound(spent, 0.2, 16, 2, 2) == 10_000 * 0.2 / 16  # latency-bound
 
 
 def test_instances_spread_evenly_over_the_regions() -> None:
