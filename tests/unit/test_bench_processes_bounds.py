@@ -24,7 +24,7 @@ def test_the_machine_bound_counts_the_tool_s_and_the_emulator_s_cpu() -> None:
 
     spent = {"calls": 10_000, "tool_cpu_per_call_s": 0.001, "emulator_cpu_per_request_s": 0.0006}
     assert machine_bound(spent, 0.02, 32, 2, 2) == pytest.approx(8.0)  # both CPUs over 2 cores
-    assert machine_bound(spent, 0.02, 16, 1, 2) == 10_000 * 0.001 / 1  # one process: one core
+    assert machine_bound(spent, 0.02, 64, 1, 2) == 10_000 * 0.001 / 1  # one process: one core
     assert machine_bound(spent, 0.2, 16, 2, 2) == 10_000 * 0.2 / 16  # latency-bound
 
 
