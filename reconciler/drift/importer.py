@@ -161,7 +161,8 @@ def _merged(blocks: list[YamlBlock]) -> list[YamlBlock]:
 
 _DUMPER: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 """libyaml's emitter when PyYAML has it (ten times faster: import writes an entry per
-instance), else the pure-Python one; both write the same YAML for these plain values."""
+instance), else the pure-Python one: the same text for letters, digits, punctuation and
+spaces; any text reads back as itself (tests/unit/drift/test_import_yaml_emitter.py)."""
 
 
 def _dump(data: dict[str, Any]) -> str:
