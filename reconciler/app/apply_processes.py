@@ -172,11 +172,10 @@ class _Workers:
         fanout: Fanout,
         carried: Carried,
     ) -> None:
-        import multiprocessing
-
         from reconciler.app.apply_worker import ApplyJob
+        from reconciler.worker_start import environment, worker_context
 
-        self.context = multiprocessing.get_context("spawn")
+        self.context = worker_context()
         self.plan, self.clients, self.emit, self.fanout = plan, clients, emit, fanout
         self.journal = options.journal
         self.job = ApplyJob(
@@ -186,6 +185,7 @@ class _Workers:
             limits=dict(clients.limiter.limits),
             stop=self.context.Event(),
             parent=os.getpid(),
+            environ=environment(),
         )
         self.answers: dict[int, list[ChangeOutcome]] = {}
         self.current: dict[int, int] = {}

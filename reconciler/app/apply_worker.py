@@ -9,7 +9,8 @@ each write), sending events, journal entries and the result to the parent.
 - Signals: SIGINT is ignored (a terminal sends it to the whole group; the parent decides);
   SIGTERM, which the parent sends once interrupted, requests cancellation as the signal does
   in one process: no new call starts, writes in flight finish, the rest is not started.
-- A worker whose parent is gone ends itself (state/processes.py's orphan watch).
+- A worker whose run is gone ends itself (worker_start.watch_run); it adopts the run's
+  environment first (worker_start.py says why).
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class ApplyJob:
     limits: dict[str, float]
     stop: StopFlag
     parent: int
+    environ: dict[str, str]
+    """The run's environment (worker_start.environment): a worker adopts it first."""
 
 
 class RemoteJournal(Journal):
@@ -81,11 +84,12 @@ class RemoteJournal(Journal):
 
 def worker(job: ApplyJob, slot: int, tasks: Any, results: Any, acks: Any) -> None:
     """A worker process: apply units until told to stop (None)."""
-    from reconciler.state.processes import orphan_watch
+    from reconciler.worker_start import adopt_environment, watch_run
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _cancel)
-    threading.Thread(target=orphan_watch, args=(job.parent,), daemon=True).start()
+    threading.Thread(target=watch_run, args=(job.parent,), daemon=True).start()
+    adopt_environment(job.environ)
     while (task := tasks.get()) is not None:
         index, region, part = task  # only the parts it applies reach a worker
         results.put(("start", index, slot))

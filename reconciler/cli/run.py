@@ -36,6 +36,7 @@ def load_or_raise(paths: Sequence[str], opts: GlobalOptions) -> LoadedSpec:
     from reconciler.errors import SpecError
     from reconciler.spec.regions import implicit_region_warning
 
+    warm_workers(opts, paths)
     try:
         loaded = load(paths, default_region(opts))
     except SpecError as error:
@@ -55,6 +56,38 @@ def load_or_fail(paths: Sequence[str], opts: GlobalOptions) -> LoadedSpec:
     except ReconcilerError as error:
         fail(str(error))
         raise  # pragma: no cover - fail() exits
+
+
+LARGE_SPEC_BYTES = 128 * 1024
+"""Spec files of at least this size (about 2,000 instances) may read in worker processes
+under auto mode (state/processes.SMALL_FLEET is the rule, decided after loading)."""
+
+
+def warm_workers(opts: GlobalOptions, paths: Sequence[str] = ()) -> None:
+    """Start the workers' fork server now when they are likely to be used (reconciler/
+    worker_start.py): its imports then overlap the loading of the spec and the connecting
+    instead of delaying the first worker. With --processes N (N > 1), always; in auto mode
+    (--processes 0), when the spec's files are large; otherwise the fork server starts with
+    the first worker, if any, and a small plan in auto mode costs no background CPU."""
+    if opts.processes is None or opts.processes == 1:
+        return
+    if opts.processes == 0 and _spec_bytes(paths) < LARGE_SPEC_BYTES:
+        return
+    from reconciler.worker_start import warm_up
+
+    warm_up()
+
+
+def _spec_bytes(paths: Sequence[str]) -> int:
+    from reconciler.spec.files import expand
+
+    total = 0
+    for path, _ in expand(paths, []):
+        try:
+            total += path.stat().st_size
+        except OSError:  # the load says what is wrong with it
+            continue
+    return total
 
 
 def cloud_target(opts: GlobalOptions, parallelism: int, rate_limits: RateLimits | None) -> Target:

@@ -5,10 +5,11 @@ disjoint account-regions and return facts (an ObservedState part, never an SDK o
 the parent merges (units.merge_states). docs/architecture.md, "Processes", says why each
 quota's token bucket, and the quota learnt from throttling, stay in one process.
 
-- Each worker is a fresh (spawned) process: it inherits no thread, lock, signal handler or
-  cancellation flag of the parent, builds its own CloudClients from the picklable settings and
-  resolves the credentials itself (an account's role assumed once per worker). Its start
-  arguments hold no spec: each unit's part of the scope comes on the task queue.
+- Each worker is a fork of a fresh fork server with the SDKs imported (worker_start.py): it
+  inherits no thread, lock, signal handler or cancellation flag of the parent, adopts the
+  run's environment, builds its own CloudClients from the picklable settings and resolves the
+  credentials itself (an account's role assumed once per worker). Its start arguments hold no
+  spec: each unit's part of the scope comes on the task queue.
 - Several accounts are one pool: every account-region of every account is a unit; each
   account's facts are merged on their own (observe_accounts_in_processes).
 - Progress: each worker sends its (finished, submitted) counts; the parent shows their sum.
@@ -44,6 +45,7 @@ from reconciler.state.units import (
     read_units,
     unit_scope,
 )
+from reconciler.worker_start import adopt_environment, environment, watch_run, worker_context
 
 Progress = Callable[[int, int], None]
 POLL_SECONDS = 0.1
@@ -53,7 +55,7 @@ DRAIN_SECONDS = 1.0
 
 SMALL_FLEET = 3000
 """Auto mode (`--processes 0`) reads a spec of fewer instances in this process: starting the
-workers (spawn and the SDK's imports, about a second on two cores) costs more than the second
+workers (the fork server's imports of the SDKs, about 0.7 s of CPU) costs more than the second
 core saves below about this many reads (measured: docs/architecture.md, "Processes")."""
 
 
@@ -76,7 +78,7 @@ def process_count(requested: int | None, units: int) -> int:
 @dataclass(frozen=True)
 class Job:
     """What every worker starts with, all picklable: no client, no secret beyond the settings',
-    and no spec. Its size does not grow with the fleet: a spawned worker reads it from a pipe
+    and no spec. Its size does not grow with the fleet: a worker reads it from a pipe
     the parent writes before `start()` returns, so a large job started the workers one after
     the other (each waited for the previous one's imports)."""
 
@@ -91,6 +93,8 @@ class Job:
     parent: int
     read: Callable[..., ObservedState]
     """The in-process observe (state/observe.py), passed in: pickled by name, no import cycle."""
+    environ: dict[str, str]
+    """The run's environment (worker_start.environment): a worker adopts it first."""
 
 
 Reads = Mapping[str | None, tuple[ReadScope, CloudClients]]
@@ -149,9 +153,7 @@ def observe_accounts_in_processes(
 ) -> dict[str | None, ObservedState]:
     """Every account-region of every account in one pool of workers (no account waits for
     another's slowest region), each account's facts merged on their own."""
-    import multiprocessing
-
-    context = multiprocessing.get_context("spawn")
+    context = worker_context()
     job = make_job(reads, parallelism=parallelism, now=now, read=read, units=units)
     tasks, results = context.Queue(), context.Queue()
     for task in unit_tasks(reads, job):  # the queue's feeder thread writes them: no wait here
@@ -197,6 +199,7 @@ def make_job(
         now=now,
         parent=os.getpid(),
         read=read,
+        environ=environment(),
     )
 
 
@@ -317,7 +320,8 @@ def _worker(job: Job, tasks: Any, results: Any) -> None:
     """A worker process: read units (Task) until told to stop (None)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides, and terminates us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    threading.Thread(target=_orphan_watch, args=(job.parent,), daemon=True).start()
+    threading.Thread(target=watch_run, args=(job.parent,), daemon=True).start()
+    adopt_environment(job.environ)
     while (task := tasks.get()) is not None:
         index, part = task
         results.put(("start", index, os.getpid()))
@@ -376,13 +380,5 @@ def _read_unit(
     )
 
 
-def _orphan_watch(parent: int) -> None:
-    """End this worker when its parent is gone (killed, or left without stopping us)."""
-    while os.getppid() == parent:
-        time.sleep(0.2)
-    os._exit(1)
-
-
-# Shared with apply's workers (app/apply_processes.py): one way to end workers and orphans.
+# Shared with apply's workers (app/apply_processes.py): one way to end workers.
 stop_workers = _stop
-orphan_watch = _orphan_watch

@@ -74,12 +74,14 @@ def emulator_process(restart_seconds: float = 0, seed: str | None = None) -> Ite
         server.join(10)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process `pid` so far (/proc/<pid>/stat, fields 14 and 15)."""
+def cpu_seconds(pid: int, children: bool = False) -> float:
+    """User + system CPU time of process `pid` so far (/proc/<pid>/stat, fields 14 and 15),
+    and with `children` that of its ended and waited-for children (fields 16 and 17)."""
     import os
 
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = sum(int(f) for f in fields[11 : 15 if children else 13])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def admin(endpoint: str, method: str, name: str, body: dict | None = None) -> dict:

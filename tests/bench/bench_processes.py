@@ -18,6 +18,10 @@ counts the CPU this run actually spent: the tool's own per call t (parent + work
 included) and the emulator's per request e (from /proc/<pid>/stat over the run):
 max(latency bound, calls x t / min(processes, cores), calls x (t + e) / cores); no target: it
 says how close the run came to what this machine allows at the tool's present CPU cost.
+Each point is measured in a new process, as a run of the CLI is one (measure_as_a_run): it
+starts its own fork server for the workers (reconciler/worker_start.py) when and as the CLI
+does, before the spec's load; the load and this process's imports are not timed. Memory is
+the summed PSS of the run's processes (the workers share the fork server's pages).
 The serial script (one call at a time) is measured at each N and scaled by its calls (at 10,000
 instances it would take minutes per point); the plot says so.
 """
@@ -169,7 +173,9 @@ def write_world(folder: Path, worlds: dict[str, dict[str, list[str]]]) -> tuple[
 
 
 class MemorySampler:
-    """Peak of the summed RSS of this process and its live children, every 50 ms."""
+    """Peak of the summed PSS of the run's processes (run_processes), every 100 ms. PSS, not
+    RSS: the workers are forks of one fork server (reconciler/worker_start.py) and share its
+    pages, which a sum of RSS would count once per process."""
 
     def __init__(self) -> None:
         self.peak_mb = 0.0
@@ -185,19 +191,87 @@ class MemorySampler:
         self._thread.join()
 
     def _run(self) -> None:
-        while not self._stop.wait(0.05):
-            pids = [os.getpid(), *(c.pid for c in multiprocessing.active_children() if c.pid)]
-            self.peak_mb = max(self.peak_mb, sum(_rss_mb(p) for p in pids))
+        while not self._stop.wait(0.1):
+            self.peak_mb = max(self.peak_mb, sum(_pss_mb(p) for p in run_processes()))
 
 
-def _rss_mb(pid: int) -> float:
+def run_processes() -> list[int]:
+    """This process, its live workers and their fork server."""
+    workers = [c.pid for c in multiprocessing.active_children() if c.pid]
+    return [os.getpid(), *workers, *fork_servers()]
+
+
+def fork_servers() -> list[int]:
+    """This process's fork servers (a child started by any of its threads)."""
+    found = []
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            try:
+                if b"forkserver" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    found.append(int(child))
+            except OSError:
+                continue
+    return found
+
+
+def _pss_mb(pid: int) -> float:
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return 0.0
+
+
+def measure_as_a_run(
+    endpoint: str, spec: str, processes: int | None, parallelism: int
+) -> dict[str, Any]:
+    """measure() in a new process, as a run of the CLI is one: it starts its own fork server
+    (none carried over from an earlier point), when and as the CLI does (cli/run.warm_workers,
+    then the spec's load; neither is timed, as before)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    answer = context.Queue()
+    run = context.Process(
+        target=_run_point,
+        args=(answer, endpoint, EMULATOR_PIDS[endpoint], spec, processes, parallelism),
+    )
+    run.start()
+    try:
+        found = answer.get(timeout=900)
+    finally:
+        run.join(60)
+    if isinstance(found, str):
+        raise RuntimeError(f"the measured run failed: {found}")
+    return found
+
+
+def _run_point(
+    answer: Any, endpoint: str, emulator: int, spec: str, processes: int | None, parallelism: int
+) -> None:
+    import importlib
+    import traceback
+
+    from reconciler.app.plan import load
+    from reconciler.cli.options import GlobalOptions
+    from reconciler.cli.run import warm_workers
+    from reconciler.worker_start import WORKER_MODULES
+
+    try:
+        EMULATOR_PIDS[endpoint] = emulator
+        warm_workers(GlobalOptions(processes=0 if processes is None else processes), [spec])
+        loaded = load([spec])
+        for module in WORKER_MODULES:  # this process's imports are not timed (as before)
+            importlib.import_module(module)
+        answer.put(measure(endpoint, loaded, processes, parallelism))
+    except BaseException:
+        answer.put(traceback.format_exc())
 
 
 def measure(endpoint: str, loaded: Any, processes: int | None, parallelism: int) -> dict[str, Any]:
@@ -244,12 +318,14 @@ def measure(endpoint: str, loaded: Any, processes: int | None, parallelism: int)
 
 
 def _tool_cpu() -> float:
-    """CPU seconds of this process and of its ended (waited-for) children: the workers, once
-    observe has stopped them; the emulator process is still running, so it is not counted."""
+    """CPU seconds of this process, of its ended (waited-for) children, and of its fork server
+    with the workers it forked and reaped (they are its children, not ours); the emulator
+    process is still running, so it is not counted."""
     import resource
 
     usages = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
-    return sum(usage.ru_utime + usage.ru_stime for usage in usages)
+    own = sum(usage.ru_utime + usage.ru_stime for usage in usages)
+    return own + sum(cpu_seconds(server, children=True) for server in fork_servers())
 
 
 def serial_per_call(endpoint: str, ids: dict[str, list[str]], samples: int = 100) -> float:
@@ -283,7 +359,8 @@ def run_size(count: int, args: argparse.Namespace, c: float | None) -> dict[str,
                 c = sdk_cpu_per_call(endpoint, next(iter(first.values())))[0]
             admin(endpoint, "POST", "latency", {"ms": args.latency_ms})
             serial = serial_per_call(endpoint, first)
-            tool = measure(endpoint, loaded, requested(args), args.parallelism)
+            spec = str(Path(folder) / "spec.yaml")
+            tool = measure_as_a_run(endpoint, spec, requested(args), args.parallelism)
     cores = os.cpu_count() or 1
     used = processes_used(loaded, requested(args), args.regions * args.accounts)
     threads = used * args.parallelism

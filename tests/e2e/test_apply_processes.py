@@ -25,6 +25,7 @@ from reconciler.emulator.runtime import Settings
 from reconciler.emulator.server import Emulator
 from tests.e2e import world
 from tests.e2e.conftest import ENV
+from tests.e2e.run_processes import alive, run_workers
 
 REGIONS = ("cn-beijing", "cn-hangzhou", "cn-shanghai", "cn-shenzhen")
 PER_REGION = 2
@@ -170,29 +171,6 @@ def test_a_failure_in_one_region_stops_every_region_as_one_process_does(
     }
 
 
-def _workers(pid: int) -> list[int]:
-    """The spawned worker processes of `pid` (not multiprocessing's resource tracker)."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    found = []
-    for child in children:
-        try:
-            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
-        except FileNotFoundError:
-            continue
-        if b"spawn_main" in cmdline:
-            found.append(int(child))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat").read_text() if Path(f"/proc/{pid}/stat").exists() else ""
-    return " Z " not in stat  # a zombie has ended
-
-
 def start_apply(endpoint: str, spec: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
@@ -224,7 +202,7 @@ def wait_for(endpoint: str, process: subprocess.Popen[str], writes: int) -> list
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "apply never got going"
         time.sleep(0.02)
-    return _workers(process.pid)
+    return run_workers(process.pid)
 
 
 @pytest.fixture
@@ -255,7 +233,7 @@ def test_sigint_during_a_fanned_out_apply_exits_130_with_the_journal_consistent(
     assert after_exit - at_signal <= 2, (at_signal, after_exit)  # one in flight per worker
     assert after_exit < 8, "apply went on writing"
     time.sleep(0.5)
-    assert [w for w in workers if _alive(w)] == [], "a worker outlived the apply"
+    assert [w for w in workers if alive(w)] == [], "a worker outlived the apply"
     found = journal(tmp_path)
     assert [e["event"] for e in found].count("start") == 1
     assert found[0]["event"] == "start" and found[-1]["event"] == "end"

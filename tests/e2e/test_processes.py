@@ -36,6 +36,7 @@ from reconciler.state.observe import observe
 from reconciler.state.reads import ReadScope
 from tests.e2e import world
 from tests.e2e.conftest import ENV, run_cli
+from tests.e2e.run_processes import alive, run_workers
 
 NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 REGIONS = ("cn-hangzhou", "cn-shanghai", "cn-beijing")
@@ -169,6 +170,38 @@ def slow_regions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Emu
         yield emu, str(spec)
 
 
+PLAN_COMMAND = (sys.executable, "-m", "reconciler")
+
+
+def start_slow_plan(endpoint: str, spec: str) -> subprocess.Popen[str]:
+    """`plan --processes 3` in a session of its own, once every worker is under way and far
+    from done."""
+    process = subprocess.Popen(
+        [
+            *PLAN_COMMAND,
+            "--endpoint",
+            endpoint,
+            "--processes",
+            "3",
+            "plan",
+            spec,
+            "--parallelism",
+            "4",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **ENV},
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 90
+    while total(endpoint) < 40:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the plan never got going"
+        time.sleep(0.05)
+    return process
+
+
 def total(endpoint: str) -> int:
     return int(world.admin(endpoint, "GET", "calls")["total"])
 
@@ -184,31 +217,7 @@ def test_a_signal_stops_every_worker(
     terminal): every worker stops, no call is made after the exit, one line, 130/143."""
     emu, spec = slow_regions
     world.reset_calls(emu.endpoint)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "reconciler",
-            "--endpoint",
-            emu.endpoint,
-            "--processes",
-            "3",
-            "plan",
-            spec,
-            "--parallelism",
-            "4",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **ENV},
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 90
-    while total(emu.endpoint) < 40:  # every worker under way, far from done
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "the plan never got going"
-        time.sleep(0.05)
+    process = start_slow_plan(emu.endpoint, spec)
     at_signal = total(emu.endpoint)
     signalled = time.monotonic()
     if group:
@@ -304,3 +313,69 @@ def test_a_worker_assumes_each_accounts_role_once(tmp_path: Path) -> None:
     assert not plan.changes and not plan.refusals
     assert base.counter.total > 16  # the workers' reads are counted
     assert assumed <= 2 * 2  # two workers, two accounts (was one per unit: 8)
+
+
+# --- the fork server (reconciler/worker_start.py) ---------------------------------------------
+
+LATE_CREDENTIALS = """
+import os, sys, time
+from datetime import UTC, datetime
+from reconciler.app.plan import load
+from reconciler.cloud.clients import CloudClients, CloudSettings
+from reconciler.state.observe import observe
+from reconciler.worker_start import warm_up
+
+warm_up()
+time.sleep(1.0)  # the fork server runs, with this environment: no credentials in it
+key_id, secret = sys.stdin.read().split()
+os.environ.update(ALIBABA_CLOUD_ACCESS_KEY_ID=key_id, ALIBABA_CLOUD_ACCESS_KEY_SECRET=secret)
+clients = CloudClients(CloudSettings(endpoint=sys.argv[1], processes=2))
+observed = observe(load(["specs"]).spec, clients, now=datetime(2026, 3, 4, tzinfo=UTC))
+print(len(observed.instances))
+"""
+
+
+def test_workers_take_the_credentials_of_the_run_s_environment_not_the_fork_server_s(
+    demo: Emulator,
+) -> None:
+    """A caller that sets its credentials after the fork server started (a long-lived process
+    does): each worker resolves them from the run's environment at its start, as a spawned one
+    would, never from the fork server's (which has none here: the read would fail)."""
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALIBABA_CLOUD_")}
+    env.update(
+        ALIBABA_CLOUD_ECS_METADATA_DISABLED="true", ALIBABA_CLOUD_CLI_PROFILE_DISABLED="true"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", LATE_CREDENTIALS, demo.endpoint],
+        input=f"{EMULATOR_ACCESS_KEY_ID} {EMULATOR_ACCESS_KEY_SECRET}",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=root,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    in_one_process = observe(load(["specs"]).spec, clients(demo.endpoint, 1), now=NOW)
+    assert int(run.stdout) == len(in_one_process.instances)
+
+
+def test_a_killed_run_leaves_no_worker_reading(slow_regions: tuple[Emulator, str]) -> None:
+    """SIGKILL to the CLI alone (a CI runner's hard kill; nothing can be handled): its
+    workers, forked by the fork server rather than by the run, notice and end, and no call
+    reaches the cloud a moment later."""
+    emu, spec = slow_regions
+    world.reset_calls(emu.endpoint)
+    process = start_slow_plan(emu.endpoint, spec)
+    workers = run_workers(process.pid)
+    assert len(workers) == 3, workers
+    process.kill()
+    process.communicate(timeout=30)
+    deadline = time.monotonic() + 5
+    while any(alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [w for w in workers if alive(w)], "a worker outlived its run"
+    settled = total(emu.endpoint)
+    time.sleep(1.0)
+    assert total(emu.endpoint) == settled, "calls went on after the run was killed"
+    assert settled < INSTANCES_PER_REGION * len(REGIONS)
