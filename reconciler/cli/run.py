@@ -69,16 +69,20 @@ def warm_workers(opts: GlobalOptions, paths: Sequence[str] = ()) -> None:
     instead of delaying the first worker. With --processes N (N > 1), always; in auto mode
     (--processes 0), when the spec's files are large; otherwise the fork server starts with
     the first worker, if any, and a small plan in auto mode costs no background CPU."""
-    if opts.processes is None or opts.processes == 1:
-        return
-    if opts.processes == 0 and _spec_bytes(paths) < LARGE_SPEC_BYTES:
-        return
-    from reconciler.worker_start import warm_up
+    if workers_likely(opts.processes, lambda: spec_bytes_of(paths)):
+        from reconciler.worker_start import warm_up
 
-    warm_up()
+        warm_up()
 
 
-def _spec_bytes(paths: Sequence[str]) -> int:
+def workers_likely(processes: int | None, spec_bytes: Callable[[], int]) -> bool:
+    """--processes N (N > 1): yes; auto (0): when the spec's files are large; else no."""
+    if processes is None or processes == 1:
+        return False
+    return processes != 0 or spec_bytes() >= LARGE_SPEC_BYTES
+
+
+def spec_bytes_of(paths: Sequence[str]) -> int:
     from reconciler.spec.files import expand
 
     total = 0
