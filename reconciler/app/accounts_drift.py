@@ -33,32 +33,47 @@ def drift_accounts(
     stops before any read), then each account's drift: the regions `regions` names, else the
     account's declared `regions`, else every region it has. Raises ObserveError (fail closed)
     when any account's read fails: one account's report is not the spec's."""
-    from reconciler.app.accounts import connect_accounts, prefixed_addresses, read_together
-    from reconciler.app.drift import drift_report, with_scope
+    from reconciler.app.accounts import connect_accounts, prefixed_addresses
+    from reconciler.app.drift import with_scope
     from reconciler.combine import combine_drift
     from reconciler.drift.model import RegionsScope
 
     parts = connect_accounts(loaded, base)
     read = {p.name: tuple(regions) or loaded.spec.accounts[p.name].regions for p in parts}
-    if read_together(parts):  # every account at once (state/observe.observe_accounts)
-        found = _drift_together(parts, read, parallelism, progress)
-    else:
-        found = {
-            part.name: drift_report(
-                part.loaded,
-                part.clients,
-                regions=read[part.name],
-                parallelism=parallelism,
-                progress=progress,
-            )
-            for part in parts
-        }
+    found = drift_each(parts, read, parallelism=parallelism, progress=progress)
     for name, report in found.items():
         if loaded.spec.accounts[name].regions and not regions:  # the spec narrowed it
             found[name] = with_scope(report, RegionsScope.SPEC)
     prefix = prefixed_addresses(loaded)
     reports = [with_account(r, name) if prefix else r for name, r in found.items()]
     return combine_drift(_one_scope(reports))
+
+
+def drift_each(
+    parts: list[AccountPart],
+    read: dict[str, tuple[str, ...]],
+    *,
+    parallelism: int,
+    progress: Progress | None,
+) -> dict[str, DriftReport]:
+    """Each account's drift report over the regions `read` names for it (none: every region
+    it has): several accounts read at once (state/observe.observe_accounts, one progress),
+    one account as drift_report() reads it."""
+    from reconciler.app.accounts import read_together
+    from reconciler.app.drift import drift_report
+
+    if read_together(parts):
+        return _drift_together(parts, read, parallelism, progress)
+    return {
+        part.name: drift_report(
+            part.loaded,
+            part.clients,
+            regions=read[part.name],
+            parallelism=parallelism,
+            progress=progress,
+        )
+        for part in parts
+    }
 
 
 def _drift_together(

@@ -89,23 +89,23 @@ def _plan_accounts(
     progress: Progress | None,
 ) -> Plan:
     """plan_shard() of a spec with `accounts:`: each of the shard's accounts connected (only
-    those), its units planned with its clients, the plans joined as plan_accounts() does."""
-    from reconciler.app.accounts import combine_accounts, connect_accounts
-    from reconciler.app.plan import new_plan_id, observe_and_plan
+    those) and narrowed to its units, then planned as the unsharded plan is (plan_accounts:
+    several accounts read at once, one progress), the plans joined the same way."""
+    from reconciler.app.accounts import combine_accounts, connect_accounts, plan_accounts
 
-    plan_id, moment = new_plan_id(), datetime.now(UTC)
-    plans = {}
-    for part in connect_accounts(loaded, base, sharding.accounts_of(mine)):
-        owner = sharding.owns_account(units, mine, part.name)
-        _observed, plan = observe_and_plan(
-            _narrowed(part.loaded, sharding.regions_of(mine, part.name), owner),
-            part.clients,
-            parallelism=parallelism,
-            progress=progress,
-            now=moment,
-            plan_id=plan_id,
+    owners = {name: sharding.owns_account(units, mine, name) for name in loaded.spec.accounts}
+    parts = [
+        dataclasses.replace(
+            part,
+            loaded=_narrowed(part.loaded, sharding.regions_of(mine, part.name), owners[part.name]),
         )
-        plans[part.name] = sharding.trim_plan(plan, owner=owner, digest=None, shard=info)
+        for part in connect_accounts(loaded, base, sharding.accounts_of(mine))
+    ]
+    found, _whole = plan_accounts(loaded, parts, parallelism=parallelism, progress=progress)
+    plans = {
+        name: sharding.trim_plan(plan, owner=owners[name], digest=None, shard=info)
+        for name, (_observed, plan) in found.items()
+    }
     return combine_accounts(loaded, plans).model_copy(update={"shard": info})
 
 
@@ -156,8 +156,8 @@ def _drift_accounts(
     a read, so every shard deals the same units); each of the shard's accounts connected
     (only those) and read, the reports joined as drift_accounts() does."""
     from reconciler.app.accounts import connect_accounts, prefixed_addresses
-    from reconciler.app.accounts_drift import with_account
-    from reconciler.app.drift import drift_report, with_scope
+    from reconciler.app.accounts_drift import drift_each, with_account
+    from reconciler.app.drift import with_scope
     from reconciler.combine import combine_drift
     from reconciler.drift.model import RegionsScope
 
@@ -167,19 +167,17 @@ def _drift_accounts(
     scope = RegionsScope.NARROWED if regions else RegionsScope.SPEC  # accounts' `regions:`
     if not mine:
         return _empty_report(loaded, info, scope)
+    owners = {name: sharding.owns_account(units, mine, name) for name in loaded.spec.accounts}
+    own = {name: tuple(sharding.regions_of(mine, name)) for name in loaded.spec.accounts}
+    parts = [
+        dataclasses.replace(part, loaded=_narrowed(part.loaded, own[part.name], owners[part.name]))
+        for part in connect_accounts(loaded, base, sharding.accounts_of(mine))
+    ]
+    found = drift_each(parts, own, parallelism=parallelism, progress=progress)
     reports = []
-    for part in connect_accounts(loaded, base, sharding.accounts_of(mine)):
-        owner = sharding.owns_account(units, mine, part.name)
-        own = sharding.regions_of(mine, part.name)
-        report = drift_report(
-            _narrowed(part.loaded, own, owner),
-            part.clients,
-            regions=own,
-            parallelism=parallelism,
-            progress=progress,
-        )
-        report = sharding.trim_drift(report, owner=owner, shard=info)
-        reports.append(with_account(report, part.name) if prefixed_addresses(loaded) else report)
+    for name, report in found.items():
+        report = sharding.trim_drift(report, owner=owners[name], shard=info)
+        reports.append(with_account(report, name) if prefixed_addresses(loaded) else report)
     joined = combine_drift(reports).model_copy(update={"shard": info})
     return with_scope(joined, scope)
 

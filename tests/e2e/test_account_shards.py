@@ -16,6 +16,7 @@ import yaml
 
 from reconciler.emulator.runtime import Settings
 from reconciler.emulator.server import Emulator
+from tests.e2e import world
 from tests.e2e.test_accounts import A_ROLE, _spec, _two_account_world, run
 from tests.emulator.accounts_world import (
     A_INSTANCE,
@@ -259,3 +260,55 @@ def test_a_saved_shard_plan_of_two_accounts_is_not_applied(tmp_path: Path, endpo
     assert applied.exit_code == 1 and "shard 1/3" in applied.output
     _code, whole = _json(tmp_path, endpoint, "plan", spec)
     assert f"alpha/rds_encryption.{A_INSTANCE}" in {c["address"] for c in whole["changes"]}
+
+
+def test_a_shard_reads_its_accounts_at_once_with_one_progress(
+    tmp_path: Path, endpoint: str
+) -> None:
+    """Shard 1 of 3 holds alpha's and beta's cn-hangzhou: both accounts are read at once, as
+    the unsharded plan reads them (app/accounts.read_together), so the shard's progress is one
+    count of both that never goes back (read one after the other, it counted alpha's reads,
+    then started over at beta's), and the shard plans what the unsharded plan does there."""
+    from reconciler.app.plan import load
+    from reconciler.app.shard import plan_shard
+    from reconciler.cloud.clients import CloudClients, CloudSettings, StaticCredentials
+    from tests.e2e.test_accounts import USER_KEY, USER_SECRET
+
+    loaded = load([_spec(tmp_path, _doc())])
+    base = CloudClients(
+        CloudSettings(endpoint=endpoint, credentials=StaticCredentials(USER_KEY, USER_SECRET))
+    )
+    world.admin(endpoint, "POST", "latency", {"ms": 150})  # the progress has moments to show
+    seen: list[tuple[int, int]] = []
+    plan = plan_shard(loaded, base, 1, N, progress=lambda done, total: seen.append((done, total)))
+    assert seen, "the shard shows its progress"
+    totals = [total for _done, total in seen]
+    assert totals == sorted(totals), f"the progress started over: {seen}"
+    done = [d for d, _total in seen]
+    assert done == sorted(done), f"the progress went back: {seen}"
+    assert seen[-1][0] == seen[-1][1]
+    assert f"beta/rds_encryption.{B_CMK}" in {c.address for c in plan.changes}
+
+
+def test_a_drift_shard_reads_its_accounts_at_once_with_one_progress(
+    tmp_path: Path, endpoint: str
+) -> None:
+    """As a plan shard: drift's shard 1 of 3 (alpha's and beta's cn-hangzhou) reads both
+    accounts at once, with one progress that never goes back."""
+    from reconciler.app.plan import load
+    from reconciler.app.shard import drift_shard
+    from reconciler.cloud.clients import CloudClients, CloudSettings, StaticCredentials
+    from tests.e2e.test_accounts import USER_KEY, USER_SECRET
+
+    loaded = load([_spec(tmp_path, _doc())])
+    base = CloudClients(
+        CloudSettings(endpoint=endpoint, credentials=StaticCredentials(USER_KEY, USER_SECRET))
+    )
+    world.admin(endpoint, "POST", "latency", {"ms": 150})
+    seen: list[tuple[int, int]] = []
+    report = drift_shard(
+        loaded, base, 1, N, progress=lambda done, total: seen.append((done, total))
+    )
+    assert seen and [d for d, _ in seen] == sorted(d for d, _ in seen), seen
+    assert [t for _, t in seen] == sorted(t for _, t in seen), seen
+    assert sorted(report.coverage.regions) == ["alpha/cn-hangzhou", "beta/cn-hangzhou"]
