@@ -4,14 +4,39 @@ everything else sees our own sorted FieldChange list.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import sys
+from collections.abc import Iterator
 from typing import Any
 
-from deepdiff import DeepDiff
-from deepdiff.helper import NotPresent
-
 from reconciler.plan.model import FieldChange
+
+OPTIONAL_OF_DEEPDIFF = ("numpy", "pandas", "polars")
+"""What deepdiff imports when it can, to compare their values: our facts are plain JSON data,
+and numpy alone took 0.4 s of every run's start where it was installed (docs/architecture.md,
+"Start-up")."""
+
+
+@contextlib.contextmanager
+def _without(modules: tuple[str, ...]) -> Iterator[None]:
+    """Imports of `modules` fail inside (those not imported yet: one imported by someone
+    else stays as it is), as if they were not installed."""
+    blocked = [name for name in modules if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for name in blocked:
+            if sys.modules.get(name, ...) is None:
+                del sys.modules[name]
+
+
+with _without(OPTIONAL_OF_DEEPDIFF):
+    from deepdiff import DeepDiff
+    from deepdiff.helper import NotPresent
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
