@@ -80,17 +80,31 @@ def connect_accounts(
 ) -> list[AccountPart]:
     """Every declared account (or those of `names`: a shard's), in the spec's order, with
     clients checked to be in it: an AssumeRole refused, or an `account_id` that is not where
-    the credentials landed, stops here, before any read of any account's resources."""
-    parts = []
-    for name, account in loaded.spec.accounts.items():
-        if names is not None and name not in names:
-            continue  # another shard's account: its role is not assumed here
-        part_loaded = account_loaded(loaded, name)
-        clients = account_clients(base, loaded, name)
-        if account.account_id is not None:
-            check_account_id(name, account.account_id, part_loaded, clients)
-        parts.append(AccountPart(name, part_loaded, clients))
-    return parts
+    the credentials landed, stops here, before any read of any account's resources. The
+    accounts are connected at once (each is two round trips: AssumeRole, then the account
+    check); the error told is that of the first failed account in the spec's order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    chosen = [n for n in loaded.spec.accounts if names is None or n in names]
+    if len(chosen) <= 1:
+        return [_connect(loaded, base, name) for name in chosen]
+    with ThreadPoolExecutor(max_workers=min(len(chosen), CONNECTING_AT_ONCE)) as pool:
+        connecting = [pool.submit(_connect, loaded, base, name) for name in chosen]
+    return [future.result() for future in connecting]
+
+
+CONNECTING_AT_ONCE = 8
+"""At most this many accounts are connected at once: every AssumeRole is the base identity's
+call, against one STS quota, so they are not fanned out without bound."""
+
+
+def _connect(loaded: LoadedSpec, base: CloudClients, name: str) -> AccountPart:
+    account = loaded.spec.accounts[name]
+    part_loaded = account_loaded(loaded, name)
+    clients = account_clients(base, loaded, name)
+    if account.account_id is not None:
+        check_account_id(name, account.account_id, part_loaded, clients)
+    return AccountPart(name, part_loaded, clients)
 
 
 def check_account_id(name: str, wanted: str, loaded: LoadedSpec, clients: CloudClients) -> None:

@@ -165,6 +165,23 @@ def test_an_account_id_that_is_not_where_the_role_leads_stops_before_reading(
     assert "DescribeDBInstances" not in result.output  # no instance was read
 
 
+def test_accounts_are_connected_at_once_and_the_first_failure_in_the_spec_is_told(
+    tmp_path: Path, endpoint: str
+) -> None:
+    """Both roles refuse: the accounts are connected at once (app/accounts.connect_accounts),
+    and the error is alpha's, the first in the spec, every time, not whichever answered
+    first; nothing is read or shown."""
+    doc = two_accounts(b_role=CLOSED_ARN)
+    doc["accounts"]["alpha"]["role_arn"] = f"acs:ram::{A}:role/closed"
+    spec = _spec(tmp_path, doc)
+    for _ in range(3):
+        result = run(tmp_path, endpoint, "plan", spec)
+        assert result.exit_code == 1, result.output
+        assert "account alpha: cannot assume role" in result.output
+        assert "account beta" not in result.output
+        assert "pgm-" not in result.output
+
+
 def test_a_single_declared_account_keeps_addresses_without_a_prefix(
     tmp_path: Path, endpoint: str
 ) -> None:
