@@ -24,12 +24,13 @@ def with_spec_aliases(spec: Spec) -> Spec:
     used in replaced by that entry's name."""
     instances: dict[str, InstanceSpec] = {}
     for instance_id, instance in spec.instances.items():
-        region = spec.instance_region(instance_id)
-        update = {
-            field: _by_name(spec, value, region)
-            for field in ("encryption", "tde")
-            if (value := getattr(instance, field)) is not _by_name(spec, value, region)
-        }
+        update = {}
+        for field in ("encryption", "tde"):
+            value = getattr(instance, field)
+            if _is_alias_ref(value):  # else _by_name keeps it: no region to look up
+                named = _by_name(spec, value, spec.instance_region(instance_id))
+                if named is not value:
+                    update[field] = named
         instances[instance_id] = instance.model_copy(update=update) if update else instance
     update: dict[str, Any] = {"instances": instances}
     tde = _by_name(spec, spec.defaults.tde, spec.defaults.region)
@@ -38,8 +39,12 @@ def with_spec_aliases(spec: Spec) -> Spec:
     return spec.model_copy(update=update)
 
 
+def _is_alias_ref(value: Any) -> bool:
+    return isinstance(value, KeyRef) and is_alias(value.key)
+
+
 def _by_name(spec: Spec, value: Any, region: str) -> Any:
-    if not (isinstance(value, KeyRef) and is_alias(value.key)):
+    if not _is_alias_ref(value):
         return value
     name = next(
         (

@@ -213,9 +213,10 @@ def _merge(parsed: list[ParsedFile], specs: list[Spec], default_region: str | No
 def _source_map(parsed: list[ParsedFile]) -> dict[str, Location]:
     locations: dict[str, Location] = {}
     for one in parsed:
+        keys = one.keys
         for path, where in one.values.items():
             if path:
-                locations[".".join(str(p) for p in path)] = one.keys.get(path, where)
+                locations[_dotted(path)] = keys.get(path, where)
         data = one.data
         for name in data.get("kms_keys") or {}:
             locations[f"kms_key.{name}"] = one.keys[("kms_keys", name)]
@@ -228,3 +229,11 @@ def _source_map(parsed: list[ParsedFile]) -> dict[str, Location]:
             locations["ram_role." + str(ram.get("role", DEFAULT_ROLE))] = one.keys[("ram",)]
             locations["ram_policy." + str(ram.get("policy", DEFAULT_POLICY))] = one.keys[("ram",)]
     return locations
+
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    """`instances.pgm-1.encryption.key`; list indexes as numbers (`regions.0`)."""
+    try:
+        return ".".join(path)  # the common case: every part a mapping key (text)
+    except TypeError:
+        return ".".join(map(str, path))
