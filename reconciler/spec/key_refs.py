@@ -92,13 +92,15 @@ def key_uses(
 ) -> Iterator[tuple[str, str, str, Location]]:
     """(instance, `encryption` or `tde`, key reference, where it is written) of every key
     reference an instance uses; a `tde` taken from defaults is placed at `defaults.tde.key`."""
+    by_default = {f: locations.get(f"defaults.{f}.key") for f in ("encryption", "tde")}
+    default_tde = spec.defaults.tde
     for instance_id, instance in spec.instances.items():
-        wanted = {"encryption": instance.encryption, "tde": spec.tde_of(instance_id)}
-        for field, value in wanted.items():
+        tde = instance.tde if instance.tde is not None else default_tde  # spec.tde_of
+        for field, value in (("encryption", instance.encryption), ("tde", tde)):
             if not isinstance(value, KeyRef):
                 continue
             own = f"instances.{instance_id}.{field}.key"
-            where = locations.get(own) or locations.get(f"defaults.{field}.key")
+            where = locations.get(own) or by_default[field]
             yield instance_id, field, value.key, where or locations[f"rds_encryption.{instance_id}"]
 
 
