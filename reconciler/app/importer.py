@@ -85,6 +85,7 @@ def import_spec(
     from reconciler.drift.importer import (
         import_document,
         import_files,
+        import_state,
         plan_imported,
         planned_lines,
         regions_with_something,
@@ -94,12 +95,16 @@ def import_spec(
         clients, regions, home=home, parallelism=parallelism, progress=progress, as_fleet=as_fleet
     )
     observed, wanted, held, tags = got.observed, got.regions, got.held, got.tags
-    plan = plan_imported(_check(import_files(observed, wanted, (), held, tags)), observed, tags)
+    imported = got.imported or import_state(observed, wanted, held, tags)
+    plan = got.plan  # settled: its draft is these files, header aside, checked and planned
+    if plan is None:
+        draft = import_files(observed, wanted, (), held, tags, imported)
+        plan = plan_imported(_check(draft), observed, tags)
     planned = planned_lines(plan)
-    full = set(regions_with_something(observed, wanted, held))
+    full = set(regions_with_something(observed, wanted, held, imported))
     return ImportedSpec(
-        import_files(observed, wanted, planned, held, tags),
-        import_document(observed, wanted, planned, held, tags),
+        import_files(observed, wanted, planned, held, tags, imported),
+        import_document(observed, wanted, planned, held, tags, imported),
         tuple(wanted),
         tuple(r for r in sorted(wanted) if r not in full),
     )
@@ -116,7 +121,14 @@ def read_and_settle(
 ) -> Reading:
     """One account's reading for import_spec(), and what its spec leaves out so that it plans
     no change (settled by planning the draft, at most MAX_SETTLING_ROUNDS times)."""
-    from reconciler.drift.importer import Held, Reading, held_back, import_files, plan_imported
+    from reconciler.drift.importer import (
+        Held,
+        Reading,
+        held_back,
+        import_files,
+        import_state,
+        plan_imported,
+    )
     from reconciler.spec.models import Defaults, RamSpec, Spec
     from reconciler.state.observe import ReadScope, observe
 
@@ -134,10 +146,12 @@ def read_and_settle(
     tags = instance_tags(clients, observed, parallelism) if as_fleet else None
     held = Held()
     for _ in range(MAX_SETTLING_ROUNDS):
-        draft = _check(import_files(observed, wanted, (), held, tags))
-        more = held_back(plan_imported(draft, observed, tags), held)
+        imported = import_state(observed, wanted, held, tags)
+        draft = _check(import_files(observed, wanted, (), held, tags, imported))
+        plan = plan_imported(draft, observed, tags)
+        more = held_back(plan, held)
         if more is None:
-            break
+            return Reading(observed, wanted, held, tags, imported, plan)
         held = more
     return Reading(observed, wanted, held, tags)
 

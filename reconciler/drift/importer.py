@@ -36,6 +36,23 @@ Tags = Mapping[str, Mapping[str, str]]
 where a tag explains the instances (`--as-fleet`, kinds/rds_encryption/import_fleets.py)."""
 
 
+class EntryTexts:
+    """Each entry's YAML, dumped once: import writes the same entries into its draft, its
+    files and its document (the dump is most of import's CPU after the reads). Keyed by the
+    entry itself (held here, so its id is never reused); entries are not changed once
+    import_state has made them."""
+
+    def __init__(self) -> None:
+        self._done: dict[int, tuple[YamlEntry, str]] = {}
+
+    def of(self, entry: YamlEntry) -> str:
+        found = self._done.get(id(entry))
+        if found is None or found[0] is not entry:
+            found = (entry, _dump({entry.name: entry.data}))
+            self._done[id(entry)] = found
+        return found[1]
+
+
 @dataclass
 class Imported:
     """The spec as blocks of plain data (references resolved), in apply order."""
@@ -43,6 +60,7 @@ class Imported:
     default_region: str
     account: str | None
     blocks: list[YamlBlock]
+    texts: EntryTexts = field(default_factory=EntryTexts, repr=False, compare=False)
 
     def block(self, key: str) -> YamlBlock | None:
         """The block of the spec's top-level `key`; None when none was written."""
@@ -77,6 +95,11 @@ class Reading:
     """The regions read; the first is the spec's default."""
     held: Held = Held()
     tags: Tags | None = None
+    imported: Imported | None = None
+    """The settled spec (import_state of the above, no fleet prefix); None: settling ran out of
+    rounds."""
+    plan: Plan | None = None
+    """What its files (as written, header aside) plan against `observed`, with `imported`."""
 
 
 def held_back(plan: Plan, held: Held) -> Held | None:
@@ -230,11 +253,14 @@ def planned_lines(plan: Plan) -> list[str]:
     return lines
 
 
-def _entries_text(entries: Sequence[YamlEntry], spaces: int) -> str:
+def _entries_text(
+    entries: Sequence[YamlEntry], spaces: int, texts: EntryTexts | None = None
+) -> str:
     text = ""
     for entry in entries:
         text += "".join(_comment(note, spaces) for note in entry.notes)
-        text += _indent_block(_dump({entry.name: entry.data}), spaces)
+        dumped = texts.of(entry) if texts is not None else _dump({entry.name: entry.data})
+        text += _indent_block(dumped, spaces)
     return text
 
 
@@ -257,7 +283,7 @@ def defaults_yaml(
     text += "".join(_comment(line) for line in [*planned, *held.lines()])
     text += _dump({"version": 1, "defaults": defaults})
     for block in _placed(imported, Placement.DEFAULTS):
-        text += _entries_text(block.entries, 0)
+        text += _entries_text(block.entries, 0, imported.texts)
     return text
 
 
@@ -270,24 +296,30 @@ def _has_something(imported: Imported, region: str) -> bool:
 
 
 def regions_with_something(
-    observed: ObservedState, regions: list[str], held: Held = Held()
+    observed: ObservedState,
+    regions: list[str],
+    held: Held = Held(),
+    imported: Imported | None = None,
 ) -> list[str]:
-    """The regions import writes a file for (sorted); the others had nothing to import."""
-    imported = import_state(observed, regions, held)
+    """The regions import writes a file for (sorted); the others had nothing to import.
+    `imported`: import_state(observed, regions, held), when already made."""
+    imported = imported or import_state(observed, regions, held)
     return [r for r in sorted(regions) if _has_something(imported, r)]
 
 
-def _own_body(block: YamlBlock) -> str:
-    return f"{block.key}:\n" + _entries_text(block.entries, 2)
+def _own_body(block: YamlBlock, texts: EntryTexts | None = None) -> str:
+    return f"{block.key}:\n" + _entries_text(block.entries, 2, texts)
 
 
-def _region_body(block: YamlBlock, region: str, *, head: bool) -> str:
+def _region_body(
+    block: YamlBlock, region: str, texts: EntryTexts | None = None, *, head: bool
+) -> str:
     entries = [e for e in block.entries if e.region == region]
     comments = block.region_comments.get(region, [])
     text = f"{block.key}:\n" if entries and head else ""
     if head and not entries and comments:  # a file of comments only is not a spec file
         text = f"{block.key}: {{}}\n"
-    text += _entries_text(entries, 2)
+    text += _entries_text(entries, 2, texts)
     return text + "".join(_comment(line) for line in comments)
 
 
@@ -301,25 +333,27 @@ def import_files(
     planned: Sequence[str] = (),
     held: Held = Held(),
     tags: Tags | None = None,
+    imported: Imported | None = None,
 ) -> dict[str, str]:
     """File name -> YAML text: 00-defaults.yaml (its header names the regions read, those with
     nothing to import, says `planned`, the lines of `planned_lines`, and what `held` leaves
     out), a file of each kind that writes its own (e.g. keys.yaml, when a key is used), and one
     `<region>.yaml` per region with something to import. Each file's header says what plan
-    does with it (the first line of `planned`). With `tags`: fleets.yaml too (import_state)."""
-    imported = import_state(observed, regions, held, tags)
+    does with it (the first line of `planned`). With `tags`: fleets.yaml too (import_state).
+    `imported`: import_state(observed, regions, held, tags), when already made."""
+    imported = imported or import_state(observed, regions, held, tags)
     says = list(planned[:1])
     files = {"00-defaults.yaml": defaults_yaml(imported, regions, list(planned), held)}
     for block in _placed(imported, Placement.OWN_FILE):
         if block.entries:
-            files[block.file_name] = _file(block.header, *says) + _own_body(block)
+            files[block.file_name] = _file(block.header, *says) + _own_body(block, imported.texts)
     per_region = _placed(imported, Placement.PER_REGION)
     for region in sorted(regions):
         if not _has_something(imported, region):
             continue
         files[f"{region}.yaml"] = _file(
             *(b.header.format(region=region) for b in per_region), *says
-        ) + "".join(_region_body(b, region, head=True) for b in per_region)
+        ) + "".join(_region_body(b, region, imported.texts, head=True) for b in per_region)
     return files
 
 
@@ -329,14 +363,17 @@ def import_document(
     planned: Sequence[str] = (),
     held: Held = Held(),
     tags: Tags | None = None,
+    imported: Imported | None = None,
 ) -> str:
-    """Everything in one YAML document (for stdout)."""
-    imported = import_state(observed, regions, held, tags)
+    """Everything in one YAML document (for stdout); `imported` as for import_files."""
+    imported = imported or import_state(observed, regions, held, tags)
     text = defaults_yaml(imported, regions, list(planned), held)
     for block in _placed(imported, Placement.OWN_FILE):
         if block.entries:
-            text += _own_body(block)
+            text += _own_body(block, imported.texts)
     for block in _placed(imported, Placement.PER_REGION):
         text += f"{block.key}:\n" if block.entries else ""
-        text += "".join(_region_body(block, region, head=False) for region in sorted(regions))
+        text += "".join(
+            _region_body(block, region, imported.texts, head=False) for region in sorted(regions)
+        )
     return text

@@ -48,20 +48,21 @@ def account_spec(spec: Spec, name: str) -> Spec:
     only in its account), no `accounts:`, and its `account_id` as `defaults.account` (the
     planner's own account guard then holds too)."""
     account = spec.accounts[name]
+    default = _default_account(spec)  # account_of_key/_instance/_fleet, looked up once
     keys = {
         key: body.model_copy(update={"account": None})
         for key, body in spec.kms_keys.items()
-        if account_of_key(spec, key) == name
+        if (body.account or default) == name
     }
     instances = {
         instance_id: body.model_copy(update={"account": None})
         for instance_id, body in spec.instances.items()
-        if account_of_instance(spec, instance_id) == name
+        if (body.account or default) == name
     }
     fleets = {
         fleet: body.model_copy(update={"account": None})
         for fleet, body in spec.fleets.items()
-        if account_of_fleet(spec, fleet) == name
+        if (body.account or default) == name
     }
     defaults = spec.defaults.model_copy(update={"account": account.account_id})
     return spec.model_copy(

@@ -24,12 +24,13 @@ def with_spec_aliases(spec: Spec) -> Spec:
     used in replaced by that entry's name."""
     instances: dict[str, InstanceSpec] = {}
     for instance_id, instance in spec.instances.items():
-        region = spec.instance_region(instance_id)
-        update = {
-            field: _by_name(spec, value, region)
-            for field in ("encryption", "tde")
-            if (value := getattr(instance, field)) is not _by_name(spec, value, region)
-        }
+        update = {}
+        for field in ("encryption", "tde"):
+            value = getattr(instance, field)
+            if _is_alias_ref(value):  # else _by_name keeps it: no region to look up
+                named = _by_name(spec, value, spec.instance_region(instance_id))
+                if named is not value:
+                    update[field] = named
         instances[instance_id] = instance.model_copy(update=update) if update else instance
     update: dict[str, Any] = {"instances": instances}
     tde = _by_name(spec, spec.defaults.tde, spec.defaults.region)
@@ -38,8 +39,12 @@ def with_spec_aliases(spec: Spec) -> Spec:
     return spec.model_copy(update=update)
 
 
+def _is_alias_ref(value: Any) -> bool:
+    return isinstance(value, KeyRef) and is_alias(value.key)
+
+
 def _by_name(spec: Spec, value: Any, region: str) -> Any:
-    if not (isinstance(value, KeyRef) and is_alias(value.key)):
+    if not _is_alias_ref(value):
         return value
     name = next(
         (
@@ -87,13 +92,15 @@ def key_uses(
 ) -> Iterator[tuple[str, str, str, Location]]:
     """(instance, `encryption` or `tde`, key reference, where it is written) of every key
     reference an instance uses; a `tde` taken from defaults is placed at `defaults.tde.key`."""
+    by_default = {f: locations.get(f"defaults.{f}.key") for f in ("encryption", "tde")}
+    default_tde = spec.defaults.tde
     for instance_id, instance in spec.instances.items():
-        wanted = {"encryption": instance.encryption, "tde": spec.tde_of(instance_id)}
-        for field, value in wanted.items():
+        tde = instance.tde if instance.tde is not None else default_tde  # spec.tde_of
+        for field, value in (("encryption", instance.encryption), ("tde", tde)):
             if not isinstance(value, KeyRef):
                 continue
             own = f"instances.{instance_id}.{field}.key"
-            where = locations.get(own) or locations.get(f"defaults.{field}.key")
+            where = locations.get(own) or by_default[field]
             yield instance_id, field, value.key, where or locations[f"rds_encryption.{instance_id}"]
 
 

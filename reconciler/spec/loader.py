@@ -12,7 +12,9 @@ together as one, and also the checks the planner would otherwise refuse later.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -114,6 +116,32 @@ def load_spec(
     not enabled, or asked to be deleted while deletion-protected); `plan` leaves them to the
     planner, which reports them as refusals in the plan. Raises SpecError carrying every problem.
     """
+    with _collector_paused():
+        return _load_spec(paths, default_region, planner_checks)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a spec loads.
+
+    A 10,000-instance spec allocates some 400,000 containers (nodes, paths, locations, models),
+    none of them in a cycle; each batch of allocations would start a collection that scans all
+    the young objects again, about a third of the load's CPU (every CI shard loads the whole
+    spec). Reference counting still frees everything as usual; anything cyclic waits for the
+    next collection once the collector is back on.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _load_spec(
+    paths: Sequence[str | Path], default_region: str | None, planner_checks: bool
+) -> LoadedSpec:
     problems: list[Diagnostic] = []
     parsed = [read_file(path, name) for path, name in expand(paths, problems)]
     specs: list[Spec | None] = []
@@ -185,9 +213,10 @@ def _merge(parsed: list[ParsedFile], specs: list[Spec], default_region: str | No
 def _source_map(parsed: list[ParsedFile]) -> dict[str, Location]:
     locations: dict[str, Location] = {}
     for one in parsed:
+        keys = one.keys
         for path, where in one.values.items():
             if path:
-                locations[".".join(str(p) for p in path)] = one.keys.get(path, where)
+                locations[_dotted(path)] = keys.get(path, where)
         data = one.data
         for name in data.get("kms_keys") or {}:
             locations[f"kms_key.{name}"] = one.keys[("kms_keys", name)]
@@ -200,3 +229,11 @@ def _source_map(parsed: list[ParsedFile]) -> dict[str, Location]:
             locations["ram_role." + str(ram.get("role", DEFAULT_ROLE))] = one.keys[("ram",)]
             locations["ram_policy." + str(ram.get("policy", DEFAULT_POLICY))] = one.keys[("ram",)]
     return locations
+
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    """`instances.pgm-1.encryption.key`; list indexes as numbers (`regions.0`)."""
+    try:
+        return ".".join(path)  # the common case: every part a mapping key (text)
+    except TypeError:
+        return ".".join(map(str, path))

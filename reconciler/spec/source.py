@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import yaml
 from yaml.events import (
@@ -28,6 +28,9 @@ from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
 from reconciler.errors import Diagnostic
+from reconciler.spec import fast_build
+from reconciler.spec.fast_build import MAX_DEPTH as MAX_DEPTH  # re-exported
+from reconciler.spec.location import Location as Location  # re-exported
 from reconciler.spec.reading import MAX_FILE_BYTES as MAX_FILE_BYTES  # re-exported
 from reconciler.spec.reading import ReadProblem, read_text
 from reconciler.spec.scalars import (
@@ -40,8 +43,6 @@ from reconciler.spec.scalars import (
     unsupported_tag,
 )
 
-MAX_DEPTH = 32
-"""Deepest nesting accepted; the language needs 5 levels."""
 MAX_EARLIER = 100
 """Earlier definitions of duplicate keys validated per file; a file of 8 MB of duplicates would
 otherwise cost a view and a validation each (seconds, hundreds of MB). The rest is said."""
@@ -51,17 +52,6 @@ Path_ = tuple[Any, ...]
 
 _COLLECTION_TAGS = {f"{TAG_PREFIX}map", f"{TAG_PREFIX}seq"}
 _NESTING_REFUSED = f"nesting deeper than {MAX_DEPTH} levels is refused"
-
-
-class Location(NamedTuple):
-    """Where a node starts: 1-based line and column."""
-
-    file: str
-    line: int
-    col: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}"
 
 
 @dataclass
@@ -236,12 +226,23 @@ def _scalar_node(event: ScalarEvent) -> ScalarNode:
 def read_file(path: Path, name: str) -> ParsedFile:
     """Read, decode and compose one file; never raises for bad content."""
     parsed = ParsedFile(name)
-    start = Location(name, 1, 1)
     text = read_text(path)
     if isinstance(text, ReadProblem):
         parsed.readable = False
         parsed.error(Location(name, text.line, text.col), text.message)
         return parsed
+    try:  # the common case, a file with nothing to report, in one tight loop
+        tables = fast_build.build(text, name)
+    except fast_build.Unusual:
+        return _read_slowly(parsed, text)
+    parsed.data, parsed.keys, parsed.values, parsed.written, parsed.plain_scalars = tables
+    return parsed
+
+
+def _read_slowly(parsed: ParsedFile, text: str) -> ParsedFile:
+    """Build the document with every check, reporting each problem where it was written."""
+    name = parsed.name
+    start = Location(name, 1, 1)
     walker = _Walker(parsed)
     try:
         data = _build(text, walker)
