@@ -215,7 +215,10 @@ class RateLimiter:
         """A call of the action was answered (not throttled): counted towards the estimate."""
         qualified = f"{service}:{action}"
         with self._lock:
-            self._answers.setdefault(qualified, AnswerWindow()).add(self.clock())
+            window = self._answers.get(qualified)
+            if window is None:  # not setdefault: a window built per call costs every call
+                window = self._answers[qualified] = AnswerWindow()
+            window.add(self.clock())
 
     def throttled(self, service: str, action: str) -> None:
         """The server throttled a call of the action: learn its quota (see the module's doc)."""
