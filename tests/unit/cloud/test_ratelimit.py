@@ -182,3 +182,65 @@ def test_a_low_first_estimate_recovers_by_probing() -> None:
     first = _rate_over(limiter, clock, 50)
     _rate_over(limiter, clock, 2000)
     assert _rate_over(limiter, clock, 500) > 2 * first
+
+
+# --- deferring(): the first acquire of a read does not sleep on a worker (state/observe.py) ---
+
+
+def test_a_deferred_first_acquire_reserves_its_token_and_says_when_it_is_due() -> None:
+    from reconciler.cloud.ratelimit import MustWait, deferring
+
+    clock = FakeClock()
+    limiter = RateLimiter({"kms:DescribeKey": 1.0}, clock=clock, sleep=clock.sleep)
+    limiter.acquire("kms", "DescribeKey")  # the one token of the burst
+
+    with pytest.raises(MustWait) as raised, deferring():
+        limiter.acquire("kms", "DescribeKey")
+
+    assert clock.now == 0.0, "the deferred acquire slept"
+    assert raised.value.ticket[0] == "kms:DescribeKey"
+    assert raised.value.seconds == pytest.approx(1 / 0.97)
+    # Its token is taken: the next caller waits for the one after it.
+    assert limiter.acquire("kms", "DescribeKey") == pytest.approx(2 / 0.97)
+
+
+def test_a_ticket_takes_its_reserved_token_and_never_a_second_one() -> None:
+    from reconciler.cloud.ratelimit import MustWait, deferring
+
+    clock = FakeClock()
+    limiter = RateLimiter({"kms:DescribeKey": 1.0}, clock=clock, sleep=clock.sleep)
+    limiter.acquire("kms", "DescribeKey")
+    with pytest.raises(MustWait) as raised, deferring():
+        limiter.acquire("kms", "DescribeKey")
+
+    clock.now = 0.5  # woken early: the rest of the wait is slept, the quota holds
+    with deferring(raised.value.ticket):
+        waited = limiter.acquire("kms", "DescribeKey")
+    assert waited == pytest.approx(1 / 0.97 - 0.5)
+    assert clock.now == pytest.approx(1 / 0.97)
+    # No token was taken for it: the next one is due one interval after the ticket's.
+    assert limiter.acquire("kms", "DescribeKey") == pytest.approx(1 / 0.97)
+
+
+def test_only_the_first_acquire_of_a_block_is_deferred() -> None:
+    """A retry (or a second call) of a read that already called waits as usual: deferring it
+    would start the read afresh and forget its attempts, or repeat a call already made."""
+    from reconciler.cloud.ratelimit import deferring
+
+    clock = FakeClock()
+    limiter = RateLimiter({"kms:DescribeKey": 1.0}, clock=clock, sleep=clock.sleep)
+    with deferring():
+        assert limiter.acquire("kms", "DescribeKey") == 0.0  # a free token: no MustWait
+        assert limiter.acquire("kms", "DescribeKey") == pytest.approx(1 / 0.97)  # slept
+    assert clock.now == pytest.approx(1 / 0.97)
+
+
+def test_outside_deferring_and_for_unlimited_actions_nothing_changes() -> None:
+    from reconciler.cloud.ratelimit import deferring
+
+    clock = FakeClock()
+    limiter = RateLimiter({"kms:DescribeKey": 1.0}, clock=clock, sleep=clock.sleep)
+    with deferring():
+        assert limiter.acquire("rds", "DescribeDBInstances") == 0.0
+    limiter.acquire("kms", "DescribeKey")
+    assert limiter.acquire("kms", "DescribeKey") == pytest.approx(1 / 0.97)  # slept, no raise
