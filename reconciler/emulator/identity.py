@@ -40,7 +40,7 @@ from reconciler.emulator import accounts, resources
 from reconciler.emulator.admin import AdminError, register_admin_route
 from reconciler.emulator.dispatch import RequestContext, register_authorizer
 from reconciler.emulator.errors import ApiError
-from reconciler.emulator.policy_eval import Decision, evaluate
+from reconciler.emulator.policy_eval import Decision, evaluate_parsed, parsed_or_error
 from reconciler.emulator.runtime import ACCESS_KEY_KIND, EmulatorState
 from reconciler.emulator.store import Transaction
 
@@ -230,14 +230,23 @@ def authorize(ctx: RequestContext, key_id: str) -> None:
     if not checks:
         return
     principal = _principal(ctx, caller)
-    sets = _policy_sets(ctx, caller, principal)
+    # The documents depend only on the store (the caller is its key's user or session):
+    # read and parsed once until the next write (store.Derived; docs/emulator.md,
+    # "Performance").
+    sets = ctx.tx.derived(
+        ("policy_sets", caller.access_key_id),
+        lambda: tuple(
+            tuple(parsed_or_error(d) for d in documents)
+            for documents in _policy_sets(ctx, caller, principal)
+        ),
+    )
     context = {
         "acs:SecureTransport": "false",
         "acs:CurrentTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     for action, resource in checks:
         for documents in sets:
-            decision = evaluate(documents, action, resource, context)
+            decision = evaluate_parsed(documents, action, resource, context)
             if decision is not Decision.ALLOW:
                 raise denied(ctx, principal, action, resource, decision)
 
