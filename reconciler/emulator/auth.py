@@ -11,6 +11,7 @@ Signatures, secrets and tokens never appear in a message.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -57,7 +58,10 @@ def security_token(request: WireRequest) -> str:
     return request.headers.get("x-acs-security-token") or request.params.get("SecurityToken", "")
 
 
+@functools.lru_cache(maxsize=4096)
 def _pct(text: str) -> str:
+    """RFC 3986 percent-encoding; kept for the latest values (names and most values repeat
+    from one request to the next)."""
     return quote(text, safe="~")
 
 
@@ -182,7 +186,7 @@ class Authenticator:
             ]
         )
         to_sign = f"{V3_ALGORITHM}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-        expected = hmac.new(secret.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
+        expected = hmac.digest(secret.encode(), to_sign.encode(), "sha256").hex()
         if not _same(expected, fields["Signature"].lower()):
             raise _signature_mismatch(to_sign.replace("\n", "\\n"))
         stamp = _parse_date(request.headers.get("x-acs-date", ""), "x-acs-date")
@@ -222,7 +226,7 @@ class Authenticator:
             if k not in _V1_PROTOCOL_PARAMS
         )
         to_sign = f"{request.method}&%2F&{_pct(canonical)}"
-        digest = hmac.new(f"{secret}&".encode(), to_sign.encode(), hashlib.sha1).digest()
+        digest = hmac.digest(f"{secret}&".encode(), to_sign.encode(), "sha1")
         if not _same(base64.b64encode(digest).decode(), params["Signature"]):
             raise _signature_mismatch(to_sign)
         stamp = _parse_date(params["Timestamp"], "Timestamp")
