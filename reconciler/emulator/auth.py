@@ -58,10 +58,17 @@ def security_token(request: WireRequest) -> str:
     return request.headers.get("x-acs-security-token") or request.params.get("SecurityToken", "")
 
 
-@functools.lru_cache(maxsize=4096)
 def _pct(text: str) -> str:
-    """RFC 3986 percent-encoding; kept for the latest values (names and most values repeat
-    from one request to the next)."""
+    """RFC 3986 percent-encoding; short texts (names, ids, regions: they repeat from one
+    request to the next) kept for the latest 4,096."""
+    return _short_pct(text) if len(text) <= _SHORT else quote(text, safe="~")
+
+
+_SHORT = 128
+
+
+@functools.lru_cache(maxsize=4096)
+def _short_pct(text: str) -> str:
     return quote(text, safe="~")
 
 

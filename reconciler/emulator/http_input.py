@@ -211,7 +211,12 @@ def _is_loopback_name(name: str | None) -> bool:
 def check_host(headers: Headers, admin: bool) -> None:
     """Refuse a Host that does not name this loopback server (see the module doc)."""
     hosts = headers.get_all("host")
-    if not _host_allowed(tuple(hosts), admin):
+    given = tuple(hosts)
+    if len(given) == 1 and len(given[0]) <= _SHORT_HOST:
+        allowed = _host_allowed(given, admin)
+    else:  # an odd Host header: checked, not kept
+        allowed = _host_allowed.__wrapped__(given, admin)
+    if not allowed:
         shown = ", ".join(hosts)[:80] if hosts else "(none)"
         names = "loopback Host names (127.0.0.1, localhost, [::1])"
         what = (
@@ -232,11 +237,14 @@ def check_host(headers: Headers, admin: bool) -> None:
             )
 
 
-@functools.lru_cache(maxsize=1024)
+_SHORT_HOST = 300
+
+
+@functools.lru_cache(maxsize=256)
 def _host_allowed(hosts: tuple[str, ...], admin: bool) -> bool:
     """Whether the Host header values name this server: a pure function of the text, kept for
-    the 1,024 latest (a client sends the same Host on every request; the address parsing
-    costs ~4% of a request)."""
+    the 256 latest single short values (a client sends the same Host on every request; the
+    address parsing cost ~4% of a request)."""
     name = _host_name(hosts[0]) if len(hosts) == 1 else None
     if name is None and len(hosts) == 1 and not admin and hosts[0].startswith("http://"):
         # alibabacloud-credentials' RamRoleArn provider given sts_endpoint="http://HOST:PORT"
