@@ -126,6 +126,12 @@ def key_secret(tx: Transaction, default_account: str, key_id: str) -> str | None
     return None if doc is None else str(doc["AccessKeySecret"])
 
 
+def sts_session(tx: Transaction, key_id: str) -> dict[str, Any] | None:
+    """The STS credentials ``key_id`` names (None: not an STS key), read once until the store
+    changes (store.Derived; nothing changes the returned document)."""
+    return tx.derived(("sts_session", key_id), lambda: tx.get(STS_KIND, GLOBAL, key_id))
+
+
 def _token_error(code: str, message: str) -> ApiError:
     return ApiError(400, code, message)
 
@@ -136,7 +142,7 @@ def resolve_caller(
     """The principal of a request signed with ``key_id`` (``root``: the default account's own
     key) presenting security token ``token`` ("" when none); ApiError for STS credentials
     without their token, with another token, or expired at ``now`` (the emulated clock)."""
-    session = None if root else tx.get(STS_KIND, GLOBAL, key_id)
+    session = None if root else sts_session(tx, key_id)
     if session is not None:
         if not token:
             raise _token_error(

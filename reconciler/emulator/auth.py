@@ -11,6 +11,7 @@ Signatures, secrets and tokens never appear in a message.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -58,6 +59,16 @@ def security_token(request: WireRequest) -> str:
 
 
 def _pct(text: str) -> str:
+    """RFC 3986 percent-encoding; short texts (names, ids, regions: they repeat from one
+    request to the next) kept for the latest 4,096."""
+    return _short_pct(text) if len(text) <= _SHORT else quote(text, safe="~")
+
+
+_SHORT = 128
+
+
+@functools.lru_cache(maxsize=4096)
+def _short_pct(text: str) -> str:
     return quote(text, safe="~")
 
 
@@ -182,7 +193,7 @@ class Authenticator:
             ]
         )
         to_sign = f"{V3_ALGORITHM}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-        expected = hmac.new(secret.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
+        expected = hmac.digest(secret.encode(), to_sign.encode(), "sha256").hex()
         if not _same(expected, fields["Signature"].lower()):
             raise _signature_mismatch(to_sign.replace("\n", "\\n"))
         stamp = _parse_date(request.headers.get("x-acs-date", ""), "x-acs-date")
@@ -222,7 +233,7 @@ class Authenticator:
             if k not in _V1_PROTOCOL_PARAMS
         )
         to_sign = f"{request.method}&%2F&{_pct(canonical)}"
-        digest = hmac.new(f"{secret}&".encode(), to_sign.encode(), hashlib.sha1).digest()
+        digest = hmac.digest(f"{secret}&".encode(), to_sign.encode(), "sha1")
         if not _same(base64.b64encode(digest).decode(), params["Signature"]):
             raise _signature_mismatch(to_sign)
         stamp = _parse_date(params["Timestamp"], "Timestamp")

@@ -40,7 +40,13 @@ from reconciler.emulator import accounts, resources
 from reconciler.emulator.admin import AdminError, register_admin_route
 from reconciler.emulator.dispatch import RequestContext, register_authorizer
 from reconciler.emulator.errors import ApiError
-from reconciler.emulator.policy_eval import Decision, evaluate
+from reconciler.emulator.policy_eval import (
+    Decision,
+    MalformedPolicyError,
+    ParsedDocument,
+    evaluate_parsed,
+    parsed_or_error,
+)
 from reconciler.emulator.runtime import ACCESS_KEY_KIND, EmulatorState
 from reconciler.emulator.store import Transaction
 
@@ -230,16 +236,62 @@ def authorize(ctx: RequestContext, key_id: str) -> None:
     if not checks:
         return
     principal = _principal(ctx, caller)
-    sets = _policy_sets(ctx, caller, principal)
-    context = {
-        "acs:SecureTransport": "false",
-        "acs:CurrentTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
+    # The documents depend only on the store (the caller is its key's user or session):
+    # read and parsed once until the next write (store.Derived; docs/emulator.md,
+    # "Performance").
+    grants = ctx.tx.derived(
+        ("grants", caller.access_key_id),
+        lambda: _Grants(
+            tuple(
+                tuple(parsed_or_error(d) for d in documents)
+                for documents in _policy_sets(ctx, caller, principal)
+            )
+        ),
+    )
     for action, resource in checks:
-        for documents in sets:
-            decision = evaluate(documents, action, resource, context)
+        decision = grants.decide(action, resource)
+        if decision is not Decision.ALLOW:
+            raise denied(ctx, principal, action, resource, decision)
+
+
+_MAX_DECISIONS = 50_000  # (action, resource) pairs kept per caller: a few MB at most
+
+
+class _Grants:
+    """The parsed document sets that must each allow a call, and the decisions already taken
+    when no statement has a condition (the decision then depends on the action and the
+    resource alone). Lives as long as the store does not change (store.Derived)."""
+
+    def __init__(self, sets: tuple[tuple[ParsedDocument, ...], ...]) -> None:
+        self.sets = sets
+        self.decisions: dict[tuple[str, str], Decision] | None = (
+            {} if all(_unconditional(document) for docs in sets for document in docs) else None
+        )
+
+    def decide(self, action: str, resource: str) -> Decision:
+        """The first set's refusal (ExplicitDeny or ImplicitDeny), else ALLOW."""
+        if self.decisions is not None and (action, resource) in self.decisions:
+            return self.decisions[(action, resource)]
+        context = {
+            "acs:SecureTransport": "false",
+            "acs:CurrentTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        decision = Decision.ALLOW
+        for documents in self.sets:
+            decision = evaluate_parsed(documents, action, resource, context)
             if decision is not Decision.ALLOW:
-                raise denied(ctx, principal, action, resource, decision)
+                break
+        if self.decisions is not None:
+            if len(self.decisions) >= _MAX_DECISIONS:
+                self.decisions.clear()
+            self.decisions[(action, resource)] = decision
+        return decision
+
+
+def _unconditional(document: ParsedDocument) -> bool:
+    return not isinstance(document, MalformedPolicyError) and not any(
+        statement.conditions for statement in document
+    )
 
 
 def _principal(ctx: RequestContext, caller: accounts.Caller) -> dict[str, Any]:

@@ -289,10 +289,35 @@ def evaluate(
     context: Mapping[str, ContextValue] | None = None,
 ) -> Decision:
     """Decide one request against all policies attached to a principal. Deny wins."""
+    return evaluate_parsed(map(parsed_or_error, documents), action, resource, context)
+
+
+ParsedDocument = tuple[Statement, ...] | MalformedPolicyError
+
+
+def parsed_or_error(document: str | Mapping[str, Any]) -> ParsedDocument:
+    """A document's statements, or the error its parse raised (raised again by
+    `evaluate_parsed` at the point where `evaluate` would raise it): what a caller keeps to
+    decide many requests without parsing the document again."""
+    try:
+        return tuple(parse_policy(document))
+    except MalformedPolicyError as error:
+        return error
+
+
+def evaluate_parsed(
+    documents: Iterable[ParsedDocument],
+    action: str,
+    resource: str,
+    context: Mapping[str, ContextValue] | None = None,
+) -> Decision:
+    """`evaluate` over documents already parsed (`parsed_or_error`)."""
     context = context or {}
     allowed = False
     for document in documents:
-        for statement in parse_policy(document):
+        if isinstance(document, MalformedPolicyError):
+            raise MalformedPolicyError(str(document))
+        for statement in document:
             if not _statement_applies(statement, action, resource, context):
                 continue
             if statement.effect == "Deny":

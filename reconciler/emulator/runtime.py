@@ -275,8 +275,10 @@ def _user_secret(store: Store, default_account: str) -> Callable[[str], str | No
     from reconciler.emulator import accounts
 
     def lookup(key_id: str) -> str | None:
-        with store.transaction() as tx:
-            return accounts.key_secret(tx.in_account(""), default_account, key_id)
+        return store.derived(
+            ("key_secret", key_id),
+            lambda tx: accounts.key_secret(tx.in_account(""), default_account, key_id),
+        )
 
     return lookup
 

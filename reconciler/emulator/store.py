@@ -32,14 +32,15 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from reconciler.emulator.errors import EmulatorStateError
 
+T = TypeVar("T")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
     kind TEXT NOT NULL, region TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL,
@@ -106,17 +107,47 @@ def _select(
     return sql, args
 
 
+class Derived:
+    """Values computed from the store's documents, kept until the next write: every write
+    (put, delete, set_meta) and every rollback forgets them all (docs/emulator.md,
+    "Performance"). Read and filled only with the store's lock held (inside a transaction),
+    so a value never outlives the state it was computed from. Values must be immutable or
+    never changed by their readers."""
+
+    __slots__ = ("values",)
+
+    def __init__(self) -> None:
+        self.values: dict[Hashable, Any] = {}
+
+    def forget(self) -> None:
+        self.values.clear()
+
+
 class Transaction:
     """Reads and writes inside one store transaction. Documents are plain JSON-able dicts."""
 
-    def __init__(self, conn: sqlite3.Connection, scope: str = "") -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, scope: str = "", derived: Derived | None = None
+    ) -> None:
         self._conn = conn
+        self._derived = derived if derived is not None else Derived()
         self.scope = scope
         """The account this view reads and writes ("" = the default account)."""
 
     def in_account(self, scope: str) -> Transaction:
         """The same transaction, seen from account ``scope`` ("" = the default account)."""
-        return self if scope == self.scope else Transaction(self._conn, scope)
+        return self if scope == self.scope else Transaction(self._conn, scope, self._derived)
+
+    def derived(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, or what it gave for ``key`` in this account since the store's last
+        write (see `Derived`). ``compute`` reads this transaction; a write it makes forgets
+        older values and the new one is kept (it describes the state after the write)."""
+        values, full_key = self._derived.values, (self.scope, key)
+        if full_key in values:
+            return values[full_key]  # type: ignore[no-any-return]
+        value = compute()
+        values[full_key] = value
+        return value
 
     def _kind(self, kind: str) -> str:
         if not self.scope or kind in _CLOUD_WIDE_KINDS:
@@ -138,6 +169,7 @@ class Transaction:
     def put(self, kind: str, region: str, doc_id: str, doc: dict[str, Any]) -> None:
         """Insert or replace; an existing document keeps its place in `list` order."""
         kind = self._kind(kind)
+        self._derived.forget()
         self._conn.execute(
             "INSERT INTO docs (kind, region, id, body) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (kind, region, id) DO UPDATE SET body=excluded.body",
@@ -146,6 +178,7 @@ class Transaction:
 
     def delete(self, kind: str, region: str, doc_id: str) -> bool:
         kind = self._kind(kind)
+        self._derived.forget()
         cur = self._conn.execute(
             "DELETE FROM docs WHERE kind=? AND region=? AND id=?", (kind, region, doc_id)
         )
@@ -184,6 +217,13 @@ class Transaction:
         sql, args = _select("COUNT(*)", self._kind(kind), region, where)
         return int(self._conn.execute(sql, args).fetchone()[0])
 
+    def values_of(self, kind: str, region: str, name: str) -> frozenset[Any]:
+        """The distinct non-null values of top-level field ``name`` among a region's documents
+        of ``kind`` (read off its index when `index_field` declared it)."""
+        sql, args = _select(f"DISTINCT {_field(name)}", self._kind(kind), region, None)
+        rows = self._conn.execute(f"{sql} AND {_field(name)} IS NOT NULL", args)
+        return frozenset(row[0] for row in rows)
+
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         row = self._conn.execute(
             "SELECT value FROM meta WHERE key=?", (self._meta(key),)
@@ -191,6 +231,7 @@ class Transaction:
         return default if row is None else str(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
+        self._derived.forget()
         self._conn.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) "
             "ON CONFLICT (key) DO UPDATE SET value=excluded.value",
@@ -201,11 +242,12 @@ class Transaction:
 class _TransactionScope:
     """The context manager behind `Store.transaction` (a class: cheaper than a generator)."""
 
-    __slots__ = ("_conn", "_lock")
+    __slots__ = ("_conn", "_derived", "_lock")
 
-    def __init__(self, lock: threading.RLock, conn: sqlite3.Connection) -> None:
+    def __init__(self, lock: threading.RLock, conn: sqlite3.Connection, derived: Derived) -> None:
         self._lock = lock
         self._conn = conn
+        self._derived = derived
 
     def __enter__(self) -> Transaction:
         self._lock.acquire()
@@ -214,7 +256,7 @@ class _TransactionScope:
         except BaseException:
             self._lock.release()
             raise
-        return Transaction(self._conn, _SCOPE.get())
+        return Transaction(self._conn, _SCOPE.get(), self._derived)
 
     def __exit__(
         self,
@@ -223,6 +265,8 @@ class _TransactionScope:
         tb: TracebackType | None,
     ) -> None:
         try:
+            if exc_type is not None:
+                self._derived.forget()  # values computed from the writes rolled back
             self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
         finally:
             self._lock.release()
@@ -302,6 +346,7 @@ class Store:
         self.path = path
         self._lock = threading.RLock()
         self._conn = _connect(path)
+        self._derived = Derived()
 
     def transaction(self) -> _TransactionScope:
         """Commit on a normal exit, roll back on an exception (which propagates).
@@ -310,7 +355,18 @@ class Store:
         transaction is DEFERRED: with one connection behind one lock nothing can come
         between its reads and its first write, and a request that only reads never takes
         SQLite's write lock (IMMEDIATE would, and cost a read-only request ~30 us more)."""
-        return _TransactionScope(self._lock, self._conn)
+        return _TransactionScope(self._lock, self._conn, self._derived)
+
+    def derived(self, key: Hashable, compute: Callable[[Transaction], T]) -> T:
+        """`Transaction.derived` of the current thread's account without a transaction when
+        the value is known (no BEGIN/COMMIT: the lock alone keeps it consistent); else
+        ``compute`` runs in a transaction of its own."""
+        full_key = (_SCOPE.get(), key)
+        with self._lock:
+            if full_key in self._derived.values:
+                return self._derived.values[full_key]  # type: ignore[no-any-return]
+            with self.transaction() as tx:
+                return tx.derived(key, lambda: compute(tx))
 
     def close(self) -> None:
         with self._lock:

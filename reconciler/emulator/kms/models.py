@@ -178,6 +178,12 @@ def ensure_service_key(ctx: RequestContext, region: str) -> KeyRecord:
     return record
 
 
+def _service_key_in_place(ctx: RequestContext, region: str) -> None:
+    """`ensure_service_key` once until the store changes (store.Derived): a read of a key
+    then costs no read of the service key's document."""
+    ctx.tx.derived(("service_key", region), lambda: ensure_service_key(ctx, region).key_id)
+
+
 def _expired(record: KeyRecord, now: datetime) -> bool:
     return record.state == PENDING_DELETION and parse_iso(record.delete_date) <= now
 
@@ -209,7 +215,7 @@ def find_key(
     ctx: RequestContext, key_id_or_alias: str, region: str | None = None
 ) -> KeyRecord | None:
     region = region or ctx.region
-    ensure_service_key(ctx, region)
+    _service_key_in_place(ctx, region)
     ref = key_id_or_alias
     if ref.startswith("acs:kms:"):  # an ARN: acs:kms:<region>:<uid>:key/<id> or :alias/<name>
         parts = ref.split(":", 4)
@@ -254,11 +260,16 @@ def key_tags(ctx: RequestContext, key_id: str, region: str | None = None) -> dic
 
 
 def aliases_of(ctx: RequestContext, key_id: str, region: str | None = None) -> list[str]:
-    return [
-        doc["AliasName"]
-        for doc in ctx.tx.list(ALIAS_KIND, region or ctx.region)
-        if doc["KeyId"] == key_id
-    ]
+    return [name for name, target in _aliases(ctx, region or ctx.region) if target == key_id]
+
+
+def _aliases(ctx: RequestContext, region: str) -> tuple[tuple[str, str], ...]:
+    """(alias, key id) of every alias of ``region`` in creation order, read once until the
+    store changes (store.Derived)."""
+    return ctx.tx.derived(
+        ("aliases", region),
+        lambda: tuple((doc["AliasName"], doc["KeyId"]) for doc in ctx.tx.list(ALIAS_KIND, region)),
+    )
 
 
 def live_keys(ctx: RequestContext, region: str) -> list[KeyRecord]:

@@ -20,6 +20,7 @@ Emulator choices where the cloud is undocumented:
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from reconciler.emulator.dispatch import RequestContext, stable_token
@@ -267,6 +268,7 @@ def resource_group_of(world: RdsWorld, doc: dict[str, Any]) -> str:
     return doc.get("ResourceGroupId") or default_resource_group(world.account_id)
 
 
+@functools.lru_cache(maxsize=256)
 def default_resource_group(account_id: str) -> str:
     return "rg-acfm" + stable_token(1, 10, "resource-group:" + account_id)
 
@@ -432,8 +434,16 @@ def _settle_kernel_upgrade(doc: dict[str, Any], now: float) -> dict[str, Any]:
 
 
 def read_only_of(world: RdsWorld, doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """The read-only instances attached to a primary, settled, in creation order."""
-    return list_instances(world, doc["RegionId"], where={"MasterInstanceId": doc["DBInstanceId"]})
+    """The read-only instances attached to a primary, settled, in creation order. Which
+    instances have any is known once per region until the store changes (store.Derived): a
+    page of 100 instances without read-only ones costs no query per instance."""
+    region = doc["RegionId"]
+    primaries = world.tx.derived(
+        ("rds_primaries", region), lambda: world.tx.values_of(KIND, region, "MasterInstanceId")
+    )
+    if doc["DBInstanceId"] not in primaries:
+        return []
+    return list_instances(world, region, where={"MasterInstanceId": doc["DBInstanceId"]})
 
 
 def is_read_only(doc: dict[str, Any]) -> bool:
