@@ -20,7 +20,8 @@ max(latency bound, calls x t / min(processes, cores), calls x (t + e) / cores); 
 says how close the run came to what this machine allows at the tool's present CPU cost.
 Each point is measured in a new process, as a run of the CLI is one (measure_as_a_run): it
 starts its own fork server for the workers (reconciler/worker_start.py) when and as the CLI
-does, before the spec's load; the load and this process's imports are not timed. Memory is
+does, before the spec's load; the load and this process's imports and first uses are not
+timed (the point is measured on a second reading, as when every size ran in one process). Memory is
 the summed PSS of the run's processes (the workers share the fork server's pages).
 The serial script (one call at a time) is measured at each N and scaled by its calls (at 10,000
 instances it would take minutes per point); the plot says so.
@@ -267,8 +268,9 @@ def _run_point(
         EMULATOR_PIDS[endpoint] = emulator
         warm_workers(GlobalOptions(processes=0 if processes is None else processes), [spec])
         loaded = load([spec])
-        for module in WORKER_MODULES:  # this process's imports are not timed (as before)
+        for module in WORKER_MODULES:
             importlib.import_module(module)
+        measure(endpoint, loaded, processes, parallelism)  # imports and first uses: untimed
         answer.put(measure(endpoint, loaded, processes, parallelism))
     except BaseException:
         answer.put(traceback.format_exc())
