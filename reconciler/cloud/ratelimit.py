@@ -15,8 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 # KMS's documented quotas per account and region, for the KMS actions the tool sends (Alibaba's
@@ -98,41 +97,6 @@ class TokenBucket:
         return wait
 
 
-class MustWait(BaseException):
-    """Raised by the first `RateLimiter.acquire` inside `deferring()` when its token is not
-    free yet. The token is reserved (`ticket`): run the same work again once `seconds` have
-    passed, inside `deferring(ticket)`, and its first acquire takes that token. A BaseException,
-    so the retry policy and the answers' labels (cloud/answers.py) let it through untouched."""
-
-    def __init__(self, ticket: tuple[str, float], seconds: float) -> None:
-        super().__init__(ticket[0], seconds)
-        self.ticket = ticket
-        """(`service:Action`, when the token is due on the limiter's clock)."""
-        self.seconds = seconds
-
-
-class _FirstAcquire(threading.local):
-    armed = False
-    ticket: tuple[str, float] | None = None
-
-
-_first = _FirstAcquire()
-
-
-@contextmanager
-def deferring(ticket: tuple[str, float] | None = None) -> Iterator[None]:
-    """In this block (this thread), the FIRST acquire does not sleep: it raises MustWait, or,
-    given the `ticket` of an earlier MustWait for its action, takes that reserved token. Every
-    later acquire (a retry, a second call) waits as usual, so a retried call is never started
-    afresh (its attempts stay counted). For work that changes nothing before its first call
-    (state/observe.py's reads): a worker is not held while a token is not due."""
-    _first.armed, _first.ticket = True, ticket
-    try:
-        yield
-    finally:
-        _first.armed, _first.ticket = False, None
-
-
 class AnswerWindow:
     """When the calls of one action were answered, over the last WINDOW_SECONDS."""
 
@@ -182,34 +146,12 @@ class RateLimiter:
         return RateLimiter(limits=self.limits, clock=self.clock, sleep=self.sleep)
 
     def acquire(self, service: str, action: str) -> float:
-        """Wait for a token of `service:action`; return the seconds waited (0 when unlimited).
-        The first acquire inside `deferring()` raises MustWait instead of waiting."""
-        if _first.armed:
-            return self._acquire_first(service, action)
+        """Wait for a token of `service:action`; return the seconds waited (0 when unlimited)."""
         bucket = self._bucket(service, action)
         waited = bucket.acquire() if bucket is not None else 0.0
         if waited > 0:
             self._probe(f"{service}:{action}")
         return waited
-
-    def _acquire_first(self, service: str, action: str) -> float:
-        qualified = f"{service}:{action}"
-        ticket, _first.armed, _first.ticket = _first.ticket, False, None
-        if ticket is not None and ticket[0] == qualified:  # reserved before: never a new token
-            early = ticket[1] - self.clock()
-            if early > 0:  # woken before the token was due: the quota still holds
-                self.sleep(early)
-            return max(0.0, early)
-        bucket = self._bucket(service, action)
-        if bucket is None:
-            return 0.0
-        if ticket is not None:  # another action's ticket (not expected): wait as usual
-            return self.acquire(service, action)
-        wait = bucket.reserve()
-        if wait <= 0:
-            return 0.0
-        self._probe(qualified)
-        raise MustWait((qualified, self.clock() + wait), wait)
 
     def answered(self, service: str, action: str) -> None:
         """A call of the action was answered (not throttled): counted towards the estimate."""

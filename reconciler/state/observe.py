@@ -23,10 +23,7 @@ stays full.
 from __future__ import annotations
 
 import gc
-import heapq
-import itertools
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -34,7 +31,6 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from reconciler.cloud.clients import CloudClients
-from reconciler.cloud.ratelimit import MustWait, deferring
 from reconciler.core.facts import ObservedState
 from reconciler.errors import CloudCallError, NetworkError, ObserveError
 from reconciler.kinds import KINDS
@@ -52,17 +48,7 @@ class _Loop:
 
     Running continuations on the workers (rather than handing every answer back to the calling
     thread) saves a thread wake-up and a GIL hand-over per call, which is most of our own cost
-    per call at a thousand instances. The continuations only record facts and submit reads.
-
-    A task whose call must wait for a rate-limit token (e.g. kms:DescribeKey's 50 a second,
-    one per region) does not sleep on a worker: its token is reserved, the worker is freed for
-    the reads behind it, and the task runs again when the token is due (`deferring`; a task is
-    a read, which changes nothing before its first call). Eleven regions' service keys at once
-    used to hold ten of the sixteen workers asleep for up to 0.2 s while the instance reads
-    queued (docs/architecture.md, "The reads of a kind")."""
-
-    POLL_SECONDS = 0.1
-    """The longest run() waits between progress reports."""
+    per call at a thousand instances. The continuations only record facts and submit reads."""
 
     def __init__(self, pool: ThreadPoolExecutor, progress: Progress | None) -> None:
         self._pool = pool
@@ -74,9 +60,6 @@ class _Loop:
         self._error: BaseException | None = None
         self.submitted = 0
         self.finished = 0
-        self._deferred: list[tuple[float, int, tuple]] = []
-        """(when due, order, task) of tasks waiting for a rate-limit token; run() submits them."""
-        self._order = itertools.count()
 
     def submit(self, then: Callable[[Any], None], fn: Callable[..., Any], *args: Any) -> None:
         """Call from a continuation, or with `lock` held."""
@@ -84,23 +67,9 @@ class _Loop:
         self.submitted += 1
         self._pool.submit(self._task, then, fn, args)
 
-    def _task(
-        self,
-        then: Callable[[Any], None],
-        fn: Callable[..., Any],
-        args: tuple,
-        ticket: tuple[str, float] | None = None,
-    ) -> None:
+    def _task(self, then: Callable[[Any], None], fn: Callable[..., Any], args: tuple) -> None:
         try:
-            with deferring(ticket):
-                result = fn(*args)
-        except MustWait as wait:  # still outstanding: run() submits it again when due
-            with self._idle:
-                due = time.monotonic() + wait.seconds
-                task = (then, fn, args, wait.ticket)
-                heapq.heappush(self._deferred, (due, next(self._order), task))
-                self._idle.notify_all()
-            return
+            result = fn(*args)
         except BaseException as error:  # handed to the waiting thread, raised there
             result, failed = None, error
         else:
@@ -122,26 +91,13 @@ class _Loop:
         """Wait until every task and continuation is done; raise the first failure."""
         with self._idle:
             while self._outstanding and self._error is None:
-                self._idle.wait(timeout=self._until_due())
-                self._submit_due()
+                self._idle.wait(timeout=0.1)
                 if self._progress is not None:
                     self._progress(self.finished, self.submitted)
             if self._error is not None:
                 raise self._error
         if self._progress is not None:
             self._progress(self.finished, self.submitted)
-
-    def _until_due(self) -> float:
-        if not self._deferred:
-            return self.POLL_SECONDS
-        return min(self.POLL_SECONDS, max(0.0, self._deferred[0][0] - time.monotonic()))
-
-    def _submit_due(self) -> None:
-        """Hand the tasks whose token is due to the pool (lock held)."""
-        now = time.monotonic()
-        while self._deferred and self._deferred[0][0] <= now:
-            _due, _order, task = heapq.heappop(self._deferred)
-            self._pool.submit(self._task, *task)
 
 
 def observe(
