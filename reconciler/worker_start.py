@@ -11,7 +11,10 @@ runs no thread, holds no lock, client, connection or signal handler of ours, so 
 inherits none either. What a fork of it does not have is the run's environment as of the
 worker's start (the server's is the run's as of the server's start): `environment()` is sent
 with each job and `adopt_environment` puts it in place first, so a worker resolves credentials
-(the default chain, a profile) exactly as a spawned worker would.
+(the default chain, a profile) exactly as a spawned worker would. One difference remains for a
+caller that changes its environment after the fork server started (the CLI never does): a
+module that reads the environment when a worker imports it before the job starts (the
+caller's main module, which multiprocessing imports in each worker) sees the fork server's.
 
 A worker's parent is the fork server, not the run: `watch_run` ends a worker once the run's
 process is gone, whoever its parent is.

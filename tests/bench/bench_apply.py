@@ -199,7 +199,13 @@ def run(
     options = ApplyOptions(allow_restart=True)
     if parallelism is not None:
         options = ApplyOptions(allow_restart=True, parallelism=parallelism)
-    with emulator_process(restart_seconds=restart_s) as endpoint:
+    with (
+        emulator_process(restart_seconds=restart_s) as endpoint,
+        tempfile.TemporaryDirectory(prefix="bench-apply-") as state_dir,
+    ):
+        # Before anything starts the workers' fork server: a worker imports this module with
+        # the fork server's environment (reconciler/worker_start.py), which must name the log.
+        os.environ[POLLS_ENV] = state_dir
         ids = build_world(endpoint, count, regions)
         loaded = disabling_spec(ids)
         cloud = _with_processes(clients(endpoint, max(16, options.parallelism)), processes)
@@ -212,17 +218,15 @@ def run(
         workers = fanout.processes if fanout is not None else 1
         admin(endpoint, "DELETE", "calls")
         timeline = Timeline()
-        with tempfile.TemporaryDirectory(prefix="bench-apply-") as state_dir:
-            polls = Polls(log_dir=state_dir if fanout is not None else None)
-            polls.install()
-            os.environ[POLLS_ENV] = state_dir
-            started = time.perf_counter()
-            result = workflow.apply(plan, cloud, options, timeline, state_dir=state_dir)
-            wall = time.perf_counter() - started
-            del os.environ[POLLS_ENV]
-            if fanout is not None:
-                polls = Polls(log_dir=state_dir)
-                polls.read_logs()
+        polls = Polls(log_dir=state_dir if fanout is not None else None)
+        polls.install()
+        started = time.perf_counter()
+        result = workflow.apply(plan, cloud, options, timeline, state_dir=state_dir)
+        wall = time.perf_counter() - started
+        del os.environ[POLLS_ENV]
+        if fanout is not None:
+            polls = Polls(log_dir=state_dir)
+            polls.read_logs()
         server = admin(endpoint, "GET", "calls")["by_action"]
         _observed, again = workflow.observe_and_plan(loaded, clients(endpoint, 16))
     reads = sum(server.get(name, 0) for name in STATUS_READS)
