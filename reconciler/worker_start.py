@@ -48,21 +48,26 @@ POLL_SECONDS = 0.2
 
 def worker_context() -> Any:
     """The multiprocessing context workers start in: the fork server where the platform has
-    one (Linux, macOS), with WORKER_MODULES preloaded; `spawn` elsewhere."""
+    one (Linux, macOS), with WORKER_MODULES preloaded, started now if it is not running; and
+    `spawn` where there is none or it cannot start (its socket cannot be made, say): slower
+    to start workers, the same workers."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
+    from multiprocessing import forkserver
+
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(WORKER_MODULES))
+    try:
+        forkserver.ensure_running()  # returns at once; the imports run in the fork server
+    except OSError:
+        return multiprocessing.get_context("spawn")
     return context
 
 
 def warm_up() -> None:
     """Start the fork server now, so that its imports overlap the run's own work (loading
     the spec, connecting accounts) instead of delaying the first worker. Returns at once."""
-    if worker_context().get_start_method() == "forkserver":
-        from multiprocessing import forkserver
-
-        forkserver.ensure_running()
+    worker_context()
 
 
 def environment() -> dict[str, str]:
