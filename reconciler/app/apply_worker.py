@@ -20,7 +20,7 @@ import os
 import queue
 import signal
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler import cancellation
@@ -38,7 +38,8 @@ it unless it is leaving; a missing `after` leaves the write in doubt, never done
 
 @dataclass(frozen=True)
 class ApplyJob:
-    """What a worker needs, all picklable: no client, no secret beyond the settings'."""
+    """What a worker needs, all picklable: no client, no secret beyond the settings' and the
+    environment's."""
 
     carried: Carried
     options: ApplyOptions
@@ -47,8 +48,9 @@ class ApplyJob:
     limits: dict[str, float]
     stop: StopFlag
     parent: int
-    environ: dict[str, str]
-    """The run's environment (worker_start.environment): a worker adopts it first."""
+    environ: dict[str, str] = field(repr=False)
+    """The run's environment (worker_start.environment), which a spawned worker would have
+    inherited: a worker adopts it first. Never in a repr: it may hold credentials."""
 
 
 class RemoteJournal(Journal):

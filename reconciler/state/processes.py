@@ -28,7 +28,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -77,10 +77,10 @@ def process_count(requested: int | None, units: int) -> int:
 
 @dataclass(frozen=True)
 class Job:
-    """What every worker starts with, all picklable: no client, no secret beyond the settings',
-    and no spec. Its size does not grow with the fleet: a worker reads it from a pipe
-    the parent writes before `start()` returns, so a large job started the workers one after
-    the other (each waited for the previous one's imports)."""
+    """What every worker starts with, all picklable: no client, no secret beyond the settings'
+    and the environment's, and no spec. Its size does not grow with the fleet: a worker reads
+    it from a pipe the parent writes before `start()` returns, so a large job started the
+    workers one after the other (each waited for the previous one's imports)."""
 
     units: tuple[ReadUnit, ...]
     accounts: dict[str | None, ReadUnit]
@@ -93,8 +93,9 @@ class Job:
     parent: int
     read: Callable[..., ObservedState]
     """The in-process observe (state/observe.py), passed in: pickled by name, no import cycle."""
-    environ: dict[str, str]
-    """The run's environment (worker_start.environment): a worker adopts it first."""
+    environ: dict[str, str] = field(repr=False)
+    """The run's environment (worker_start.environment), which a spawned worker would have
+    inherited: a worker adopts it first. Never in a repr: it may hold credentials."""
 
 
 Reads = Mapping[str | None, tuple[ReadScope, CloudClients]]

@@ -67,3 +67,16 @@ def test_adopting_the_run_s_environment_takes_the_credentials_library_s_copies_a
     assert dict(os.environ) == before
     assert auth_util.environment_access_key_id == before.get("ALIBABA_CLOUD_ACCESS_KEY_ID")
     assert "alibabacloud_credentials.utils.auth_util" in sys.modules
+
+
+def test_a_worker_s_job_never_shows_the_environment_it_carries() -> None:
+    """The job carries the run's environment, credentials included: its repr (an error
+    message, a debug line) must not show them."""
+    from reconciler.app.apply_worker import ApplyJob
+    from reconciler.state.processes import Job
+
+    secret = "s3cr3t-of-the-run-0123456789"
+    for job_type in (Job, ApplyJob):
+        values = {name: None for name in job_type.__dataclass_fields__}
+        job = job_type(**{**values, "environ": {"ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret}})
+        assert secret not in repr(job)
