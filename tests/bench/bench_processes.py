@@ -1,7 +1,7 @@
 """observe + plan of N instances over R regions x A accounts in worker processes (issue 21,
 items 3 and 6; docs/architecture.md, "Processes"): calls within the bound, wall within 1.2x of
-max(latency bound, calls x c / cores), peak memory (parent, fork server and workers) under 500 MB; and a plot
-of calls and wall against N for the tool, a serial script and the bound.
+max(latency bound, calls x c / cores), peak memory (parent, fork server and workers) under
+500 MB; and a plot of calls and wall against N for the tool, a serial script and the bound.
 
     python -m tests.bench.bench_processes [--sizes 100,1000,3000,10000] [--regions 4]
         [--accounts 2] [--latency-ms 20] [--processes P] [--parallelism 16]
@@ -15,7 +15,7 @@ The emulator runs in its own process (tests/bench/_support.py) on the same cores
 process serves about 1,000-1,400 signed requests/s here (bench_emulator), which caps any
 caller. So beside the issue's bound (unchanged, judged) the bench reports a machine bound that
 counts the CPU this run actually spent: the tool's own per call t (parent, fork server and
-workers, over the timed reading) and the emulator's per request e (from /proc/<pid>/stat over the run):
+workers, over the timed reading) and the emulator's per request e (from /proc/<pid>/stat):
 max(latency bound, calls x t / min(processes, cores), calls x (t + e) / cores); no target: it
 says how close the run came to what this machine allows at the tool's present CPU cost.
 Each point is measured in a new process, as a run of the CLI is one (measure_as_a_run): it
