@@ -223,7 +223,8 @@ def read_options(command: Callable[..., Any]) -> Callable[..., Any]:
         multiple=True,
         metavar="SERVICE:ACTION=N",
         callback=_parse_rate_limits,
-        help="Client-side limit of N calls a second for one API action (repeatable), e.g. "
+        help="Client-side limit of N calls a second for one API action in each region (RAM: "
+        "for the account), as Alibaba's quotas are (repeatable), e.g. "
         "rds:DescribeDBInstanceEncryptionKey=50; 0 removes a default limit. Only the actions "
         "this tool calls are accepted.",
     )(command)

@@ -334,10 +334,10 @@ class CloudClients:
             config.endpoint = RAM_ENDPOINT
         return _sdk_client_class(service)(config)
 
-    def _retrying(self, service: Service, action: str, error: CloudCallError) -> None:
+    def _retrying(self, service: Service, region: str, action: str, error: CloudCallError) -> None:
         self.counter.count_retry(service, action)
         if family_of(error) is Family.THROTTLING:
-            self.limiter.throttled(service, action)
+            self.limiter.throttled(service, action, region)
 
     def call(
         self,
@@ -361,11 +361,11 @@ class CloudClients:
             # Also before each retry: another call may have learnt meanwhile that the
             # endpoint cannot be reached.
             self.reachability.check(f"{service}:{action}", site, write=write)
-            self.limiter.acquire(service, action)
+            self.limiter.acquire(service, action, region)
             raise_if_cancelled()  # SIGINT/SIGTERM: no new request, not even a retry
             self.counter.count(service, action)
             result = invoke(client)
-            self.limiter.answered(service, action)
+            self.limiter.answered(service, action, region)
             return result
 
         try:
@@ -374,7 +374,7 @@ class CloudClients:
                 attempt,
                 write=write,
                 idempotent=idempotent,
-                on_retry=lambda error: self._retrying(service, action, error),
+                on_retry=lambda error: self._retrying(service, region, action, error),
                 site=site,
             )
         except NetworkError as error:

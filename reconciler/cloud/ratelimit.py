@@ -1,7 +1,10 @@
-"""Client-side rate limits: one token bucket per action, so we stay under a quota instead of
-bouncing off it (every throttled answer costs a round trip and a backoff).
+"""Client-side rate limits: one token bucket per action and region, so we stay under a quota
+instead of bouncing off it (every throttled answer costs a round trip and a backoff).
 
-Limits are keyed by `service:Action` (e.g. `kms:DescribeKey`) or by the bare action name.
+Limits are keyed by `service:Action` (e.g. `kms:DescribeKey`) or by the bare action name. An
+API quota is an account's in one region (KMS "Limits": docs/real-cloud.md), so each region's
+calls of an action have a bucket of their own at that limit; RAM is global, one bucket for the
+account (`quota_key`).
 
 A quota nobody declared is learnt from the throttling answers (docs/real-cloud.md, "Quotas"):
 the calls the server answered in the second before it throttled are, by definition, about its
@@ -45,6 +48,19 @@ WINDOW_SECONDS = 1.0
 """Quotas are per second: the answers of the last second estimate one."""
 PROBE_SECONDS = 5.0
 PROBE_STEP = 1.05
+
+
+GLOBAL_SERVICES = frozenset({"ram"})
+"""Services whose quota is the account's, whatever region a call names."""
+
+
+def quota_key(service: str, action: str, region: str | None = None) -> str:
+    """The quota a call spends: `service:Action` in `region` (`kms:DescribeKey@cn-hangzhou`),
+    or the account's (`ram:GetRole`) for a global service or no region."""
+    qualified = f"{service}:{action}"
+    if region is None or service in GLOBAL_SERVICES:
+        return qualified
+    return f"{qualified}@{region}"
 
 
 class TokenBucket:
@@ -145,55 +161,57 @@ class RateLimiter:
         quota is an account's (docs/architecture.md, "Processes")."""
         return RateLimiter(limits=self.limits, clock=self.clock, sleep=self.sleep)
 
-    def acquire(self, service: str, action: str) -> float:
-        """Wait for a token of `service:action`; return the seconds waited (0 when unlimited)."""
-        bucket = self._bucket(service, action)
+    def acquire(self, service: str, action: str, region: str | None = None) -> float:
+        """Wait for a token of `service:action` in `region` (quota_key); return the seconds
+        waited (0 when unlimited)."""
+        key = quota_key(service, action, region)
+        bucket = self._bucket(service, action, key)
         waited = bucket.acquire() if bucket is not None else 0.0
         if waited > 0:
-            self._probe(f"{service}:{action}")
+            self._probe(key)
         return waited
 
-    def answered(self, service: str, action: str) -> None:
+    def answered(self, service: str, action: str, region: str | None = None) -> None:
         """A call of the action was answered (not throttled): counted towards the estimate."""
-        qualified = f"{service}:{action}"
+        key = quota_key(service, action, region)
         with self._lock:
-            window = self._answers.get(qualified)
+            window = self._answers.get(key)
             if window is None:  # not setdefault: a window built per call costs every call
-                window = self._answers[qualified] = AnswerWindow()
+                window = self._answers[key] = AnswerWindow()
             window.add(self.clock())
 
-    def throttled(self, service: str, action: str) -> None:
+    def throttled(self, service: str, action: str, region: str | None = None) -> None:
         """The server throttled a call of the action: learn its quota (see the module's doc)."""
-        qualified = f"{service}:{action}"
+        key = quota_key(service, action, region)
         with self._lock:
             now = self.clock()
-            estimate = self._answers.get(qualified, AnswerWindow()).count(now)
-            learnt = self._learnt.get(qualified)
+            estimate = self._answers.get(key, AnswerWindow()).count(now)
+            learnt = self._learnt.get(key)
             if estimate == 0 or (learnt and now - learnt.changed_at < WINDOW_SECONDS):
                 # Nothing answered (someone else spends the quota: retry-after alone) or the
                 # throttled answers of one burst, which teach one lesson.
                 return
             rate = estimate * REFILL_SHARE
             if learnt is None:
-                learnt = self._learn(qualified, rate, now)
+                learnt = self._learn(key, rate, now)
             learnt.bucket.set_rate(min(rate, learnt.bucket.rate))
             learnt.changed_at = now
 
-    def _learn(self, qualified: str, rate: float, now: float) -> Learnt:
-        """The learnt state of an action, over its declared bucket if it has one."""
-        declared = self._buckets.get(qualified)
+    def _learn(self, key: str, rate: float, now: float) -> Learnt:
+        """The learnt state of a quota, over its declared bucket if it has one."""
+        declared = self._buckets.get(key)
         burst = rate * BURST_SHARE / REFILL_SHARE
         bucket = declared or TokenBucket(rate, burst, clock=self.clock, sleep=self.sleep)
-        self._buckets[qualified] = bucket
+        self._buckets[key] = bucket
         learnt = Learnt(bucket, declared.rate if declared else None, now)
-        self._learnt[qualified] = learnt
+        self._learnt[key] = learnt
         return learnt
 
-    def _probe(self, qualified: str) -> None:
+    def _probe(self, key: str) -> None:
         """A learnt bucket that kept a caller waiting without a throttle for PROBE_SECONDS
         tries 5 % more (never beyond a declared limit)."""
         with self._lock:
-            learnt = self._learnt.get(qualified)
+            learnt = self._learnt.get(key)
             now = self.clock()
             if learnt is None or now - learnt.changed_at < PROBE_SECONDS:
                 return
@@ -203,17 +221,17 @@ class RateLimiter:
             learnt.bucket.set_rate(higher)
             learnt.changed_at = now
 
-    def _bucket(self, service: str, action: str) -> TokenBucket | None:
-        qualified = f"{service}:{action}"
+    def _bucket(self, service: str, action: str, key: str) -> TokenBucket | None:
+        """The bucket of quota `key`, made at the declared limit of `service:action`."""
         with self._lock:
-            if qualified not in self._buckets:
-                rate = self.limits.get(qualified, self.limits.get(action))
+            if key not in self._buckets:
+                rate = self.limits.get(f"{service}:{action}", self.limits.get(action))
                 if rate is None:
                     return None
-                self._buckets[qualified] = TokenBucket(
+                self._buckets[key] = TokenBucket(
                     rate * REFILL_SHARE,
                     burst=rate * BURST_SHARE,
                     clock=self.clock,
                     sleep=self.sleep,
                 )
-            return self._buckets[qualified]
+            return self._buckets[key]

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from reconciler.cloud.ratelimit import GLOBAL_SERVICES
 from reconciler.core.facts import ObservedState
 from reconciler.errors import ObserveError
 from reconciler.state.reads import ReadScope
@@ -39,13 +40,13 @@ BucketKey = tuple[str | None, str, str]
 
 def bucket_key(unit: ReadUnit, service: str, region: str, action: str) -> BucketKey:
     """The quota a call of `unit` to `service` in `region` spends."""
-    return (unit.account, GLOBAL if service == "ram" else region, f"{service}:{action}")
+    return (unit.account, GLOBAL if service in GLOBAL_SERVICES else region, f"{service}:{action}")
 
 
 def check_in_unit(unit: ReadUnit, service: str, region: str, *, reads_account: bool) -> None:
     """Refuse a call another unit's process owns the quota of (a bug, never a fact)."""
-    own = region == unit.region and service != "ram"
-    if not own and not (service == "ram" and reads_account):
+    own = region == unit.region and service not in GLOBAL_SERVICES
+    if not own and not (service in GLOBAL_SERVICES and reads_account):
         raise ObserveError(
             f"the reads of {unit} called {service} in {region}: that quota belongs to another "
             "process (docs/architecture.md, Processes); please report it"

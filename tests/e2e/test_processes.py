@@ -114,7 +114,9 @@ def test_a_killed_worker_is_an_error_naming_its_region(demo: Emulator) -> None:
     """A worker that dies never becomes a region with nothing in it."""
     import multiprocessing
 
-    world.admin(demo.endpoint, "POST", "latency", {"ms": 300})
+    # A region's reading is a few round trips deep: at 1 s each, both workers are still at
+    # work 1.5 s after they start (forked ready, they read at once: at 300 ms one could be done)
+    world.admin(demo.endpoint, "POST", "latency", {"ms": 1000})
     killed: list[int] = []
 
     def kill_one() -> None:

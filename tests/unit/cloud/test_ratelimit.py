@@ -95,6 +95,33 @@ def test_limiter_accepts_bare_action_names() -> None:
     assert limiter.acquire("kms", "DescribeKey") == pytest.approx(1 / 0.97)
 
 
+def test_each_region_has_its_own_quota_and_ram_one_for_the_account() -> None:
+    """An API quota is an account's in one region (KMS "Limits"; docs/real-cloud.md): drift's
+    service-key reads of eleven regions at once wait on nothing. RAM is global: its calls
+    share one bucket whatever region they name."""
+    clock = FakeClock()
+    limits = {"kms:DescribeKey": 1.0, "ram:GetRole": 1.0}
+    limiter = RateLimiter(limits, clock=clock, sleep=clock.sleep)
+    regions = ["cn-hangzhou", "cn-shanghai", "cn-beijing"]
+    assert [limiter.acquire("kms", "DescribeKey", region) for region in regions] == [0.0] * 3
+    assert limiter.acquire("kms", "DescribeKey", "cn-hangzhou") == pytest.approx(1 / 0.97)
+    limiter.acquire("ram", "GetRole", "cn-hangzhou")
+    assert limiter.acquire("ram", "GetRole", "cn-shanghai") > 0
+
+
+def test_a_quota_is_learnt_per_region() -> None:
+    """Throttled in one region: that region's quota is learnt, another's is untouched."""
+    clock = FakeClock()
+    limiter = RateLimiter({}, clock=clock, sleep=clock.sleep)
+    for _ in range(10):
+        limiter.acquire("rds", "DescribeDBInstances", "cn-hangzhou")
+        limiter.answered("rds", "DescribeDBInstances", "cn-hangzhou")
+    limiter.throttled("rds", "DescribeDBInstances", "cn-hangzhou")
+    waits = [limiter.acquire("rds", "DescribeDBInstances", "cn-hangzhou") for _ in range(3)]
+    assert sum(waits) > 0
+    assert limiter.acquire("rds", "DescribeDBInstances", "cn-shanghai") == 0.0
+
+
 def test_parse_limits() -> None:
     limits = parse_limits(["DescribeDBInstanceEncryptionKey=50", "kms:DescribeKey=0"])
     assert limits["rds:DescribeDBInstanceEncryptionKey"] == 50.0  # qualified by its service
