@@ -1,4 +1,4 @@
-"""Observe in worker processes, one account-region (state/units.py) at a time each.
+"""Observe in worker processes, each reading one or two account-regions at once (units.py).
 
 One process tops out near the SDK's CPU cost per call (README, "Measured"); workers read
 disjoint account-regions and return facts (an ObservedState part, never an SDK object), which
@@ -22,12 +22,14 @@ quota's token bucket, and the quota learnt from throttling, stay in one process.
 
 from __future__ import annotations
 
+import gc
 import os
 import queue
 import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -96,6 +98,8 @@ class Job:
     environ: dict[str, str] = field(repr=False)
     """The run's environment (worker_start.environment), which a spawned worker would have
     inherited: a worker adopts it first. Never in a repr: it may hold credentials."""
+    units_at_once: int = 1
+    """Units a worker reads at once (units_at_once())."""
 
 
 Reads = Mapping[str | None, tuple[ReadScope, CloudClients]]
@@ -105,15 +109,24 @@ Task = tuple[int, ReadScope]
 
 
 class UnitClients(CloudClients):
-    """A worker's clients: every call must be its unit's (its quota is this process's)."""
+    """A worker's clients: every call must be its unit's (its quota is this process's), and
+    at most `in_flight`'s count of calls of the worker's units are under way at once."""
 
-    def __init__(self, settings: CloudSettings, unit: ReadUnit, reads_account: bool, **kw: Any):
+    def __init__(
+        self,
+        settings: CloudSettings,
+        unit: ReadUnit,
+        reads_account: bool,
+        in_flight: threading.Semaphore,
+        **kw: Any,
+    ):
         super().__init__(settings, **kw)
-        self.unit, self.reads_account = unit, reads_account
+        self.unit, self.reads_account, self.in_flight = unit, reads_account, in_flight
 
     def call(self, service: Service, region: str, action: str, invoke: Any, **kw: Any) -> Any:
         check_in_unit(self.unit, service, region, reads_account=self.reads_account)
-        return super().call(service, region, action, invoke, **kw)
+        with self.in_flight:
+            return super().call(service, region, action, invoke, **kw)
 
 
 def observe_in_processes(
@@ -159,9 +172,11 @@ def observe_accounts_in_processes(
     tasks, results = context.Queue(), context.Queue()
     for task in unit_tasks(reads, job):  # the queue's feeder thread writes them: no wait here
         tasks.put(task)
+    count = process_count(processes, len(job.units))
+    job = replace(job, units_at_once=units_at_once(len(job.units), count))
     workers = [
         context.Process(target=_worker, args=(job, tasks, results), daemon=True)
-        for _ in range(process_count(processes, len(job.units)))
+        for _ in range(count)
     ]
     counters = {account: clients for account, (_, clients) in reads.items()}
     try:
@@ -246,8 +261,8 @@ class _Collector:
         self.clients, self.progress = clients, progress
         """Each account's clients: the workers' calls are counted on their counters."""
         self.parts: dict[int, ObservedState] = {}
-        self.current: dict[int, int] = {}
-        """Worker pid -> the unit it is reading."""
+        self.current: dict[int, set[int]] = {}
+        """Worker pid -> the units it is reading (UNITS_AT_ONCE at most)."""
         self.counts: dict[int, tuple[int, int]] = {}
 
     def run(self) -> list[tuple[ReadUnit, ObservedState]]:
@@ -264,7 +279,7 @@ class _Collector:
     def _handle(self, message: tuple) -> None:
         kind, index = message[0], message[1]
         if kind == "start":
-            self.current[message[2]] = index
+            self.current.setdefault(message[2], set()).add(index)
         elif kind == "progress":
             self.counts[index] = (message[2], message[3])
             if self.progress is not None:
@@ -286,7 +301,7 @@ class _Collector:
 
     def _check_workers(self) -> None:
         dead = [w for w in self.workers if w.exitcode is not None]
-        lost = [w for w in dead if self.current.get(w.pid) not in (None, *self.parts)]
+        lost = [w for w in dead if self._unanswered(w.pid)]
         if not lost and (len(dead) < len(self.workers)):
             return
         self._drain()  # a worker that answered and ended: its answer may still be in the pipe
@@ -294,8 +309,7 @@ class _Collector:
             return
         cancellation.raise_if_cancelled()  # killed by the user's signal: that is the story
         for worker in lost:
-            index = self.current[worker.pid]
-            if index not in self.parts:
+            for index in sorted(self._unanswered(worker.pid)):
                 raise ObserveError(
                     f"the worker process reading {self.job.units[index]} ended (exit code "
                     f"{worker.exitcode}) before it answered; nothing was read there"
@@ -303,6 +317,10 @@ class _Collector:
         if all(w.exitcode is not None for w in self.workers):
             missing = [str(u) for i, u in enumerate(self.job.units) if i not in self.parts]
             raise ObserveError(f"no worker process answered for {', '.join(missing)}")
+
+    def _unanswered(self, pid: int | None) -> set[int]:
+        """The units worker `pid` started and has not answered."""
+        return self.current.get(pid or 0, set()) - set(self.parts)
 
     def _drain(self) -> None:
         deadline = time.monotonic() + DRAIN_SECONDS
@@ -317,27 +335,60 @@ class _Collector:
 # --- the worker's side ------------------------------------------------------------------------
 
 
+UNITS_AT_ONCE = 2
+
+
+def units_at_once(units: int, workers: int) -> int:
+    """Units a worker reads at once: two when there are at least two a worker, else one.
+
+    A worker's calls stay at most `--parallelism` under way whatever it reads
+    (UnitClients.in_flight); a second unit fills the threads the first one's last reads leave
+    idle, and lists its first page while the first still reads, instead of after it
+    (docs/architecture.md, "Processes"). With fewer units, a worker taking two would leave
+    another with none."""
+    return UNITS_AT_ONCE if units >= UNITS_AT_ONCE * workers else 1
+
+
 def _worker(job: Job, tasks: Any, results: Any) -> None:
-    """A worker process: read units (Task) until told to stop (None)."""
+    """A worker process: read units (Task), `job.units_at_once` at a time, until told to stop
+    (None) or a unit fails (its error is sent; the parent then stops every worker)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides, and terminates us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     threading.Thread(target=watch_run, args=(job.parent,), daemon=True).start()
     adopt_environment(job.environ)
-    while (task := tasks.get()) is not None:
-        index, part = task
-        results.put(("start", index, os.getpid()))
-        clients: CloudClients | None = None
-        try:
-            clients = _unit_clients(job, index)
-            state = _read_unit(job, index, part, clients, results)
-        except ReconcilerError as error:
-            calls, retries = _counts(clients)
-            results.put(("error", index, type(error).__name__, str(error), calls, retries))
-            return
-        except Exception as error:  # a bug: still one line, as in one process
-            results.put(("error", index, "", f"unexpected {type(error).__name__}: {error}", {}, {}))
-            return
-        results.put(("done", index, state, *_counts(clients)))
+    gc.freeze()  # the fork server's imports: no collection walks them (observe.py says why)
+    in_flight = threading.BoundedSemaphore(max(1, job.parallelism))
+    free = threading.Semaphore(job.units_at_once)
+    failed = threading.Event()
+    with ThreadPoolExecutor(job.units_at_once, thread_name_prefix="unit") as units:
+        while free.acquire() and not failed.is_set():
+            task = tasks.get()
+            if task is None:
+                break
+            units.submit(_unit_task, job, task, in_flight, results, failed).add_done_callback(
+                lambda _: free.release()
+            )
+
+
+def _unit_task(
+    job: Job, task: Task, in_flight: threading.Semaphore, results: Any, failed: threading.Event
+) -> None:
+    index, part = task
+    results.put(("start", index, os.getpid()))
+    clients: CloudClients | None = None
+    try:
+        clients = _unit_clients(job, index, in_flight)
+        state = _read_unit(job, index, part, clients, results)
+    except ReconcilerError as error:
+        calls, retries = _counts(clients)
+        results.put(("error", index, type(error).__name__, str(error), calls, retries))
+        failed.set()
+        return
+    except Exception as error:  # a bug: still one line, as in one process
+        results.put(("error", index, "", f"unexpected {type(error).__name__}: {error}", {}, {}))
+        failed.set()
+        return
+    results.put(("done", index, state, *_counts(clients)))
 
 
 def _counts(clients: CloudClients | None) -> tuple[dict[str, int], dict[str, int]]:
@@ -349,24 +400,33 @@ def _counts(clients: CloudClients | None) -> tuple[dict[str, int], dict[str, int
 _PROVIDERS: dict[str | None, Any] = {}
 """This worker's credentials provider of each account, resolved (an AssumeRole for a role) by
 its first unit there and reused by the next: the provider refreshes its session itself."""
+_PROVIDERS_LOCK = threading.Lock()
+"""Two units of one account starting at once resolve its credentials once."""
 
 
-def _unit_clients(job: Job, index: int) -> CloudClients:
-    from reconciler.cloud.clients import resolve_credentials
+def _unit_clients(job: Job, index: int, in_flight: threading.Semaphore) -> CloudClients:
     from reconciler.cloud.ratelimit import RateLimiter
 
     unit = job.units[index]
     limiter = RateLimiter(dict(job.limits))  # this unit's quotas: this process's alone
     settings = job.settings[unit.account]
-    if unit.account not in _PROVIDERS:
-        _PROVIDERS[unit.account] = resolve_credentials(settings)
     return UnitClients(
         settings,
         unit,
         _reads_account(job, unit),
+        in_flight,
         limiter=limiter,
-        credential_provider=_PROVIDERS[unit.account],
+        credential_provider=_provider(unit.account, settings),
     )
+
+
+def _provider(account: str | None, settings: CloudSettings) -> Any:
+    from reconciler.cloud.clients import resolve_credentials
+
+    with _PROVIDERS_LOCK:
+        if account not in _PROVIDERS:
+            _PROVIDERS[account] = resolve_credentials(settings)
+        return _PROVIDERS[account]
 
 
 def _read_unit(

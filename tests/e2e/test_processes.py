@@ -82,6 +82,24 @@ def test_processes_read_the_same_facts_and_plan_as_one_process(demo: Emulator) -
     assert json.loads(plans[0])["changes"], "the demo plan has changes to compare"
 
 
+def test_workers_reading_two_regions_at_once_read_the_same_facts(demo: Emulator) -> None:
+    """Every region listed (drift's and import's wider reading): four units for two workers,
+    so each worker reads two at once on its one `--parallelism`; the facts, and the calls
+    made, are those of one process."""
+    from reconciler.state.processes import units_at_once
+    from reconciler.state.units import read_units
+
+    regions = ("cn-hangzhou", "cn-shanghai", "cn-beijing", "cn-shenzhen")
+    scope = ReadScope(spec=load(["specs"]).spec, all_instances=True, regions=regions)
+    assert units_at_once(len(read_units(scope)), 2) == 2, "the reading must exercise two at once"
+    one, many = clients(demo.endpoint, 1), clients(demo.endpoint, 2)
+    alone = observe(scope, one, now=NOW)
+    split = observe(scope, many, now=NOW)
+    assert split.model_dump_json() == alone.model_dump_json()
+    assert alone.instances, "the demo world has instances to compare"
+    assert many.counter.by_action() == one.counter.by_action()
+
+
 def test_the_cli_plans_the_same_with_processes(demo: Emulator) -> None:
     runs = [
         run_cli("--endpoint", demo.endpoint, "--processes", p, "plan", "specs", "--format", "json")

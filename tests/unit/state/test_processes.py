@@ -86,3 +86,49 @@ def test_auto_reads_a_small_fleet_in_this_process() -> None:
     assert worker_count(1, [large], 4) == 1
     every = dataclasses.replace(fleet(4), all_instances=True)
     assert worker_count(None, [every], 4) == min(4, os.cpu_count() or 1)
+
+
+def test_a_worker_reads_two_units_at_once_only_when_every_worker_has_two() -> None:
+    """Two at once fill a unit's idle end with the next one's start; with fewer units a worker
+    taking two would leave another worker with none."""
+    from reconciler.state.processes import units_at_once
+
+    assert units_at_once(8, 2) == 2
+    assert units_at_once(4, 2) == 2
+    assert units_at_once(3, 2) == 1
+    assert units_at_once(3, 3) == 1
+    assert units_at_once(1, 1) == 1
+
+
+def test_two_units_of_a_worker_share_its_parallelism() -> None:
+    """Units read at once in one worker never have more than `--parallelism` calls under way
+    together: the limit is the worker's, not each unit's."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from reconciler.state.processes import _unit_clients
+
+    scope = fleet(8)
+    job = dataclasses.replace(job_of(scope), parallelism=3)
+    in_flight = threading.BoundedSemaphore(job.parallelism)
+    lock, now_under_way, most = threading.Lock(), [0], [0]
+
+    def invoke(_client: object) -> None:
+        with lock:
+            now_under_way[0] += 1
+            most[0] = max(most[0], now_under_way[0])
+        time.sleep(0.02)
+        with lock:
+            now_under_way[0] -= 1
+
+    def read_unit(index: int) -> None:
+        clients = _unit_clients(job, index, in_flight)
+        region = job.units[index].region
+        with ThreadPoolExecutor(job.parallelism) as calls:
+            for _ in range(12):
+                calls.submit(clients.call, "rds", region, "DescribeDBInstances", invoke)
+
+    with ThreadPoolExecutor(2) as units:
+        list(units.map(read_unit, [0, 1]))
+    assert most[0] == job.parallelism
