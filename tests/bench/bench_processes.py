@@ -23,6 +23,9 @@ starts its own fork server for the workers (reconciler/worker_start.py) when and
 does, before the spec's load; the load and this process's imports and first uses are not
 timed (the point is measured on a second reading, as when every size ran in one process). Memory is
 the summed PSS of the run's processes (the workers share the fork server's pages).
+Beside them, the bare SDK: the same number of calls made by the official SDK alone, no tool,
+in as many processes of as many threads as the run used (bare_sdk_wall): what this machine and
+emulator allow before the tool adds anything.
 The serial script (one call at a time) is measured at each N and scaled by its calls (at 10,000
 instances it would take minutes per point); the plot says so.
 """
@@ -364,6 +367,68 @@ def serial_per_call(endpoint: str, ids: dict[str, list[str]], samples: int = 100
     return (time.perf_counter() - started) / samples
 
 
+def bare_sdk_wall(
+    endpoint: str, ids: dict[str, list[str]], calls: int, processes: int, threads: int
+) -> float:
+    """The official SDK alone, no tool: `calls` DescribeDBInstanceEncryptionKey spread over
+    `processes` spawned processes of `threads` threads each (the run's own layout), timed from
+    when every process has imported the SDK and made a first call until the last answer: what
+    this machine and emulator allow before the tool adds anything."""
+    context = multiprocessing.get_context("spawn")
+    pipes, readers = [], []
+    regions = list(ids.items())
+    for n in range(processes):
+        region, region_ids = regions[n % len(regions)]
+        ours, theirs = context.Pipe()
+        share = calls // processes + (1 if n < calls % processes else 0)
+        readers.append(
+            context.Process(
+                target=_bare_reader, args=(endpoint, region, region_ids, share, threads, theirs)
+            )
+        )
+        pipes.append(ours)
+    for reader in readers:
+        reader.start()
+    try:
+        for pipe in pipes:
+            pipe.recv()  # ready
+        started = time.perf_counter()
+        for pipe in pipes:
+            pipe.send("go")
+        for pipe in pipes:
+            pipe.recv()  # done
+        return time.perf_counter() - started
+    finally:
+        for reader in readers:
+            reader.join(30)
+
+
+def _bare_reader(
+    endpoint: str, region: str, ids: list[str], calls: int, threads: int, pipe: Any
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from alibabacloud_rds20140815 import models
+
+    from tests.e2e.world import rds
+
+    client = rds(endpoint, region)
+
+    def read(n: int) -> None:
+        client.describe_dbinstance_encryption_key(
+            models.DescribeDBInstanceEncryptionKeyRequest(
+                dbinstance_id=ids[n % len(ids)], region_id=region
+            )
+        )
+
+    read(0)
+    pipe.send("ready")
+    pipe.recv()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(read, range(calls)))
+    pipe.send("done")
+
+
 def run_size(count: int, args: argparse.Namespace, c: float | None) -> dict[str, Any]:
     from tests.bench.bench_plan import sdk_cpu_per_call
 
@@ -378,8 +443,9 @@ def run_size(count: int, args: argparse.Namespace, c: float | None) -> dict[str,
             serial = serial_per_call(endpoint, first)
             spec = str(Path(folder) / "spec.yaml")
             tool = measure_as_a_run(endpoint, spec, requested(args), args.parallelism)
+            used = processes_used(loaded, requested(args), args.regions * args.accounts)
+            bare = bare_sdk_wall(endpoint, first, tool["calls"], used, args.parallelism)
     cores = os.cpu_count() or 1
-    used = processes_used(loaded, requested(args), args.regions * args.accounts)
     threads = used * args.parallelism
     latency = args.latency_ms / 1000
     per_region = [len(v) for ids in worlds.values() for v in ids.values()]
@@ -393,6 +459,7 @@ def run_size(count: int, args: argparse.Namespace, c: float | None) -> dict[str,
         "machine_bound_s": machine_bound(tool, latency, threads, min(used, cores), cores),
         "serial_per_call_s": serial,
         "serial_wall_s": serial * count,
+        "bare_sdk_wall_s": bare,
         **tool,
     }
 
@@ -425,6 +492,7 @@ def plot(points: list[dict[str, Any]], path: Path, world: str) -> None:
     calls.legend()
     wall.plot(n, [p["wall_s"] for p in points], "o-", label="reconciler (processes)")
     wall.plot(n, [p["serial_wall_s"] for p in points], "s--", label="serial script (scaled)")
+    wall.plot(n, [p["bare_sdk_wall_s"] for p in points], "^-.", label="bare SDK, same processes")
     wall.plot(n, [p["wall_bound_s"] for p in points], "k:", label="bound")
     wall.set(xlabel="instances N", ylabel="wall seconds", xscale="log", yscale="log")
     wall.legend()
@@ -474,6 +542,14 @@ def main(argv: list[str] | None = None) -> int:
             f"({point['emulator_cpu_s']:.1f} s for {point['emulator_requests']} requests); "
             f"t = the tool's own CPU {point['tool_cpu_per_call_s'] * 1000:.2f} ms a call "
             "(parent, fork server and workers)",
+        )
+        report.note(
+            f"{label}: bare SDK",
+            f"the same {point['calls']} calls with the official SDK alone in "
+            f"{point['processes']} process(es) x {args.parallelism} threads: "
+            f"{point['bare_sdk_wall_s']:.2f} s = "
+            f"{point['bare_sdk_wall_s'] / point['wall_bound_s']:.2f}x the bound; the tool took "
+            f"{point['wall_s'] / point['bare_sdk_wall_s']:.2f}x that",
         )
         report.target(
             f"{label}: peak memory",
