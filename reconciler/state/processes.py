@@ -170,8 +170,6 @@ def observe_accounts_in_processes(
     context = worker_context()
     job = make_job(reads, parallelism=parallelism, now=now, read=read, units=units)
     tasks, results = context.Queue(), context.Queue()
-    for task in unit_tasks(reads, job):  # the queue's feeder thread writes them: no wait here
-        tasks.put(task)
     count = process_count(processes, len(job.units))
     job = replace(job, units_at_once=units_at_once(len(job.units), count))
     workers = [
@@ -180,8 +178,10 @@ def observe_accounts_in_processes(
     ]
     counters = {account: clients for account, (_, clients) in reads.items()}
     try:
-        for worker in workers:
+        for worker in workers:  # first: a worker's start overlaps the cutting of the tasks
             worker.start()
+        for task in unit_tasks(reads, job):  # the queue's feeder thread writes them
+            tasks.put(task)
         for _ in workers:
             tasks.put(None)
         parts = _Collector(job, workers, results, counters, progress).run()
