@@ -23,6 +23,7 @@ quota's token bucket, and the quota learnt from throttling, stay in one process.
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 import queue
 import signal
@@ -38,6 +39,7 @@ from reconciler import cancellation
 from reconciler.cloud.clients import CloudClients, CloudSettings, Service
 from reconciler.core.facts import ObservedState
 from reconciler.errors import ObserveError, ReconcilerError
+from reconciler.state.call_slots import CallSlots
 from reconciler.state.reads import ReadScope
 from reconciler.state.units import (
     ReadUnit,
@@ -110,22 +112,25 @@ Task = tuple[int, ReadScope]
 
 class UnitClients(CloudClients):
     """A worker's clients: every call must be its unit's (its quota is this process's), and
-    at most `in_flight`'s count of calls of the worker's units are under way at once."""
+    at most `--parallelism` calls of the worker's units are under way at once, those of the
+    unit it took first served first (state/call_slots.py)."""
 
     def __init__(
         self,
         settings: CloudSettings,
         unit: ReadUnit,
         reads_account: bool,
-        in_flight: threading.Semaphore,
+        in_flight: CallSlots,
+        rank: int,
         **kw: Any,
     ):
         super().__init__(settings, **kw)
-        self.unit, self.reads_account, self.in_flight = unit, reads_account, in_flight
+        self.unit, self.reads_account = unit, reads_account
+        self.in_flight, self.rank = in_flight, rank
 
     def call(self, service: Service, region: str, action: str, invoke: Any, **kw: Any) -> Any:
         check_in_unit(self.unit, service, region, reads_account=self.reads_account)
-        with self.in_flight:
+        with self.in_flight.held(self.rank):
             return super().call(service, region, action, invoke, **kw)
 
 
@@ -341,8 +346,8 @@ UNITS_AT_ONCE = 2
 def units_at_once(units: int, workers: int) -> int:
     """Units a worker reads at once: two when there are at least two a worker, else one.
 
-    A worker's calls stay at most `--parallelism` under way whatever it reads
-    (UnitClients.in_flight); a second unit fills the threads the first one's last reads leave
+    A worker's calls stay at most `--parallelism` under way whatever it reads, the older
+    unit's first (state/call_slots.py); a second unit fills the threads the first one's last reads leave
     idle, and lists its first page while the first still reads, instead of after it
     (docs/architecture.md, "Processes"). With fewer units, a worker taking two would leave
     another with none."""
@@ -357,7 +362,8 @@ def _worker(job: Job, tasks: Any, results: Any) -> None:
     threading.Thread(target=watch_run, args=(job.parent,), daemon=True).start()
     adopt_environment(job.environ)
     gc.freeze()  # the fork server's imports: no collection walks them (observe.py says why)
-    in_flight = threading.BoundedSemaphore(max(1, job.parallelism))
+    in_flight = CallSlots(max(1, job.parallelism))
+    taken = itertools.count()
     free = threading.Semaphore(job.units_at_once)
     failed = threading.Event()
     with ThreadPoolExecutor(job.units_at_once, thread_name_prefix="unit") as units:
@@ -365,19 +371,19 @@ def _worker(job: Job, tasks: Any, results: Any) -> None:
             task = tasks.get()
             if task is None:
                 break
-            units.submit(_unit_task, job, task, in_flight, results, failed).add_done_callback(
-                lambda _: free.release()
-            )
+            slots = (in_flight, next(taken))  # the older unit's calls first
+            reading = units.submit(_unit_task, job, task, slots, results, failed)
+            reading.add_done_callback(lambda _: free.release())
 
 
 def _unit_task(
-    job: Job, task: Task, in_flight: threading.Semaphore, results: Any, failed: threading.Event
+    job: Job, task: Task, slots: tuple[CallSlots, int], results: Any, failed: threading.Event
 ) -> None:
     index, part = task
     results.put(("start", index, os.getpid()))
     clients: CloudClients | None = None
     try:
-        clients = _unit_clients(job, index, in_flight)
+        clients = _unit_clients(job, index, *slots)
         state = _read_unit(job, index, part, clients, results)
     except ReconcilerError as error:
         calls, retries = _counts(clients)
@@ -404,7 +410,7 @@ _PROVIDERS_LOCK = threading.Lock()
 """Two units of one account starting at once resolve its credentials once."""
 
 
-def _unit_clients(job: Job, index: int, in_flight: threading.Semaphore) -> CloudClients:
+def _unit_clients(job: Job, index: int, in_flight: CallSlots, rank: int) -> CloudClients:
     from reconciler.cloud.ratelimit import RateLimiter
 
     unit = job.units[index]
@@ -415,6 +421,7 @@ def _unit_clients(job: Job, index: int, in_flight: threading.Semaphore) -> Cloud
         unit,
         _reads_account(job, unit),
         in_flight,
+        rank,
         limiter=limiter,
         credential_provider=_provider(unit.account, settings),
     )

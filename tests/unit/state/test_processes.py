@@ -107,11 +107,12 @@ def test_two_units_of_a_worker_share_its_parallelism() -> None:
     import time
     from concurrent.futures import ThreadPoolExecutor
 
+    from reconciler.state.call_slots import CallSlots
     from reconciler.state.processes import _unit_clients
 
     scope = fleet(8)
     job = dataclasses.replace(job_of(scope), parallelism=3)
-    in_flight = threading.BoundedSemaphore(job.parallelism)
+    in_flight = CallSlots(job.parallelism)
     lock, now_under_way, most = threading.Lock(), [0], [0]
 
     def invoke(_client: object) -> None:
@@ -123,7 +124,7 @@ def test_two_units_of_a_worker_share_its_parallelism() -> None:
             now_under_way[0] -= 1
 
     def read_unit(index: int) -> None:
-        clients = _unit_clients(job, index, in_flight)
+        clients = _unit_clients(job, index, in_flight, index)
         region = job.units[index].region
         with ThreadPoolExecutor(job.parallelism) as calls:
             for _ in range(12):
