@@ -171,7 +171,9 @@ def _observe_and_plan_together(
     now: datetime,
     plan_id: str,
 ) -> dict[str, tuple[ObservedState, Plan]]:
-    """observe_and_plan() of every account, their reads at once (observe_accounts)."""
+    """observe_and_plan() of every account, their reads at once (observe_accounts). With
+    worker processes an account is planned as soon as its facts are in, while the others'
+    are still read, so only the last account's plan is left after the reads."""
     from reconciler.app.fleets import with_fleets
     from reconciler.app.plan import make_plan
     from reconciler.state.observe import observe_accounts
@@ -180,15 +182,24 @@ def _observe_and_plan_together(
         p.name: (with_fleets(p.loaded, p.clients, parallelism=parallelism), p.clients)
         for p in parts
     }
+    planned: dict[str, Plan] = {}
+
+    def plan(name: str, observed: ObservedState) -> Plan:
+        return make_plan(expanded[name][0], observed, now=now, plan_id=plan_id)
+
+    def plan_early(name: str, observed: ObservedState) -> None:
+        planned[name] = plan(name, observed)
+
     observed = observe_accounts(
         {name: (loaded.spec, clients) for name, (loaded, clients) in expanded.items()},
         parallelism=parallelism,
         progress=progress,
         now=now,
+        on_account=plan_early,
     )
     return {
-        name: (observed[name], make_plan(loaded, observed[name], now=now, plan_id=plan_id))
-        for name, (loaded, _) in expanded.items()
+        name: (observed[name], planned[name] if name in planned else plan(name, observed[name]))
+        for name in expanded
     }
 
 

@@ -148,12 +148,14 @@ def observe_accounts(
     parallelism: int = 16,
     progress: Progress | None = None,
     now: datetime | None = None,
+    on_account: Callable[[str, ObservedState], None] | None = None,
 ) -> dict[str, ObservedState]:
     """observe() of several accounts (each scope with its own account's clients). With worker
     processes, every account-region of every account is read in one pool of workers, so no
     account waits for the other's slowest region nor for a second start of the workers
-    (docs/architecture.md, "Processes"); otherwise every account at once in this process, on
-    one pool of `parallelism` threads."""
+    (docs/architecture.md, "Processes"), and `on_account` is given each account's facts as
+    soon as they are complete, while the others are still read; otherwise every account at
+    once in this process, on one pool of `parallelism` threads (`on_account` unused)."""
     from reconciler.state.processes import (
         account_units,
         observe_accounts_in_processes,
@@ -173,6 +175,7 @@ def observe_accounts(
             progress=progress,
             now=moment,
             read=observe,
+            on_account=None if on_account is None else _by_name(on_account),
         )
         return {str(name): state for name, state in found.items()}
     if len(scopes) == 1:  # observe() reads it in this process too (the same worker_count rule)
@@ -208,6 +211,12 @@ def _observe_at_once(
             pool.shutdown(wait=False, cancel_futures=True)  # the others' next submit fails
             _raise(failed.exception())
         return {runs[f]: f.result() for f in runs}
+
+
+def _by_name(
+    on_account: Callable[[str, ObservedState], None],
+) -> Callable[[str | None, ObservedState], None]:
+    return lambda name, state: on_account(str(name), state)
 
 
 @contextmanager

@@ -169,9 +169,12 @@ def observe_accounts_in_processes(
     now: datetime,
     read: Callable[..., ObservedState],
     units: Mapping[str | None, Sequence[ReadUnit]] | None = None,
+    on_account: Callable[[str | None, ObservedState], None] | None = None,
 ) -> dict[str | None, ObservedState]:
     """Every account-region of every account in one pool of workers (no account waits for
-    another's slowest region), each account's facts merged on their own."""
+    another's slowest region), each account's facts merged on their own. `on_account` is
+    given each account's facts as soon as its last unit answers, while the others' are still
+    read (the plan of one account overlaps the reading of the next)."""
     context = worker_context()
     job = make_job(reads, parallelism=parallelism, now=now, read=read, units=units)
     tasks, results = context.Queue(), context.Queue()
@@ -182,6 +185,7 @@ def observe_accounts_in_processes(
         for _ in range(count)
     ]
     counters = {account: clients for account, (_, clients) in reads.items()}
+    collector = _Collector(job, workers, results, counters, progress, on_account)
     try:
         for worker in workers:  # first: a worker's start overlaps the cutting of the tasks
             worker.start()
@@ -189,13 +193,9 @@ def observe_accounts_in_processes(
             tasks.put(task)
         for _ in workers:
             tasks.put(None)
-        parts = _Collector(job, workers, results, counters, progress).run()
+        return collector.run()
     finally:
         _stop(workers)
-    return {
-        account: merge_states([p for p in parts if p[0].account == account], unit)
-        for account, unit in job.accounts.items()
-    }
 
 
 def make_job(
@@ -261,17 +261,21 @@ class _Collector:
         results: Any,
         clients: Mapping[str | None, CloudClients],
         progress: Progress | None,
+        on_account: Callable[[str | None, ObservedState], None] | None = None,
     ) -> None:
         self.job, self.workers, self.results = job, workers, results
         self.clients, self.progress = clients, progress
         """Each account's clients: the workers' calls are counted on their counters."""
+        self.on_account = on_account
         self.parts: dict[int, ObservedState] = {}
+        self.merged: dict[str | None, ObservedState] = {}
+        """Each account whose every unit answered: its facts, merged."""
         self.current: dict[int, set[int]] = {}
         """Worker pid -> the units it is reading (UNITS_AT_ONCE at most)."""
         self.counts: dict[int, tuple[int, int]] = {}
 
-    def run(self) -> list[tuple[ReadUnit, ObservedState]]:
-        """Each unit's facts, in the units' order."""
+    def run(self) -> dict[str | None, ObservedState]:
+        """Each account's facts, merged from its units' (units.merge_states)."""
         while len(self.parts) < len(self.job.units):
             try:
                 self._handle(self.results.get(timeout=POLL_SECONDS))
@@ -279,7 +283,16 @@ class _Collector:
                 self._check_workers()
         if self.progress is not None:
             self.progress(*self._totals())
-        return [(self.job.units[i], self.parts[i]) for i in sorted(self.parts)]
+        return {account: self.merged[account] for account in self.job.accounts}
+
+    def _merge_when_complete(self, account: str | None) -> None:
+        indexes = [i for i, unit in enumerate(self.job.units) if unit.account == account]
+        if account in self.merged or any(i not in self.parts for i in indexes):
+            return
+        parts = [(self.job.units[i], self.parts[i]) for i in indexes]
+        self.merged[account] = merge_states(parts, self.job.accounts[account])
+        if self.on_account is not None:
+            self.on_account(account, self.merged[account])
 
     def _handle(self, message: tuple) -> None:
         kind, index = message[0], message[1]
@@ -293,6 +306,7 @@ class _Collector:
             state, calls, retries = message[2], message[3], message[4]
             self._count(index, calls, retries)
             self.parts[index] = state
+            self._merge_when_complete(self.job.units[index].account)
         else:  # "error": the first failure stops every unit (fail closed)
             self._count(index, message[4], message[5])
             error_type = ObserveError if message[2] == "ObserveError" else ReconcilerError
@@ -347,9 +361,9 @@ def units_at_once(units: int, workers: int) -> int:
     """Units a worker reads at once: two when there are at least two a worker, else one.
 
     A worker's calls stay at most `--parallelism` under way whatever it reads, the older
-    unit's first (state/call_slots.py); a second unit fills the threads the first one's last reads leave
-    idle, and lists its first page while the first still reads, instead of after it
-    (docs/architecture.md, "Processes"). With fewer units, a worker taking two would leave
+    unit's first (state/call_slots.py); a second unit fills the threads the first one's last
+    reads leave idle, and lists its first page while the first still reads, instead of after
+    it (docs/architecture.md, "Processes"). With fewer units, a worker taking two would leave
     another with none."""
     return UNITS_AT_ONCE if units >= UNITS_AT_ONCE * workers else 1
 

@@ -133,3 +133,29 @@ def test_two_units_of_a_worker_share_its_parallelism() -> None:
     with ThreadPoolExecutor(2) as units:
         list(units.map(read_unit, [0, 1]))
     assert most[0] == job.parallelism
+
+
+def test_an_account_is_handed_over_as_soon_as_its_last_unit_answers() -> None:
+    """Its plan is made while the other account's units are still read: only the last
+    account's plan is left for after the reading (app/accounts.py)."""
+    import queue
+
+    from reconciler.core.facts import ObservedState
+    from reconciler.state.processes import _Collector
+
+    scope = fleet(8)
+    reads = reads_of(scope, scope, accounts=("alpha", "beta"))
+    job = make_job(reads, parallelism=16, now=NOW, read=observe)
+    answers: queue.Queue[tuple] = queue.Queue()
+    order = sorted(range(len(job.units)), key=lambda i: job.units[i].account or "")
+    for index in order:
+        answers.put(("done", index, ObservedState(), {}, {}))
+    handed: list[tuple[str | None, int]] = []
+
+    def on_account(account: str | None, _state: ObservedState) -> None:
+        handed.append((account, answers.qsize()))
+
+    clients = {account: c for account, (_, c) in reads.items()}
+    found = _Collector(job, [], answers, clients, None, on_account).run()
+    assert set(found) == {"alpha", "beta"}
+    assert handed == [("alpha", 4), ("beta", 0)], "alpha was handed over before beta's reads"
