@@ -52,9 +52,11 @@ def has_accounts(loaded: LoadedSpec) -> bool:
 
 def account_loaded(loaded: LoadedSpec, name: str) -> LoadedSpec:
     """The LoadedSpec of one account (same files and lines; its keys and instances only)."""
+    from reconciler.core.collector import collector_paused
     from reconciler.spec.accounts import account_spec
 
-    return dataclasses.replace(loaded, spec=account_spec(loaded.spec, name))
+    with collector_paused():  # a copy of each of its instances: no cycle
+        return dataclasses.replace(loaded, spec=account_spec(loaded.spec, name))
 
 
 def account_clients(base: CloudClients, loaded: LoadedSpec, name: str) -> CloudClients:
@@ -217,6 +219,13 @@ def combine_accounts(
     refusals and warnings sorted again, the summary counted again; the spec digest is the whole
     spec's (`digest`: when the caller has it already), the fingerprint one of the accounts'
     fingerprints."""
+    from reconciler.core.collector import collector_paused
+
+    with collector_paused():  # the spec digest dumps the whole spec: no cycle
+        return _combined(loaded, plans, digest)
+
+
+def _combined(loaded: LoadedSpec, plans: Mapping[str, Plan], digest: str | None) -> Plan:
     from reconciler.plan.digest import spec_digest
     from reconciler.plan.model import summarise
 

@@ -67,19 +67,21 @@ def make_plan(
     fresh plan's ClientTokens are the saved plan's). `with_spec_digest=False`: a part whose
     caller stamps the whole spec's digest (planner.build_plan)."""
     from reconciler.app.fleets import with_fleet_notes
+    from reconciler.core.collector import collector_paused
     from reconciler.plan.planner import build_plan
 
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     created_at = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    plan = build_plan(
-        loaded.spec,
-        observed,
-        created_at=created_at,
-        locations=loaded.locations,
-        plan_id=plan_id or new_plan_id(),
-        with_spec_digest=with_spec_digest,
-    )
-    return with_fleet_notes(loaded, plan, with_spec_digest=with_spec_digest)
+    with collector_paused():  # the fingerprint dumps every fact: no cycle, much to allocate
+        plan = build_plan(
+            loaded.spec,
+            observed,
+            created_at=created_at,
+            locations=loaded.locations,
+            plan_id=plan_id or new_plan_id(),
+            with_spec_digest=with_spec_digest,
+        )
+        return with_fleet_notes(loaded, plan, with_spec_digest=with_spec_digest)
 
 
 def observe_and_plan(
