@@ -52,9 +52,11 @@ def has_accounts(loaded: LoadedSpec) -> bool:
 
 def account_loaded(loaded: LoadedSpec, name: str) -> LoadedSpec:
     """The LoadedSpec of one account (same files and lines; its keys and instances only)."""
+    from reconciler.core.collector import collector_paused
     from reconciler.spec.accounts import account_spec
 
-    return dataclasses.replace(loaded, spec=account_spec(loaded.spec, name))
+    with collector_paused():  # a copy of each of its instances: no cycle
+        return dataclasses.replace(loaded, spec=account_spec(loaded.spec, name))
 
 
 def account_clients(base: CloudClients, loaded: LoadedSpec, name: str) -> CloudClients:
@@ -135,7 +137,8 @@ def plan_accounts(
     plan_id: str | None = None,
 ) -> tuple[dict[str, tuple[ObservedState, Plan]], Plan]:
     """Each account observed and planned with its own clients (one plan id for all, so a saved
-    plan's tokens are the same per account), and the one plan of them all."""
+    plan's tokens are the same per account), and the one plan of them all. The accounts' plans
+    carry no spec digest: only the one plan's, the whole spec's, is ever checked."""
     from reconciler.app.plan import new_plan_id, observe_and_plan
 
     plan_id = plan_id or new_plan_id()
@@ -151,6 +154,7 @@ def plan_accounts(
                 progress=progress,
                 now=moment,
                 plan_id=plan_id,
+                with_spec_digest=False,
             )
             for part in parts
         }
@@ -185,7 +189,9 @@ def _observe_and_plan_together(
     planned: dict[str, Plan] = {}
 
     def plan(name: str, observed: ObservedState) -> Plan:
-        return make_plan(expanded[name][0], observed, now=now, plan_id=plan_id)
+        return make_plan(
+            expanded[name][0], observed, now=now, plan_id=plan_id, with_spec_digest=False
+        )
 
     def plan_early(name: str, observed: ObservedState) -> None:
         planned[name] = plan(name, observed)
@@ -215,11 +221,21 @@ def observe_and_plan_accounts(
     return plan_accounts(loaded, parts, parallelism=parallelism, progress=progress)[1]
 
 
-def combine_accounts(loaded: LoadedSpec, plans: Mapping[str, Plan]) -> Plan:
+def combine_accounts(
+    loaded: LoadedSpec, plans: Mapping[str, Plan], *, digest: str | None = None
+) -> Plan:
     """One plan of every account's plan: changes in the planner's apply order over them all
     (each account's keeps its order; `reconciler merge` of shards lists them so too),
     refusals and warnings sorted again, the summary counted again; the spec digest is the whole
-    spec's, the fingerprint one of the accounts' fingerprints."""
+    spec's (`digest`: when the caller has it already), the fingerprint one of the accounts'
+    fingerprints."""
+    from reconciler.core.collector import collector_paused
+
+    with collector_paused():  # the spec digest dumps the whole spec: no cycle
+        return _combined(loaded, plans, digest)
+
+
+def _combined(loaded: LoadedSpec, plans: Mapping[str, Plan], digest: str | None) -> Plan:
     from reconciler.plan.digest import spec_digest
     from reconciler.plan.model import summarise
 
@@ -237,7 +253,7 @@ def combine_accounts(loaded: LoadedSpec, plans: Mapping[str, Plan]) -> Plan:
     return first.model_copy(
         update={
             "fingerprint": hashlib.sha256(fingerprints.encode()).hexdigest(),
-            "spec_digest": spec_digest(loaded.spec),
+            "spec_digest": digest or spec_digest(loaded.spec),
             "summary": summarise(changes, refusals),
             "changes": changes,
             "refusals": refusals,

@@ -46,9 +46,9 @@ def with_fleets(loaded: LoadedSpec, clients: CloudClients, *, parallelism: int =
     )
 
 
-def with_fleet_notes(loaded: LoadedSpec, plan: Plan) -> Plan:
+def with_fleet_notes(loaded: LoadedSpec, plan: Plan, *, with_spec_digest: bool = True) -> Plan:
     """The plan with `via` on what a fleet brought in, the fleets' refusals and warnings, and
-    the digest of the spec as written."""
+    the digest of the spec as written (none for a part: planner.build_plan)."""
     expansion = loaded.fleets
     if expansion is None:
         return plan
@@ -70,7 +70,7 @@ def with_fleet_notes(loaded: LoadedSpec, plan: Plan) -> Plan:
     warnings.sort(key=lambda w: (w.address, w.code, w.message))
     return plan.model_copy(
         update={
-            "spec_digest": spec_digest(loaded.as_written()),
+            "spec_digest": spec_digest(loaded.as_written()) if with_spec_digest else None,
             "changes": changes,
             "refusals": refusals,
             "warnings": warnings,

@@ -60,23 +60,28 @@ def make_plan(
     *,
     now: datetime | None = None,
     plan_id: str | None = None,
+    with_spec_digest: bool = True,
 ) -> Plan:
     """The plan from `observed` to the spec, stamped with `now` (default: the clock), with
     `plan_id` (default: a new random one; apply of a saved plan passes the saved plan's, so the
-    fresh plan's ClientTokens are the saved plan's)."""
+    fresh plan's ClientTokens are the saved plan's). `with_spec_digest=False`: a part whose
+    caller stamps the whole spec's digest (planner.build_plan)."""
     from reconciler.app.fleets import with_fleet_notes
+    from reconciler.core.collector import collector_paused
     from reconciler.plan.planner import build_plan
 
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     created_at = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    plan = build_plan(
-        loaded.spec,
-        observed,
-        created_at=created_at,
-        locations=loaded.locations,
-        plan_id=plan_id or new_plan_id(),
-    )
-    return with_fleet_notes(loaded, plan)
+    with collector_paused():  # the fingerprint dumps every fact: no cycle, much to allocate
+        plan = build_plan(
+            loaded.spec,
+            observed,
+            created_at=created_at,
+            locations=loaded.locations,
+            plan_id=plan_id or new_plan_id(),
+            with_spec_digest=with_spec_digest,
+        )
+        return with_fleet_notes(loaded, plan, with_spec_digest=with_spec_digest)
 
 
 def observe_and_plan(
@@ -87,6 +92,7 @@ def observe_and_plan(
     progress: Progress | None = None,
     now: datetime | None = None,
     plan_id: str | None = None,
+    with_spec_digest: bool = True,
 ) -> tuple[ObservedState, Plan]:
     """observe() then make_plan(): the facts and the plan made from them (the fleets read
     and expanded first: app/fleets.py)."""
@@ -94,4 +100,5 @@ def observe_and_plan(
 
     loaded = with_fleets(loaded, clients, parallelism=parallelism)
     observed = observe(loaded, clients, parallelism=parallelism, progress=progress)
-    return observed, make_plan(loaded, observed, now=now, plan_id=plan_id)
+    plan = make_plan(loaded, observed, now=now, plan_id=plan_id, with_spec_digest=with_spec_digest)
+    return observed, plan

@@ -75,6 +75,7 @@ def plan_shard(
         clients,
         parallelism=parallelism,
         progress=progress,
+        with_spec_digest=False,  # the narrowed spec's: trim_plan stamps the whole spec's
     )
     return sharding.trim_plan(plan, owner=owner, digest=spec_digest(loaded.spec), shard=info)
 
@@ -101,12 +102,13 @@ def _plan_accounts(
         )
         for part in connect_accounts(loaded, base, sharding.accounts_of(mine))
     ]
-    found, _whole = plan_accounts(loaded, parts, parallelism=parallelism, progress=progress)
+    found, whole = plan_accounts(loaded, parts, parallelism=parallelism, progress=progress)
     plans = {
         name: sharding.trim_plan(plan, owner=owners[name], digest=None, shard=info)
         for name, (_observed, plan) in found.items()
     }
-    return combine_accounts(loaded, plans).model_copy(update={"shard": info})
+    combined = combine_accounts(loaded, plans, digest=whole.spec_digest)
+    return combined.model_copy(update={"shard": info})
 
 
 def drift_shard(

@@ -300,19 +300,48 @@ class ObservedState(_Fact):
         # CMK): other fingerprints stay those of states read before backups were.
         redundant |= {f for f in ("backups", "backup_regions") if not getattr(self, f)}
         redundant |= {"read_at"} | (set() if self.kms_instances else {"kms_instances"})
-        text = json.dumps(
-            canonical(self.model_dump(mode="json", exclude=redundant)),
-            sort_keys=True,
-            separators=(",", ":"),
-        )
-        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+        return canonical_sha256(self.model_dump(mode="json", exclude=redundant), fresh=True)
+
+
+def canonical_sha256(document: Any, *, fresh: bool = False) -> str:
+    """`sha256:` + the sha256 of the canonical JSON of `document` (keys sorted, lists of
+    strings sorted). `fresh`: the document is a new dump nobody else holds (model_dump makes
+    new dicts and lists), so its lists are sorted where they lie instead of in a copy."""
+    document = canonical_in_place(document) if fresh else canonical(document)
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+_CONTAINERS = (dict, list)
 
 
 def canonical(value: Any) -> Any:
-    """Lists of strings sorted (they are sets whose order depends on the API), recursively."""
+    """A copy of `value` with its lists of strings sorted (they are sets whose order depends on
+    the API), recursively; `value` is left as it was."""
     if isinstance(value, dict):
-        return {k: canonical(v) for k, v in value.items()}
+        return {k: canonical(v) if isinstance(v, _CONTAINERS) else v for k, v in value.items()}
     if isinstance(value, list):
-        items = [canonical(v) for v in value]
+        items = [canonical(v) if isinstance(v, _CONTAINERS) else v for v in value]
         return sorted(items) if all(isinstance(v, str) for v in items) else items
+    return value
+
+
+def canonical_in_place(value: Any) -> Any:
+    """canonical(value) without the copy: every list of strings in `value` sorted where it
+    lies. Only for a document nobody else holds (a fresh model_dump); a digest of a fingerprint
+    of 10,000 instances spends most of its time copying otherwise."""
+    if isinstance(value, dict):
+        for item in value.values():
+            if isinstance(item, _CONTAINERS):
+                canonical_in_place(item)
+    elif isinstance(value, list):
+        strings = True
+        for item in value:
+            if isinstance(item, _CONTAINERS):
+                canonical_in_place(item)
+                strings = False
+            elif not isinstance(item, str):
+                strings = False
+        if strings:
+            value.sort()
     return value

@@ -8,22 +8,15 @@ so a plan is applied only with the spec it was made from (comments and file layo
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
-from reconciler.core.facts import ObservedState, canonical
+from reconciler.core.facts import ObservedState, canonical_sha256
 from reconciler.kinds import find_kind
 from reconciler.spec.models import Spec
 
 
-def _sha256(document: Any) -> str:
-    text = json.dumps(canonical(document), sort_keys=True, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-
-
 def spec_digest(spec: Spec) -> str:
-    return _sha256(spec.model_dump(mode="json"))
+    return canonical_sha256(spec.model_dump(mode="json"), fresh=True)
 
 
 def facts(observed: ObservedState, address: str) -> dict[str, Any]:
@@ -35,4 +28,5 @@ def facts(observed: ObservedState, address: str) -> dict[str, Any]:
 
 
 def facts_digest(observed: ObservedState, address: str) -> str:
-    return _sha256(facts(observed, address))
+    # Not fresh: a kind's facts may hold the observed models' own dicts and lists.
+    return canonical_sha256(facts(observed, address))

@@ -38,6 +38,7 @@ def build_plan(
     created_at: str | datetime | None = None,
     locations: Locations | None = None,
     plan_id: str | None = None,
+    with_spec_digest: bool = True,
 ) -> Plan:
     """The ordered, guarded plan that takes `observed` to `spec`.
 
@@ -45,7 +46,9 @@ def build_plan(
     such as `("instances", "pgm-x")` to `file:line:col` so refusals can cite the spec.
     `plan_id` is the plan's random id, drawn by the caller (workflow.new_plan_id): the planner
     draws nothing. Without one, the id is derived from the facts and created_at, so a test
-    that calls the planner twice gets the same plan.
+    that calls the planner twice gets the same plan. `with_spec_digest=False`: the plan is a
+    part its caller joins and stamps with the whole spec's digest (an account's, a shard's):
+    it carries none, and a saved plan without one is refused (app/saved_plan.py).
     """
     fingerprint = observed.fingerprint()
     stamp = _timestamp(created_at)
@@ -67,7 +70,7 @@ def build_plan(
     return Plan(
         plan_id=plan_id,
         fingerprint=ctx.fingerprint,
-        spec_digest=spec_digest(spec),
+        spec_digest=spec_digest(spec) if with_spec_digest else None,
         created_at=stamp,
         summary=summarise(changes, refusals),
         changes=changes,

@@ -12,15 +12,14 @@ together as one, and also the checks the planner would otherwise refuse later.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from reconciler.core.collector import collector_paused
 from reconciler.errors import Diagnostic, SpecError
 from reconciler.spec import checks, key_refs
 from reconciler.spec.accounts import account_problems
@@ -116,27 +115,8 @@ def load_spec(
     not enabled, or asked to be deleted while deletion-protected); `plan` leaves them to the
     planner, which reports them as refusals in the plan. Raises SpecError carrying every problem.
     """
-    with _collector_paused():
+    with collector_paused():
         return _load_spec(paths, default_region, planner_checks)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a spec loads.
-
-    A 10,000-instance spec allocates some 400,000 containers (nodes, paths, locations, models),
-    none of them in a cycle; each batch of allocations would start a collection that scans all
-    the young objects again, about a third of the load's CPU (every CI shard loads the whole
-    spec). Reference counting still frees everything as usual; anything cyclic waits for the
-    next collection once the collector is back on.
-    """
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _load_spec(

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from reconciler.cloud.ratelimit import GLOBAL_SERVICES
 from reconciler.core.facts import ObservedState
 from reconciler.errors import ObserveError
+from reconciler.spec.models import InstanceSpec, KmsKeySpec
 from reconciler.state.reads import ReadScope
 
 GLOBAL = "global"
@@ -69,15 +70,17 @@ def unit_scope(scope: ReadScope, unit: ReadUnit, *, reads_account: bool) -> Read
     """The part of `scope` in `unit`'s region: its instances and keys (their regions written
     out), the unit's region as the default, RAM only for the account unit."""
     spec, region = scope.spec, unit.region
+    default = spec.defaults.region  # spec.instance_region/key_region inlined: every unit
+    # looks at every instance of its account
     instances = {
-        i: s.model_copy(update={"region": spec.instance_region(i)})
+        i: _in_region(s, region)
         for i, s in spec.instances.items()
-        if spec.instance_region(i) == region
+        if (s.region or default) == region
     }
     keys = {
-        n: k.model_copy(update={"region": spec.key_region(n)})
+        n: _in_region(k, region)
         for n, k in spec.kms_keys.items()
-        if spec.key_region(n) == region
+        if (k.region or default) == region
     }
     part = spec.model_copy(
         update={
@@ -94,6 +97,15 @@ def unit_scope(scope: ReadScope, unit: ReadUnit, *, reads_account: bool) -> Read
         ram=scope.effective_ram() if reads_account else None,
         account_reads=reads_account,
     )
+
+
+_Regional = TypeVar("_Regional", InstanceSpec, KmsKeySpec)
+
+
+def _in_region(body: _Regional, region: str) -> _Regional:
+    """`body` with its region written out; itself (frozen) when it names it already, as most
+    do: a copy of each is most of the parent's work before the first read."""
+    return body if body.region == region else body.model_copy(update={"region": region})
 
 
 # --- the merge ------------------------------------------------------------------------------

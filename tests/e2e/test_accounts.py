@@ -123,6 +123,24 @@ def test_a_plan_of_two_accounts_shows_both_with_the_account_in_each_address(
     assert f"beta/rds_encryption.{B_INSTANCE}" in text.output
 
 
+def test_a_plan_of_two_accounts_carries_the_whole_specs_digest(
+    tmp_path: Path, endpoint: str
+) -> None:
+    """The accounts' own plans are made without a digest (only the joined plan's is ever
+    checked): the joined plan still carries the whole spec's, never an account's or none."""
+    from reconciler.app.accounts import account_loaded
+    from reconciler.app.plan import load
+    from reconciler.plan.digest import spec_digest
+
+    spec = _spec(tmp_path, two_accounts())
+    loaded = load([spec])
+    plan = _plan(tmp_path, endpoint, spec)
+    assert plan["spec_digest"] == spec_digest(loaded.spec)
+    assert plan["spec_digest"] not in {
+        spec_digest(account_loaded(loaded, name).spec) for name in ("alpha", "beta")
+    }
+
+
 def test_apply_of_two_accounts_then_the_plan_is_empty(tmp_path: Path, endpoint: str) -> None:
     spec = _spec(tmp_path, two_accounts())
     applied = run(tmp_path, endpoint, "apply", "--auto-approve", "--allow-restart", spec)

@@ -97,6 +97,19 @@ def test_a_unit_reads_its_region_only_and_ram_only_in_the_account_unit() -> None
     )
 
 
+def test_a_units_instances_and_keys_name_their_region_whether_written_or_the_default() -> None:
+    """A worker's part has the unit's region as its default: an instance or key that relied on
+    the spec's default carries that region written out; one that named it is kept as it was."""
+    sh = unit_scope(SCOPE, SHANGHAI, reads_account=True)
+    assert sh.spec.instances["pgm-shone1"].region == "cn-shanghai"
+    assert sh.spec.kms_keys["sh"].region == "cn-shanghai"
+    assert sh.spec.instances["pgm-shone1"].encryption == SPEC.instances["pgm-shone1"].encryption
+    hz = unit_scope(SCOPE, HANGZHOU, reads_account=False)
+    assert hz.spec.instances == {"pgm-hzone1": SPEC.instances["pgm-hzone1"]}
+    assert hz.spec.kms_keys == {"hz": SPEC.kms_keys["hz"]}
+    assert SPEC.instances["pgm-shone1"].region is None  # the whole spec is left as it was
+
+
 def test_process_count_is_capped_by_units() -> None:
     assert process_count(8, 3) == 3
     assert process_count(1, 4) == 1
