@@ -197,7 +197,9 @@ class Authenticator:
                 "Specified signature is not matched with our calculation: "
                 "x-acs-content-sha256 does not match the request body.",
             )
-        canonical_query = "&".join([f"{_pct(k)}={_pct(v)}" for k, v in sorted(request.query.items())])
+        canonical_query = "&".join(
+            [f"{_pct(k)}={_pct(v)}" for k, v in sorted(request.query.items())]
+        )
         headers = request.headers
         canonical_headers = "".join(
             [f"{name}:{headers.get(name, '').strip()}\n" for name in signed]
