@@ -165,11 +165,18 @@ def resolve_caller(
         )
     if root:
         return Caller(key_id, default_account, ROOT)
+    caller = tx.derived(("key_caller", key_id), lambda: _key_caller(tx, default_account, key_id))
+    if caller is None:  # removed between the signature check and now
+        raise ApiError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+    return caller
+
+
+def _key_caller(tx: Transaction, default_account: str, key_id: str) -> Caller | None:
+    """The holder of a key that is not an STS key: another account's own key or a RAM user's
+    (None: no such key). Read once until the store changes (store.Derived; Caller is frozen)."""
     owner = tx.get(KEY_OWNER_KIND, GLOBAL, key_id)
     account = owner["Account"] if owner is not None else default_account
     if owner is not None and owner.get("Root"):
         return Caller(key_id, account, ROOT)
     doc = tx.in_account(scope_of(default_account, account)).get(USER_KEY_KIND, GLOBAL, key_id)
-    if doc is None:  # removed between the signature check and now
-        raise ApiError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
-    return Caller(key_id, account, USER, user_name=str(doc["UserName"]))
+    return None if doc is None else Caller(key_id, account, USER, user_name=str(doc["UserName"]))

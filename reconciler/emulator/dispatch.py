@@ -46,6 +46,7 @@ import hashlib
 import json
 import logging
 import os
+import random
 import string
 import time
 import uuid
@@ -231,17 +232,28 @@ def stable_uuid(*parts: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "emulator:" + ":".join(parts)))
 
 
+_REQUEST_IDS = random.Random(os.urandom(32))
+"""Request ids need to be unique, not secret: a generator seeded once from the OS instead of
+a system call per request (docs/emulator.md, "Performance"); seeded again in a forked child,
+so that two processes never give the same sequence."""
+os.register_at_fork(after_in_child=lambda: _REQUEST_IDS.seed(os.urandom(32)))
+
+
 def new_request_id() -> str:
     """An upper-case random (version 4) UUID, formatted without building a UUID object."""
-    h = os.urandom(16).hex().upper()
+    h = f"{_REQUEST_IDS.getrandbits(128):032X}"
     variant = "89AB"[int(h[16], 16) & 3]
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+"""What `json.dumps(doc, separators=(",", ":"), ensure_ascii=False)` builds on every call."""
 
 
 def json_answer(
     status: int, doc: Mapping[str, Any], headers: dict[str, str] | None = None
 ) -> Answer:
-    body = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+    body = _ENCODER.encode(doc).encode()
     return status, {"Content-Type": "application/json;charset=utf-8", **(headers or {})}, body
 
 

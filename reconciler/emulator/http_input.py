@@ -53,8 +53,10 @@ class Headers:
         }
 
 
+@functools.lru_cache(maxsize=16)
 def http_version(word: str) -> tuple[int, int] | None:
-    """(major, minor) of `HTTP/x.y`, or None when malformed (the base class's rules)."""
+    """(major, minor) of `HTTP/x.y`, or None when malformed (the base class's rules). A pure
+    function of the word, kept for the latest 16 (every request says `HTTP/1.1`)."""
     if not word.startswith("HTTP/"):
         return None
     numbers = word.split("/", 1)[1].split(".")
@@ -163,6 +165,9 @@ def body_length(headers: Headers) -> int:
             "MissingContentLength",
             "Transfer-Encoding is not supported: send the body with a Content-Length",
         )
+    given = headers.values.get("content-length")
+    if given is not None and len(given) == 1 and _LENGTH.fullmatch(given[0]):
+        return _within_limit(int(given[0]))  # the usual one plain value
     parts = [
         part.strip() for value in headers.get_all("content-length") for part in value.split(",")
     ]
@@ -171,7 +176,10 @@ def body_length(headers: Headers) -> int:
     if not all(_LENGTH.fullmatch(part) for part in parts) or len({int(p) for p in parts}) != 1:
         shown = ", ".join(parts)[:60]
         raise Refusal(400, "InvalidContentLength", f"Content-Length is not valid: {shown!r}")
-    length = int(parts[0])
+    return _within_limit(int(parts[0]))
+
+
+def _within_limit(length: int) -> int:
     if length > MAX_BODY_BYTES:
         raise Refusal(
             413,

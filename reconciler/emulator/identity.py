@@ -264,14 +264,19 @@ class _Grants:
 
     def __init__(self, sets: tuple[tuple[ParsedDocument, ...], ...]) -> None:
         self.sets = sets
+        documents = [document for docs in sets for document in docs]
         self.decisions: dict[tuple[str, str], Decision] | None = (
-            {} if all(_unconditional(document) for docs in sets for document in docs) else None
+            {} if all(_unconditional(document) for document in documents) else None
         )
+        self.any_resource = all(_any_resource(document) for document in documents)
+        """Every statement names every resource (`"Resource": "*"`): a decision depends on
+        the action alone, so one decision serves every instance and key."""
 
     def decide(self, action: str, resource: str) -> Decision:
         """The first set's refusal (ExplicitDeny or ImplicitDeny), else ALLOW."""
-        if self.decisions is not None and (action, resource) in self.decisions:
-            return self.decisions[(action, resource)]
+        known = (action, "*" if self.any_resource else resource)
+        if self.decisions is not None and known in self.decisions:
+            return self.decisions[known]
         context = {
             "acs:SecureTransport": "false",
             "acs:CurrentTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -284,13 +289,19 @@ class _Grants:
         if self.decisions is not None:
             if len(self.decisions) >= _MAX_DECISIONS:
                 self.decisions.clear()
-            self.decisions[(action, resource)] = decision
+            self.decisions[known] = decision
         return decision
 
 
 def _unconditional(document: ParsedDocument) -> bool:
     return not isinstance(document, MalformedPolicyError) and not any(
         statement.conditions for statement in document
+    )
+
+
+def _any_resource(document: ParsedDocument) -> bool:
+    return not isinstance(document, MalformedPolicyError) and all(
+        statement.resources == ("*",) for statement in document
     )
 
 

@@ -98,6 +98,8 @@ class FaultTable:
 
     def check(self, service: str, action: str) -> None:
         """Raise the first matching fault's error; a count-based fault is used up by it."""
+        if not self._faults:  # none injected: no lock to take (a list's truth is atomic)
+            return
         with self._lock:
             for fault in self._faults:
                 if not fault.matches(service, action):
@@ -172,6 +174,8 @@ class DropTable:
 
     def take(self, service: str, action: str) -> DropFault | None:
         """The first matching drop with calls left, used up by one (None: answer normally)."""
+        if not self._drops:  # none injected: no lock to take (a list's truth is atomic)
+            return None
         with self._lock:
             for drop in self._drops:
                 if drop.times > 0 and drop.matches(service, action):

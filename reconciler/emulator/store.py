@@ -114,13 +114,25 @@ class Derived:
     so a value never outlives the state it was computed from. Values must be immutable or
     never changed by their readers."""
 
-    __slots__ = ("values",)
+    __slots__ = ("texts", "values")
 
     def __init__(self) -> None:
         self.values: dict[Hashable, Any] = {}
+        self.texts: dict[tuple[str, str, str], str] = {}
+        """The stored JSON of documents read since the last write, by (stored kind, region,
+        id): a document listed in a page and then read alone is read from SQLite once."""
 
     def forget(self) -> None:
         self.values.clear()
+        self.texts.clear()
+
+    def keep_text(self, key: tuple[str, str, str], text: str) -> None:
+        if len(self.texts) < MAX_KEPT_TEXTS:
+            self.texts[key] = text
+
+
+MAX_KEPT_TEXTS = 50_000
+"""At most this many documents' JSON kept between two writes (~100 MB for the largest)."""
 
 
 class Transaction:
@@ -160,11 +172,19 @@ class Transaction:
         return f"{key}@{self.scope}"
 
     def get(self, kind: str, region: str, doc_id: str) -> dict[str, Any] | None:
-        kind = self._kind(kind)
-        row = self._conn.execute(
-            "SELECT body FROM docs WHERE kind=? AND region=? AND id=?", (kind, region, doc_id)
-        ).fetchone()
-        return None if row is None else json.loads(row[0])
+        """A fresh copy of the document (decoded from its JSON on every call: callers may
+        change what they get), or None."""
+        key = (self._kind(kind), region, doc_id)
+        text = self._derived.texts.get(key)
+        if text is None:
+            row = self._conn.execute(
+                "SELECT body FROM docs WHERE kind=? AND region=? AND id=?", key
+            ).fetchone()
+            if row is None:
+                return None
+            text = row[0]
+            self._derived.keep_text(key, text)
+        return json.loads(text)
 
     def put(self, kind: str, region: str, doc_id: str, doc: dict[str, Any]) -> None:
         """Insert or replace; an existing document keeps its place in `list` order."""
@@ -196,12 +216,17 @@ class Transaction:
 
         `where` keeps only documents whose top-level string fields equal the given values
         (tested by SQLite on the stored JSON, so unmatched documents are never decoded)."""
-        sql, args = _select("body", self._kind(kind), region, where)
+        stored_kind = self._kind(kind)
+        sql, args = _select("region, id, body", stored_kind, region, where)
         sql += " ORDER BY rowid"
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             args += [limit, offset]
-        return [json.loads(row[0]) for row in self._conn.execute(sql, args)]
+        keep, docs = self._derived.keep_text, []
+        for doc_region, doc_id, text in self._conn.execute(sql, args):
+            keep((stored_kind, doc_region, doc_id), text)
+            docs.append(json.loads(text))
+        return docs
 
     def list_ids(self, kind: str, region: str | None = None) -> list[tuple[str, str]]:
         """(region, id) pairs of a kind, in creation order."""

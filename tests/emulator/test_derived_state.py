@@ -198,3 +198,57 @@ def test_the_store_level_lookup_sees_a_write_made_after_it(store: Store) -> None
     with store.transaction() as tx:
         tx.put("thing", "r", "a", {"v": json.dumps(1)})
     assert store.derived("things", _count) == 1
+
+
+def test_a_listed_document_read_again_after_a_write_or_a_rollback_is_the_new_one(
+    store: Store,
+) -> None:
+    with store.transaction() as tx:
+        tx.put("thing", "r", "a", {"v": 1})
+    with store.transaction() as tx:
+        assert tx.list("thing", "r") == [{"v": 1}]  # keeps the JSON of "a"
+        tx.get("thing", "r", "a")["v"] = 99  # a reader's change is its own
+        assert tx.get("thing", "r", "a") == {"v": 1}
+        tx.put("thing", "r", "a", {"v": 2})
+        assert tx.get("thing", "r", "a") == {"v": 2}
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.put("thing", "r", "a", {"v": 3})
+        assert tx.get("thing", "r", "a") == {"v": 3}
+        raise RuntimeError("rolled back")
+    with store.transaction() as tx:
+        assert tx.get("thing", "r", "a") == {"v": 2}  # not the rolled-back 3
+        tx.delete("thing", "r", "a")
+        assert tx.get("thing", "r", "a") is None
+
+
+def test_an_instance_listed_then_deleted_through_the_api_is_not_found(
+    rds: Any, api_error: Callable[..., Any]
+) -> None:
+    from tests.emulator.rds_fixtures import create_instance
+
+    instance_id = create_instance(rds)
+    rds.describe_dbinstances(rdsm.DescribeDBInstancesRequest(region_id="cn-hangzhou"))
+    request = rdsm.DescribeDBInstanceEncryptionKeyRequest(dbinstance_id=instance_id)
+    assert rds.describe_dbinstance_encryption_key(request).body.encryption_key == ""
+    rds.delete_dbinstance(rdsm.DeleteDBInstanceRequest(dbinstance_id=instance_id))
+    error = api_error(lambda: rds.describe_dbinstance_encryption_key(request))
+    assert error.code == "InvalidDBInstanceId.NotFound"
+
+
+def test_a_ram_user_allowed_by_resource_then_refused_on_another_instance(
+    emulator: Emulator, admin: AdminClient, api_error: Callable[..., Any]
+) -> None:
+    """A decision is shared between resources only when every statement names every resource:
+    a policy on one key's ARN allows that key and still refuses another."""
+    kms = sdk_client("kms", emulator.endpoint)
+    service = _describe_service_key(kms).body.key_metadata
+    other = kms.create_key(km.CreateKeyRequest(description="other")).body.key_metadata
+    only_service = {
+        "Version": "1",
+        "Statement": [{"Effect": "Allow", "Action": "kms:DescribeKey", "Resource": service.arn}],
+    }
+    admin.post("users", {"name": "ci", "access_keys": [KEY], "documents": [only_service]})
+    client = _user_kms(emulator)
+    assert _describe_service_key(client).body.key_metadata.key_id == service.key_id
+    error = api_error(lambda: client.describe_key(km.DescribeKeyRequest(key_id=other.key_id)))
+    assert error.code == "Forbidden.NoPermission"

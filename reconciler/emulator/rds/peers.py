@@ -59,6 +59,12 @@ def foreign_key_error(world: RdsWorld, region: str, key_ref: str) -> ApiError | 
     )
 
 
+def lasts_until_a_write(key: kms.KeyRecord) -> bool:
+    """Whether the key stays as it is until the store's next write: a key that waits for
+    deletion leaves KMS when the emulated clock passes its DeleteDate, without a write."""
+    return key.state != kms.PENDING_DELETION
+
+
 def deleted_key(world: RdsWorld, region: str, key_id: str) -> kms.KeyRecord | None:
     """A key deleted from KMS, as it was (RDS still names the key an instance used)."""
     return kms.deleted_key(world.ctx, key_id, region)

@@ -148,12 +148,28 @@ _DATES = ("DeleteDate", "MaterialExpireTime")
 def _key_entry(
     world: RdsWorld, region: str, key_id: str, used_by: str = "DiskEncryption"
 ) -> dict[str, Any]:
-    """One key as RDS describes it. A key deleted from KMS keeps its details (RDS still names
-    the key it used; ``EncryptionKeyStatus`` Disabled, ``DeleteDate`` the deletion); the date
-    fields, documented as ``yyyy-MM-ddTHH:mm:ssZ``, are left out when there is no date rather
-    than sent empty (chosen)."""
+    """One key as RDS describes it, kept until the store changes (store.Derived; docs/
+    emulator.md, "Performance") unless the key waits for deletion: such a key leaves KMS when
+    the emulated clock passes its DeleteDate, without a write, so its entry is made anew."""
+    entry, lasting = world.tx.derived(
+        ("rds_key_entry", region, key_id, used_by),
+        lambda: _key_entry_now(world, region, key_id, used_by),
+    )
+    if not lasting:
+        entry, _ = _key_entry_now(world, region, key_id, used_by)
+    return dict(entry)
+
+
+def _key_entry_now(
+    world: RdsWorld, region: str, key_id: str, used_by: str
+) -> tuple[dict[str, Any], bool]:
+    """The entry, and whether it lasts until the next write. A key deleted from KMS keeps its
+    details (RDS still names the key it used; ``EncryptionKeyStatus`` Disabled, ``DeleteDate``
+    the deletion); the date fields, documented as ``yyyy-MM-ddTHH:mm:ssZ``, are left out when
+    there is no date rather than sent empty (chosen)."""
     key = peers.find_key(world, region, key_id)
     deleted = key is None
+    lasting = key is None or peers.lasts_until_a_write(key)
     if key is None:
         key = peers.deleted_key(world, region, key_id)
     if key is None:  # never known to this emulator (a seed's history): the id alone
@@ -162,7 +178,7 @@ def _key_entry(
             "EncryptionKeyStatus": "Disabled",
             "KeyType": "CMK",
             "UsedBy": used_by,
-        }
+        }, lasting
     aliases = [] if deleted else peers.aliases_of(world, region, key.key_id)
     entry = {
         "EncryptionKey": key.key_id,
@@ -177,7 +193,7 @@ def _key_entry(
         "MaterialExpireTime": key.material_expire_time,
         "UsedBy": used_by,
     }
-    return {k: v for k, v in entry.items() if not (k in _DATES and not v)}
+    return {k: v for k, v in entry.items() if not (k in _DATES and not v)}, lasting
 
 
 def encryption_key(world: RdsWorld, doc: dict[str, Any], requested: str | None) -> dict[str, Any]:
