@@ -120,16 +120,19 @@ class UnitClients(CloudClients):
         settings: CloudSettings,
         unit: ReadUnit,
         reads_account: bool,
-        in_flight: CallSlots,
-        rank: int,
+        in_flight: CallSlots | None = None,
+        rank: int = 0,
         **kw: Any,
     ):
         super().__init__(settings, **kw)
         self.unit, self.reads_account = unit, reads_account
         self.in_flight, self.rank = in_flight, rank
+        """None (apply's workers, one region each): the caller's own parallelism alone."""
 
     def call(self, service: Service, region: str, action: str, invoke: Any, **kw: Any) -> Any:
         check_in_unit(self.unit, service, region, reads_account=self.reads_account)
+        if self.in_flight is None:
+            return super().call(service, region, action, invoke, **kw)
         with self.in_flight.held(self.rank):
             return super().call(service, region, action, invoke, **kw)
 
@@ -434,8 +437,8 @@ def _unit_clients(job: Job, index: int, in_flight: CallSlots, rank: int) -> Clou
         settings,
         unit,
         _reads_account(job, unit),
-        in_flight,
-        rank,
+        in_flight=in_flight,
+        rank=rank,
         limiter=limiter,
         credential_provider=_provider(unit.account, settings),
     )
