@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 from reconciler.cloud.clients import CloudClients
 from reconciler.core.facts import ObservedState
@@ -42,6 +42,14 @@ __all__ = ["Progress", "ReadScope", "observe"]
 Progress = Callable[[int, int], None]
 
 
+class Executor(Protocol):
+    """What _Loop needs of a pool: ThreadPoolExecutor, or a worker's RankedExecutor."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> object: ...
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None: ...
+
+
 class _Loop:
     """Submit tasks with a continuation; a continuation runs, under one lock, on the worker
     that finished the task, and may submit more tasks.
@@ -50,7 +58,7 @@ class _Loop:
     thread) saves a thread wake-up and a GIL hand-over per call, which is most of our own cost
     per call at a thousand instances. The continuations only record facts and submit reads."""
 
-    def __init__(self, pool: ThreadPoolExecutor, progress: Progress | None) -> None:
+    def __init__(self, pool: Executor, progress: Progress | None) -> None:
         self._pool = pool
         self.lock = threading.Lock()
         """Held while continuations run; hold it to submit from outside one."""
@@ -107,10 +115,13 @@ def observe(
     parallelism: int = 16,
     progress: Progress | None = None,
     now: datetime | None = None,
+    pool: Executor | None = None,
 ) -> ObservedState:
     """Read the facts the plan (a Spec) or drift and import (a ReadScope) need. Documented
     not-found answers become None/absent; every other failure raises ObserveError. `now` bounds
-    the task-center query (default: the clock)."""
+    the task-center query (default: the clock). `pool`: the threads to read on, in this
+    process (a worker's, shared by its units: state/ranked_pool.py); default: a pool of
+    `parallelism` threads of its own."""
     moment = now or datetime.now(UTC)
     requested = getattr(getattr(clients, "settings", None), "processes", 1)  # stubs: 1
     if requested != 1:  # worker processes, one account-region each
@@ -131,15 +142,25 @@ def observe(
                 now=moment,
                 read=observe,
             )
-    with (
-        _older_objects_left_out(),
-        ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="observe") as pool,
-    ):
-        try:
-            return _Observer(ReadScope.of(scope), clients, _Loop(pool, progress), moment).run()
-        except CloudCallError as error:
-            pool.shutdown(wait=True, cancel_futures=True)
-            _raise(error)
+    with _older_objects_left_out():
+        if pool is not None:
+            return _observe_on(pool, ReadScope.of(scope), clients, progress, moment)
+        with ThreadPoolExecutor(max(1, parallelism), thread_name_prefix="observe") as own:
+            return _observe_on(own, ReadScope.of(scope), clients, progress, moment)
+
+
+def _observe_on(
+    pool: Executor,
+    scope: ReadScope,
+    clients: CloudClients,
+    progress: Progress | None,
+    now: datetime,
+) -> ObservedState:
+    try:
+        return _Observer(scope, clients, _Loop(pool, progress), now).run()
+    except CloudCallError as error:
+        pool.shutdown(wait=True, cancel_futures=True)
+        _raise(error)
 
 
 def observe_accounts(

@@ -37,9 +37,10 @@ from typing import Any
 
 from reconciler import cancellation
 from reconciler.cloud.clients import CloudClients, CloudSettings, Service
+from reconciler.core.collector import collector_paused
 from reconciler.core.facts import ObservedState
 from reconciler.errors import ObserveError, ReconcilerError
-from reconciler.state.call_slots import CallSlots
+from reconciler.state.ranked_pool import RankedExecutor, RankedPool
 from reconciler.state.reads import ReadScope
 from reconciler.state.units import (
     ReadUnit,
@@ -111,30 +112,15 @@ Task = tuple[int, ReadScope]
 
 
 class UnitClients(CloudClients):
-    """A worker's clients: every call must be its unit's (its quota is this process's), and
-    at most `--parallelism` calls of the worker's units are under way at once, those of the
-    unit it took first served first (state/call_slots.py)."""
+    """A worker's clients: every call must be its unit's (its quota is this process's)."""
 
-    def __init__(
-        self,
-        settings: CloudSettings,
-        unit: ReadUnit,
-        reads_account: bool,
-        in_flight: CallSlots | None = None,
-        rank: int = 0,
-        **kw: Any,
-    ):
+    def __init__(self, settings: CloudSettings, unit: ReadUnit, reads_account: bool, **kw: Any):
         super().__init__(settings, **kw)
         self.unit, self.reads_account = unit, reads_account
-        self.in_flight, self.rank = in_flight, rank
-        """None (apply's workers, one region each): the caller's own parallelism alone."""
 
     def call(self, service: Service, region: str, action: str, invoke: Any, **kw: Any) -> Any:
         check_in_unit(self.unit, service, region, reads_account=self.reads_account)
-        if self.in_flight is None:
-            return super().call(service, region, action, invoke, **kw)
-        with self.in_flight.held(self.rank):
-            return super().call(service, region, action, invoke, **kw)
+        return super().call(service, region, action, invoke, **kw)
 
 
 def observe_in_processes(
@@ -177,7 +163,12 @@ def observe_accounts_in_processes(
     """Every account-region of every account in one pool of workers (no account waits for
     another's slowest region), each account's facts merged on their own. `on_account` is
     given each account's facts as soon as its last unit answers, while the others' are still
-    read (the plan of one account overlaps the reading of the next)."""
+    read (the plan of one account overlaps the reading of the next).
+
+    The cyclic collector is paused while the parent collects: the parts it unpickles are many
+    containers and no cycle, and each batch of them started a full collection of everything
+    alive (the spec, the merged facts, an account's plan), 200 ms of a core at 10,000
+    instances, taken from the workers and the emulator on a small machine."""
     context = worker_context()
     job = make_job(reads, parallelism=parallelism, now=now, read=read, units=units)
     tasks, results = context.Queue(), context.Queue()
@@ -196,7 +187,8 @@ def observe_accounts_in_processes(
             tasks.put(task)
         for _ in workers:
             tasks.put(None)
-        return collector.run()
+        with collector_paused():  # the parts are unpickled facts, no cycle (below)
+            return collector.run()
     finally:
         _stop(workers)
 
@@ -363,8 +355,9 @@ UNITS_AT_ONCE = 2
 def units_at_once(units: int, workers: int) -> int:
     """Units a worker reads at once: two when there are at least two a worker, else one.
 
-    A worker's calls stay at most `--parallelism` under way whatever it reads, the older
-    unit's first (state/call_slots.py); a second unit fills the threads the first one's last
+    A worker's calls stay at most `--parallelism` under way whatever it reads: its units share
+    one pool of that many threads, the older unit's reads first (state/ranked_pool.py); a
+    second unit fills the threads the first one's last
     reads leave idle, and lists its first page while the first still reads, instead of after
     it (docs/architecture.md, "Processes"). With fewer units, a worker taking two would leave
     another with none."""
@@ -379,29 +372,31 @@ def _worker(job: Job, tasks: Any, results: Any) -> None:
     threading.Thread(target=watch_run, args=(job.parent,), daemon=True).start()
     adopt_environment(job.environ)
     gc.freeze()  # the fork server's imports: no collection walks them (observe.py says why)
-    in_flight = CallSlots(max(1, job.parallelism))
     taken = itertools.count()
     free = threading.Semaphore(job.units_at_once)
     failed = threading.Event()
-    with ThreadPoolExecutor(job.units_at_once, thread_name_prefix="unit") as units:
+    with (
+        RankedPool(max(1, job.parallelism)) as reads,
+        ThreadPoolExecutor(job.units_at_once, thread_name_prefix="unit") as units,
+    ):
         while free.acquire() and not failed.is_set():
             task = tasks.get()
             if task is None:
                 break
-            slots = (in_flight, next(taken))  # the older unit's calls first
-            reading = units.submit(_unit_task, job, task, slots, results, failed)
+            pool = reads.ranked(next(taken))  # the older unit's reads first
+            reading = units.submit(_unit_task, job, task, pool, results, failed)
             reading.add_done_callback(lambda _: free.release())
 
 
 def _unit_task(
-    job: Job, task: Task, slots: tuple[CallSlots, int], results: Any, failed: threading.Event
+    job: Job, task: Task, pool: RankedExecutor, results: Any, failed: threading.Event
 ) -> None:
     index, part = task
     results.put(("start", index, os.getpid()))
     clients: CloudClients | None = None
     try:
-        clients = _unit_clients(job, index, *slots)
-        state = _read_unit(job, index, part, clients, results)
+        clients = _unit_clients(job, index)
+        state = _read_unit(job, index, part, clients, pool, results)
     except ReconcilerError as error:
         calls, retries = _counts(clients)
         results.put(("error", index, type(error).__name__, str(error), calls, retries))
@@ -427,7 +422,7 @@ _PROVIDERS_LOCK = threading.Lock()
 """Two units of one account starting at once resolve its credentials once."""
 
 
-def _unit_clients(job: Job, index: int, in_flight: CallSlots, rank: int) -> CloudClients:
+def _unit_clients(job: Job, index: int) -> CloudClients:
     from reconciler.cloud.ratelimit import RateLimiter
 
     unit = job.units[index]
@@ -437,8 +432,6 @@ def _unit_clients(job: Job, index: int, in_flight: CallSlots, rank: int) -> Clou
         settings,
         unit,
         _reads_account(job, unit),
-        in_flight=in_flight,
-        rank=rank,
         limiter=limiter,
         credential_provider=_provider(unit.account, settings),
     )
@@ -454,7 +447,7 @@ def _provider(account: str | None, settings: CloudSettings) -> Any:
 
 
 def _read_unit(
-    job: Job, index: int, part: ReadScope, clients: CloudClients, results: Any
+    job: Job, index: int, part: ReadScope, clients: CloudClients, pool: RankedExecutor, results: Any
 ) -> ObservedState:
     return job.read(
         part,
@@ -462,6 +455,7 @@ def _read_unit(
         parallelism=job.parallelism,
         progress=lambda done, total: results.put(("progress", index, done, total)),
         now=job.now,
+        pool=pool,
     )
 
 

@@ -100,6 +100,23 @@ def test_workers_reading_two_regions_at_once_read_the_same_facts(demo: Emulator)
     assert many.counter.by_action() == one.counter.by_action()
 
 
+def test_the_parent_collects_the_facts_with_the_cyclic_collector_paused(demo: Emulator) -> None:
+    """Unpickled parts make no cycle, and each batch of them started a full collection of all
+    that is alive (docs/architecture.md, "The parent's own work"); it is back on after."""
+    import gc
+
+    collecting: list[bool] = []
+    scope = ReadScope(spec=load(["specs"]).spec, all_instances=True)
+    observe(
+        scope,
+        clients(demo.endpoint, 2),
+        now=NOW,
+        progress=lambda *_: collecting.append(gc.isenabled()),
+    )
+    assert collecting and not any(collecting), "a collection could run mid-reading"
+    assert gc.isenabled()
+
+
 def test_the_cli_plans_the_same_with_processes(demo: Emulator) -> None:
     runs = [
         run_cli("--endpoint", demo.endpoint, "--processes", p, "plan", "specs", "--format", "json")

@@ -102,17 +102,16 @@ def test_a_worker_reads_two_units_at_once_only_when_every_worker_has_two() -> No
 
 def test_two_units_of_a_worker_share_its_parallelism() -> None:
     """Units read at once in one worker never have more than `--parallelism` calls under way
-    together: the limit is the worker's, not each unit's."""
+    together: the limit is the worker's, not each unit's (one pool: state/ranked_pool.py)."""
     import threading
     import time
     from concurrent.futures import ThreadPoolExecutor
 
-    from reconciler.state.call_slots import CallSlots
     from reconciler.state.processes import _unit_clients
+    from reconciler.state.ranked_pool import RankedPool
 
     scope = fleet(8)
     job = dataclasses.replace(job_of(scope), parallelism=3)
-    in_flight = CallSlots(job.parallelism)
     lock, now_under_way, most = threading.Lock(), [0], [0]
 
     def invoke(_client: object) -> None:
@@ -123,15 +122,15 @@ def test_two_units_of_a_worker_share_its_parallelism() -> None:
         with lock:
             now_under_way[0] -= 1
 
-    def read_unit(index: int) -> None:
-        clients = _unit_clients(job, index, in_flight, index)
+    def read_unit(reads: RankedPool, index: int) -> None:
+        clients, unit = _unit_clients(job, index), reads.ranked(index)
         region = job.units[index].region
-        with ThreadPoolExecutor(job.parallelism) as calls:
-            for _ in range(12):
-                calls.submit(clients.call, "rds", region, "DescribeDBInstances", invoke)
+        for _ in range(12):
+            unit.submit(clients.call, "rds", region, "DescribeDBInstances", invoke)
+        unit.shutdown(wait=True)
 
-    with ThreadPoolExecutor(2) as units:
-        list(units.map(read_unit, [0, 1]))
+    with RankedPool(job.parallelism) as reads, ThreadPoolExecutor(2) as units:
+        list(units.map(lambda index: read_unit(reads, index), [0, 1]))
     assert most[0] == job.parallelism
 
 
