@@ -25,6 +25,7 @@ from reconciler.cloud.network import CallSite, Reachability
 from reconciler.cloud.ratelimit import RateLimiter
 from reconciler.cloud.redact import remember_secret, silence_sdk_output
 from reconciler.cloud.retry import Family, RetryPolicy, family_of
+from reconciler.cloud.sessions import session_opened
 from reconciler.errors import CloudCallError, NetworkError, ReconcilerError
 
 T = TypeVar("T")
@@ -280,20 +281,26 @@ class CloudClients:
         self._credential_provider = credential_provider or resolve_credentials(settings)
         self._clients: dict[tuple[str, str], Any] = {}
         self._sites: dict[tuple[str, str], CallSite] = {}
+        self._hosts: dict[tuple[str, str], tuple[str, int]] = {}
+        """Each client's host and pool size: the SDK's HTTP session (cloud/sessions.py)."""
+        self._pool_size = max(40, 2 * settings.parallelism)
         self.reachability = Reachability()
         self._lock = threading.Lock()
 
     def client(self, service: Service, region: str) -> Any:
         return self._client_and_site(service, region)[0]
 
-    def _client_and_site(self, service: Service, region: str) -> tuple[Any, CallSite]:
+    def _client_and_site(
+        self, service: Service, region: str
+    ) -> tuple[Any, CallSite, tuple[str, int]]:
         key = (service, "global" if service == "ram" else region)
         with self._lock:
             if key not in self._clients:
                 client = self._make_client(service, region)
                 self._clients[key] = client
                 self._sites[key] = self._site(client)
-            return self._clients[key], self._sites[key]
+                self._hosts[key] = (str(self._sites[key].endpoint), self._pool_size)
+            return self._clients[key], self._sites[key], self._hosts[key]
 
     def _site(self, client: Any) -> CallSite:
         """Where this client's calls go, for the messages of network failures."""
@@ -318,7 +325,7 @@ class CloudClients:
             region_id=region,
             read_timeout=self.settings.read_timeout_ms,
             connect_timeout=self.settings.connect_timeout_ms,
-            max_idle_conns=max(40, 2 * self.settings.parallelism),
+            max_idle_conns=self._pool_size,
         )
         if self.endpoint is not None:
             config.endpoint = self.endpoint
@@ -355,16 +362,17 @@ class CloudClients:
         lost (it carries a ClientToken); other writes are never repeated after a read timeout.
         Raises TransientError (retries exhausted; NetworkError when no answer came) or
         PermanentError."""
-        client, site = self._client_and_site(service, region)
+        client, site, host = self._client_and_site(service, region)
 
         def attempt() -> T:
             # Also before each retry: another call may have learnt meanwhile that the
             # endpoint cannot be reached.
             self.reachability.check(f"{service}:{action}", site, write=write)
-            self.limiter.acquire(service, action, region)
-            raise_if_cancelled()  # SIGINT/SIGTERM: no new request, not even a retry
-            self.counter.count(service, action)
-            result = invoke(client)
+            with session_opened(host):  # the first call to a host alone (cloud/sessions.py)
+                self.limiter.acquire(service, action, region)
+                raise_if_cancelled()  # SIGINT/SIGTERM: no new request, not even a retry
+                self.counter.count(service, action)
+                result = invoke(client)
             self.limiter.answered(service, action, region)
             return result
 
