@@ -219,7 +219,7 @@ def plan_imported(spec: Spec, observed: ObservedState, tags: Tags | None = None)
         name: by_alias.get((entry.alias, spec.key_region(name)))
         for name, entry in spec.kms_keys.items()
     }
-    return build_plan(spec, observed.model_copy(update={"keys": keys}))
+    return build_plan(spec, observed.model_copy(update={"keys": keys}), for_report=True)
 
 
 def _expanded(spec: Spec, observed: ObservedState, tags: Tags) -> Spec:

@@ -54,7 +54,7 @@ def build_drift(
     `locations` is the loader's LoadedSpec.locations (address -> file:line:col), used to
     place each item in the spec; `spec_files` the files it was loaded from; `context` what the
     caller knows of the run (tool version, spec digest, which regions were asked for)."""
-    plan = build_plan(spec, observed)
+    plan = build_plan(spec, observed, for_report=True)
     mismatch = next((r for r in plan.refusals if r.code is RefusalCode.ACCOUNT_MISMATCH), None)
     if mismatch is not None:
         raise DriftError(f"no drift report for another account: {mismatch.message}")

@@ -387,3 +387,35 @@ def test_backup_sets_on_a_key_keep_it_in_use(regions, sets, refused_because) -> 
     [refusal] = plan.refusals
     assert refusal.code is RefusalCode.KEY_IN_USE and refused_because in refusal.message
     assert plan.change("kms_key.old") is None
+
+
+def test_a_plan_for_a_report_has_the_same_changes_and_no_fingerprint_or_digest() -> None:
+    """drift and import read a plan for its changes, refusals and warnings only
+    (build_plan(for_report=True)): it skips the two digests of every fact and of the spec."""
+    observed = ObservedState(
+        account_id=ACCOUNT,
+        instances={
+            "pgm-aaaa0001": _instance(),
+            "pgm-aaaa0002": _instance(instance_id="pgm-aaaa0002", storage_type="cloud_ssd"),
+        },
+    )
+    spec = _spec(
+        instances={
+            "pgm-aaaa0001": {"encryption": {"key": "service"}},
+            "pgm-aaaa0002": {"encryption": {"key": "service"}},
+        }
+    )
+    full, report = build_plan(spec, observed), build_plan(spec, observed, for_report=True)
+    assert full.fingerprint and full.spec_digest, "a plan to apply carries both"
+    assert (report.fingerprint, report.spec_digest) == ("", None)
+    assert report.changes and report.refusals, "the comparison needs a change and a refusal"
+    assert _tokenless(report) == _tokenless(full), "the same changes, ClientTokens aside"
+    assert report.refusals == full.refusals and report.warnings == full.warnings
+
+
+def _tokenless(plan) -> list[dict]:  # type: ignore[no-untyped-def]
+    changes = [c.model_dump(mode="json") for c in plan.changes]
+    for change in changes:
+        for operation in change["operations"]:
+            operation["params"].pop("ClientToken", None)
+    return changes
