@@ -139,26 +139,45 @@ def plan_accounts(
     """Each account observed and planned with its own clients (one plan id for all, so a saved
     plan's tokens are the same per account), and the one plan of them all. The accounts' plans
     carry no spec digest: only the one plan's, the whole spec's, is ever checked."""
-    from reconciler.app.plan import new_plan_id, observe_and_plan
+    from reconciler.app.plan import new_plan_id
 
-    plan_id = plan_id or new_plan_id()
+    found = observe_and_plan_each(
+        parts,
+        parallelism=parallelism,
+        progress=progress,
+        now=now,
+        plan_id=plan_id or new_plan_id(),
+    )
+    return found, combine_accounts(loaded, {name: plan for name, (_o, plan) in found.items()})
+
+
+def observe_and_plan_each(
+    parts: list[AccountPart],
+    *,
+    parallelism: int,
+    progress: Progress | None,
+    now: datetime | None,
+    plan_id: str,
+) -> dict[str, tuple[ObservedState, Plan]]:
+    """Each account's facts and its own plan (no spec digest), every account read at once
+    (plan, and apply once it holds every account's locks: cli/apply.py)."""
+    from reconciler.app.plan import observe_and_plan
+
     moment = now or datetime.now(UTC)
     if read_together(parts):  # every account at once (state/observe.observe_accounts)
-        found = _observe_and_plan_together(parts, parallelism, progress, moment, plan_id)
-    else:
-        found = {
-            part.name: observe_and_plan(
-                part.loaded,
-                part.clients,
-                parallelism=parallelism,
-                progress=progress,
-                now=moment,
-                plan_id=plan_id,
-                with_spec_digest=False,
-            )
-            for part in parts
-        }
-    return found, combine_accounts(loaded, {name: plan for name, (_o, plan) in found.items()})
+        return _observe_and_plan_together(parts, parallelism, progress, moment, plan_id)
+    return {
+        part.name: observe_and_plan(
+            part.loaded,
+            part.clients,
+            parallelism=parallelism,
+            progress=progress,
+            now=moment,
+            plan_id=plan_id,
+            with_spec_digest=False,
+        )
+        for part in parts
+    }
 
 
 def read_together(parts: list[AccountPart]) -> bool:

@@ -279,27 +279,35 @@ def _run_accounts(
 def _account_works(
     loaded: Any, saved: Any, base: Any, opts: GlobalOptions, locks: contextlib.ExitStack
 ) -> tuple[list[Any], dict[str, Any]]:
-    """Each account connected, locked, observed and planned (one plan id for all)."""
-    from reconciler.app.accounts import connect_accounts, prefixed_addresses, split_plan
+    """Each account connected and locked, then every account observed and planned at once,
+    as plan reads them (one plan id for all; no account's reads begin before every lock is
+    held, so nothing read before a lock is used for a write)."""
+    from reconciler.app.accounts import (
+        connect_accounts,
+        observe_and_plan_each,
+        prefixed_addresses,
+        split_plan,
+    )
     from reconciler.app.apply import check_locked_account, locked, to_apply
-    from reconciler.app.plan import new_plan_id, observe_and_plan
+    from reconciler.app.plan import new_plan_id
 
     parts = connect_accounts(loaded, base)
     saved_parts = split_plan(saved, loaded) if saved is not None else {}
     plan_id = saved.plan_id if saved is not None else new_plan_id()
+    identity = cloud_identity(opts)
+    accounts = {
+        part.name: locks.enter_context(locked(part.loaded, part.clients, identity))
+        for part in parts
+    }
+    found = with_progress(
+        lambda progress: observe_and_plan_each(
+            parts, parallelism=OBSERVE_PARALLELISM, progress=progress, now=None, plan_id=plan_id
+        )
+    )
     works = {}
     for part in parts:
-        account = locks.enter_context(locked(part.loaded, part.clients, cloud_identity(opts)))
-        observed, fresh = with_progress(
-            lambda progress, part=part: observe_and_plan(
-                part.loaded,
-                part.clients,
-                parallelism=OBSERVE_PARALLELISM,
-                progress=progress,
-                plan_id=plan_id,
-            )
-        )
-        check_locked_account(account, observed)
+        observed, fresh = found[part.name]
+        check_locked_account(accounts[part.name], observed)
         own_saved = saved_parts.get(part.name)
         if own_saved is not None:
             shown = part.name if prefixed_addresses(loaded) else None

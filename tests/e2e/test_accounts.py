@@ -149,6 +149,43 @@ def test_apply_of_two_accounts_then_the_plan_is_empty(tmp_path: Path, endpoint: 
     assert _plan(tmp_path, endpoint, spec)["changes"] == []
 
 
+def test_apply_reads_both_accounts_at_once_once_both_are_locked(
+    tmp_path: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As plan does (state/observe.observe_accounts): one reading of both accounts, not one
+    account after the other, and begun only once every lock of both is held (nothing read
+    before a lock may be used for a write)."""
+    import fcntl
+
+    import reconciler.state.observe as observe_module
+
+    readings: list[tuple[list[str], dict[str, bool]]] = []
+    real = observe_module.observe_accounts
+
+    def held(path: Path) -> bool:
+        with path.open("a") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            return False
+
+    def recording(reads: Any, **kw: Any) -> Any:
+        locks = {p.name: held(p) for p in sorted((tmp_path / "state").glob("apply-*.lock"))}
+        readings.append((sorted(reads), locks))
+        return real(reads, **kw)
+
+    monkeypatch.setattr(observe_module, "observe_accounts", recording)
+    spec = _spec(tmp_path, two_accounts())
+    applied = run(tmp_path, endpoint, "apply", "--auto-approve", "--allow-restart", spec)
+    assert applied.exit_code == 0, applied.output
+    assert [names for names, _locks in readings] == [["alpha", "beta"]], "one reading of both"
+    [(_names, locks)] = readings
+    assert any(A in name for name in locks) and any(B in name for name in locks), locks
+    assert all(locks.values()), f"a lock was not yet held when the reading began: {locks}"
+
+
 def test_apply_of_a_saved_plan_of_two_accounts(tmp_path: Path, endpoint: str) -> None:
     spec = _spec(tmp_path, two_accounts())
     saved = str(tmp_path / "plan.json")
