@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from reconciler.cloud.ratelimit import GLOBAL_SERVICES
 from reconciler.core.facts import ObservedState
 from reconciler.errors import ObserveError
-from reconciler.spec.models import InstanceSpec, KmsKeySpec
+from reconciler.spec.models import FleetSpec, InstanceSpec, KmsKeySpec, Spec
 from reconciler.state.reads import ReadScope
 
 GLOBAL = "global"
@@ -67,8 +67,9 @@ def account_unit(scope: ReadScope, units: Sequence[ReadUnit]) -> ReadUnit:
 
 
 def unit_scope(scope: ReadScope, unit: ReadUnit, *, reads_account: bool) -> ReadScope:
-    """The part of `scope` in `unit`'s region: its instances and keys (their regions written
-    out), the unit's region as the default, RAM only for the account unit."""
+    """The part of `scope` in `unit`'s region: its instances, keys and fleets (their regions
+    written out; a fleet narrowed to the unit's region), the unit's region as the default, RAM
+    only for the account unit."""
     spec, region = scope.spec, unit.region
     default = spec.defaults.region  # spec.instance_region/key_region inlined: every unit
     # looks at every instance of its account
@@ -87,6 +88,7 @@ def unit_scope(scope: ReadScope, unit: ReadUnit, *, reads_account: bool) -> Read
             "defaults": spec.defaults.model_copy(update={"region": region}),
             "instances": instances,
             "kms_keys": keys,
+            "fleets": _fleets_in(spec, region),
             "ram": spec.ram if reads_account else None,
         }
     )
@@ -97,6 +99,17 @@ def unit_scope(scope: ReadScope, unit: ReadUnit, *, reads_account: bool) -> Read
         ram=scope.effective_ram() if reads_account else None,
         account_reads=reads_account,
     )
+
+
+def _fleets_in(spec: Spec, region: str) -> dict[str, FleetSpec]:
+    """Each fleet that selects in `region`, selecting there only (its regions as written, or
+    the spec's default region): a unit's reads stay in its region."""
+    found = {}
+    for name, fleet in spec.fleets.items():
+        if region in fleet.select.region_list(spec.defaults.region):
+            select = fleet.select.model_copy(update={"regions": (region,)})
+            found[name] = fleet.model_copy(update={"select": select})
+    return found
 
 
 _Regional = TypeVar("_Regional", InstanceSpec, KmsKeySpec)

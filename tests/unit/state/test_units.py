@@ -200,3 +200,39 @@ def test_merge_needs_the_account_unit_and_kms_off_anywhere_is_off() -> None:
         SHANGHAI,
     )
     assert not merged.kms_activated and merged.kms_status == "NotEnabled"
+
+
+def test_a_units_fleets_select_in_its_region_only() -> None:
+    """A fleet over several regions is read region by region: each unit's part keeps the
+    fleet narrowed to the unit's region (a fleet that relied on the spec's default region
+    keeps it), and none where the fleet does not select (it read other regions' instances
+    and service keys, which `check_in_unit` refused: `--processes` of a fleet failed)."""
+    spec = SPEC.model_copy(
+        update={
+            "fleets": Spec.model_validate(
+                {
+                    "version": 1,
+                    "fleets": {
+                        "wide": {
+                            "select": {"regions": ["cn-beijing", "cn-hangzhou"]},
+                            "encryption": {"key": "service"},
+                        },
+                        "home": {
+                            "select": {"tags": {"env": "prod"}},
+                            "encryption": {"key": "service"},
+                        },
+                    },
+                }
+            ).fleets
+        }
+    )
+    scope = ReadScope(spec=spec, all_instances=True)
+    hz = unit_scope(scope, HANGZHOU, reads_account=False)
+    assert sorted(hz.spec.fleets) == ["wide"]
+    assert hz.spec.fleets["wide"].select.regions == ("cn-hangzhou",)
+    assert hz.spec.regions() == ["cn-hangzhou"]
+    sh = unit_scope(scope, SHANGHAI, reads_account=True)  # the default region
+    assert sorted(sh.spec.fleets) == ["home"]
+    assert sh.spec.fleets["home"].select.region_list("cn-shanghai") == ("cn-shanghai",)
+    assert sh.spec.regions() == ["cn-shanghai"]
+    assert spec.fleets["wide"].select.regions == ("cn-beijing", "cn-hangzhou")  # left as it was
