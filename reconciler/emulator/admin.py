@@ -5,7 +5,8 @@
     POST   /_emulator/faults   {"action": "ModifyDBInstanceConfig" | "rds:Modify..." | "*",
                                 "code": "Throttling.User", "status": 400, "times": 3}
                                or "rate": 0.3 (with optional "seed", default 0); optional
-                               "message", "retry_after_ms" (sent as x-acs-retry-after)
+                               "message", "retry_after_ms" (sent as x-acs-retry-after),
+                               "instance_id" (only calls naming that DBInstanceId fail)
     POST   /_emulator/faults   {"action": "CreateKey", "drop_answer": true, "times": 1,
                                 "delay_ms": 0}: the action runs and commits, then the answer
                                is lost after delay_ms: the connection closes with no byte
@@ -250,6 +251,7 @@ def _add_fault(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
         number(body, "retry_after_ms", *_LIMITS["retry_after_ms"], default=0, integer=True)
     )
     message = _text(body, "message") if body.get("message") is not None else None
+    instance_id = _text(body, "instance_id") if body.get("instance_id") is not None else None
     state.faults.add(
         Fault(
             action=action,
@@ -260,6 +262,7 @@ def _add_fault(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
             rate=rate,
             retry_after_ms=retry_after or None,
             rng=random.Random(_seed(body)),
+            instance_id=instance_id,
         )
     )
     return _faults(state)

@@ -337,7 +337,7 @@ def dispatch(state: EmulatorState, request: WireRequest) -> Answer:
         state.calls.add(service.name, action)
         if state.latency_ms > 0:
             time.sleep(state.latency_ms / 1000.0)
-        state.faults.check(service.name, action)
+        state.faults.check(service.name, action, params)
         state.busy.check_write(service.name, action, params)
         for hook in _PRE_DISPATCH_HOOKS:
             hook(state, service.name, action, params)

@@ -16,7 +16,7 @@ import math
 import random
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,8 +65,12 @@ class Fault:
     rate: float | None = None
     retry_after_ms: int | None = None
     rng: random.Random = field(default_factory=random.Random)
+    instance_id: str | None = None
+    """Only calls naming this instance (DBInstanceId) fail; None: any call."""
 
-    def matches(self, service: str, action: str) -> bool:
+    def matches(self, service: str, action: str, params: Mapping[str, str]) -> bool:
+        if self.instance_id is not None and params.get("DBInstanceId") != self.instance_id:
+            return False
         return self.action in ("*", action, f"{service}:{action}")
 
 
@@ -92,17 +96,18 @@ class FaultTable:
                     "status": f.status,
                     "times": f.times,
                     "rate": f.rate,
+                    "instance_id": f.instance_id,
                 }
                 for f in self._faults
             ]
 
-    def check(self, service: str, action: str) -> None:
+    def check(self, service: str, action: str, params: Mapping[str, str]) -> None:
         """Raise the first matching fault's error; a count-based fault is used up by it."""
         if not self._faults:  # none injected: no lock to take (a list's truth is atomic)
             return
         with self._lock:
             for fault in self._faults:
-                if not fault.matches(service, action):
+                if not fault.matches(service, action, params):
                     continue
                 if fault.times is not None:
                     if fault.times <= 0:

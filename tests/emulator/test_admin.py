@@ -54,6 +54,31 @@ def test_fault_with_service_prefix_and_wildcard(kms: Any, admin: Any, api_error:
     assert type(error).__name__ == "ServerException"
 
 
+def test_fault_of_one_instance_fails_only_the_calls_naming_it(
+    rds: Any, admin: Any, api_error: Any
+) -> None:
+    from alibabacloud_rds20140815 import models as rm
+
+    def describe(instance_id: str) -> Any:
+        request = rm.DescribeDBInstanceAttributeRequest(dbinstance_id=instance_id)
+        return api_error(lambda: rds.describe_dbinstance_attribute(request))
+
+    admin.post(
+        "faults",
+        {
+            "action": "DescribeDBInstanceAttribute",
+            "code": "InternalError",
+            "status": 500,
+            "times": 1,
+            "instance_id": "pgm-faulted",
+        },
+    )
+    assert describe("pgm-other").code == "InvalidDBInstanceId.NotFound"  # not this one
+    assert admin.get("faults")["faults"][0]["instance_id"] == "pgm-faulted"  # still armed
+    assert describe("pgm-faulted").code == "InternalError"
+    assert describe("pgm-faulted").code == "InvalidDBInstanceId.NotFound"  # used up
+
+
 def test_fault_retry_after_header_gives_throttling_exception(kms: Any, admin: Any) -> None:
     admin.post(
         "faults",
