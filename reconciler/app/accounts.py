@@ -410,15 +410,3 @@ def account_finding(finding: Any, name: str) -> Any:
     if finding.address is None:
         return finding
     return dataclasses.replace(finding, address=f"{name}{SEPARATOR}{finding.address}")
-
-
-def not_started_account(work: Any, name: str, prefix: bool, failed: str) -> ApplyResult:
-    """The result of an account that was not applied because account `failed` had a failed
-    change (one process stops at a failure; so does a run of several accounts): each of its
-    changes listed, not started, so the result names every change of the plan."""
-    from reconciler.apply.results import ApplyResult, ChangeOutcome
-
-    detail = f"not started: a change of account {failed} failed"
-    addresses = work.order or tuple(c.address for c in [*work.plan.changes, *work.made])
-    result = ApplyResult([ChangeOutcome(a, "not_started", detail) for a in addresses])
-    return account_result(result, name, prefix)

@@ -132,12 +132,12 @@ def apply_fanned_out(
 
 
 def _worker_options(options: ApplyOptions) -> ApplyOptions:
-    """The options a worker applies with: no journal (it sends its entries here), and a
-    sleep that wakes on the cancellation SIGTERM requests there."""
+    """The options a worker applies with: no journal (it sends its entries here), a sleep
+    that wakes on the cancellation SIGTERM requests there, and the stop flag as the job's."""
     import time
 
     sleep = cancellation.sleep if options.sleep is time.sleep else options.sleep
-    return replace(options, journal=None, sleep=sleep)
+    return replace(options, journal=None, sleep=sleep, stop=None)
 
 
 def _part(plan: Plan, addresses: Sequence[str]) -> Plan:
@@ -148,13 +148,9 @@ def _part(plan: Plan, addresses: Sequence[str]) -> Plan:
 def _skip(
     change: Change, interrupted: Interrupted | None, emit: Callable[[ApplyEvent], None]
 ) -> ChangeOutcome:
-    from reconciler.apply.results import ApplyEvent, ChangeOutcome
+    from reconciler.apply.results import EARLIER_FAILED, ApplyEvent, ChangeOutcome
 
-    detail = (
-        "not started: the run was interrupted"
-        if interrupted is not None
-        else "not started: an earlier change failed"
-    )
+    detail = "not started: the run was interrupted" if interrupted is not None else EARLIER_FAILED
     emit(ApplyEvent("skipped", change.address, detail))
     return ChangeOutcome(change.address, "not_started", detail)
 
@@ -183,7 +179,7 @@ class _Workers:
             options=_worker_options(options),
             settings=replace(clients.settings, processes=1),
             limits=dict(clients.limiter.limits),
-            stop=self.context.Event(),
+            stop=options.stop if options.stop is not None else self.context.Event(),
             parent=os.getpid(),
             environ=environment(),
         )

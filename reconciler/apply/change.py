@@ -25,7 +25,13 @@ from typing import Any
 from reconciler.apply import calls, compare
 from reconciler.apply.guards import WriteGuards
 from reconciler.apply.journal import Journal
-from reconciler.apply.results import ApplyEvent, ApplyOptions, ChangeOutcome, StopFlag
+from reconciler.apply.results import (
+    EARLIER_FAILED,
+    ApplyEvent,
+    ApplyOptions,
+    ChangeOutcome,
+    StopFlag,
+)
 from reconciler.apply.waiter import Waiter
 from reconciler.cancellation import raise_if_cancelled
 from reconciler.cloud.clients import CloudClients
@@ -84,7 +90,7 @@ def run_change(change: Change, run: RunState) -> ChangeOutcome:
     run.emit(ApplyEvent("started", address, f"{change.action} {address}"))
     ids: list[str] = []
     if run.stop.is_set():
-        return _not_started(run, address, "not started: an earlier change failed")
+        return _not_started(run, address, EARLIER_FAILED)
     try:
         try:
             reason = compare.moved(change, run.clients, run.ram_region, run.service_keys)
@@ -108,7 +114,7 @@ def run_change(change: Change, run: RunState) -> ChangeOutcome:
             return _failed(run, address, detail, ids)
         for op in change.operations:
             if run.stop.is_set() and not ids:
-                return _not_started(run, address, "not started: an earlier change failed")
+                return _not_started(run, address, EARLIER_FAILED)
             written = _write(change, op, run)
             ids.append(written.request_id)
             if written.outputs:

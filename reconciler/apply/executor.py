@@ -25,6 +25,7 @@ from reconciler.apply import calls
 from reconciler.apply.change import RunState, run_change
 from reconciler.apply.journal import Journal
 from reconciler.apply.results import (
+    EARLIER_FAILED,
     ApplyEvent,
     ApplyOptions,
     ApplyResult,
@@ -161,6 +162,8 @@ def apply_plan(
     run = RunState(
         clients, options, _one_at_a_time(on_event), ram_region(plan), journal=options.journal
     )
+    if options.stop is not None:
+        run.stop = options.stop
     journal_start(run.journal, plan)
     outcomes, interrupted = _Scheduler(plan, run).run()
     result = ApplyResult([outcomes.get(c.address) or _unrecorded(c) for c in plan.changes])
@@ -206,6 +209,7 @@ def apply_part(
     _check_well_formed(plan, carried.done)
     emit = _one_at_a_time(on_event)
     run = RunState(clients, options, emit, carried.ram_region, journal=options.journal)
+    stop = stop if stop is not None else options.stop
     if stop is not None:
         run.stop = stop
     run.outputs.update(carried.outputs)
@@ -356,6 +360,6 @@ class _Scheduler:
 
     def _skip_rest(self, reason: str | None) -> None:
         for change in self.pending:
-            detail = reason or "not started: an earlier change failed"
+            detail = reason or EARLIER_FAILED
             self.outcomes[change.address] = self._skipped(change, detail)
         self.pending = []

@@ -35,6 +35,10 @@ class ApplyOptions:
     journal: Journal | None = None
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    stop: StopFlag | None = None
+    """Shared with the applies running beside this one (several accounts at once,
+    app/apply_accounts.py): a failed change in any stops new writes in all. None: this run's
+    own."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,9 @@ class ApplyResult:
 
 
 EventSink = Callable[[ApplyEvent], None]
+
+EARLIER_FAILED = "not started: an earlier change failed"
+"""The outcome detail of a change that a failure elsewhere in the run kept from starting."""
 
 
 class StopFlag(Protocol):

@@ -255,8 +255,6 @@ def _run_accounts(
     """_run() of a spec with `accounts:` (README, "Several accounts"): each account's locks
     taken, its plan made and a saved plan's part checked with that account's clients; one
     plan shown and approved; each account's changes carried out with its own clients."""
-    from reconciler.apply.results import ApplyResult
-
     with connected(opts, max(OBSERVE_PARALLELISM, options.parallelism)) as base:
         with contextlib.ExitStack() as locks:
             parts, works = _account_works(loaded, saved, base, opts, locks)
@@ -269,7 +267,7 @@ def _run_accounts(
                 _say_made(made, to_stderr=view_to_stderr)
             if the_plan.changes:
                 _confirm(auto_approve, to_stderr=view_to_stderr)
-            result = ApplyResult(_apply_accounts(loaded, parts, works, options, folder, fmt))
+            result = _apply_accounts(loaded, parts, works, the_plan, options, folder, fmt)
         if opts.stats:
             print_stats(base)
     _report(the_plan, result, fmt)
@@ -346,28 +344,44 @@ def _combined_or_done(
 
 
 def _apply_accounts(
-    loaded: Any, parts: list[Any], works: dict[str, Any], options: Any, folder: Path, fmt: str
-) -> list[Any]:
-    """Each account's changes with its own clients, account by account; the outcomes with
-    the combined plan's addresses."""
-    from reconciler.app.accounts import account_result, not_started_account, prefixed_addresses
+    loaded: Any,
+    parts: list[Any],
+    works: dict[str, Any],
+    the_plan: Any,
+    options: Any,
+    folder: Path,
+    fmt: str,
+) -> Any:
+    """Every account's changes at once, each with its own clients (app/apply_accounts.py),
+    under one display of the one plan; the result with the plan's addresses."""
+    from reconciler.app.accounts import prefixed_addresses
+    from reconciler.app.apply import journal_path
+    from reconciler.app.apply_accounts import AccountRun, apply_accounts
+    from reconciler.apply.journal import Journal
+    from reconciler.errors import Interrupted
 
-    outcomes: list[Any] = []
+    runs = [
+        AccountRun(part.name, works[part.name], part.clients)
+        for part in parts
+        if works[part.name].plan.changes or works[part.name].made
+    ]
     prefix = prefixed_addresses(loaded)
-    failed: str | None = None
-    for part in parts:
-        work = works[part.name]
-        if failed is not None:  # listed, never missing: the result names every change
-            outcomes += not_started_account(work, part.name, prefix, failed).outcomes
-            continue
-        if not work.plan.changes and not work.made:
-            continue
-        shown = part.name if prefix else None
-        result = _apply_with_display(work, part.clients, options, folder, fmt, account=shown)
-        outcomes += account_result(result, part.name, prefix).outcomes
-        if not result.ok:  # a failed account stops the run: later accounts are not started
-            failed = part.name
-    return outcomes
+    journal = Journal(journal_path(folder))
+    journal.check()
+    to_stderr = fmt == "json"
+    view = _view(the_plan, to_stderr)
+    click.echo("", err=to_stderr)
+    for run in runs:
+        shown = run.name if prefix else None
+        _say_fan_out(run.work.plan, run.clients, to_stderr=to_stderr, account=shown)
+    try:
+        with view:
+            return apply_accounts(
+                runs, the_plan, options, view.on_event, journal=journal, prefix=prefix
+            )
+    except Interrupted as error:
+        _say_interrupted(the_plan, error.apply_result, folder)
+        raise
 
 
 def _made_of_accounts(loaded: Any, works: dict[str, Any]) -> list[Any]:
@@ -450,51 +464,53 @@ def _on_a_terminal(to_stderr: bool) -> bool:
     return sys.stdin.isatty() and (sys.stderr if to_stderr else sys.stdout).isatty()
 
 
-def _apply_with_display(
-    work: Any, clients: Any, options: Any, folder: Path, fmt: str, *, account: str | None = None
-) -> Any:
-    """`account`: the name the progress lines prefix each address with (several accounts)."""
-    from reconciler.app.accounts import account_event, account_result, with_account
+def _apply_with_display(work: Any, clients: Any, options: Any, folder: Path, fmt: str) -> Any:
     from reconciler.app.apply import apply as apply_work
-    from reconciler.app.apply import journal_path
-    from reconciler.cli.apply_view import LiveView, PlainView
     from reconciler.errors import Interrupted
 
     to_stderr = fmt == "json"
-    stream = sys.stderr if to_stderr else sys.stdout
-    live = show_progress() and stream.isatty()
-    shown = work.plan if account is None else with_account(work.plan, account)
-    view: Any = LiveView(shown, stream, color=use_color(stream)) if live else PlainView(stream)
-    on_event = view.on_event
-    if account is not None:
-        on_event = lambda event: view.on_event(account_event(event, account))  # noqa: E731
+    view = _view(work.plan, to_stderr)
     click.echo("", err=to_stderr)
     _say_fan_out(work.plan, clients, to_stderr=to_stderr)
     try:
         with view:
-            return apply_work(work, clients, options, on_event, state_dir=folder)
+            return apply_work(work, clients, options, view.on_event, state_dir=folder)
     except Interrupted as error:
-        partial = error.apply_result
-        if partial is not None:
-            if account is not None:
-                partial = account_result(partial, account, True)
-            _report(shown, partial, "text", to_stderr=True, interrupted=True)
-        click.echo(
-            "Apply stopped: no write was started after the signal; "
-            f"{journal_path(folder)} records every write made. Run the same command "
-            "again to carry on.",
-            err=True,
-        )
+        _say_interrupted(work.plan, error.apply_result, folder)
         raise
 
 
-def _say_fan_out(plan: Any, clients: Any, *, to_stderr: bool) -> None:
+def _view(the_plan: Any, to_stderr: bool) -> Any:
+    """The progress display: live on a terminal, plain lines otherwise (CI)."""
+    from reconciler.cli.apply_view import LiveView, PlainView
+
+    stream = sys.stderr if to_stderr else sys.stdout
+    if show_progress() and stream.isatty():
+        return LiveView(the_plan, stream, color=use_color(stream))
+    return PlainView(stream)
+
+
+def _say_interrupted(the_plan: Any, partial: Any, folder: Path) -> None:
+    from reconciler.app.apply import journal_path
+
+    if partial is not None:
+        _report(the_plan, partial, "text", to_stderr=True, interrupted=True)
+    click.echo(
+        "Apply stopped: no write was started after the signal; "
+        f"{journal_path(folder)} records every write made. Run the same command "
+        "again to carry on.",
+        err=True,
+    )
+
+
+def _say_fan_out(plan: Any, clients: Any, *, to_stderr: bool, account: str | None = None) -> None:
     from reconciler.app.apply import fan_out_of
 
     fanout = fan_out_of(plan, clients)
     if fanout is not None:
+        whose = f"Account {account}: a" if account else "A"
         click.echo(
-            f"Applying {len(fanout.units)} regions' changes in {fanout.processes} worker "
+            f"{whose}pplying {len(fanout.units)} regions' changes in {fanout.processes} worker "
             "processes (--processes), after the account-wide changes.",
             err=to_stderr,
         )

@@ -1,17 +1,15 @@
 """apply of a spec with two accounts (README, "Several accounts"): every address the user reads
--- the progress lines, a stale saved plan's findings, the result -- carries its account, and
-an account left unapplied after another failed is listed as not started, never missing."""
+-- the progress lines, a stale saved plan's findings, the result -- carries its account (a
+failure in one account: tests/e2e/test_accounts_at_once.py)."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
-from tests.e2e import world
 from tests.e2e.test_accounts import _spec, endpoint, run, two_accounts
-from tests.emulator.accounts_world import A_INSTANCE, B_INSTANCE, B_ROOT_KEY, B_ROOT_SECRET
+from tests.emulator.accounts_world import B_INSTANCE, B_ROOT_KEY, B_ROOT_SECRET
 
 __all__ = ["endpoint"]  # the fixture, imported for the tests below
 
@@ -77,32 +75,3 @@ def test_a_stale_saved_plan_of_two_accounts_names_the_account(
     assert f"beta/rds_encryption.{B_INSTANCE}: " in applied.stderr, applied.stderr
     assert not UNPREFIXED.search(applied.stderr), applied.stderr
     assert "stale" in applied.stderr
-
-
-def test_a_failed_account_leaves_the_later_ones_listed_as_not_started(
-    tmp_path: Path, endpoint: str
-) -> None:
-    world.admin(
-        endpoint,
-        "POST",
-        "faults",
-        {
-            "action": "rds:ModifyDBInstanceConfig",
-            "code": "InvalidParameter",
-            "status": 400,
-            "times": 1,
-        },
-    )
-    spec = _spec(tmp_path, two_accounts())
-    applied = run(
-        tmp_path, endpoint, "apply", "--auto-approve", "--allow-restart", "--format", "json", spec
-    )
-    assert applied.exit_code == 1, applied.output
-    outcomes = {o["address"]: o for o in json.loads(applied.stdout)["outcomes"]}
-    alpha, beta = f"alpha/rds_encryption.{A_INSTANCE}", f"beta/rds_encryption.{B_INSTANCE}"
-    assert list(outcomes) == [alpha, beta]
-    assert outcomes[alpha]["status"] == "failed"
-    assert "InvalidParameter" in outcomes[alpha]["detail"]
-    assert outcomes[beta]["status"] == "not_started"
-    assert "alpha" in outcomes[beta]["detail"]
-    assert f"beta/rds_encryption.{B_INSTANCE}" in applied.stderr  # the text summary too

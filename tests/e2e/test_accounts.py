@@ -83,7 +83,13 @@ def two_accounts(b_role: str = ROLE_ARN, **b_extra: Any) -> dict[str, Any]:
 
 
 def run(tmp_path: Path, endpoint: str, *args: str) -> Result:
-    env = {
+    return CliRunner().invoke(cli, ["--endpoint", endpoint, *args], env=base_env(tmp_path))
+
+
+def base_env(tmp_path: Path) -> dict[str, str | None]:
+    """The base credentials (account A's RAM user) and nothing else of the caller's: None
+    unsets a variable."""
+    return {
         "ALIBABA_CLOUD_ACCESS_KEY_ID": USER_KEY,
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET": USER_SECRET,
         "ALIBABA_CLOUD_SECURITY_TOKEN": None,
@@ -100,7 +106,6 @@ def run(tmp_path: Path, endpoint: str, *args: str) -> Result:
         "CI_JOB_ID": None,
         "CI": "1",
     }
-    return CliRunner().invoke(cli, ["--endpoint", endpoint, *args], env=env)
 
 
 def _plan(tmp_path: Path, endpoint: str, spec: str) -> dict[str, Any]:

@@ -76,7 +76,11 @@ def busy_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tupl
         yield emu.endpoint, str(spec)
 
 
-def start_apply(endpoint: str, spec: str, *extra: str) -> subprocess.Popen[str]:
+def start_apply(
+    endpoint: str, spec: str, *extra: str, env: dict[str, str | None] | None = None
+) -> subprocess.Popen[str]:
+    """`env`: what to set (None: unset) instead of the emulator's own credentials (ENV)."""
+    environ = {**os.environ, **(ENV if env is None else env)}
     return subprocess.Popen(
         [
             sys.executable,
@@ -96,7 +100,7 @@ def start_apply(endpoint: str, spec: str, *extra: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, **ENV},
+        env={k: v for k, v in environ.items() if v is not None},
     )
 
 

@@ -109,6 +109,25 @@ def test_apply_then_the_plan_is_empty_and_a_new_tagged_instance_is_in_the_next_p
     assert changes(plan(tmp_path, endpoint)) == {f"retail/rds_encryption.{created}": RETAIL}
 
 
+def test_both_accounts_apply_their_regions_in_worker_processes_at_once(
+    tmp_path: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--processes 2`: each account's four regions go to worker processes, both accounts at
+    once, sharing one stop flag (app/apply_accounts.py): every change is made once."""
+    monkeypatch.chdir(tmp_path)
+    applied = run(
+        tmp_path, endpoint, "--processes", "2", "apply", SPEC, "--auto-approve", "--allow-restart"
+    )
+    assert applied.exit_code == 0, applied.output
+    for account in ("payments", "retail"):
+        assert f"Account {account}: applying 4 regions' changes in 2 worker" in applied.output
+    assert "Apply complete! 8 changed, 0 scheduled." in applied.output
+    assert changes(plan(tmp_path, endpoint)) == {}
+    journal = (tmp_path / ".reconciler" / "journal.jsonl").read_text(encoding="utf-8")
+    writes = [json.loads(line) for line in journal.splitlines() if '"before"' in line]
+    assert sorted(e["address"] for e in writes) == sorted(FIRST_CHANGES)
+
+
 def test_a_new_instance_without_the_fleet_tag_is_left_alone(
     tmp_path: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
