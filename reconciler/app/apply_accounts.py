@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
         ApplyOptions,
         ApplyResult,
         ChangeOutcome,
+        OutcomeStatus,
         StopFlag,
     )
     from reconciler.cloud.clients import CloudClients
@@ -88,7 +89,7 @@ def apply_accounts(
         return _apply_one(run, options, stop, journal, prefix, emit_of(run.name))
 
     results, error = _run_all(runs, one, stop)
-    outcomes = _named_stops([(run.name, results.get(run.name)) for run in runs], prefix)
+    outcomes = _named_stops([(run.name, results[run.name]) for run in runs], prefix)
     result = ApplyResult(outcomes)
     journal_end(journal, result)
     if isinstance(error, Interrupted):
@@ -126,26 +127,34 @@ def _apply_one(
 
 def _run_all(
     runs: Sequence[AccountRun], one: Callable[[AccountRun], ApplyResult], stop: StopFlag
-) -> tuple[dict[str, ApplyResult | None], BaseException | None]:
-    """Each account's result (None: it raised before one), once every account has ended; and
-    the error to raise then (_worse). An account's error stops the others' new writes."""
-    found: dict[str, ApplyResult | None] = {}
+) -> tuple[dict[str, ApplyResult], BaseException | None]:
+    """Each account's result once every account has ended, and the error to raise then
+    (_worse). An account's error stops the others' new writes; an account that raised lists
+    its changes as unknown, one never started (a signal first) as not started."""
+    found: dict[str, ApplyResult] = {}
     error: BaseException | None = None
+    pending: dict[Future[ApplyResult], AccountRun] = {}
+    waiting = list(runs)
     with ThreadPoolExecutor(max(1, len(runs)), thread_name_prefix="account") as pool:
-        pending: dict[Future[ApplyResult], str] = {pool.submit(one, run): run.name for run in runs}
-        while pending:
+        while pending or (waiting and error is None):
             try:
+                if waiting and error is None:
+                    pending[pool.submit(one, waiting[0])] = waiting[0]
+                    waiting.pop(0)
+                    continue
                 done, _ = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
             except Interrupted as signalled:  # the signal handler, on this (the main) thread
                 error = _worse(error, signalled)
                 stop.set()
                 continue  # each account stops by itself (the cancellation flag): wait for it
             for future in done:
-                name = pending.pop(future)
-                found[name], failure = _outcome_of(future)
+                run = pending.pop(future)
+                found[run.name], failure = _outcome_of(future, run)
                 if failure is not None:
                     stop.set()
                     error = _worse(error, failure)
+    for run in waiting:  # a signal came before they started
+        found[run.name] = _listed(run, "not_started", "not started: the run was interrupted")
     return found, error
 
 
@@ -157,13 +166,27 @@ def _worse(error: BaseException | None, new: BaseException) -> BaseException:
     return error
 
 
-def _outcome_of(future: Future[ApplyResult]) -> tuple[ApplyResult | None, BaseException | None]:
+def _outcome_of(
+    future: Future[ApplyResult], run: AccountRun
+) -> tuple[ApplyResult, BaseException | None]:
     try:
         return future.result(), None
     except Interrupted as error:
-        return error.apply_result, error
+        if error.apply_result is not None:
+            return error.apply_result, error
+        return _listed(run, "not_started", "not started: the run was interrupted"), error
     except BaseException as error:  # re-raised once the other accounts end
-        return None, error
+        why = f"applying account {run.name} stopped ({type(error).__name__}: {error})"
+        return _listed(run, "failed", f"{why}: its outcome is unknown (see the journal)"), error
+
+
+def _listed(run: AccountRun, status: OutcomeStatus, detail: str) -> ApplyResult:
+    """Every change of `run` with one outcome: the result names every change, always."""
+    from reconciler.apply.results import ApplyResult, ChangeOutcome
+
+    work = run.work
+    addresses = work.order or tuple(c.address for c in [*work.plan.changes, *work.made])
+    return ApplyResult([ChangeOutcome(a, status, detail) for a in addresses])
 
 
 def _spelled(event: ApplyEvent, name: str, prefix: bool) -> ApplyEvent:
@@ -172,19 +195,15 @@ def _spelled(event: ApplyEvent, name: str, prefix: bool) -> ApplyEvent:
     return account_event(event, name) if prefix else event
 
 
-def _named_stops(
-    results: Sequence[tuple[str, ApplyResult | None]], prefix: bool
-) -> list[ChangeOutcome]:
+def _named_stops(results: Sequence[tuple[str, ApplyResult]], prefix: bool) -> list[ChangeOutcome]:
     """Every account's outcomes in the plan's spelling; a change that another account's
     failure kept from starting says which account failed."""
     from reconciler.app.accounts import account_result
     from reconciler.apply.results import EARLIER_FAILED
 
-    failed = [name for name, result in results if result is not None and _has_failed(result)]
+    failed = [name for name, result in results if _has_failed(result)]
     outcomes: list[ChangeOutcome] = []
     for name, result in results:
-        if result is None:
-            continue
         others = [other for other in failed if other != name]
         if others and not _has_failed(result):
             why = f"not started: a change of account {', '.join(others)} failed"
