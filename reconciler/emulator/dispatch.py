@@ -58,7 +58,7 @@ from typing import Any
 from reconciler.emulator import accounts
 from reconciler.emulator.auth import WireRequest, security_token
 from reconciler.emulator.errors import ApiError, invalid_parameter, missing_parameter
-from reconciler.emulator.runtime import AnswerDropped, EmulatorState
+from reconciler.emulator.runtime import AnswerDropped, EmulatorState, EmulatorStopping
 from reconciler.emulator.store import Transaction
 
 Handler = Callable[["RequestContext"], dict[str, Any]]
@@ -359,9 +359,11 @@ def dispatch(state: EmulatorState, request: WireRequest) -> Answer:
         return answer
     except ApiError as error:
         return error_answer(error, request_id, service, region)
-    except AnswerDropped:
+    except (AnswerDropped, EmulatorStopping):
         raise
     except Exception as bug:  # a bug in a handler must still answer JSON, never drop the connection
+        if state.stopping.is_set():  # the store closed under the call: not a bug
+            raise EmulatorStopping from bug
         # One line, no traceback on the serving terminal; tests fail on any such line.
         _LOG.error(
             "internal error in %s: %s: %s",

@@ -140,6 +140,12 @@ class DropFault:
         return self.action in ("*", action, f"{service}:{action}")
 
 
+class EmulatorStopping(Exception):
+    """Raised by dispatch when a call was still under way as the emulator stopped (its store
+    closed under it): the server drops the connection, as a server going down does, and logs
+    nothing. Not an internal error."""
+
+
 class AnswerDropped(Exception):
     """Raised by dispatch after a committed action whose answer a DropFault takes; the server
     then waits `delay_s` and sends what `mode` says (ANSWER_MODES) instead of `answer`."""
@@ -309,6 +315,8 @@ class EmulatorState:
         self.drops = DropTable()
         self.busy = BusyTable()
         self.latency_ms = 0.0
+        self.stopping = threading.Event()
+        """Set by Emulator.stop() before it closes the store (EmulatorStopping)."""
         # Plug-in services keep their own runtime state here, under their service name.
         self.extensions: dict[str, Any] = {}
         self.extensions_lock = threading.Lock()

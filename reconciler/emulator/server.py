@@ -32,7 +32,8 @@ base class's own refusals too, through `send_error`):
   not JSON, or `{}`.
 - 500 `InternalError`: any unexpected exception while answering, logged as ONE line on the
   `reconciler.emulator.server` logger (tests fail on it: it is a bug). A client that goes
-  away mid-request (reset, broken pipe) is not an error: at most a debug line.
+  away mid-request (reset, broken pipe) is not an error: at most a debug line; nor is a call
+  still under way when the emulator stops: its connection closes with no answer.
 
 In-process use (tests, `reconciler --emulator`):
 
@@ -68,7 +69,7 @@ from reconciler.emulator.http_input import (
     http_version,
     read_headers,
 )
-from reconciler.emulator.runtime import AnswerDropped, EmulatorState, Settings
+from reconciler.emulator.runtime import AnswerDropped, EmulatorState, EmulatorStopping, Settings
 from reconciler.emulator.seeds import apply_seed
 from reconciler.emulator.services import load_services
 from reconciler.emulator.store import Store
@@ -180,12 +181,18 @@ class _Handler(BaseHTTPRequestHandler):
         except AnswerDropped as dropped:  # an admin fault: committed, answer lost
             self._lose(dropped)
             return
+        except EmulatorStopping:  # stopped under the call: no answer, as a server going down
+            self.close_connection = True
+            return
         except Refusal as refusal:
             self.close_connection = self.drain_before_close = True
             answer = admin_error(refusal.status, refusal.code, refusal.message)
         except (ConnectionError, TimeoutError):
             raise  # the client went away: `_Server.handle_error` stays quiet
         except Exception as error:  # a bug: JSON for the client, one line for the log
+            if self.server.state.stopping.is_set():  # an admin call the stop cut short
+                self.close_connection = True
+                return
             path = self.path.partition("?")[0]  # a V1 query carries the signature
             _LOG.error(
                 "internal error answering %s %s: %s: %s",
@@ -379,6 +386,7 @@ class Emulator:
         return self.base_url
 
     def stop(self) -> None:
+        self.state.stopping.set()  # a call still under way is dropped quietly (EmulatorStopping)
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
