@@ -130,9 +130,12 @@ class LiveView:
 
 
 def _label(address: str, width: int) -> str:
-    """The address in a fixed width; a long one keeps its end (the names that differ)."""
+    """The address in a fixed width; a long one keeps its end (the names that differ) and,
+    with several accounts, its account in front (`<account>/…<end>`)."""
     if len(address) > width:
-        address = "…" + address[-(width - 1) :]
+        account, slash, _ = address.partition("/")
+        head = account + slash if slash and len(account) < width // 3 else ""
+        address = head + "…" + address[-(width - 1 - len(head)) :]
     return address.ljust(width)
 
 

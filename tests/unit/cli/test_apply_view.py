@@ -10,6 +10,7 @@ from reconciler.cli.apply_view import (
     PLAIN_PROGRESS_SECONDS,
     LiveView,
     PlainView,
+    _label,
     final_line,
     result_document,
     summary_lines,
@@ -129,3 +130,15 @@ def test_the_json_result() -> None:
         "maintenance_window": None,
     }
     assert document["outcomes"][1]["maintenance_window"] == "18:00Z-22:00Z"
+
+
+def test_a_long_label_keeps_its_end_and_its_account() -> None:
+    """The live bars' labels have a fixed width: cut in the middle so that the instance id
+    (the end) and, with several accounts, the account (the front) both stay readable."""
+    long = "beta/rds_encryption.pgm-bp1bbbb000000001"
+    label = _label(long, 36)
+    assert len(label) == 36
+    assert label.startswith("beta/…") and label.endswith("pgm-bp1bbbb000000001")
+    alone = _label("rds_encryption.pgm-bp1bbbb000000000001", 36)
+    assert alone == "…" + "rds_encryption.pgm-bp1bbbb000000000001"[-35:]
+    assert _label("kms_key.a", 12) == "kms_key.a   "
