@@ -47,6 +47,16 @@ class ApplyError(ReconcilerError):
     """A write failed or was refused during apply."""
 
 
+class AccountApplyError(ApplyError):
+    """One account's apply raised while the others applied (app/apply_accounts.py): they
+    stopped starting writes, and `apply_result` is every account's outcome, so that the user
+    sees what the others made."""
+
+    def __init__(self, message: str, apply_result: ApplyResult) -> None:
+        super().__init__(message)
+        self.apply_result = apply_result
+
+
 class Family(StrEnum):
     """What an error code means, independent of its exact spelling (cloud/retry.py classifies
     codes into families)."""

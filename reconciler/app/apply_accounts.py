@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.app.accounts import SEPARATOR
 from reconciler.apply.journal import Journal
-from reconciler.errors import Interrupted
+from reconciler.errors import AccountApplyError, Interrupted
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     from reconciler.app.saved_plan import Resumption
@@ -69,8 +69,8 @@ def apply_accounts(
     """Carry out every account's part of `plan` (the one plan shown, whose addresses carry the
     account when `prefix`) at once; the result in the plan's spelling, every account's
     outcomes in `runs`' order. Raises Interrupted after a signal (every account stopped, the
-    partial result on the error) and re-raises an account's unexpected error once every other
-    account has finished."""
+    partial result on the error) and AccountApplyError for an account's error, once every
+    other account has finished (the result on it too)."""
     from reconciler.apply.executor import journal_end, journal_start
     from reconciler.apply.results import ApplyResult
 
@@ -95,8 +95,17 @@ def apply_accounts(
     if isinstance(error, Interrupted):
         raise error.with_apply_result(result)
     if error is not None:
-        raise error
+        raise AccountApplyError(_failure_message(error), result) from error
     return result
+
+
+def _failure_message(error: BaseException) -> str:
+    """What one account's error means for a run of several: the others stopped starting
+    writes, and what each made is in the result and the journal."""
+    return (
+        f"{error}. The accounts were applied together: every account stopped starting writes; "
+        "the result above and the journal say what each made. Plan again"
+    )
 
 
 def shared_stop(runs: Sequence[AccountRun]) -> StopFlag:

@@ -358,7 +358,7 @@ def _apply_accounts(
     from reconciler.app.apply import journal_path
     from reconciler.app.apply_accounts import AccountRun, apply_accounts
     from reconciler.apply.journal import Journal
-    from reconciler.errors import Interrupted
+    from reconciler.errors import AccountApplyError, Interrupted
 
     runs = [
         AccountRun(part.name, works[part.name], part.clients)
@@ -381,6 +381,9 @@ def _apply_accounts(
             )
     except Interrupted as error:
         _say_interrupted(the_plan, error.apply_result, folder)
+        raise
+    except AccountApplyError as error:  # the other accounts' outcomes, then the one line
+        _report(the_plan, error.apply_result, "text", to_stderr=True)
         raise
 
 

@@ -120,3 +120,27 @@ def test_ctrl_c_stops_every_account_and_reports_them_all(tmp_path: Path, endpoin
     last = _journal(tmp_path)[-1]
     assert last["event"] == "end" and set(last["outcomes"]) == {ALPHA, BETA, BETA_SECOND}
     assert last["outcomes"][BETA_SECOND] == "not_started"
+
+
+def test_an_account_that_raises_still_shows_what_the_others_made(
+    tmp_path: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in one account's apply (injected: our own function, not the SDK) is one error
+    line, after the result that shows what the other account made."""
+    import reconciler.app.apply as app_apply
+
+    real = app_apply.apply
+
+    def broken_for_beta(work: Any, *args: Any, **kwargs: Any) -> Any:
+        if any(B_INSTANCE in change.address for change in work.plan.changes):
+            raise RuntimeError("a bug in beta's apply")
+        return real(work, *args, **kwargs)
+
+    monkeypatch.setattr(app_apply, "apply", broken_for_beta)
+    applied = _apply(tmp_path, endpoint, _spec(tmp_path, _both()))
+    assert applied.exit_code == 1, applied.output
+    assert "a bug in beta's apply" in applied.stderr
+    assert "every account stopped starting writes" in applied.stderr
+    assert f"{ALPHA}: " in applied.stderr  # alpha's outcome, written or not, is shown
+    assert f"{BETA}: applying account beta stopped (RuntimeError" in applied.stderr
+    assert _journal(tmp_path)[-1]["event"] == "end"
