@@ -174,12 +174,12 @@ def apply(
     return ApplyResult([outcomes[a] for a in resumed.order if a in outcomes])
 
 
-def fan_out_of(plan: Plan, clients: CloudClients) -> Any:
-    """How `plan` is applied in worker processes (`--processes`), or None: in this process
-    (app/apply_processes.py). The CLI asks it too, to say so."""
+def fan_out_of(plan: Plan, clients: CloudClients, cap: int | None = None) -> Any:
+    """How `plan` is applied in worker processes (`--processes`, at most `cap`), or None: in
+    this process (app/apply_processes.py). The CLI asks it too, to say so."""
     from reconciler.app.apply_processes import fan_out
 
-    return fan_out(plan, getattr(getattr(clients, "settings", None), "processes", 1))
+    return fan_out(plan, getattr(getattr(clients, "settings", None), "processes", 1), cap)
 
 
 def _carry_out(
@@ -189,7 +189,7 @@ def _carry_out(
     from reconciler.app.apply_processes import apply_fanned_out
     from reconciler.apply.executor import apply_plan
 
-    fanout = fan_out_of(plan, clients)
+    fanout = fan_out_of(plan, clients, options.process_cap)
     if fanout is None:
         return apply_plan(plan, clients, options, emit)
     return apply_fanned_out(plan, clients, options, emit, fanout)

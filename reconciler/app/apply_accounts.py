@@ -21,6 +21,7 @@ How the promises of one run hold across accounts:
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -74,7 +75,8 @@ def apply_accounts(
     from reconciler.apply.executor import journal_end, journal_start
     from reconciler.apply.results import ApplyResult
 
-    stop = shared_stop(runs)
+    shares = process_shares(runs)
+    stop = shared_stop(runs, shares)
     journal_start(journal, plan)
     events = threading.Lock()
 
@@ -86,7 +88,7 @@ def apply_accounts(
         return emit
 
     def one(run: AccountRun) -> ApplyResult:
-        return _apply_one(run, options, stop, journal, prefix, emit_of(run.name))
+        return _apply_one(run, options, shares[run.name], stop, journal, prefix, emit_of(run.name))
 
     results, error = _run_all(runs, one, stop)
     outcomes = _named_stops([(run.name, results[run.name]) for run in runs], prefix)
@@ -108,12 +110,30 @@ def _failure_message(error: BaseException) -> str:
     )
 
 
-def shared_stop(runs: Sequence[AccountRun]) -> StopFlag:
+def process_shares(runs: Sequence[AccountRun]) -> dict[str, int | None]:
+    """Each account's most worker processes (None: no cap). The accounts whose changes go to
+    worker processes share `--processes` (N, or one per core for 0), so that together they
+    start no more than one account may alone: memory stays bounded however many accounts a
+    spec declares. An account left fewer than two applies in this process."""
+    from reconciler.app.apply import fan_out_of
+
+    shares: dict[str, int | None] = {run.name: None for run in runs}
+    fanning = [run for run in runs if fan_out_of(run.work.plan, run.clients) is not None]
+    if len(fanning) < 2:
+        return shares
+    requested = fanning[0].clients.settings.processes
+    total = requested or (os.cpu_count() or 1)
+    for index, run in enumerate(fanning):
+        shares[run.name] = total // len(fanning) + (1 if index < total % len(fanning) else 0)
+    return shares
+
+
+def shared_stop(runs: Sequence[AccountRun], shares: dict[str, int | None]) -> StopFlag:
     """The stop flag of every account: a multiprocessing Event when any account's changes go
     to worker processes (it reaches them), else a threading Event."""
     from reconciler.app.apply import fan_out_of
 
-    if any(fan_out_of(run.work.plan, run.clients) is not None for run in runs):
+    if any(fan_out_of(run.work.plan, run.clients, shares[run.name]) for run in runs):
         from reconciler.worker_start import worker_context
 
         return worker_context().Event()
@@ -123,6 +143,7 @@ def shared_stop(runs: Sequence[AccountRun]) -> StopFlag:
 def _apply_one(
     run: AccountRun,
     options: ApplyOptions,
+    cap: int | None,
     stop: StopFlag,
     journal: Journal | None,
     prefix: bool,
@@ -131,7 +152,8 @@ def _apply_one(
     from reconciler.app.apply import apply
 
     own = AccountJournal(journal, run.name, prefix) if journal is not None else None
-    return apply(run.work, run.clients, dataclasses.replace(options, journal=own, stop=stop), emit)
+    options = dataclasses.replace(options, journal=own, stop=stop, process_cap=cap)
+    return apply(run.work, run.clients, options, emit)
 
 
 def _run_all(

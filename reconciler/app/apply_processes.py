@@ -61,9 +61,10 @@ class Fanout:
     processes: int
 
 
-def fan_out(plan: Plan, requested: int | None) -> Fanout | None:
+def fan_out(plan: Plan, requested: int | None, cap: int | None = None) -> Fanout | None:
     """The fan-out of `plan` for `--processes` (`requested`: 1 this process; None one per
-    unit, at most one per core), or None to apply it in this process."""
+    unit, at most one per core), at most `cap` processes (several accounts share
+    `--processes`: app/apply_accounts.py), or None to apply it in this process."""
     from reconciler.kinds import find_kind
     from reconciler.state.processes import process_count
 
@@ -84,6 +85,8 @@ def fan_out(plan: Plan, requested: int | None) -> Fanout | None:
         if any(d not in own for c in changes for d in c.depends_on):
             return None  # depends on another region's change: one process orders it
     processes = process_count(requested, len(regions))
+    if cap is not None:
+        processes = min(processes, cap)
     if len(regions) < 2 or processes < 2:
         return None
     units = tuple((region, tuple(c.address for c in regions[region])) for region in sorted(regions))

@@ -35,6 +35,9 @@ class ApplyOptions:
     journal: Journal | None = None
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    process_cap: int | None = None
+    """At most this many worker processes for this apply (several accounts share
+    `--processes`, app/apply_accounts.py); None: `--processes` alone decides."""
     stop: StopFlag | None = None
     """Shared with the applies running beside this one (several accounts at once,
     app/apply_accounts.py): a failed change in any stops new writes in all. None: this run's

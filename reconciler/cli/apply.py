@@ -112,7 +112,8 @@ def cloud_identity(opts: GlobalOptions) -> str | None:
     type=click.IntRange(1, 256),
     default=4,
     show_default=True,
-    help="Independent changes carried out at once.",
+    help="Independent changes carried out at once (per account: a spec with `accounts:` "
+    "applies every account at once).",
 )
 @click.option(
     "--timeout",
@@ -356,7 +357,7 @@ def _apply_accounts(
     under one display of the one plan; the result with the plan's addresses."""
     from reconciler.app.accounts import prefixed_addresses
     from reconciler.app.apply import journal_path
-    from reconciler.app.apply_accounts import AccountRun, apply_accounts
+    from reconciler.app.apply_accounts import AccountRun, apply_accounts, process_shares
     from reconciler.apply.journal import Journal
     from reconciler.errors import AccountApplyError, Interrupted
 
@@ -371,9 +372,11 @@ def _apply_accounts(
     to_stderr = fmt == "json"
     view = _view(the_plan, to_stderr)
     click.echo("", err=to_stderr)
+    shares = process_shares(runs)
     for run in runs:
         shown = run.name if prefix else None
-        _say_fan_out(run.work.plan, run.clients, to_stderr=to_stderr, account=shown)
+        cap = shares[run.name]
+        _say_fan_out(run.work.plan, run.clients, to_stderr=to_stderr, account=shown, cap=cap)
     try:
         with view:
             return apply_accounts(
@@ -506,10 +509,12 @@ def _say_interrupted(the_plan: Any, partial: Any, folder: Path) -> None:
     )
 
 
-def _say_fan_out(plan: Any, clients: Any, *, to_stderr: bool, account: str | None = None) -> None:
+def _say_fan_out(
+    plan: Any, clients: Any, *, to_stderr: bool, account: str | None = None, cap: int | None = None
+) -> None:
     from reconciler.app.apply import fan_out_of
 
-    fanout = fan_out_of(plan, clients)
+    fanout = fan_out_of(plan, clients, cap)
     if fanout is not None:
         whose = f"Account {account}: a" if account else "A"
         click.echo(

@@ -109,18 +109,33 @@ def test_apply_then_the_plan_is_empty_and_a_new_tagged_instance_is_in_the_next_p
     assert changes(plan(tmp_path, endpoint)) == {f"retail/rds_encryption.{created}": RETAIL}
 
 
-def test_both_accounts_apply_their_regions_in_worker_processes_at_once(
-    tmp_path: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("processes", "workers"), [("4", {"payments": 2, "retail": 2}), ("3", {"payments": 2})]
+)
+def test_both_accounts_apply_at_once_sharing_the_worker_processes(
+    tmp_path: Path,
+    endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    processes: str,
+    workers: dict[str, int],
 ) -> None:
-    """`--processes 2`: each account's four regions go to worker processes, both accounts at
-    once, sharing one stop flag (app/apply_accounts.py): every change is made once."""
+    """`--processes N`: both accounts at once, sharing one stop flag and the N worker
+    processes (app/apply_accounts.py): memory stays one account's however many a spec
+    declares. An account left one process applies in this one. Every change is made once."""
     monkeypatch.chdir(tmp_path)
     applied = run(
-        tmp_path, endpoint, "--processes", "2", "apply", SPEC, "--auto-approve", "--allow-restart"
+        tmp_path,
+        endpoint,
+        "--processes",
+        processes,
+        "apply",
+        SPEC,
+        "--auto-approve",
+        "--allow-restart",
     )
     assert applied.exit_code == 0, applied.output
-    for account in ("payments", "retail"):
-        assert f"Account {account}: applying 4 regions' changes in 2 worker" in applied.output
+    said = re.findall(r"Account (\w+): applying 4 regions' changes in (\d+) worker", applied.output)
+    assert {account: int(count) for account, count in said} == workers
     assert "Apply complete! 8 changed, 0 scheduled." in applied.output
     assert changes(plan(tmp_path, endpoint)) == {}
     journal = (tmp_path / ".reconciler" / "journal.jsonl").read_text(encoding="utf-8")
